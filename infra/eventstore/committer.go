@@ -1,0 +1,392 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"seatledger/domain/event"
+	"seatledger/infra/clock"
+)
+
+// BatchBackend is what a SQL engine gives the group committer: a
+// transaction that locks the log head until it commits.
+type BatchBackend interface {
+	// BeginBatch starts a transaction for one batch.
+	BeginBatch(ctx context.Context) (BatchTx, error)
+}
+
+// BatchTx is one batch's transaction. The committer calls Load once, then
+// either Commit or Rollback.
+type BatchTx interface {
+	// Load locks the log head for the rest of the transaction (so that
+	// positions are allocated under a lock held to commit, and a reader
+	// can never see position n+1 before n), then returns the log's state:
+	// the head, the heads of the given streams and the already-stored
+	// events among ids.
+	Load(ctx context.Context, streams []string, ids []string) (LogState, error)
+	// Commit stores records (positions head+1 … in order), moves the given
+	// stream heads and the log head, and commits.
+	Commit(ctx context.Context, records []event.Record, heads []StreamHead) error
+	// Rollback abandons the transaction.
+	Rollback(ctx context.Context) error
+}
+
+// LogState is the part of the log a batch decides on.
+type LogState struct {
+	// Head is the position of the last stored event (0: empty log).
+	Head uint64
+	// LastRecordedAt is the recorded time of the last stored event.
+	LastRecordedAt time.Time
+	// Streams holds the heads of the requested streams that exist.
+	Streams map[string]StreamHead
+	// Stored holds, by event ID, the requested IDs that are already stored.
+	Stored map[string]StoredID
+}
+
+// StreamHead is a stream's current version and the hash of its last event.
+type StreamHead struct {
+	StreamID string
+	Version  uint64
+	Hash     []byte
+}
+
+// StoredID says where an already-stored event ID lives.
+type StoredID struct {
+	StreamID          string
+	Version, Position uint64
+}
+
+// CommitObserver is told about each committed batch (for metrics).
+type CommitObserver interface {
+	ObserveCommit(requests, events int, took time.Duration, err error)
+}
+
+// CommitterConfig configures a Committer.
+type CommitterConfig struct {
+	// Backend opens batch transactions. Required.
+	Backend BatchBackend
+	// Clock stamps recorded times. Required.
+	Clock clock.Clock
+	// MaxBatchEvents caps the events of one transaction. Default 1024.
+	MaxBatchEvents int
+	// CommitTimeout bounds one batch's transaction. Default 30s.
+	CommitTimeout time.Duration
+	// Observer, if set, is told about each batch.
+	Observer CommitObserver
+	// OnCommit, if set, runs after each successful commit (e.g. to wake
+	// subscribers in other processes).
+	OnCommit func(head uint64)
+}
+
+func (c *CommitterConfig) setDefaults() {
+	if c.MaxBatchEvents <= 0 {
+		c.MaxBatchEvents = 1024
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 30 * time.Second
+	}
+}
+
+// Validate reports every missing required field.
+func (c CommitterConfig) Validate() error {
+	var errs []error
+	if c.Backend == nil {
+		errs = append(errs, errors.New("eventstore: committer needs a backend"))
+	}
+	if c.Clock == nil {
+		errs = append(errs, errors.New("eventstore: committer needs a clock"))
+	}
+	return errors.Join(errs...)
+}
+
+// Committer coalesces concurrent appends into one transaction per commit
+// (group commit): while one batch commits, the appends that arrive queue
+// up and go together in the next. Each append keeps its own optimistic
+// concurrency result: a conflict fails that append only.
+type Committer struct {
+	cfg      CommitterConfig
+	requests chan *appendRequest
+	notifier *Notifier
+
+	mu     sync.RWMutex // guards closed against sends on requests
+	closed bool
+	done   chan struct{}
+}
+
+type appendRequest struct {
+	ctx      context.Context
+	stream   string
+	expected event.ExpectedVersion
+	events   []event.Proposed
+	reply    chan appendReply
+}
+
+type appendReply struct {
+	result event.AppendResult
+	err    error
+}
+
+// NewCommitter starts a committer. Close it to stop it.
+func NewCommitter(cfg CommitterConfig) (*Committer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	c := &Committer{
+		cfg:      cfg,
+		requests: make(chan *appendRequest, cfg.MaxBatchEvents),
+		notifier: NewNotifier(),
+		done:     make(chan struct{}),
+	}
+	go c.run()
+	return c, nil
+}
+
+// Notifier is signalled after every commit.
+func (c *Committer) Notifier() *Notifier { return c.notifier }
+
+// Append queues an append for the next batch and waits for its outcome.
+// If ctx ends first, Append returns ctx's error; the append may still have
+// been committed, and retrying it with the same event IDs is safe.
+func (c *Committer) Append(ctx context.Context, stream string, expected event.ExpectedVersion, events ...event.Proposed) (event.AppendResult, error) {
+	events, err := Normalize(stream, events)
+	if err != nil {
+		return event.AppendResult{}, err
+	}
+	if len(events) > c.cfg.MaxBatchEvents {
+		return event.AppendResult{}, fmt.Errorf("%w: stream %q: %d events in one append, at most %d", ErrInvalid, stream, len(events), c.cfg.MaxBatchEvents)
+	}
+	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, reply: make(chan appendReply, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return event.AppendResult{}, ErrClosed
+	}
+	select {
+	case c.requests <- req:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return event.AppendResult{}, ctx.Err()
+	}
+	select {
+	case r := <-req.reply:
+		return r.result, r.err
+	case <-ctx.Done():
+		return event.AppendResult{}, ctx.Err()
+	}
+}
+
+// Close stops taking appends, commits those already queued, and returns
+// when the last batch is done.
+func (c *Committer) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.requests)
+	}
+	c.mu.Unlock()
+	<-c.done
+	return nil
+}
+
+func (c *Committer) run() {
+	defer close(c.done)
+	for first := range c.requests {
+		batch, n := []*appendRequest{first}, len(first.events)
+	gather:
+		for n < c.cfg.MaxBatchEvents {
+			select {
+			case req, ok := <-c.requests:
+				if !ok {
+					break gather
+				}
+				if n+len(req.events) > c.cfg.MaxBatchEvents {
+					c.commit(batch)
+					batch, n = nil, 0
+				}
+				batch = append(batch, req)
+				n += len(req.events)
+			default:
+				break gather
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit runs one batch and replies to every request in it.
+func (c *Committer) commit(batch []*appendRequest) {
+	live := batch[:0]
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			req.reply <- appendReply{err: err} // given up before the batch began
+			continue
+		}
+		live = append(live, req)
+	}
+	if len(live) == 0 {
+		return
+	}
+	start := time.Now()
+	// One caller's cancellation must not abort its neighbours' commit.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
+	defer cancel()
+	replies, records, head, err := c.decideAndCommit(ctx, live)
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.ObserveCommit(len(live), len(records), time.Since(start), err)
+	}
+	for i, req := range live {
+		r := replies[i]
+		if err != nil && r.err == nil {
+			r = appendReply{err: fmt.Errorf("eventstore: append to %q: %w", req.stream, err)}
+		}
+		req.reply <- r
+	}
+	if err == nil && len(records) > 0 {
+		c.notifier.Broadcast()
+		if c.cfg.OnCommit != nil {
+			c.cfg.OnCommit(head)
+		}
+	}
+}
+
+func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest) ([]appendReply, []event.Record, uint64, error) {
+	var streams, ids []string
+	seenStream := map[string]bool{}
+	for _, req := range batch {
+		if !seenStream[req.stream] {
+			seenStream[req.stream] = true
+			streams = append(streams, req.stream)
+		}
+		for _, e := range req.events {
+			ids = append(ids, e.ID)
+		}
+	}
+	tx, err := c.cfg.Backend.BeginBatch(ctx)
+	if err != nil {
+		return make([]appendReply, len(batch)), nil, 0, err
+	}
+	state, err := tx.Load(ctx, streams, ids)
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		return make([]appendReply, len(batch)), nil, 0, err
+	}
+	replies, records, heads := decideBatch(state, batch, Timestamp(c.cfg.Clock.Now()))
+	if len(records) == 0 {
+		_ = tx.Rollback(ctx) // only retries and refusals: nothing to write
+		return replies, nil, state.Head, nil
+	}
+	if err := tx.Commit(ctx, records, heads); err != nil {
+		_ = tx.Rollback(ctx)
+		for i := range replies {
+			replies[i] = appendReply{}
+		}
+		return replies, nil, 0, err
+	}
+	return replies, records, records[len(records)-1].Position, nil
+}
+
+// decideBatch applies each request's idempotency and expected-version
+// rules in arrival order against the log state and the batch's earlier
+// requests, and builds the records of those accepted.
+func decideBatch(state LogState, batch []*appendRequest, now time.Time) ([]appendReply, []event.Record, []StreamHead) {
+	recordedAt := now
+	if recordedAt.Before(state.LastRecordedAt) {
+		recordedAt = state.LastRecordedAt // recorded time never decreases along the log
+	}
+	heads := map[string]StreamHead{}
+	for id, h := range state.Streams {
+		heads[id] = h
+	}
+	stored := map[string]StoredID{}
+	for id, s := range state.Stored {
+		stored[id] = s
+	}
+	var (
+		replies = make([]appendReply, len(batch))
+		records []event.Record
+		order   []string // streams in the order they were first moved
+		head    = state.Head
+	)
+	for i, req := range batch {
+		if result, retried, err := retriedAppend(req, stored); retried || err != nil {
+			replies[i] = appendReply{result: result, err: err}
+			continue
+		}
+		cur := heads[req.stream]
+		if !req.expected.Allows(cur.Version) {
+			replies[i] = appendReply{err: &event.ConflictError{StreamID: req.stream, Expected: req.expected, Actual: cur.Version}}
+			continue
+		}
+		if cur.Version == 0 {
+			cur.StreamID = req.stream
+		}
+		order = appendOnce(order, req.stream)
+		first := cur.Version + 1
+		for _, e := range req.events {
+			head++
+			cur.Version++
+			rec := event.Record{
+				Position: head, StreamID: req.stream, Version: cur.Version, ID: e.ID, Type: e.Type,
+				SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata, RecordedAt: recordedAt,
+			}
+			rec.Hash = event.ChainHash(cur.Hash, rec)
+			cur.Hash = rec.Hash
+			stored[e.ID] = StoredID{StreamID: req.stream, Version: cur.Version, Position: head}
+			records = append(records, rec)
+		}
+		heads[req.stream] = cur
+		replies[i] = appendReply{result: event.AppendResult{StreamID: req.stream, FirstVersion: first, LastVersion: cur.Version, Position: head}}
+	}
+	moved := make([]StreamHead, 0, len(order))
+	for _, s := range order {
+		moved = append(moved, heads[s])
+	}
+	return replies, records, moved
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// retriedAppend recognises a retry of an append already stored: all of its
+// event IDs stored as one consecutive run of the same stream, in order.
+func retriedAppend(req *appendRequest, stored map[string]StoredID) (event.AppendResult, bool, error) {
+	var found int
+	for _, e := range req.events {
+		if _, ok := stored[e.ID]; ok {
+			found++
+		}
+	}
+	if found == 0 {
+		return event.AppendResult{}, false, nil
+	}
+	first := stored[req.events[0].ID]
+	consistent := found == len(req.events) && first.StreamID == req.stream
+	for i, e := range req.events {
+		s := stored[e.ID]
+		if !consistent || s.StreamID != req.stream || s.Version != first.Version+uint64(i) {
+			consistent = false
+			break
+		}
+	}
+	if !consistent {
+		for _, e := range req.events {
+			if s, ok := stored[e.ID]; ok {
+				return event.AppendResult{}, false, fmt.Errorf("%w: event %s is stored in stream %q at version %d; this append to %q is not a retry of that one",
+					event.ErrDuplicateID, e.ID, s.StreamID, s.Version, req.stream)
+			}
+		}
+	}
+	last := stored[req.events[len(req.events)-1].ID]
+	return event.AppendResult{StreamID: req.stream, FirstVersion: first.Version, LastVersion: last.Version, Position: last.Position}, true, nil
+}

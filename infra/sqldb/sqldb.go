@@ -1,0 +1,249 @@
+// Package sqldb opens the ledger's SQL database (SQLite or PostgreSQL)
+// through database/sql, applies the embedded migrations with goose, and is
+// the one place that knows how the two engines' SQL differs: placeholders.
+// Read models are written in the SQL both engines share (ON CONFLICT … DO
+// UPDATE works on both) with ? placeholders, and Rebind adapts them.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"seatledger/migrations"
+)
+
+// Engine names a SQL engine.
+type Engine struct{ s string }
+
+// The engines the ledger runs on.
+var (
+	SQLite   = Engine{"sqlite"}
+	Postgres = Engine{"postgres"}
+)
+
+// String returns the engine's name.
+func (e Engine) String() string { return e.s }
+
+// Target is a parsed LEDGER_DATABASE_URL.
+type Target struct {
+	Engine Engine
+	// DSN is the driver's connection string: a file path for SQLite, a
+	// postgres:// URL for PostgreSQL.
+	DSN string
+}
+
+// DefaultSQLitePath is where the ledger keeps its data when nothing is configured.
+const DefaultSQLitePath = "./data/ledger.db"
+
+// ParseURL reads a database setting: a postgres:// or postgresql:// URL, a
+// sqlite:// URL or "sqlite:" path, or a plain file path (SQLite). Empty
+// means the default SQLite file.
+func ParseURL(raw string) (Target, error) {
+	switch {
+	case raw == "":
+		return Target{Engine: SQLite, DSN: DefaultSQLitePath}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("database URL is not a valid URL: %v", redactErr(err))
+		}
+		if u.Host == "" {
+			return Target{}, fmt.Errorf("database URL %s names no host", Redact(raw))
+		}
+		return Target{Engine: Postgres, DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		return sqliteTarget(strings.TrimPrefix(raw, "sqlite://"))
+	case strings.HasPrefix(raw, "sqlite:"):
+		return sqliteTarget(strings.TrimPrefix(raw, "sqlite:"))
+	case strings.Contains(raw, "://"):
+		return Target{}, fmt.Errorf("database URL %s: unsupported scheme (use postgres://… or a SQLite file path)", Redact(raw))
+	}
+	return sqliteTarget(raw)
+}
+
+func sqliteTarget(path string) (Target, error) {
+	if path == "" {
+		return Target{}, errors.New("database URL names no SQLite file")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return Target{}, fmt.Errorf("SQLite path %q: options are set by the ledger, not in the path", path)
+	}
+	return Target{Engine: SQLite, DSN: path}, nil
+}
+
+// Redact hides the password of a database URL, for logs and errors.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// DB is an open database with its engine.
+type DB struct {
+	*sql.DB
+	Engine Engine
+}
+
+// Open opens the target through database/sql. SQLite gets the pragmas the
+// ledger's durability promise rests on (see SQLitePragmas); its parent
+// folder is created when missing.
+func Open(ctx context.Context, t Target) (*DB, error) {
+	var (
+		db  *sql.DB
+		err error
+	)
+	switch t.Engine {
+	case SQLite:
+		if dir := filepath.Dir(t.DSN); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("sqldb: create folder for %s: %w", t.DSN, err)
+			}
+		}
+		db, err = sql.Open("sqlite", SQLiteDSN(t.DSN))
+	case Postgres:
+		db, err = sql.Open("pgx", t.DSN)
+	default:
+		return nil, fmt.Errorf("sqldb: unknown engine %q", t.Engine)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: open %s: %w", t.Engine, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: connect to %s database: %w", t.Engine, err)
+	}
+	return &DB{DB: db, Engine: t.Engine}, nil
+}
+
+// SQLitePragmas are applied to every SQLite connection: WAL so readers
+// never block the writer, synchronous=FULL so that a commit is on disk
+// (fsynced) before it is acknowledged, a busy timeout so that a second
+// process waits for the write lock instead of failing, and foreign keys.
+var SQLitePragmas = []string{
+	"journal_mode(WAL)",
+	"synchronous(FULL)",
+	"busy_timeout(10000)",
+	"foreign_keys(ON)",
+}
+
+// SQLiteDSN returns the modernc.org/sqlite connection string for path with
+// SQLitePragmas and immediate transactions (a writer takes the write lock
+// at BEGIN, so two writers never deadlock upgrading read locks).
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range SQLitePragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Rebind turns a query written with ? placeholders into the engine's form
+// ($1, $2 … on PostgreSQL). A ? inside a quoted string is left alone.
+func (e Engine) Rebind(query string) string {
+	if e != Postgres {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n, quoted := 0, false
+	for _, c := range query {
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Rebind adapts query to db's engine.
+func (db *DB) Rebind(query string) string { return db.Engine.Rebind(query) }
+
+// Migrations returns the embedded migrations of engine.
+func Migrations(e Engine) (fs.FS, goose.Dialect, error) {
+	sub, err := fs.Sub(migrations.FS, e.String())
+	if err != nil {
+		return nil, "", err
+	}
+	if e == Postgres {
+		return sub, goose.DialectPostgres, nil
+	}
+	return sub, goose.DialectSQLite3, nil
+}
+
+// Migrate applies every pending migration and returns how many it applied.
+func Migrate(ctx context.Context, db *DB) (int, error) {
+	p, err := provider(db)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("sqldb: migrate %s: %w", db.Engine, err)
+	}
+	return len(res), nil
+}
+
+// PendingMigrations reports how many migrations are not applied yet (for /readyz).
+func PendingMigrations(ctx context.Context, db *DB) (int, error) {
+	p, err := provider(db)
+	if err != nil {
+		return 0, err
+	}
+	status, err := p.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sqldb: migration status: %w", err)
+	}
+	n := 0
+	for _, s := range status {
+		if s.State == goose.StatePending {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func provider(db *DB) (*goose.Provider, error) {
+	fsys, dialect, err := Migrations(db.Engine)
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(dialect, db.DB, fsys)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: migrations: %w", err)
+	}
+	return p, nil
+}
+
+var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver is registered by importing stdlib
