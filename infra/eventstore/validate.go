@@ -3,8 +3,10 @@ package eventstore
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -28,6 +30,8 @@ func Normalize(stream string, events []event.Proposed) ([]event.Proposed, error)
 		return nil, invalid("stream ID is longer than %d bytes", MaxStreamIDLength)
 	case strings.HasPrefix(stream, "$"):
 		return nil, invalid("stream IDs starting with $ are reserved")
+	case !storableText(stream):
+		return nil, invalid("stream ID is not valid UTF-8 or holds a NUL byte")
 	case len(events) == 0:
 		return nil, invalid("no events to append")
 	}
@@ -53,6 +57,17 @@ func Normalize(stream string, events []event.Proposed) ([]event.Proposed, error)
 		if e.SchemaVersion < 1 {
 			return nil, invalid("event %d (%s): schema version %d, want 1 or more", i, e.Type, e.SchemaVersion)
 		}
+		if e.SchemaVersion > math.MaxInt32 {
+			return nil, invalid("event %d (%s): schema version %d is beyond %d", i, e.Type, e.SchemaVersion, math.MaxInt32)
+		}
+		for _, f := range []struct{ name, value string }{
+			{"type", e.Type}, {"actor ID", e.Metadata.Actor.ID}, {"command", e.Metadata.Command},
+			{"correlation ID", e.Metadata.CorrelationID}, {"causation ID", e.Metadata.CausationID},
+		} {
+			if !storableText(f.value) {
+				return nil, invalid("event %d: %s is not valid UTF-8 or holds a NUL byte", i, f.name)
+			}
+		}
 		if !json.Valid(e.Data) {
 			return nil, invalid("event %d (%s): payload is not valid JSON", i, e.Type)
 		}
@@ -61,10 +76,21 @@ func Normalize(stream string, events []event.Proposed) ([]event.Proposed, error)
 		}
 		if !e.Metadata.EffectiveAt.IsZero() {
 			e.Metadata.EffectiveAt = Timestamp(e.Metadata.EffectiveAt)
+			if y := e.Metadata.EffectiveAt.Year(); y < 1 || y > 9999 { // beyond JSON's and PostgreSQL's times
+				return nil, invalid("event %d (%s): effective time %s is outside the years 1–9999", i, e.Type, e.Metadata.EffectiveAt)
+			}
 		}
 		out[i] = e
 	}
 	return out, nil
+}
+
+// storableText reports whether every backend can store s as text: a
+// PostgreSQL text column refuses invalid UTF-8 and NUL bytes, and the
+// server would then fail the whole batch, with every append in it, not
+// only the offending one.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Timestamp returns t as the ledger stores times: UTC, at microsecond

@@ -1,0 +1,44 @@
+# seatledger — the event-sourced licensing ledger.
+# `make run` starts the server on the embedded SQLite default; `make test`
+# runs every test (PostgreSQL suites included) with the race detector.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS        := ./...
+BENCHTIME   ?= 3s
+
+export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
+
+.PHONY: run build test test-short lint bench bench-cli postgres
+
+## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
+run:
+	$(GO) run ./cmd/ledgerd
+
+## build: compile ledgerd and ledger into ./bin
+build:
+	$(GO) build -o bin/ ./cmd/ledgerd ./cmd/ledger
+
+## test: every test with -race; PostgreSQL is started first when it is down
+test: postgres
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## test-short: the same without the race detector, for a quick loop
+test-short:
+	$(GO) test -count=1 $(PKGS)
+
+## lint: gofmt, go vet, staticcheck, and domain/ importing only the standard library
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+	@bad=$$($(GO) list -f '{{range .Imports}}{{.}} {{end}}' ./domain/... | tr ' ' '\n' | grep -v '^seatledger/domain' | grep '\.' || true); \
+	if [ -n "$$bad" ]; then echo "domain/ imports third-party packages:"; echo "$$bad"; exit 1; fi
+
+## bench: the Go benchmarks of the event stores (SQLite and PostgreSQL)
+bench: postgres
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./infra/sqlite ./infra/postgres
+
+## postgres: start the local PostgreSQL cluster when it is not answering
+postgres:
+	@.ci/ensure-postgres
