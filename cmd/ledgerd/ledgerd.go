@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"seatledger/infra/clock"
+	"seatledger/infra/config"
+	"seatledger/infra/eventstore"
+	"seatledger/infra/httpapi"
+	"seatledger/infra/kurrent"
+	"seatledger/infra/sqldb"
+	"seatledger/infra/sqlite"
+)
+
+// Timeouts of the HTTP server. A client that sends its headers slowly
+// (Slowloris) or never reads its answer cannot hold a connection forever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+)
+
+// Main is ledgerd's wiring, in the one place that knows every component:
+// ParseFlags reads the configuration, Run opens the database, migrates it,
+// opens the event store, starts the background workers and the HTTP
+// server, Wait blocks until a signal or a failure, and Close shuts all of
+// it down in order.
+//
+// The places where components still being written plug in are marked
+// HOOK(name).
+type Main struct {
+	// Getenv reads the environment. Default os.Getenv.
+	Getenv config.Getenv
+	// LogOutput receives the JSON log. Default os.Stderr.
+	LogOutput io.Writer
+
+	// Config is the configuration, set by ParseFlags.
+	Config config.Config
+
+	// Set by Run; tests reach into them.
+	Logger  *slog.Logger
+	Clock   clock.Clock
+	Metrics *httpapi.Metrics
+	DB      *sqldb.DB
+	Store   eventstore.Store
+
+	listener       net.Listener
+	server         *http.Server
+	cancelRequests context.CancelFunc
+	stopWorkers    context.CancelFunc
+	workers        sync.WaitGroup
+	failed         chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewMain returns a Main reading the process's environment and logging to
+// standard error.
+func NewMain() *Main {
+	return &Main{Getenv: os.Getenv, LogOutput: os.Stderr, failed: make(chan error, 1)}
+}
+
+// ParseFlags reads the configuration from args (without the program name)
+// and the environment. The error has one line per problem; flag.ErrHelp
+// means help was asked for.
+func (m *Main) ParseFlags(args []string) error {
+	cfg, err := config.Parse(args, m.Getenv)
+	if err != nil {
+		return err
+	}
+	m.Config = cfg
+	return nil
+}
+
+// Run starts the server and returns once it listens. Call Close even when
+// Run fails: it releases whatever was opened.
+func (m *Main) Run(ctx context.Context) (err error) {
+	m.Logger = slog.New(slog.NewJSONHandler(m.LogOutput, &slog.HandlerOptions{Level: m.Config.LogLevel}))
+	m.Logger.Info("starting ledgerd", "config", m.Config)
+	m.Clock = newClock(m.Config)
+	m.Metrics = httpapi.NewMetrics()
+
+	if m.DB, err = sqldb.Open(ctx, m.Config.Database); err != nil {
+		return err
+	}
+	if err := m.Metrics.Register(collectors.NewDBStatsCollector(m.DB.DB, m.DB.Engine.String())); err != nil {
+		return fmt.Errorf("database metrics: %w", err)
+	}
+	applied, err := sqldb.Migrate(ctx, m.DB)
+	if err != nil {
+		return err
+	}
+	m.Logger.Info("database migrated", "engine", m.DB.Engine.String(), "applied", applied)
+
+	// HOOK(simulated clock persistence): resume the simulated time of the
+	// last run (table clock_state, migration 00002), so that timers already
+	// fired are not due again after a restart:
+	//   if m.Config.Clock == config.ClockSimulated {
+	//       sim, err := timers.RestoreSimulated(ctx, m.DB, m.Clock.Now())
+	//       if err != nil { return err }
+	//       m.Clock = sim
+	//   }
+	// (before openStore, which stamps recorded times with m.Clock), add
+	// timers.KeepSimulatedTime in backgroundWorkers(), and set
+	// httpapi.Config.ClockAdvanced below to
+	//   func(ctx context.Context, t time.Time) error { return timers.SaveSimulatedTime(ctx, m.DB, t) }
+
+	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+
+	// Workers run on a context of their own, not ctx: a signal must first
+	// drain the HTTP server, whose requests may still need them.
+	workersCtx, stopWorkers := context.WithCancel(context.Background())
+	m.stopWorkers = stopWorkers
+	for _, w := range m.backgroundWorkers() {
+		m.workers.Go(func() {
+			err := w.run(workersCtx)
+			if err != nil && workersCtx.Err() == nil {
+				m.fail(fmt.Errorf("%s stopped: %w", w.name, err))
+			}
+		})
+	}
+
+	checks := databaseChecks(m.DB)
+	// HOOK(projections): with the projection runtime rt (infra/projection):
+	//   lag := projectionLag(rt)   // see the sketch in ready.go
+	//   m.Metrics.SetProjectionLag(lag)
+	//   checks = append(checks, httpapi.ProjectionsCheck(lag, m.Config.ReadyMaxLag))
+	// HOOK(timers): with the timers loop (infra/timers):
+	//   m.Metrics.SetTimersDue(func(ctx context.Context) (int, error) {
+	//       b, err := loop.Backlog(ctx)
+	//       return b.Due, err
+	//   })
+
+	api, err := httpapi.New(httpapi.Config{
+		Logger:     m.Logger,
+		Clock:      m.Clock,
+		AdminToken: m.Config.AdminToken,
+		Checks:     checks,
+		Metrics:    m.Metrics,
+	})
+	if err != nil {
+		return err
+	}
+
+	// Listen last, so that a failed start never leaves the port taken.
+	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("http server: %w", err) // names the address
+	}
+	// In-flight requests run on a context that a signal does not cancel:
+	// Close lets them finish (Shutdown) before cancelling it.
+	requestsCtx, cancelRequests := context.WithCancel(context.Background())
+	m.cancelRequests = cancelRequests
+	m.server = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return requestsCtx },
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.server.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
+			m.fail(fmt.Errorf("http server: %w", err))
+		}
+	}()
+	m.Logger.Info("listening", "addr", m.Addr())
+	return nil
+}
+
+// Addr returns the address the server listens on ("" before Run), with
+// the real port when the configuration asked for port 0.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Wait blocks until ctx ends (a signal: it returns nil) or a component
+// fails (it returns that error). Call Close afterwards.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down", "reason", context.Cause(ctx).Error())
+		return nil
+	case err := <-m.failed:
+		m.Logger.Error("shutting down after a failure", "error", err)
+		return err
+	}
+}
+
+// fail reports a component's failure to Wait; only the first one counts.
+func (m *Main) fail(err error) {
+	select {
+	case m.failed <- err:
+	default:
+	}
+}
+
+// Close shuts down in the order that loses nothing: stop accepting
+// connections and let requests in flight finish (bounded by
+// ShutdownTimeout), stop the background workers, close the event store
+// (which finishes appends in flight), and close the database last, since
+// everything before may still write to it. It is safe to call more than
+// once and after a failed Run.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		err := m.server.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			_ = m.server.Close()
+			errs = append(errs, fmt.Errorf("requests still running after %s were cut off: %w", m.Config.ShutdownTimeout, err))
+		}
+	} else if m.listener != nil {
+		_ = m.listener.Close()
+	}
+	if m.cancelRequests != nil {
+		m.cancelRequests()
+	}
+	if m.stopWorkers != nil {
+		m.stopWorkers()
+		m.workers.Wait()
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close event store: %w", err))
+		}
+	}
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	if m.Logger != nil {
+		m.Logger.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// newClock returns the clock the configuration names.
+func newClock(c config.Config) clock.Clock {
+	if c.Clock != config.ClockSimulated {
+		return clock.Real{}
+	}
+	start := c.ClockStart
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+	return clock.NewSimulated(start)
+}
+
+// openStore opens the event store the configuration names. This switch is
+// the one place that picks the backend.
+func (m *Main) openStore(ctx context.Context) (eventstore.Store, error) {
+	switch {
+	case m.Config.EventStoreURL != "":
+		s, err := kurrent.Open(ctx, m.Config.EventStoreURL, kurrent.Config{Clock: m.Clock, Logger: m.Logger})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case m.DB.Engine == sqldb.Postgres:
+		// HOOK(postgres): replace the error with
+		//   s, err := postgres.Open(ctx, m.Config.Database.DSN, postgres.Config{Clock: m.Clock, Observer: m.Metrics})
+		//   if err != nil { return nil, err }
+		//   return s, nil
+		return nil, errors.New("the PostgreSQL event store is not wired in yet; use a SQLite database URL")
+	default:
+		s, err := sqlite.Open(ctx, m.DB, sqlite.Config{Clock: m.Clock, Observer: m.Metrics})
+		if err != nil {
+			// Not `return s, err`: a nil *sqlite.Store in the interface
+			// would not be nil, and Close would call it.
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// worker is a background component (the projection router, the timer
+// loop) that runs until its context ends. Returning earlier with an error
+// stops the server: a ledger whose projections or timers silently stopped
+// would serve stale answers.
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// backgroundWorkers lists the components that run beside the HTTP server.
+// They start after the event store opens and stop after the server has
+// drained, before the store closes.
+func (m *Main) backgroundWorkers() []worker {
+	// HOOK(projections): worker{"projections", router.Run} with the watermill
+	// router of infra/watermill that carries the projection handlers.
+	// HOOK(timers): worker{"timers", loop.Run} with the loop of infra/timers.
+	// HOOK(simulated clock persistence): when m.Clock is *clock.Simulated,
+	//   worker{"simulated clock", func(ctx context.Context) error { return timers.KeepSimulatedTime(ctx, m.DB, sim) }}
+	return nil
+}

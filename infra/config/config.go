@@ -1,0 +1,394 @@
+// Package config reads ledgerd's settings from command-line flags and
+// environment variables (a flag wins over its variable, which wins over the
+// default) and validates them all at once, so that a misconfigured start
+// reports every problem, one line each, instead of the first one only.
+//
+// Secrets never reach an error message: database and event-store URLs are
+// shown with their passwords redacted (sqldb.Redact), and the admin token,
+// which is read from the environment only, is never shown at all.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"seatledger/infra/sqldb"
+)
+
+// Environment variables ledgerd reads.
+const (
+	EnvDatabaseURL     = "LEDGER_DATABASE_URL"
+	EnvEventStoreURL   = "LEDGER_EVENTSTORE_URL"
+	EnvAddr            = "LEDGER_ADDR"
+	EnvClock           = "LEDGER_CLOCK"
+	EnvClockStart      = "LEDGER_CLOCK_START"
+	EnvAdminToken      = "LEDGER_ADMIN_TOKEN"
+	EnvLogLevel        = "LEDGER_LOG_LEVEL"
+	EnvShutdownTimeout = "LEDGER_SHUTDOWN_TIMEOUT"
+	EnvReadyMaxLag     = "LEDGER_READY_MAX_LAG"
+)
+
+// Defaults of the settings that have one.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultShutdownTimeout = 20 * time.Second
+	DefaultReadyMaxLag     = 1000
+)
+
+// MinAdminTokenLength is the shortest admin token accepted: the token
+// guards moving the ledger's clock and every back-office endpoint, so a
+// guessable one is refused at start rather than discovered later.
+const MinAdminTokenLength = 16
+
+// ClockMode says which clock the server runs on. It is a closed set.
+type ClockMode struct{ s string }
+
+// The clock modes.
+var (
+	// ClockReal is the wall clock, for production.
+	ClockReal = ClockMode{"real"}
+	// ClockSimulated stands still until an admin advances it (rule X-3),
+	// so that days of grace periods pass in seconds in tests and demos.
+	ClockSimulated = ClockMode{"simulated"}
+)
+
+// String returns the mode's name as written in --clock.
+func (m ClockMode) String() string { return m.s }
+
+// Config is ledgerd's validated configuration.
+type Config struct {
+	// Database is where read models (and, without EventStoreURL, the
+	// events too) live: a SQLite file or a PostgreSQL database.
+	Database sqldb.Target
+	// EventStoreURL, when set, is a KurrentDB (EventStoreDB) connection
+	// string that holds the events instead of Database, which must then be
+	// PostgreSQL.
+	EventStoreURL string
+	// Addr is the host:port the HTTP server listens on; port 0 picks a free one.
+	Addr string
+	// Clock selects the real or the simulated clock.
+	Clock ClockMode
+	// ClockStart is the simulated clock's time at start (UTC). Zero means
+	// the wall-clock time at start; it is always zero for the real clock.
+	ClockStart time.Time
+	// AdminToken is the bearer token of the /admin/ endpoints. Empty
+	// disables them. It is a secret: never log it.
+	AdminToken string
+	// LogLevel is the lowest level logged.
+	LogLevel slog.Level
+	// ShutdownTimeout bounds how long a graceful shutdown waits for
+	// requests in flight before cutting them off.
+	ShutdownTimeout time.Duration
+	// ReadyMaxLag is how many events a projection may be behind the log
+	// while the server still reports itself ready.
+	ReadyMaxLag uint64
+}
+
+// LogValue describes c for the start-up log line with its secrets
+// redacted: the admin token shows only as set or not.
+func (c Config) LogValue() slog.Value {
+	db := c.Database.DSN
+	if c.Database.Engine == sqldb.Postgres {
+		db = sqldb.Redact(db)
+	}
+	attrs := []slog.Attr{
+		slog.String("database_engine", c.Database.Engine.String()),
+		slog.String("database", db),
+		slog.String("addr", c.Addr),
+		slog.String("clock", c.Clock.String()),
+		slog.Bool("admin_token_set", c.AdminToken != ""),
+		slog.String("log_level", c.LogLevel.String()),
+	}
+	if c.EventStoreURL != "" {
+		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
+	}
+	if c.Clock == ClockSimulated {
+		attrs = append(attrs, slog.Time("clock_start", c.ClockStart))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Getenv looks up an environment variable; os.Getenv fits.
+type Getenv func(key string) string
+
+// raw holds the settings as strings, each with the name of where it came
+// from, so that a problem is reported under the name the operator used.
+type raw struct {
+	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
+	adminToken                                                                                  setting
+}
+
+type setting struct {
+	value  string
+	source string // "--flag" or "ENV_VAR"; the variable when unset
+}
+
+// flagSpec ties a flag to its variable and default.
+type flagSpec struct {
+	name, env, def, usage string
+	dst                   func(*raw) *setting
+}
+
+var specs = []flagSpec{
+	{"database-url", EnvDatabaseURL, sqldb.DefaultSQLitePath,
+		"SQLite file path (or sqlite:PATH) or postgres:// URL for the read models, and for the events unless --eventstore-url is set",
+		func(r *raw) *setting { return &r.databaseURL }},
+	{"eventstore-url", EnvEventStoreURL, "",
+		"KurrentDB connection string (esdb://…) for the events; read models then stay in --database-url, which must be PostgreSQL",
+		func(r *raw) *setting { return &r.eventStoreURL }},
+	{"addr", EnvAddr, DefaultAddr, "host:port to listen on",
+		func(r *raw) *setting { return &r.addr }},
+	{"clock", EnvClock, ClockReal.s, "real, or simulated (moved with POST /admin/clock/advance or `ledger clock advance`)",
+		func(r *raw) *setting { return &r.clock }},
+	{"clock-start", EnvClockStart, "", "start of the simulated clock, RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01); default now",
+		func(r *raw) *setting { return &r.clockStart }},
+	{"log-level", EnvLogLevel, "info", "debug, info, warn or error",
+		func(r *raw) *setting { return &r.logLevel }},
+	{"shutdown-timeout", EnvShutdownTimeout, DefaultShutdownTimeout.String(), "how long a graceful shutdown waits for requests in flight",
+		func(r *raw) *setting { return &r.shutdownTimeout }},
+	{"ready-max-lag", EnvReadyMaxLag, strconv.Itoa(DefaultReadyMaxLag), "events a projection may lag behind the log while /readyz still reports ready",
+		func(r *raw) *setting { return &r.readyMaxLag }},
+}
+
+// newFlagSet declares every flag on a fresh set writing into r.
+func newFlagSet(name string, r *raw) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, usage is printed by Usage
+	for _, s := range specs {
+		dst := s.dst(r)
+		fs.Func(s.name, s.usage, func(v string) error {
+			*dst = setting{value: v, source: "--" + s.name}
+			return nil
+		})
+	}
+	return fs
+}
+
+// Usage writes ledgerd's flags and environment variables to w.
+func Usage(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: %s [flags]\n\nEvery flag can also be set by its environment variable; a flag wins.\n\n", name)
+	for _, s := range specs {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %s)", s.def)
+		}
+		fmt.Fprintf(w, "  --%s, %s%s\n      %s\n", s.name, s.env, def, s.usage)
+	}
+	fmt.Fprintf(w, "  %s\n      bearer token of the /admin/ endpoints, at least %d characters; environment only, so that it never shows in a process list\n",
+		EnvAdminToken, MinAdminTokenLength)
+}
+
+// Parse reads args (without the program name) and the environment into a
+// validated Config. Every problem found is reported, one line each, joined
+// with errors.Join; -h or --help returns flag.ErrHelp.
+func Parse(args []string, getenv Getenv) (Config, error) {
+	var r raw
+	fs := newFlagSet("ledgerd", &r)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("%s (see --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q: ledgerd takes flags only (see --help)", fs.Arg(0))
+	}
+	for _, s := range specs {
+		dst := s.dst(&r)
+		if dst.source != "" {
+			continue // set by flag
+		}
+		*dst = setting{value: getenv(s.env), source: s.env}
+		if dst.value == "" {
+			dst.value = s.def
+		}
+	}
+	r.adminToken = setting{value: getenv(EnvAdminToken), source: EnvAdminToken}
+	return r.validate()
+}
+
+// validate turns the raw settings into a Config, collecting one error per
+// problem.
+func (r raw) validate() (Config, error) {
+	var (
+		c    Config
+		errs []error
+	)
+	fail := func(s setting, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", s.source, fmt.Sprintf(format, args...)))
+	}
+
+	if t, err := ParseDatabaseURL(r.databaseURL.value); err != nil {
+		fail(r.databaseURL, "%v", err)
+	} else {
+		c.Database = t
+	}
+
+	if v := r.eventStoreURL.value; v != "" {
+		if err := checkEventStoreURL(v); err != nil {
+			fail(r.eventStoreURL, "%v", err)
+		} else {
+			c.EventStoreURL = v
+			if c.Database.Engine == sqldb.SQLite {
+				fail(r.eventStoreURL, "read models of a KurrentDB deployment live in PostgreSQL; set %s to a postgres:// URL", r.databaseURL.source)
+			}
+		}
+	}
+
+	if err := checkAddr(r.addr.value); err != nil {
+		fail(r.addr, "%v", err)
+	} else {
+		c.Addr = r.addr.value
+	}
+
+	switch r.clock.value {
+	case ClockReal.s:
+		c.Clock = ClockReal
+		if r.clockStart.value != "" {
+			fail(r.clockStart, "only the simulated clock has a start; add --clock=simulated or unset it")
+		}
+	case ClockSimulated.s:
+		c.Clock = ClockSimulated
+		if r.clockStart.value != "" {
+			start, err := parseStart(r.clockStart.value)
+			if err != nil {
+				fail(r.clockStart, "%v", err)
+			}
+			c.ClockStart = start
+		}
+	default:
+		fail(r.clock, "unknown clock %q (use real or simulated)", r.clock.value)
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(r.logLevel.value)); err != nil {
+		fail(r.logLevel, "unknown log level %q (use debug, info, warn or error)", r.logLevel.value)
+	}
+
+	if d, err := time.ParseDuration(r.shutdownTimeout.value); err != nil || d <= 0 {
+		fail(r.shutdownTimeout, "%q is not a positive duration like 20s", r.shutdownTimeout.value)
+	} else {
+		c.ShutdownTimeout = d
+	}
+
+	if n, err := strconv.ParseUint(r.readyMaxLag.value, 10, 64); err != nil {
+		fail(r.readyMaxLag, "%q is not a number of events", r.readyMaxLag.value)
+	} else {
+		c.ReadyMaxLag = n
+	}
+
+	// The token's value is never quoted in a message: it is a secret.
+	if tok := r.adminToken.value; tok != "" {
+		switch {
+		case len(tok) < MinAdminTokenLength:
+			fail(r.adminToken, "too short: use at least %d characters (e.g. openssl rand -hex 32)", MinAdminTokenLength)
+		case strings.IndexFunc(tok, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0:
+			fail(r.adminToken, "must be printable ASCII without spaces, to travel in an Authorization header")
+		default:
+			c.AdminToken = tok
+		}
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// ParseDatabaseURL reads a database setting as sqldb.ParseURL does, naming
+// an unsupported scheme in the message. It is shared by ledgerd and the
+// ledger CLI so that both accept and refuse the same values alike.
+func ParseDatabaseURL(v string) (sqldb.Target, error) {
+	if scheme, _, ok := strings.Cut(v, "://"); ok {
+		switch {
+		case !isScheme(scheme):
+			// Not quoted: whatever precedes "://" here may hold a password.
+			return sqldb.Target{}, errors.New("neither a SQLite file path nor a postgres:// URL")
+		case scheme != "postgres" && scheme != "postgresql" && scheme != "sqlite":
+			return sqldb.Target{}, fmt.Errorf("unsupported scheme %q (use a SQLite file path or postgres://…)", scheme)
+		}
+	}
+	t, err := sqldb.ParseURL(v)
+	if err != nil {
+		return sqldb.Target{}, oneLine(err)
+	}
+	return t, nil
+}
+
+// KurrentDB connection-string schemes, as the pinned client
+// (EventStore-Client-Go v4.2.0) accepts them.
+var eventStoreSchemes = []string{"esdb", "esdb+discover"}
+
+func checkEventStoreURL(v string) error {
+	scheme, _, ok := strings.Cut(v, "://")
+	if !ok || !isScheme(scheme) {
+		return errors.New("not a URL (use esdb://host:2113 or esdb+discover://host:2113)")
+	}
+	if !slices.Contains(eventStoreSchemes, scheme) {
+		return fmt.Errorf("unsupported scheme %q (use esdb:// or esdb+discover://)", scheme)
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error quotes the whole URL, password included
+		}
+		return fmt.Errorf("not a valid URL: %v", err)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%s names no host", sqldb.Redact(v))
+	}
+	return nil
+}
+
+func checkAddr(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:8080, or :8080 for every interface)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q of %q is not a number from 0 to 65535", port, v)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("host %q of %q is not a host name or IP address", host, v)
+	}
+	return nil
+}
+
+func parseStart(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-03-01T09:00:00Z) nor a date (2026-03-01)", v)
+}
+
+// isScheme reports whether s has the shape of a URL scheme (RFC 3986 §3.1).
+func isScheme(s string) bool {
+	if s == "" || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
+		return false
+	}
+	return strings.IndexFunc(s, func(c rune) bool {
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')
+	}) < 0
+}
+
+// oneLine keeps an error to one line: the start-up report promises one
+// line per problem.
+func oneLine(err error) error {
+	s := err.Error()
+	if !strings.ContainsAny(s, "\r\n") {
+		return err
+	}
+	return errors.New(strings.Join(strings.Fields(s), " "))
+}

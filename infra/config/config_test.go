@@ -1,0 +1,176 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"seatledger/infra/sqldb"
+)
+
+func env(kv map[string]string) Getenv { return func(k string) string { return kv[k] } }
+
+func TestParse_defaults_run_on_the_embedded_SQLite_file_with_the_real_clock(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database != (sqldb.Target{Engine: sqldb.SQLite, DSN: sqldb.DefaultSQLitePath}) {
+		t.Errorf("database = %+v, want the default SQLite file", c.Database)
+	}
+	if c.Addr != DefaultAddr || c.Clock != ClockReal || c.LogLevel != slog.LevelInfo ||
+		c.ShutdownTimeout != DefaultShutdownTimeout || c.ReadyMaxLag != DefaultReadyMaxLag ||
+		c.AdminToken != "" || c.EventStoreURL != "" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestParse_flag_wins_over_environment(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
+		env(map[string]string{EnvAddr: "0.0.0.0:9999", EnvClock: "real", EnvDatabaseURL: "postgres://u:p@db/ledger",
+			EnvEventStoreURL: "esdb://kurrent:2113?tls=false", EnvAdminToken: strings.Repeat("t", 32)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:0" || c.Clock != ClockSimulated || c.LogLevel != slog.LevelDebug {
+		t.Errorf("flags lost to the environment: %+v", c)
+	}
+	if want := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC); !c.ClockStart.Equal(want) {
+		t.Errorf("clock start = %v, want %v", c.ClockStart, want)
+	}
+	if c.Database.Engine != sqldb.Postgres || c.EventStoreURL == "" || c.AdminToken == "" {
+		t.Errorf("environment lost: %+v", c)
+	}
+}
+
+// Each bad value is reported as one line naming the setting as the
+// operator wrote it (the flag or the variable).
+func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unsupported database scheme", nil, map[string]string{EnvDatabaseURL: "mysql://root:hunter2@db/ledger"},
+			`LEDGER_DATABASE_URL: unsupported scheme "mysql" (use a SQLite file path or postgres://…)`},
+		{"database flag named by flag", []string{"--database-url=mysql://db/x"}, nil,
+			`--database-url: unsupported scheme "mysql"`},
+		{"postgres URL without host", nil, map[string]string{EnvDatabaseURL: "postgres://"},
+			`LEDGER_DATABASE_URL: database URL postgres:// names no host`},
+		{"SQLite path with options", nil, map[string]string{EnvDatabaseURL: "data/x.db?mode=ro"},
+			`LEDGER_DATABASE_URL: SQLite path "data/x.db?mode=ro": options are set by the ledger`},
+		{"event store scheme", nil, map[string]string{EnvDatabaseURL: "postgres://db/x", EnvEventStoreURL: "http://kurrent:2113"},
+			`LEDGER_EVENTSTORE_URL: unsupported scheme "http" (use esdb:// or esdb+discover://)`},
+		{"event store without PostgreSQL", nil, map[string]string{EnvEventStoreURL: "esdb://kurrent:2113"},
+			`LEDGER_EVENTSTORE_URL: read models of a KurrentDB deployment live in PostgreSQL; set LEDGER_DATABASE_URL to a postgres:// URL`},
+		{"event store not a URL", nil, map[string]string{EnvDatabaseURL: "postgres://db/x", EnvEventStoreURL: "kurrent:2113"},
+			`LEDGER_EVENTSTORE_URL: not a URL`},
+		{"addr without port", []string{"--addr=localhost"}, nil, `--addr: "localhost" is not host:port`},
+		{"addr port out of range", nil, map[string]string{EnvAddr: ":70000"}, `LEDGER_ADDR: port "70000" of ":70000" is not a number from 0 to 65535`},
+		{"unknown clock", nil, map[string]string{EnvClock: "fast"}, `LEDGER_CLOCK: unknown clock "fast" (use real or simulated)`},
+		{"start with the real clock", []string{"--clock-start=2026-03-01"}, nil, `--clock-start: only the simulated clock has a start`},
+		{"bad clock start", []string{"--clock=simulated", "--clock-start=yesterday"}, nil, `--clock-start: "yesterday" is neither an RFC 3339 time`},
+		{"log level", []string{"--log-level=loud"}, nil, `--log-level: unknown log level "loud"`},
+		{"shutdown timeout", nil, map[string]string{EnvShutdownTimeout: "-1s"}, `LEDGER_SHUTDOWN_TIMEOUT: "-1s" is not a positive duration`},
+		{"ready lag", []string{"--ready-max-lag=lots"}, nil, `--ready-max-lag: "lots" is not a number of events`},
+		{"short admin token", nil, map[string]string{EnvAdminToken: "secret"}, `LEDGER_ADMIN_TOKEN: too short: use at least 16 characters`},
+		{"admin token with space", nil, map[string]string{EnvAdminToken: "0123456789 abcdef"}, `LEDGER_ADMIN_TOKEN: must be printable ASCII without spaces`},
+		{"unknown flag", []string{"--port=80"}, nil, `flag provided but not defined: -port (see --help)`},
+		{"positional argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(tc.args, env(tc.env))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want %q", tc.want)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("got %d lines, want 1:\n%s", len(lines), err)
+			}
+			if !strings.HasPrefix(lines[0], tc.want) {
+				t.Errorf("got  %s\nwant %s…", lines[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestParse_reports_every_problem_at_once(t *testing.T) {
+	t.Parallel()
+	_, err := Parse([]string{"--addr=nowhere", "--log-level=loud"}, env(map[string]string{
+		EnvDatabaseURL: "mysql://db/x", EnvClock: "fast", EnvAdminToken: "short",
+	}))
+	if err == nil {
+		t.Fatal("Parse succeeded")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"LEDGER_DATABASE_URL:", "--addr:", "LEDGER_CLOCK:", "--log-level:", "LEDGER_ADMIN_TOKEN:"}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, prefix := range want {
+		if !strings.HasPrefix(lines[i], prefix) {
+			t.Errorf("line %d = %q, want it to start with %q", i+1, lines[i], prefix)
+		}
+	}
+}
+
+func TestParse_never_shows_secrets(t *testing.T) {
+	t.Parallel()
+	token := "tok en-that-is-long-enough-but-has-a-space"
+	_, err := Parse(nil, env(map[string]string{
+		EnvDatabaseURL:   "postgres://admin:hunter2@:5432:x/ledger",
+		EnvEventStoreURL: "esdb://admin:changeit@",
+		EnvAdminToken:    token,
+	}))
+	if err == nil {
+		t.Fatal("Parse succeeded")
+	}
+	for _, secret := range []string{"hunter2", "changeit", token} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the secret %q:\n%s", secret, err)
+		}
+	}
+	_, err = Parse(nil, env(map[string]string{EnvDatabaseURL: "user:hunter2@db://x"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error = %v, want a refusal without the password", err)
+	}
+}
+
+func TestConfig_log_value_hides_the_admin_token(t *testing.T) {
+	t.Parallel()
+	token := strings.Repeat("s", 40)
+	c, err := Parse(nil, env(map[string]string{EnvAdminToken: token, EnvDatabaseURL: "postgres://u:hunter2@db/x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
+	if strings.Contains(b.String(), token) || strings.Contains(b.String(), "hunter2") {
+		t.Errorf("log line shows a secret: %s", b.String())
+	}
+	if !strings.Contains(b.String(), `"admin_token_set":true`) {
+		t.Errorf("log line does not say the token is set: %s", b.String())
+	}
+}
+
+func TestParse_help_is_not_an_error_to_report(t *testing.T) {
+	t.Parallel()
+	if _, err := Parse([]string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	var b strings.Builder
+	Usage(&b, "ledgerd")
+	for _, want := range []string{"--database-url, LEDGER_DATABASE_URL", "--clock-start", EnvAdminToken} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+}

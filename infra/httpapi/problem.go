@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"seatledger/domain/event"
+	"seatledger/infra/eventstore"
+)
+
+// ProblemTypeBase prefixes every problem type URI. The URIs are stable:
+// clients switch on them, so a slug is never renamed or reused.
+const ProblemTypeBase = "https://seatledger.dev/problems/"
+
+// ProblemType is one kind of problem: a stable type URI, a title that
+// does not change from occurrence to occurrence (RFC 9457 §3.1.3), and the
+// HTTP status it is answered with. It is a closed set declared here.
+type ProblemType struct {
+	slug, title string
+	status      int
+}
+
+// The problem types the API answers with.
+var (
+	ProblemInvalidRequest       = ProblemType{"invalid-request", "Invalid request", http.StatusBadRequest}
+	ProblemMalformedJSON        = ProblemType{"malformed-json", "Malformed JSON", http.StatusBadRequest}
+	ProblemUnauthorized         = ProblemType{"unauthorized", "Authentication required", http.StatusUnauthorized}
+	ProblemForbidden            = ProblemType{"forbidden", "Forbidden", http.StatusForbidden}
+	ProblemNotFound             = ProblemType{"not-found", "Not found", http.StatusNotFound}
+	ProblemMethodNotAllowed     = ProblemType{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
+	ProblemConflict             = ProblemType{"conflict", "Concurrent change", http.StatusConflict}
+	ProblemDuplicateEventID     = ProblemType{"duplicate-event-id", "Event ID already used", http.StatusConflict}
+	ProblemClockIsReal          = ProblemType{"clock-is-real", "Clock is real", http.StatusConflict}
+	ProblemPayloadTooLarge      = ProblemType{"payload-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
+	ProblemUnsupportedMediaType = ProblemType{"unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
+	ProblemInternal             = ProblemType{"internal", "Internal server error", http.StatusInternalServerError}
+	ProblemUnavailable          = ProblemType{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
+	ProblemTimeout              = ProblemType{"timeout", "Request timed out", http.StatusGatewayTimeout}
+)
+
+// ProblemTypes lists every problem type, for documentation and tests.
+func ProblemTypes() []ProblemType {
+	return []ProblemType{
+		ProblemInvalidRequest, ProblemMalformedJSON, ProblemUnauthorized, ProblemForbidden, ProblemNotFound,
+		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal,
+		ProblemPayloadTooLarge, ProblemUnsupportedMediaType, ProblemInternal, ProblemUnavailable, ProblemTimeout,
+	}
+}
+
+// URI returns the type's stable URI.
+func (t ProblemType) URI() string { return ProblemTypeBase + t.slug }
+
+// Title returns the type's human-readable summary.
+func (t ProblemType) Title() string { return t.title }
+
+// Status returns the HTTP status the type is answered with.
+func (t ProblemType) Status() int { return t.status }
+
+// New returns a problem of type t whose detail is the formatted message.
+// The detail is shown to the client: it explains this occurrence in words
+// a person can act on, and holds nothing internal.
+func (t ProblemType) New(format string, args ...any) *Problem {
+	return &Problem{Type: t.URI(), Title: t.title, Status: t.status, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Problem is an RFC 9457 problem details object. It is also an error, so
+// that a handler or helper can return a problem it has already decided on.
+type Problem struct {
+	// Type is the problem type's URI (see ProblemType).
+	Type string `json:"type"`
+	// Title summarises the problem type.
+	Title string `json:"title"`
+	// Status repeats the response's HTTP status.
+	Status int `json:"status"`
+	// Detail explains this occurrence.
+	Detail string `json:"detail,omitempty"`
+	// Instance is the request's path.
+	Instance string `json:"instance,omitempty"`
+	// RequestID is the request's X-Request-ID, to quote to support and to
+	// find the request's log lines.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Error renders the problem as "title: detail".
+func (p *Problem) Error() string {
+	if p.Detail == "" {
+		return p.Title
+	}
+	return p.Title + ": " + p.Detail
+}
+
+// genericInternalDetail is all a client learns of an unexpected error; the
+// error itself goes to the log under the request ID.
+const genericInternalDetail = "the server failed to handle the request; quote the request ID when reporting it"
+
+// ProblemFor maps an error to the problem the client is answered with. It
+// is the one place where errors become HTTP statuses: domain errors get a
+// case here as they are written. The second result is false for errors
+// the mapping does not know, whose detail is generic: the real error is for
+// the log only, never for the client.
+func ProblemFor(err error) (*Problem, bool) {
+	var p *Problem
+	switch {
+	case errors.As(err, &p):
+		cp := *p
+		return &cp, true
+	case errors.Is(err, event.ErrConflict):
+		return ProblemConflict.New("%v", err), true
+	case errors.Is(err, event.ErrDuplicateID):
+		return ProblemDuplicateEventID.New("%v", err), true
+	case errors.Is(err, eventstore.ErrInvalid):
+		return ProblemInvalidRequest.New("%v", err), true
+	case errors.Is(err, eventstore.ErrClosed):
+		return ProblemUnavailable.New("the server is shutting down; retry shortly"), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return ProblemTimeout.New("the request did not complete in time; it may still take effect, so retry with the same IDs"), true
+	case errors.Is(err, context.Canceled):
+		// The client went away (or the server is stopping): nobody reads
+		// this answer, but it must not count as a server failure.
+		return ProblemUnavailable.New("the request was cancelled before it completed"), true
+	}
+	return ProblemInternal.New(genericInternalDetail), false
+}
+
+// problemContentType is the media type of RFC 9457 problem documents.
+const problemContentType = "application/problem+json"
+
+// WriteProblem sends p, filling in the request's path and ID.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	cp := *p
+	cp.Instance = r.URL.Path
+	cp.RequestID = RequestID(r.Context())
+	w.Header().Set("Content-Type", problemContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(cp.Status)
+	_ = json.NewEncoder(w).Encode(cp) // the status is sent; a failed write has nowhere to go
+}
+
+// WriteError answers the request with the problem err maps to. An error
+// the mapping does not know is logged in full with the request ID, and
+// the client only gets a generic 500.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p, known := ProblemFor(err)
+	if !known {
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	WriteProblem(w, r, p)
+}

@@ -1,0 +1,139 @@
+// Package httpapi is the ledger's HTTP edge (chi): the routes, RFC 9457
+// problem responses with one function mapping errors to problems, the JSON
+// body decoder, request IDs, request logging, panic recovery, the admin
+// bearer-token guard, health and readiness probes, Prometheus metrics and
+// the OpenAPI document that describes every route.
+//
+// The server does not listen by itself: cmd/ledgerd puts a Server behind
+// an http.Server, so that tests can drive it with httptest.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/infra/clock"
+)
+
+// DefaultCheckTimeout bounds each readiness check.
+const DefaultCheckTimeout = 2 * time.Second
+
+// Config configures a Server.
+type Config struct {
+	// Logger receives request logs and errors. Default: slog.Default().
+	Logger *slog.Logger
+	// Clock is the ledger's clock. The /admin/clock endpoints move it when
+	// it is a *clock.Simulated and answer "clock is real" otherwise. Required.
+	Clock clock.Clock
+	// ClockAdvanced, if set, is called after POST /admin/clock/advance has
+	// moved the simulated clock and before it answers, so that the new time
+	// can be stored durably first (timers.SaveSimulatedTime). An error
+	// answers 500; the clock has moved regardless.
+	ClockAdvanced func(ctx context.Context, now time.Time) error
+	// AdminToken guards /admin/. Empty refuses every admin request.
+	AdminToken string
+	// Checks are run by /readyz.
+	Checks []Check
+	// CheckTimeout bounds each readiness check. Default DefaultCheckTimeout.
+	CheckTimeout time.Duration
+	// Metrics are served at /metrics and fed by request observations.
+	// Default: a fresh NewMetrics().
+	Metrics *Metrics
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.CheckTimeout <= 0 {
+		c.CheckTimeout = DefaultCheckTimeout
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
+}
+
+// Validate reports every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Clock == nil {
+		errs = append(errs, errors.New("httpapi: config needs a clock"))
+	}
+	for i, ch := range c.Checks {
+		if ch.Name == "" || ch.Run == nil {
+			errs = append(errs, fmt.Errorf("httpapi: readiness check %d needs a name and a function", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the ledger's HTTP handler.
+type Server struct {
+	cfg    Config
+	router *chi.Mux
+}
+
+// New returns a Server with every route mounted.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, router: chi.NewRouter()}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Routes returns the router, for chi.Walk (the OpenAPI coverage test).
+func (s *Server) Routes() chi.Routes { return s.router }
+
+// routes mounts every route. Each one must be described in openapi.json;
+// TestOpenAPI_documents_every_route keeps the two in step.
+func (s *Server) routes() {
+	r := s.router
+	// Order matters: the request ID exists before anything logs, and the
+	// recoverer sits inside the logger so that a panic logs as a 500.
+	r.Use(requestIDs, observeRequests(s.cfg.Logger, s.cfg.Metrics), recoverPanics(s.cfg.Logger))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, ProblemNotFound.New("no resource at %s", r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		allowed := allowedMethods(s.router, r.URL.Path)
+		if len(allowed) == 0 { // an unknown method on an unknown path
+			WriteProblem(w, r, ProblemNotFound.New("no resource at %s", r.URL.Path))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		WriteProblem(w, r, ProblemMethodNotAllowed.New("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", s.cfg.Metrics.handler(s.cfg.Logger))
+	r.Get("/openapi.json", serveOpenAPI)
+
+	r.Route("/admin", func(r chi.Router) {
+		r.Use(requireAdmin(s.cfg.AdminToken))
+		r.Get("/clock", s.showClock)
+		r.Post("/clock/advance", s.advanceClock)
+	})
+}
+
+// writeJSON sends v as a JSON document with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the status is sent; a failed write has nowhere to go
+}
