@@ -1,0 +1,365 @@
+// Package projection runs the read side's projections over the SQL read
+// store (SQLite or PostgreSQL through infra/sqldb): each event is applied
+// in one database/sql transaction that also moves the projection's
+// checkpoint, so a crash never double-applies or loses an update. It also
+// answers "has projection P reached position N yet" (WaitFor, for
+// read-your-writes), reports each projection's lag and failure (Status),
+// and rebuilds a projection from position zero (Rebuild).
+//
+// Events reach the handlers through the watermill Router of infra/watermill
+// (AddHandlers); the Runtime is also the Checkpoints and Halter that
+// router's subscriber and poison middleware need.
+package projection
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"seatledger/domain/event"
+	"seatledger/infra/clock"
+	"seatledger/infra/eventstore"
+	"seatledger/infra/sqldb"
+	"seatledger/infra/watermill"
+	"seatledger/projections"
+)
+
+// Log is the part of eventstore.Store the runtime reads: the head (for
+// lag) and pages of the log (for rebuilds).
+type Log interface {
+	ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error)
+	Head(ctx context.Context) (uint64, error)
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// DB is the read store, migrated. Required.
+	DB *sqldb.DB
+	// Log is the event log. Required.
+	Log Log
+	// Projections are the projections to run; their names must be unique.
+	Projections []projections.Projection
+	// Clock stamps checkpoints' updated_at, an operational time. Default:
+	// the wall clock.
+	Clock clock.Clock
+	// RebuildBatch is how many events a rebuild applies per transaction.
+	// Default 500.
+	RebuildBatch int
+	// WaitPoll is how often WaitFor re-reads a checkpoint, for updates made
+	// by another process; updates made by this Runtime wake it at once.
+	// Default 100ms.
+	WaitPoll time.Duration
+	// Logger receives the runtime's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.RebuildBatch <= 0 {
+		c.RebuildBatch = 500
+	}
+	if c.WaitPoll <= 0 {
+		c.WaitPoll = 100 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DB == nil {
+		errs = append(errs, errors.New("projection: config needs the read store's database"))
+	}
+	if c.Log == nil {
+		errs = append(errs, errors.New("projection: config needs the event log"))
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Projections {
+		switch {
+		case p == nil:
+			errs = append(errs, fmt.Errorf("projection: projection %d is nil", i))
+		case p.Name() == "":
+			errs = append(errs, fmt.Errorf("projection: projection %d (%T) has no name", i, p))
+		case seen[p.Name()]:
+			errs = append(errs, fmt.Errorf("projection: two projections are named %q", p.Name()))
+		default:
+			seen[p.Name()] = true
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Runtime applies events to projections and keeps their checkpoints.
+// Its methods are safe for concurrent use.
+type Runtime struct {
+	cfg      Config
+	db       *sqldb.DB
+	order    []*entry
+	byName   map[string]*entry
+	progress *eventstore.Notifier // broadcast after every checkpoint move
+
+	// beforeCommit, set by tests, runs after Apply and the checkpoint
+	// update, just before the commit: the place a crash would hurt most.
+	beforeCommit func(ctx context.Context, name string, rec event.Record) error
+}
+
+// entry is one projection and its lock. The lock serialises the live
+// handler with a rebuild in this process; across processes the checkpoint
+// row's lock does (see lockCheckpoint).
+type entry struct {
+	p    projections.Projection
+	lock chan struct{}
+}
+
+func (e *entry) acquire(ctx context.Context) error {
+	select {
+	case e.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *entry) release() { <-e.lock }
+
+var (
+	_ watermill.Checkpoints = (*Runtime)(nil)
+	_ watermill.Halter      = (*Runtime)(nil)
+)
+
+// New returns a runtime for cfg.Projections and creates the checkpoint
+// rows of those that have none (position 0).
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	r := &Runtime{cfg: cfg, db: cfg.DB, byName: map[string]*entry{}, progress: eventstore.NewNotifier()}
+	now := cfg.Clock.Now().UnixMicro()
+	for _, p := range cfg.Projections {
+		e := &entry{p: p, lock: make(chan struct{}, 1)}
+		r.order = append(r.order, e)
+		r.byName[p.Name()] = e
+		if _, err := r.db.ExecContext(ctx, r.db.Rebind(
+			`INSERT INTO projection_checkpoints (name, position, updated_at) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING`),
+			p.Name(), now); err != nil {
+			return nil, fmt.Errorf("projection: create checkpoint of %s: %w", p.Name(), err)
+		}
+	}
+	return r, nil
+}
+
+// Names returns the projections' names in configuration order.
+func (r *Runtime) Names() []string {
+	names := make([]string, len(r.order))
+	for i, e := range r.order {
+		names[i] = e.p.Name()
+	}
+	return names
+}
+
+// AddHandlers adds one handler per projection to router, named
+// "projection.NAME", consuming topic NAME of sub (normally a
+// watermill.Subscriber on the log whose Checkpoints is r).
+func (r *Runtime) AddHandlers(router *message.Router, sub message.Subscriber) {
+	for _, e := range r.order {
+		router.AddConsumerHandler("projection."+e.p.Name(), e.p.Name(), sub, r.handler(e))
+	}
+}
+
+// Handler returns the watermill handler of projection name, for wiring by
+// hand; AddHandlers is the usual way.
+func (r *Runtime) Handler(name string) (message.NoPublishHandlerFunc, error) {
+	e, err := r.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	return r.handler(e), nil
+}
+
+func (r *Runtime) handler(e *entry) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		rec, after, err := watermill.Decode(msg)
+		if err != nil {
+			return fmt.Errorf("projection %s: %w", e.p.Name(), err)
+		}
+		return r.applyLive(msg.Context(), e, rec, after)
+	}
+}
+
+// ErrUnknown is returned for a projection name the runtime does not run.
+var ErrUnknown = errors.New("projection: unknown projection")
+
+func (r *Runtime) entry(name string) (*entry, error) {
+	e, ok := r.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknown, name, r.Names())
+	}
+	return e, nil
+}
+
+// applyLive applies one delivered event, the one after position after,
+// in its own transaction with the checkpoint.
+func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, after uint64) (err error) {
+	name := e.p.Name()
+	if err := e.acquire(ctx); err != nil {
+		return err
+	}
+	defer e.release()
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w: projection %s: begin: %w", watermill.ErrTransient, name, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	cp, err := r.lockCheckpoint(ctx, tx, name)
+	if err != nil {
+		return fmt.Errorf("%w: %w", watermill.ErrTransient, err)
+	}
+	// The stored checkpoint decides, not the delivery: an event at or
+	// before it was applied already (a redelivery after a lost Ack, another
+	// process, a rebuild) and is acknowledged without effect; an event that
+	// does not follow it is stale and sends the subscriber back to it.
+	switch {
+	case cp.state == StateFailed:
+		return fmt.Errorf("%w: projection %s is failed at position %d", watermill.ErrStaleDelivery, name, cp.failure.Position)
+	case rec.Position <= cp.position:
+		_ = tx.Rollback() // applied before (a redelivery, a rebuild or another process got there first)
+		return nil
+	case cp.position != after:
+		return fmt.Errorf("%w: projection %s is at position %d, the delivery of %d follows %d",
+			watermill.ErrStaleDelivery, name, cp.position, rec.Position, after)
+	}
+	stx := WrapTx(tx, r.db.Engine)
+	if err := e.p.Apply(ctx, stx, rec); err != nil {
+		return fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
+			name, rec.Type, rec.StreamID, rec.Version, rec.Position, err)
+	}
+	if err := stx.Exec(ctx, `UPDATE projection_checkpoints SET position = ?, updated_at = ?, status = 'live' WHERE name = ?`,
+		rec.Position, r.cfg.Clock.Now().UnixMicro(), name); err != nil {
+		return fmt.Errorf("%w: projection %s: move checkpoint to %d: %w", watermill.ErrTransient, name, rec.Position, err)
+	}
+	if r.beforeCommit != nil {
+		if err := r.beforeCommit(ctx, name, rec); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: projection %s: commit position %d: %w", watermill.ErrTransient, name, rec.Position, err)
+	}
+	r.progress.Broadcast()
+	return nil
+}
+
+// checkpoint is a projection_checkpoints row.
+type checkpoint struct {
+	position  uint64
+	updatedAt time.Time
+	state     State
+	failure   *Failure
+}
+
+const selectCheckpoint = `SELECT position, updated_at, status, error, failed_position, failed_stream, failed_version, failed_type
+	FROM projection_checkpoints WHERE name = ?`
+
+func scanCheckpoint(row projections.Row, name string) (checkpoint, error) {
+	var (
+		cp             checkpoint
+		updated        int64
+		status, reason string
+		fPos, fVer     uint64
+		fStream, fType string
+	)
+	err := row.Scan(&cp.position, &updated, &status, &reason, &fPos, &fStream, &fVer, &fType)
+	if errors.Is(err, sql.ErrNoRows) {
+		return checkpoint{state: StateLive}, nil
+	}
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("projection %s: read checkpoint: %w", name, err)
+	}
+	cp.updatedAt = time.UnixMicro(updated).UTC()
+	cp.state = parseState(status)
+	if cp.state == StateFailed {
+		cp.failure = &Failure{Position: fPos, StreamID: fStream, Version: fVer, EventType: fType, Reason: reason}
+	}
+	return cp, nil
+}
+
+// lockCheckpoint reads name's checkpoint inside tx and holds it until the
+// transaction ends, so that two processes applying the same projection
+// take turns and each sees where the other left it. On SQLite every write
+// transaction already holds the database's write lock from BEGIN.
+func (r *Runtime) lockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (checkpoint, error) {
+	q := selectCheckpoint
+	if r.db.Engine == sqldb.Postgres {
+		q += " FOR UPDATE"
+	}
+	return scanCheckpoint(tx.QueryRowContext(ctx, r.db.Rebind(q), name), name)
+}
+
+func (r *Runtime) readCheckpoint(ctx context.Context, name string) (checkpoint, error) {
+	return scanCheckpoint(r.db.QueryRowContext(ctx, r.db.Rebind(selectCheckpoint), name), name)
+}
+
+// Checkpoint implements watermill.Checkpoints: where consumer name
+// resumes, and whether it is halted.
+func (r *Runtime) Checkpoint(ctx context.Context, name string) (watermill.Checkpoint, error) {
+	cp, err := r.readCheckpoint(ctx, name)
+	if err != nil {
+		return watermill.Checkpoint{}, err
+	}
+	return watermill.Checkpoint{Position: cp.position, Halted: cp.state == StateFailed}, nil
+}
+
+// Halt implements watermill.Halter: it marks projection name failed at
+// rec, with cause as the reason, unless its checkpoint is already past rec
+// (another process applied it). The projection applies nothing more until
+// Resume or Rebuild.
+func (r *Runtime) Halt(ctx context.Context, name string, rec event.Record, cause error) error {
+	reason := cause.Error()
+	now := r.cfg.Clock.Now().UnixMicro()
+	_, err := r.db.ExecContext(ctx, r.db.Rebind(`INSERT INTO projection_checkpoints
+		(name, position, updated_at, status, error, failed_position, failed_stream, failed_version, failed_type)
+		VALUES (?, 0, ?, 'failed', ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at, status = 'failed', error = excluded.error,
+			failed_position = excluded.failed_position, failed_stream = excluded.failed_stream,
+			failed_version = excluded.failed_version, failed_type = excluded.failed_type
+		WHERE projection_checkpoints.position < excluded.failed_position`),
+		name, now, reason, rec.Position, rec.StreamID, rec.Version, rec.Type)
+	if err != nil {
+		return fmt.Errorf("projection %s: mark failed at position %d: %w", name, rec.Position, err)
+	}
+	r.cfg.Logger.Error("projection failed; it stops at the event until resumed or rebuilt",
+		"projection", name, "position", rec.Position, "stream", rec.StreamID, "version", rec.Version,
+		"event_type", rec.Type, "error", reason)
+	r.progress.Broadcast() // WaitFor callers learn at once that waiting is pointless
+	return nil
+}
+
+// Resume clears projection name's failure, so that its subscription
+// retries the event it stopped at (within the subscriber's HaltedPoll).
+// Resuming a projection that is not failed does nothing.
+func (r *Runtime) Resume(ctx context.Context, name string) error {
+	if _, err := r.entry(name); err != nil {
+		return err
+	}
+	_, err := r.db.ExecContext(ctx, r.db.Rebind(`UPDATE projection_checkpoints SET status = 'live', error = '',
+		failed_position = 0, failed_stream = '', failed_version = 0, failed_type = '', updated_at = ?
+		WHERE name = ? AND status = 'failed'`), r.cfg.Clock.Now().UnixMicro(), name)
+	if err != nil {
+		return fmt.Errorf("projection %s: resume: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package projection
+
+import (
+	"context"
+	"database/sql"
+
+	"seatledger/infra/sqldb"
+	"seatledger/projections"
+)
+
+// WrapTx returns tx as the projections.Tx a projection (or a timer
+// scheduler) writes through: ? placeholders are rebound for engine.
+func WrapTx(tx *sql.Tx, engine sqldb.Engine) projections.Tx {
+	return sqlTx{tx: tx, engine: engine}
+}
+
+type sqlTx struct {
+	tx     *sql.Tx
+	engine sqldb.Engine
+}
+
+func (t sqlTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, t.engine.Rebind(query), args...)
+	return err
+}
+
+func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) projections.Row {
+	return t.tx.QueryRowContext(ctx, t.engine.Rebind(query), args...)
+}

@@ -1,0 +1,53 @@
+// Package projections turns the event log into read models and holds the
+// process managers' reactions to events and to time. A projection is plain
+// Go: a name, the tables it owns, and an Apply that updates them for one
+// event through the small Tx interface below. The runtime in infra opens the
+// transaction, calls Apply, and stores the projection's checkpoint in the
+// same transaction, so Apply never thinks about delivery, retries or crashes.
+package projections
+
+import (
+	"context"
+
+	"seatledger/domain/event"
+)
+
+// Projection is a read model (or a process manager) fed by the global log
+// in position order, one event at a time.
+//
+// Apply must be deterministic given the read model's current rows and the
+// event: a rebuild replays the whole log through it from position zero and
+// must reproduce what live processing built. It must not read the wall
+// clock (use the event's RecordedAt or Effective time) and must not cause
+// effects outside tx (schedule a timer instead, see Scheduler).
+type Projection interface {
+	// Name identifies the projection: its checkpoint row, its watermill
+	// topic and the name operators type (ledger projections rebuild NAME).
+	// It is stable across releases.
+	Name() string
+	// Tables lists the tables the projection owns. A rebuild empties them
+	// before replaying the log.
+	Tables() []string
+	// Apply updates the read model for rec inside tx. An error rolls the
+	// whole transaction back (rows and checkpoint); the runtime retries and
+	// then stops the projection at rec rather than skip it.
+	Apply(ctx context.Context, tx Tx, rec event.Record) error
+}
+
+// Tx is the read store a projection writes in: one SQL transaction. Queries
+// use ? placeholders (the runtime adapts them to the engine) and the SQL
+// that SQLite and PostgreSQL share (INSERT … ON CONFLICT … DO UPDATE works
+// on both). Pass times as Unix microseconds (int64): the one encoding both
+// engines store and compare alike.
+type Tx interface {
+	// Exec runs a statement that returns no rows.
+	Exec(ctx context.Context, query string, args ...any) error
+	// QueryRow runs a query expected to return at most one row. Its Scan
+	// returns sql.ErrNoRows when there is none.
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Row is one result row of Tx.QueryRow.
+type Row interface {
+	Scan(dest ...any) error
+}
