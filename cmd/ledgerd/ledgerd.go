@@ -18,9 +18,9 @@ import (
 	"seatledger/infra/config"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
-	"seatledger/infra/kurrent"
 	"seatledger/infra/sqldb"
-	"seatledger/infra/sqlite"
+	"seatledger/infra/storage"
+	"seatledger/infra/timers"
 )
 
 // Timeouts of the HTTP server. A client that sends its headers slowly
@@ -37,9 +37,6 @@ const (
 // opens the event store, starts the background workers and the HTTP
 // server, Wait blocks until a signal or a failure, and Close shuts all of
 // it down in order.
-//
-// The places where components still being written plug in are marked
-// HOOK(name).
 type Main struct {
 	// Getenv reads the environment. Default os.Getenv.
 	Getenv config.Getenv
@@ -55,6 +52,8 @@ type Main struct {
 	Metrics *httpapi.Metrics
 	DB      *sqldb.DB
 	Store   eventstore.Store
+
+	readSide *readSide
 
 	listener       net.Listener
 	server         *http.Server
@@ -105,20 +104,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Logger.Info("database migrated", "engine", m.DB.Engine.String(), "applied", applied)
 
-	// HOOK(simulated clock persistence): resume the simulated time of the
-	// last run (table clock_state, migration 00002), so that timers already
-	// fired are not due again after a restart:
-	//   if m.Config.Clock == config.ClockSimulated {
-	//       sim, err := timers.RestoreSimulated(ctx, m.DB, m.Clock.Now())
-	//       if err != nil { return err }
-	//       m.Clock = sim
-	//   }
-	// (before openStore, which stamps recorded times with m.Clock), add
-	// timers.KeepSimulatedTime in backgroundWorkers(), and set
-	// httpapi.Config.ClockAdvanced below to
-	//   func(ctx context.Context, t time.Time) error { return timers.SaveSimulatedTime(ctx, m.DB, t) }
+	// A simulated clock resumes the time of the last run, so that timers it
+	// already fired are not due again; it must be set before the store
+	// opens, since the store stamps recorded times with it.
+	if sim, ok := m.Clock.(*clock.Simulated); ok {
+		if m.Clock, err = timers.RestoreSimulated(ctx, m.DB, sim.Now()); err != nil {
+			return err
+		}
+	}
 
 	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+
+	if m.readSide, err = m.openReadSide(ctx); err != nil {
 		return err
 	}
 
@@ -135,16 +134,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		})
 	}
 
-	checks := databaseChecks(m.DB)
-	// HOOK(projections): with the projection runtime rt (infra/projection):
-	//   lag := projectionLag(rt)   // see the sketch in ready.go
-	//   m.Metrics.SetProjectionLag(lag)
-	//   checks = append(checks, httpapi.ProjectionsCheck(lag, m.Config.ReadyMaxLag))
-	// HOOK(timers): with the timers loop (infra/timers):
-	//   m.Metrics.SetTimersDue(func(ctx context.Context) (int, error) {
-	//       b, err := loop.Backlog(ctx)
-	//       return b.Due, err
-	//   })
+	checks := append(databaseChecks(m.DB), httpapi.ProjectionsCheck(m.readSide.lag, m.Config.ReadyMaxLag))
+	m.Metrics.SetProjectionLag(m.readSide.lag)
+	m.Metrics.SetTimersDue(m.readSide.timersDue)
+	var clockAdvanced func(context.Context, time.Time) error
+	if _, ok := m.Clock.(*clock.Simulated); ok {
+		clockAdvanced = func(ctx context.Context, now time.Time) error { return timers.SaveSimulatedTime(ctx, m.DB, now) }
+	}
 
 	api, err := httpapi.New(httpapi.Config{
 		Logger:     m.Logger,
@@ -152,6 +148,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AdminToken: m.Config.AdminToken,
 		Checks:     checks,
 		Metrics:    m.Metrics,
+
+		ClockAdvanced: clockAdvanced,
 	})
 	if err != nil {
 		return err
@@ -272,31 +270,12 @@ func newClock(c config.Config) clock.Clock {
 	return clock.NewSimulated(start)
 }
 
-// openStore opens the event store the configuration names. This switch is
-// the one place that picks the backend.
+// openStore opens the event store the configuration names on m.DB.
 func (m *Main) openStore(ctx context.Context) (eventstore.Store, error) {
-	switch {
-	case m.Config.EventStoreURL != "":
-		s, err := kurrent.Open(ctx, m.Config.EventStoreURL, kurrent.Config{Clock: m.Clock, Logger: m.Logger})
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	case m.DB.Engine == sqldb.Postgres:
-		// HOOK(postgres): replace the error with
-		//   s, err := postgres.Open(ctx, m.Config.Database.DSN, postgres.Config{Clock: m.Clock, Observer: m.Metrics})
-		//   if err != nil { return nil, err }
-		//   return s, nil
-		return nil, errors.New("the PostgreSQL event store is not wired in yet; use a SQLite database URL")
-	default:
-		s, err := sqlite.Open(ctx, m.DB, sqlite.Config{Clock: m.Clock, Observer: m.Metrics})
-		if err != nil {
-			// Not `return s, err`: a nil *sqlite.Store in the interface
-			// would not be nil, and Close would call it.
-			return nil, err
-		}
-		return s, nil
-	}
+	return storage.OpenStore(ctx, m.DB, storage.Options{
+		Database: m.Config.Database, EventStoreURL: m.Config.EventStoreURL,
+		Clock: m.Clock, Observer: m.Metrics, Logger: m.Logger,
+	})
 }
 
 // worker is a background component (the projection router, the timer
@@ -312,10 +291,14 @@ type worker struct {
 // They start after the event store opens and stop after the server has
 // drained, before the store closes.
 func (m *Main) backgroundWorkers() []worker {
-	// HOOK(projections): worker{"projections", router.Run} with the watermill
-	// router of infra/watermill that carries the projection handlers.
-	// HOOK(timers): worker{"timers", loop.Run} with the loop of infra/timers.
-	// HOOK(simulated clock persistence): when m.Clock is *clock.Simulated,
-	//   worker{"simulated clock", func(ctx context.Context) error { return timers.KeepSimulatedTime(ctx, m.DB, sim) }}
-	return nil
+	workers := []worker{
+		{"projections", m.readSide.router.Run},
+		{"timers", m.readSide.timers.Run},
+	}
+	if sim, ok := m.Clock.(*clock.Simulated); ok {
+		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {
+			return timers.KeepSimulatedTime(ctx, m.DB, sim)
+		}})
+	}
+	return workers
 }

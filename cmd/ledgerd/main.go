@@ -47,10 +47,9 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return exitConfig
 	}
 	if err := m.Run(ctx); err != nil {
-		printLines(stderr, err)
-		if cerr := m.Close(); cerr != nil {
-			printLines(stderr, cerr)
-		}
+		// Close first: background workers started before the failure may
+		// still be logging to stderr.
+		printLines(stderr, errors.Join(err, m.Close()))
 		return exitFailure
 	}
 	err := m.Wait(ctx)

@@ -111,17 +111,26 @@ func TestMain_serves_probes_metrics_and_openapi(t *testing.T) {
 	for _, c := range ready.Checks {
 		names[c.Name] = c.Status
 	}
-	if names["database"] != "ok" || names["migrations"] != "ok" {
+	if names["database"] != "ok" || names["migrations"] != "ok" || names["projections"] != "ok" {
 		t.Errorf("/readyz checks = %+v, want database and migrations ok", ready.Checks)
 	}
 
 	// An append through the wired store reaches the metrics (CommitObserver).
-	_, err := m.Store.Append(context.Background(), "e2e-1", event.NoStream(), event.Proposed{
+	res, err := m.Store.Append(context.Background(), "e2e-1", event.NoStream(), event.Proposed{
 		Type: "e2e.happened", SchemaVersion: 1, Data: json.RawMessage(`{}`),
 		Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "e2e"}},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The projections run in the server: stream_stats reaches the append
+	// (read your writes) and counts it.
+	if err := m.readSide.runtime.WaitFor(context.Background(), "stream_stats", res.Position, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var counted int
+	if err := m.DB.QueryRow(`SELECT event_count FROM event_type_stats WHERE event_type = 'e2e.happened'`).Scan(&counted); err != nil || counted != 1 {
+		t.Fatalf("stream_stats counted %d e2e events (%v)", counted, err)
 	}
 	code, _, body = get(t, base+"/metrics")
 	for _, want := range []string{
@@ -129,6 +138,8 @@ func TestMain_serves_probes_metrics_and_openapi(t *testing.T) {
 		`seatledger_eventstore_batch_events_sum 1`,
 		`go_sql_open_connections{db_name="sqlite"}`,
 		`go_goroutines`,
+		`seatledger_projection_lag_events{projection="stream_stats"} 0`,
+		`seatledger_timers_due 0`,
 	} {
 		if code != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("/metrics = %d, lacks %s", code, want)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"seatledger/infra/clock"
+	"seatledger/infra/config"
+	"seatledger/infra/projection"
+	"seatledger/infra/sqldb"
+	"seatledger/infra/storage"
+	"seatledger/projections"
+)
+
+func init() { register(newProjectionsCommand) }
+
+func newProjectionsCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "projections",
+		Short: "Inspect and rebuild the read models",
+	}
+	commandGroup(cmd)
+	cmd.PersistentFlags().String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+", else "+sqldb.DefaultSQLitePath+")")
+	cmd.PersistentFlags().String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+	cmd.AddCommand(newProjectionsStatusCommand(a), newProjectionsRebuildCommand(a))
+	return cmd
+}
+
+// openRuntime opens the configured storage and a projection runtime on it.
+func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, func(), error) {
+	raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
+	target, err := config.ParseDatabaseURL(raw)
+	if err != nil {
+		return nil, nil, usagef("%s: %v", source, err)
+	}
+	kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
+	s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := projection.New(cmd.Context(), projection.Config{DB: s.DB, Log: s.Store, Projections: projections.ReadModels()})
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return rt, func() { s.Close() }, nil
+}
+
+func newProjectionsStatusCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Each projection's position, lag behind the log, and failure",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rt, done, err := openRuntime(cmd, a)
+			if err != nil {
+				return err
+			}
+			defer done()
+			statuses, err := rt.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "PROJECTION\tSTATE\tPOSITION\tHEAD\tLAG\tFAILURE")
+			for _, s := range statuses {
+				failure := ""
+				if f := s.Failure; f != nil {
+					failure = fmt.Sprintf("at position %d (stream %q version %d, %s): %s", f.Position, f.StreamID, f.Version, f.EventType, f.Reason)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Name, s.State, s.Position, s.Head, s.Lag, failure)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newProjectionsRebuildCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rebuild NAME",
+		Short: "Empty one projection's tables and replay the whole log into it",
+		Long: `Empty the tables of projection NAME, reset its checkpoint to zero and replay
+the log from the start, in batches, with a progress bar. Memory stays flat
+whatever the size of the log. A running ledgerd picks up from where the
+rebuild leaves the checkpoint.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, done, err := openRuntime(cmd, a)
+			if err != nil {
+				return err
+			}
+			defer done()
+			name := args[0]
+			known := false
+			for _, n := range rt.Names() {
+				known = known || n == name
+			}
+			if !known {
+				return usagef("no projection named %q (known: %v)", name, rt.Names())
+			}
+			var bar *progressbar.ProgressBar
+			start := time.Now()
+			var replayed uint64
+			err = rt.Rebuild(cmd.Context(), name, func(done, total uint64) {
+				if bar == nil {
+					bar = progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(a.stderr),
+						progressbar.OptionSetDescription("rebuilding "+name), progressbar.OptionShowCount(),
+						progressbar.OptionThrottle(200*time.Millisecond))
+				}
+				_ = bar.Set64(int64(done))
+				replayed = done
+			})
+			if bar != nil {
+				_ = bar.Finish()
+				fmt.Fprintln(a.stderr)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "rebuilt %s from %d events in %s\n", name, replayed, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+}
