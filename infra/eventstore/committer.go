@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"seatledger/domain/event"
@@ -25,7 +26,8 @@ type BatchTx interface {
 	// positions are allocated under a lock held to commit, and a reader
 	// can never see position n+1 before n), then returns the log's state:
 	// the head, the heads of the given streams and the already-stored
-	// events among ids.
+	// events among ids. The committer may call it a second time in the
+	// same transaction, for more streams.
 	Load(ctx context.Context, streams []string, ids []string) (LogState, error)
 	// Commit stores records (positions head+1 … in order), moves the given
 	// stream heads and the log head, and commits.
@@ -74,6 +76,10 @@ type CommitterConfig struct {
 	MaxBatchEvents int
 	// CommitTimeout bounds one batch's transaction. Default 30s.
 	CommitTimeout time.Duration
+	// MaxGatherWait bounds how long a batch waits for appenders that are
+	// active but have not queued yet (see Committer). Default 500µs;
+	// negative disables waiting.
+	MaxGatherWait time.Duration
 	// Observer, if set, is told about each batch.
 	Observer CommitObserver
 	// OnCommit, if set, runs after each successful commit (e.g. to wake
@@ -87,6 +93,9 @@ func (c *CommitterConfig) setDefaults() {
 	}
 	if c.CommitTimeout <= 0 {
 		c.CommitTimeout = 30 * time.Second
+	}
+	if c.MaxGatherWait == 0 {
+		c.MaxGatherWait = 500 * time.Microsecond
 	}
 }
 
@@ -106,22 +115,44 @@ func (c CommitterConfig) Validate() error {
 // (group commit): while one batch commits, the appends that arrive queue
 // up and go together in the next. Each append keeps its own optimistic
 // concurrency result: a conflict fails that append only.
+//
+// Left alone, N steady writers settle into two alternating half-batches:
+// the writers acknowledged by one commit come back just after the next
+// batch has started. So a batch also waits, briefly (MaxGatherWait), for
+// appenders that are inside Append but not yet queued: it never waits for
+// a writer that is not there, so a lone writer never waits at all.
 type Committer struct {
 	cfg      CommitterConfig
 	requests chan *appendRequest
 	notifier *Notifier
+	active   atomic.Int64 // appends between entering Append and their reply
 
 	mu     sync.RWMutex // guards closed against sends on requests
 	closed bool
 	done   chan struct{}
+
+	// heads caches stream heads as of lastHead, the log head after this
+	// committer's last commit; only the run goroutine touches them. The
+	// cache is trusted only while the locked log head still equals
+	// lastHead, i.e. nobody else (another process) appended since.
+	heads    map[string]StreamHead
+	lastHead uint64
+	known    bool // lastHead is meaningful
 }
+
+// maxCachedHeads bounds the stream-head cache; past it the cache starts over.
+const maxCachedHeads = 100_000
 
 type appendRequest struct {
 	ctx      context.Context
 	stream   string
 	expected event.ExpectedVersion
 	events   []event.Proposed
-	reply    chan appendReply
+	// callerIDs says whether the caller chose the events' IDs. IDs the
+	// store generated (UUIDv7) are new by construction and need no
+	// idempotency lookup.
+	callerIDs bool
+	reply     chan appendReply
 }
 
 type appendReply struct {
@@ -140,6 +171,7 @@ func NewCommitter(cfg CommitterConfig) (*Committer, error) {
 		requests: make(chan *appendRequest, cfg.MaxBatchEvents),
 		notifier: NewNotifier(),
 		done:     make(chan struct{}),
+		heads:    map[string]StreamHead{},
 	}
 	go c.run()
 	return c, nil
@@ -152,6 +184,10 @@ func (c *Committer) Notifier() *Notifier { return c.notifier }
 // If ctx ends first, Append returns ctx's error; the append may still have
 // been committed, and retrying it with the same event IDs is safe.
 func (c *Committer) Append(ctx context.Context, stream string, expected event.ExpectedVersion, events ...event.Proposed) (event.AppendResult, error) {
+	callerIDs := false
+	for _, e := range events {
+		callerIDs = callerIDs || e.ID != ""
+	}
 	events, err := Normalize(stream, events)
 	if err != nil {
 		return event.AppendResult{}, err
@@ -159,7 +195,9 @@ func (c *Committer) Append(ctx context.Context, stream string, expected event.Ex
 	if len(events) > c.cfg.MaxBatchEvents {
 		return event.AppendResult{}, fmt.Errorf("%w: stream %q: %d events in one append, at most %d", ErrInvalid, stream, len(events), c.cfg.MaxBatchEvents)
 	}
-	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, reply: make(chan appendReply, 1)}
+	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, callerIDs: callerIDs, reply: make(chan appendReply, 1)}
+	c.active.Add(1)
+	defer c.active.Add(-1)
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -195,25 +233,66 @@ func (c *Committer) Close() error {
 
 func (c *Committer) run() {
 	defer close(c.done)
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for first := range c.requests {
-		batch, n := []*appendRequest{first}, len(first.events)
-	gather:
-		for n < c.cfg.MaxBatchEvents {
-			select {
-			case req, ok := <-c.requests:
-				if !ok {
-					break gather
-				}
-				if n+len(req.events) > c.cfg.MaxBatchEvents {
-					c.commit(batch)
-					batch, n = nil, 0
-				}
-				batch = append(batch, req)
-				n += len(req.events)
-			default:
-				break gather
-			}
+		c.gather(first, gather)
+	}
+}
+
+// gather builds batches from first and what follows it, committing each:
+// it takes whatever is queued, then waits (at most MaxGatherWait) while
+// fewer appends are in hand than are active, and commits.
+func (c *Committer) gather(first *appendRequest, timer *time.Timer) {
+	batch, n := []*appendRequest{first}, len(first.events)
+	add := func(req *appendRequest) {
+		if n+len(req.events) > c.cfg.MaxBatchEvents {
+			c.commit(batch)
+			batch, n = nil, 0
 		}
+		batch = append(batch, req)
+		n += len(req.events)
+	}
+	var deadline <-chan time.Time // nil until the batch starts waiting
+	defer timer.Stop()
+	for n < c.cfg.MaxBatchEvents {
+		select { // first, whatever is queued
+		case req, ok := <-c.requests:
+			if !ok {
+				c.commitRest(batch)
+				return
+			}
+			add(req)
+			continue
+		default:
+		}
+		// Nothing queued: wait only for appenders already inside Append,
+		// and only until the deadline.
+		if c.cfg.MaxGatherWait < 0 || int64(len(batch)) >= c.active.Load() {
+			break
+		}
+		if deadline == nil {
+			timer.Reset(c.cfg.MaxGatherWait)
+			deadline = timer.C
+		}
+		select {
+		case req, ok := <-c.requests:
+			if !ok {
+				c.commitRest(batch)
+				return
+			}
+			add(req)
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	c.commitRest(batch)
+}
+
+// commitRest commits what is left of a batch.
+func (c *Committer) commitRest(batch []*appendRequest) {
+	if len(batch) > 0 {
 		c.commit(batch)
 	}
 }
@@ -255,39 +334,80 @@ func (c *Committer) commit(batch []*appendRequest) {
 }
 
 func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest) ([]appendReply, []event.Record, uint64, error) {
-	var streams, ids []string
+	fail := func(err error) ([]appendReply, []event.Record, uint64, error) {
+		c.known = false // the transaction may or may not have committed
+		return make([]appendReply, len(batch)), nil, 0, err
+	}
+	var uncached, all, ids []string
 	seenStream := map[string]bool{}
 	for _, req := range batch {
 		if !seenStream[req.stream] {
 			seenStream[req.stream] = true
-			streams = append(streams, req.stream)
+			all = append(all, req.stream)
+			if _, ok := c.heads[req.stream]; !ok || !c.known {
+				uncached = append(uncached, req.stream)
+			}
 		}
-		for _, e := range req.events {
-			ids = append(ids, e.ID)
+		if req.callerIDs {
+			for _, e := range req.events {
+				ids = append(ids, e.ID)
+			}
 		}
 	}
 	tx, err := c.cfg.Backend.BeginBatch(ctx)
 	if err != nil {
-		return make([]appendReply, len(batch)), nil, 0, err
+		return fail(err)
 	}
-	state, err := tx.Load(ctx, streams, ids)
+	state, err := tx.Load(ctx, uncached, ids)
 	if err != nil {
 		_ = tx.Rollback(ctx)
-		return make([]appendReply, len(batch)), nil, 0, err
+		return fail(err)
+	}
+	if c.known && state.Head == c.lastHead {
+		for _, s := range all { // nobody appended since our last commit: the cache is exact
+			if h, ok := c.heads[s]; ok {
+				if _, loaded := state.Streams[s]; !loaded {
+					state.Streams[s] = h
+				}
+			}
+		}
+	} else if len(uncached) < len(all) {
+		clear(c.heads) // another writer moved the log: reload every stream
+		more, err := tx.Load(ctx, all, nil)
+		if err != nil {
+			_ = tx.Rollback(ctx)
+			return fail(err)
+		}
+		state.Streams = more.Streams
 	}
 	replies, records, heads := decideBatch(state, batch, Timestamp(c.cfg.Clock.Now()))
 	if len(records) == 0 {
 		_ = tx.Rollback(ctx) // only retries and refusals: nothing to write
+		c.remember(state.Head, state.Streams)
 		return replies, nil, state.Head, nil
 	}
 	if err := tx.Commit(ctx, records, heads); err != nil {
 		_ = tx.Rollback(ctx)
-		for i := range replies {
-			replies[i] = appendReply{}
-		}
-		return replies, nil, 0, err
+		return fail(err)
 	}
-	return replies, records, records[len(records)-1].Position, nil
+	last := records[len(records)-1].Position
+	c.remember(last, state.Streams)
+	for _, h := range heads {
+		c.heads[h.StreamID] = h
+	}
+	return replies, records, last, nil
+}
+
+// remember records head as the log head this committer last saw under
+// the append lock, with the stream heads read under it.
+func (c *Committer) remember(head uint64, streams map[string]StreamHead) {
+	if len(c.heads)+len(streams) > maxCachedHeads {
+		clear(c.heads)
+	}
+	for s, h := range streams {
+		c.heads[s] = h
+	}
+	c.lastHead, c.known = head, true
 }
 
 // decideBatch applies each request's idempotency and expected-version

@@ -13,9 +13,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +59,7 @@ type Store struct {
 	db        *sqldb.DB
 	cfg       Config
 	committer *eventstore.Committer
+	writes    *writeStatements
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -76,11 +77,16 @@ func Open(ctx context.Context, db *sqldb.DB, cfg Config) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{db: db, cfg: cfg}
+	writes, err := prepareWrites(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, cfg: cfg, writes: writes}
 	committer, err := eventstore.NewCommitter(eventstore.CommitterConfig{
-		Backend: batchBackend{db: db}, Clock: cfg.Clock, MaxBatchEvents: cfg.MaxBatchEvents, Observer: cfg.Observer,
+		Backend: batchBackend{db: db, stmts: writes}, Clock: cfg.Clock, MaxBatchEvents: cfg.MaxBatchEvents, Observer: cfg.Observer,
 	})
 	if err != nil {
+		writes.close()
 		return nil, err
 	}
 	s.committer = committer
@@ -93,7 +99,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 }
 
 // Close finishes queued appends. It leaves the database open.
-func (s *Store) Close() error { return s.committer.Close() }
+func (s *Store) Close() error {
+	err := s.committer.Close()
+	s.writes.close()
+	return err
+}
 
 // Subscribe implements eventstore.Store.
 func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(event.Record) error) error {
@@ -103,7 +113,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(event.R
 // Head implements eventstore.Store.
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	var head uint64
-	if err := s.db.QueryRowContext(ctx, `SELECT position FROM log_head WHERE id = 1`).Scan(&head); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
 		return 0, fmt.Errorf("sqlite: read log head: %w", err)
 	}
 	return head, nil
@@ -165,39 +175,89 @@ func scanRecords(rows *sql.Rows) ([]event.Record, error) {
 func toMicros(t time.Time) int64    { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
+// writeStatements are the append path's statements, prepared once: with
+// modernc.org/sqlite, compiling a statement costs more than running it, and
+// database/sql would otherwise compile each one on every batch. Their SQL
+// text is fixed (lists are passed as one JSON array through json_each), so
+// each is prepared once per connection and reused.
+type writeStatements struct {
+	head, streams, ids, insert *sql.Stmt
+}
+
+func prepareWrites(ctx context.Context, db *sqldb.DB) (*writeStatements, error) {
+	w := &writeStatements{}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&w.head, `SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1`},
+		{&w.streams, `SELECT e.stream_id, e.version, e.hash FROM json_each(?) AS s JOIN events AS e
+			ON e.stream_id = s.value AND e.version = (SELECT MAX(version) FROM events WHERE stream_id = s.value)`},
+		{&w.ids, `SELECT event_id, stream_id, version, position FROM events WHERE event_id IN (SELECT value FROM json_each(?))`},
+		{&w.insert, `INSERT INTO events (position, stream_id, version, event_id, type, schema_version, data,
+			actor_kind, actor_id, command, correlation_id, causation_id, effective_at, recorded_at, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("sqlite: prepare %q: %w", strings.Fields(p.query)[0], err)
+		}
+		*p.dst = stmt
+	}
+	return w, nil
+}
+
+func (w *writeStatements) close() {
+	for _, s := range []*sql.Stmt{w.head, w.streams, w.ids, w.insert} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
 // batchBackend runs the group committer's batches as immediate
 // transactions: BEGIN IMMEDIATE takes SQLite's write lock at once, and it
 // is held to COMMIT, which is the append lock the committer relies on.
-type batchBackend struct{ db *sqldb.DB }
+type batchBackend struct {
+	db    *sqldb.DB
+	stmts *writeStatements
+}
 
 func (b batchBackend) BeginBatch(ctx context.Context) (eventstore.BatchTx, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin append: %w", err)
 	}
-	return &batchTx{tx: tx}, nil
+	return &batchTx{tx: tx, stmts: b.stmts}, nil
 }
 
-type batchTx struct{ tx *sql.Tx }
+type batchTx struct {
+	tx    *sql.Tx
+	stmts *writeStatements
+}
 
-func placeholders(n int) string { return rows(n, "?") }
+func (b *batchTx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt { return b.tx.StmtContext(ctx, s) }
 
-func anySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+func jsonList(ss []string) (string, error) {
+	b, err := json.Marshal(ss)
+	return string(b), err
 }
 
 func (b *batchTx) Load(ctx context.Context, streams, ids []string) (eventstore.LogState, error) {
 	state := eventstore.LogState{Streams: map[string]eventstore.StreamHead{}, Stored: map[string]eventstore.StoredID{}}
 	var recorded int64
-	if err := b.tx.QueryRowContext(ctx, `SELECT position, recorded_at FROM log_head WHERE id = 1`).Scan(&state.Head, &recorded); err != nil {
+	switch err := b.stmt(ctx, b.stmts.head).QueryRowContext(ctx).Scan(&state.Head, &recorded); {
+	case errors.Is(err, sql.ErrNoRows): // an empty log
+	case err != nil:
 		return state, fmt.Errorf("sqlite: read log head: %w", err)
 	}
 	state.LastRecordedAt = fromMicros(recorded)
-	rows, err := b.tx.QueryContext(ctx, `SELECT stream_id, version, hash FROM streams WHERE stream_id IN (`+placeholders(len(streams))+`)`, anySlice(streams)...)
+	streamList, err := jsonList(streams)
+	if err != nil {
+		return state, err
+	}
+	rows, err := b.stmt(ctx, b.stmts.streams).QueryContext(ctx, streamList)
 	if err != nil {
 		return state, fmt.Errorf("sqlite: read stream heads: %w", err)
 	}
@@ -212,7 +272,11 @@ func (b *batchTx) Load(ctx context.Context, streams, ids []string) (eventstore.L
 	if err := closeRows(rows); err != nil {
 		return state, err
 	}
-	rows, err = b.tx.QueryContext(ctx, `SELECT event_id, stream_id, version, position FROM events WHERE event_id IN (`+placeholders(len(ids))+`)`, anySlice(ids)...)
+	idList, err := jsonList(ids)
+	if err != nil {
+		return state, err
+	}
+	rows, err = b.stmt(ctx, b.stmts.ids).QueryContext(ctx, idList)
 	if err != nil {
 		return state, fmt.Errorf("sqlite: look up event IDs: %w", err)
 	}
@@ -241,53 +305,25 @@ func closeRows(rows *sql.Rows) error {
 	return nil
 }
 
-// insertChunk bounds the rows of one multi-row INSERT (15 parameters a row
-// stays far below SQLite's 32,766-parameter limit).
-const insertChunk = 256
-
-func (b *batchTx) Commit(ctx context.Context, records []event.Record, heads []eventstore.StreamHead) error {
-	// Multi-row statements: each Exec through database/sql costs more CPU
-	// than the row it inserts, and on two cores CPU bounds the batch rate.
-	for chunk := range slices.Chunk(records, insertChunk) {
-		args := make([]any, 0, len(chunk)*15)
-		for _, r := range chunk {
-			var effective any
-			if !r.Metadata.EffectiveAt.IsZero() {
-				effective = toMicros(r.Metadata.EffectiveAt)
-			}
-			args = append(args, r.Position, r.StreamID, r.Version, r.ID, r.Type, r.SchemaVersion, []byte(r.Data),
-				r.Metadata.Actor.Kind.String(), r.Metadata.Actor.ID, r.Metadata.Command, r.Metadata.CorrelationID, r.Metadata.CausationID,
-				effective, toMicros(r.RecordedAt), r.Hash)
+// Commit stores the records. Stream and log heads need no writing: they
+// are read back from the events themselves.
+func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead) error {
+	insert := b.stmt(ctx, b.stmts.insert)
+	for _, r := range records {
+		var effective any
+		if !r.Metadata.EffectiveAt.IsZero() {
+			effective = toMicros(r.Metadata.EffectiveAt)
 		}
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO events (position, stream_id, version, event_id, type, schema_version, data,
-			actor_kind, actor_id, command, correlation_id, causation_id, effective_at, recorded_at, hash) VALUES `+
-			rows(len(chunk), "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"), args...); err != nil {
-			return fmt.Errorf("sqlite: insert events from position %d: %w", chunk[0].Position, err)
+		if _, err := insert.ExecContext(ctx, r.Position, r.StreamID, r.Version, r.ID, r.Type, r.SchemaVersion, []byte(r.Data),
+			r.Metadata.Actor.Kind.String(), r.Metadata.Actor.ID, r.Metadata.Command, r.Metadata.CorrelationID, r.Metadata.CausationID,
+			effective, toMicros(r.RecordedAt), r.Hash); err != nil {
+			return fmt.Errorf("sqlite: insert %q version %d: %w", r.StreamID, r.Version, err)
 		}
-	}
-	for chunk := range slices.Chunk(heads, insertChunk) {
-		args := make([]any, 0, len(chunk)*3)
-		for _, h := range chunk {
-			args = append(args, h.StreamID, h.Version, h.Hash)
-		}
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO streams (stream_id, version, hash) VALUES `+rows(len(chunk), "(?,?,?)")+
-			` ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash`, args...); err != nil {
-			return fmt.Errorf("sqlite: move stream heads: %w", err)
-		}
-	}
-	last := records[len(records)-1]
-	if _, err := b.tx.ExecContext(ctx, `UPDATE log_head SET position = ?, recorded_at = ? WHERE id = 1`, last.Position, toMicros(last.RecordedAt)); err != nil {
-		return fmt.Errorf("sqlite: move log head: %w", err)
 	}
 	if err := b.tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
-}
-
-// rows repeats one row's placeholder group n times, comma-separated.
-func rows(n int, group string) string {
-	return strings.TrimSuffix(strings.Repeat(group+",", n), ",")
 }
 
 func (b *batchTx) Rollback(context.Context) error {

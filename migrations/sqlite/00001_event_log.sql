@@ -1,5 +1,9 @@
--- The event log. Positions are allocated by the single writer under the
--- log_head row's lock, so they run 1, 2, 3 … in commit order with no gaps.
+-- The event log. Appends run under SQLite's write lock (BEGIN IMMEDIATE),
+-- held to commit, and allocate position max+1, so positions run 1, 2, 3 …
+-- in commit order with no gaps. A stream's head is its row with the highest
+-- version, found through the (stream_id, version) index; the log's head is
+-- the highest position. Unlike PostgreSQL, no separate head tables: each
+-- would add a written page to every commit.
 
 -- +goose Up
 CREATE TABLE events (
@@ -21,22 +25,5 @@ CREATE TABLE events (
     UNIQUE (stream_id, version)
 );
 
--- One row per stream: its version and last hash, so an append reads one row.
-CREATE TABLE streams (
-    stream_id TEXT    PRIMARY KEY,
-    version   INTEGER NOT NULL,
-    hash      BLOB    NOT NULL
-) WITHOUT ROWID;
-
--- The log head: the last position and its recorded time.
-CREATE TABLE log_head (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    position    INTEGER NOT NULL,
-    recorded_at INTEGER NOT NULL
-);
-INSERT INTO log_head (id, position, recorded_at) VALUES (1, 0, 0);
-
 -- +goose Down
-DROP TABLE log_head;
-DROP TABLE streams;
 DROP TABLE events;

@@ -26,7 +26,7 @@ var benchActor = event.Actor{Kind: event.ActorProcess, ID: "bench"}
 var payload = json.RawMessage(`{"installation":"farm-0001","seats_in_use":17,"reported_at":"2026-03-01T09:00:00Z"}`)
 
 func newEvent() event.Proposed {
-	return event.Proposed{ID: uuid.NewString(), Type: "bench.usage_reported", SchemaVersion: 1, Data: payload,
+	return event.Proposed{Type: "bench.usage_reported", SchemaVersion: 1, Data: payload,
 		Metadata: event.Metadata{Actor: benchActor, Command: "Bench"}}
 }
 
