@@ -150,8 +150,9 @@ resident memory, so that replays of different sizes can be compared.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			events, _ := cmd.Flags().GetInt("events")
 			page, _ := cmd.Flags().GetInt("page")
-			if events < 1 || page < 1 {
-				return usagef("--events and --page must be positive")
+			readers, _ := cmd.Flags().GetInt("readers")
+			if events < 1 || page < 1 || readers < 1 {
+				return usagef("--events, --page and --readers must be positive")
 			}
 			s, cleanup, err := openBenchStorage(cmd, a)
 			if err != nil {
@@ -172,7 +173,7 @@ resident memory, so that replays of different sizes can be compared.`,
 				fmt.Fprintln(a.stderr)
 			}
 			rssBefore := residentMB()
-			rep, err := eventstorebench.Replay(cmd.Context(), s.Store, page)
+			rep, err := eventstorebench.Replay(cmd.Context(), s.Store, page, readers)
 			if err != nil {
 				return err
 			}
@@ -186,6 +187,7 @@ resident memory, so that replays of different sizes can be compared.`,
 	}
 	cmd.Flags().Int("events", 1_000_000, "events in the log to replay (filled up to this count first)")
 	cmd.Flags().Int("page", 2000, "events read per page")
+	cmd.Flags().Int("readers", 2, "pages read in parallel (delivered in order)")
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"seatledger/domain/event"
+	"seatledger/infra/eventstore"
 )
 
 // Rebuild empties projection name's tables, resets its checkpoint to zero
@@ -44,27 +45,24 @@ func (r *Runtime) Rebuild(ctx context.Context, name string, progress func(done, 
 	}
 	progress(0, total)
 	var after uint64
-	for {
-		// Read before the transaction opens: no transaction waits on a
-		// read, and on SQLite the log is read without holding the write lock.
-		page, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.RebuildBatch)
-		if err != nil {
-			r.abandonRebuild(name)
-			return fmt.Errorf("projection %s: rebuild: read log after %d: %w", name, after, err)
-		}
-		if len(page) == 0 {
-			break
-		}
+	// Pages are read ahead, outside any transaction (on SQLite the log is
+	// read without holding the write lock), while the last one applies.
+	err = eventstore.ScanLog(ctx, r.cfg.Log, 0, total, r.cfg.RebuildBatch, 2, func(page []event.Record) error {
 		reached, err := r.applyBatch(ctx, e, after, page)
 		if err != nil {
-			if !errors.Is(err, ErrFailed) {
-				r.abandonRebuild(name)
-			}
 			return err
 		}
 		after = reached
 		total = max(total, after)
 		progress(after, total)
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrFailed) { // marked failed at the event that did not apply
+			return err
+		}
+		r.abandonRebuild(name)
+		return fmt.Errorf("projection %s: rebuild after position %d: %w", name, after, err)
 	}
 	_, err = r.db.ExecContext(ctx, r.db.Rebind(`UPDATE projection_checkpoints SET status = 'live', updated_at = ?
 		WHERE name = ? AND status = 'rebuilding'`), r.cfg.Clock.Now().UnixMicro(), name)

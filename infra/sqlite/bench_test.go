@@ -37,7 +37,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := eventstorebench.Replay(context.Background(), s, 2000)
+		rep, err := eventstorebench.Replay(context.Background(), s, 2000, 2)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -144,32 +144,33 @@ type ReplayReport struct {
 func (r ReplayReport) PerSecond() float64 { return float64(r.Events) / r.Elapsed.Seconds() }
 
 // Replay reads the whole log from position zero into a projection that
-// does nothing but look at each event, as a rebuild does, page by page.
-func Replay(ctx context.Context, s eventstore.Store, pageSize int) (ReplayReport, error) {
+// does nothing but look at each event, through eventstore.ScanLog with
+// readers parallel readers, as a rebuild reads it.
+func Replay(ctx context.Context, s eventstore.Store, pageSize, readers int) (ReplayReport, error) {
 	var (
-		rep   ReplayReport
-		after uint64
-		ms    runtime.MemStats
-		sink  int
+		rep  ReplayReport
+		ms   runtime.MemStats
+		sink int
 	)
+	head, err := s.Head(ctx)
+	if err != nil {
+		return rep, err
+	}
 	start := time.Now()
-	for {
-		page, err := s.ReadAll(ctx, after, pageSize)
-		if err != nil {
-			return rep, err
-		}
+	pages := 0
+	err = eventstore.ScanLog(ctx, s, 0, head, pageSize, readers, func(page []event.Record) error {
 		for _, r := range page {
 			sink += len(r.Data) // the no-op projection touches every event
-			after = r.Position
 		}
 		rep.Events += uint64(len(page))
-		if rep.Events%(uint64(pageSize)*64) < uint64(len(page)) {
+		if pages++; pages%64 == 0 {
 			runtime.ReadMemStats(&ms)
 			rep.PeakHeap = max(rep.PeakHeap, ms.HeapInuse)
 		}
-		if len(page) < pageSize {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
 	rep.Elapsed = time.Since(start)
 	runtime.ReadMemStats(&ms)
