@@ -98,6 +98,7 @@ func newBenchAppendCommand(a *app) *cobra.Command {
 				return err
 			}
 			duration, _ := cmd.Flags().GetDuration("duration")
+			callerIDs, _ := cmd.Flags().GetBool("caller-ids")
 			if duration <= 0 {
 				return usagef("--duration must be positive")
 			}
@@ -109,7 +110,7 @@ func newBenchAppendCommand(a *app) *cobra.Command {
 			var out []any
 			fmt.Fprintf(a.stdout, "%8s %12s %14s %10s %10s\n", "writers", "appends", "appends/s", "p50 ms", "p99 ms")
 			for _, w := range writers {
-				rep, err := eventstorebench.Append(cmd.Context(), s.Store, w, duration, 0)
+				rep, err := eventstorebench.Append(cmd.Context(), s.Store, w, duration, 0, callerIDs)
 				if err != nil {
 					return err
 				}
@@ -122,6 +123,7 @@ func newBenchAppendCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().String("writers", "1,8,32", "comma-separated counts of concurrent writers")
 	cmd.Flags().Duration("duration", 10*time.Second, "how long each writer count runs")
+	cmd.Flags().Bool("caller-ids", false, "events carry random caller-chosen IDs (as idempotent commands' do) instead of store-assigned UUIDv7s")
 	return cmd
 }
 

@@ -25,6 +25,8 @@ var benchActor = event.Actor{Kind: event.ActorProcess, ID: "bench"}
 // payload is a typical small event body (a usage report).
 var payload = json.RawMessage(`{"installation":"farm-0001","seats_in_use":17,"reported_at":"2026-03-01T09:00:00Z"}`)
 
+// newEvent returns a typical event. Its ID is left to the store, as for
+// most events commands append (idempotent commands choose theirs).
 func newEvent() event.Proposed {
 	return event.Proposed{Type: "bench.usage_reported", SchemaVersion: 1, Data: payload,
 		Metadata: event.Metadata{Actor: benchActor, Command: "Bench"}}
@@ -43,8 +45,11 @@ func (r AppendReport) PerSecond() float64 { return float64(r.Appends) / r.Elapse
 
 // Append runs writers goroutines for duration (or until maxAppends appends
 // in total, when positive), each appending single events to a stream of
-// its own with exact expected versions, as commands do.
-func Append(ctx context.Context, s eventstore.Store, writers int, duration time.Duration, maxAppends int64) (AppendReport, error) {
+// its own with exact expected versions, as commands do. With callerIDs
+// every event carries a random UUIDv4 chosen by the caller, as events of
+// idempotent commands do (their IDs derive from a client's request ID);
+// otherwise the store assigns UUIDv7s.
+func Append(ctx context.Context, s eventstore.Store, writers int, duration time.Duration, maxAppends int64, callerIDs bool) (AppendReport, error) {
 	run := uuid.NewString()[:8]
 	var (
 		count    atomic.Int64
@@ -67,8 +72,12 @@ func Append(ctx context.Context, s eventstore.Store, writers int, duration time.
 				if maxAppends > 0 && count.Add(1) > maxAppends {
 					return
 				}
+				e := newEvent()
+				if callerIDs {
+					e.ID = uuid.NewString()
+				}
 				t0 := time.Now()
-				res, err := s.Append(ctx, stream, event.Exact(version), newEvent())
+				res, err := s.Append(ctx, stream, event.Exact(version), e)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -224,6 +233,7 @@ func LiveLatency(ctx context.Context, s eventstore.Store, rate int, duration tim
 	for i := range total {
 		<-tick.C
 		e := newEvent()
+		e.ID = uuid.Must(uuid.NewV7()).String() // to match deliveries to appends
 		mu.Lock()
 		started[e.ID] = time.Now()
 		mu.Unlock()
