@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +17,8 @@ import (
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/postgres"
-	"seatledger/infra/postgres/pgtest"
 	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/sqlite"
 	"seatledger/infra/watermill"
 	"seatledger/projections"
@@ -46,13 +45,19 @@ type env struct {
 // the server is down, unless CI=true).
 func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		target := sqldb.Target{Engine: sqldb.SQLite, DSN: filepath.Join(t.TempDir(), "ledger.db")}
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		e := &env{clk: clock.NewSimulated(start)}
-		e.reopen = func(t *testing.T) *sqldb.DB { return openDB(t, target) }
+		e.reopen = func(t *testing.T) *sqldb.DB { return sqldbtest.Open(t, target) }
 		e.db = e.reopen(t)
-		s, err := sqlite.Open(context.Background(), e.db, sqlite.Config{Clock: e.clk, PollInterval: 50 * time.Millisecond})
+		var (
+			s   eventstore.Store
+			err error
+		)
+		if target.Engine == sqldb.SQLite {
+			s, err = sqlite.Open(context.Background(), e.db, sqlite.Config{Clock: e.clk, PollInterval: 50 * time.Millisecond})
+		} else {
+			s, err = postgres.Open(context.Background(), target.DSN, postgres.Config{Clock: e.clk, PollInterval: 50 * time.Millisecond})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,34 +65,6 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 		e.store = s
 		fn(t, e)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		target := sqldb.Target{Engine: sqldb.Postgres, DSN: pgtest.NewDatabase(t)}
-		e := &env{clk: clock.NewSimulated(start)}
-		s, err := postgres.Open(context.Background(), target.DSN, postgres.Config{Clock: e.clk, PollInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		e.store = s
-		e.reopen = func(t *testing.T) *sqldb.DB { return openDB(t, target) }
-		e.db = e.reopen(t)
-		fn(t, e)
-	})
-}
-
-func openDB(t *testing.T, target sqldb.Target) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := sqldb.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 var actor = event.Actor{Kind: event.ActorProcess, ID: "projection-test"}

@@ -11,23 +11,12 @@ import (
 	"seatledger/infra/eventstore"
 	"seatledger/infra/eventstore/eventstoretest"
 	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/sqlite"
 )
 
-// OpenTestDB opens a migrated SQLite database in a temporary folder.
-func openTestDB(t testing.TB) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Target{Engine: sqldb.SQLite, DSN: filepath.Join(t.TempDir(), "ledger.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := sqldb.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+// openTestDB opens a migrated SQLite database in a temporary folder.
+func openTestDB(t testing.TB) *sqldb.DB { return sqldbtest.Open(t, sqldbtest.SQLite(t)) }
 
 func openTestStore(t testing.TB, clk clock.Clock) *sqlite.Store {
 	t.Helper()

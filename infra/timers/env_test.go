@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"seatledger/infra/clock"
-	"seatledger/infra/postgres/pgtest"
 	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/timers"
 	"seatledger/projections"
 )
@@ -31,30 +30,9 @@ const deadline = 30 * time.Second
 // another process (or a restarted one) would open.
 func forEachEngine(t *testing.T, fn func(t *testing.T, open func() *sqldb.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		target := sqldb.Target{Engine: sqldb.SQLite, DSN: filepath.Join(t.TempDir(), "ledger.db")}
-		fn(t, func() *sqldb.DB { return openDB(t, target) })
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		fn(t, func() *sqldb.DB { return sqldbtest.Open(t, target) })
 	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		target := sqldb.Target{Engine: sqldb.Postgres, DSN: pgtest.NewDatabase(t)}
-		fn(t, func() *sqldb.DB { return openDB(t, target) })
-	})
-}
-
-func openDB(t *testing.T, target sqldb.Target) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := sqldb.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 func schedule(t *testing.T, db *sqldb.DB, tm timers.Timer) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,8 +13,8 @@ import (
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/postgres"
-	"seatledger/infra/postgres/pgtest"
 	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/sqlite"
 )
 
@@ -26,28 +25,17 @@ var start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // PostgreSQL is skipped (visibly) when its server is down, unless CI=true.
 func forEachEngine(t *testing.T, fn func(t *testing.T, store eventstore.Store)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		db, err := sqldb.Open(ctx, sqldb.Target{Engine: sqldb.SQLite, DSN: filepath.Join(t.TempDir(), "ledger.db")})
-		if err != nil {
-			t.Fatal(err)
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		var (
+			s   eventstore.Store
+			err error
+			clk = clock.NewSimulated(start)
+		)
+		if target.Engine == sqldb.SQLite {
+			s, err = sqlite.Open(context.Background(), sqldbtest.Open(t, target), sqlite.Config{Clock: clk, PollInterval: 50 * time.Millisecond})
+		} else {
+			s, err = postgres.Open(context.Background(), target.DSN, postgres.Config{Clock: clk, PollInterval: 50 * time.Millisecond})
 		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := sqldb.Migrate(ctx, db); err != nil {
-			t.Fatal(err)
-		}
-		s, err := sqlite.Open(ctx, db, sqlite.Config{Clock: clock.NewSimulated(start), PollInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := pgtest.NewDatabase(t)
-		s, err := postgres.Open(context.Background(), dsn, postgres.Config{Clock: clock.NewSimulated(start), PollInterval: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
