@@ -144,11 +144,16 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 // never block the writer, synchronous=FULL so that a commit is on disk
 // (fsynced) before it is acknowledged, a busy timeout so that a second
 // process waits for the write lock instead of failing, and foreign keys.
+// The WAL is checkpointed every 10,000 pages (about 40 MB) instead of
+// SQLite's 1,000: appends to many streams dirty a leaf of the stream index
+// per stream, the same hot pages again and again, and a checkpoint copies
+// each page once however often it changed; measured, +13% appends/s.
 var SQLitePragmas = []string{
 	"journal_mode(WAL)",
 	"synchronous(FULL)",
 	"busy_timeout(10000)",
 	"foreign_keys(ON)",
+	"wal_autocheckpoint(10000)",
 }
 
 // SQLiteDSN returns the modernc.org/sqlite connection string for path with
