@@ -45,6 +45,9 @@ func withParam(tb testing.TB, dsn, key, value string) string {
 	return u.String()
 }
 
+// TestContract runs the shared contract suite, which checks rule X-1 (who,
+// why and when travel with every event) and rule X-2 (hash chains, and
+// reading a stream as of a past position or time).
 func TestContract(t *testing.T) {
 	eventstoretest.Run(t, func(t *testing.T, clk clock.Clock) eventstore.Store {
 		return openStore(t, pgtest.NewDatabase(t), Config{Clock: clk})

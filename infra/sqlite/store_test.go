@@ -28,6 +28,9 @@ func openTestStore(t testing.TB, clk clock.Clock) *sqlite.Store {
 	return s
 }
 
+// TestContract runs the shared contract suite, which checks rule X-1 (who,
+// why and when travel with every event) and rule X-2 (hash chains, and
+// reading a stream as of a past position or time).
 func TestContract(t *testing.T) {
 	eventstoretest.Run(t, func(t *testing.T, clk clock.Clock) eventstore.Store {
 		return openTestStore(t, clk)

@@ -108,6 +108,8 @@ func head(t *testing.T, s eventstore.Store) uint64 {
 	return h
 }
 
+// rule X-1: every event keeps who (actor), why (command, correlation and
+// causation IDs) and when (effective and recorded time).
 func testRoundTrip(t *testing.T, s eventstore.Store, clk *clock.Simulated, opts Options) {
 	eff := time.Date(2026, 2, 27, 13, 14, 15, 123456000, time.UTC)
 	e1 := NewEvent("subscription.purchased", 1)
@@ -461,6 +463,7 @@ func testHashChain(t *testing.T, s eventstore.Store, _ *clock.Simulated, _ Optio
 	}
 }
 
+// rule X-2: a stream can be read as it was at any past position or time.
 func testAsOf(t *testing.T, s eventstore.Store, clk *clock.Simulated, _ Options) {
 	var results []event.AppendResult
 	for range 4 {

@@ -1,0 +1,81 @@
+package sqldb_test
+
+import (
+	"strings"
+	"testing"
+
+	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
+)
+
+func TestParseURL(t *testing.T) {
+	t.Parallel()
+	ok := map[string]sqldb.Target{
+		"":                                       {Engine: sqldb.SQLite, DSN: sqldb.DefaultSQLitePath},
+		"./data/x.db":                            {Engine: sqldb.SQLite, DSN: "./data/x.db"},
+		"sqlite:/var/lib/ledger.db":              {Engine: sqldb.SQLite, DSN: "/var/lib/ledger.db"},
+		"sqlite:///var/lib/ledger.db":            {Engine: sqldb.SQLite, DSN: "/var/lib/ledger.db"},
+		"postgres://u:p@db:5432/ledger":          {Engine: sqldb.Postgres, DSN: "postgres://u:p@db:5432/ledger"},
+		"postgresql://db/ledger?sslmode=disable": {Engine: sqldb.Postgres, DSN: "postgresql://db/ledger?sslmode=disable"},
+	}
+	for in, want := range ok {
+		got, err := sqldb.ParseURL(in)
+		if err != nil || got != want {
+			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	bad := map[string]string{
+		"mysql://root@db/ledger":           "unsupported scheme",
+		"postgres:///ledger":               "names no host",
+		"sqlite:":                          "names no SQLite file",
+		"ledger.db?_pragma=synchronous(0)": "options are set by the ledger",
+		"postgres://u:secret@db:5432/x%zz": "not a valid URL",
+	}
+	for in, want := range bad {
+		_, err := sqldb.ParseURL(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseURL(%q) err = %v, want one saying %q", in, err, want)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseURL(%q) error reveals the password: %v", in, err)
+		}
+	}
+}
+
+func TestRedact_hides_only_the_password(t *testing.T) {
+	t.Parallel()
+	got := sqldb.Redact("postgres://ledger:s3cret@db:5432/ledger?sslmode=require")
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "ledger:xxxxx@db:5432/ledger?sslmode=require") {
+		t.Fatalf("Redact = %q", got)
+	}
+	if got := sqldb.Redact("./data/ledger.db"); got != "./data/ledger.db" {
+		t.Fatalf("Redact of a path = %q", got)
+	}
+}
+
+func TestRebind_numbers_placeholders_outside_strings_for_PostgreSQL(t *testing.T) {
+	t.Parallel()
+	q := `SELECT * FROM t WHERE a = ? AND b = '?' AND c IN (?, ?)`
+	if got := sqldb.SQLite.Rebind(q); got != q {
+		t.Errorf("SQLite rebind changed the query: %s", got)
+	}
+	if got, want := sqldb.Postgres.Rebind(q), `SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)`; got != want {
+		t.Errorf("Postgres rebind = %s, want %s", got, want)
+	}
+}
+
+// Both engines migrate from the embedded files, and a second run applies nothing.
+func TestMigrate_is_idempotent_on_both_engines(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		db := sqldbtest.Open(t, target) // migrates once
+		n, err := sqldb.Migrate(t.Context(), db)
+		if err != nil || n != 0 {
+			t.Fatalf("second migration applied %d, %v", n, err)
+		}
+		pending, err := sqldb.PendingMigrations(t.Context(), db)
+		if err != nil || pending != 0 {
+			t.Fatalf("pending = %d, %v", pending, err)
+		}
+	})
+}
