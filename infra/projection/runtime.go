@@ -50,6 +50,10 @@ type Config struct {
 	// RebuildBatch is how many events a rebuild applies per transaction.
 	// Default 500.
 	RebuildBatch int
+	// LiveBatch is how many events live processing applies at most in one
+	// transaction: the delivered event and those already in the log right
+	// after it. Default 256; 1 applies one event per transaction.
+	LiveBatch int
 	// WaitPoll is how often WaitFor re-reads a checkpoint, for updates made
 	// by another process; updates made by this Runtime wake it at once.
 	// Default 100ms.
@@ -61,6 +65,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
+	}
+	if c.LiveBatch <= 0 {
+		c.LiveBatch = 256
 	}
 	if c.RebuildBatch <= 0 {
 		c.RebuildBatch = 500
@@ -207,14 +214,38 @@ func (r *Runtime) entry(name string) (*entry, error) {
 	return e, nil
 }
 
-// applyLive applies one delivered event, the one after position after,
-// in its own transaction with the checkpoint.
-func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, after uint64) (err error) {
-	name := e.p.Name()
+// errAheadFailed marks a failure to apply an event read ahead of the
+// delivered one: the batch is abandoned and the delivered event applied
+// alone; the failing event then arrives on its own, with its own retries.
+var errAheadFailed = errors.New("projection: an event read ahead failed to apply")
+
+// applyLive applies a delivered event, the one after position after, with
+// the checkpoint in one transaction. A projection that is behind does not
+// pay a commit per event: the events already in the log after the
+// delivered one are applied in the same transaction (up to LiveBatch), and
+// their own deliveries, which follow, are acknowledged from the checkpoint
+// without a transaction.
+func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, after uint64) error {
+	// Already applied (read ahead, redelivered, or by another process): the
+	// checkpoint never moves back except for a rebuild, which applies the
+	// event itself, so an acknowledgement needs no transaction.
+	if cp, err := r.readCheckpoint(ctx, e.p.Name()); err == nil && cp.state != StateFailed && rec.Position <= cp.position {
+		return nil
+	}
 	if err := e.acquire(ctx); err != nil {
 		return err
 	}
 	defer e.release()
+	err := r.applyFrom(ctx, e, rec, after, r.cfg.LiveBatch)
+	if errors.Is(err, errAheadFailed) {
+		err = r.applyFrom(ctx, e, rec, after, 1)
+	}
+	return err
+}
+
+// applyFrom applies rec and up to batch-1 events that follow it in the log.
+func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, after uint64, batch int) (err error) {
+	name := e.p.Name()
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%w: projection %s: begin: %w", watermill.ErrTransient, name, err)
@@ -247,9 +278,22 @@ func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, aft
 		return fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
 			name, rec.Type, rec.StreamID, rec.Version, rec.Position, err)
 	}
+	reached := rec.Position
+	if batch > 1 {
+		ahead, err := r.cfg.Log.ReadAll(ctx, rec.Position, batch-1)
+		if err != nil {
+			return fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, name, rec.Position, err)
+		}
+		for _, next := range ahead {
+			if err := e.p.Apply(ctx, stx, next); err != nil {
+				return fmt.Errorf("%w: position %d: %w", errAheadFailed, next.Position, err)
+			}
+			reached = next.Position
+		}
+	}
 	if err := stx.Exec(ctx, `UPDATE projection_checkpoints SET position = ?, updated_at = ?, status = 'live' WHERE name = ?`,
-		rec.Position, r.cfg.Clock.Now().UnixMicro(), name); err != nil {
-		return fmt.Errorf("%w: projection %s: move checkpoint to %d: %w", watermill.ErrTransient, name, rec.Position, err)
+		reached, r.cfg.Clock.Now().UnixMicro(), name); err != nil {
+		return fmt.Errorf("%w: projection %s: move checkpoint to %d: %w", watermill.ErrTransient, name, reached, err)
 	}
 	if r.beforeCommit != nil {
 		if err := r.beforeCommit(ctx, name, rec); err != nil {
@@ -257,7 +301,7 @@ func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, aft
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%w: projection %s: commit position %d: %w", watermill.ErrTransient, name, rec.Position, err)
+		return fmt.Errorf("%w: projection %s: commit position %d: %w", watermill.ErrTransient, name, reached, err)
 	}
 	r.progress.Broadcast()
 	return nil
@@ -301,7 +345,7 @@ func scanCheckpoint(row projections.Row, name string) (checkpoint, error) {
 // transaction ends, so that two processes applying the same projection
 // take turns and each sees where the other left it. On SQLite every write
 // transaction already holds the database's write lock from BEGIN.
-func (r *Runtime) lockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (checkpoint, error) {
+func (r *Runtime) lockCheckpoint(ctx context.Context, tx *sqldb.Tx, name string) (checkpoint, error) {
 	q := selectCheckpoint
 	if r.db.Engine == sqldb.Postgres {
 		q += " FOR UPDATE"

@@ -44,7 +44,7 @@ func TestRuntime_crash_before_commit_applies_nothing_and_restart_applies_once(t 
 		crashAt := e.append(t, "seat.added", 1)
 		head := e.append(t, "license.issued", 4)
 
-		rt := newRuntime(t, e.db, e.store, stats)
+		rt := oneByOne(newRuntime(t, e.db, e.store, stats)) // the crash point is one event's commit
 		reached := make(chan struct{})
 		rt.beforeCommit = func(ctx context.Context, name string, rec event.Record) error {
 			if rec.Position != crashAt {
@@ -81,7 +81,7 @@ func TestRuntime_failure_after_apply_is_rolled_back_and_retried_once(t *testing.
 	forEachEngine(t, func(t *testing.T, e *env) {
 		failAt := e.append(t, "license.issued", 3)
 		head := e.append(t, "seat.added", 3)
-		rt := newRuntime(t, e.db, e.store, stats)
+		rt := oneByOne(newRuntime(t, e.db, e.store, stats)) // the failure is one event's commit
 		var failures atomic.Int32
 		rt.beforeCommit = func(ctx context.Context, name string, rec event.Record) error {
 			if rec.Position == failAt && failures.Add(1) <= 2 {
@@ -131,7 +131,7 @@ func TestRuntime_poisoned_event_stops_the_projection_at_that_event(t *testing.T)
 		}
 		p := &flaky{failType: "seat.floating_added", applied: map[uint64]int{}}
 		p.failing.Store(true)
-		rt := newRuntime(t, e.db, e.store, p)
+		rt := oneByOne(newRuntime(t, e.db, e.store, p)) // counts every Apply, rolled back or not
 		run(t, rt, e.store, 2)
 
 		var st Status
@@ -284,5 +284,61 @@ func TestRuntime_WaitFor_returns_once_reached_and_times_out_otherwise(t *testing
 		if err := rt.WaitFor(context.Background(), "stream_stats", head, 0); err != nil {
 			t.Errorf("WaitFor of a position already reached = %v", err)
 		}
+	})
+}
+
+// oneByOne makes rt apply one event per transaction, for tests that count
+// every Apply call or hook one event's commit.
+func oneByOne(rt *Runtime) *Runtime {
+	rt.cfg.LiveBatch = 1
+	return rt
+}
+
+// A projection that is behind applies the events already in the log in
+// batches, one commit per batch, and ends exactly where one event per
+// transaction would.
+func TestRuntime_live_processing_batches_events_already_in_the_log(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		head := e.append(t, "license.issued", 600)
+		rt := newRuntime(t, e.db, e.store, stats)
+		var commits atomic.Int32
+		rt.beforeCommit = func(context.Context, string, event.Record) error {
+			commits.Add(1)
+			return nil
+		}
+		run(t, rt, e.store, 3)
+		waitFor(t, rt, "stream_stats", head)
+		checkStats(t, e.db, e.store, head)
+		if n := commits.Load(); n > 10 {
+			t.Errorf("%d commits for 600 events behind, want a few batches of up to 256", n)
+		}
+		live := e.append(t, "seat.added", 1) // and a live event still arrives on its own
+		waitFor(t, rt, "stream_stats", live)
+		checkStats(t, e.db, e.store, live)
+	})
+}
+
+// A bad event among those read ahead does not fail the batch's good
+// events: the batch falls back to the delivered event alone, and the
+// projection stops exactly at the bad event, with everything before it
+// applied once.
+func TestRuntime_bad_event_read_ahead_stops_the_projection_exactly_there(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		before := e.append(t, "license.issued", 40)
+		bad := e.append(t, "seat.floating_added", 1)
+		e.append(t, "license.issued", 40)
+		p := &flaky{failType: "seat.floating_added", applied: map[uint64]int{}}
+		p.failing.Store(true)
+		rt := newRuntime(t, e.db, e.store, p)
+		run(t, rt, e.store, 2)
+		eventually(t, "the projection is marked failed", func() bool {
+			all, err := rt.Status(context.Background())
+			return err == nil && all[0].State == StateFailed
+		})
+		all, _ := rt.Status(context.Background())
+		if f := all[0].Failure; f == nil || f.Position != bad || all[0].Position != before {
+			t.Fatalf("status %+v, want failed at %d with checkpoint %d", all[0], bad, before)
+		}
+		checkStats(t, e.db, e.store, before)
 	})
 }

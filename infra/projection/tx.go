@@ -8,14 +8,21 @@ import (
 	"seatledger/projections"
 )
 
+// Statements is what WrapTx needs of a transaction (*sqldb.Tx or *sql.Tx):
+// running statements, not ending it.
+type Statements interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // WrapTx returns tx as the projections.Tx a projection (or a timer
 // scheduler) writes through: ? placeholders are rebound for engine.
-func WrapTx(tx *sql.Tx, engine sqldb.Engine) projections.Tx {
+func WrapTx(tx Statements, engine sqldb.Engine) projections.Tx {
 	return sqlTx{tx: tx, engine: engine}
 }
 
 type sqlTx struct {
-	tx     *sql.Tx
+	tx     Statements
 	engine sqldb.Engine
 }
 

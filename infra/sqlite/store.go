@@ -233,7 +233,7 @@ func (b batchBackend) BeginBatch(ctx context.Context) (eventstore.BatchTx, error
 }
 
 type batchTx struct {
-	tx    *sql.Tx
+	tx    *sqldb.Tx
 	stmts *writeStatements
 }
 

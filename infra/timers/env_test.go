@@ -2,7 +2,6 @@ package timers_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -136,4 +135,6 @@ func payload(v any) json.RawMessage {
 	return b
 }
 
-func wrap(tx *sql.Tx, db *sqldb.DB) projections.Tx { return projection.WrapTx(tx, db.Engine) }
+func wrap(tx projection.Statements, db *sqldb.DB) projections.Tx {
+	return projection.WrapTx(tx, db.Engine)
+}

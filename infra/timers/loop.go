@@ -296,7 +296,7 @@ func (l *Loop) fireClaimed(ctx context.Context, now, passWall time.Time) (found,
 // record stores a run's outcome: fired, or still pending with one more
 // attempt, the error and the time of the next try. With a claim, only if
 // the claim still holds (the timer was not re-scheduled meanwhile).
-func (l *Loop) record(ctx context.Context, tx *sql.Tx, t Timer, claim string, herr error, passWall time.Time) error {
+func (l *Loop) record(ctx context.Context, tx *sqldb.Tx, t Timer, claim string, herr error, passWall time.Time) error {
 	var (
 		q    string
 		args []any
