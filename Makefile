@@ -5,6 +5,7 @@
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
+# BENCHTIME is a duration; "Nx" repeats each whole replay or live run N times.
 BENCHTIME   ?= 3s
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
