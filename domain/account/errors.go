@@ -1,0 +1,43 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The account's domain errors. The HTTP layer maps each to a problem type.
+var (
+	// ErrNotFound: the account does not exist.
+	ErrNotFound = errors.New("account: no such business account")
+	// ErrExists: the account was already created.
+	ErrExists = errors.New("account: business account already exists")
+	// ErrForbidden: the actor may not do this in this account (not a
+	// member, blocked, or not an admin).
+	ErrForbidden = errors.New("account: not allowed")
+	// ErrNotMember: the person the command is about is not a member.
+	ErrNotMember = errors.New("account: not a member of this business account")
+	// ErrAlreadyMember: the person is a member already.
+	ErrAlreadyMember = errors.New("account: already a member of this business account")
+	// ErrLastAdmin: the command would leave the account without an
+	// unblocked admin (rule MEM-9).
+	ErrLastAdmin = errors.New("account: the last account admin cannot leave, be demoted, blocked or removed")
+	// ErrNoChange: the command asks for the state the account is in already.
+	ErrNoChange = errors.New("account: nothing to change")
+	// ErrInvalidCompany is matched by every *InvalidCompanyError.
+	ErrInvalidCompany = errors.New("account: invalid company details")
+)
+
+// InvalidCompanyError lists every problem with the company details.
+type InvalidCompanyError struct{ Problems []string }
+
+func (e *InvalidCompanyError) Error() string {
+	return "account: invalid company details: " + strings.Join(e.Problems, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalidCompany) true.
+func (e *InvalidCompanyError) Is(target error) bool { return target == ErrInvalidCompany }
+
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
