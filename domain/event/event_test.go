@@ -254,3 +254,23 @@ func TestRegistry_reports_undecodable_events(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistry_NameOf_maps_types_back_to_stable_names(t *testing.T) {
+	t.Parallel()
+	reg := registry()
+	if name, ok := reg.NameOf(seatsAddedV2{}); !ok || name != "subscription.seats_added" {
+		t.Fatalf("NameOf = %q, %v", name, ok)
+	}
+	if name, ok := reg.NameOf(&seatsAddedV2{}); !ok || name != "subscription.seats_added" {
+		t.Fatalf("NameOf(pointer) = %q, %v", name, ok)
+	}
+	if _, ok := reg.NameOf(struct{ X int }{}); ok {
+		t.Fatal("an unregistered type has a name")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("one Go type registered under two names did not panic")
+		}
+	}()
+	reg.Register("subscription.seats_added_again", 1, seatsAddedV2{})
+}

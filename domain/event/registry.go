@@ -17,6 +17,7 @@ type Upcaster func(data json.RawMessage) (json.RawMessage, error)
 type Registry struct {
 	mu    sync.RWMutex
 	types map[string]registered
+	names map[reflect.Type]string
 }
 
 type registered struct {
@@ -26,7 +27,9 @@ type registered struct {
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{types: map[string]registered{}} }
+func NewRegistry() *Registry {
+	return &Registry{types: map[string]registered{}, names: map[reflect.Type]string{}}
+}
 
 // Register binds name to the type of example at schema version version.
 // It panics on a duplicate name: that is a programming error found at start-up.
@@ -40,7 +43,23 @@ func (r *Registry) Register(name string, version int, example any) {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if other, dup := r.names[t]; dup {
+		panic(fmt.Sprintf("event: %s registered as %q and %q", t, other, name))
+	}
 	r.types[name] = registered{goType: t, version: version, upcasters: map[int]Upcaster{}}
+	r.names[t] = name
+}
+
+// NameOf returns the stable name payload's type is registered under.
+func (r *Registry) NameOf(payload any) (string, bool) {
+	t := reflect.TypeOf(payload)
+	if t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	name, ok := r.names[t]
+	return name, ok
 }
 
 // RegisterUpcaster adds the step that turns name's payloads of schema

@@ -1,0 +1,20 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+)
+
+// LeaveBusinessAccount ends the acting person's own membership (rule MEM-9).
+type LeaveBusinessAccount struct {
+	AccountID string
+}
+
+// LeaveBusinessAccount runs the use case.
+func (h *Handler) LeaveBusinessAccount(ctx context.Context, meta Meta, cmd LeaveBusinessAccount) (event.AppendResult, error) {
+	return update(ctx, h, "LeaveBusinessAccount", account.StreamID(cmd.AccountID), meta, evolveAccount,
+		func(a account.Account, _ time.Time) ([]any, error) { return a.Leave(meta.Actor.ID) })
+}
