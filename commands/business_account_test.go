@@ -11,6 +11,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/sqldb"
@@ -23,16 +24,24 @@ var acme = account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone:
 // forEachEngine gives fn a command handler on an empty event store of
 // every SQL engine.
 func forEachEngine(t *testing.T, fn func(t *testing.T, h *commands.Handler, store eventstore.Store)) {
+	forEachEngineClock(t, func(t *testing.T, h *commands.Handler, store eventstore.Store, _ *clock.Simulated) { fn(t, h, store) })
+}
+
+// forEachEngineClock is forEachEngine with the simulated clock the store
+// and the handler share.
+func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler, store eventstore.Store, clk *clock.Simulated)) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		db := sqldbtest.Open(t, target)
-		store, err := storage.OpenStore(context.Background(), db, storage.Options{Database: target, Clock: clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))})
+		clk := clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+		store, err := storage.OpenStore(context.Background(), db, storage.Options{Database: target, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
 		reg := event.NewRegistry()
 		account.Register(reg)
-		fn(t, commands.NewHandler(store, reg, clock.Real{}), store)
+		person.Register(reg)
+		fn(t, commands.NewHandler(store, reg, clk), store, clk)
 	})
 }
 

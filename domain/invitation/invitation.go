@@ -11,11 +11,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 )
 
 // Validity is how long an invitation can be accepted (rule MEM-4, choice).
@@ -130,25 +130,15 @@ func HashToken(token string) []byte {
 	return sum[:]
 }
 
-// NormalizeEmail returns the address in the form the ledger compares:
-// the bare address, trimmed and lower-cased.
-func NormalizeEmail(raw string) (string, error) {
-	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
-		return "", fmt.Errorf("%w: %q", ErrBadEmail, raw)
-	}
-	return strings.ToLower(addr.Address), nil
-}
-
 // Issue invites email to account in language, with the hash of the link's
 // token, valid for Validity from now.
 func (i Invitation) Issue(id, accountID, email, language, invitedBy string, tokenHash []byte, now time.Time) ([]any, error) {
 	if i.Exists() {
 		return nil, ErrExists
 	}
-	email, err := NormalizeEmail(email)
+	email, err := person.NormalizeEmail(email)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %q", ErrBadEmail, email)
 	}
 	language = strings.ToLower(strings.TrimSpace(language))
 	if len(language) != 2 || strings.Trim(language, "abcdefghijklmnopqrstuvwxyz") != "" {

@@ -13,8 +13,10 @@ package person
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,7 +50,34 @@ const (
 	TypePasswordReset          = "person.password_reset"
 	TypeAPITokenIssued         = "person.api_token_issued"
 	TypeAPITokenRevoked        = "person.api_token_revoked"
+	TypeEmailClaimed           = "person.email_claimed"
 )
+
+// EmailClaimed: an email address was claimed for a person at sign-up. It
+// lives on the address's own stream (EmailStreamID); the last claim names
+// the owner, so an address belongs to one person at a time (rule MEM-1).
+type EmailClaimed struct {
+	PersonID string `json:"person_id"`
+	Email    string `json:"email"`
+}
+
+// EmailStreamID returns the claim stream of a normalized address: a hash,
+// so that stream names do not spell out addresses.
+func EmailStreamID(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return "email-" + hex.EncodeToString(sum[:])
+}
+
+// NormalizeEmail returns the address in the form the ledger compares and
+// stores: the bare address, trimmed and lower-cased. It refuses display
+// names and anything that is not one address.
+func NormalizeEmail(raw string) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
+	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, raw)
+	}
+	return strings.ToLower(addr.Address), nil
+}
 
 // SignedUp: a person created their login (rule MEM-1).
 type SignedUp struct {
@@ -110,6 +139,7 @@ func Register(reg *event.Registry) {
 	reg.Register(TypePasswordReset, 1, PasswordReset{})
 	reg.Register(TypeAPITokenIssued, 1, APITokenIssued{})
 	reg.Register(TypeAPITokenRevoked, 1, APITokenRevoked{})
+	reg.Register(TypeEmailClaimed, 1, EmailClaimed{})
 }
 
 // The person's domain errors.
@@ -124,6 +154,7 @@ var (
 	ErrNoChange      = errors.New("person: nothing to change")
 	ErrTooManyTokens = errors.New("person: too many API tokens; revoke one first")
 	ErrNoToken       = errors.New("person: no such API token")
+	ErrEmailTaken    = errors.New("person: an account with this email address exists already; sign in or reset the password")
 )
 
 // Person is a person as of the events folded into it.
