@@ -96,10 +96,11 @@ func (h *Handler) SignUp(ctx context.Context, meta Meta, hasher PasswordHasher, 
 func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID string) error {
 	stream := person.EmailStreamID(email)
 	for range maxAttempts {
-		owner, claimedAt, version, err := h.emailOwner(ctx, stream)
+		claim, version, _, err := load(ctx, h, stream, Meta{}, evolveClaim)
 		if err != nil {
 			return err
 		}
+		owner, claimedAt := claim.owner, claim.claimedAt
 		if owner == personID {
 			return nil // a retry of this sign-up
 		}
@@ -112,11 +113,11 @@ func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID str
 				return person.ErrEmailTaken
 			}
 		}
-		claim, err := h.encode("SignUp", stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID}, []any{person.EmailClaimed{PersonID: personID, Email: email}})
+		claimed, err := h.encode("SignUp", stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID}, []any{person.EmailClaimed{PersonID: personID, Email: email}})
 		if err != nil {
 			return err
 		}
-		_, err = h.store.Append(ctx, stream, event.Exact(version), claim...)
+		_, err = h.store.Append(ctx, stream, event.Exact(version), claimed...)
 		if !errors.Is(err, event.ErrConflict) {
 			return err
 		}
@@ -124,27 +125,15 @@ func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID str
 	return fmt.Errorf("commands: sign-up: the address is being claimed by others; try again")
 }
 
-// emailOwner returns the person the last claim on stream names, when it
-// was recorded, and the stream's version.
-func (h *Handler) emailOwner(ctx context.Context, stream string) (owner string, claimedAt time.Time, version uint64, err error) {
-	for from := uint64(1); ; {
-		page, err := h.store.ReadStream(ctx, stream, from, readPage)
-		if err != nil {
-			return "", time.Time{}, 0, fmt.Errorf("commands: sign-up: read %s: %w", stream, err)
-		}
-		for _, rec := range page {
-			payload, err := h.registry.Decode(rec)
-			if err != nil {
-				return "", time.Time{}, 0, err
-			}
-			if c, ok := payload.(person.EmailClaimed); ok {
-				owner, claimedAt = c.PersonID, rec.RecordedAt
-			}
-			version = rec.Version
-		}
-		if len(page) < readPage {
-			return owner, claimedAt, version, nil
-		}
-		from = version + 1
+// emailClaim is an address's claim stream folded: its current owner.
+type emailClaim struct {
+	owner     string
+	claimedAt time.Time
+}
+
+func evolveClaim(c emailClaim, payload any, rec event.Record) emailClaim {
+	if e, ok := payload.(person.EmailClaimed); ok {
+		c = emailClaim{owner: e.PersonID, claimedAt: rec.RecordedAt}
 	}
+	return c
 }
