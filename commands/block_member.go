@@ -22,7 +22,7 @@ func (h *Handler) BlockMember(ctx context.Context, meta Meta, cmd BlockMember) (
 	if cmd.Unblock {
 		name = "UnblockMember"
 	}
-	return update(ctx, h, name, account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, name, cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			if cmd.Unblock {
 				return a.Unblock(meta.Actor.ID, cmd.PersonID)

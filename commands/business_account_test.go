@@ -14,10 +14,15 @@ import (
 	"seatledger/domain/person"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
+	"seatledger/infra/passwords"
+	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/storage"
 )
+
+// linkKey derives the tests' link tokens.
+var linkKey, _ = secret.New([]byte("0123456789abcdef0123456789abcdef"))
 
 var acme = account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}
 
@@ -38,11 +43,16 @@ func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler,
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		reg := event.NewRegistry()
-		account.Register(reg)
-		person.Register(reg)
-		fn(t, commands.NewHandler(store, reg, clk), store, clk)
+		fn(t, commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
+			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey}), store, clk)
 	})
+}
+
+func registry() *event.Registry {
+	reg := event.NewRegistry()
+	account.Register(reg)
+	person.Register(reg)
+	return reg
 }
 
 func as(person string) commands.Meta {

@@ -16,7 +16,7 @@ type ChangeCompanyProfile struct {
 
 // ChangeCompanyProfile runs the use case.
 func (h *Handler) ChangeCompanyProfile(ctx context.Context, meta Meta, cmd ChangeCompanyProfile) (event.AppendResult, error) {
-	return update(ctx, h, "ChangeCompanyProfile", account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, "ChangeCompanyProfile", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			return a.ChangeProfile(meta.Actor.ID, cmd.Company)
 		})

@@ -18,7 +18,7 @@ type ChangeMemberRole struct {
 
 // ChangeMemberRole runs the use case.
 func (h *Handler) ChangeMemberRole(ctx context.Context, meta Meta, cmd ChangeMemberRole) (event.AppendResult, error) {
-	return update(ctx, h, "ChangeMemberRole", account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, "ChangeMemberRole", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			return a.ChangeRole(meta.Actor.ID, cmd.PersonID, cmd.Role, cmd.Note)
 		})

@@ -10,9 +10,12 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 )
 
 // EventStore is what the write side needs of the event store.
@@ -23,6 +26,33 @@ type EventStore interface {
 
 // Clock tells the ledger's time.
 type Clock interface{ Now() time.Time }
+
+// Passwords hashes and checks passwords (rule MEM-1); infra/argon2id and
+// infra/passwords implement it.
+type Passwords interface {
+	// Hash returns the slow salted hash that is stored.
+	Hash(password string) (string, error)
+	// Verify reports whether password matches a stored hash.
+	Verify(password, encoded string) (bool, error)
+	// Guessable reports whether password is common or easy to guess,
+	// given hints such as the person's name and address.
+	Guessable(password string, hints []string) bool
+}
+
+// Tokens derives the secret token of an emailed link from its purpose and
+// subject with the server's key (infra/secret). Deriving instead of
+// drawing at random lets the mail sender rebuild the link from the event,
+// so that only its hash is ever stored.
+type Tokens interface {
+	Token(purpose, subject string) string
+}
+
+// The purposes of derived link tokens.
+const (
+	TokenVerifyEmail   = "verify-email"
+	TokenPasswordReset = "password-reset"
+	TokenInvitation    = "invitation"
+)
 
 // Meta says who asks and why: it becomes every event's metadata (rule X-1).
 type Meta struct {
@@ -36,17 +66,48 @@ type Meta struct {
 	IdempotencyKey string
 }
 
-// Handler runs use cases against an event store.
-type Handler struct {
-	store    EventStore
-	registry *event.Registry
-	clock    Clock
+// Config configures a Handler.
+type Config struct {
+	Store    EventStore
+	Registry *event.Registry // must know every event the use cases read and write
+	Clock    Clock
+	// Passwords is needed by the use cases that take a password.
+	Passwords Passwords
+	// Tokens is needed by the use cases that mail a link.
+	Tokens Tokens
+	// CacheSize bounds how many aggregates of each kind stay in memory.
+	// Default 10,000.
+	CacheSize int
 }
 
-// NewHandler returns a Handler. registry must know every event the use
-// cases read and write.
-func NewHandler(store EventStore, registry *event.Registry, clock Clock) *Handler {
-	return &Handler{store: store, registry: registry, clock: clock}
+// Handler runs use cases against an event store.
+type Handler struct {
+	store     EventStore
+	registry  *event.Registry
+	clock     Clock
+	passwords Passwords
+	tokens    Tokens
+
+	accounts *cache[account.Account]
+	persons  *cache[person.Person]
+	claims   *cache[emailClaim]
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// NewHandler returns a Handler.
+func NewHandler(cfg Config) *Handler {
+	size := cfg.CacheSize
+	if size <= 0 {
+		size = 10_000
+	}
+	return &Handler{store: cfg.Store, registry: cfg.Registry, clock: cfg.Clock, passwords: cfg.Passwords, tokens: cfg.Tokens,
+		accounts: newCache(size, account.StreamID, seedAccount, evolveAccount, account.Account.Clone),
+		persons: newCache(size, person.StreamID, func(string) person.Person { return person.Person{} },
+			func(p person.Person, payload any, _ event.Record) person.Person { return p.Evolve(payload) }, nil),
+		claims: newCache(size, person.EmailStreamID, func(string) emailClaim { return emailClaim{} }, evolveClaim, nil),
+	}
 }
 
 // maxAttempts bounds how often a use case decides again after losing a race.
@@ -55,26 +116,39 @@ const maxAttempts = 5
 // readPage is how many events a load reads at a time.
 const readPage = 512
 
-// update loads the aggregate of stream by folding every event into a zero
-// A with evolve, lets decide choose events from it, and appends them with
-// the version they were decided on; on a conflict it does it all again.
-// With an idempotency key, a retry whose events are already in the stream
-// returns their original result.
-func update[A any](ctx context.Context, h *Handler, command, stream string, meta Meta,
-	evolve func(A, any, event.Record) A, decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
+// update brings the aggregate id of c up to its stream's current version,
+// lets decide choose events from it, and appends them with the version
+// they were decided on; on a conflict it does it all again. With an
+// idempotency key, a retry whose events are already in the stream returns
+// their original result.
+func update[A any](ctx context.Context, h *Handler, c *cache[A], id, command string, meta Meta,
+	decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
+	stream := c.stream(id)
 	var lastErr error
 	for range maxAttempts {
-		agg, version, done, err := load(ctx, h, stream, meta, evolve)
-		if err != nil || done != nil {
+		var (
+			agg     A
+			version uint64
+			err     error
+		)
+		if meta.IdempotencyKey != "" {
+			var done *event.AppendResult
+			agg, version, done, err = load(ctx, h, c, id, meta)
 			if done != nil {
 				return *done, nil
 			}
-			return event.AppendResult{}, err
+		} else {
+			agg, version, err = c.current(ctx, h, id)
 		}
-		now := h.clock.Now()
-		payloads, err := decide(agg, now)
 		if err != nil {
 			return event.AppendResult{}, err
+		}
+		payloads, err := decide(agg, h.clock.Now())
+		if err != nil {
+			return event.AppendResult{}, err
+		}
+		if len(payloads) == 0 {
+			return event.AppendResult{StreamID: stream, FirstVersion: version, LastVersion: version}, nil
 		}
 		proposed, err := h.encode(command, stream, meta, payloads)
 		if err != nil {
@@ -82,7 +156,7 @@ func update[A any](ctx context.Context, h *Handler, command, stream string, meta
 		}
 		res, err := h.store.Append(ctx, stream, event.Exact(version), proposed...)
 		if errors.Is(err, event.ErrConflict) {
-			lastErr = err // decided on stale state: load and decide again
+			lastErr = err // decided on stale state: catch up and decide again
 			continue
 		}
 		return res, err
@@ -90,11 +164,13 @@ func update[A any](ctx context.Context, h *Handler, command, stream string, meta
 	return event.AppendResult{}, fmt.Errorf("commands: %s on %q lost %d races: %w", command, stream, maxAttempts, lastErr)
 }
 
-// load folds stream. It returns done, the original result, when the
-// stream already holds the events of this idempotent command.
-func load[A any](ctx context.Context, h *Handler, stream string, meta Meta, evolve func(A, any, event.Record) A) (A, uint64, *event.AppendResult, error) {
+// load folds the whole stream of id, bypassing the cache. It returns done,
+// the original result, when the stream already holds the events of this
+// idempotent command.
+func load[A any](ctx context.Context, h *Handler, c *cache[A], id string, meta Meta) (A, uint64, *event.AppendResult, error) {
+	stream := c.stream(id)
 	var (
-		agg     A
+		agg     = c.seed(id)
 		version uint64
 		done    *event.AppendResult
 	)
@@ -111,7 +187,7 @@ func load[A any](ctx context.Context, h *Handler, stream string, meta Meta, evol
 			if meta.IdempotencyKey != "" {
 				done = extendRetried(done, meta.IdempotencyKey, stream, rec)
 			}
-			agg = evolve(agg, payload, rec)
+			agg = c.evolve(agg, payload, rec)
 			version = rec.Version
 		}
 		if len(page) < readPage {

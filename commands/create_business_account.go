@@ -37,7 +37,7 @@ func (h *Handler) CreateBusinessAccount(ctx context.Context, meta Meta, cmd Crea
 		return event.AppendResult{}, fmt.Errorf("%w: a business account is created by a person", account.ErrForbidden)
 	}
 	code := newSupportCode()
-	return update(ctx, h, "CreateBusinessAccount", account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, "CreateBusinessAccount", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			return a.Create(cmd.AccountID, meta.Actor.ID, code, cmd.Company)
 		})

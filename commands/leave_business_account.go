@@ -15,6 +15,6 @@ type LeaveBusinessAccount struct {
 
 // LeaveBusinessAccount runs the use case.
 func (h *Handler) LeaveBusinessAccount(ctx context.Context, meta Meta, cmd LeaveBusinessAccount) (event.AppendResult, error) {
-	return update(ctx, h, "LeaveBusinessAccount", account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, "LeaveBusinessAccount", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) { return a.Leave(meta.Actor.ID) })
 }

@@ -16,6 +16,6 @@ type RemoveMember struct {
 
 // RemoveMember runs the use case.
 func (h *Handler) RemoveMember(ctx context.Context, meta Meta, cmd RemoveMember) (event.AppendResult, error) {
-	return update(ctx, h, "RemoveMember", account.StreamID(cmd.AccountID), meta, evolveAccount,
+	return h.updateAccount(ctx, "RemoveMember", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) { return a.Remove(meta.Actor.ID, cmd.PersonID) })
 }

@@ -2,8 +2,6 @@ package commands
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -13,12 +11,6 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/person"
 )
-
-// PasswordHasher turns a password into the slow salted hash that is
-// stored (rule MEM-1); infra/argon2id is the implementation.
-type PasswordHasher interface {
-	Hash(password string) (string, error)
-}
 
 // SignUp creates a person's login (rule MEM-1).
 type SignUp struct {
@@ -32,19 +24,11 @@ type SignUp struct {
 	TermsVersion string // the terms of use accepted; empty: not accepted
 }
 
-// SignedUp is what SignUp returns: where it wrote, and the email
-// verification link's secret token, to be mailed and never stored.
+// SignedUp is what SignUp returns: where it wrote, and who was created.
+// The verification link is mailed by the notifier.
 type SignedUp struct {
 	event.AppendResult
-	PersonID          string
-	VerificationToken string
-}
-
-// newSecret returns a random, URL-safe token of 256 bits.
-func newSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand never fails on the platforms we run on
-	return base64.RawURLEncoding.EncodeToString(b)
+	PersonID string
 }
 
 // staleClaim is how old a claim whose person was never created must be
@@ -58,12 +42,18 @@ const staleClaim = 5 * time.Minute
 // A claim whose person was never created (the process died in between)
 // is taken over once it is staleClaim old, so an address is never locked
 // out for good.
-func (h *Handler) SignUp(ctx context.Context, meta Meta, hasher PasswordHasher, cmd SignUp) (SignedUp, error) {
+func (h *Handler) SignUp(ctx context.Context, meta Meta, cmd SignUp) (SignedUp, error) {
+	return h.signUp(ctx, meta, cmd, "")
+}
+
+// signUp signs up; with invitationID the address counts as verified by
+// that invitation's link (rule MEM-4).
+func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationID string) (SignedUp, error) {
 	email, err := person.NormalizeEmail(cmd.Email)
 	if err != nil {
 		return SignedUp{}, err
 	}
-	if err := person.CheckPassword(cmd.Password, email); err != nil {
+	if err := h.checkPassword(cmd.Password, email, cmd.FirstName, cmd.LastName); err != nil {
 		return SignedUp{}, err
 	}
 	if cmd.TermsVersion == "" {
@@ -71,24 +61,40 @@ func (h *Handler) SignUp(ctx context.Context, meta Meta, hasher PasswordHasher, 
 	}
 	if cmd.PersonID == "" {
 		cmd.PersonID = uuid.Must(uuid.NewV7()).String()
+	} else if id, err := uuid.Parse(cmd.PersonID); err != nil || id.String() != cmd.PersonID {
+		return SignedUp{}, fmt.Errorf("%w: the person ID must be a UUID in lower-case hyphenated form", person.ErrInvalid)
 	}
 	if err := h.claimEmail(ctx, meta, email, cmd.PersonID); err != nil {
 		return SignedUp{}, err
 	}
-	hash, err := hasher.Hash(cmd.Password)
+	hash, err := h.passwords.Hash(cmd.Password)
 	if err != nil {
 		return SignedUp{}, err
 	}
-	token := newSecret()
-	res, err := update(ctx, h, "SignUp", person.StreamID(cmd.PersonID), meta,
-		func(p person.Person, payload any, _ event.Record) person.Person { return p.Evolve(payload) },
-		func(p person.Person, now time.Time) ([]any, error) {
-			return p.SignUp(cmd.PersonID, cmd.FirstName, cmd.LastName, email, hash, cmd.TermsVersion, person.HashToken(token), now)
-		})
+	verify := person.HashToken(h.tokens.Token(TokenVerifyEmail, cmd.PersonID))
+	res, err := update(ctx, h, h.persons, cmd.PersonID, "SignUp", meta, func(p person.Person, now time.Time) ([]any, error) {
+		if invitationID != "" {
+			return p.SignUpInvited(cmd.PersonID, cmd.FirstName, cmd.LastName, email, hash, cmd.TermsVersion, invitationID)
+		}
+		return p.SignUp(cmd.PersonID, cmd.FirstName, cmd.LastName, email, hash, cmd.TermsVersion, verify, now)
+	})
 	if err != nil {
 		return SignedUp{}, err
 	}
-	return SignedUp{AppendResult: res, PersonID: cmd.PersonID, VerificationToken: token}, nil
+	return SignedUp{AppendResult: res, PersonID: cmd.PersonID}, nil
+}
+
+// checkPassword applies the password policy: the domain's length rules,
+// then the check against common and easily guessed passwords, with the
+// person's email and names as hints.
+func (h *Handler) checkPassword(password, email string, names ...string) error {
+	if err := person.CheckPassword(password, email); err != nil {
+		return err
+	}
+	if h.passwords.Guessable(password, append(names, email)) {
+		return fmt.Errorf("%w: it is a common or easily guessed password; try a few unrelated words", person.ErrWeakPassword)
+	}
+	return nil
 }
 
 // claimEmail makes personID the owner of email, or returns
@@ -96,7 +102,7 @@ func (h *Handler) SignUp(ctx context.Context, meta Meta, hasher PasswordHasher, 
 func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID string) error {
 	stream := person.EmailStreamID(email)
 	for range maxAttempts {
-		claim, version, _, err := load(ctx, h, stream, Meta{}, evolveClaim)
+		claim, version, err := h.claims.current(ctx, h, email)
 		if err != nil {
 			return err
 		}
@@ -105,11 +111,11 @@ func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID str
 			return nil // a retry of this sign-up
 		}
 		if owner != "" {
-			created, err := h.store.ReadStream(ctx, person.StreamID(owner), 1, 1)
+			p, _, err := h.persons.current(ctx, h, owner)
 			if err != nil {
 				return fmt.Errorf("commands: sign-up: look up %s: %w", owner, err)
 			}
-			if len(created) > 0 || h.clock.Now().Sub(claimedAt) < staleClaim {
+			if p.Exists() || h.clock.Now().Sub(claimedAt) < staleClaim {
 				return person.ErrEmailTaken
 			}
 		}
@@ -136,4 +142,14 @@ func evolveClaim(c emailClaim, payload any, rec event.Record) emailClaim {
 		c = emailClaim{owner: e.PersonID, claimedAt: rec.RecordedAt}
 	}
 	return c
+}
+
+// ownerOf returns the person who owns email, or "" if nobody does.
+func (h *Handler) ownerOf(ctx context.Context, email string) (person.Person, error) {
+	claim, _, err := h.claims.current(ctx, h, email)
+	if err != nil || claim.owner == "" {
+		return person.Person{}, err
+	}
+	p, _, err := h.persons.current(ctx, h, claim.owner)
+	return p, err
 }

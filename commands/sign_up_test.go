@@ -20,6 +20,9 @@ import (
 // hasher keeps the tests quick; ledgerd uses argon2id.Default.
 var hasher = argon2id.Hasher{Params: argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1}}
 
+// pid returns the n-th test person's ID.
+func pid(n int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012d", n) }
+
 func signUp(email, id string) commands.SignUp {
 	return commands.SignUp{PersonID: id, FirstName: "Ada", LastName: "Lovelace", Email: email,
 		Password: "correct horse battery", TermsVersion: "2026-01"}
@@ -33,11 +36,11 @@ var anonymous = commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "a
 func TestSignUp_MEM1(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
 		ctx := context.Background()
-		res, err := h.SignUp(ctx, anonymous, hasher, signUp(" Ada@Example.com ", "p-1"))
+		res, err := h.SignUp(ctx, anonymous, signUp(" Ada@Example.com ", pid(1)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs, _ := store.ReadStream(ctx, person.StreamID("p-1"), 1, 10)
+		recs, _ := store.ReadStream(ctx, person.StreamID(pid(1)), 1, 10)
 		if len(recs) != 1 || recs[0].Type != person.TypeSignedUp || strings.Contains(string(recs[0].Data), "horse") {
 			t.Fatalf("person stream: %d events, %s", len(recs), recs[0].Data)
 		}
@@ -48,12 +51,14 @@ func TestSignUp_MEM1(t *testing.T) {
 		if ok, err := hasher.Verify("correct horse battery", su.PasswordHash); !ok || err != nil || su.Email != "ada@example.com" {
 			t.Fatalf("stored %+v: verify %v, %v", su, ok, err)
 		}
-		p := person.Person{}.Evolve(su)
-		if _, err := p.VerifyEmail(res.VerificationToken, recs[0].RecordedAt); err != nil {
+		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, "not the token"); !errors.Is(err, person.ErrBadLink) {
+			t.Fatalf("a wrong token verifies: %v", err)
+		}
+		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, linkKey.Token(commands.TokenVerifyEmail, res.PersonID)); err != nil {
 			t.Fatalf("the mailed token does not verify: %v", err)
 		}
 		// A retry with the same person ID after a lost answer is not a second sign-up.
-		if _, err := h.SignUp(ctx, anonymous, hasher, signUp("ada@example.com", "p-1")); !errors.Is(err, person.ErrExists) {
+		if _, err := h.SignUp(ctx, anonymous, signUp("ada@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
 			t.Fatalf("retry: err = %v", err)
 		}
 	})
@@ -63,10 +68,10 @@ func TestSignUp_MEM1(t *testing.T) {
 func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
 		ctx := context.Background()
-		if _, err := h.SignUp(ctx, anonymous, hasher, signUp("bob@example.com", "p-1")); err != nil {
+		if _, err := h.SignUp(ctx, anonymous, signUp("bob@example.com", pid(1))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, hasher, signUp("BOB@example.com", "p-2")); !errors.Is(err, person.ErrEmailTaken) {
+		if _, err := h.SignUp(ctx, anonymous, signUp("BOB@example.com", pid(2))); !errors.Is(err, person.ErrEmailTaken) {
 			t.Fatalf("same address in capitals: err = %v", err)
 		}
 		const racers = 8
@@ -76,7 +81,7 @@ func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = h.SignUp(ctx, anonymous, hasher, signUp("cyd@example.com", fmt.Sprintf("racer-%d", i)))
+				_, errs[i] = h.SignUp(ctx, anonymous, signUp("cyd@example.com", fmt.Sprintf("00000000-0000-7000-8000-%012d", i)))
 			}()
 		}
 		wg.Wait()
@@ -106,13 +111,13 @@ func TestSignUp_takes_over_a_stale_claim(t *testing.T) {
 			Metadata: event.Metadata{Actor: anonymous.Actor}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, hasher, signUp(email, "p-1")); !errors.Is(err, person.ErrEmailTaken) {
+		if _, err := h.SignUp(ctx, anonymous, signUp(email, pid(1))); !errors.Is(err, person.ErrEmailTaken) {
 			t.Fatalf("a fresh claim may be a sign-up in progress: err = %v", err)
 		}
 		if _, err := clk.Advance(6 * time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, hasher, signUp(email, "p-1")); err != nil {
+		if _, err := h.SignUp(ctx, anonymous, signUp(email, pid(1))); err != nil {
 			t.Fatalf("stale claim: %v", err)
 		}
 	})
@@ -122,11 +127,14 @@ func TestSignUp_takes_over_a_stale_claim(t *testing.T) {
 func TestSignUp_refused_input_appends_nothing_MEM1(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
 		ctx := context.Background()
-		weak := signUp("eve@example.com", "p-1")
+		weak := signUp("eve@example.com", pid(1))
 		weak.Password = "short"
-		noTerms := signUp("eve@example.com", "p-1")
+		noTerms := signUp("eve@example.com", pid(1))
 		noTerms.TermsVersion = ""
-		badEmail := signUp("Eve <eve@example.com>", "p-1")
+		badEmail := signUp("Eve <eve@example.com>", pid(1))
+		common := signUp("eve@example.com", pid(1))
+		common.Password = "qwertyuiopasdf"
+		badID := signUp("eve@example.com", "p-1")
 		for name, c := range map[string]struct {
 			cmd  commands.SignUp
 			want error
@@ -134,8 +142,10 @@ func TestSignUp_refused_input_appends_nothing_MEM1(t *testing.T) {
 			"weak password":   {weak, person.ErrWeakPassword},
 			"terms declined":  {noTerms, person.ErrTerms},
 			"not one address": {badEmail, person.ErrInvalid},
+			"common password": {common, person.ErrWeakPassword},
+			"ID not a UUID":   {badID, person.ErrInvalid},
 		} {
-			if _, err := h.SignUp(ctx, anonymous, hasher, c.cmd); !errors.Is(err, c.want) {
+			if _, err := h.SignUp(ctx, anonymous, c.cmd); !errors.Is(err, c.want) {
 				t.Errorf("%s: err = %v, want %v", name, err, c.want)
 			}
 		}

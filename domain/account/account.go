@@ -12,6 +12,7 @@ package account
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -68,7 +69,18 @@ type Account struct {
 	company     Company
 	supportCode string
 	members     map[string]Member
+	invitations map[string]Invitation
+	personal    bool
 	version     uint64
+}
+
+// Clone returns a copy of the account that shares nothing with it: fold
+// new events into a clone of a value that others may still read (see
+// Evolve).
+func (a Account) Clone() Account {
+	a.members = maps.Clone(a.members)
+	a.invitations = maps.Clone(a.invitations)
+	return a
 }
 
 // ID returns the account's ID ("" before it exists).

@@ -8,40 +8,10 @@ import (
 // maxNoteLength bounds the note of a role change, in characters.
 const maxNoteLength = 500
 
-// CanView returns nil if person may see the account's data: any unblocked
-// member (rules MEM-5, MEM-8, X-5). Everyone else gets ErrForbidden,
-// whether the account exists or not, so that nobody learns of another
-// company's account by probing.
-func (a Account) CanView(person string) error {
-	m, ok := a.members[person]
-	switch {
-	case !a.Exists() || !ok:
-		return forbidden("not a member of this business account")
-	case m.Blocked:
-		return forbidden("blocked in this business account")
-	}
-	return nil
-}
-
-// CanManage returns nil if person may manage the account (its profile,
-// members, subscriptions, keys, installations and tickets): an unblocked
-// admin (rule MEM-5). A role change takes effect on the next decision
-// made from the account's events (rule MEM-7): nothing is cached per
-// session.
-func (a Account) CanManage(person string) error {
-	if err := a.CanView(person); err != nil {
-		return err
-	}
-	if a.members[person].Role != RoleAdmin {
-		return forbidden("only an account admin may do this")
-	}
-	return nil
-}
-
 // Create opens the account with creator as its first admin (rules MEM-3,
 // KEY-2). The support code is chosen by the caller.
 func (a Account) Create(id, creator, supportCode string, company Company) ([]any, error) {
-	if a.Exists() {
+	if _, personal := PersonalOwner(id); a.Exists() || personal {
 		return nil, ErrExists
 	}
 	company = company.Normalize()
@@ -59,6 +29,9 @@ func (a Account) ChangeProfile(actor string, company Company) ([]any, error) {
 	if err := a.CanManage(actor); err != nil {
 		return nil, err
 	}
+	if a.personal {
+		return nil, fmt.Errorf("%w: a personal account has no company profile", ErrForbidden)
+	}
 	company = company.Normalize()
 	if err := company.Validate(); err != nil {
 		return nil, err
@@ -69,10 +42,10 @@ func (a Account) ChangeProfile(actor string, company Company) ([]any, error) {
 	return []any{ProfileChanged{Company: company, By: actor}}, nil
 }
 
-// Join adds person as a regular member (rule MEM-4); the invitation it
-// redeems is checked by the invitation, not here.
+// Join adds person as a regular member through invitation invitationID
+// (rule MEM-4); Accept checks the invitation.
 func (a Account) Join(person, invitationID string) ([]any, error) {
-	if !a.Exists() {
+	if !a.Exists() || a.personal {
 		return nil, ErrNotFound
 	}
 	if _, ok := a.members[person]; ok {
@@ -163,6 +136,9 @@ func (a Account) Leave(person string) ([]any, error) {
 	if !a.Exists() {
 		return nil, ErrNotFound
 	}
+	if a.personal {
+		return nil, fmt.Errorf("%w: nobody leaves their personal account", ErrForbidden)
+	}
 	m, err := a.member(person)
 	if err != nil {
 		return nil, err
@@ -180,6 +156,9 @@ func (a Account) Leave(person string) ([]any, error) {
 func (a Account) manageOther(actor, person, what string) (Member, error) {
 	if err := a.CanManage(actor); err != nil {
 		return Member{}, err
+	}
+	if a.personal {
+		return Member{}, fmt.Errorf("%w: a personal account has no other members", ErrForbidden)
 	}
 	if actor == person {
 		return Member{}, fmt.Errorf("%w: an admin cannot %s themselves (to go, leave the account)", ErrForbidden, what)

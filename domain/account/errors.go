@@ -24,6 +24,15 @@ var (
 	ErrLastAdmin = errors.New("account: the last account admin cannot leave, be demoted, blocked or removed")
 	// ErrNoChange: the command asks for the state the account is in already.
 	ErrNoChange = errors.New("account: nothing to change")
+	// ErrInvalidInvitation: an address or language of an invitation
+	// request is not valid (rule MEM-4).
+	ErrInvalidInvitation = errors.New("account: invalid invitation")
+	// ErrNoInvitation: no such invitation, or the link's token is wrong.
+	ErrNoInvitation = errors.New("account: the invitation link is not valid")
+	// ErrInvitationUsed: the invitation was accepted or withdrawn already.
+	ErrInvitationUsed = errors.New("account: the invitation can no longer be used")
+	// ErrInvitationExpired: the invitation is older than InvitationValidity.
+	ErrInvitationExpired = errors.New("account: the invitation has expired; ask an account admin for a new one")
 	// ErrInvalidCompany is matched by every *InvalidCompanyError.
 	ErrInvalidCompany = errors.New("account: invalid company details")
 )

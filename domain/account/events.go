@@ -1,17 +1,23 @@
 package account
 
-import "seatledger/domain/event"
+import (
+	"time"
+
+	"seatledger/domain/event"
+)
 
 // Stable event type names of the account stream.
 const (
-	TypeCreated         = "account.created"
-	TypeProfileChanged  = "account.profile_changed"
-	TypeMemberJoined    = "account.member_joined"
-	TypeRoleChanged     = "account.member_role_changed"
-	TypeMemberBlocked   = "account.member_blocked"
-	TypeMemberUnblocked = "account.member_unblocked"
-	TypeMemberRemoved   = "account.member_removed"
-	TypeMemberLeft      = "account.member_left"
+	TypeCreated           = "account.created"
+	TypeProfileChanged    = "account.profile_changed"
+	TypeMemberJoined      = "account.member_joined"
+	TypeRoleChanged       = "account.member_role_changed"
+	TypeMemberBlocked     = "account.member_blocked"
+	TypeMemberUnblocked   = "account.member_unblocked"
+	TypeMemberRemoved     = "account.member_removed"
+	TypeMemberLeft        = "account.member_left"
+	TypeMemberInvited     = "account.member_invited"
+	TypeInvitationRevoked = "account.invitation_revoked"
 )
 
 // Created: a business account was created; its creator is its first admin.
@@ -76,4 +82,23 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeMemberUnblocked, 1, MemberUnblocked{})
 	reg.Register(TypeMemberRemoved, 1, MemberRemoved{})
 	reg.Register(TypeMemberLeft, 1, MemberLeft{})
+	reg.Register(TypeMemberInvited, 1, MemberInvited{})
+	reg.Register(TypeInvitationRevoked, 1, InvitationRevoked{})
+}
+
+// MemberInvited: an admin invited an address to join (rule MEM-4). The
+// link's token is stored only as its SHA-256.
+type MemberInvited struct {
+	InvitationID string    `json:"invitation_id"`
+	Email        string    `json:"email"`
+	Language     string    `json:"language"`
+	InvitedBy    string    `json:"invited_by"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	TokenHash    []byte    `json:"token_hash"`
+}
+
+// InvitationRevoked: an admin withdrew a pending invitation (rule MEM-4).
+type InvitationRevoked struct {
+	InvitationID string `json:"invitation_id"`
+	By           string `json:"by"`
 }

@@ -88,8 +88,11 @@ type SignedUp struct {
 	PasswordHash string `json:"password_hash"`
 	// TermsVersion is the version of the terms of use they accepted.
 	TermsVersion          string    `json:"terms_version"`
-	VerificationTokenHash []byte    `json:"verification_token_hash"`
-	VerificationExpiresAt time.Time `json:"verification_expires_at"`
+	VerificationTokenHash []byte    `json:"verification_token_hash,omitempty"`
+	VerificationExpiresAt time.Time `json:"verification_expires_at,omitzero"`
+	// VerifiedByInvitation is set when the person signed up through an
+	// invitation link, which proved the address: no verification mail.
+	VerifiedByInvitation string `json:"verified_by_invitation,omitempty"`
 }
 
 // EmailVerified: the person followed the verification link.
@@ -108,6 +111,8 @@ type PasswordChanged struct {
 
 // PasswordResetRequested: a reset link was mailed (rule MEM-1).
 type PasswordResetRequested struct {
+	// ResetID names this request; the link's token is derived from it.
+	ResetID   string    `json:"reset_id"`
 	TokenHash []byte    `json:"token_hash"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -154,7 +159,10 @@ var (
 	ErrNoChange      = errors.New("person: nothing to change")
 	ErrTooManyTokens = errors.New("person: too many API tokens; revoke one first")
 	ErrNoToken       = errors.New("person: no such API token")
-	ErrEmailTaken    = errors.New("person: an account with this email address exists already; sign in or reset the password")
+	// ErrBadCredentials: sign-in failed. It never says whether the email
+	// exists, nor whether the password or a blocked membership was the cause.
+	ErrBadCredentials = errors.New("person: the email address or the password is wrong")
+	ErrEmailTaken     = errors.New("person: an account with this email address exists already; sign in or reset the password")
 )
 
 // Person is a person as of the events folded into it.
@@ -211,6 +219,7 @@ func (p Person) Evolve(payload any) Person {
 	case SignedUp:
 		p.id, p.first, p.last, p.email, p.passwordHash = e.PersonID, e.FirstName, e.LastName, e.Email, e.PasswordHash
 		p.verifyHash, p.verifyUntil = e.VerificationTokenHash, e.VerificationExpiresAt
+		p.verified = e.VerifiedByInvitation != ""
 	case EmailVerified:
 		p.verified, p.verifyHash = true, nil
 	case ProfileChanged:
@@ -294,6 +303,27 @@ func (p Person) SignUp(id, first, last, email, passwordHash, termsVersion string
 		TermsVersion: termsVersion, VerificationTokenHash: verifyHash, VerificationExpiresAt: now.Add(VerificationValidity)}}, nil
 }
 
+// SignUpInvited records a new person who signed up through an invitation
+// link sent to email (rule MEM-4): the link proved the address, so it
+// counts as verified.
+func (p Person) SignUpInvited(id, first, last, email, passwordHash, termsVersion, invitationID string) ([]any, error) {
+	if p.Exists() {
+		return nil, ErrExists
+	}
+	if termsVersion == "" {
+		return nil, ErrTerms
+	}
+	first, last, err := checkName(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" || email == "" || passwordHash == "" || invitationID == "" {
+		return nil, fmt.Errorf("%w: sign-up needs an ID, an email, a password hash and the invitation", ErrInvalid)
+	}
+	return []any{SignedUp{PersonID: id, FirstName: first, LastName: last, Email: email, PasswordHash: passwordHash,
+		TermsVersion: termsVersion, VerifiedByInvitation: invitationID}}, nil
+}
+
 // VerifyEmail redeems the verification link's token.
 func (p Person) VerifyEmail(token string, now time.Time) ([]any, error) {
 	switch {
@@ -333,11 +363,14 @@ func (p Person) ChangePassword(newHash string) ([]any, error) {
 
 // RequestPasswordReset records the hash of a newly mailed reset link's
 // token; it replaces any earlier link.
-func (p Person) RequestPasswordReset(tokenHash []byte, now time.Time) ([]any, error) {
+func (p Person) RequestPasswordReset(resetID string, tokenHash []byte, now time.Time) ([]any, error) {
 	if !p.Exists() {
 		return nil, ErrNotFound
 	}
-	return []any{PasswordResetRequested{TokenHash: tokenHash, ExpiresAt: now.Add(ResetValidity)}}, nil
+	if resetID == "" || len(tokenHash) != sha256.Size {
+		return nil, fmt.Errorf("%w: a reset needs an ID and a token hash", ErrInvalid)
+	}
+	return []any{PasswordResetRequested{ResetID: resetID, TokenHash: tokenHash, ExpiresAt: now.Add(ResetValidity)}}, nil
 }
 
 // ResetPassword sets a new password through the reset link: the newest

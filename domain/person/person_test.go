@@ -92,12 +92,30 @@ func TestVerifyEmail(t *testing.T) {
 	}
 }
 
+// Rule MEM-4: a person who signs up through an invitation link has a
+// verified address and gets no verification link.
+func TestSignUpInvited_MEM4(t *testing.T) {
+	t.Parallel()
+	got, err := given().SignUpInvited("p1", " Ada ", "Lovelace", "ada@example.com", "hash", "2026-01", "inv-1")
+	want := person.SignedUp{PersonID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+		PasswordHash: "hash", TermsVersion: "2026-01", VerifiedByInvitation: "inv-1"}
+	if err != nil || !reflect.DeepEqual(got, []any{want}) {
+		t.Fatalf("sign-up = %#v, %v", got, err)
+	}
+	if !given(want).Verified() {
+		t.Fatal("not verified after signing up through an invitation")
+	}
+	if _, err := given().SignUpInvited("p1", "Ada", "Lovelace", "ada@example.com", "hash", "", "inv-1"); !errors.Is(err, person.ErrTerms) {
+		t.Fatalf("without the terms: %v", err)
+	}
+}
+
 // Rule MEM-1: a forgotten password is reset through a single-use link
 // that expires; only the newest link works.
 func TestResetPassword_MEM1(t *testing.T) {
 	t.Parallel()
-	requested := person.PasswordResetRequested{TokenHash: person.HashToken("reset-1"), ExpiresAt: t0.Add(person.ResetValidity)}
-	if got, err := given(signedUp()).RequestPasswordReset(person.HashToken("reset-1"), t0); err != nil || !reflect.DeepEqual(got, []any{requested}) {
+	requested := person.PasswordResetRequested{ResetID: "r1", TokenHash: person.HashToken("reset-1"), ExpiresAt: t0.Add(person.ResetValidity)}
+	if got, err := given(signedUp()).RequestPasswordReset("r1", person.HashToken("reset-1"), t0); err != nil || !reflect.DeepEqual(got, []any{requested}) {
 		t.Fatalf("request = %#v, %v", got, err)
 	}
 	p := given(signedUp(), requested)

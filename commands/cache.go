@@ -1,0 +1,96 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"seatledger/domain/event"
+)
+
+// cache keeps recently used aggregates of one kind folded in memory, each
+// with the stream version it was folded to. current brings an entry up to
+// its stream's head by reading only the events after that version, so a
+// decision is still made from consistent state — the events the store
+// holds when it is asked — at the cost of one small read instead of a
+// whole fold.
+//
+// Cached values are shared: decide never changes an aggregate, and an
+// entry that has to catch up is cloned before new events are folded into
+// it.
+type cache[A any] struct {
+	stream func(id string) string
+	seed   func(id string) A // the aggregate before its first event
+	evolve func(A, any, event.Record) A
+	clone  func(A) A // nil: evolving never writes into shared state
+
+	max     int
+	mu      sync.Mutex
+	entries map[string]entry[A]
+}
+
+type entry[A any] struct {
+	agg     A
+	version uint64
+}
+
+func newCache[A any](max int, stream func(string) string, seed func(string) A, evolve func(A, any, event.Record) A, clone func(A) A) *cache[A] {
+	return &cache[A]{stream: stream, seed: seed, evolve: evolve, clone: clone, max: max, entries: map[string]entry[A]{}}
+}
+
+// current returns aggregate id as of its stream's current version.
+func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint64, error) {
+	stream := c.stream(id)
+	c.mu.Lock()
+	e, cached := c.entries[stream]
+	c.mu.Unlock()
+	agg, version, owned := e.agg, e.version, false
+	if !cached {
+		agg, version, owned = c.seed(id), 0, true
+	}
+	changed := false
+	for {
+		page, err := h.store.ReadStream(ctx, stream, version+1, readPage)
+		if err != nil {
+			return agg, 0, fmt.Errorf("commands: load %q: %w", stream, err)
+		}
+		if len(page) > 0 && !owned {
+			if c.clone != nil {
+				agg = c.clone(agg)
+			}
+			owned = true
+		}
+		for _, rec := range page {
+			payload, err := h.registry.Decode(rec)
+			if err != nil {
+				return agg, 0, err // an undecodable event is never skipped
+			}
+			agg = c.evolve(agg, payload, rec)
+			version, changed = rec.Version, true
+		}
+		if len(page) < readPage {
+			break
+		}
+	}
+	if changed {
+		c.put(stream, agg, version)
+	}
+	return agg, version, nil
+}
+
+// put stores agg at version unless a newer one is cached. A full cache
+// drops an arbitrary entry (Go's map order is random enough for that).
+func (c *cache[A]) put(stream string, agg A, version uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.entries[stream]; ok && cur.version >= version {
+		return
+	}
+	if _, ok := c.entries[stream]; !ok && len(c.entries) >= c.max {
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[stream] = entry[A]{agg: agg, version: version}
+}

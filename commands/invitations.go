@@ -1,0 +1,104 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/person"
+)
+
+// InviteMembers invites several addresses at once, in one language (rule
+// MEM-4). The notifier mails each a single-use link.
+type InviteMembers struct {
+	AccountID string
+	Language  string
+	Emails    []string
+}
+
+// Invited is what InviteMembers returns: the new invitations' IDs, in the
+// order of the addresses.
+type Invited struct {
+	event.AppendResult
+	InvitationIDs []string
+}
+
+// InviteMembers runs the use case.
+func (h *Handler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMembers) (Invited, error) {
+	invitees := make([]account.Invitee, len(cmd.Emails))
+	ids := make([]string, len(cmd.Emails))
+	for i, email := range cmd.Emails {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		invitees[i] = account.Invitee{InvitationID: ids[i], Email: email,
+			TokenHash: account.HashToken(h.tokens.Token(TokenInvitation, ids[i]))}
+	}
+	res, err := h.updateAccount(ctx, "InviteMembers", cmd.AccountID, meta, func(a account.Account, now time.Time) ([]any, error) {
+		return a.Invite(meta.Actor.ID, cmd.Language, invitees, now)
+	})
+	if err != nil {
+		return Invited{}, err
+	}
+	return Invited{AppendResult: res, InvitationIDs: ids}, nil
+}
+
+// RevokeInvitation withdraws a pending invitation (rule MEM-4).
+func (h *Handler) RevokeInvitation(ctx context.Context, meta Meta, accountID, invitationID string) (event.AppendResult, error) {
+	return h.updateAccount(ctx, "RevokeInvitation", accountID, meta, func(a account.Account, _ time.Time) ([]any, error) {
+		return a.RevokeInvitation(meta.Actor.ID, invitationID)
+	})
+}
+
+// AcceptInvitation redeems an invitation link (rule MEM-4).
+type AcceptInvitation struct {
+	AccountID    string
+	InvitationID string
+	Token        string
+	// NewPerson, if set, signs up a new person with the invited address
+	// first (their email counts as verified: the link proved it); else
+	// the acting person joins.
+	NewPerson *SignUp
+}
+
+// Accepted is what AcceptInvitation returns.
+type Accepted struct {
+	event.AppendResult
+	PersonID string
+}
+
+// AcceptInvitation runs the use case: the acting person (or the new one)
+// joins as a regular member. The link is checked before anybody is signed
+// up, and again, under the account's exact version, when joining.
+func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInvitation) (Accepted, error) {
+	personID := meta.Actor.ID
+	if cmd.NewPerson != nil {
+		a, err := h.Account(ctx, cmd.AccountID)
+		if err != nil {
+			return Accepted{}, err
+		}
+		// Check the link as joining will, before anybody is created.
+		if _, err := a.Accept(cmd.InvitationID, cmd.Token, "", h.clock.Now()); err != nil {
+			return Accepted{}, err
+		}
+		inv, _ := a.Invitation(cmd.InvitationID)
+		signUp := *cmd.NewPerson
+		signUp.Email = inv.Email
+		signedUp, err := h.signUp(ctx, meta, signUp, cmd.InvitationID)
+		if err != nil {
+			return Accepted{}, err
+		}
+		personID = signedUp.PersonID
+		meta.Actor = event.Actor{Kind: event.ActorPerson, ID: personID}
+	} else if meta.Actor.Kind != event.ActorPerson {
+		return Accepted{}, person.ErrBadCredentials
+	}
+	res, err := h.updateAccount(ctx, "AcceptInvitation", cmd.AccountID, meta, func(a account.Account, now time.Time) ([]any, error) {
+		return a.Accept(cmd.InvitationID, cmd.Token, personID, now)
+	})
+	if err != nil {
+		return Accepted{}, err
+	}
+	return Accepted{AppendResult: res, PersonID: personID}, nil
+}

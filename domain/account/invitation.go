@@ -1,0 +1,173 @@
+package account
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Invitations are part of the account (rule MEM-4): inviting, revoking and
+// joining are decided from the one stream that also holds the inviter's
+// role, so an admin demoted a moment ago cannot invite, and a link is
+// redeemed at most once, under the account's exact-version append.
+
+// InvitationValidity is how long an invitation can be accepted (rule
+// MEM-4; the 14 days are our choice, recorded in domain.md).
+const InvitationValidity = 14 * 24 * time.Hour
+
+// MaxInvitees bounds the addresses of one invitation request.
+const MaxInvitees = 50
+
+// InvitationState is where an invitation stands.
+type InvitationState struct{ s string }
+
+// The states of an invitation. An expired invitation stays pending; see
+// Invitation.Expired.
+var (
+	StatePending  = InvitationState{"pending"}
+	StateAccepted = InvitationState{"accepted"}
+	StateRevoked  = InvitationState{"revoked"}
+)
+
+// String returns the state's stable name.
+func (s InvitationState) String() string { return s.s }
+
+// Invitation is one invitation as the account's events tell it.
+type Invitation struct {
+	ID        string
+	Email     string
+	Language  string
+	InvitedBy string
+	ExpiresAt time.Time
+	TokenHash []byte
+	State     InvitationState
+}
+
+// Expired reports whether the invitation can no longer be accepted at now.
+func (i Invitation) Expired(now time.Time) bool { return !now.Before(i.ExpiresAt) }
+
+// Invitee is one address to invite, with the ID and link-token hash the
+// command chose for its invitation.
+type Invitee struct {
+	InvitationID string
+	Email        string
+	TokenHash    []byte
+}
+
+// HashToken returns the stored form of a link's secret token.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// normalizeEmail is person.NormalizeEmail's rule, repeated here so that
+// the account does not depend on the person aggregate.
+func normalizeEmail(raw string) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
+	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
+		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalidInvitation, raw)
+	}
+	return strings.ToLower(addr.Address), nil
+}
+
+// normalizeLanguage accepts a two-letter ISO 639-1 code.
+func normalizeLanguage(raw string) (string, error) {
+	lang := strings.ToLower(strings.TrimSpace(raw))
+	if len(lang) != 2 || strings.Trim(lang, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return "", fmt.Errorf("%w: language %q is not a two-letter code such as en or de", ErrInvalidInvitation, raw)
+	}
+	return lang, nil
+}
+
+// Invitation returns the invitation id, if the account issued it.
+func (a Account) Invitation(id string) (Invitation, bool) {
+	inv, ok := a.invitations[id]
+	return inv, ok
+}
+
+// Invitations returns every invitation the account issued, in no order.
+func (a Account) Invitations() []Invitation {
+	out := make([]Invitation, 0, len(a.invitations))
+	for _, inv := range a.invitations {
+		out = append(out, inv)
+	}
+	return out
+}
+
+// Invite invites several addresses at once in one language (rule MEM-4):
+// one MemberInvited per address, each with its own link, valid for
+// InvitationValidity. Admins only. Every address is checked before any is
+// invited, and the same address twice in one request is refused.
+func (a Account) Invite(actor, language string, invitees []Invitee, now time.Time) ([]any, error) {
+	if err := a.CanManage(actor); err != nil {
+		return nil, err
+	}
+	if a.personal {
+		return nil, fmt.Errorf("%w: a personal account has no other members", ErrForbidden)
+	}
+	lang, err := normalizeLanguage(language)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(invitees) == 0:
+		return nil, fmt.Errorf("%w: name at least one email address", ErrInvalidInvitation)
+	case len(invitees) > MaxInvitees:
+		return nil, fmt.Errorf("%w: at most %d addresses at once", ErrInvalidInvitation, MaxInvitees)
+	}
+	seen := make(map[string]bool, len(invitees))
+	out := make([]any, 0, len(invitees))
+	for _, in := range invitees {
+		email, err := normalizeEmail(in.Email)
+		if err != nil {
+			return nil, err
+		}
+		if seen[email] {
+			return nil, fmt.Errorf("%w: %s is named twice", ErrInvalidInvitation, email)
+		}
+		seen[email] = true
+		if _, used := a.invitations[in.InvitationID]; used || in.InvitationID == "" || len(in.TokenHash) != sha256.Size {
+			return nil, fmt.Errorf("account: invite needs a fresh invitation ID and a token hash for %s", email)
+		}
+		out = append(out, MemberInvited{InvitationID: in.InvitationID, Email: email, Language: lang, InvitedBy: actor,
+			ExpiresAt: now.Add(InvitationValidity), TokenHash: in.TokenHash})
+	}
+	return out, nil
+}
+
+// RevokeInvitation withdraws a pending invitation (rule MEM-4). Admins only.
+func (a Account) RevokeInvitation(actor, id string) ([]any, error) {
+	if err := a.CanManage(actor); err != nil {
+		return nil, err
+	}
+	inv, ok := a.invitations[id]
+	switch {
+	case !ok:
+		return nil, ErrNoInvitation
+	case inv.State != StatePending:
+		return nil, fmt.Errorf("%w: it is %s", ErrInvitationUsed, inv.State)
+	}
+	return []any{InvitationRevoked{InvitationID: id, By: actor}}, nil
+}
+
+// Accept redeems invitation id for person with the token from its link
+// (rule MEM-4): person joins as a regular member. The link works once,
+// within InvitationValidity, unless revoked; a wrong token is answered as
+// if the invitation did not exist.
+func (a Account) Accept(id, token, person string, now time.Time) ([]any, error) {
+	inv, ok := a.invitations[id]
+	switch {
+	case !ok || subtle.ConstantTimeCompare(HashToken(token), inv.TokenHash) != 1:
+		return nil, ErrNoInvitation
+	case inv.State == StateAccepted:
+		return nil, fmt.Errorf("%w: it was accepted already", ErrInvitationUsed)
+	case inv.State == StateRevoked:
+		return nil, fmt.Errorf("%w: it was withdrawn", ErrInvitationUsed)
+	case inv.Expired(now):
+		return nil, ErrInvitationExpired
+	}
+	return a.Join(person, id)
+}

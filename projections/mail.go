@@ -1,0 +1,67 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TimerKindMail is the kind of the timers that carry outgoing mail: the
+// notifier schedules one per message in its transaction (the outbox), and
+// infra/mail's handler renders and sends it when it fires.
+const TimerKindMail = "mail.send"
+
+// Mail is one notification to send, as the notifier decides it: who gets
+// it, which template in which language, and the template's fields. It is
+// the payload of a TimerKindMail timer, so its JSON shape is stable.
+//
+// A mail never holds a secret: a link that needs one names the token's
+// purpose and subject, and the sender derives the token with the server's
+// key when it renders the mail (see Link). The outbox therefore holds no
+// usable link, and a retry mails the same link.
+type Mail struct {
+	// To is the recipient's address.
+	To string `json:"to"`
+	// Language is the template language (e.g. "en", "de"); the sender
+	// falls back to English when it has no template in that language.
+	Language string `json:"language"`
+	// Template names the message (TemplateVerifyEmail, …).
+	Template string `json:"template"`
+	// Data are the template's fields (names, company, note …).
+	Data map[string]string `json:"data,omitempty"`
+	// Link, if set, is the action link the message carries.
+	Link *Link `json:"link,omitempty"`
+}
+
+// Link is a link into the portal: the public base URL, Path, the Query
+// parameters, and a "token" parameter derived from TokenPurpose and
+// TokenSubject with the server's key (HMAC), the same token the command
+// stored the hash of.
+type Link struct {
+	Path         string            `json:"path"`
+	Query        map[string]string `json:"query,omitempty"`
+	TokenPurpose string            `json:"token_purpose,omitempty"`
+	TokenSubject string            `json:"token_subject,omitempty"`
+}
+
+// The templates the notifier uses. Each exists in English at least.
+const (
+	TemplateVerifyEmail     = "verify_email"
+	TemplatePasswordReset   = "password_reset"
+	TemplateInvitation      = "invitation"
+	TemplateMemberBlocked   = "member_blocked"
+	TemplateMemberUnblocked = "member_unblocked"
+	TemplateMemberRemoved   = "member_removed"
+)
+
+// scheduleMail puts m in the outbox: a mail timer, due at once, whose ID
+// is derived from the event that caused it (so a replay never mails
+// twice).
+func scheduleMail(ctx context.Context, tx Tx, s Scheduler, id string, due time.Time, m Mail) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("notifier: encode mail %s: %w", id, err)
+	}
+	return s.Schedule(ctx, tx, Timer{ID: "mail/" + id, Kind: TimerKindMail, Due: due, Payload: payload})
+}
