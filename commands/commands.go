@@ -47,13 +47,6 @@ type Tokens interface {
 	Token(purpose, subject string) string
 }
 
-// The purposes of derived link tokens.
-const (
-	TokenVerifyEmail   = "verify-email"
-	TokenPasswordReset = "password-reset"
-	TokenInvitation    = "invitation"
-)
-
 // Meta says who asks and why: it becomes every event's metadata (rule X-1).
 type Meta struct {
 	Actor         event.Actor

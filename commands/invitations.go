@@ -33,7 +33,7 @@ func (h *Handler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMember
 	for i, email := range cmd.Emails {
 		ids[i] = uuid.Must(uuid.NewV7()).String()
 		invitees[i] = account.Invitee{InvitationID: ids[i], Email: email,
-			TokenHash: account.HashToken(h.tokens.Token(TokenInvitation, ids[i]))}
+			TokenHash: account.HashToken(h.tokens.Token(account.TokenInvitation, ids[i]))}
 	}
 	res, err := h.updateAccount(ctx, "InviteMembers", cmd.AccountID, meta, func(a account.Account, now time.Time) ([]any, error) {
 		return a.Invite(meta.Actor.ID, cmd.Language, invitees, now)

@@ -37,7 +37,7 @@ func TestSignIn_MEM1_MEM8(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := h.AcceptInvitation(ctx, as(bob), commands.AcceptInvitation{AccountID: "acc-1", InvitationID: inv.InvitationIDs[0],
-			Token: linkKey.Token(commands.TokenInvitation, inv.InvitationIDs[0])}); err != nil {
+			Token: linkKey.Token(account.TokenInvitation, inv.InvitationIDs[0])}); err != nil {
 			t.Fatal(err)
 		}
 		if p, err := h.SignIn(ctx, " ADA@example.com", "correct horse battery", ""); err != nil || p.ID() != ada {
@@ -78,7 +78,7 @@ func TestInvitations_MEM4(t *testing.T) {
 		if err != nil || len(inv.InvitationIDs) != 4 || inv.LastVersion-inv.FirstVersion != 3 {
 			t.Fatalf("invite = %+v, %v", inv, err)
 		}
-		token := func(i int) string { return linkKey.Token(commands.TokenInvitation, inv.InvitationIDs[i]) }
+		token := func(i int) string { return linkKey.Token(account.TokenInvitation, inv.InvitationIDs[i]) }
 		accept := func(meta commands.Meta, i int, tok string, newPerson *commands.SignUp) (commands.Accepted, error) {
 			return h.AcceptInvitation(ctx, meta, commands.AcceptInvitation{AccountID: "acc-1", InvitationID: inv.InvitationIDs[i], Token: tok, NewPerson: newPerson})
 		}
@@ -143,7 +143,7 @@ func TestPasswordReset_MEM1(t *testing.T) {
 		reg := event.NewRegistry()
 		person.Register(reg)
 		payload, _ := reg.Decode(recs[0])
-		token := linkKey.Token(commands.TokenPasswordReset, payload.(person.PasswordResetRequested).ResetID)
+		token := linkKey.Token(person.TokenPasswordReset, payload.(person.PasswordResetRequested).ResetID)
 		if _, err := h.ResetPassword(ctx, anonymous, ada, token, "short"); !errors.Is(err, person.ErrWeakPassword) {
 			t.Fatalf("weak password: %v", err)
 		}

@@ -99,7 +99,7 @@ func (h *Handler) RequestPasswordReset(ctx context.Context, meta Meta, email str
 		return event.AppendResult{}, err
 	}
 	resetID := uuid.Must(uuid.NewV7()).String()
-	hash := person.HashToken(h.tokens.Token(TokenPasswordReset, resetID))
+	hash := person.HashToken(h.tokens.Token(person.TokenPasswordReset, resetID))
 	return h.updatePerson(ctx, "RequestPasswordReset", p.ID(), meta, func(p person.Person, now time.Time) ([]any, error) {
 		return p.RequestPasswordReset(resetID, hash, now)
 	})

@@ -71,7 +71,7 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 	if err != nil {
 		return SignedUp{}, err
 	}
-	verify := person.HashToken(h.tokens.Token(TokenVerifyEmail, cmd.PersonID))
+	verify := person.HashToken(h.tokens.Token(person.TokenVerifyEmail, cmd.PersonID))
 	res, err := update(ctx, h, h.persons, cmd.PersonID, "SignUp", meta, func(p person.Person, now time.Time) ([]any, error) {
 		if invitationID != "" {
 			return p.SignUpInvited(cmd.PersonID, cmd.FirstName, cmd.LastName, email, hash, cmd.TermsVersion, invitationID)

@@ -54,7 +54,7 @@ func TestSignUp_MEM1(t *testing.T) {
 		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, "not the token"); !errors.Is(err, person.ErrBadLink) {
 			t.Fatalf("a wrong token verifies: %v", err)
 		}
-		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, linkKey.Token(commands.TokenVerifyEmail, res.PersonID)); err != nil {
+		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, linkKey.Token(person.TokenVerifyEmail, res.PersonID)); err != nil {
 			t.Fatalf("the mailed token does not verify: %v", err)
 		}
 		// A retry with the same person ID after a lost answer is not a second sign-up.

@@ -4,5 +4,5 @@ package projections
 // the runtime runs them. Process managers that need the command side are
 // added by the server's wiring.
 func ReadModels() []Projection {
-	return []Projection{StreamStats{}}
+	return []Projection{StreamStats{}, Directory{}}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"seatledger/infra/argon2id"
 	"seatledger/infra/clock"
 	"seatledger/infra/config"
 	"seatledger/infra/eventstore"
@@ -53,7 +54,12 @@ type Main struct {
 	DB      *sqldb.DB
 	Store   eventstore.Store
 
+	// PasswordParams, if set before Run, replace argon2id's OWASP
+	// parameters (tests use cheap ones).
+	PasswordParams *argon2id.Params
+
 	readSide *readSide
+	people   *people
 
 	listener       net.Listener
 	server         *http.Server
@@ -117,6 +123,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	if m.people, err = m.openPeople(ctx); err != nil {
+		return err
+	}
 	if m.readSide, err = m.openReadSide(ctx); err != nil {
 		return err
 	}
@@ -148,6 +157,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AdminToken: m.Config.AdminToken,
 		Checks:     checks,
 		Metrics:    m.Metrics,
+		People:     m.peopleAPI(),
 
 		ClockAdvanced: clockAdvanced,
 	})
@@ -294,6 +304,7 @@ func (m *Main) backgroundWorkers() []worker {
 	workers := []worker{
 		{"projections", m.readSide.router.Run},
 		{"timers", m.readSide.timers.Run},
+		{"sessions", m.purgeSessions},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

@@ -25,7 +25,8 @@ type readSide struct {
 // openReadSide builds the read side on the open store and database.
 func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 	rt, err := projection.New(ctx, projection.Config{
-		DB: m.DB, Log: m.Store, Projections: projections.ReadModels(), Logger: m.Logger,
+		DB: m.DB, Log: m.Store, Logger: m.Logger,
+		Projections: append(projections.ReadModels(), projections.Notifier{Scheduler: timers.Scheduler{}}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
@@ -44,6 +45,7 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
+	loop.Handle(projections.TimerKindMail, m.people.mail.Handle)
 	return &readSide{runtime: rt, router: router, timers: loop}, nil
 }
 

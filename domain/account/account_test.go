@@ -256,7 +256,9 @@ func TestLeave_MEM9(t *testing.T) {
 			when: func(a account.Account) ([]any, error) { return a.Leave("ada") }},
 		{name: "last admin", given: append(created(), account.MemberJoined{PersonID: "bob"}), err: account.ErrLastAdmin,
 			when: func(a account.Account) ([]any, error) { return a.Leave("ada") }},
-		{name: "stranger", given: withMembers(), err: account.ErrNotMember,
+		{name: "stranger", given: withMembers(), err: account.ErrForbidden,
+			when: func(a account.Account) ([]any, error) { return a.Leave("eve") }},
+		{name: "no such account (X-5: answered like a stranger)", err: account.ErrForbidden,
 			when: func(a account.Account) ([]any, error) { return a.Leave("eve") }},
 	})
 }

@@ -133,17 +133,13 @@ func (a Account) Remove(actor, person string) ([]any, error) {
 // Leave ends the actor's own membership (rule MEM-9). A blocked member may
 // leave too: leaving takes nothing from the account.
 func (a Account) Leave(person string) ([]any, error) {
-	if !a.Exists() {
-		return nil, ErrNotFound
-	}
-	if a.personal {
+	m, ok := a.members[person]
+	switch {
+	case !a.Exists() || !ok:
+		return nil, forbidden("not a member of this account")
+	case a.personal:
 		return nil, fmt.Errorf("%w: nobody leaves their personal account", ErrForbidden)
-	}
-	m, err := a.member(person)
-	if err != nil {
-		return nil, err
-	}
-	if a.wouldLoseLastAdmin(m) {
+	case a.wouldLoseLastAdmin(m):
 		return nil, ErrLastAdmin
 	}
 	return []any{MemberLeft{PersonID: person}}, nil

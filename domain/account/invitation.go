@@ -18,6 +18,10 @@ import (
 // MEM-4; the 14 days are our choice, recorded in domain.md).
 const InvitationValidity = 14 * 24 * time.Hour
 
+// TokenInvitation is the purpose of an invitation link's token, whose
+// subject is the invitation ID (see person.TokenVerifyEmail).
+const TokenInvitation = "invitation"
+
 // MaxInvitees bounds the addresses of one invitation request.
 const MaxInvitees = 50
 

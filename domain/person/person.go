@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,6 +39,14 @@ const (
 	// MaxAPITokens bounds a person's live API tokens.
 	MaxAPITokens  = 20
 	maxNameLength = 100
+)
+
+// The purposes of the person's emailed links: the commands derive each
+// link's token from its purpose and subject with the server's key, and
+// the mail sender derives it again to render the link.
+const (
+	TokenVerifyEmail   = "verify-email"   // subject: the person ID
+	TokenPasswordReset = "password-reset" // subject: the reset ID
 )
 
 // Stable event type names of the person stream.
@@ -211,6 +220,16 @@ func (p Person) APIToken(tokenHash []byte) (APITokenIssued, bool) {
 		}
 	}
 	return APITokenIssued{}, false
+}
+
+// APITokens returns the live API tokens, by ID.
+func (p Person) APITokens() []APITokenIssued {
+	out := make([]APITokenIssued, 0, len(p.tokens))
+	for _, t := range p.tokens {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b APITokenIssued) int { return strings.Compare(a.TokenID, b.TokenID) })
+	return out
 }
 
 // Evolve returns the person with one more recorded event applied.

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,11 @@ const (
 	EnvLogLevel        = "LEDGER_LOG_LEVEL"
 	EnvShutdownTimeout = "LEDGER_SHUTDOWN_TIMEOUT"
 	EnvReadyMaxLag     = "LEDGER_READY_MAX_LAG"
+	EnvPublicURL       = "LEDGER_PUBLIC_URL"
+	EnvMailFrom        = "LEDGER_MAIL_FROM"
+	EnvMailDir         = "LEDGER_MAIL_DIR"
+	EnvSMTPURL         = "LEDGER_SMTP_URL"
+	EnvSecretKey       = "LEDGER_SECRET_KEY"
 )
 
 // Defaults of the settings that have one.
@@ -42,6 +48,8 @@ const (
 	DefaultAddr            = "127.0.0.1:8080"
 	DefaultShutdownTimeout = 20 * time.Second
 	DefaultReadyMaxLag     = 1000
+	DefaultMailFrom        = "seatledger <no-reply@localhost>"
+	DefaultMailDir         = "./data/mail"
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -88,6 +96,22 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// requests in flight before cutting them off.
 	ShutdownTimeout time.Duration
+	// PublicURL is where people reach the portal: the base of the links
+	// in mail. Default: http:// and Addr.
+	PublicURL string
+	// SecureCookies marks the session cookie Secure; true when PublicURL
+	// is https.
+	SecureCookies bool
+	// MailFrom is the sender of the ledger's mail.
+	MailFrom string
+	// MailDir is where mail is written as .eml files when SMTPURL is empty.
+	MailDir string
+	// SMTPURL is the mail relay (smtp://user:password@host:587); empty
+	// writes mail to MailDir. A secret: environment only, never logged.
+	SMTPURL string
+	// SecretKey, if set, is the key of emailed links' tokens; empty: one
+	// is generated and kept in the database. A secret.
+	SecretKey []byte
 	// ReadyMaxLag is how many events a projection may be behind the log
 	// while the server still reports itself ready.
 	ReadyMaxLag uint64
@@ -106,6 +130,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("clock", c.Clock.String()),
 		slog.Bool("admin_token_set", c.AdminToken != ""),
+		slog.String("public_url", c.PublicURL),
+		slog.Bool("smtp_set", c.SMTPURL != ""),
+		slog.String("mail_dir", c.MailDir),
 		slog.String("log_level", c.LogLevel.String()),
 	}
 	if c.EventStoreURL != "" {
@@ -124,7 +151,8 @@ type Getenv func(key string) string
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
-	adminToken                                                                                  setting
+	publicURL, mailFrom, mailDir                                                                setting
+	adminToken, smtpURL, secretKey                                                              setting
 }
 
 type setting struct {
@@ -155,6 +183,12 @@ var specs = []flagSpec{
 		func(r *raw) *setting { return &r.logLevel }},
 	{"shutdown-timeout", EnvShutdownTimeout, DefaultShutdownTimeout.String(), "how long a graceful shutdown waits for requests in flight",
 		func(r *raw) *setting { return &r.shutdownTimeout }},
+	{"public-url", EnvPublicURL, "", "base URL of the portal, for links in mail (default http://ADDR)",
+		func(r *raw) *setting { return &r.publicURL }},
+	{"mail-from", EnvMailFrom, DefaultMailFrom, "sender of the ledger's mail",
+		func(r *raw) *setting { return &r.mailFrom }},
+	{"mail-dir", EnvMailDir, DefaultMailDir, "where mail is written as .eml files when LEDGER_SMTP_URL is not set",
+		func(r *raw) *setting { return &r.mailDir }},
 	{"ready-max-lag", EnvReadyMaxLag, strconv.Itoa(DefaultReadyMaxLag), "events a projection may lag behind the log while /readyz still reports ready",
 		func(r *raw) *setting { return &r.readyMaxLag }},
 }
@@ -185,6 +219,8 @@ func Usage(w io.Writer, name string) {
 	}
 	fmt.Fprintf(w, "  %s\n      bearer token of the /admin/ endpoints, at least %d characters; environment only, so that it never shows in a process list\n",
 		EnvAdminToken, MinAdminTokenLength)
+	fmt.Fprintf(w, "  %s\n      mail relay, smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none for a local relay; environment only\n", EnvSMTPURL)
+	fmt.Fprintf(w, "  %s\n      key of emailed links' tokens, base64 of at least 32 bytes; environment only; default: generated and kept in the database\n", EnvSecretKey)
 }
 
 // Parse reads args (without the program name) and the environment into a
@@ -213,6 +249,8 @@ func Parse(args []string, getenv Getenv) (Config, error) {
 		}
 	}
 	r.adminToken = setting{value: getenv(EnvAdminToken), source: EnvAdminToken}
+	r.smtpURL = setting{value: getenv(EnvSMTPURL), source: EnvSMTPURL}
+	r.secretKey = setting{value: getenv(EnvSecretKey), source: EnvSecretKey}
 	return r.validate()
 }
 
@@ -295,6 +333,22 @@ func (r raw) validate() (Config, error) {
 		default:
 			c.AdminToken = tok
 		}
+	}
+
+	c.PublicURL = strings.TrimRight(r.publicURL.value, "/")
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + r.addr.value
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fail(r.publicURL, "%q is not an http:// or https:// URL", r.publicURL.value)
+	}
+	c.SecureCookies = strings.HasPrefix(c.PublicURL, "https://")
+	c.MailFrom, c.MailDir, c.SMTPURL = r.mailFrom.value, r.mailDir.value, r.smtpURL.value
+	if v := r.secretKey.value; v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(key) < 32 {
+			fail(r.secretKey, "must be base64 of at least 32 random bytes (e.g. openssl rand -base64 32)")
+		}
+		c.SecretKey = key
 	}
 
 	if len(errs) > 0 {

@@ -40,6 +40,21 @@ var (
 	ProblemInternal             = ProblemType{"internal", "Internal server error", http.StatusInternalServerError}
 	ProblemUnavailable          = ProblemType{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
 	ProblemTimeout              = ProblemType{"timeout", "Request timed out", http.StatusGatewayTimeout}
+	ProblemCSRF                 = ProblemType{"cross-origin-request", "Cross-origin request refused", http.StatusForbidden}
+	ProblemTooManyRequests      = ProblemType{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
+	ProblemBadCredentials       = ProblemType{"bad-credentials", "Sign-in failed", http.StatusUnauthorized}
+	ProblemEmailTaken           = ProblemType{"email-taken", "Email address taken", http.StatusConflict}
+	ProblemWeakPassword         = ProblemType{"weak-password", "Password too weak", http.StatusBadRequest}
+	ProblemTermsNotAccepted     = ProblemType{"terms-not-accepted", "Terms of use not accepted", http.StatusBadRequest}
+	ProblemInvalidLink          = ProblemType{"invalid-link", "Link not valid", http.StatusBadRequest}
+	ProblemLinkUsed             = ProblemType{"link-used", "Link used already", http.StatusGone}
+	ProblemLinkExpired          = ProblemType{"link-expired", "Link expired", http.StatusGone}
+	ProblemLastAdmin            = ProblemType{"last-admin", "Last account admin", http.StatusConflict}
+	ProblemAlreadyMember        = ProblemType{"already-member", "Already a member", http.StatusConflict}
+	ProblemNotMember            = ProblemType{"not-member", "Not a member", http.StatusNotFound}
+	ProblemNoChange             = ProblemType{"no-change", "Nothing to change", http.StatusConflict}
+	ProblemTooManyTokens        = ProblemType{"too-many-tokens", "Too many API tokens", http.StatusConflict}
+	ProblemExists               = ProblemType{"exists", "Exists already", http.StatusConflict}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -48,6 +63,9 @@ func ProblemTypes() []ProblemType {
 		ProblemInvalidRequest, ProblemMalformedJSON, ProblemUnauthorized, ProblemForbidden, ProblemNotFound,
 		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal,
 		ProblemPayloadTooLarge, ProblemUnsupportedMediaType, ProblemInternal, ProblemUnavailable, ProblemTimeout,
+		ProblemCSRF, ProblemTooManyRequests, ProblemBadCredentials, ProblemEmailTaken, ProblemWeakPassword,
+		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemLastAdmin,
+		ProblemAlreadyMember, ProblemNotMember, ProblemNoChange, ProblemTooManyTokens, ProblemExists,
 	}
 }
 
@@ -80,9 +98,23 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Instance is the request's path.
 	Instance string `json:"instance,omitempty"`
+	// InvalidParams names the fields of the request that are wrong, and why.
+	InvalidParams []InvalidParam `json:"invalid_params,omitempty"`
 	// RequestID is the request's X-Request-ID, to quote to support and to
 	// find the request's log lines.
 	RequestID string `json:"request_id,omitempty"`
+}
+
+// InvalidParam is one wrong field of a request.
+type InvalidParam struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Field returns p naming field as the wrong one, with the detail as reason.
+func (p *Problem) Field(name string) *Problem {
+	p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: name, Reason: p.Detail})
+	return p
 }
 
 // Error renders the problem as "title: detail".
@@ -108,6 +140,8 @@ func ProblemFor(err error) (*Problem, bool) {
 	case errors.As(err, &p):
 		cp := *p
 		return &cp, true
+	case domainProblem(err) != nil:
+		return domainProblem(err), true
 	case errors.Is(err, event.ErrConflict):
 		return ProblemConflict.New("%v", err), true
 	case errors.Is(err, event.ErrDuplicateID):

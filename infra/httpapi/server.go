@@ -44,6 +44,8 @@ type Config struct {
 	Checks []Check
 	// CheckTimeout bounds each readiness check. Default DefaultCheckTimeout.
 	CheckTimeout time.Duration
+	// People, if set, mounts the /v1 API of people, accounts and members.
+	People *PeopleConfig
 	// Metrics are served at /metrics and fed by request observations.
 	// Default: a fresh NewMetrics().
 	Metrics *Metrics
@@ -66,6 +68,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Clock == nil {
 		errs = append(errs, errors.New("httpapi: config needs a clock"))
+	}
+	if p := c.People; p != nil && (p.Commands == nil || p.Reads == nil || p.Sessions == nil || p.TermsVersion == "") {
+		errs = append(errs, errors.New("httpapi: the people API needs commands, a read store, sessions and a terms version"))
 	}
 	for i, ch := range c.Checks {
 		if ch.Name == "" || ch.Run == nil {
@@ -122,6 +127,10 @@ func (s *Server) routes() {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.cfg.Metrics.handler(s.cfg.Logger))
 	r.Get("/openapi.json", serveOpenAPI)
+
+	if s.cfg.People != nil {
+		r.Route("/v1", s.peopleRoutes)
+	}
 
 	r.Route("/admin", func(r chi.Router) {
 		r.Use(requireAdmin(s.cfg.AdminToken))

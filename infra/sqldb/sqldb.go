@@ -305,3 +305,14 @@ func provider(db *DB) (*goose.Provider, error) {
 }
 
 var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver is registered by importing stdlib
+
+// Select runs a query written with ? placeholders (queries.DB).
+func (db *DB) Select(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(ctx, db.Rebind(query), args...)
+}
+
+// SelectRow runs a query written with ? placeholders that returns at most
+// one row (queries.DB).
+func (db *DB) SelectRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.QueryRowContext(ctx, db.Rebind(query), args...)
+}

@@ -65,7 +65,8 @@ CREATE TABLE dir_members (
     search     text   NOT NULL,
     PRIMARY KEY (account_id, person_id)
 );
-CREATE INDEX dir_members_sorted ON dir_members (account_id, sort_key);
+-- Covers the members list: filters are checked in the index, in name order.
+CREATE INDEX dir_members_sorted ON dir_members (account_id, sort_key, role, status, search);
 CREATE INDEX dir_members_person ON dir_members (person_id);
 
 -- projections.Directory: invitations (MEM-4).

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/domain/account"
+	"seatledger/infra/httpapi"
+	"seatledger/infra/secret"
+	"seatledger/infra/sqldb/sqldbtest"
+)
+
+// The principals of the authorization matrix, in its columns' order.
+var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office"}
+
+// skip marks a cell the matrix does not run (it would change the state
+// the other cells rely on); the flows test covers it.
+const skip = 0
+
+// TestAuthorization_matrix_MEM5_MEM8_X5 asks every endpoint as every kind
+// of caller, against account A: its admin, a regular member, a blocked
+// member, a removed member, the admin of another account B, the back
+// office and nobody. Requests an allowed caller makes are chosen to be
+// refused by the domain (409, 400, 404), so that the matrix changes
+// nothing and every cell sees the same state. No refused answer may carry
+// A's data. Later issues add their endpoints here; the test fails
+// when a route is in neither the matrix nor the list of public routes.
+func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	ctx := t.Context()
+	key, err := secret.Load(ctx, m.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Everybody signs up, signs in and takes a personal API token.
+	clients, ids := map[string]*client{}, map[string]string{}
+	for _, p := range []struct{ role, name string }{{"admin", "ada"}, {"member", "bob"}, {"blocked", "cyd"}, {"removed", "dan"}, {"other-admin", "eve"}} {
+		c := newClient(t, m)
+		ids[p.role] = c.must(201, "POST", "/v1/signup", signUpBody(p.name, p.name+"@example.com")).str("person_id")
+		c.must(200, "POST", "/v1/session", map[string]any{"email": p.name + "@example.com", "password": pw})
+		clients[p.role] = c
+	}
+	ada := clients["admin"]
+	company := map[string]any{"name": "Acme Matrix AG", "country": "CH", "zip": "8200", "phone": "+41 52 000 00 00"}
+	accA := ada.must(201, "POST", "/v1/accounts", map[string]any{"company": company}).str("account_id")
+	clients["other-admin"].must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Beta", "country": "DE", "zip": "1", "phone": "1"}})
+	inv := ada.must(201, "POST", "/v1/accounts/"+accA+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com", "dan@example.com"}})
+	for i, role := range []string{"member", "blocked", "removed"} {
+		invID := inv.body["invitation_ids"].([]any)[i].(string)
+		clients[role].must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": accA, "invitation_id": invID,
+			"token": key.Token(account.TokenInvitation, invID)})
+	}
+	ada.must(200, "POST", "/v1/accounts/"+accA+"/members/"+ids["blocked"]+"/block", nil)
+	ada.must(200, "DELETE", "/v1/accounts/"+accA+"/members/"+ids["removed"], nil)
+	supportCode := ada.must(200, "GET", "/v1/accounts/"+accA, nil).str("support_code")
+
+	// The callers of the matrix use bearer tokens; the back office its own.
+	callers := map[string]*client{"anonymous": newClient(t, m)}
+	for role, c := range clients {
+		b := newClient(t, m)
+		b.bearer = c.must(201, "POST", "/v1/me/tokens", map[string]any{"name": "matrix"}).str("token")
+		callers[role] = b
+	}
+	callers["back-office"] = newClient(t, m)
+	callers["back-office"].bearer = adminToken
+
+	A := "/v1/accounts/" + accA
+	nobody := "00000000-0000-7000-8000-000000000000"
+	matrix := []struct {
+		route  string // the chi pattern
+		method string
+		path   string
+		body   any
+		want   []int // per principal, in the order of principals
+	}{
+		{"/v1/accounts/{accountID}", "GET", A, nil, []int{401, 200, 200, 403, 403, 403, 200}},
+		{"/v1/accounts/{accountID}", "GET", "/v1/accounts/" + account.PersonalID(ids["admin"]), nil, []int{401, 403, 200, 403, 403, 403, 200}},
+		{"/v1/accounts/{accountID}", "GET", "/v1/accounts/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/members", "GET", A + "/members", nil, []int{401, 200, 200, 403, 403, 403, 200}},
+		{"/v1/accounts/{accountID}/invitations", "GET", A + "/invitations", nil, []int{401, 403, 200, 403, 403, 403, 200}},
+		{"/v1/accounts/{accountID}/profile", "PUT", A + "/profile", company, []int{401, 403, 409, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/members/{personID}/role", "PUT", A + "/members/" + ids["member"] + "/role", map[string]any{"role": "member"}, []int{401, 403, 409, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/members/{personID}/unblock", "POST", A + "/members/" + ids["member"] + "/unblock", nil, []int{401, 403, 409, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/members/{personID}/block", "POST", A + "/members/" + ids["blocked"] + "/block", nil, []int{401, 403, 409, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/members/{personID}", "DELETE", A + "/members/" + nobody, nil, []int{401, 403, 404, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/invitations", "POST", A + "/invitations", map[string]any{"emails": []string{"not an address"}}, []int{401, 403, 400, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/invitations/{invitationID}", "DELETE", A + "/invitations/" + nobody, nil, []int{401, 403, 400, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/leave", "POST", A + "/leave", nil, []int{401, skip, 409, skip, 403, 403, 403}},
+		{"/v1/me", "GET", "/v1/me", nil, []int{401, 200, 200, 200, 200, 200, 403}},
+		{"/v1/me", "PUT", "/v1/me", map[string]any{"first_name": "", "last_name": "x"}, []int{401, 400, 400, 400, 400, 400, 403}},
+		{"/v1/me/password", "PUT", "/v1/me/password", map[string]any{"current_password": "wrong", "new_password": "tangerine vault orbit"}, []int{401, 401, 401, 401, 401, 401, 403}},
+		{"/v1/me/accounts", "GET", "/v1/me/accounts", nil, []int{401, 200, 200, 200, 200, 200, 403}},
+		{"/v1/me/tokens", "POST", "/v1/me/tokens", map[string]any{"name": ""}, []int{401, 400, 400, 400, 400, 400, 403}},
+		{"/v1/me/tokens/{tokenID}", "DELETE", "/v1/me/tokens/" + nobody, nil, []int{401, 404, 404, 404, 404, 404, 403}},
+		{"/v1/accounts", "POST", "/v1/accounts", map[string]any{"company": map[string]any{}}, []int{401, 400, 400, 400, 400, 400, 403}},
+	}
+	// Routes anybody may call: they act on a secret the caller holds (a
+	// password, a link's token) rather than on an account.
+	public := map[string]bool{
+		"POST /v1/signup": true, "POST /v1/email/verify": true, "POST /v1/session": true, "DELETE /v1/session": true,
+		"POST /v1/password/forgot": true, "POST /v1/password/reset": true, "POST /v1/invitations/accept": true,
+	}
+
+	covered := map[string]bool{}
+	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"]}
+	for _, row := range matrix {
+		covered[row.method+" "+row.route] = true
+		for i, who := range principals {
+			want := row.want[i]
+			if want == skip {
+				continue
+			}
+			r := callers[who].do(row.method, row.path, row.body)
+			if r.status != want {
+				t.Errorf("%s %s as %s = %d, want %d: %s", row.method, row.path, who, r.status, want, r.raw)
+			}
+			if r.status >= 400 && r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %s as %s: %d without a problem document", row.method, row.path, who, r.status)
+			}
+			if r.status == 403 || r.status == 401 {
+				for _, s := range secrets {
+					if s != "" && strings.Contains(r.raw, s) && !strings.Contains(row.path, s) {
+						t.Errorf("%s %s as %s leaks %q: %s", row.method, row.path, who, s, r.raw)
+					}
+				}
+			}
+		}
+	}
+
+	err = chi.Walk(m.server.Handler.(*httpapi.Server).Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		op := method + " " + route
+		if strings.HasPrefix(route, "/v1/") && !covered[op] && !public[op] {
+			t.Errorf("%s is in neither the authorization matrix nor the public routes", op)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

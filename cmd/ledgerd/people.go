@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"seatledger/commands"
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/person"
+	"seatledger/infra/argon2id"
+	"seatledger/infra/httpapi"
+	"seatledger/infra/mail"
+	"seatledger/infra/passwords"
+	"seatledger/infra/secret"
+	"seatledger/infra/session"
+)
+
+// TermsVersion is the version of the terms of use that sign-up accepts.
+const TermsVersion = "2026-01"
+
+// people is the wiring of issue 3: the write side's handler, browser
+// sessions and the mail sender.
+type people struct {
+	commands *commands.Handler
+	sessions *session.Store
+	mail     *mail.Sender
+}
+
+// Registry returns the registry of every event the ledger writes.
+func Registry() *event.Registry {
+	reg := event.NewRegistry()
+	account.Register(reg)
+	person.Register(reg)
+	return reg
+}
+
+// openPeople builds the write side and the mail sender on the open store.
+func (m *Main) openPeople(ctx context.Context) (*people, error) {
+	key, err := m.linkKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := mail.New(mail.Config{SMTPURL: m.Config.SMTPURL, From: m.Config.MailFrom, PublicURL: m.Config.PublicURL,
+		Dir: m.Config.MailDir, Tokens: key.Token, Logger: m.Logger})
+	if err != nil {
+		return nil, err
+	}
+	m.Logger.Info("mail", "mode", sender.Mode())
+	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
+		Passwords: passwords.New(m.passwordParams()), Tokens: key})
+	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender}, nil
+}
+
+// passwordParams are argon2id's parameters: OWASP's unless a test asked
+// for cheaper ones.
+func (m *Main) passwordParams() argon2id.Params {
+	if m.PasswordParams != nil {
+		return *m.PasswordParams
+	}
+	return argon2id.Default
+}
+
+func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
+	if len(m.Config.SecretKey) > 0 {
+		return secret.New(m.Config.SecretKey)
+	}
+	return secret.Load(ctx, m.DB)
+}
+
+// peopleAPI configures the /v1 API.
+func (m *Main) peopleAPI() *httpapi.PeopleConfig {
+	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
+		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion}
+}
+
+// purgeSessions deletes expired sessions every hour.
+func (m *Main) purgeSessions(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.people.sessions.Purge(ctx); err != nil {
+			m.Logger.Warn("purging sessions failed", "error", err)
+		} else if n > 0 {
+			m.Logger.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"seatledger/commands"
+	"seatledger/domain/event"
+	"seatledger/domain/person"
+	"seatledger/infra/session"
+	"seatledger/queries"
+)
+
+// SessionCookie is the name of the browser session's cookie.
+const SessionCookie = "seatledger_session"
+
+// PeopleConfig configures the /v1 API of people, accounts and members.
+type PeopleConfig struct {
+	// Commands runs the use cases and answers authorization from the
+	// aggregates' latest events. Required.
+	Commands *commands.Handler
+	// Reads is the read store the queries read. Required.
+	Reads queries.DB
+	// Sessions keeps browser sessions. Required.
+	Sessions *session.Store
+	// WaitFor blocks until projection has applied position (read your
+	// writes); nil: queries never wait.
+	WaitFor func(ctx context.Context, projection string, position uint64, timeout time.Duration) error
+	// SecureCookies marks the session cookie Secure: set it when the
+	// server is reached over TLS (directly or behind a proxy).
+	SecureCookies bool
+	// TermsVersion is the version of the terms of use that sign-up accepts.
+	TermsVersion string
+}
+
+// principal is who makes a request: nobody, a person (by session cookie or
+// personal API token), or the back office (the admin token).
+type principal struct {
+	actor     event.Actor
+	sessionID string // the cookie's value, when signed in by cookie
+}
+
+type principalKey struct{}
+
+func principalOf(ctx context.Context) principal {
+	p, _ := ctx.Value(principalKey{}).(principal)
+	return p
+}
+
+// anonymousActor stands for a request nobody is signed in to (sign-up,
+// links from mails); it is what such events record as their actor.
+var anonymousActor = event.Actor{Kind: event.ActorPerson, ID: "anonymous"}
+
+// authenticate finds who makes the request. A bearer token is the admin
+// token or a personal API token; without one, the session cookie counts,
+// and then unsafe methods must come from the portal's own origin (CSRF,
+// checked by net/http's CrossOriginProtection: Sec-Fetch-Site and Origin
+// headers). Bad credentials are a 401 at once, never treated as anonymous.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	adminHash := sha256.Sum256([]byte(s.cfg.AdminToken))
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, ProblemCSRF.New("a cross-origin %s with the session cookie was refused; the portal sends requests from its own origin", r.Method))
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if h := r.Header.Get("Authorization"); h != "" {
+			scheme, token, ok := strings.Cut(h, " ")
+			token = strings.TrimSpace(token)
+			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+				unauthorized(w, r, "send a token as Authorization: Bearer <token>")
+				return
+			}
+			got := sha256.Sum256([]byte(token))
+			if s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(got[:], adminHash[:]) == 1 {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, principal{actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}})))
+				return
+			}
+			p, err := s.cfg.People.Commands.AuthenticateAPIToken(ctx, token)
+			if errors.Is(err, person.ErrBadCredentials) {
+				unauthorized(w, r, "the bearer token is not valid or was revoked")
+				return
+			}
+			if err != nil {
+				WriteError(w, r, s.cfg.Logger, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, principal{actor: personActor(p.ID())})))
+			return
+		}
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := s.cfg.People.Sessions.Lookup(ctx, c.Value)
+		if errors.Is(err, session.ErrNoSession) {
+			clearSessionCookie(w, s.cfg.People.SecureCookies)
+			unauthorized(w, r, "the session has expired; sign in again")
+			return
+		}
+		if err != nil {
+			WriteError(w, r, s.cfg.Logger, err)
+			return
+		}
+		ctx = context.WithValue(ctx, principalKey{}, principal{actor: personActor(sess.PersonID), sessionID: c.Value})
+		csrf.Handler(next).ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func personActor(id string) event.Actor { return event.Actor{Kind: event.ActorPerson, ID: id} }
+
+func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="seatledger"`)
+	WriteProblem(w, r, ProblemUnauthorized.New("%s", detail))
+}
+
+// requirePerson lets through requests made by a signed-in person.
+func requirePerson(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r.Context())
+		switch p.actor.Kind {
+		case event.ActorPerson:
+			next.ServeHTTP(w, r)
+		case event.ActorBackOffice:
+			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for people; the back office token cannot act as one"))
+		default:
+			unauthorized(w, r, "sign in (POST /v1/session) or send a personal API token")
+		}
+	})
+}
+
+// requireSignedIn lets through requests made by a person or the back office.
+func requireSignedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if principalOf(r.Context()).actor.Kind.IsZero() {
+			unauthorized(w, r, "sign in (POST /v1/session) or send a personal API token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// meta is the command metadata of a request: who, and the request ID as
+// the correlation ID (rule X-1); an Idempotency-Key header makes the
+// command safe to retry (rule X-4).
+func meta(r *http.Request) commands.Meta {
+	actor := principalOf(r.Context()).actor
+	if actor.Kind.IsZero() {
+		actor = anonymousActor
+	}
+	return commands.Meta{Actor: actor, CorrelationID: RequestID(r.Context()), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+}
+
+// clientAddr is the client's IP address, for rate limits. X-Forwarded-For
+// is not trusted: a client could send any.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func setSessionCookie(w http.ResponseWriter, value string, sess session.Session, secure bool) {
+	c := &http.Cookie{Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	if sess.Persistent { // "keep me signed in": the cookie outlives the browser
+		c.MaxAge = int(session.PersistentLifetime.Seconds())
+	}
+	http.SetCookie(w, c)
+}
+
+func clearSessionCookie(w http.ResponseWriter, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}

@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"errors"
+	"strings"
+
+	"seatledger/domain/account"
+	"seatledger/domain/person"
+	"seatledger/infra/session"
+)
+
+// domainErrors maps each domain error to its stable problem type and, when
+// the error is always about one field of the request, that field. Every
+// error a client can provoke has a row; the first match wins, so a more
+// specific error comes before a general one.
+var domainErrors = []struct {
+	err   error
+	typ   ProblemType
+	field string
+}{
+	{person.ErrBadCredentials, ProblemBadCredentials, ""},
+	{person.ErrEmailTaken, ProblemEmailTaken, "email"},
+	{person.ErrWeakPassword, ProblemWeakPassword, "password"},
+	{person.ErrTerms, ProblemTermsNotAccepted, "accept_terms"},
+	{person.ErrBadLink, ProblemInvalidLink, "token"},
+	{person.ErrInvalid, ProblemInvalidRequest, ""},
+	{person.ErrExists, ProblemExists, ""},
+	{person.ErrVerified, ProblemNoChange, ""},
+	{person.ErrNoChange, ProblemNoChange, ""},
+	{person.ErrTooManyTokens, ProblemTooManyTokens, ""},
+	{person.ErrNoToken, ProblemNotFound, ""},
+	{person.ErrNotFound, ProblemNotFound, ""},
+	{account.ErrLastAdmin, ProblemLastAdmin, ""},
+	{account.ErrForbidden, ProblemForbidden, ""},
+	{account.ErrNotFound, ProblemNotFound, ""},
+	{account.ErrNotMember, ProblemNotMember, ""},
+	{account.ErrAlreadyMember, ProblemAlreadyMember, ""},
+	{account.ErrNoChange, ProblemNoChange, ""},
+	{account.ErrExists, ProblemExists, "account_id"},
+	{account.ErrInvalidCompany, ProblemInvalidRequest, ""},
+	{account.ErrInvalidInvitation, ProblemInvalidRequest, ""},
+	{account.ErrNoInvitation, ProblemInvalidLink, "token"},
+	{account.ErrInvitationUsed, ProblemLinkUsed, ""},
+	{account.ErrInvitationExpired, ProblemLinkExpired, ""},
+	{session.ErrNoSession, ProblemUnauthorized, ""},
+}
+
+// domainProblem returns the problem of a domain error, or nil. The detail
+// is the error's message without its package prefix.
+func domainProblem(err error) *Problem {
+	for _, d := range domainErrors {
+		if !errors.Is(err, d.err) {
+			continue
+		}
+		msg := err.Error()
+		if i := strings.Index(msg, ": "); i > 0 && !strings.Contains(msg[:i], " ") {
+			msg = msg[i+2:] // "account: …" → "…"
+		}
+		p := d.typ.New("%s", msg)
+		var company *account.InvalidCompanyError
+		switch {
+		case errors.As(err, &company):
+			for _, problem := range company.Problems {
+				name, _, _ := strings.Cut(problem, " ")
+				p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: "company." + name, Reason: problem})
+			}
+		case d.field != "":
+			p.Field(d.field)
+		}
+		return p
+	}
+	return nil
+}

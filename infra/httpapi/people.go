@@ -1,0 +1,356 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"seatledger/commands"
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+)
+
+// Rate limits of sign-in and password-reset requests: per email address
+// five at once, then one every 12 seconds; per client address twenty at
+// once, then one every 3 seconds.
+var (
+	perEmailEvery, perEmailBurst = 12 * time.Second, 5
+	perAddrEvery, perAddrBurst   = 3 * time.Second, 20
+)
+
+// peopleRoutes mounts the /v1 API of people, accounts and members.
+func (s *Server) peopleRoutes(r chi.Router) {
+	byEmail, byAddr := newLimiter(perEmailEvery, perEmailBurst), newLimiter(perAddrEvery, perAddrBurst)
+	limit := func(email string, w http.ResponseWriter, r *http.Request) bool {
+		for _, l := range []struct {
+			lim *limiter
+			key string
+		}{{byAddr, clientAddr(r)}, {byEmail, strings.ToLower(strings.TrimSpace(email))}} {
+			if ok, wait := l.lim.allow(l.key); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				WriteProblem(w, r, ProblemTooManyRequests.New("too many attempts; try again in %d seconds", int(wait.Seconds())+1))
+				return false
+			}
+		}
+		return true
+	}
+	r.Use(s.authenticate)
+	r.Post("/signup", s.signUp)
+	r.Post("/email/verify", s.verifyEmail)
+	r.Post("/session", func(w http.ResponseWriter, r *http.Request) { s.signIn(w, r, limit) })
+	r.Delete("/session", s.signOut)
+	r.Post("/password/forgot", func(w http.ResponseWriter, r *http.Request) { s.forgotPassword(w, r, limit) })
+	r.Post("/password/reset", s.resetPassword)
+	r.Post("/invitations/accept", s.acceptInvitation)
+	r.Group(func(r chi.Router) {
+		r.Use(requirePerson)
+		r.Get("/me", s.me)
+		r.Put("/me", s.changeMe)
+		r.Put("/me/password", s.changePassword)
+		r.Get("/me/accounts", s.myAccounts)
+		r.Post("/me/tokens", s.issueToken)
+		r.Delete("/me/tokens/{tokenID}", s.revokeToken)
+		r.Post("/accounts", s.createAccount)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requireSignedIn)
+		const acc = "/accounts/{accountID}"
+		r.Get(acc, s.accountProfile)
+		r.Put(acc+"/profile", s.changeAccountProfile)
+		r.Get(acc+"/members", s.members)
+		r.Put(acc+"/members/{personID}/role", s.changeRole)
+		r.Post(acc+"/members/{personID}/block", s.blockMember(false))
+		r.Post(acc+"/members/{personID}/unblock", s.blockMember(true))
+		r.Delete(acc+"/members/{personID}", s.removeMember)
+		r.Post(acc+"/leave", s.leave)
+		r.Get(acc+"/invitations", s.invitations)
+		r.Post(acc+"/invitations", s.invite)
+		r.Delete(acc+"/invitations/{invitationID}", s.revokeInvitation)
+	})
+}
+
+// Written is the answer to a command: where its events are in the log.
+// Send Position as X-Ledger-Min-Position on a following read to see the
+// change in it (read your writes).
+type Written struct {
+	Position uint64 `json:"position"`
+}
+
+func written(w http.ResponseWriter, status int, res event.AppendResult, body map[string]any) {
+	if body == nil {
+		body = map[string]any{}
+	}
+	body["position"] = res.Position
+	w.Header().Set("X-Ledger-Position", strconv.FormatUint(res.Position, 10))
+	writeJSON(w, status, body)
+}
+
+// decode reads the request body into dst and answers the problem if it
+// cannot; it reports whether the handler may go on.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
+	if err := DecodeJSON(w, r, dst); err != nil {
+		WriteError(w, r, s.cfg.Logger, err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, s.cfg.Logger, err)
+}
+
+type signUpRequest struct {
+	PersonID    string `json:"person_id,omitempty"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	AcceptTerms bool   `json:"accept_terms"`
+}
+
+func (s *Server) toSignUp(req signUpRequest) commands.SignUp {
+	cmd := commands.SignUp{PersonID: req.PersonID, FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Password: req.Password}
+	if req.AcceptTerms {
+		cmd.TermsVersion = s.cfg.People.TermsVersion
+	}
+	return cmd
+}
+
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
+	var req signUpRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.SignUp(r.Context(), meta(r), s.toSignUp(req))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusCreated, res.AppendResult, map[string]any{"person_id": res.PersonID})
+}
+
+type linkRequest struct {
+	PersonID string `json:"person_id"`
+	Token    string `json:"token"`
+	Password string `json:"password,omitempty"`
+}
+
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
+	var req linkRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.VerifyEmail(r.Context(), meta(r), req.PersonID, req.Token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, map[string]any{"email_verified": true})
+}
+
+type signInRequest struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	KeepSignedIn bool   `json:"keep_signed_in"`
+	// AccountID, if set, signs in to that account: a blocked or missing
+	// membership fails like a wrong password.
+	AccountID string `json:"account_id,omitempty"`
+}
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+	var req signInRequest
+	if !s.decode(w, r, &req) || !limit(req.Email, w, r) {
+		return
+	}
+	p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, req.AccountID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	value, sess, err := s.cfg.People.Sessions.Create(r.Context(), p.ID(), req.KeepSignedIn)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setSessionCookie(w, value, sess, s.cfg.People.SecureCookies)
+	s.cfg.Logger.InfoContext(r.Context(), "signed in", "request_id", RequestID(r.Context()), "person_id", p.ID(), "keep_signed_in", req.KeepSignedIn)
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": p.ID(), "expires_at": sess.ExpiresAt, "keep_signed_in": sess.Persistent})
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if id := principalOf(r.Context()).sessionID; id != "" {
+		if err := s.cfg.People.Sessions.Delete(r.Context(), id); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	clearSessionCookie(w, s.cfg.People.SecureCookies)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if !s.decode(w, r, &req) || !limit(req.Email, w, r) {
+		return
+	}
+	if _, err := s.cfg.People.Commands.RequestPasswordReset(r.Context(), meta(r), req.Email); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The same answer whether or not the address exists.
+	writeJSON(w, http.StatusAccepted, map[string]any{"detail": "if the address belongs to a person, a reset link is on its way"})
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var req linkRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.cfg.People.Sessions.DeleteAllOf(r.Context(), req.PersonID, ""); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, nil)
+}
+
+type acceptRequest struct {
+	AccountID    string `json:"account_id"`
+	InvitationID string `json:"invitation_id"`
+	Token        string `json:"token"`
+	// An existing person joins with their email and password (or by
+	// being signed in); a new person sends NewPerson.
+	Email     string         `json:"email,omitempty"`
+	Password  string         `json:"password,omitempty"`
+	NewPerson *signUpRequest `json:"new_person,omitempty"`
+}
+
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
+	var req acceptRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	m := meta(r)
+	cmd := commands.AcceptInvitation{AccountID: req.AccountID, InvitationID: req.InvitationID, Token: req.Token}
+	switch {
+	case req.NewPerson != nil:
+		su := s.toSignUp(*req.NewPerson)
+		cmd.NewPerson = &su
+	case req.Email != "":
+		p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		m.Actor = personActor(p.ID())
+	case principalOf(r.Context()).actor.Kind != event.ActorPerson:
+		unauthorized(w, r, "sign in, send your email and password, or send new_person to sign up")
+		return
+	}
+	res, err := s.cfg.People.Commands.AcceptInvitation(r.Context(), m, cmd)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res.AppendResult, map[string]any{"person_id": res.PersonID, "account_id": req.AccountID})
+}
+
+// MeToken is a live personal API token, without its secret.
+type MeToken struct {
+	TokenID string `json:"token_id"`
+	Name    string `json:"name"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p, err := s.cfg.People.Commands.Person(r.Context(), principalOf(r.Context()).actor.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	first, last := p.Name()
+	tokens := []MeToken{}
+	for _, t := range p.APITokens() {
+		tokens = append(tokens, MeToken{TokenID: t.TokenID, Name: t.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": p.ID(), "first_name": first, "last_name": last, "email": p.Email(),
+		"email_verified": p.Verified(), "personal_account_id": account.PersonalID(p.ID()), "api_tokens": tokens})
+}
+
+func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.ChangePersonProfile(r.Context(), meta(r), req.FirstName, req.LastName)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, nil)
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if err := s.cfg.People.Sessions.DeleteAllOf(r.Context(), p.actor.ID, p.sessionID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, nil)
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.IssueAPIToken(r.Context(), meta(r), req.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusCreated, res.AppendResult, map[string]any{"token_id": res.TokenID, "token": res.Token})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.People.Commands.RevokeAPIToken(r.Context(), meta(r), chi.URLParam(r, "tokenID"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, nil)
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// validID reports whether s is a UUID in its canonical form.
+func validID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
