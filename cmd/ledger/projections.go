@@ -13,6 +13,7 @@ import (
 	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
+	"seatledger/infra/timers"
 	"seatledger/projections"
 )
 
@@ -42,7 +43,7 @@ func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	rt, err := projection.New(cmd.Context(), projection.Config{DB: s.DB, Log: s.Store, Projections: projections.ReadModels()})
+	rt, err := projection.New(cmd.Context(), projection.Config{DB: s.DB, Log: s.Store, Projections: projections.All(timers.Scheduler{})})
 	if err != nil {
 		s.Close()
 		return nil, nil, err

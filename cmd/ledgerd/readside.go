@@ -26,7 +26,7 @@ type readSide struct {
 func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 	rt, err := projection.New(ctx, projection.Config{
 		DB: m.DB, Log: m.Store, Logger: m.Logger,
-		Projections: append(projections.ReadModels(), projections.Notifier{Scheduler: timers.Scheduler{}}),
+		Projections: projections.All(timers.Scheduler{}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
