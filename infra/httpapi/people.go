@@ -45,12 +45,12 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	r.Delete("/session", s.signOut)
 	r.Post("/password/forgot", func(w http.ResponseWriter, r *http.Request) { s.forgotPassword(w, r, limit) })
 	r.Post("/password/reset", s.resetPassword)
-	r.Post("/invitations/accept", s.acceptInvitation)
+	r.Post("/invitations/accept", func(w http.ResponseWriter, r *http.Request) { s.acceptInvitation(w, r, limit) })
 	r.Group(func(r chi.Router) {
 		r.Use(requirePerson)
 		r.Get("/me", s.me)
 		r.Put("/me", s.changeMe)
-		r.Put("/me/password", s.changePassword)
+		r.Put("/me/password", func(w http.ResponseWriter, r *http.Request) { s.changePassword(w, r, limit) })
 		r.Get("/me/accounts", s.myAccounts)
 		r.Post("/me/tokens", s.issueToken)
 		r.Delete("/me/tokens/{tokenID}", s.revokeToken)
@@ -73,13 +73,9 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	})
 }
 
-// Written is the answer to a command: where its events are in the log.
-// Send Position as X-Ledger-Min-Position on a following read to see the
-// change in it (read your writes).
-type Written struct {
-	Position uint64 `json:"position"`
-}
-
+// written answers a command with body and where its events are in the
+// log: "position" and X-Ledger-Position, which a following read sends as
+// X-Ledger-Min-Position to see the change (read your writes).
 func written(w http.ResponseWriter, status int, res event.AppendResult, body map[string]any) {
 	if body == nil {
 		body = map[string]any{}
@@ -235,9 +231,12 @@ type acceptRequest struct {
 	NewPerson *signUpRequest `json:"new_person,omitempty"`
 }
 
-func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
 	var req acceptRequest
 	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Email != "" && !limit(req.Email, w, r) { // a password is checked: limited like a sign-in
 		return
 	}
 	m := meta(r)
@@ -302,12 +301,12 @@ func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, nil)
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	if !s.decode(w, r, &req) {
+	if !s.decode(w, r, &req) || !limit("person:"+principalOf(r.Context()).actor.ID, w, r) {
 		return
 	}
 	res, err := s.cfg.People.Commands.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
