@@ -1,0 +1,388 @@
+package subscription
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxSeats bounds the seats of one order, a sanity limit on input.
+const MaxSeats = 1_000_000
+
+const maxNameLength = 100
+
+// Order is what the order system sends (rule SUB-4). Its ID makes it
+// idempotent: the same ID with the same contents changes nothing, with
+// other contents it is refused.
+type Order struct {
+	ID          string
+	ProductID   string
+	Seats       int
+	Period      Period
+	Channel     Channel
+	SupportPlan SupportPlan
+}
+
+// digest fingerprints an order's contents, to tell a retry from a
+// different order that reuses the ID.
+func (o Order) digest(kind string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s", kind, o.ID, o.ProductID, o.Seats, o.Period, o.Channel, o.SupportPlan))
+	return hex.EncodeToString(sum[:16])
+}
+
+// seen reports whether order id was applied: (true, nil) for a retry with
+// the same contents, ErrOrderMismatch for other contents.
+func (s Subscription) seen(id, digest string) (bool, error) {
+	prev, ok := s.orders[id]
+	switch {
+	case !ok:
+		return false, nil
+	case prev != digest:
+		return true, fmt.Errorf("%w: order %s", ErrOrderMismatch, id)
+	}
+	return true, nil
+}
+
+// Purchase issues the subscription of order with its primary key (rules
+// SUB-1..4, KEY-1). knownProduct says whether the catalog has the product.
+func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary SealedKey, now time.Time) ([]any, error) {
+	digest := o.digest("purchase")
+	if s.Exists() {
+		if _, err := s.seen(o.ID, digest); err != nil || s.orders[o.ID] == digest {
+			return nil, err // a retry: nothing to do
+		}
+		return nil, fmt.Errorf("%w: subscription %s exists already", ErrInvalidOrder, id)
+	}
+	var problems []string
+	if o.ID == "" {
+		problems = append(problems, "order_id is required")
+	}
+	if !knownProduct {
+		problems = append(problems, fmt.Sprintf("product %q is not in the catalog", o.ProductID))
+	}
+	if o.Seats < 1 || o.Seats > MaxSeats {
+		problems = append(problems, fmt.Sprintf("seats must be from 1 to %d, not %d", MaxSeats, o.Seats))
+	}
+	end, err := o.Period.After(now)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("period %q must be 1m, 1y, 2y or 3y", o.Period))
+	}
+	switch {
+	case o.Channel != Online && o.Channel != Reseller:
+		problems = append(problems, fmt.Sprintf("channel %q must be online or reseller", o.Channel))
+	case o.Period == Month && o.Channel != Online:
+		problems = append(problems, "one-month subscriptions are sold online only") // SUB-1
+	}
+	if o.SupportPlan != Standard && o.SupportPlan != Premium {
+		problems = append(problems, fmt.Sprintf("support_plan %q must be standard or premium", o.SupportPlan))
+	}
+	if primary.KeyID == "" || len(primary.Lookup) == 0 || len(primary.Sealed) == 0 {
+		problems = append(problems, "the primary key is missing")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidOrder, strings.Join(problems, "; "))
+	}
+	return []any{Purchased{SubscriptionID: id, OrderID: o.ID, OrderDigest: digest, ProductID: o.ProductID, Seats: o.Seats,
+		Period: o.Period, Channel: o.Channel, SupportPlan: o.SupportPlan, Start: now, End: end,
+		AutoRenew: o.Channel == Online, PrimaryKey: primary}}, nil // SUB-2: auto-renew on when sold online
+}
+
+// AddSeats adds seats from an order (SUB-4); they go to the primary key.
+func (s Subscription) AddSeats(orderID string, seats int) ([]any, error) {
+	o := Order{ID: orderID, Seats: seats}
+	if err := s.orderable(); err != nil {
+		return nil, err
+	}
+	digest := o.digest("seats")
+	if seen, err := s.seen(orderID, digest); seen || err != nil {
+		return nil, err
+	}
+	if seats < 1 || s.seats+seats > MaxSeats {
+		return nil, fmt.Errorf("%w: seats to add must be from 1 to %d, not %d", ErrInvalidOrder, MaxSeats-s.seats, seats)
+	}
+	return []any{SeatsAdded{OrderID: orderID, OrderDigest: digest, Seats: seats}}, nil
+}
+
+// Renew extends the subscription by period from its end date, or from
+// now if it has expired (SUB-4); in grace, it becomes active again
+// without interruption (SUB-6).
+func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any, error) {
+	o := Order{ID: orderID, Period: period}
+	if err := s.orderable(); err != nil {
+		return nil, err
+	}
+	digest := o.digest("renew")
+	if seen, err := s.seen(orderID, digest); seen || err != nil {
+		return nil, err
+	}
+	if period == Month && s.channel != Online {
+		return nil, fmt.Errorf("%w: one-month renewals are sold online only", ErrInvalidOrder)
+	}
+	from := s.end
+	if s.status == Ended {
+		from = now
+	}
+	end, err := period.After(from)
+	if err != nil {
+		return nil, err
+	}
+	return []any{Renewed{OrderID: orderID, OrderDigest: digest, Period: period, End: end}}, nil
+}
+
+// Cancel stops renewals; the subscription runs to its end date.
+func (s Subscription) Cancel(orderID string) ([]any, error) {
+	o := Order{ID: orderID}
+	if err := s.orderable(); err != nil {
+		return nil, err
+	}
+	digest := o.digest("cancel")
+	if seen, err := s.seen(orderID, digest); seen || err != nil {
+		return nil, err
+	}
+	if s.cancelled {
+		return nil, fmt.Errorf("%w: cancelled already", ErrNoChange)
+	}
+	return []any{Cancelled{OrderID: orderID, OrderDigest: digest}}, nil
+}
+
+func (s Subscription) orderable() error {
+	if !s.Exists() {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RegisterTo attaches the subscription to a business account (rules
+// KEY-2, SUB-7). Registering it again to the same account changes
+// nothing; to another account it is refused.
+func (s Subscription) RegisterTo(accountID, by string) ([]any, error) {
+	switch {
+	case !s.Exists():
+		return nil, ErrNotFound
+	case s.accountID == accountID:
+		return nil, nil
+	case s.accountID != "":
+		return nil, ErrRegistered
+	}
+	return []any{Registered{AccountID: accountID, By: by}}, nil
+}
+
+// Rename sets the display name (SUB-5).
+func (s Subscription) Rename(name, by string) ([]any, error) {
+	name = strings.TrimSpace(name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if name == s.name {
+		return nil, ErrNoChange
+	}
+	return []any{Renamed{Name: name, By: by}}, nil
+}
+
+// SetAutoRenew turns auto-renewal on or off; sold through a reseller it
+// stays off (SUB-2).
+func (s Subscription) SetAutoRenew(on bool, by string) ([]any, error) {
+	switch {
+	case on && s.channel == Reseller:
+		return nil, ErrReseller
+	case on && s.cancelled:
+		return nil, fmt.Errorf("%w: the subscription was cancelled", ErrInvalid)
+	case on == s.autoRenew:
+		return nil, ErrNoChange
+	}
+	return []any{AutoRenewSet{On: on, By: by}}, nil
+}
+
+// Lapse records the status the end date has brought at now (SUB-6): the
+// process manager's decision when its timer fires. Nothing changes if the
+// subscription was renewed in the meantime.
+func (s Subscription) Lapse(now time.Time) ([]any, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	var out []any
+	status := s.status
+	if status == Active && !now.Before(s.end) {
+		out, status = append(out, GraceStarted{End: s.end}), InGrace
+	}
+	if status == InGrace && !now.Before(s.end.Add(GracePeriod)) {
+		out = append(out, Expired{End: s.end})
+	}
+	return out, nil
+}
+
+func checkName(name string) error {
+	if name == "" || utf8.RuneCountInString(name) > maxNameLength {
+		return fmt.Errorf("%w: a name of 1 to %d characters is required", ErrInvalid, maxNameLength)
+	}
+	return nil
+}
+
+// Sublicense is the request of a new or changed sublicense (KEY-3, KEY-5).
+type Sublicense struct {
+	Name  string
+	Quota int
+	// ExpiresAt is a custom expiry; nil renews with the subscription.
+	ExpiresAt *time.Time
+}
+
+// CreateSublicense reserves quota seats for a new key (KEY-3, KEY-4): at
+// most the free seats, at least one; a custom expiry lies after now and
+// not after the subscription's end.
+func (s Subscription) CreateSublicense(key SealedKey, req Sublicense, by string, now time.Time) ([]any, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(req.Name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(req.Quota, s.Free()); err != nil {
+		return nil, err
+	}
+	if err := s.checkExpiry(req.ExpiresAt, now); err != nil {
+		return nil, err
+	}
+	if _, dup := s.keys[key.KeyID]; dup || key.KeyID == "" || len(key.Lookup) == 0 || len(key.Sealed) == 0 {
+		return nil, fmt.Errorf("subscription: a sublicense needs a fresh key")
+	}
+	return []any{SublicenseCreated{Key: key, Name: name, Quota: req.Quota, ExpiresAt: utc(req.ExpiresAt), By: by}}, nil
+}
+
+// ChangeSublicense sets a sublicense's quota and expiry (KEY-5): the quota
+// may grow by the free seats, and not shrink below used, the seats it
+// uses now.
+func (s Subscription) ChangeSublicense(keyID string, quota, used int, expiresAt *time.Time, by string, now time.Time) ([]any, error) {
+	k, err := s.sublicense(keyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(quota, s.Free()+k.Quota); err != nil {
+		return nil, err
+	}
+	if quota < used {
+		return nil, fmt.Errorf("%w: %d requested, %d in use on this key now", ErrQuota, quota, used)
+	}
+	if err := s.checkExpiry(expiresAt, now); err != nil {
+		return nil, err
+	}
+	if quota == k.Quota && sameTime(expiresAt, k.ExpiresAt) {
+		return nil, ErrNoChange
+	}
+	return []any{SublicenseChanged{KeyID: keyID, Quota: quota, ExpiresAt: utc(expiresAt), By: by}}, nil
+}
+
+// RenameSublicense renames a sublicense (KEY-5).
+func (s Subscription) RenameSublicense(keyID, name, by string) ([]any, error) {
+	k, err := s.sublicense(keyID)
+	if err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if name == k.Name {
+		return nil, ErrNoChange
+	}
+	return []any{SublicenseRenamed{KeyID: keyID, Name: name, By: by}}, nil
+}
+
+// DeleteSublicense deletes a sublicense; its seats return to the primary
+// key (KEY-6).
+func (s Subscription) DeleteSublicense(keyID, by string) ([]any, error) {
+	if _, err := s.sublicense(keyID); err != nil {
+		return nil, err
+	}
+	return []any{SublicenseDeleted{KeyID: keyID, By: by}}, nil
+}
+
+// GrantAdministrator lets member manage key keyID (MEM-6); the caller
+// has checked that member belongs to the account.
+func (s Subscription) GrantAdministrator(keyID, member, by string) ([]any, error) {
+	k, ok := s.keys[keyID]
+	switch {
+	case !ok:
+		return nil, ErrNoKey
+	case k.Administrators[member]:
+		return nil, ErrNoChange
+	}
+	return []any{AdministratorGranted{KeyID: keyID, PersonID: member, By: by}}, nil
+}
+
+// RevokeAdministrator ends member's management of key keyID (MEM-6).
+func (s Subscription) RevokeAdministrator(keyID, member, by string) ([]any, error) {
+	k, ok := s.keys[keyID]
+	switch {
+	case !ok:
+		return nil, ErrNoKey
+	case !k.Administrators[member]:
+		return nil, ErrNoChange
+	}
+	return []any{AdministratorRevoked{KeyID: keyID, PersonID: member, By: by}}, nil
+}
+
+func (s Subscription) sublicense(keyID string) (Key, error) {
+	k, ok := s.keys[keyID]
+	if !ok || k.Type != Reserved {
+		return Key{}, ErrNoKey
+	}
+	return k, nil
+}
+
+// usable refuses changes to keys of a subscription that is not
+// registered (SUB-7) or has expired (SUB-6).
+func (s Subscription) usable() error {
+	switch {
+	case !s.Exists():
+		return ErrNotFound
+	case s.accountID == "":
+		return ErrNotRegistered
+	case s.status == Ended:
+		return ErrExpired
+	}
+	return nil
+}
+
+func (s Subscription) checkQuota(quota, free int) error {
+	switch {
+	case quota < 1:
+		return fmt.Errorf("%w: a quota is at least 1 seat, not %d", ErrInvalid, quota)
+	case quota > free:
+		return fmt.Errorf("%w: %d requested, %d free", ErrQuota, quota, free)
+	}
+	return nil
+}
+
+func (s Subscription) checkExpiry(at *time.Time, now time.Time) error {
+	switch {
+	case at == nil:
+		return nil
+	case !at.After(now):
+		return fmt.Errorf("%w: the expiry %s is not in the future", ErrInvalid, at.UTC().Format(time.DateOnly))
+	case at.After(s.end):
+		return fmt.Errorf("%w: the expiry %s is after the subscription's end %s", ErrInvalid, at.UTC().Format(time.DateOnly), s.end.UTC().Format(time.DateOnly))
+	}
+	return nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
