@@ -20,14 +20,23 @@ var people = func() *event.Registry {
 	return reg
 }()
 
-// decodePeople decodes rec if it is a person or account event; ok is
-// false for every other event.
-func decodePeople(rec event.Record) (payload any, ok bool, err error) {
+// applyPeople decodes rec if it is a person or account event and hands
+// it to apply with the IDs its stream names (other events are skipped);
+// an error names the projection and the event.
+func applyPeople(name string, rec event.Record, apply func(payload any, accountID, personID string) error) error {
 	if !strings.HasPrefix(rec.Type, "person.") && !strings.HasPrefix(rec.Type, "account.") {
-		return nil, false, nil
+		return nil
 	}
-	payload, err = people.Decode(rec)
-	return payload, err == nil, err
+	payload, err := people.Decode(rec)
+	if err == nil {
+		acc, _ := strings.CutPrefix(rec.StreamID, "account-")
+		pid, _ := strings.CutPrefix(rec.StreamID, "person-")
+		err = apply(payload, acc, pid)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s at position %d: %w", name, rec.Type, rec.Position, err)
+	}
+	return nil
 }
 
 // Directory is the portal's read model of people and business accounts:
@@ -48,19 +57,10 @@ func (Directory) Tables() []string {
 
 // Apply implements Projection.
 func (d Directory) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	payload, ok, err := decodePeople(rec)
-	if !ok {
-		return err
-	}
-	if err := d.apply(ctx, tx, rec, payload); err != nil {
-		return fmt.Errorf("directory: %s at position %d: %w", rec.Type, rec.Position, err)
-	}
-	return nil
+	return applyPeople(d.Name(), rec, func(payload any, acc, pid string) error { return d.apply(ctx, tx, rec, payload, acc, pid) })
 }
 
-func (d Directory) apply(ctx context.Context, tx Tx, rec event.Record, payload any) error {
-	acc, _ := strings.CutPrefix(rec.StreamID, "account-")
-	pid, _ := strings.CutPrefix(rec.StreamID, "person-")
+func (d Directory) apply(ctx context.Context, tx Tx, rec event.Record, payload any, acc, pid string) error {
 	at := rec.Effective().UnixMicro()
 	switch e := payload.(type) {
 	case person.SignedUp:

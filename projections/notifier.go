@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	"seatledger/domain/account"
@@ -36,19 +35,10 @@ func (Notifier) Tables() []string {
 
 // Apply implements Projection.
 func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	payload, ok, err := decodePeople(rec)
-	if !ok {
-		return err
-	}
-	if err := n.apply(ctx, tx, rec, payload); err != nil {
-		return fmt.Errorf("notifier: %s at position %d: %w", rec.Type, rec.Position, err)
-	}
-	return nil
+	return applyPeople(n.Name(), rec, func(payload any, acc, pid string) error { return n.apply(ctx, tx, rec, payload, acc, pid) })
 }
 
-func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload any) error {
-	acc, _ := strings.CutPrefix(rec.StreamID, "account-")
-	pid, _ := strings.CutPrefix(rec.StreamID, "person-")
+func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload any, acc, pid string) error {
 	send := func(m Mail) error { return scheduleMail(ctx, tx, n.Scheduler, rec.ID, rec.RecordedAt, m) }
 	switch e := payload.(type) {
 	case person.SignedUp:
