@@ -33,7 +33,7 @@ func (h *Handler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMember
 	for i, email := range cmd.Emails {
 		ids[i] = uuid.Must(uuid.NewV7()).String()
 		invitees[i] = account.Invitee{InvitationID: ids[i], Email: email,
-			TokenHash: account.HashToken(h.tokens.Token(account.TokenInvitation, ids[i]))}
+			TokenHash: person.HashToken(h.tokens.Token(account.TokenInvitation, ids[i]))}
 	}
 	res, err := h.updateAccount(ctx, "InviteMembers", cmd.AccountID, meta, func(a account.Account, now time.Time) ([]any, error) {
 		return a.Invite(meta.Actor.ID, cmd.Language, invitees, now)
@@ -79,10 +79,10 @@ func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInv
 			return Accepted{}, err
 		}
 		// Check the link as joining will, before anybody is created.
-		if _, err := a.Accept(cmd.InvitationID, cmd.Token, "", h.clock.Now()); err != nil {
+		inv, err := a.CheckInvitation(cmd.InvitationID, cmd.Token, h.clock.Now())
+		if err != nil {
 			return Accepted{}, err
 		}
-		inv, _ := a.Invitation(cmd.InvitationID)
 		signUp := *cmd.NewPerson
 		signUp.Email = inv.Email
 		signedUp, err := h.signUp(ctx, meta, signUp, cmd.InvitationID)

@@ -115,7 +115,7 @@ func (h *Handler) ResetPassword(ctx context.Context, meta Meta, personID, token,
 	if !p.Exists() {
 		return event.AppendResult{}, person.ErrBadLink
 	}
-	if err := h.checkPassword(password, p.Email(), first(p), last(p)); err != nil {
+	if err := h.checkPassword(password, p.Email(), names(p)...); err != nil {
 		return event.AppendResult{}, err
 	}
 	hash, err := h.passwords.Hash(password)
@@ -151,7 +151,7 @@ func (h *Handler) ChangePassword(ctx context.Context, meta Meta, current, passwo
 	if !ok {
 		return event.AppendResult{}, person.ErrBadCredentials
 	}
-	if err := h.checkPassword(password, p.Email(), first(p), last(p)); err != nil {
+	if err := h.checkPassword(password, p.Email(), names(p)...); err != nil {
 		return event.AppendResult{}, err
 	}
 	hash, err := h.passwords.Hash(password)
@@ -216,5 +216,8 @@ func (h *Handler) AuthenticateAPIToken(ctx context.Context, token string) (perso
 	return p, nil
 }
 
-func first(p person.Person) string { f, _ := p.Name(); return f }
-func last(p person.Person) string  { _, l := p.Name(); return l }
+// names are a person's first and last name, hints for the password check.
+func names(p person.Person) []string {
+	first, last := p.Name()
+	return []string{first, last}
+}

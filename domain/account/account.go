@@ -13,6 +13,7 @@ package account
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -107,11 +108,7 @@ func (a Account) Member(personID string) (Member, bool) {
 
 // Members returns every current member, in no particular order.
 func (a Account) Members() []Member {
-	out := make([]Member, 0, len(a.members))
-	for _, m := range a.members {
-		out = append(out, m)
-	}
-	return out
+	return slices.Collect(maps.Values(a.members))
 }
 
 // admins counts the unblocked admins, those who can still manage the account.

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"net/mail"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"seatledger/domain/person"
 )
 
 // Invitations are part of the account (rule MEM-4): inviting, revoking and
@@ -61,22 +64,6 @@ type Invitee struct {
 	TokenHash    []byte
 }
 
-// HashToken returns the stored form of a link's secret token.
-func HashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
-// normalizeEmail is person.NormalizeEmail's rule, repeated here so that
-// the account does not depend on the person aggregate.
-func normalizeEmail(raw string) (string, error) {
-	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalidInvitation, raw)
-	}
-	return strings.ToLower(addr.Address), nil
-}
-
 // normalizeLanguage accepts a two-letter ISO 639-1 code.
 func normalizeLanguage(raw string) (string, error) {
 	lang := strings.ToLower(strings.TrimSpace(raw))
@@ -94,11 +81,7 @@ func (a Account) Invitation(id string) (Invitation, bool) {
 
 // Invitations returns every invitation the account issued, in no order.
 func (a Account) Invitations() []Invitation {
-	out := make([]Invitation, 0, len(a.invitations))
-	for _, inv := range a.invitations {
-		out = append(out, inv)
-	}
-	return out
+	return slices.Collect(maps.Values(a.invitations))
 }
 
 // Invite invites several addresses at once in one language (rule MEM-4):
@@ -125,9 +108,9 @@ func (a Account) Invite(actor, language string, invitees []Invitee, now time.Tim
 	seen := make(map[string]bool, len(invitees))
 	out := make([]any, 0, len(invitees))
 	for _, in := range invitees {
-		email, err := normalizeEmail(in.Email)
+		email, err := person.NormalizeEmail(in.Email)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalidInvitation, in.Email)
 		}
 		if seen[email] {
 			return nil, fmt.Errorf("%w: %s is named twice", ErrInvalidInvitation, email)
@@ -157,21 +140,30 @@ func (a Account) RevokeInvitation(actor, id string) ([]any, error) {
 	return []any{InvitationRevoked{InvitationID: id, By: actor}}, nil
 }
 
-// Accept redeems invitation id for person with the token from its link
-// (rule MEM-4): person joins as a regular member. The link works once,
-// within InvitationValidity, unless revoked; a wrong token is answered as
-// if the invitation did not exist.
-func (a Account) Accept(id, token, person string, now time.Time) ([]any, error) {
+// CheckInvitation returns invitation id if token is its link's and it can
+// still be accepted at now (rule MEM-4): once, within
+// InvitationValidity, unless revoked. A wrong token is answered as if the
+// invitation did not exist.
+func (a Account) CheckInvitation(id, token string, now time.Time) (Invitation, error) {
 	inv, ok := a.invitations[id]
 	switch {
-	case !ok || subtle.ConstantTimeCompare(HashToken(token), inv.TokenHash) != 1:
-		return nil, ErrNoInvitation
+	case !ok || subtle.ConstantTimeCompare(person.HashToken(token), inv.TokenHash) != 1:
+		return Invitation{}, ErrNoInvitation
 	case inv.State == StateAccepted:
-		return nil, fmt.Errorf("%w: it was accepted already", ErrInvitationUsed)
+		return Invitation{}, fmt.Errorf("%w: it was accepted already", ErrInvitationUsed)
 	case inv.State == StateRevoked:
-		return nil, fmt.Errorf("%w: it was withdrawn", ErrInvitationUsed)
+		return Invitation{}, fmt.Errorf("%w: it was withdrawn", ErrInvitationUsed)
 	case inv.Expired(now):
-		return nil, ErrInvitationExpired
+		return Invitation{}, ErrInvitationExpired
+	}
+	return inv, nil
+}
+
+// Accept redeems invitation id for person with the token from its link
+// (rule MEM-4): person joins as a regular member.
+func (a Account) Accept(id, token, person string, now time.Time) ([]any, error) {
+	if _, err := a.CheckInvitation(id, token, now); err != nil {
+		return nil, err
 	}
 	return a.Join(person, id)
 }

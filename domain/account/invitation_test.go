@@ -8,9 +8,10 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 )
 
-var linkHash = account.HashToken("s3cret-link-token")
+var linkHash = person.HashToken("s3cret-link-token")
 
 func invited(id, email string) account.MemberInvited {
 	return account.MemberInvited{InvitationID: id, Email: email, Language: "de", InvitedBy: "ada",
