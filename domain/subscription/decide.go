@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,12 +25,18 @@ type Order struct {
 	Period      Period
 	Channel     Channel
 	SupportPlan SupportPlan
+	// Insurance is the upgrade insurance bought with a permanent license
+	// (Period Permanent): 1y, 2y, 3y, or empty for none (SUB-9).
+	Insurance Period
+	// LicensedMajor is the product's major version when a permanent
+	// license is bought; the catalog supplies it, not the order.
+	LicensedMajor int
 }
 
 // digest fingerprints an order's contents, to tell a retry from a
 // different order that reuses the ID.
 func (o Order) digest(kind string) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s", kind, o.ID, o.ProductID, o.Seats, o.Period, o.Channel, o.SupportPlan))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s", kind, o.ID, o.ProductID, o.Seats, o.Period, o.Channel, o.SupportPlan, o.Insurance))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -56,7 +63,10 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 		}
 		return nil, fmt.Errorf("%w: subscription %s exists already", ErrInvalidOrder, id)
 	}
-	var problems []string
+	var (
+		problems []string
+		err      error
+	)
 	if o.ID == "" {
 		problems = append(problems, "order_id is required")
 	}
@@ -66,9 +76,22 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 	if o.Seats < 1 || o.Seats > MaxSeats {
 		problems = append(problems, fmt.Sprintf("seats must be from 1 to %d, not %d", MaxSeats, o.Seats))
 	}
-	end, err := o.Period.After(now)
-	if err != nil {
-		problems = append(problems, fmt.Sprintf("period %q must be 1m, 1y, 2y or 3y", o.Period))
+	var (
+		end          time.Time
+		insuranceEnd *time.Time
+	)
+	if o.Period == Permanent {
+		if o.Insurance != "" {
+			if until, err := o.Insurance.After(now); err != nil || o.Insurance == Month {
+				problems = append(problems, fmt.Sprintf("insurance %q must be 1y, 2y or 3y", o.Insurance))
+			} else {
+				insuranceEnd = &until
+			}
+		}
+	} else if o.Insurance != "" {
+		problems = append(problems, "insurance is sold with permanent licenses only")
+	} else if end, err = o.Period.After(now); err != nil {
+		problems = append(problems, fmt.Sprintf("period %q must be 1m, 1y, 2y, 3y or permanent", o.Period))
 	}
 	switch {
 	case o.Channel != Online && o.Channel != Reseller:
@@ -87,7 +110,8 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 	}
 	return []any{Purchased{SubscriptionID: id, OrderID: o.ID, OrderDigest: digest, ProductID: o.ProductID, Seats: o.Seats,
 		Period: o.Period, Channel: o.Channel, SupportPlan: o.SupportPlan, Start: now, End: end,
-		AutoRenew: o.Channel == Online, PrimaryKey: primary}}, nil // SUB-2: auto-renew on when sold online
+		AutoRenew: o.Channel == Online && o.Period != Permanent, PrimaryKey: primary, // SUB-2: auto-renew on when sold online
+		LicensedMajor: o.LicensedMajor, InsuranceEnd: insuranceEnd}}, nil
 }
 
 // AddSeats adds seats from an order (SUB-4); they go to the primary key.
@@ -118,8 +142,25 @@ func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any
 	if seen, err := s.seen(orderID, digest); seen || err != nil {
 		return nil, err
 	}
+	if s.IsPermanent() { // renewing a permanent license renews its insurance
+		if period == Month || period == Permanent {
+			return nil, fmt.Errorf("%w: upgrade insurance is renewed for 1y, 2y or 3y, not %q", ErrInvalidOrder, period)
+		}
+		from := s.insuranceEnd
+		if from.Before(now) {
+			from = now
+		}
+		until, err := period.After(from)
+		if err != nil {
+			return nil, err
+		}
+		return []any{Renewed{OrderID: orderID, OrderDigest: digest, Period: period, InsuranceEnd: &until}}, nil
+	}
 	if period == Month && s.channel != Online {
 		return nil, fmt.Errorf("%w: one-month renewals are sold online only", ErrInvalidOrder)
+	}
+	if period == Permanent {
+		return nil, fmt.Errorf("%w: a subscription is renewed for 1m, 1y, 2y or 3y", ErrInvalidOrder)
 	}
 	from := s.end
 	if s.status == Ended {
@@ -186,6 +227,8 @@ func (s Subscription) Rename(name, by string) ([]any, error) {
 // stays off (SUB-2).
 func (s Subscription) SetAutoRenew(on bool, by string) ([]any, error) {
 	switch {
+	case s.IsPermanent():
+		return nil, ErrPermanent
 	case on && s.channel == Reseller:
 		return nil, ErrReseller
 	case on && s.cancelled:
@@ -205,6 +248,9 @@ func (s Subscription) Lapse(now time.Time) ([]any, error) {
 	}
 	var out []any
 	status := s.status
+	if s.IsPermanent() {
+		return nil, nil
+	}
 	if status == Active && !now.Before(s.end) {
 		out, status = append(out, GraceStarted{End: s.end}), InGrace
 	}
@@ -212,6 +258,106 @@ func (s Subscription) Lapse(now time.Time) ([]any, error) {
 		out = append(out, Expired{End: s.end})
 	}
 	return out, nil
+}
+
+// RemindersBefore are how long before an end date the account's admins
+// are reminded of it.
+var RemindersBefore = []int{30, 3} // days
+
+// RemindExpiry records that the subscription (keyID empty) or sublicense
+// keyID ends at end in daysLeft days, so that the account's admins are
+// told. Nothing is recorded when the end has moved since the reminder was
+// planned (a renewal, a changed expiry), when the key is gone, or when
+// the subscription is not registered (nobody to tell).
+func (s Subscription) RemindExpiry(keyID string, end time.Time, daysLeft int) ([]any, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	current, name := s.end, ""
+	if keyID != "" {
+		k, ok := s.keys[keyID]
+		if !ok || k.ExpiresAt == nil {
+			return nil, nil
+		}
+		current, name = *k.ExpiresAt, k.Name
+	}
+	if s.accountID == "" || s.status == Ended || !current.Equal(end) {
+		return nil, nil
+	}
+	return []any{ExpiryReminded{KeyID: keyID, KeyName: name, End: end, DaysLeft: daysLeft, AutoRenew: s.autoRenew}}, nil
+}
+
+// RenewalLead is how long before the end date an auto-renewing
+// subscription asks the order system for its renewal (SUB-2).
+const RenewalLead = 7 * 24 * time.Hour
+
+// RequestRenewal asks the order system to renew the subscription that
+// ends at end, if it still renews automatically and still ends then.
+func (s Subscription) RequestRenewal(requestID string, end time.Time) ([]any, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	if !s.autoRenew || s.cancelled || s.status == Ended || !s.end.Equal(end) {
+		return nil, nil
+	}
+	return []any{RenewalRequested{RequestID: requestID, ProductID: s.productID, Seats: s.seats, Period: s.period, End: end}}, nil
+}
+
+// StatusAt returns the status at now (SUB-6): the recorded status, or the
+// one the end date has brought if the lifecycle's timer has not recorded
+// it yet.
+func (s Subscription) StatusAt(now time.Time) Status {
+	switch {
+	case s.IsPermanent() || s.status == Ended:
+		return s.status
+	case !now.Before(s.end.Add(GracePeriod)):
+		return Ended
+	case !now.Before(s.end):
+		return InGrace
+	}
+	return s.status
+}
+
+// Eligibility is the answer to "may key K run version V?" (SUB-9).
+type Eligibility struct {
+	Eligible bool   `json:"eligible"`
+	Reason   string `json:"reason"`
+}
+
+// Eligible answers whether key keyID may run major version major at now
+// (rule SUB-9): a subscription's keys run every version while it is
+// active or in grace (installations keep working, SUB-6) and until a
+// sublicense's own expiry; a permanent license runs the major version it
+// was bought for and earlier ones for ever, and later ones while its
+// upgrade insurance lasts. A key of an unregistered subscription runs
+// nothing yet (SUB-7).
+func (s Subscription) Eligible(keyID string, major int, now time.Time) (Eligibility, error) {
+	k, ok := s.keys[keyID]
+	switch {
+	case !s.Exists():
+		return Eligibility{}, ErrNotFound
+	case !ok:
+		return Eligibility{}, ErrNoKey
+	case major < 0:
+		return Eligibility{}, fmt.Errorf("%w: a major version is 0 or more, not %d", ErrInvalid, major)
+	case s.accountID == "":
+		return Eligibility{Reason: "the key is not registered to a business account yet"}, nil
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return Eligibility{Reason: fmt.Sprintf("the sublicense expired on %s", k.ExpiresAt.UTC().Format(time.DateOnly))}, nil
+	case s.IsPermanent() && major <= s.licensedMajor:
+		return Eligibility{Eligible: true, Reason: fmt.Sprintf("permanent license for version %d", s.licensedMajor)}, nil
+	case s.IsPermanent() && now.Before(s.insuranceEnd):
+		return Eligibility{Eligible: true, Reason: fmt.Sprintf("upgrade insurance until %s", s.insuranceEnd.UTC().Format(time.DateOnly))}, nil
+	case s.IsPermanent() && s.insuranceEnd.IsZero():
+		return Eligibility{Reason: fmt.Sprintf("permanent license for version %d without upgrade insurance", s.licensedMajor)}, nil
+	case s.IsPermanent():
+		return Eligibility{Reason: fmt.Sprintf("permanent license for version %d; its upgrade insurance ended on %s", s.licensedMajor, s.insuranceEnd.UTC().Format(time.DateOnly))}, nil
+	case s.StatusAt(now) == Ended:
+		return Eligibility{Reason: fmt.Sprintf("the subscription expired; it ended on %s", s.end.UTC().Format(time.DateOnly))}, nil
+	case s.StatusAt(now) == InGrace:
+		return Eligibility{Eligible: true, Reason: fmt.Sprintf("the subscription is in its grace period until %s", s.end.Add(GracePeriod).UTC().Format(time.DateOnly))}, nil
+	}
+	return Eligibility{Eligible: true, Reason: fmt.Sprintf("active subscription until %s", s.end.UTC().Format(time.DateOnly))}, nil
 }
 
 func checkName(name string) error {
@@ -366,7 +512,7 @@ func (s Subscription) checkExpiry(at *time.Time, now time.Time) error {
 		return nil
 	case !at.After(now):
 		return fmt.Errorf("%w: the expiry %s is not in the future", ErrInvalid, at.UTC().Format(time.DateOnly))
-	case at.After(s.end):
+	case !s.IsPermanent() && at.After(s.end):
 		return fmt.Errorf("%w: the expiry %s is after the subscription's end %s", ErrInvalid, at.UTC().Format(time.DateOnly), s.end.UTC().Format(time.DateOnly))
 	}
 	return nil
@@ -385,4 +531,15 @@ func sameTime(a, b *time.Time) bool {
 		return a == b
 	}
 	return a.Equal(*b)
+}
+
+// MajorOf returns the major version of a version such as "19", "19.2" or
+// "19.2.1".
+func MajorOf(version string) (int, error) {
+	head, _, _ := strings.Cut(strings.TrimSpace(version), ".")
+	n, err := strconv.Atoi(head)
+	if err != nil || n < 0 || head == "" || head[0] == '+' {
+		return 0, fmt.Errorf("%w: version %q must start with a major version number, as in 19.2", ErrInvalid, version)
+	}
+	return n, nil
 }

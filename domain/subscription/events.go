@@ -23,6 +23,8 @@ const (
 	TypeSublicenseDeleted  = "subscription.sublicense_deleted"
 	TypeAdministratorSet   = "subscription.key_administrator_granted"
 	TypeAdministratorUnset = "subscription.key_administrator_revoked"
+	TypeExpiryReminded     = "subscription.expiry_reminded"
+	TypeRenewalRequested   = "subscription.renewal_requested"
 )
 
 // SealedKey is a license key as the ledger stores it (rule KEY-9): a hash
@@ -31,6 +33,7 @@ type SealedKey struct {
 	KeyID  string `json:"key_id"`
 	Lookup []byte `json:"lookup"` // keyed hash of the canonical key
 	Sealed []byte `json:"sealed"` // the key, encrypted
+	Hint   string `json:"hint"`   // the key's last group of symbols
 }
 
 // Purchased: the order system sold a subscription (rules SUB-1..4); it
@@ -45,9 +48,13 @@ type Purchased struct {
 	Channel        Channel     `json:"channel"`
 	SupportPlan    SupportPlan `json:"support_plan"`
 	Start          time.Time   `json:"start"`
-	End            time.Time   `json:"end"`
+	End            time.Time   `json:"end"` // zero for a permanent license
 	AutoRenew      bool        `json:"auto_renew"`
 	PrimaryKey     SealedKey   `json:"primary_key"`
+	// A permanent license's terms (SUB-9): the major version bought and
+	// the end of its upgrade insurance (nil: none).
+	LicensedMajor int        `json:"licensed_major,omitempty"`
+	InsuranceEnd  *time.Time `json:"insurance_end,omitempty"`
 }
 
 // SeatsAdded: the order system added seats (SUB-4); they go to the primary key.
@@ -58,12 +65,14 @@ type SeatsAdded struct {
 }
 
 // Renewed: the order system renewed the subscription for a period (SUB-4,
-// SUB-6: a renewal in grace returns it to active).
+// SUB-6: a renewal in grace returns it to active). For a permanent
+// license it extends the upgrade insurance instead (SUB-9).
 type Renewed struct {
-	OrderID     string    `json:"order_id"`
-	OrderDigest string    `json:"order_digest"`
-	Period      Period    `json:"period"`
-	End         time.Time `json:"end"`
+	OrderID      string     `json:"order_id"`
+	OrderDigest  string     `json:"order_digest"`
+	Period       Period     `json:"period"`
+	End          time.Time  `json:"end"`
+	InsuranceEnd *time.Time `json:"insurance_end,omitempty"`
 }
 
 // Cancelled: the order system cancelled the subscription; it is not
@@ -149,6 +158,28 @@ type AdministratorRevoked struct {
 	By       string `json:"by"`
 }
 
+// ExpiryReminded: the subscription (KeyID empty) or a sublicense with its
+// own expiry ends in DaysLeft days, at End; the account's admins are told.
+type ExpiryReminded struct {
+	KeyID     string    `json:"key_id,omitempty"`
+	KeyName   string    `json:"key_name,omitempty"`
+	End       time.Time `json:"end"`
+	DaysLeft  int       `json:"days_left"`
+	AutoRenew bool      `json:"auto_renew"` // the subscription renews itself
+}
+
+// RenewalRequested: the subscription renews automatically (SUB-2), so the
+// ledger asked the order system to renew it for another period. The
+// ledger never charges anything: the order system does, and answers with
+// a renewal order (SUB-4). RequestID makes the request idempotent there.
+type RenewalRequested struct {
+	RequestID string    `json:"request_id"`
+	ProductID string    `json:"product_id"`
+	Seats     int       `json:"seats"`
+	Period    Period    `json:"period"`
+	End       time.Time `json:"end"` // the end date to renew from
+}
+
 // Register adds the subscription's events to reg.
 func Register(reg *event.Registry) {
 	reg.Register(TypePurchased, 1, Purchased{})
@@ -166,4 +197,6 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeSublicenseDeleted, 1, SublicenseDeleted{})
 	reg.Register(TypeAdministratorSet, 1, AdministratorGranted{})
 	reg.Register(TypeAdministratorUnset, 1, AdministratorRevoked{})
+	reg.Register(TypeExpiryReminded, 1, ExpiryReminded{})
+	reg.Register(TypeRenewalRequested, 1, RenewalRequested{})
 }

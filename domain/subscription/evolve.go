@@ -15,13 +15,21 @@ func (s Subscription) Evolve(payload any) Subscription {
 		s.id, s.productID, s.seats, s.period, s.channel, s.supportPlan = e.SubscriptionID, e.ProductID, e.Seats, e.Period, e.Channel, e.SupportPlan
 		s.start, s.end, s.autoRenew, s.status = e.Start, e.End, e.AutoRenew, Active
 		s.orders[e.OrderID] = e.OrderDigest
+		s.licensedMajor = e.LicensedMajor
+		if e.InsuranceEnd != nil {
+			s.insuranceEnd = *e.InsuranceEnd
+		}
 		s.primary = e.PrimaryKey.KeyID
-		s.keys[s.primary] = Key{ID: s.primary, Type: Primary, Name: "Primary", Lookup: e.PrimaryKey.Lookup, Sealed: e.PrimaryKey.Sealed}
+		s.keys[s.primary] = Key{ID: s.primary, Type: Primary, Name: "Primary", Lookup: e.PrimaryKey.Lookup, Sealed: e.PrimaryKey.Sealed, Hint: e.PrimaryKey.Hint}
 	case SeatsAdded:
 		s.orders[e.OrderID] = e.OrderDigest
 		s.seats += e.Seats
 	case Renewed:
 		s.orders[e.OrderID] = e.OrderDigest
+		if e.InsuranceEnd != nil { // a permanent license's insurance
+			s.insuranceEnd = *e.InsuranceEnd
+			break
+		}
 		s.end, s.period, s.status = e.End, e.Period, Active
 	case Cancelled:
 		s.orders[e.OrderID] = e.OrderDigest
@@ -38,7 +46,7 @@ func (s Subscription) Evolve(payload any) Subscription {
 		s.status = Ended
 	case SublicenseCreated:
 		s.keys[e.Key.KeyID] = Key{ID: e.Key.KeyID, Type: Reserved, Name: e.Name, Quota: e.Quota,
-			Lookup: e.Key.Lookup, Sealed: e.Key.Sealed, ExpiresAt: e.ExpiresAt}
+			Lookup: e.Key.Lookup, Sealed: e.Key.Sealed, Hint: e.Key.Hint, ExpiresAt: e.ExpiresAt}
 	case SublicenseChanged:
 		k := s.keys[e.KeyID]
 		k.Quota, k.ExpiresAt = e.Quota, e.ExpiresAt

@@ -28,6 +28,10 @@ const (
 	Year   Period = "1y"
 	Years2 Period = "2y"
 	Years3 Period = "3y"
+	// Permanent is a permanent license (rule SUB-9): it never ends; its
+	// upgrade insurance, bought for one of the other periods, decides
+	// which new major versions it may run.
+	Permanent Period = "permanent"
 )
 
 // After returns the end of a period that starts at t.
@@ -91,6 +95,7 @@ type Key struct {
 	Quota  int // for the primary: the seats no sublicense reserves (KEY-4)
 	Lookup []byte
 	Sealed []byte
+	Hint   string // the key's last group, to tell keys apart when masked
 	// ExpiresAt is a sublicense's own expiry; nil: it renews with the
 	// subscription (and the primary always does).
 	ExpiresAt *time.Time
@@ -108,14 +113,18 @@ type Subscription struct {
 	period      Period
 	channel     Channel
 	supportPlan SupportPlan
-	start, end  time.Time
-	autoRenew   bool
-	cancelled   bool
-	status      Status
-	orders      map[string]string // order ID → digest (SUB-4)
-	primary     string
-	keys        map[string]Key
-	version     uint64
+	start, end  time.Time // end is zero for a permanent license
+	// licensedMajor and insuranceEnd are a permanent license's terms: the
+	// major version bought, and until when its upgrade insurance runs.
+	licensedMajor int
+	insuranceEnd  time.Time
+	autoRenew     bool
+	cancelled     bool
+	status        Status
+	orders        map[string]string // order ID → digest (SUB-4)
+	primary       string
+	keys          map[string]Key
+	version       uint64
 }
 
 // StreamID returns the event stream of subscription id.
@@ -134,6 +143,7 @@ var (
 	ErrNoKey         = errors.New("subscription: no such key")
 	ErrExpired       = errors.New("subscription: the subscription has expired")
 	ErrNoChange      = errors.New("subscription: nothing to change")
+	ErrPermanent     = errors.New("subscription: a permanent license has no end date and does not renew")
 )
 
 // Accessors.
@@ -168,8 +178,19 @@ func (s Subscription) SupportPlan() SupportPlan { return s.supportPlan }
 // Start returns when the subscription started.
 func (s Subscription) Start() time.Time { return s.start }
 
-// End returns the paid-up end date.
+// End returns the paid-up end date; zero for a permanent license.
 func (s Subscription) End() time.Time { return s.end }
+
+// IsPermanent reports whether this is a permanent license (SUB-9).
+func (s Subscription) IsPermanent() bool { return s.period == Permanent }
+
+// LicensedMajor returns the major version a permanent license was bought
+// for (SUB-9).
+func (s Subscription) LicensedMajor() int { return s.licensedMajor }
+
+// InsuranceEnd returns when a permanent license's upgrade insurance ends;
+// zero when it has none (SUB-9).
+func (s Subscription) InsuranceEnd() time.Time { return s.insuranceEnd }
 
 // AutoRenew reports whether it renews automatically (SUB-2).
 func (s Subscription) AutoRenew() bool { return s.autoRenew }
@@ -228,4 +249,9 @@ func (s Subscription) Clone() Subscription {
 		s.keys[id] = k
 	}
 	return s
+}
+
+// Stored returns the key as the ledger stores it.
+func (k Key) Stored() SealedKey {
+	return SealedKey{KeyID: k.ID, Lookup: k.Lookup, Sealed: k.Sealed, Hint: k.Hint}
 }
