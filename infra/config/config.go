@@ -3,9 +3,12 @@
 // default) and validates them all at once, so that a misconfigured start
 // reports every problem, one line each, instead of the first one only.
 //
-// Secrets never reach an error message: database and event-store URLs are
-// shown with their passwords redacted (sqldb.Redact), and the admin token,
-// which is read from the environment only, is never shown at all.
+// Secrets never reach an error message or the logged configuration:
+// database and event-store URLs are shown with their passwords redacted
+// (sqldb.Redact), the order webhook's URL without user, query or
+// fragment, and the secrets read from the environment only (the admin
+// token, the SMTP URL, the link, keyring and order-webhook secrets) are
+// never shown at all, at most as set or unset.
 package config
 
 import (
@@ -22,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/infra/keyring"
 	"seatledger/infra/sqldb"
 )
 
@@ -41,6 +45,11 @@ const (
 	EnvMailDir         = "LEDGER_MAIL_DIR"
 	EnvSMTPURL         = "LEDGER_SMTP_URL"
 	EnvSecretKey       = "LEDGER_SECRET_KEY"
+	EnvKeyringFile     = "LEDGER_KEYRING_FILE"
+	EnvKeyringSecret   = "LEDGER_KEYRING_SECRET"
+	EnvOrderWebhookURL = "LEDGER_ORDER_WEBHOOK_URL"
+	// EnvOrderWebhookSecret signs the deliveries to the order system.
+	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
 )
 
 // Defaults of the settings that have one.
@@ -50,12 +59,17 @@ const (
 	DefaultReadyMaxLag     = 1000
 	DefaultMailFrom        = "seatledger <no-reply@localhost>"
 	DefaultMailDir         = "./data/mail"
+	DefaultKeyringFile     = "./data/keyring.secret"
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
 // guards moving the ledger's clock and every back-office endpoint, so a
 // guessable one is refused at start rather than discovered later.
 const MinAdminTokenLength = 16
+
+// MinOrderWebhookSecretLength is the shortest order-webhook secret
+// accepted: it is all that proves a delivery came from the ledger.
+const MinOrderWebhookSecretLength = 16
 
 // ClockMode says which clock the server runs on. It is a closed set.
 type ClockMode struct{ s string }
@@ -115,10 +129,25 @@ type Config struct {
 	// ReadyMaxLag is how many events a projection may be behind the log
 	// while the server still reports itself ready.
 	ReadyMaxLag uint64
+	// KeyringFile holds the secret that seals license keys (rule KEY-9),
+	// generated on first start; used when KeyringSecret is empty. Losing
+	// it loses every key: back it up with the database.
+	KeyringFile string
+	// KeyringSecret, if set, is the secret that seals license keys (at
+	// least 32 bytes, from base64) and wins over KeyringFile. A secret:
+	// environment only, never logged.
+	KeyringSecret []byte
+	// OrderWebhookURL is where integration events (renewal requests) go
+	// to the order system; empty: they are only logged.
+	OrderWebhookURL string
+	// OrderWebhookSecret, if set, signs the deliveries to the order
+	// system. A secret: environment only, never logged.
+	OrderWebhookSecret []byte
 }
 
 // LogValue describes c for the start-up log line with its secrets
-// redacted: the admin token shows only as set or not.
+// redacted: the admin token, the SMTP URL and the keyring and
+// order-webhook secrets show only as set or not.
 func (c Config) LogValue() slog.Value {
 	db := c.Database.DSN
 	if c.Database.Engine == sqldb.Postgres {
@@ -134,6 +163,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("smtp_set", c.SMTPURL != ""),
 		slog.String("mail_dir", c.MailDir),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("keyring_file", c.KeyringFile),
+		slog.String("keyring_secret", setOrUnset(len(c.KeyringSecret) > 0)),
+		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
+		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
 	}
 	if c.EventStoreURL != "" {
 		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
@@ -144,6 +177,41 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
+// String describes c as LogValue does, secrets redacted, so that printing
+// a Config with %v or %+v shows none either.
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, a := range c.LogValue().Group() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", a.Key, a.Value)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func setOrUnset(set bool) string {
+	if set {
+		return "set"
+	}
+	return "unset"
+}
+
+// redactURL shows a URL without its user information, query and
+// fragment, any of which may carry a credential.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
 // Getenv looks up an environment variable; os.Getenv fits.
 type Getenv func(key string) string
 
@@ -151,8 +219,8 @@ type Getenv func(key string) string
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
-	publicURL, mailFrom, mailDir                                                                setting
-	adminToken, smtpURL, secretKey                                                              setting
+	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL                                  setting
+	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 }
 
 type setting struct {
@@ -191,6 +259,12 @@ var specs = []flagSpec{
 		func(r *raw) *setting { return &r.mailDir }},
 	{"ready-max-lag", EnvReadyMaxLag, strconv.Itoa(DefaultReadyMaxLag), "events a projection may lag behind the log while /readyz still reports ready",
 		func(r *raw) *setting { return &r.readyMaxLag }},
+	{"keyring-file", EnvKeyringFile, DefaultKeyringFile,
+		"file of the secret that seals license keys, created on first start; unused when " + EnvKeyringSecret + " is set. Back it up: losing it loses every key",
+		func(r *raw) *setting { return &r.keyringFile }},
+	{"order-webhook-url", EnvOrderWebhookURL, "",
+		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
+		func(r *raw) *setting { return &r.orderWebhookURL }},
 }
 
 // newFlagSet declares every flag on a fresh set writing into r.
@@ -221,6 +295,10 @@ func Usage(w io.Writer, name string) {
 		EnvAdminToken, MinAdminTokenLength)
 	fmt.Fprintf(w, "  %s\n      mail relay, smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none for a local relay; environment only\n", EnvSMTPURL)
 	fmt.Fprintf(w, "  %s\n      key of emailed links' tokens, base64 of at least 32 bytes; environment only; default: generated and kept in the database\n", EnvSecretKey)
+	fmt.Fprintf(w, "  %s\n      secret that seals license keys, base64 of at least %d bytes (e.g. openssl rand -base64 32); environment only; wins over --keyring-file\n",
+		EnvKeyringSecret, keyring.MinSecretBytes)
+	fmt.Fprintf(w, "  %s\n      secret that signs the deliveries to the order webhook (X-Seatledger-Signature), at least %d characters; environment only; unset: unsigned\n",
+		EnvOrderWebhookSecret, MinOrderWebhookSecretLength)
 }
 
 // Parse reads args (without the program name) and the environment into a
@@ -251,6 +329,8 @@ func Parse(args []string, getenv Getenv) (Config, error) {
 	r.adminToken = setting{value: getenv(EnvAdminToken), source: EnvAdminToken}
 	r.smtpURL = setting{value: getenv(EnvSMTPURL), source: EnvSMTPURL}
 	r.secretKey = setting{value: getenv(EnvSecretKey), source: EnvSecretKey}
+	r.keyringSecret = setting{value: getenv(EnvKeyringSecret), source: EnvKeyringSecret}
+	r.orderWebhookSecret = setting{value: getenv(EnvOrderWebhookSecret), source: EnvOrderWebhookSecret}
 	return r.validate()
 }
 
@@ -349,6 +429,35 @@ func (r raw) validate() (Config, error) {
 			fail(r.secretKey, "must be base64 of at least 32 random bytes (e.g. openssl rand -base64 32)")
 		}
 		c.SecretKey = key
+	}
+
+	c.KeyringFile = r.keyringFile.value
+	if v := r.keyringSecret.value; v != "" {
+		// keyring.ParseSecret never quotes the value.
+		if key, err := keyring.ParseSecret(v); err != nil {
+			fail(r.keyringSecret, "%v", strings.TrimPrefix(err.Error(), "keyring: "))
+		} else {
+			c.KeyringSecret = key
+		}
+	} else if c.KeyringFile == "" {
+		fail(r.keyringFile, "must name the file of the license keys' secret (or set %s)", EnvKeyringSecret)
+	}
+
+	// Neither the webhook URL (which may carry a token) nor its secret is
+	// quoted in a message.
+	if v := r.orderWebhookURL.value; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail(r.orderWebhookURL, "must be an absolute http:// or https:// URL with a host")
+		} else {
+			c.OrderWebhookURL = v
+		}
+	}
+	if v := r.orderWebhookSecret.value; v != "" {
+		if len(v) < MinOrderWebhookSecretLength {
+			fail(r.orderWebhookSecret, "too short: use at least %d characters (e.g. openssl rand -hex 32)", MinOrderWebhookSecretLength)
+		} else {
+			c.OrderWebhookSecret = []byte(v)
+		}
 	}
 
 	if len(errs) > 0 {

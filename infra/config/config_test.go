@@ -1,8 +1,11 @@
 package config
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,6 +29,37 @@ func TestParse_defaults_run_on_the_embedded_SQLite_file_with_the_real_clock(t *t
 		c.ShutdownTimeout != DefaultShutdownTimeout || c.ReadyMaxLag != DefaultReadyMaxLag ||
 		c.AdminToken != "" || c.EventStoreURL != "" {
 		t.Errorf("defaults = %+v", c)
+	}
+	if c.KeyringFile != DefaultKeyringFile || c.KeyringSecret != nil || c.OrderWebhookURL != "" || c.OrderWebhookSecret != nil {
+		t.Errorf("keyring and order webhook defaults = %+v", c)
+	}
+}
+
+func TestParse_reads_the_keyring_and_order_webhook_settings(t *testing.T) {
+	t.Parallel()
+	keyringSecret := bytes.Repeat([]byte{0xfb}, 32)
+	c, err := Parse([]string{"--keyring-file=/var/lib/ledger/keyring.secret", "--order-webhook-url=https://orders.example.com/hooks/ledger"},
+		env(map[string]string{
+			EnvKeyringFile:        "/elsewhere",
+			EnvOrderWebhookURL:    "http://elsewhere",
+			EnvKeyringSecret:      base64.RawURLEncoding.EncodeToString(keyringSecret),
+			EnvOrderWebhookSecret: "whsec-0123456789abcdef",
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyringFile != "/var/lib/ledger/keyring.secret" || c.OrderWebhookURL != "https://orders.example.com/hooks/ledger" {
+		t.Errorf("flags lost to the environment: %q, %q", c.KeyringFile, c.OrderWebhookURL)
+	}
+	if !bytes.Equal(c.KeyringSecret, keyringSecret) || string(c.OrderWebhookSecret) != "whsec-0123456789abcdef" {
+		t.Errorf("secrets %x, %q", c.KeyringSecret, c.OrderWebhookSecret)
+	}
+	c, err = Parse(nil, env(map[string]string{EnvKeyringFile: "k.secret", EnvOrderWebhookURL: "http://orders:8080/hook"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyringFile != "k.secret" || c.OrderWebhookURL != "http://orders:8080/hook" {
+		t.Errorf("environment lost: %q, %q", c.KeyringFile, c.OrderWebhookURL)
 	}
 }
 
@@ -82,6 +116,19 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 		{"ready lag", []string{"--ready-max-lag=lots"}, nil, `--ready-max-lag: "lots" is not a number of events`},
 		{"short admin token", nil, map[string]string{EnvAdminToken: "secret"}, `LEDGER_ADMIN_TOKEN: too short: use at least 16 characters`},
 		{"admin token with space", nil, map[string]string{EnvAdminToken: "0123456789 abcdef"}, `LEDGER_ADMIN_TOKEN: must be printable ASCII without spaces`},
+		{"short keyring secret", nil, map[string]string{EnvKeyringSecret: base64.StdEncoding.EncodeToString(make([]byte, 31))},
+			`LEDGER_KEYRING_SECRET: the secret must be base64 of at least 32 bytes, got 31`},
+		{"keyring secret not base64", nil, map[string]string{EnvKeyringSecret: "correct horse battery staple, really"},
+			`LEDGER_KEYRING_SECRET: the secret is not base64`},
+		{"empty keyring file", []string{"--keyring-file="}, nil, `--keyring-file: must name the file`},
+		{"order webhook not a URL", []string{"--order-webhook-url=orders:8080/hook"}, nil,
+			`--order-webhook-url: must be an absolute http:// or https:// URL with a host`},
+		{"order webhook scheme", nil, map[string]string{EnvOrderWebhookURL: "ftp://orders/hook"},
+			`LEDGER_ORDER_WEBHOOK_URL: must be an absolute http:// or https:// URL`},
+		{"order webhook relative", nil, map[string]string{EnvOrderWebhookURL: "/hooks/ledger"},
+			`LEDGER_ORDER_WEBHOOK_URL: must be an absolute http:// or https:// URL`},
+		{"short order webhook secret", nil, map[string]string{EnvOrderWebhookSecret: "secret"},
+			`LEDGER_ORDER_WEBHOOK_SECRET: too short: use at least 16 characters`},
 		{"unknown flag", []string{"--port=80"}, nil, `flag provided but not defined: -port (see --help)`},
 		{"positional argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 	} {
@@ -138,6 +185,20 @@ func TestParse_never_shows_secrets(t *testing.T) {
 			t.Errorf("error shows the secret %q:\n%s", secret, err)
 		}
 	}
+	keyringSecret, webhookSecret := "c2hvcnQtYnV0LXNlY3JldA", "whsec-short"
+	_, err = Parse(nil, env(map[string]string{
+		EnvKeyringSecret:      keyringSecret,
+		EnvOrderWebhookSecret: webhookSecret,
+		EnvOrderWebhookURL:    "https://hook:s3cr3t@orders.example.com:99999/hook?token=t0k3n",
+	}))
+	if err == nil {
+		t.Fatal("Parse succeeded")
+	}
+	for _, secret := range []string{keyringSecret, webhookSecret, "s3cr3t", "t0k3n"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows the secret %q:\n%s", secret, err)
+		}
+	}
 	_, err = Parse(nil, env(map[string]string{EnvDatabaseURL: "user:hunter2@db://x"}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error = %v, want a refusal without the password", err)
@@ -161,6 +222,49 @@ func TestConfig_log_value_hides_the_admin_token(t *testing.T) {
 	}
 }
 
+// The keyring's and the order webhook's secrets show in neither the
+// start-up log line nor a printed Config, only as set or unset; the
+// webhook URL shows without its credentials.
+func TestConfig_log_value_and_string_hide_the_keyring_and_webhook_secrets(t *testing.T) {
+	t.Parallel()
+	keyringSecret := []byte("0123456789abcdef0123456789abcdef-keyring")
+	webhookSecret := "whsec-do-not-log-0123456789"
+	c, err := Parse([]string{"--order-webhook-url=https://hook:s3cr3t@orders.example.com/hooks/ledger?token=t0k3n"}, env(map[string]string{
+		EnvKeyringSecret:      base64.StdEncoding.EncodeToString(keyringSecret),
+		EnvOrderWebhookSecret: webhookSecret,
+		EnvAdminToken:         strings.Repeat("a", 32),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	for _, printed := range []string{b.String(), fmt.Sprint(c), fmt.Sprintf("%v %+v %s", c, c, c), fmt.Sprintf("%+v", &c)} {
+		for _, secret := range []string{
+			string(keyringSecret), base64.StdEncoding.EncodeToString(keyringSecret), fmt.Sprint(keyringSecret),
+			fmt.Sprintf("%x", keyringSecret), webhookSecret, fmt.Sprint([]byte(webhookSecret)), "s3cr3t", "t0k3n", strings.Repeat("a", 32),
+		} {
+			if strings.Contains(printed, secret) {
+				t.Errorf("%q shows the secret %q", printed, secret)
+			}
+		}
+	}
+	for _, want := range []string{`"keyring_secret":"set"`, `"order_webhook_secret":"set"`,
+		`"keyring_file":"./data/keyring.secret"`, `"order_webhook_url":"https://orders.example.com/hooks/ledger"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("log line lacks %s: %s", want, b.String())
+		}
+	}
+	unset, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := unset.String(); !strings.Contains(s, "keyring_secret=unset") || !strings.Contains(s, "order_webhook_secret=unset") {
+		t.Errorf("String of the defaults does not say the secrets are unset: %s", s)
+	}
+}
+
 func TestParse_help_is_not_an_error_to_report(t *testing.T) {
 	t.Parallel()
 	if _, err := Parse([]string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
@@ -168,7 +272,9 @@ func TestParse_help_is_not_an_error_to_report(t *testing.T) {
 	}
 	var b strings.Builder
 	Usage(&b, "ledgerd")
-	for _, want := range []string{"--database-url, LEDGER_DATABASE_URL", "--clock-start", EnvAdminToken} {
+	for _, want := range []string{"--database-url, LEDGER_DATABASE_URL", "--clock-start", EnvAdminToken,
+		"--keyring-file, LEDGER_KEYRING_FILE (default ./data/keyring.secret)", EnvKeyringSecret,
+		"--order-webhook-url, LEDGER_ORDER_WEBHOOK_URL", EnvOrderWebhookSecret} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -158,6 +159,9 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	return &Tx{Tx: tx, release: release}, nil
 }
 
+// maxIdleConns is how many idle connections the pool keeps.
+const maxIdleConns = 32
+
 // Open opens the target through database/sql. SQLite gets the pragmas the
 // ledger's durability promise rests on (see SQLitePragmas); its parent
 // folder is created when missing.
@@ -186,6 +190,11 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: connect to %s database: %w", t.Engine, err)
 	}
+	// Keep connections for concurrent readers instead of database/sql's
+	// two: opening one costs a PostgreSQL backend, or SQLite's pragmas
+	// parsed and run again, and under load the pool churned through them.
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	out := &DB{DB: db, Engine: t.Engine}
 	if t.Engine == SQLite {
 		out.gate = make(chan struct{}, 1)
