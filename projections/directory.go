@@ -5,38 +5,53 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 )
 
-// people is the registry of the events the people projections read.
-var people = func() *event.Registry {
+// registry knows every event the projections read.
+var registry = func() *event.Registry {
 	reg := event.NewRegistry()
 	account.Register(reg)
 	person.Register(reg)
+	product.Register(reg)
+	subscription.Register(reg)
 	return reg
 }()
 
-// applyPeople decodes rec if it is a person or account event and hands
-// it to apply with the IDs its stream names (other events are skipped);
-// an error names the projection and the event.
-func applyPeople(name string, rec event.Record, apply func(payload any, accountID, personID string) error) error {
-	if !strings.HasPrefix(rec.Type, "person.") && !strings.HasPrefix(rec.Type, "account.") {
+// applyOf decodes rec if its type starts with one of prefixes (others are
+// skipped) and hands it to apply; an error names the projection and the
+// event.
+func applyOf(name string, rec event.Record, prefixes []string, apply func(payload any) error) error {
+	if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(rec.Type, p) }) {
 		return nil
 	}
-	payload, err := people.Decode(rec)
+	payload, err := registry.Decode(rec)
 	if err == nil {
-		acc, _ := strings.CutPrefix(rec.StreamID, "account-")
-		pid, _ := strings.CutPrefix(rec.StreamID, "person-")
-		err = apply(payload, acc, pid)
+		err = apply(payload)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s at position %d: %w", name, rec.Type, rec.Position, err)
 	}
 	return nil
+}
+
+var peoplePrefixes = []string{"person.", "account."}
+
+// applyPeople decodes rec if it is a person or account event and hands
+// it to apply with the IDs its stream names (other events are skipped).
+func applyPeople(name string, rec event.Record, apply func(payload any, accountID, personID string) error) error {
+	return applyOf(name, rec, peoplePrefixes, func(payload any) error {
+		acc, _ := strings.CutPrefix(rec.StreamID, "account-")
+		pid, _ := strings.CutPrefix(rec.StreamID, "person-")
+		return apply(payload, acc, pid)
+	})
 }
 
 // Directory is the portal's read model of people and business accounts:

@@ -53,6 +53,12 @@ const (
 	TemplateMemberBlocked   = "member_blocked"
 	TemplateMemberUnblocked = "member_unblocked"
 	TemplateMemberRemoved   = "member_removed"
+	// TemplateSubscriptionEnding: a subscription or a sublicense with its
+	// own expiry ends soon (rule SUB-6).
+	TemplateSubscriptionEnding = "subscription_ending"
+	// TemplateSubscriptionGrace: a subscription's end date passed; its
+	// grace period runs (SUB-6).
+	TemplateSubscriptionGrace = "subscription_grace"
 )
 
 // scheduleMail puts m in the outbox: a mail timer, due at once, whose ID

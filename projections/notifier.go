@@ -4,11 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"strconv"
 	"strings"
+	"time"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 )
 
 // Notifier decides which events are told by mail and puts each message in
@@ -30,12 +35,20 @@ func (Notifier) Name() string { return "notifier" }
 // Tables implements Projection. The outbox (the timers table) is not
 // among them: a rebuild must not forget what was sent.
 func (Notifier) Tables() []string {
-	return []string{"notify_persons", "notify_accounts", "notify_languages"}
+	return []string{"notify_persons", "notify_accounts", "notify_languages", "notify_members", "notify_subscriptions", "notify_products"}
 }
+
+var licensePrefixes = []string{"subscription.", "product."}
 
 // Apply implements Projection.
 func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	return applyPeople(n.Name(), rec, func(payload any, acc, pid string) error { return n.apply(ctx, tx, rec, payload, acc, pid) })
+	if err := applyPeople(n.Name(), rec, func(payload any, acc, pid string) error { return n.apply(ctx, tx, rec, payload, acc, pid) }); err != nil {
+		return err
+	}
+	return applyOf(n.Name(), rec, licensePrefixes, func(payload any) error {
+		sub, _ := strings.CutPrefix(rec.StreamID, "subscription-")
+		return n.applyLicense(ctx, tx, rec, payload, sub)
+	})
 }
 
 func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload any, acc, pid string) error {
@@ -61,8 +74,20 @@ func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload an
 		return send(Mail{To: p.email, Language: "en", Template: TemplatePasswordReset, Data: map[string]string{"first_name": p.first},
 			Link: &Link{Path: "/reset-password", Query: map[string]string{"person": pid}, TokenPurpose: person.TokenPasswordReset, TokenSubject: e.ResetID}})
 	case account.Created:
+		if err := n.setMember(ctx, tx, e.AccountID, e.CreatorID, account.RoleAdmin); err != nil {
+			return err
+		}
 		return tx.Exec(ctx, `INSERT INTO notify_accounts (account_id, company_name) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`,
 			e.AccountID, e.Company.Name)
+	case account.RoleChanged:
+		return tx.Exec(ctx, `UPDATE notify_members SET role = ? WHERE account_id = ? AND person_id = ?`, e.Role.String(), acc, e.PersonID)
+	case account.MemberUnblocked:
+		if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 0 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+			return err
+		}
+		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberUnblocked)
+	case account.MemberLeft:
+		return tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, e.PersonID)
 	case account.ProfileChanged:
 		return tx.Exec(ctx, `UPDATE notify_accounts SET company_name = ? WHERE account_id = ?`, e.Company.Name, acc)
 	case account.MemberInvited:
@@ -82,6 +107,9 @@ func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload an
 			Link: &Link{Path: "/invitations/accept", Query: map[string]string{"account": acc, "invitation": e.InvitationID},
 				TokenPurpose: account.TokenInvitation, TokenSubject: e.InvitationID}})
 	case account.MemberJoined:
+		if err := n.setMember(ctx, tx, acc, e.PersonID, account.RoleMember); err != nil {
+			return err
+		}
 		if e.InvitationID == "" {
 			return nil
 		}
@@ -91,10 +119,14 @@ func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload an
 		}
 		return n.setLanguage(ctx, tx, "member/"+acc+"/"+e.PersonID, lang)
 	case account.MemberBlocked:
+		if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 1 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+			return err
+		}
 		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberBlocked)
-	case account.MemberUnblocked:
-		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberUnblocked)
 	case account.MemberRemoved:
+		if err := tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+			return err
+		}
 		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberRemoved)
 	}
 	return nil
@@ -117,6 +149,111 @@ func (n Notifier) tellMember(ctx context.Context, tx Tx, send func(Mail) error, 
 	}
 	return send(Mail{To: p.email, Language: lang, Template: template,
 		Data: map[string]string{"first_name": p.first, "company": company}, Link: &Link{Path: "/"}})
+}
+
+// setMember records a membership, so that mail meant for an account's
+// admins finds them.
+func (Notifier) setMember(ctx context.Context, tx Tx, acc, pid string, role account.Role) error {
+	return tx.Exec(ctx, `INSERT INTO notify_members (account_id, person_id, role, blocked) VALUES (?, ?, ?, 0)
+		ON CONFLICT (account_id, person_id) DO UPDATE SET role = excluded.role, blocked = 0`, acc, pid, role.String())
+}
+
+// applyLicense mails the account's admins about their subscriptions'
+// lifecycle (rule SUB-6): an end coming in 30 and 3 days, and the grace
+// period, each in the language the admin was invited in.
+func (n Notifier) applyLicense(ctx context.Context, tx Tx, rec event.Record, payload any, sub string) error {
+	switch e := payload.(type) {
+	case product.Defined:
+		return tx.Exec(ctx, `INSERT INTO notify_products (product_id, name) VALUES (?, ?)
+			ON CONFLICT (product_id) DO UPDATE SET name = excluded.name`, e.ProductID, e.Name)
+	case subscription.Purchased:
+		return tx.Exec(ctx, `INSERT INTO notify_subscriptions (subscription_id, account_id, name, product_id, channel) VALUES (?, '', '', ?, ?)
+			ON CONFLICT (subscription_id) DO NOTHING`, sub, e.ProductID, string(e.Channel))
+	case subscription.Registered:
+		return tx.Exec(ctx, `UPDATE notify_subscriptions SET account_id = ? WHERE subscription_id = ?`, e.AccountID, sub)
+	case subscription.Renamed:
+		return tx.Exec(ctx, `UPDATE notify_subscriptions SET name = ? WHERE subscription_id = ?`, e.Name, sub)
+	case subscription.ExpiryReminded:
+		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionEnding, map[string]string{
+			"end": e.End.UTC().Format(time.DateOnly), "days_left": strconv.Itoa(e.DaysLeft), "key": e.KeyName, "auto_renew": yesNo(e.AutoRenew)})
+	case subscription.GraceStarted:
+		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionGrace, map[string]string{
+			"end": e.End.UTC().Format(time.DateOnly), "grace_end": e.End.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
+	}
+	return nil
+}
+
+// tellAdmins mails every unblocked admin of the account subscription sub
+// is registered to, one message each (the timer ID names event and admin).
+func (n Notifier) tellAdmins(ctx context.Context, tx Tx, rec event.Record, sub, template string, data map[string]string) error {
+	var acc, name, productID, channel string
+	err := tx.QueryRow(ctx, `SELECT account_id, name, product_id, channel FROM notify_subscriptions WHERE subscription_id = ?`, sub).
+		Scan(&acc, &name, &productID, &channel)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && acc == "" {
+		return nil // not registered: nobody to tell
+	}
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		if err := tx.QueryRow(ctx, `SELECT name FROM notify_products WHERE product_id = ?`, productID).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	company, err := n.company(ctx, tx, acc)
+	if err != nil {
+		return err
+	}
+	admins, err := n.admins(ctx, tx, acc)
+	if err != nil {
+		return err
+	}
+	for _, pid := range admins {
+		p, err := n.person(ctx, tx, pid)
+		if err != nil {
+			return err
+		}
+		if p.email == "" {
+			continue
+		}
+		lang, err := n.language(ctx, tx, "member/"+acc+"/"+pid)
+		if err != nil {
+			return err
+		}
+		d := map[string]string{"first_name": p.first, "company": company, "subscription": name, "channel": channel}
+		maps.Copy(d, data)
+		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: &Link{Path: "/subscriptions/" + sub}}
+		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.RecordedAt, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admins returns the unblocked admins of account acc, in a stable order.
+func (Notifier) admins(ctx context.Context, tx Tx, acc string) ([]string, error) {
+	// Tx has no multi-row query: walk the admins in person-ID order.
+	var out []string
+	after := ""
+	for {
+		var pid string
+		err := tx.QueryRow(ctx, `SELECT person_id FROM notify_members WHERE account_id = ? AND role = ? AND blocked = 0 AND person_id > ?
+			ORDER BY person_id LIMIT 1`, acc, account.RoleAdmin.String(), after).Scan(&pid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, after = append(out, pid), pid
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 type notifyPerson struct{ email, first, last string }

@@ -30,6 +30,8 @@ var knownTemplates = []string{
 	projections.TemplateMemberBlocked,
 	projections.TemplateMemberUnblocked,
 	projections.TemplateMemberRemoved,
+	projections.TemplateSubscriptionEnding,
+	projections.TemplateSubscriptionGrace,
 }
 
 // catalogue maps language, then template name, to its parsed template.
