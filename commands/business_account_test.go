@@ -11,9 +11,13 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
+	"seatledger/infra/keyring"
 	"seatledger/infra/passwords"
 	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
@@ -21,8 +25,11 @@ import (
 	"seatledger/infra/storage"
 )
 
-// linkKey derives the tests' link tokens.
-var linkKey, _ = secret.New([]byte("0123456789abcdef0123456789abcdef"))
+// linkKey derives the tests' link tokens; keys seals their license keys.
+var (
+	linkKey, _ = secret.New([]byte("0123456789abcdef0123456789abcdef"))
+	keys, _    = keyring.New([]byte("fedcba9876543210fedcba9876543210"))
+)
 
 var acme = account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}
 
@@ -44,7 +51,7 @@ func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler,
 		}
 		t.Cleanup(func() { store.Close() })
 		fn(t, commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
-			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey}), store, clk)
+			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys}), store, clk)
 	})
 }
 
@@ -52,6 +59,9 @@ func registry() *event.Registry {
 	reg := event.NewRegistry()
 	account.Register(reg)
 	person.Register(reg)
+	product.Register(reg)
+	subscription.Register(reg)
+	licensekey.Register(reg)
 	return reg
 }
 

@@ -15,7 +15,10 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 )
 
 // EventStore is what the write side needs of the event store.
@@ -68,6 +71,8 @@ type Config struct {
 	Passwords Passwords
 	// Tokens is needed by the use cases that mail a link.
 	Tokens Tokens
+	// Keys is needed by the use cases that issue or show license keys.
+	Keys Keys
 	// CacheSize bounds how many aggregates of each kind stay in memory.
 	// Default 10,000.
 	CacheSize int
@@ -80,10 +85,14 @@ type Handler struct {
 	clock     Clock
 	passwords Passwords
 	tokens    Tokens
+	keys      Keys
 
-	accounts *cache[account.Account]
-	persons  *cache[person.Person]
-	claims   *cache[emailClaim]
+	accounts      *cache[account.Account]
+	persons       *cache[person.Person]
+	claims        *cache[emailClaim]
+	subscriptions *cache[subscription.Subscription]
+	licenseKeys   *cache[licensekey.Key]
+	products      *cache[product.Product]
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -95,11 +104,15 @@ func NewHandler(cfg Config) *Handler {
 	if size <= 0 {
 		size = 10_000
 	}
-	return &Handler{store: cfg.Store, registry: cfg.Registry, clock: cfg.Clock, passwords: cfg.Passwords, tokens: cfg.Tokens,
+	return &Handler{store: cfg.Store, registry: cfg.Registry, clock: cfg.Clock, passwords: cfg.Passwords, tokens: cfg.Tokens, keys: cfg.Keys,
 		accounts: newCache(size, account.StreamID, seedAccount, evolveAccount, account.Account.Clone),
 		persons: newCache(size, person.StreamID, func(string) person.Person { return person.Person{} },
 			func(p person.Person, payload any, _ event.Record) person.Person { return p.Evolve(payload) }, nil),
 		claims: newCache(size, person.EmailStreamID, func(string) emailClaim { return emailClaim{} }, evolveClaim, nil),
+		subscriptions: newCache(size, subscription.StreamID, func(string) subscription.Subscription { return subscription.Subscription{} },
+			evolveSubscription, subscription.Subscription.Clone),
+		licenseKeys: newCache(size, licensekey.StreamID, func(string) licensekey.Key { return licensekey.Key{} }, evolveLicenseKey, nil),
+		products:    newCache(size, product.StreamID, func(string) product.Product { return product.Product{} }, evolveProduct, nil),
 	}
 }
 

@@ -1,0 +1,194 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/licensekey"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
+)
+
+// Keys issues, seals and reopens license keys (rule KEY-9); infra/keyring
+// implements it. The ledger stores a key only sealed: a keyed hash to look
+// it up by, and an encrypted copy to show it again.
+type Keys interface {
+	// Issue draws a fresh key and returns it with its sealed form.
+	Issue() (key string, sealed subscription.SealedKey, err error)
+	// ID returns the ID of a canonical key: the key's stream is named by it.
+	ID(canonical string) string
+	// Open returns the key a sealed key holds.
+	Open(sealed subscription.SealedKey) (string, error)
+}
+
+// ErrUnknownKey: a well-formed key that the ledger never issued, or whose
+// sublicense was deleted.
+var ErrUnknownKey = errors.New("commands: no license key matches; check the key")
+
+// subscriptionIDs is the namespace of subscription IDs, which are derived
+// from the purchase's order ID so that a retried purchase names the same
+// subscription.
+var subscriptionIDs = uuid.MustParse("3f0b6c3e-5a51-4b8e-9a0c-2d2f1f7e6a10")
+
+// SubscriptionID returns the ID of the subscription that purchase order
+// orderID issues: a name-based UUID of the order ID.
+func SubscriptionID(orderID string) string {
+	return uuid.NewSHA1(subscriptionIDs, []byte(orderID)).String()
+}
+
+func evolveSubscription(s subscription.Subscription, payload any, _ event.Record) subscription.Subscription {
+	return s.Evolve(payload)
+}
+
+func evolveLicenseKey(k licensekey.Key, payload any, _ event.Record) licensekey.Key {
+	return k.Evolve(payload)
+}
+
+func evolveProduct(p product.Product, payload any, _ event.Record) product.Product {
+	return p.Evolve(payload)
+}
+
+// backOffice refuses anyone but the back office: orders and the catalog
+// come from the vendor's own systems.
+func backOffice(meta Meta, what string) error {
+	if meta.Actor.Kind != event.ActorBackOffice {
+		return fmt.Errorf("%w: only the back office %s", account.ErrForbidden, what)
+	}
+	return nil
+}
+
+// Subscription returns subscription id as of its stream's latest event.
+// It is shared; never evolve it.
+func (h *Handler) Subscription(ctx context.Context, id string) (subscription.Subscription, error) {
+	s, _, err := h.subscriptions.current(ctx, h, id)
+	return s, err
+}
+
+// AuthorizeSubscription answers whether actor may do action with
+// subscription id (and key keyID, for ActionManageKey), from the latest
+// events of the subscription and of the account it is registered to
+// (rules MEM-5, MEM-6, X-5), and returns the subscription it decided on.
+// The back office may view every subscription. A subscription that does
+// not exist is refused like a foreign one.
+func (h *Handler) AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error) {
+	s, err := h.Subscription(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	return s, h.authorizeSubscription(ctx, actor, s, action, keyID)
+}
+
+func (h *Handler) authorizeSubscription(ctx context.Context, actor event.Actor, s subscription.Subscription, action subscription.Action, keyID string) error {
+	if actor.Kind == event.ActorBackOffice && action == subscription.ActionView {
+		if !s.Exists() {
+			return subscription.ErrNotFound // the back office sees every subscription, so may know which exist
+		}
+		return nil
+	}
+	var acct account.Account
+	if s.AccountID() != "" {
+		var err error
+		if acct, err = h.Account(ctx, s.AccountID()); err != nil {
+			return err
+		}
+	}
+	return s.Authorize(actor, acct, action, keyID)
+}
+
+// updateSubscription runs decide on subscription id as of its latest
+// event, once actor may do action (with key keyID) there.
+func (h *Handler) updateSubscription(ctx context.Context, command, id string, meta Meta, action subscription.Action, keyID string,
+	decide func(subscription.Subscription, time.Time) ([]any, error)) (event.AppendResult, error) {
+	return update(ctx, h, h.subscriptions, id, command, meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
+		if err := h.authorizeSubscription(ctx, meta.Actor, s, action, keyID); err != nil {
+			return nil, err
+		}
+		return decide(s, now)
+	})
+}
+
+// issueKey draws a key for subscription id and records it on the key's
+// own stream, before the subscription's event that holds it, so that the
+// key can be looked up the moment it exists. A fresh key's stream is new:
+// it is appended without reading it first, expecting no stream; 120
+// random bits never collide, but if they did, another key is drawn.
+func (h *Handler) issueKey(ctx context.Context, meta Meta, command, subscriptionID string) (string, subscription.SealedKey, error) {
+	for range maxAttempts {
+		key, sealed, err := h.keys.Issue()
+		if err != nil {
+			return "", sealed, err
+		}
+		stream := licensekey.StreamID(sealed.KeyID)
+		issued, err := h.encode(command, stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+			[]any{licensekey.Issued{KeyID: sealed.KeyID, SubscriptionID: subscriptionID}})
+		if err != nil {
+			return "", sealed, err
+		}
+		_, err = h.store.Append(ctx, stream, event.Exact(0), issued...)
+		if !errors.Is(err, event.ErrConflict) {
+			return key, sealed, err
+		}
+	}
+	return "", subscription.SealedKey{}, licensekey.ErrTaken
+}
+
+// LookUpKey finds the subscription of a key as someone typed it (rules
+// KEY-2, KEY-9): subscription.ErrKeyFormat for a typo, ErrUnknownKey for
+// a key the ledger does not know. It returns the subscription and the
+// key's ID.
+func (h *Handler) LookUpKey(ctx context.Context, raw string) (subscription.Subscription, string, error) {
+	canonical, err := subscription.ParseKey(raw)
+	if err != nil {
+		return subscription.Subscription{}, "", err
+	}
+	id := h.keys.ID(canonical)
+	k, _, err := h.licenseKeys.current(ctx, h, id)
+	if err != nil || !k.Exists() {
+		return subscription.Subscription{}, "", errors.Join(err, ErrUnknownKey)
+	}
+	s, err := h.Subscription(ctx, k.SubscriptionID())
+	if err != nil {
+		return s, "", err
+	}
+	if _, ok := s.Key(id); !ok {
+		return subscription.Subscription{}, "", ErrUnknownKey
+	}
+	return s, id, nil
+}
+
+// RevealKey returns key keyID of subscription id in full (rule KEY-9): to
+// the account's admins and the key's license administrators only.
+func (h *Handler) RevealKey(ctx context.Context, actor event.Actor, id, keyID string) (string, error) {
+	s, err := h.AuthorizeSubscription(ctx, actor, id, subscription.ActionManageKey, keyID)
+	if err != nil {
+		return "", err
+	}
+	k, ok := s.Key(keyID)
+	if !ok {
+		return "", subscription.ErrNoKey
+	}
+	return h.keys.Open(k.Stored())
+}
+
+// Eligibility answers "may this key run version V?" (rule SUB-9) for
+// someone who may view its subscription.
+func (h *Handler) Eligibility(ctx context.Context, actor event.Actor, rawKey, version string) (subscription.Eligibility, error) {
+	major, err := subscription.MajorOf(version)
+	if err != nil {
+		return subscription.Eligibility{}, err
+	}
+	s, keyID, err := h.LookUpKey(ctx, rawKey)
+	if err != nil {
+		return subscription.Eligibility{}, err
+	}
+	if err := h.authorizeSubscription(ctx, actor, s, subscription.ActionView, ""); err != nil {
+		return subscription.Eligibility{}, err
+	}
+	return s.Eligible(keyID, major, h.clock.Now())
+}
