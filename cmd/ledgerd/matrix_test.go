@@ -14,21 +14,22 @@ import (
 )
 
 // The principals of the authorization matrix, in its columns' order.
-var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office"}
+var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office", "key-admin"}
 
 // skip marks a cell the matrix does not run (it would change the state
 // the other cells rely on); the flows test covers it.
 const skip = 0
 
-// TestAuthorization_matrix_MEM5_MEM8_X5 asks every endpoint as every kind
-// of caller, against account A: its admin, a regular member, a blocked
-// member, a removed member, the admin of another account B, the back
-// office and nobody. Requests an allowed caller makes are chosen to be
+// TestAuthorization_matrix_MEM5_MEM6_MEM8_X5 asks every endpoint as every
+// kind of caller, against account A: its admin, a regular member, a
+// blocked member, a removed member, the admin of another account B, the
+// back office, a member who is license administrator of one sublicense
+// of A's subscription (MEM-6), and nobody. Requests an allowed caller makes are chosen to be
 // refused by the domain (409, 400, 404), so that the matrix changes
 // nothing and every cell sees the same state. No refused answer may carry
 // A's data. Later issues add their endpoints here; the test fails
 // when a route is in neither the matrix nor the list of public routes.
-func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
+func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
 	ctx := t.Context()
 	key, err := secret.Load(ctx, m.DB)
@@ -38,7 +39,7 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 
 	// Everybody signs up, signs in and takes a personal API token.
 	clients, ids := map[string]*client{}, map[string]string{}
-	for _, p := range []struct{ role, name string }{{"admin", "ada"}, {"member", "bob"}, {"blocked", "cyd"}, {"removed", "dan"}, {"other-admin", "eve"}} {
+	for _, p := range []struct{ role, name string }{{"admin", "ada"}, {"member", "bob"}, {"blocked", "cyd"}, {"removed", "dan"}, {"other-admin", "eve"}, {"key-admin", "kim"}} {
 		c := newClient(t, m)
 		ids[p.role] = c.must(201, "POST", "/v1/signup", signUpBody(p.name, p.name+"@example.com")).str("person_id")
 		c.must(200, "POST", "/v1/session", map[string]any{"email": p.name + "@example.com", "password": pw})
@@ -48,8 +49,8 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 	company := map[string]any{"name": "Acme Matrix AG", "country": "CH", "zip": "8200", "phone": "+41 52 000 00 00"}
 	accA := ada.must(201, "POST", "/v1/accounts", map[string]any{"company": company}).str("account_id")
 	clients["other-admin"].must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Beta", "country": "DE", "zip": "1", "phone": "1"}})
-	inv := ada.must(201, "POST", "/v1/accounts/"+accA+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com", "dan@example.com"}})
-	for i, role := range []string{"member", "blocked", "removed"} {
+	inv := ada.must(201, "POST", "/v1/accounts/"+accA+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com", "dan@example.com", "kim@example.com"}})
+	for i, role := range []string{"member", "blocked", "removed", "key-admin"} {
 		invID := inv.body["invitation_ids"].([]any)[i].(string)
 		clients[role].must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": accA, "invitation_id": invID,
 			"token": key.Token(account.TokenInvitation, invID)})
@@ -57,6 +58,19 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 	ada.must(200, "POST", "/v1/accounts/"+accA+"/members/"+ids["blocked"]+"/block", nil)
 	ada.must(200, "DELETE", "/v1/accounts/"+accA+"/members/"+ids["removed"], nil)
 	supportCode := ada.must(200, "GET", "/v1/accounts/"+accA, nil).str("support_code")
+
+	// A's subscription, with one sublicense whose license administrator
+	// is kim (MEM-6).
+	office := newClient(t, m)
+	office.bearer = adminToken
+	office.must(200, "PUT", "/v1/products/ras", map[string]any{"name": "Remote Application Server", "model": "concurrent_users", "major_version": 19})
+	bought := office.must(201, "POST", "/v1/orders", map[string]any{"kind": "purchase", "order_id": "matrix-1", "product_id": "ras", "seats": 10,
+		"period": "1y", "channel": "online", "support_plan": "standard"})
+	primaryKey, subID := bought.str("key"), bought.str("subscription_id")
+	ada.must(200, "POST", "/v1/keys/register", map[string]any{"key": primaryKey, "account_id": accA})
+	sublicense := ada.must(201, "POST", "/v1/subscriptions/"+subID+"/keys", map[string]any{"name": "Berlin", "quota": 3})
+	K1 := sublicense.str("key_id")
+	ada.must(200, "PUT", "/v1/subscriptions/"+subID+"/keys/"+K1+"/administrators/"+ids["key-admin"], nil)
 
 	// The callers of the matrix use bearer tokens; the back office its own.
 	callers := map[string]*client{"anonymous": newClient(t, m)}
@@ -68,7 +82,7 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 	callers["back-office"] = newClient(t, m)
 	callers["back-office"].bearer = adminToken
 
-	A := "/v1/accounts/" + accA
+	A, S := "/v1/accounts/"+accA, "/v1/subscriptions/"+subID
 	nobody := "00000000-0000-7000-8000-000000000000"
 	matrix := []struct {
 		route  string // the chi pattern
@@ -97,6 +111,26 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 		{"/v1/me/tokens", "POST", "/v1/me/tokens", map[string]any{"name": ""}, []int{401, 400, 400, 400, 400, 400, 403}},
 		{"/v1/me/tokens/{tokenID}", "DELETE", "/v1/me/tokens/" + nobody, nil, []int{401, 404, 404, 404, 404, 404, 403}},
 		{"/v1/accounts", "POST", "/v1/accounts", map[string]any{"company": map[string]any{}}, []int{401, 400, 400, 400, 400, 400, 403}},
+
+		// Products, orders, subscriptions and keys (issue 4).
+		{"/v1/products/{productID}", "PUT", "/v1/products/ras", map[string]any{"name": "", "model": "concurrent_users"}, []int{401, 403, 403, 403, 403, 403, 400, 403}},
+		{"/v1/orders", "POST", "/v1/orders", map[string]any{"kind": "gift", "order_id": "matrix-2"}, []int{401, 403, 403, 403, 403, 403, 422, 403}},
+		{"/v1/keys/register", "POST", "/v1/keys/register", map[string]any{"key": "not-a-key", "account_id": accA}, []int{401, 400, 400, 400, 400, 400, 403, 400}},
+		{"/v1/keys/register", "POST", "/v1/keys/register", map[string]any{"key": primaryKey, "account_id": accA}, []int{401, 403, 200, 403, 403, 403, 403, 403}},
+		{"/v1/products", "GET", "/v1/products", nil, []int{401, 200, 200, 200, 200, 200, 200, 200}},
+		{"/v1/eligibility", "GET", "/v1/eligibility?version=19.1&key=" + primaryKey, nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/accounts/{accountID}/dashboard", "GET", A + "/dashboard", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/accounts/{accountID}/subscriptions", "GET", A + "/subscriptions", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/subscriptions/{subscriptionID}", "GET", S, nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/subscriptions/{subscriptionID}", "GET", "/v1/subscriptions/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404, 403}},
+		{"/v1/subscriptions/{subscriptionID}/name", "PUT", S + "/name", map[string]any{"name": " "}, []int{401, 403, 400, 403, 403, 403, 403, 403}},
+		{"/v1/subscriptions/{subscriptionID}/auto-renew", "PUT", S + "/auto-renew", map[string]any{"on": true}, []int{401, 403, 409, 403, 403, 403, 403, 403}},
+		{"/v1/subscriptions/{subscriptionID}/keys", "POST", S + "/keys", map[string]any{"name": "Paris", "quota": 0}, []int{401, 403, 400, 403, 403, 403, 403, 403}},
+		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}", "PATCH", S + "/keys/" + K1, map[string]any{"quota": 0}, []int{401, 403, 400, 403, 403, 403, 403, 400}},
+		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}", "DELETE", S + "/keys/" + nobody, nil, []int{401, 403, 404, 403, 403, 403, 403, 403}},
+		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/secret", "GET", S + "/keys/" + K1 + "/secret", nil, []int{401, 403, 200, 403, 403, 403, 403, 200}},
+		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}", "PUT", S + "/keys/" + K1 + "/administrators/" + ids["key-admin"], nil, []int{401, 403, 409, 403, 403, 403, 403, 403}},
+		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}", "DELETE", S + "/keys/" + K1 + "/administrators/" + nobody, nil, []int{401, 403, 409, 403, 403, 403, 403, 403}},
 	}
 	// Routes anybody may call: they act on a secret the caller holds (a
 	// password, a link's token) rather than on an account.
@@ -106,9 +140,14 @@ func TestAuthorization_matrix_MEM5_MEM8_X5(t *testing.T) {
 	}
 
 	covered := map[string]bool{}
-	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"]}
+	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"], primaryKey, sublicense.str("key")}
 	for _, row := range matrix {
 		covered[row.method+" "+row.route] = true
+		if len(row.want) == len(principals)-1 {
+			// Rows older than the key-admin column: a license
+			// administrator is a member like any other there.
+			row.want = append(row.want, row.want[1])
+		}
 		for i, who := range principals {
 			want := row.want[i]
 			if want == skip {

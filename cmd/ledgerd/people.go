@@ -7,7 +7,10 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/mail"
@@ -19,8 +22,8 @@ import (
 // TermsVersion is the version of the terms of use that sign-up accepts.
 const TermsVersion = "2026-01"
 
-// people is the wiring of issue 3: the write side's handler, browser
-// sessions and the mail sender.
+// people is the wiring of the write side: its handler (people, accounts,
+// subscriptions and keys), browser sessions and the mail sender.
 type people struct {
 	commands *commands.Handler
 	sessions *session.Store
@@ -32,6 +35,9 @@ func Registry() *event.Registry {
 	reg := event.NewRegistry()
 	account.Register(reg)
 	person.Register(reg)
+	product.Register(reg)
+	subscription.Register(reg)
+	licensekey.Register(reg)
 	return reg
 }
 
@@ -47,8 +53,12 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 		return nil, err
 	}
 	m.Logger.Info("mail", "mode", sender.Mode())
+	keys, err := m.openKeyring()
+	if err != nil {
+		return nil, err
+	}
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
-		Passwords: passwords.New(m.passwordParams()), Tokens: key})
+		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys})
 	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender}, nil
 }
 

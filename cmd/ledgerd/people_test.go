@@ -23,12 +23,13 @@ import (
 var cheap = argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1}
 
 // peopleServer boots ledgerd on engine's fresh database, mailing through
-// a real SMTP server started in the test.
-func peopleServer(t *testing.T, target sqldb.Target) (*Main, *mailtest.Server) {
+// a real SMTP server started in the test; extra environment entries
+// override the test's.
+func peopleServer(t *testing.T, target sqldb.Target, extra ...string) (*Main, *mailtest.Server) {
 	t.Helper()
 	smtp := mailtest.Start(t, "ledger", "smtp-secret")
-	env := testEnv(t, "LEDGER_DATABASE_URL", target.DSN, "LEDGER_SMTP_URL", smtp.URL("ledger", "smtp-secret"),
-		"LEDGER_PUBLIC_URL", "http://portal.example")
+	env := testEnv(t, append([]string{"LEDGER_DATABASE_URL", target.DSN, "LEDGER_SMTP_URL", smtp.URL("ledger", "smtp-secret"),
+		"LEDGER_PUBLIC_URL", "http://portal.example"}, extra...)...)
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Getenv, m.LogOutput, m.PasswordParams = env, logs, &cheap

@@ -46,6 +46,9 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
 	loop.Handle(projections.TimerKindMail, m.people.mail.Handle)
+	if err := m.handleLifecycle(loop); err != nil {
+		return nil, err
+	}
 	return &readSide{runtime: rt, router: router, timers: loop}, nil
 }
 

@@ -33,6 +33,12 @@ func (s *Server) authorizeRead(w http.ResponseWriter, r *http.Request, id string
 // waitForDirectory waits for the directory read model to apply the
 // position a client names in X-Ledger-Min-Position.
 func (s *Server) waitForDirectory(w http.ResponseWriter, r *http.Request) bool {
+	return s.waitFor(w, r, "directory")
+}
+
+// waitFor waits for read model projection to apply the position a client
+// names in X-Ledger-Min-Position (read your writes).
+func (s *Server) waitFor(w http.ResponseWriter, r *http.Request, projection string) bool {
 	raw := r.Header.Get("X-Ledger-Min-Position")
 	if raw == "" || s.cfg.People.WaitFor == nil {
 		return true
@@ -42,7 +48,7 @@ func (s *Server) waitForDirectory(w http.ResponseWriter, r *http.Request) bool {
 		WriteProblem(w, r, ProblemInvalidRequest.New("header X-Ledger-Min-Position must be a log position (a whole number), not %q", raw).Field("X-Ledger-Min-Position"))
 		return false
 	}
-	if err := s.cfg.People.WaitFor(r.Context(), "directory", pos, readWait); err != nil {
+	if err := s.cfg.People.WaitFor(r.Context(), projection, pos, readWait); err != nil {
 		WriteProblem(w, r, ProblemUnavailable.New("the read model has not reached position %d yet; retry shortly", pos))
 		return false
 	}

@@ -4,9 +4,14 @@ import (
 	"errors"
 	"strings"
 
+	"seatledger/commands"
 	"seatledger/domain/account"
+	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
 	"seatledger/infra/session"
+	"seatledger/queries"
 )
 
 // domainErrors maps each domain error to its stable problem type and, when
@@ -43,6 +48,26 @@ var domainErrors = []struct {
 	{account.ErrInvitationUsed, ProblemLinkUsed, ""},
 	{account.ErrInvitationExpired, ProblemLinkExpired, ""},
 	{session.ErrNoSession, ProblemUnauthorized, ""},
+	{subscription.ErrKeyFormat, ProblemKeyFormat, "key"},
+	{commands.ErrUnknownKey, ProblemUnknownKey, "key"},
+	{subscription.ErrInvalidOrder, ProblemInvalidOrder, ""},
+	{subscription.ErrOrderMismatch, ProblemOrderMismatch, "order_id"},
+	{subscription.ErrRegistered, ProblemKeyRegistered, "key"},
+	{subscription.ErrNotRegistered, ProblemNotRegistered, ""},
+	{subscription.ErrQuota, ProblemQuota, "quota"},
+	{subscription.ErrReseller, ProblemReseller, "on"},
+	{subscription.ErrExpired, ProblemExpired, ""},
+	{subscription.ErrPermanent, ProblemPermanent, ""},
+	{subscription.ErrInvalid, ProblemInvalidRequest, ""},
+	{subscription.ErrNoKey, ProblemNotFound, ""},
+	{subscription.ErrNotFound, ProblemNotFound, ""},
+	{subscription.ErrNoChange, ProblemNoChange, ""},
+	{licensekey.ErrTaken, ProblemConflict, ""},
+	{product.ErrInvalid, ProblemInvalidRequest, ""},
+	{product.ErrModel, ProblemModelFixed, "model"},
+	{product.ErrNotFound, ProblemNotFound, ""},
+	{product.ErrNoChange, ProblemNoChange, ""},
+	{queries.ErrInvalidFilter, ProblemInvalidRequest, ""},
 }
 
 // domainProblem returns the problem of a domain error, or nil. The detail

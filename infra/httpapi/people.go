@@ -71,6 +71,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 		r.Post(acc+"/invitations", s.invite)
 		r.Delete(acc+"/invitations/{invitationID}", s.revokeInvitation)
 	})
+	s.licenseRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

@@ -55,6 +55,17 @@ var (
 	ProblemNoChange             = ProblemType{"no-change", "Nothing to change", http.StatusConflict}
 	ProblemTooManyTokens        = ProblemType{"too-many-tokens", "Too many API tokens", http.StatusConflict}
 	ProblemExists               = ProblemType{"exists", "Exists already", http.StatusConflict}
+	ProblemInvalidOrder         = ProblemType{"invalid-order", "Invalid order", http.StatusUnprocessableEntity}
+	ProblemOrderMismatch        = ProblemType{"order-mismatch", "Order ID used with other contents", http.StatusConflict}
+	ProblemKeyFormat            = ProblemType{"key-format", "Not a license key", http.StatusBadRequest}
+	ProblemUnknownKey           = ProblemType{"unknown-key", "Unknown license key", http.StatusNotFound}
+	ProblemKeyRegistered        = ProblemType{"key-registered", "Key registered to another account", http.StatusConflict}
+	ProblemNotRegistered        = ProblemType{"not-registered", "Subscription not registered", http.StatusConflict}
+	ProblemQuota                = ProblemType{"quota", "Not enough free seats", http.StatusConflict}
+	ProblemReseller             = ProblemType{"reseller", "Sold through a reseller", http.StatusConflict}
+	ProblemExpired              = ProblemType{"expired", "Subscription expired", http.StatusConflict}
+	ProblemPermanent            = ProblemType{"permanent-license", "Permanent license", http.StatusConflict}
+	ProblemModelFixed           = ProblemType{"model-fixed", "Licensing model cannot change", http.StatusConflict}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -66,6 +77,8 @@ func ProblemTypes() []ProblemType {
 		ProblemCSRF, ProblemTooManyRequests, ProblemBadCredentials, ProblemEmailTaken, ProblemWeakPassword,
 		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemLastAdmin,
 		ProblemAlreadyMember, ProblemNotMember, ProblemNoChange, ProblemTooManyTokens, ProblemExists,
+		ProblemInvalidOrder, ProblemOrderMismatch, ProblemKeyFormat, ProblemUnknownKey, ProblemKeyRegistered,
+		ProblemNotRegistered, ProblemQuota, ProblemReseller, ProblemExpired, ProblemPermanent, ProblemModelFixed,
 	}
 }
 

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"seatledger/commands"
+	"seatledger/domain/event"
+	"seatledger/infra/keyring"
+	"seatledger/infra/orderhook"
+	"seatledger/infra/timers"
+	"seatledger/projections"
+)
+
+// openKeyring returns the keyring that seals license keys (rule KEY-9):
+// from LEDGER_KEYRING_SECRET, or from the keyring file, created with a
+// fresh secret on first start. The secret is never in the database, so a
+// copy of the database alone reveals no usable key.
+func (m *Main) openKeyring() (*keyring.Keyring, error) {
+	if len(m.Config.KeyringSecret) > 0 {
+		return keyring.New(m.Config.KeyringSecret)
+	}
+	return keyring.LoadFile(m.Config.KeyringFile)
+}
+
+// lifecycleActor is who the lifecycle's timers act as (rule X-1).
+var lifecycleActor = event.Actor{Kind: event.ActorProcess, ID: "subscription-lifecycle"}
+
+// handleLifecycle registers the handlers of the subscription lifecycle's
+// timers and of the outbox's deliveries to the order system. Each timer's
+// ID is its command's idempotency key, so a timer run twice (after a
+// crash) records its events once.
+func (m *Main) handleLifecycle(loop *timers.Loop) error {
+	hook, err := orderhook.New(orderhook.Config{URL: m.Config.OrderWebhookURL, Secret: m.Config.OrderWebhookSecret, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	h := m.people.commands
+	run := func(use func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error) timers.Handler {
+		return func(ctx context.Context, t timers.Timer) error {
+			var p projections.LifecycleTimer
+			if err := json.Unmarshal(t.Payload, &p); err != nil {
+				return fmt.Errorf("timer %s: %w", t.ID, err)
+			}
+			return use(ctx, commands.Meta{Actor: lifecycleActor, CorrelationID: t.ID, IdempotencyKey: t.ID}, p)
+		}
+	}
+	loop.Handle(projections.TimerKindLapse, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
+		_, err := h.LapseSubscription(ctx, meta, p.SubscriptionID)
+		return err
+	}))
+	loop.Handle(projections.TimerKindRemind, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
+		_, err := h.RemindExpiry(ctx, meta, p.SubscriptionID, p.KeyID, p.End, p.DaysLeft)
+		return err
+	}))
+	loop.Handle(projections.TimerKindRenew, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
+		_, err := h.RequestRenewal(ctx, meta, p.SubscriptionID, p.End)
+		return err
+	}))
+	loop.Handle(projections.TimerKindOrderWebhook, hook.Handle)
+	return nil
+}

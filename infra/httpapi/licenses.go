@@ -1,0 +1,366 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/commands"
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/product"
+	"seatledger/domain/subscription"
+	"seatledger/queries"
+)
+
+// licensesReadModel is the projection the subscription reads wait for.
+const licensesReadModel = "licenses"
+
+// licenseRoutes mounts the /v1 API of products, orders, subscriptions and
+// license keys (issue 4), inside peopleRoutes' authentication.
+func (s *Server) licenseRoutes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(requireBackOffice)
+		r.Put("/products/{productID}", s.defineProduct)
+		r.Post("/orders", s.applyOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requirePerson)
+		r.Post("/keys/register", s.registerKey)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requireSignedIn)
+		r.Get("/products", s.products)
+		r.Get("/eligibility", s.eligibility)
+		r.Get("/accounts/{accountID}/dashboard", s.dashboard)
+		r.Get("/accounts/{accountID}/subscriptions", s.subscriptions)
+		const sub = "/subscriptions/{subscriptionID}"
+		r.Get(sub, s.subscriptionDetails)
+		r.Put(sub+"/name", s.renameSubscription)
+		r.Put(sub+"/auto-renew", s.setAutoRenew)
+		r.Post(sub+"/keys", s.createSublicense)
+		r.Patch(sub+"/keys/{keyID}", s.changeSublicense)
+		r.Delete(sub+"/keys/{keyID}", s.deleteSublicense)
+		r.Get(sub+"/keys/{keyID}/secret", s.revealKey)
+		r.Put(sub+"/keys/{keyID}/administrators/{personID}", s.setKeyAdministrator(true))
+		r.Delete(sub+"/keys/{keyID}/administrators/{personID}", s.setKeyAdministrator(false))
+	})
+}
+
+// requireBackOffice lets through the back office's requests (the admin
+// token) only: orders and the catalog come from the vendor's systems.
+func requireBackOffice(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch principalOf(r.Context()).actor.Kind {
+		case event.ActorBackOffice:
+			next.ServeHTTP(w, r)
+		case event.ActorPerson:
+			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for the back office"))
+		default:
+			unauthorized(w, r, "send the back office's admin token")
+		}
+	})
+}
+
+type productRequest struct {
+	Name         string        `json:"name"`
+	Model        product.Model `json:"model"`
+	Trial        product.Trial `json:"trial"`
+	MajorVersion int           `json:"major_version"`
+}
+
+func (s *Server) defineProduct(w http.ResponseWriter, r *http.Request) {
+	var req productRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	id := chi.URLParam(r, "productID")
+	res, err := s.cfg.People.Commands.DefineProduct(r.Context(), meta(r), product.Defined{ProductID: id, Name: req.Name,
+		Model: req.Model, Trial: req.Trial, MajorVersion: req.MajorVersion})
+	if err != nil && !errors.Is(err, product.ErrNoChange) { // defining the same terms again is a retry
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, map[string]any{"product_id": id})
+}
+
+func (s *Server) products(w http.ResponseWriter, r *http.Request) {
+	if !s.waitFor(w, r, licensesReadModel) {
+		return
+	}
+	list, err := queries.Products(r.Context(), s.cfg.People.Reads)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"products": list})
+}
+
+// orderRequest is an order from the order system (SUB-4): a purchase, or
+// seats added to, a renewal or a cancellation of a subscription.
+type orderRequest struct {
+	Kind           string                   `json:"kind"`
+	OrderID        string                   `json:"order_id"`
+	SubscriptionID string                   `json:"subscription_id,omitempty"`
+	ProductID      string                   `json:"product_id,omitempty"`
+	Seats          int                      `json:"seats,omitempty"`
+	Period         subscription.Period      `json:"period,omitempty"`
+	Channel        subscription.Channel     `json:"channel,omitempty"`
+	SupportPlan    subscription.SupportPlan `json:"support_plan,omitempty"`
+	Insurance      subscription.Period      `json:"insurance,omitempty"`
+}
+
+// The kinds of orders.
+const (
+	orderPurchase     = "purchase"
+	orderAddSeats     = "add_seats"
+	orderRenewal      = "renewal"
+	orderCancellation = "cancellation"
+)
+
+func (s *Server) applyOrder(w http.ResponseWriter, r *http.Request) {
+	var req orderRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.OrderID == "" {
+		WriteProblem(w, r, ProblemInvalidOrder.New("order_id is required").Field("order_id"))
+		return
+	}
+	h, ctx, m := s.cfg.People.Commands, r.Context(), meta(r)
+	if req.Kind == orderPurchase {
+		p, err := h.Purchase(ctx, m, subscription.Order{ID: req.OrderID, ProductID: req.ProductID, Seats: req.Seats, Period: req.Period,
+			Channel: req.Channel, SupportPlan: req.SupportPlan, Insurance: req.Insurance})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		written(w, http.StatusCreated, p.AppendResult, map[string]any{"subscription_id": p.SubscriptionID, "key": p.Key})
+		return
+	}
+	if req.SubscriptionID == "" {
+		WriteProblem(w, r, ProblemInvalidOrder.New("subscription_id is required for %s orders", req.Kind).Field("subscription_id"))
+		return
+	}
+	var (
+		res event.AppendResult
+		err error
+	)
+	switch req.Kind {
+	case orderAddSeats:
+		res, err = h.AddSeats(ctx, m, req.SubscriptionID, req.OrderID, req.Seats)
+	case orderRenewal:
+		res, err = h.Renew(ctx, m, req.SubscriptionID, req.OrderID, req.Period)
+	case orderCancellation:
+		res, err = h.Cancel(ctx, m, req.SubscriptionID, req.OrderID)
+	default:
+		WriteProblem(w, r, ProblemInvalidOrder.New("kind %q must be purchase, add_seats, renewal or cancellation", req.Kind).Field("kind"))
+		return
+	}
+	if errors.Is(err, subscription.ErrNotFound) {
+		WriteProblem(w, r, ProblemNotFound.New("no subscription %s", req.SubscriptionID).Field("subscription_id"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, map[string]any{"subscription_id": req.SubscriptionID})
+}
+
+type registerKeyRequest struct {
+	Key       string           `json:"key"`
+	AccountID string           `json:"account_id,omitempty"`
+	Company   *account.Company `json:"company,omitempty"`
+}
+
+func (s *Server) registerKey(w http.ResponseWriter, r *http.Request) {
+	var req registerKeyRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.RegisterKey(r.Context(), meta(r), commands.RegisterKey{Key: req.Key, AccountID: req.AccountID, Company: req.Company})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.AccountCreated {
+		status = http.StatusCreated
+	}
+	written(w, status, res.AppendResult, map[string]any{"subscription_id": res.SubscriptionID, "account_id": res.AccountID,
+		"account_created": res.AccountCreated})
+}
+
+func (s *Server) eligibility(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("key") == "" || q.Get("version") == "" {
+		WriteProblem(w, r, ProblemInvalidRequest.New("give the key and the version, as in ?key=…&version=19.2").Field("key"))
+		return
+	}
+	e, err := s.cfg.People.Commands.Eligibility(r.Context(), principalOf(r.Context()).actor, q.Get("key"), q.Get("version"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "accountID")
+	if !s.authorizeAccountRead(w, r, id) {
+		return
+	}
+	cards, err := queries.Dashboard(r.Context(), s.cfg.People.Reads, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"products": cards})
+}
+
+func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "accountID")
+	if !s.authorizeAccountRead(w, r, id) {
+		return
+	}
+	q := r.URL.Query()
+	list, err := queries.Subscriptions(r.Context(), s.cfg.People.Reads, queries.SubscriptionsFilter{AccountID: id, Status: q.Get("status"), Sort: q.Get("sort")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"subscriptions": list})
+}
+
+// authorizeAccountRead is authorizeRead for the licenses read model; the
+// back office may read every account's subscriptions.
+func (s *Server) authorizeAccountRead(w http.ResponseWriter, r *http.Request, id string) bool {
+	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	return s.waitFor(w, r, licensesReadModel)
+}
+
+func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "subscriptionID")
+	if _, err := s.cfg.People.Commands.AuthorizeSubscription(r.Context(), principalOf(r.Context()).actor, id, subscription.ActionView, ""); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.waitFor(w, r, licensesReadModel) {
+		return
+	}
+	d, err := queries.SubscriptionDetails(r.Context(), s.cfg.People.Reads, id, r.URL.Query().Get("key_sort"))
+	if errors.Is(err, queries.ErrNotFound) {
+		WriteProblem(w, r, ProblemUnavailable.New("the subscription is not in the read model yet; retry shortly"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) renameSubscription(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.RenameSubscription(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.Name)
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) setAutoRenew(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		On *bool `json:"on"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.On == nil {
+		WriteProblem(w, r, ProblemInvalidRequest.New("on is required: true or false").Field("on"))
+		return
+	}
+	res, err := s.cfg.People.Commands.SetAutoRenew(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), *req.On)
+	s.answer(w, r, res, err)
+}
+
+// answer answers a command that returns only where its events are.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, res event.AppendResult, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, nil)
+}
+
+type sublicenseRequest struct {
+	Name      string     `json:"name"`
+	Quota     int        `json:"quota"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // absent: renews with the subscription
+}
+
+func (s *Server) createSublicense(w http.ResponseWriter, r *http.Request) {
+	var req sublicenseRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.CreateSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
+		subscription.Sublicense{Name: req.Name, Quota: req.Quota, ExpiresAt: req.ExpiresAt})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusCreated, res.AppendResult, map[string]any{"key_id": res.KeyID, "key": res.Key})
+}
+
+type changeSublicenseRequest struct {
+	Name      *string    `json:"name,omitempty"`
+	Quota     *int       `json:"quota,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// RenewWithSubscription drops a custom expiry.
+	RenewWithSubscription bool `json:"renew_with_subscription,omitempty"`
+}
+
+func (s *Server) changeSublicense(w http.ResponseWriter, r *http.Request) {
+	var req changeSublicenseRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.RenewWithSubscription && req.ExpiresAt != nil {
+		WriteProblem(w, r, ProblemInvalidRequest.New("give expires_at or renew_with_subscription, not both").Field("expires_at"))
+		return
+	}
+	res, err := s.cfg.People.Commands.ChangeSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
+		commands.ChangeSublicense{Name: req.Name, Quota: req.Quota, ExpiresAt: req.ExpiresAt, ClearExpiry: req.RenewWithSubscription})
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) deleteSublicense(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.People.Commands.DeleteSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) revealKey(w http.ResponseWriter, r *http.Request) {
+	key, err := s.cfg.People.Commands.RevealKey(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"key_id": chi.URLParam(r, "keyID"), "key": key})
+}
+
+func (s *Server) setKeyAdministrator(on bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := s.cfg.People.Commands.SetKeyAdministrator(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
+			chi.URLParam(r, "keyID"), chi.URLParam(r, "personID"), on)
+		s.answer(w, r, res, err)
+	}
+}
