@@ -85,7 +85,9 @@ func (h *Handler) RenameSubscription(ctx context.Context, meta Meta, id, name st
 // SetAutoRenew turns auto-renewal on or off (SUB-2).
 func (h *Handler) SetAutoRenew(ctx context.Context, meta Meta, id string, on bool) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "SetAutoRenew", id, meta, subscription.ActionManage, "",
-		func(s subscription.Subscription, _ time.Time) ([]any, error) { return s.SetAutoRenew(on, meta.Actor.ID) })
+		func(s subscription.Subscription, _ time.Time) ([]any, error) {
+			return s.SetAutoRenew(on, meta.Actor.ID)
+		})
 }
 
 // SetKeyAdministrator grants (on) or revokes a member's management of one
@@ -199,5 +201,7 @@ func (h *Handler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID str
 // key (KEY-6).
 func (h *Handler) DeleteSublicense(ctx context.Context, meta Meta, id, keyID string) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "DeleteSublicense", id, meta, subscription.ActionManageKey, keyID,
-		func(s subscription.Subscription, _ time.Time) ([]any, error) { return s.DeleteSublicense(keyID, meta.Actor.ID) })
+		func(s subscription.Subscription, _ time.Time) ([]any, error) {
+			return s.DeleteSublicense(keyID, meta.Actor.ID)
+		})
 }

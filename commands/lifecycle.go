@@ -25,7 +25,9 @@ func (h *Handler) LapseSubscription(ctx context.Context, meta Meta, id string) (
 // sublicense ends at end in daysLeft days, so that its admins are mailed.
 func (h *Handler) RemindExpiry(ctx context.Context, meta Meta, id, keyID string, end time.Time, daysLeft int) (event.AppendResult, error) {
 	return update(ctx, h, h.subscriptions, id, "RemindExpiry", meta,
-		func(s subscription.Subscription, _ time.Time) ([]any, error) { return s.RemindExpiry(keyID, end, daysLeft) })
+		func(s subscription.Subscription, _ time.Time) ([]any, error) {
+			return s.RemindExpiry(keyID, end, daysLeft)
+		})
 }
 
 // RequestRenewal asks the order system, through the outbox, to renew an
@@ -33,5 +35,7 @@ func (h *Handler) RemindExpiry(ctx context.Context, meta Meta, id, keyID string,
 // the command's idempotency key.
 func (h *Handler) RequestRenewal(ctx context.Context, meta Meta, id string, end time.Time) (event.AppendResult, error) {
 	return update(ctx, h, h.subscriptions, id, "RequestRenewal", meta,
-		func(s subscription.Subscription, _ time.Time) ([]any, error) { return s.RequestRenewal(meta.IdempotencyKey, end) })
+		func(s subscription.Subscription, _ time.Time) ([]any, error) {
+			return s.RequestRenewal(meta.IdempotencyKey, end)
+		})
 }

@@ -9,10 +9,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/subscription"
-	"seatledger/infra/clock"
-	"seatledger/infra/sqldb"
-	"seatledger/infra/sqldb/sqldbtest"
-	"seatledger/infra/storage"
+	"seatledger/infra/eventstore"
 )
 
 // BenchmarkCreateSublicense creates sublicenses from 32 concurrent
@@ -21,62 +18,48 @@ import (
 // the subscription's event under its exact version (KEY-4). Target on
 // PostgreSQL: ≥ 2,000 creations/s. It reports creations/s.
 func BenchmarkCreateSublicense(b *testing.B) {
-	for _, engine := range []struct {
-		name   string
-		target func(testing.TB) sqldb.Target
-	}{{"sqlite", sqldbtest.SQLite}, {"postgres", sqldbtest.Postgres}} {
-		b.Run(engine.name, func(b *testing.B) {
-			ctx := context.Background()
-			target := engine.target(b)
-			db := sqldbtest.Open(b, target)
-			clk := clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-			store, err := storage.OpenStore(ctx, db, storage.Options{Database: target, Clock: clk})
+	forEachEngineB(b, func(b *testing.B, h *commands.Handler, _ eventstore.Store) {
+		ctx := context.Background()
+		if _, err := h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
+			b.Fatal(err)
+		}
+		catalogB(b, h)
+		const subscriptions = 256
+		subs := make([]string, subscriptions)
+		for i := range subs {
+			p, err := h.Purchase(ctx, backOffice, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 100_000,
+				Period: subscription.Year, Channel: subscription.Online, SupportPlan: subscription.Standard})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { store.Close() })
-			h := commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk, Keys: keys})
-			if _, err := h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
+			if _, err := h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: "acc-1"}); err != nil {
 				b.Fatal(err)
 			}
-			catalogB(b, h)
-			const subscriptions = 256
-			subs := make([]string, subscriptions)
-			for i := range subs {
-				p, err := h.Purchase(ctx, backOffice, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 100_000,
-					Period: subscription.Year, Channel: subscription.Online, SupportPlan: subscription.Standard})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: "acc-1"}); err != nil {
-					b.Fatal(err)
-				}
-				subs[i] = p.SubscriptionID
-			}
-			var next, conflicts atomic.Int64
-			b.SetParallelism(16) // 32 clients on 2 CPUs
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					sub := subs[next.Add(1)%subscriptions]
-					for {
-						_, err := h.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Branch", Quota: 1})
-						if err == nil {
-							break
-						}
-						if !isConflict(err) {
-							b.Error(err)
-							return
-						}
-						conflicts.Add(1) // lost five races: the client retries
+			subs[i] = p.SubscriptionID
+		}
+		var next, conflicts atomic.Int64
+		b.SetParallelism(16) // 32 clients on 2 CPUs
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				sub := subs[next.Add(1)%subscriptions]
+				for {
+					_, err := h.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Branch", Quota: 1})
+					if err == nil {
+						break
 					}
+					if !isConflict(err) {
+						b.Error(err)
+						return
+					}
+					conflicts.Add(1) // lost five races: the client retries
 				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creations/s")
-			b.ReportMetric(float64(conflicts.Load()), "retries")
+			}
 		})
-	}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creations/s")
+		b.ReportMetric(float64(conflicts.Load()), "retries")
+	})
 }
 
 func catalogB(b *testing.B, h *commands.Handler) {
