@@ -184,7 +184,10 @@ func TestMain_Close_finishes_requests_in_flight_then_closes_store_and_database(t
 	if _, err := feed.Write([]byte(`{"by":`)); err != nil { // the request is on the wire, its body half sent
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let the handler start reading the body
+	// The transport is sending the body, so the connection is up; give the
+	// server, on a machine busy with the whole suite under -race, time to
+	// accept it and start reading the body.
+	time.Sleep(300 * time.Millisecond)
 
 	closed := make(chan error, 1)
 	go func() { closed <- m.Close() }()
