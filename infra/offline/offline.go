@@ -1,0 +1,284 @@
+// Package offline is the file format of offline activation (rules ACT-2,
+// ACT-3, ACT-5, ACT-6): armored text files that an installation without a
+// connection writes (requests) and imports (the ledger's signed answers).
+//
+// A file looks like
+//
+//	-----BEGIN SEATLEDGER ACTIVATION FILE-----
+//	Kind: activation
+//	Issued: 2026-03-01T09:00:00Z
+//	Expires: 2026-03-31T09:00:00Z
+//	Nonce: 3q2-7w…
+//	Server: 5f0c…
+//	Signer: 9b1e…
+//	Signature: MEUCIQ…
+//
+//	eyJrZXkiOiI3SzJNUS1YOVBEQS…
+//	-----END SEATLEDGER ACTIVATION FILE-----
+//
+// The body is the base64 of the content (JSON), wrapped at 64 columns. The
+// Ed25519 signature covers a domain-separated encoding of the kind, every
+// header but the signature, and the content, so a file of one kind can
+// never pass as another, and no header can be changed. Requests are not
+// signed: the installation holds no key; the ledger binds its answer to
+// the request's nonce and server identity instead.
+//
+// Verify is all an installation needs to check an answer offline with the
+// ledger's public key; it imports nothing else of the ledger.
+package offline
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind is what a file is for; it names the armor.
+type Kind string
+
+// The kinds of files.
+const (
+	ActivationRequest   Kind = "activation-request"
+	Activation          Kind = "activation"
+	RefreshRequest      Kind = "refresh-request"
+	SubscriptionInfo    Kind = "subscription-information"
+	DeactivationRequest Kind = "deactivation-request"
+	Deactivation        Kind = "deactivation"
+)
+
+var kinds = []Kind{ActivationRequest, Activation, RefreshRequest, SubscriptionInfo, DeactivationRequest, Deactivation}
+
+// Signed reports whether files of kind k carry the ledger's signature.
+func (k Kind) Signed() bool {
+	return k == Activation || k == SubscriptionInfo || k == Deactivation
+}
+
+func (k Kind) armor() string {
+	return "SEATLEDGER " + strings.ToUpper(strings.ReplaceAll(string(k), "-", " ")) + " FILE"
+}
+
+// MaxSize bounds a file: an upload larger than this is refused unread.
+const MaxSize = 64 << 10
+
+// DefaultDrift is how far in the future an issue time may lie before a
+// verifier refuses the file (clocks differ a little).
+const DefaultDrift = 5 * time.Minute
+
+// File is a decoded offline file.
+type File struct {
+	Kind    Kind
+	Issued  time.Time
+	Expires time.Time // zero: no expiry (requests)
+	Nonce   string    // binds an answer to its request
+	Server  string    // the installation's identity
+	Content []byte    // JSON
+}
+
+// Errors of reading and verifying files; each error wraps one of them.
+var (
+	ErrMalformed = errors.New("offline: not a well-formed file")
+	ErrKind      = errors.New("offline: a file of another kind")
+	ErrSignature = errors.New("offline: the signature does not match: the file was altered or signed by another ledger")
+	ErrExpired   = errors.New("offline: the file has expired")
+	ErrFuture    = errors.New("offline: the file is issued in the future")
+)
+
+// Signer signs files with the ledger's Ed25519 key.
+type Signer struct {
+	key ed25519.PrivateKey
+	id  string
+}
+
+// NewSigner returns a signer of key.
+func NewSigner(key ed25519.PrivateKey) *Signer {
+	return &Signer{key: key, id: KeyID(key.Public().(ed25519.PublicKey))}
+}
+
+// KeyID names a public key: the hex of the first 8 bytes of its SHA-256.
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:8])
+}
+
+// PublicKey returns the key a verifier needs.
+func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// Sign encodes f, signed.
+func (s *Signer) Sign(f File) ([]byte, error) {
+	if !f.Kind.Signed() {
+		return nil, fmt.Errorf("%w: %s files are not signed", ErrKind, f.Kind)
+	}
+	h := headers(f)
+	h = append(h, [2]string{"Signer", s.id})
+	sig := ed25519.Sign(s.key, signedBytes(f.Kind, h, f.Content))
+	h = append(h, [2]string{"Signature", base64.RawURLEncoding.EncodeToString(sig)})
+	return encode(f.Kind, h, f.Content), nil
+}
+
+// Encode encodes an unsigned file (a request).
+func Encode(f File) ([]byte, error) {
+	if f.Kind.Signed() || !slices.Contains(kinds, f.Kind) {
+		return nil, fmt.Errorf("%w: %s is not a request", ErrKind, f.Kind)
+	}
+	return encode(f.Kind, headers(f), f.Content), nil
+}
+
+func headers(f File) [][2]string {
+	h := [][2]string{{"Kind", string(f.Kind)}, {"Issued", f.Issued.UTC().Format(time.RFC3339)}}
+	if !f.Expires.IsZero() {
+		h = append(h, [2]string{"Expires", f.Expires.UTC().Format(time.RFC3339)})
+	}
+	return append(h, [2]string{"Nonce", f.Nonce}, [2]string{"Server", f.Server})
+}
+
+func encode(k Kind, h [][2]string, content []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "-----BEGIN %s-----\n", k.armor())
+	for _, kv := range h {
+		fmt.Fprintf(&b, "%s: %s\n", kv[0], kv[1])
+	}
+	b.WriteByte('\n')
+	body := base64.StdEncoding.EncodeToString(content)
+	for len(body) > 64 {
+		b.WriteString(body[:64] + "\n")
+		body = body[64:]
+	}
+	if body != "" {
+		b.WriteString(body + "\n")
+	}
+	fmt.Fprintf(&b, "-----END %s-----\n", k.armor())
+	return b.Bytes()
+}
+
+// signedBytes is what the signature covers: a context string, the kind,
+// each header but the signature, and the content, each length-prefixed so
+// that no two different files share an encoding.
+func signedBytes(k Kind, h [][2]string, content []byte) []byte {
+	var b bytes.Buffer
+	put := func(s []byte) {
+		_ = binary.Write(&b, binary.BigEndian, uint32(len(s)))
+		b.Write(s)
+	}
+	put([]byte("seatledger offline file v1"))
+	put([]byte(k))
+	for _, kv := range h {
+		if kv[0] != "Signature" {
+			put([]byte(kv[0]))
+			put([]byte(kv[1]))
+		}
+	}
+	put(content)
+	return b.Bytes()
+}
+
+// Decode reads a file of kind want without checking a signature: for
+// requests, which are not signed, and for a first look at an answer.
+func Decode(raw []byte, want Kind) (File, error) {
+	f, _, err := decode(raw, want)
+	return f, err
+}
+
+// Verify reads a signed file of kind want and checks it against the
+// ledger's public key at now: the armor and the signed kind are want,
+// the signature holds, it was not issued more than drift in the future,
+// and it has not expired.
+func Verify(raw []byte, want Kind, pub ed25519.PublicKey, now time.Time, drift time.Duration) (File, error) {
+	if !want.Signed() {
+		return File{}, fmt.Errorf("%w: %s files are not signed", ErrKind, want)
+	}
+	f, h, err := decode(raw, want)
+	if err != nil {
+		return File{}, err
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(header(h, "Signature"))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return File{}, fmt.Errorf("%w: no valid signature header", ErrMalformed)
+	}
+	if !ed25519.Verify(pub, signedBytes(f.Kind, h, f.Content), sig) {
+		return File{}, ErrSignature
+	}
+	if f.Issued.After(now.Add(drift)) {
+		return File{}, fmt.Errorf("%w: issued %s, now %s", ErrFuture, f.Issued.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if !f.Expires.IsZero() && !now.Before(f.Expires) {
+		return File{}, fmt.Errorf("%w: it expired on %s", ErrExpired, f.Expires.Format(time.RFC3339))
+	}
+	return f, nil
+}
+
+func header(h [][2]string, name string) string {
+	for _, kv := range h {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+func decode(raw []byte, want Kind) (File, [][2]string, error) {
+	if len(raw) > MaxSize {
+		return File{}, nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimSpace(raw)))
+	sc.Buffer(make([]byte, 0, 4096), MaxSize)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
+	}
+	if len(lines) < 3 {
+		return File{}, nil, fmt.Errorf("%w: too short", ErrMalformed)
+	}
+	begin, end := lines[0], lines[len(lines)-1]
+	armor, ok := strings.CutPrefix(begin, "-----BEGIN ")
+	armor, ok2 := strings.CutSuffix(armor, "-----")
+	if !ok || !ok2 || end != "-----END "+armor+"-----" {
+		return File{}, nil, fmt.Errorf("%w: no BEGIN/END lines", ErrMalformed)
+	}
+	if armor != want.armor() {
+		return File{}, nil, fmt.Errorf("%w: this is a %q, not a %s file", ErrKind, armor, want)
+	}
+	var (
+		h    [][2]string
+		body strings.Builder
+		i    = 1
+	)
+	for ; i < len(lines)-1 && lines[i] != ""; i++ {
+		name, value, ok := strings.Cut(lines[i], ": ")
+		if !ok || name == "" || header(h, name) != "" {
+			return File{}, nil, fmt.Errorf("%w: bad header line %d", ErrMalformed, i+1)
+		}
+		h = append(h, [2]string{name, value})
+	}
+	for ; i < len(lines)-1; i++ {
+		body.WriteString(strings.TrimSpace(lines[i]))
+	}
+	content, err := base64.StdEncoding.DecodeString(body.String())
+	if err != nil {
+		return File{}, nil, fmt.Errorf("%w: the body is not base64", ErrMalformed)
+	}
+	if Kind(header(h, "Kind")) != want {
+		return File{}, nil, fmt.Errorf("%w: the header says %q, not %s", ErrKind, header(h, "Kind"), want)
+	}
+	f := File{Kind: want, Nonce: header(h, "Nonce"), Server: header(h, "Server"), Content: content}
+	if f.Issued, err = time.Parse(time.RFC3339, header(h, "Issued")); err != nil {
+		return File{}, nil, fmt.Errorf("%w: no valid Issued header", ErrMalformed)
+	}
+	if v := header(h, "Expires"); v != "" {
+		if f.Expires, err = time.Parse(time.RFC3339, v); err != nil {
+			return File{}, nil, fmt.Errorf("%w: no valid Expires header", ErrMalformed)
+		}
+	}
+	if f.Nonce == "" || f.Server == "" {
+		return File{}, nil, fmt.Errorf("%w: the Nonce and Server headers are required", ErrMalformed)
+	}
+	return f, h, nil
+}
