@@ -12,9 +12,12 @@ import (
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/mdm"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/release"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/keyring"
@@ -62,6 +65,9 @@ func registry() *event.Registry {
 	product.Register(reg)
 	subscription.Register(reg)
 	licensekey.Register(reg)
+	mdm.Register(reg)
+	release.Register(reg)
+	ticket.Register(reg)
 	return reg
 }
 

@@ -16,9 +16,12 @@ import (
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/mdm"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/release"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 )
 
 // EventStore is what the write side needs of the event store.
@@ -73,6 +76,9 @@ type Config struct {
 	Tokens Tokens
 	// Keys is needed by the use cases that issue or show license keys.
 	Keys Keys
+	// CA and Entitlements are needed by IssueMDMCertificate (rule MISC-1).
+	CA           CertificateAuthority
+	Entitlements Entitlements
 	// CacheSize bounds how many aggregates of each kind stay in memory.
 	// Default 10,000.
 	CacheSize int
@@ -87,12 +93,18 @@ type Handler struct {
 	tokens    Tokens
 	keys      Keys
 
+	ca           CertificateAuthority
+	entitlements Entitlements
+
 	accounts      *cache[account.Account]
 	persons       *cache[person.Person]
 	claims        *cache[emailClaim]
 	subscriptions *cache[subscription.Subscription]
 	licenseKeys   *cache[licensekey.Key]
 	products      *cache[product.Product]
+	mdm           *cache[mdm.Certificates]
+	releases      *cache[release.Releases]
+	tickets       *cache[ticket.Ticket]
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -105,6 +117,7 @@ func NewHandler(cfg Config) *Handler {
 		size = 10_000
 	}
 	return &Handler{store: cfg.Store, registry: cfg.Registry, clock: cfg.Clock, passwords: cfg.Passwords, tokens: cfg.Tokens, keys: cfg.Keys,
+		ca: cfg.CA, entitlements: cfg.Entitlements,
 		accounts: newCache(size, account.StreamID, seedAccount, evolveAccount, account.Account.Clone),
 		persons: newCache(size, person.StreamID, func(string) person.Person { return person.Person{} },
 			func(p person.Person, payload any, _ event.Record) person.Person { return p.Evolve(payload) }, nil),
@@ -113,6 +126,9 @@ func NewHandler(cfg Config) *Handler {
 			evolveSubscription, subscription.Subscription.Clone),
 		licenseKeys: newCache(size, licensekey.StreamID, func(string) licensekey.Key { return licensekey.Key{} }, evolveLicenseKey, nil),
 		products:    newCache(size, product.StreamID, func(string) product.Product { return product.Product{} }, evolveProduct, nil),
+		mdm:         newCache(size, mdm.StreamID, func(string) mdm.Certificates { return mdm.Certificates{} }, evolveMDM, mdm.Certificates.Clone),
+		releases:    newCache(size, release.StreamID, func(string) release.Releases { return release.Releases{} }, evolveReleases, release.Releases.Clone),
+		tickets:     newCache(size, ticket.StreamID, func(string) ticket.Ticket { return ticket.Ticket{} }, evolveTicket, ticket.Ticket.Clone),
 	}
 }
 

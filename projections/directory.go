@@ -10,9 +10,12 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/mdm"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/release"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 )
 
 // registry knows every event the projections read.
@@ -22,6 +25,9 @@ var registry = func() *event.Registry {
 	person.Register(reg)
 	product.Register(reg)
 	subscription.Register(reg)
+	mdm.Register(reg)
+	release.Register(reg)
+	ticket.Register(reg)
 	return reg
 }()
 

@@ -59,6 +59,12 @@ const (
 	// TemplateSubscriptionGrace: a subscription's end date passed; its
 	// grace period runs (SUB-6).
 	TemplateSubscriptionGrace = "subscription_grace"
+	// TemplateTicketUpdate: support replied to a ticket or changed its
+	// status; to the owner and the watchers (rule TKT-3).
+	TemplateTicketUpdate = "ticket_update"
+	// TemplateTicketWatcher: the owner added a watcher to a ticket; to
+	// the owner and the watchers, the new one included (rule TKT-3).
+	TemplateTicketWatcher = "ticket_watcher"
 )
 
 // scheduleMail puts m in the outbox: a mail timer, due at once, whose ID

@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 )
 
 // Notifier decides which events are told by mail and puts each message in
@@ -21,8 +23,9 @@ import (
 // transaction as its checkpoint, so a message exists if and only if the
 // event was processed, and a replay never mails twice (the timer's ID is
 // the event's). infra/mail sends them. It keeps what it needs to address
-// and word the mail: people's names and addresses, company names, and the
-// language each member was invited in (rules MEM-1, MEM-4, MEM-8).
+// and word the mail: people's names and addresses, company names, the
+// language each member was invited in (rules MEM-1, MEM-4, MEM-8), and
+// each ticket's owner, subject, status and watchers (TKT-3).
 type Notifier struct {
 	Scheduler Scheduler
 }
@@ -35,7 +38,8 @@ func (Notifier) Name() string { return "notifier" }
 // Tables implements Projection. The outbox (the timers table) is not
 // among them: a rebuild must not forget what was sent.
 func (Notifier) Tables() []string {
-	return []string{"notify_persons", "notify_accounts", "notify_languages", "notify_members", "notify_subscriptions", "notify_products"}
+	return []string{"notify_persons", "notify_accounts", "notify_languages", "notify_members", "notify_subscriptions", "notify_products",
+		"notify_tickets", "notify_ticket_watchers"}
 }
 
 var licensePrefixes = []string{"subscription.", "product."}
@@ -45,9 +49,15 @@ func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
 	if err := applyPeople(n.Name(), rec, func(payload any, acc, pid string) error { return n.apply(ctx, tx, rec, payload, acc, pid) }); err != nil {
 		return err
 	}
-	return applyOf(n.Name(), rec, licensePrefixes, func(payload any) error {
+	if err := applyOf(n.Name(), rec, licensePrefixes, func(payload any) error {
 		sub, _ := strings.CutPrefix(rec.StreamID, "subscription-")
 		return n.applyLicense(ctx, tx, rec, payload, sub)
+	}); err != nil {
+		return err
+	}
+	return applyOf(n.Name(), rec, ticketPrefixes, func(payload any) error {
+		id, _ := strings.CutPrefix(rec.StreamID, "ticket-")
+		return n.applyTicket(ctx, tx, rec, payload, id)
 	})
 }
 
@@ -196,7 +206,7 @@ func (n Notifier) tellAdmins(ctx context.Context, tx Tx, rec event.Record, sub, 
 		return err
 	}
 	if name == "" {
-		if err := tx.QueryRow(ctx, `SELECT name FROM notify_products WHERE product_id = ?`, productID).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if name, err = n.productName(ctx, tx, productID); err != nil {
 			return err
 		}
 	}
@@ -267,6 +277,16 @@ func (Notifier) person(ctx context.Context, tx Tx, pid string) (notifyPerson, er
 	return p, err
 }
 
+// productName returns a product's name, or "" for one not in the catalog.
+func (Notifier) productName(ctx context.Context, tx Tx, productID string) (string, error) {
+	var name string
+	err := tx.QueryRow(ctx, `SELECT name FROM notify_products WHERE product_id = ?`, productID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
+
 func (Notifier) company(ctx context.Context, tx Tx, acc string) (string, error) {
 	var name string
 	err := tx.QueryRow(ctx, `SELECT company_name FROM notify_accounts WHERE account_id = ?`, acc).Scan(&name)
@@ -288,4 +308,161 @@ func (Notifier) language(ctx context.Context, tx Tx, key string) (string, error)
 func (Notifier) setLanguage(ctx context.Context, tx Tx, key, lang string) error {
 	return tx.Exec(ctx, `INSERT INTO notify_languages (key, language) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET language = excluded.language`, key, lang)
+}
+
+// maxReplyExcerpt bounds the reply text a ticket mail quotes, in characters.
+const maxReplyExcerpt = 2_000
+
+// applyTicket mails a ticket's owner and watchers — them only (rule
+// TKT-3) — when support replies or changes the status, and when a watcher
+// is added (the new watcher too). Each recipient gets their own message,
+// in the language they were invited in; the timer ID names the event and
+// the recipient.
+func (n Notifier) applyTicket(ctx context.Context, tx Tx, rec event.Record, payload any, id string) error {
+	switch e := payload.(type) {
+	case ticket.Opened:
+		return tx.Exec(ctx, `INSERT INTO notify_tickets (ticket_id, account_id, owner, product_id, subject, status) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ticket_id) DO NOTHING`, id, e.AccountID, e.Owner, e.ProductID, e.Subject, ticket.StatusOpen.String())
+	case ticket.Replied:
+		if !e.FromSupport {
+			return nil // the customer's own replies are not mailed back to them
+		}
+		return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{
+			"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments))})
+	case ticket.StatusChanged:
+		if err := n.setTicketStatus(ctx, tx, id, e.Status); err != nil {
+			return err
+		}
+		if !ticket.IsSupport(e.By) {
+			return nil // a member's reply reopened it: they know
+		}
+		return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{"kind": "status"})
+	case ticket.Closed:
+		return n.setTicketStatus(ctx, tx, id, ticket.StatusClosed)
+	case ticket.Reopened:
+		return n.setTicketStatus(ctx, tx, id, ticket.StatusOpen)
+	case ticket.WatcherAdded:
+		if err := tx.Exec(ctx, `INSERT INTO notify_ticket_watchers (ticket_id, person_id) VALUES (?, ?)
+			ON CONFLICT (ticket_id, person_id) DO NOTHING`, id, e.PersonID); err != nil {
+			return err
+		}
+		w, err := n.person(ctx, tx, e.PersonID)
+		if err != nil {
+			return err
+		}
+		return n.tellTicket(ctx, tx, rec, id, TemplateTicketWatcher, e.PersonID, map[string]string{
+			"watcher": strings.TrimSpace(w.first + " " + w.last)})
+	case ticket.WatcherRemoved:
+		return tx.Exec(ctx, `DELETE FROM notify_ticket_watchers WHERE ticket_id = ? AND person_id = ?`, id, e.PersonID)
+	}
+	return nil
+}
+
+func (Notifier) setTicketStatus(ctx context.Context, tx Tx, id string, s ticket.Status) error {
+	return tx.Exec(ctx, `UPDATE notify_tickets SET status = ? WHERE ticket_id = ?`, s.String(), id)
+}
+
+// tellTicket mails template to ticket id's owner and watchers (rule
+// TKT-3). newWatcher, if set, is the watcher the event added: their copy
+// says so. Nobody who has lost access is told: the owner must still be an
+// unblocked member of the account (or own the personal account), a
+// watcher still an unblocked admin.
+func (n Notifier) tellTicket(ctx context.Context, tx Tx, rec event.Record, id, template, newWatcher string, data map[string]string) error {
+	var acc, owner, productID, subject, status string
+	err := tx.QueryRow(ctx, `SELECT account_id, owner, product_id, subject, status FROM notify_tickets WHERE ticket_id = ?`, id).
+		Scan(&acc, &owner, &productID, &subject, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	productName, err := n.productName(ctx, tx, productID)
+	if err != nil {
+		return err
+	}
+	company, err := n.company(ctx, tx, acc)
+	if err != nil {
+		return err
+	}
+	watchers, err := n.ticketWatchers(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	for _, pid := range append([]string{owner}, watchers...) {
+		ok, err := n.mayHear(ctx, tx, acc, pid, pid == owner)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		p, err := n.person(ctx, tx, pid)
+		if err != nil {
+			return err
+		}
+		if p.email == "" {
+			continue
+		}
+		lang, err := n.language(ctx, tx, "member/"+acc+"/"+pid)
+		if err != nil {
+			return err
+		}
+		d := map[string]string{"first_name": p.first, "company": company, "ticket_id": id, "subject": subject,
+			"status": status, "product": productName}
+		maps.Copy(d, data)
+		if pid == newWatcher {
+			d["you_watch"] = "yes"
+		}
+		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: &Link{Path: "/tickets/" + id}}
+		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.RecordedAt, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayHear reports whether pid may still be told about the account's
+// ticket: the owner while an unblocked member (or the owner of the
+// personal account), a watcher while an unblocked admin (TKT-3, MEM-8).
+func (Notifier) mayHear(ctx context.Context, tx Tx, acc, pid string, owner bool) (bool, error) {
+	if personal, ok := account.PersonalOwner(acc); ok {
+		return owner && personal == pid, nil
+	}
+	var role string
+	var blocked int
+	err := tx.QueryRow(ctx, `SELECT role, blocked FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, pid).Scan(&role, &blocked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return blocked == 0 && (owner || role == account.RoleAdmin.String()), nil
+}
+
+// ticketWatchers returns the watchers of ticket id, in person-ID order.
+func (Notifier) ticketWatchers(ctx context.Context, tx Tx, id string) ([]string, error) {
+	var out []string
+	after := ""
+	for {
+		var pid string
+		err := tx.QueryRow(ctx, `SELECT person_id FROM notify_ticket_watchers WHERE ticket_id = ? AND person_id > ?
+			ORDER BY person_id LIMIT 1`, id, after).Scan(&pid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, after = append(out, pid), pid
+	}
+}
+
+// ticketExcerpt returns the first max characters of s, marked "…" when cut.
+func ticketExcerpt(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max]) + "…"
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,8 @@ const (
 	EnvSecretKey       = "LEDGER_SECRET_KEY"
 	EnvKeyringFile     = "LEDGER_KEYRING_FILE"
 	EnvKeyringSecret   = "LEDGER_KEYRING_SECRET"
+	EnvMDMCACert       = "LEDGER_MDM_CA_CERT"
+	EnvMDMCAKey        = "LEDGER_MDM_CA_KEY"
 	EnvOrderWebhookURL = "LEDGER_ORDER_WEBHOOK_URL"
 	// EnvOrderWebhookSecret signs the deliveries to the order system.
 	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
@@ -60,6 +63,8 @@ const (
 	DefaultMailFrom        = "seatledger <no-reply@localhost>"
 	DefaultMailDir         = "./data/mail"
 	DefaultKeyringFile     = "./data/keyring.secret"
+	DefaultMDMCACert       = "./data/mdm-ca.crt"
+	DefaultMDMCAKey        = "./data/mdm-ca.key"
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -137,6 +142,12 @@ type Config struct {
 	// least 32 bytes, from base64) and wins over KeyringFile. A secret:
 	// environment only, never logged.
 	KeyringSecret []byte
+	// MDMCACert and MDMCAKey are the PEM files of the MDM signing
+	// authority's certificate and private key (rule MISC-1), both created
+	// on first start when neither exists. Losing the key means a new CA:
+	// back it up with the database.
+	MDMCACert string
+	MDMCAKey  string
 	// OrderWebhookURL is where integration events (renewal requests) go
 	// to the order system; empty: they are only logged.
 	OrderWebhookURL string
@@ -165,6 +176,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("keyring_file", c.KeyringFile),
 		slog.String("keyring_secret", setOrUnset(len(c.KeyringSecret) > 0)),
+		slog.String("mdm_ca_cert", c.MDMCACert),
+		slog.String("mdm_ca_key", c.MDMCAKey),
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
 	}
@@ -220,6 +233,7 @@ type Getenv func(key string) string
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
 	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL                                  setting
+	mdmCACert, mdmCAKey                                                                         setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 }
 
@@ -262,6 +276,12 @@ var specs = []flagSpec{
 	{"keyring-file", EnvKeyringFile, DefaultKeyringFile,
 		"file of the secret that seals license keys, created on first start; unused when " + EnvKeyringSecret + " is set. Back it up: losing it loses every key",
 		func(r *raw) *setting { return &r.keyringFile }},
+	{"mdm-ca-cert", EnvMDMCACert, DefaultMDMCACert,
+		"PEM certificate of the CA that signs MDM certificates, created with --mdm-ca-key on first start when neither exists",
+		func(r *raw) *setting { return &r.mdmCACert }},
+	{"mdm-ca-key", EnvMDMCAKey, DefaultMDMCAKey,
+		"PEM private key of the MDM CA (mode 0600). Back it up: losing it means a new CA",
+		func(r *raw) *setting { return &r.mdmCAKey }},
 	{"order-webhook-url", EnvOrderWebhookURL, "",
 		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
 		func(r *raw) *setting { return &r.orderWebhookURL }},
@@ -441,6 +461,16 @@ func (r raw) validate() (Config, error) {
 		}
 	} else if c.KeyringFile == "" {
 		fail(r.keyringFile, "must name the file of the license keys' secret (or set %s)", EnvKeyringSecret)
+	}
+
+	c.MDMCACert, c.MDMCAKey = r.mdmCACert.value, r.mdmCAKey.value
+	switch {
+	case c.MDMCACert == "":
+		fail(r.mdmCACert, "must name the MDM CA's certificate file")
+	case c.MDMCAKey == "":
+		fail(r.mdmCAKey, "must name the MDM CA's key file")
+	case filepath.Clean(c.MDMCACert) == filepath.Clean(c.MDMCAKey):
+		fail(r.mdmCAKey, "must be another file than %s, the MDM CA's certificate", r.mdmCACert.source)
 	}
 
 	// Neither the webhook URL (which may carry a token) nor its secret is

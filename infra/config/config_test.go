@@ -63,6 +63,29 @@ func TestParse_reads_the_keyring_and_order_webhook_settings(t *testing.T) {
 	}
 }
 
+// Rule MISC-1: the MDM signing authority's files default to the data
+// folder; a flag wins over its variable.
+func TestParse_reads_the_MDM_CA_files_MISC1(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MDMCACert != DefaultMDMCACert || c.MDMCAKey != DefaultMDMCAKey || DefaultMDMCACert != "./data/mdm-ca.crt" || DefaultMDMCAKey != "./data/mdm-ca.key" {
+		t.Errorf("defaults %q, %q", c.MDMCACert, c.MDMCAKey)
+	}
+	c, err = Parse([]string{"--mdm-ca-cert=/etc/ledger/ca.pem"}, env(map[string]string{EnvMDMCACert: "/elsewhere.pem", EnvMDMCAKey: "/etc/ledger/ca.key"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MDMCACert != "/etc/ledger/ca.pem" || c.MDMCAKey != "/etc/ledger/ca.key" {
+		t.Errorf("flag and environment: %q, %q", c.MDMCACert, c.MDMCAKey)
+	}
+	if s := c.String(); !strings.Contains(s, "mdm_ca_cert=/etc/ledger/ca.pem") || !strings.Contains(s, "mdm_ca_key=/etc/ledger/ca.key") {
+		t.Errorf("logged as %s", s)
+	}
+}
+
 func TestParse_flag_wins_over_environment(t *testing.T) {
 	t.Parallel()
 	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
@@ -121,6 +144,10 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 		{"keyring secret not base64", nil, map[string]string{EnvKeyringSecret: "correct horse battery staple, really"},
 			`LEDGER_KEYRING_SECRET: the secret is not base64`},
 		{"empty keyring file", []string{"--keyring-file="}, nil, `--keyring-file: must name the file`},
+		{"empty MDM CA certificate", []string{"--mdm-ca-cert="}, nil, `--mdm-ca-cert: must name the MDM CA's certificate file`},
+		{"empty MDM CA key", []string{"--mdm-ca-key="}, nil, `--mdm-ca-key: must name the MDM CA's key file`},
+		{"MDM CA key is the certificate", []string{"--mdm-ca-key=./data/mdm-ca.crt"}, nil,
+			`--mdm-ca-key: must be another file than LEDGER_MDM_CA_CERT, the MDM CA's certificate`},
 		{"order webhook not a URL", []string{"--order-webhook-url=orders:8080/hook"}, nil,
 			`--order-webhook-url: must be an absolute http:// or https:// URL with a host`},
 		{"order webhook scheme", nil, map[string]string{EnvOrderWebhookURL: "ftp://orders/hook"},
@@ -274,7 +301,8 @@ func TestParse_help_is_not_an_error_to_report(t *testing.T) {
 	Usage(&b, "ledgerd")
 	for _, want := range []string{"--database-url, LEDGER_DATABASE_URL", "--clock-start", EnvAdminToken,
 		"--keyring-file, LEDGER_KEYRING_FILE (default ./data/keyring.secret)", EnvKeyringSecret,
-		"--order-webhook-url, LEDGER_ORDER_WEBHOOK_URL", EnvOrderWebhookSecret} {
+		"--order-webhook-url, LEDGER_ORDER_WEBHOOK_URL", EnvOrderWebhookSecret,
+		"--mdm-ca-cert, LEDGER_MDM_CA_CERT (default ./data/mdm-ca.crt)", "--mdm-ca-key, LEDGER_MDM_CA_KEY (default ./data/mdm-ca.key)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}

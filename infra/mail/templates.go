@@ -32,6 +32,8 @@ var knownTemplates = []string{
 	projections.TemplateMemberRemoved,
 	projections.TemplateSubscriptionEnding,
 	projections.TemplateSubscriptionGrace,
+	projections.TemplateTicketUpdate,
+	projections.TemplateTicketWatcher,
 }
 
 // catalogue maps language, then template name, to its parsed template.

@@ -1,0 +1,332 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The tickets queries read the read model projections.Tickets keeps:
+// tkt_tickets, tkt_replies, tkt_attachments, tkt_watchers and
+// tkt_surveys, with names from the directory (dir_persons) and the
+// catalog (lic_products).
+
+// TicketsFilter selects and pages "My Tickets" (rule TKT-4).
+type TicketsFilter struct {
+	AccountID string
+	// Person is the member asking: the list holds the tickets they own,
+	// unless AllOfAccount.
+	Person string
+	// AllOfAccount lists every ticket of the account: for its admins
+	// (TKT-3) and the back office.
+	AllOfAccount bool
+	// Status is a status (open, in_progress, awaiting_customer,
+	// resolved, closed), "current" (open, in progress or awaiting the
+	// customer), "closed" (resolved or closed), or "" for all.
+	Status string
+	// Limit is the page size (1–MaxTicketsPage; 0 means DefaultTicketsPage).
+	Limit int
+	// After is the cursor of the last ticket of the previous page (Next
+	// of that page; "" for the first page).
+	After string
+}
+
+// Page sizes of the tickets list.
+const (
+	DefaultTicketsPage = 50
+	MaxTicketsPage     = 200
+)
+
+// ticketStatuses maps TicketsFilter.Status to the statuses it selects.
+var ticketStatuses = map[string][]string{
+	"current":           {"open", "in_progress", "awaiting_customer"},
+	"closed":            {"resolved", "closed"},
+	"open":              {"open"},
+	"in_progress":       {"in_progress"},
+	"awaiting_customer": {"awaiting_customer"},
+	"resolved":          {"resolved"},
+}
+
+// TicketSummary is one row of "My Tickets" (rules TKT-1, TKT-2, TKT-4).
+type TicketSummary struct {
+	TicketID    string `json:"ticket_id"`
+	AccountID   string `json:"account_id"`
+	Owner       string `json:"owner"`
+	OwnerName   string `json:"owner_name"`
+	ProductID   string `json:"product_id"`
+	ProductName string `json:"product_name"`
+	Category    string `json:"category"`
+	Subject     string `json:"subject"`
+	Status      string `json:"status"`
+	Channel     string `json:"channel"`
+	// CallAt is a booked call's time; nil for other channels.
+	CallAt     *time.Time `json:"call_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	ReplyCount int        `json:"reply_count"`
+}
+
+// TicketsPage is one page of tickets, newest first.
+type TicketsPage struct {
+	Tickets []TicketSummary `json:"tickets"`
+	// Next is the cursor of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+const ticketColumns = `t.ticket_id, t.account_id, t.owner, COALESCE(p.first_name, ''), COALESCE(p.last_name, ''),
+	t.product_id, COALESCE(pr.name, ''), t.category, t.subject, t.status, t.channel, t.call_at,
+	t.created_at, t.updated_at, t.reply_count`
+
+// ticketsFrom is the FROM clause of ticketColumns.
+const ticketsFrom = ` FROM tkt_tickets t LEFT JOIN dir_persons p ON p.person_id = t.owner
+	LEFT JOIN lic_products pr ON pr.product_id = t.product_id`
+
+// scanTicket reads the ticketColumns of one row.
+func scanTicket(scan func(...any) error) (TicketSummary, error) {
+	var (
+		s                TicketSummary
+		first, last      string
+		callAt           sql.NullInt64
+		created, updated int64
+	)
+	if err := scan(&s.TicketID, &s.AccountID, &s.Owner, &first, &last, &s.ProductID, &s.ProductName, &s.Category,
+		&s.Subject, &s.Status, &s.Channel, &callAt, &created, &updated, &s.ReplyCount); err != nil {
+		return s, err
+	}
+	s.OwnerName = strings.TrimSpace(first + " " + last)
+	s.CallAt, s.CreatedAt, s.UpdatedAt = microsOrNil(callAt), micros(created), micros(updated)
+	return s, nil
+}
+
+// Tickets lists an account's tickets — all of them, or one member's —
+// filtered by status, newest first, a page at a time. Pages are keyed by
+// (opening time, ticket ID) (keyset pagination), so a page costs the same
+// wherever it is in a long list. An unknown status or cursor is an error
+// that wraps ErrInvalidFilter.
+func Tickets(ctx context.Context, db DB, f TicketsFilter) (TicketsPage, error) {
+	if f.AccountID == "" {
+		return TicketsPage{}, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+	}
+	if !f.AllOfAccount && f.Person == "" {
+		return TicketsPage{}, fmt.Errorf("%w: a member's tickets need the member", ErrInvalidFilter)
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultTicketsPage
+	}
+	f.Limit = min(f.Limit, MaxTicketsPage)
+	var q strings.Builder
+	q.WriteString(`SELECT ` + ticketColumns + ticketsFrom + ` WHERE t.account_id = ?`)
+	args := []any{f.AccountID}
+	if !f.AllOfAccount {
+		q.WriteString(` AND t.owner = ?`)
+		args = append(args, f.Person)
+	}
+	if f.Status != "" {
+		statuses, ok := ticketStatuses[f.Status]
+		if !ok {
+			return TicketsPage{}, fmt.Errorf("%w: status %q (use current, closed, open, in_progress, awaiting_customer or resolved)", ErrInvalidFilter, f.Status)
+		}
+		q.WriteString(` AND t.status IN (?` + strings.Repeat(", ?", len(statuses)-1) + `)`)
+		for _, s := range statuses {
+			args = append(args, s)
+		}
+	}
+	if f.After != "" {
+		at, id, err := parseTicketCursor(f.After)
+		if err != nil {
+			return TicketsPage{}, err
+		}
+		q.WriteString(` AND (t.created_at < ? OR (t.created_at = ? AND t.ticket_id < ?))`)
+		args = append(args, at, at, id)
+	}
+	q.WriteString(` ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ?`)
+	args = append(args, f.Limit+1)
+	rows, err := db.Select(ctx, q.String(), args...)
+	if err != nil {
+		return TicketsPage{}, fmt.Errorf("queries: tickets of %s: %w", f.AccountID, err)
+	}
+	defer rows.Close()
+	page := TicketsPage{Tickets: []TicketSummary{}}
+	for rows.Next() {
+		s, err := scanTicket(rows.Scan)
+		if err != nil {
+			return TicketsPage{}, fmt.Errorf("queries: tickets of %s: %w", f.AccountID, err)
+		}
+		if len(page.Tickets) == f.Limit {
+			last := page.Tickets[len(page.Tickets)-1]
+			page.Next = ticketCursor(last.CreatedAt, last.TicketID)
+			break
+		}
+		page.Tickets = append(page.Tickets, s)
+	}
+	return page, rows.Err()
+}
+
+// ticketCursor is the cursor after a ticket: its opening time in Unix
+// microseconds and its ID.
+func ticketCursor(created time.Time, id string) string {
+	return strconv.FormatInt(created.UnixMicro(), 10) + ":" + id
+}
+
+func parseTicketCursor(s string) (int64, string, error) {
+	raw, id, ok := strings.Cut(s, ":")
+	at, err := strconv.ParseInt(raw, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, "", fmt.Errorf("%w: after %q is not a cursor this list returned", ErrInvalidFilter, s)
+	}
+	return at, id, nil
+}
+
+// TicketDetail is one ticket with everything on its page (rules TKT-1..3).
+type TicketDetail struct {
+	TicketSummary
+	Description string `json:"description"`
+	// Replies are oldest first.
+	Replies  []TicketReply   `json:"replies"`
+	Watchers []TicketWatcher `json:"watchers"`
+	// Survey is nil until the member fills it.
+	Survey *TicketSurvey `json:"survey,omitempty"`
+}
+
+// TicketReply is one reply of a ticket.
+type TicketReply struct {
+	ReplyID string `json:"reply_id"`
+	// Author is a person ID, or "support:<agent>".
+	Author string `json:"author"`
+	// AuthorName is the person's name; empty for support.
+	AuthorName  string               `json:"author_name"`
+	FromSupport bool                 `json:"from_support"`
+	Body        string               `json:"body"`
+	CreatedAt   time.Time            `json:"created_at"`
+	Attachments []AttachmentMetadata `json:"attachments"`
+}
+
+// AttachmentMetadata describes a file attached to a reply; its bytes are
+// downloaded separately.
+type AttachmentMetadata struct {
+	AttachmentID string `json:"attachment_id"`
+	Name         string `json:"name"`
+	ContentType  string `json:"content_type"`
+	Size         int64  `json:"size"`
+	SHA256       string `json:"sha256"`
+}
+
+// TicketWatcher is an admin who gets the ticket's notifications (TKT-3).
+type TicketWatcher struct {
+	PersonID string    `json:"person_id"`
+	Name     string    `json:"name"`
+	AddedAt  time.Time `json:"added_at"`
+}
+
+// TicketSurvey is the member's rating of a resolved ticket (TKT-2).
+type TicketSurvey struct {
+	Rating      int       `json:"rating"`
+	Feedback    string    `json:"feedback"`
+	SubmittedBy string    `json:"submitted_by"`
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// TicketDetails returns ticket id with its replies (oldest first, each
+// with its attachments' metadata), watchers and survey; ErrNotFound if the
+// read model has no such ticket (yet).
+func TicketDetails(ctx context.Context, db DB, id string) (TicketDetail, error) {
+	fail := func(err error) (TicketDetail, error) {
+		return TicketDetail{}, fmt.Errorf("queries: ticket %s: %w", id, err)
+	}
+	var d TicketDetail
+	var err error
+	d.TicketSummary, err = scanTicket(func(dest ...any) error {
+		return db.SelectRow(ctx, `SELECT `+ticketColumns+`, t.description`+ticketsFrom+` WHERE t.ticket_id = ?`, id).Scan(append(dest, &d.Description)...)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return TicketDetail{}, ErrNotFound
+	}
+	if err != nil {
+		return fail(err)
+	}
+	attachments := map[string][]AttachmentMetadata{}
+	if err := ticketRows(ctx, db, `SELECT reply_id, attachment_id, name, content_type, size, sha256 FROM tkt_attachments
+		WHERE ticket_id = ? ORDER BY reply_id, ordinal`, []any{id}, func(scan func(...any) error) error {
+		var reply string
+		var a AttachmentMetadata
+		if err := scan(&reply, &a.AttachmentID, &a.Name, &a.ContentType, &a.Size, &a.SHA256); err != nil {
+			return err
+		}
+		attachments[reply] = append(attachments[reply], a)
+		return nil
+	}); err != nil {
+		return fail(err)
+	}
+	d.Replies = []TicketReply{}
+	if err := ticketRows(ctx, db, `SELECT r.reply_id, r.author, COALESCE(p.first_name, ''), COALESCE(p.last_name, ''), r.from_support, r.body, r.created_at
+		FROM tkt_replies r LEFT JOIN dir_persons p ON p.person_id = r.author
+		WHERE r.ticket_id = ? ORDER BY r.position`, []any{id}, func(scan func(...any) error) error {
+		var (
+			r           TicketReply
+			first, last string
+			support     int
+			created     int64
+		)
+		if err := scan(&r.ReplyID, &r.Author, &first, &last, &support, &r.Body, &created); err != nil {
+			return err
+		}
+		r.AuthorName, r.FromSupport, r.CreatedAt = strings.TrimSpace(first+" "+last), support != 0, micros(created)
+		r.Attachments = attachments[r.ReplyID]
+		if r.Attachments == nil {
+			r.Attachments = []AttachmentMetadata{}
+		}
+		d.Replies = append(d.Replies, r)
+		return nil
+	}); err != nil {
+		return fail(err)
+	}
+	d.Watchers = []TicketWatcher{}
+	if err := ticketRows(ctx, db, `SELECT w.person_id, COALESCE(p.first_name, ''), COALESCE(p.last_name, ''), w.added_at
+		FROM tkt_watchers w LEFT JOIN dir_persons p ON p.person_id = w.person_id
+		WHERE w.ticket_id = ? ORDER BY w.added_at, w.person_id`, []any{id}, func(scan func(...any) error) error {
+		var (
+			w           TicketWatcher
+			first, last string
+			added       int64
+		)
+		if err := scan(&w.PersonID, &first, &last, &added); err != nil {
+			return err
+		}
+		w.Name, w.AddedAt = strings.TrimSpace(first+" "+last), micros(added)
+		d.Watchers = append(d.Watchers, w)
+		return nil
+	}); err != nil {
+		return fail(err)
+	}
+	var s TicketSurvey
+	var submitted int64
+	err = db.SelectRow(ctx, `SELECT rating, feedback, submitted_by, submitted_at FROM tkt_surveys WHERE ticket_id = ?`, id).
+		Scan(&s.Rating, &s.Feedback, &s.SubmittedBy, &submitted)
+	switch {
+	case err == nil:
+		s.SubmittedAt = micros(submitted)
+		d.Survey = &s
+	case !errors.Is(err, sql.ErrNoRows):
+		return fail(err)
+	}
+	return d, nil
+}
+
+// ticketRows runs query and calls row for every row it returns.
+func ticketRows(ctx context.Context, db DB, query string, args []any, row func(scan func(...any) error) error) error {
+	rows, err := db.Select(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
