@@ -56,6 +56,8 @@ func testEnv(t *testing.T, extra ...string) func(string) string {
 		"LEDGER_CLOCK_START":  clockStart.Format(time.RFC3339),
 		"LEDGER_ADMIN_TOKEN":  adminToken,
 		"LEDGER_KEYRING_FILE": filepath.Join(t.TempDir(), "keyring.secret"),
+		"LEDGER_MDM_CA_CERT":  filepath.Join(t.TempDir(), "mdm-ca.crt"),
+		"LEDGER_MDM_CA_KEY":   filepath.Join(t.TempDir(), "mdm-ca.key"),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

@@ -72,6 +72,13 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	K1 := sublicense.str("key_id")
 	ada.must(200, "PUT", "/v1/subscriptions/"+subID+"/keys/"+K1+"/administrators/"+ids["key-admin"], nil)
 
+	// bob's tickets in A: TK open, TK2 closed.
+	bob := clients["member"]
+	newTicket := map[string]any{"product_id": "ras", "category": "technical", "description": "Matrix ticket secret", "channel": map[string]any{"kind": "email"}}
+	TK := "/v1/tickets/" + bob.must(201, "POST", "/v1/accounts/"+accA+"/tickets", newTicket).str("ticket_id")
+	TK2 := "/v1/tickets/" + bob.must(201, "POST", "/v1/accounts/"+accA+"/tickets", newTicket).str("ticket_id")
+	bob.must(200, "POST", TK2+"/close", nil)
+
 	// The callers of the matrix use bearer tokens; the back office its own.
 	callers := map[string]*client{"anonymous": newClient(t, m)}
 	for role, c := range clients {
@@ -131,6 +138,28 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/secret", "GET", S + "/keys/" + K1 + "/secret", nil, []int{401, 403, 200, 403, 403, 403, 403, 200}},
 		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}", "PUT", S + "/keys/" + K1 + "/administrators/" + ids["key-admin"], nil, []int{401, 403, 409, 403, 403, 403, 403, 403}},
 		{"/v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}", "DELETE", S + "/keys/" + K1 + "/administrators/" + nobody, nil, []int{401, 403, 409, 403, 403, 403, 403, 403}},
+
+		// Tickets (TKT-3: the owner and the account's admins), MDM
+		// certificates and downloads (issue 6).
+		{"/v1/accounts/{accountID}/tickets", "POST", A + "/tickets", map[string]any{"product_id": "ras", "category": "technical", "description": " ", "channel": map[string]any{"kind": "email"}}, []int{401, 400, 400, 403, 403, 403, 403, 400}},
+		{"/v1/accounts/{accountID}/tickets", "GET", A + "/tickets", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/tickets/{ticketID}", "GET", TK, nil, []int{401, 200, 200, 403, 403, 403, 200, 403}},
+		{"/v1/tickets/{ticketID}", "GET", "/v1/tickets/T-0000-0000", nil, []int{401, 403, 403, 403, 403, 403, 404, 403}},
+		{"/v1/tickets/{ticketID}/replies", "POST", TK + "/replies", map[string]any{"body": " "}, []int{401, 400, 400, 403, 403, 403, 400, 403}},
+		{"/v1/tickets/{ticketID}/attachments/{attachmentID}", "GET", TK + "/attachments/" + nobody, nil, []int{401, 404, 404, 403, 403, 403, 404, 403}},
+		{"/v1/tickets/{ticketID}/status", "PUT", TK2 + "/status", map[string]any{"status": "in_progress"}, []int{401, 403, 403, 403, 403, 403, 409, 403}},
+		{"/v1/tickets/{ticketID}/close", "POST", TK2 + "/close", nil, []int{401, 409, 409, 403, 403, 403, 403, 403}},
+		{"/v1/tickets/{ticketID}/reopen", "POST", TK + "/reopen", nil, []int{401, 409, 409, 403, 403, 403, 403, 403}},
+		{"/v1/tickets/{ticketID}/survey", "POST", TK + "/survey", map[string]any{"rating": 5}, []int{401, 409, 409, 403, 403, 403, 403, 403}},
+		{"/v1/tickets/{ticketID}/watchers/{personID}", "PUT", TK + "/watchers/" + nobody, nil, []int{401, 422, 403, 403, 403, 403, 403, 403}},
+		{"/v1/tickets/{ticketID}/watchers/{personID}", "DELETE", TK + "/watchers/" + nobody, nil, []int{401, 409, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/mdm/certificates", "POST", A + "/mdm/certificates", map[string]any{"csr": "garbage"}, []int{401, 403, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/mdm/certificates", "GET", A + "/mdm/certificates", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/products/{productID}/releases/{version}", "PUT", "/v1/products/ras/releases/19.0", map[string]any{"notes": "x", "files": []any{}}, []int{401, 403, 403, 403, 403, 403, 400, 403}},
+		{"/v1/products/{productID}/releases/{version}", "DELETE", "/v1/products/ras/releases/9.9", nil, []int{401, 403, 403, 403, 403, 403, 404, 403}},
+		{"/v1/accounts/{accountID}/downloads", "GET", A + "/downloads", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/accounts/{accountID}/downloads/{productID}", "GET", A + "/downloads/ras", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
+		{"/v1/accounts/{accountID}/downloads/{productID}/{version}", "GET", A + "/downloads/ras/1.0", nil, []int{401, 404, 404, 403, 403, 403, 404, 404}},
 	}
 	// Routes anybody may call: they act on a secret the caller holds (a
 	// password, a link's token) rather than on an account.
@@ -140,7 +169,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	}
 
 	covered := map[string]bool{}
-	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"], primaryKey, sublicense.str("key")}
+	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"], primaryKey, sublicense.str("key"), "Matrix ticket secret"}
 	for _, row := range matrix {
 		covered[row.method+" "+row.route] = true
 		if len(row.want) == len(principals)-1 {

@@ -8,15 +8,21 @@ import (
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/mdm"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/release"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 	"seatledger/infra/argon2id"
+	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/mail"
+	"seatledger/infra/mdmca"
 	"seatledger/infra/passwords"
 	"seatledger/infra/secret"
 	"seatledger/infra/session"
+	"seatledger/queries"
 )
 
 // TermsVersion is the version of the terms of use that sign-up accepts.
@@ -38,6 +44,9 @@ func Registry() *event.Registry {
 	product.Register(reg)
 	subscription.Register(reg)
 	licensekey.Register(reg)
+	mdm.Register(reg)
+	release.Register(reg)
+	ticket.Register(reg)
 	return reg
 }
 
@@ -57,8 +66,13 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	if err != nil {
 		return nil, err
 	}
+	ca, err := mdmca.LoadOrCreate(m.Config.MDMCACert, m.Config.MDMCAKey)
+	if err != nil {
+		return nil, err
+	}
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
-		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys})
+		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
+		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}})
 	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender}, nil
 }
 
@@ -81,7 +95,8 @@ func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
 // peopleAPI configures the /v1 API.
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
-		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion}
+		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
+		Attachments: attachments.New(m.DB, m.Clock)}
 }
 
 // purgeSessions deletes expired sessions every hour.

@@ -94,16 +94,23 @@ func (c *client) do(method, path string, body any) reply {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.send(req)
+}
+
+// send sends req as this client: its headers, its token, the last
+// position it wrote (on reads); it keeps the position the answer names.
+func (c *client) send(req *http.Request) reply {
+	c.t.Helper()
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	if c.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
-	if method == http.MethodGet && c.minPos > 0 {
+	if req.Method == http.MethodGet && c.minPos > 0 {
 		req.Header.Set("X-Ledger-Min-Position", strconv.FormatUint(c.minPos, 10))
 	}
 	resp, err := c.http.Do(req)
@@ -118,7 +125,7 @@ func (c *client) do(method, path string, body any) reply {
 		c.minPos = p
 	}
 	if resp.StatusCode >= 500 {
-		c.t.Errorf("%s %s = %d: %s", method, path, resp.StatusCode, raw)
+		c.t.Errorf("%s %s = %d: %s", req.Method, req.URL.Path, resp.StatusCode, raw)
 	}
 	return r
 }

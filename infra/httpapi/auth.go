@@ -11,6 +11,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
+	"seatledger/infra/attachments"
 	"seatledger/infra/session"
 	"seatledger/queries"
 )
@@ -35,6 +36,9 @@ type PeopleConfig struct {
 	SecureCookies bool
 	// TermsVersion is the version of the terms of use that sign-up accepts.
 	TermsVersion string
+	// Attachments keeps the files attached to ticket replies (TKT-2);
+	// nil: the ticket routes that upload or download files answer 503.
+	Attachments *attachments.Store
 }
 
 // principal is who makes a request: nobody, a person (by session cookie or

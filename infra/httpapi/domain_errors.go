@@ -7,9 +7,13 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/mdm"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/release"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
+	"seatledger/infra/attachments"
 	"seatledger/infra/session"
 	"seatledger/queries"
 )
@@ -68,6 +72,23 @@ var domainErrors = []struct {
 	{product.ErrNotFound, ProblemNotFound, ""},
 	{product.ErrNoChange, ProblemNoChange, ""},
 	{queries.ErrInvalidFilter, ProblemInvalidRequest, ""},
+	{mdm.ErrCSR, ProblemInvalidCSR, "csr"},
+	{mdm.ErrNoEntitlement, ProblemNoEntitlement, ""},
+	{mdm.ErrDuplicateSerial, ProblemConflict, ""},
+	{release.ErrInvalid, ProblemInvalidRequest, ""},
+	{release.ErrImmutable, ProblemReleaseImmutable, ""},
+	{release.ErrWithdrawn, ProblemReleaseImmutable, ""},
+	{release.ErrNotFound, ProblemNotFound, "version"},
+	{ticket.ErrInvalid, ProblemInvalidRequest, ""},
+	{ticket.ErrNotFound, ProblemNotFound, ""},
+	{ticket.ErrStatus, ProblemTicketStatus, ""},
+	{ticket.ErrNoChange, ProblemNoChange, ""},
+	{ticket.ErrNotAdmin, ProblemWatcherNotAdmin, "person_id"},
+	{attachments.ErrTooLarge, ProblemAttachmentTooLarge, "attachments"},
+	{attachments.ErrType, ProblemAttachmentType, "attachments"},
+	{attachments.ErrTooMany, ProblemAttachmentRejected, "attachments"},
+	{attachments.ErrEmpty, ProblemAttachmentRejected, "attachments"},
+	{attachments.ErrNotFound, ProblemNotFound, ""},
 }
 
 // domainProblem returns the problem of a domain error, or nil. The detail

@@ -72,6 +72,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 		r.Delete(acc+"/invitations/{invitationID}", s.revokeInvitation)
 	})
 	s.licenseRoutes(r)
+	s.supportRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

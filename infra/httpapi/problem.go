@@ -66,6 +66,33 @@ var (
 	ProblemExpired              = ProblemType{"expired", "Subscription expired", http.StatusConflict}
 	ProblemPermanent            = ProblemType{"permanent-license", "Permanent license", http.StatusConflict}
 	ProblemModelFixed           = ProblemType{"model-fixed", "Licensing model cannot change", http.StatusConflict}
+	// ProblemInvalidCSR: the uploaded certificate signing request is
+	// malformed or not acceptable (MISC-1); the detail says why.
+	ProblemInvalidCSR = ProblemType{"invalid-csr", "Invalid certificate signing request", http.StatusBadRequest}
+	// ProblemNoEntitlement: the account has no active subscription that
+	// comes with what was asked (MDM certificates, a product's downloads).
+	// 403: the request is well-formed and the caller may act in the
+	// account, but the account is not entitled; buying or renewing, not
+	// retrying, changes the answer.
+	ProblemNoEntitlement = ProblemType{"no-entitlement", "No entitling subscription", http.StatusForbidden}
+	// ProblemReleaseImmutable: a published version cannot change or come
+	// back once withdrawn (MISC-2).
+	ProblemReleaseImmutable = ProblemType{"release-immutable", "Published version cannot change", http.StatusConflict}
+	// ProblemTicketStatus: the action is not possible in the ticket's
+	// status (TKT-2); the detail names the status.
+	ProblemTicketStatus = ProblemType{"ticket-status", "Not possible in the ticket's status", http.StatusConflict}
+	// ProblemWatcherNotAdmin: a ticket's watcher must be an unblocked
+	// admin of its business account (TKT-3).
+	ProblemWatcherNotAdmin = ProblemType{"watcher-not-admin", "Watcher must be an account admin", http.StatusUnprocessableEntity}
+	// ProblemAttachmentTooLarge: a file attached to a reply is larger
+	// than 5 MiB (TKT-2).
+	ProblemAttachmentTooLarge = ProblemType{"attachment-too-large", "Attachment too large", http.StatusRequestEntityTooLarge}
+	// ProblemAttachmentType: a file's type is not accepted, or its
+	// declared type disagrees with its content (TKT-2).
+	ProblemAttachmentType = ProblemType{"attachment-type", "Attachment type not accepted", http.StatusUnsupportedMediaType}
+	// ProblemAttachmentRejected: a reply has too many files, or an empty
+	// one (TKT-2).
+	ProblemAttachmentRejected = ProblemType{"attachment-rejected", "Attachment rejected", http.StatusBadRequest}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -79,6 +106,8 @@ func ProblemTypes() []ProblemType {
 		ProblemAlreadyMember, ProblemNotMember, ProblemNoChange, ProblemTooManyTokens, ProblemExists,
 		ProblemInvalidOrder, ProblemOrderMismatch, ProblemKeyFormat, ProblemUnknownKey, ProblemKeyRegistered,
 		ProblemNotRegistered, ProblemQuota, ProblemReseller, ProblemExpired, ProblemPermanent, ProblemModelFixed,
+		ProblemInvalidCSR, ProblemNoEntitlement, ProblemReleaseImmutable,
+		ProblemTicketStatus, ProblemWatcherNotAdmin, ProblemAttachmentTooLarge, ProblemAttachmentType, ProblemAttachmentRejected,
 	}
 }
 

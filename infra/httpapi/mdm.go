@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"net/http"
+	"seatledger/domain/mdm"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// The MDM certificate handlers (rule MISC-1). Routes, inside
+// peopleRoutes' authentication:
+//
+//	POST /v1/accounts/{accountID}/mdm/certificates  requirePerson    issueMDMCertificate
+//	GET  /v1/accounts/{accountID}/mdm/certificates  requireSignedIn  mdmCertificates
+//
+// The command decides who may (an admin of the account, with an active
+// managed-computers subscription); the list is for its members and the
+// back office.
+
+// mdmCertificateRequest is an uploaded certificate signing request.
+type mdmCertificateRequest struct {
+	// CSR is the PEM text, "-----BEGIN CERTIFICATE REQUEST-----…".
+	CSR string `json:"csr"`
+}
+
+func (s *Server) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
+	var req mdmCertificateRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.CSR == "" {
+		WriteProblem(w, r, ProblemInvalidCSR.New("csr is required: the PEM text of a certificate signing request").Field("csr"))
+		return
+	}
+	// The entitling subscription is found in the licenses read model: a
+	// client that has just registered its key sends its position.
+	if !s.waitFor(w, r, licensesReadModel) {
+		return
+	}
+	id := chi.URLParam(r, "accountID")
+	res, err := s.cfg.People.Commands.IssueMDMCertificate(r.Context(), meta(r), id, req.CSR)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusCreated, res.AppendResult, map[string]any{"account_id": id, "serial": res.Serial,
+		"certificate": string(res.CertificatePEM), "ca_certificate": string(res.CACertificatePEM)})
+}
+
+func (s *Server) mdmCertificates(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.People.Commands.MDMCertificates(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "accountID"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []mdm.Certificate{} // an empty list, not null
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"certificates": list})
+}
