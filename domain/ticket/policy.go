@@ -33,9 +33,9 @@ var (
 // String returns the action's stable name.
 func (a Action) String() string { return a.s }
 
-// refused is the one answer a person gets for a ticket they may not see,
+// errRefused is the one answer a person gets for a ticket they may not see,
 // whether it exists or not.
-var refused = fmt.Errorf("%w: no ticket of yours or of an account you administer has this ID", account.ErrForbidden)
+var errRefused = fmt.Errorf("%w: no ticket of yours or of an account you administer has this ID", account.ErrForbidden)
 
 // Authorize answers whether actor may do action with this ticket, given
 // acct, the ticket's account as of its latest events (rules TKT-3, MEM-5,
@@ -63,18 +63,18 @@ func (t Ticket) Authorize(actor event.Actor, acct account.Account, action Action
 		return nil
 	}
 	if actor.Kind != event.ActorPerson || !t.Exists() || acct.ID() != t.accountID {
-		return refused
+		return errRefused
 	}
 	if err := acct.Authorize(actor, account.ActionView); err != nil {
 		if errors.Is(err, account.ErrForbidden) {
-			return refused // blocked, or no longer a member
+			return errRefused // blocked, or no longer a member
 		}
 		return err
 	}
 	admin := acct.Authorize(actor, account.ActionManage) == nil
 	owner := actor.ID == t.owner
 	if !admin && !owner {
-		return refused
+		return errRefused
 	}
 	switch action {
 	case ActionView, ActionManage, ActionReply:

@@ -221,5 +221,3 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 		t.Errorf("a stranger: %d %s", w.Code, w.Body)
 	}
 }
-
-var jsonUnmarshal = json.Unmarshal
