@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"seatledger/domain/events"
 	"sync"
 	"testing"
 	"time"
@@ -11,13 +12,6 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
-	"seatledger/domain/licensekey"
-	"seatledger/domain/mdm"
-	"seatledger/domain/person"
-	"seatledger/domain/product"
-	"seatledger/domain/release"
-	"seatledger/domain/subscription"
-	"seatledger/domain/ticket"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/keyring"
@@ -58,18 +52,7 @@ func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler,
 	})
 }
 
-func registry() *event.Registry {
-	reg := event.NewRegistry()
-	account.Register(reg)
-	person.Register(reg)
-	product.Register(reg)
-	subscription.Register(reg)
-	licensekey.Register(reg)
-	mdm.Register(reg)
-	release.Register(reg)
-	ticket.Register(reg)
-	return reg
-}
+func registry() *event.Registry { return events.Registry() }
 
 func as(person string) commands.Meta {
 	return commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: person}, CorrelationID: "corr-" + person}

@@ -5,31 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"seatledger/domain/events"
 	"slices"
 	"strings"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
-	"seatledger/domain/mdm"
 	"seatledger/domain/person"
-	"seatledger/domain/product"
-	"seatledger/domain/release"
-	"seatledger/domain/subscription"
-	"seatledger/domain/ticket"
 )
 
 // registry knows every event the projections read.
-var registry = func() *event.Registry {
-	reg := event.NewRegistry()
-	account.Register(reg)
-	person.Register(reg)
-	product.Register(reg)
-	subscription.Register(reg)
-	mdm.Register(reg)
-	release.Register(reg)
-	ticket.Register(reg)
-	return reg
-}()
+var registry = events.Registry()
 
 // applyOf decodes rec if its type starts with one of prefixes (others are
 // skipped) and hands it to apply; an error names the projection and the

@@ -2,18 +2,11 @@ package main
 
 import (
 	"context"
+	"seatledger/domain/events"
 	"time"
 
 	"seatledger/commands"
-	"seatledger/domain/account"
 	"seatledger/domain/event"
-	"seatledger/domain/licensekey"
-	"seatledger/domain/mdm"
-	"seatledger/domain/person"
-	"seatledger/domain/product"
-	"seatledger/domain/release"
-	"seatledger/domain/subscription"
-	"seatledger/domain/ticket"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
@@ -37,18 +30,7 @@ type people struct {
 }
 
 // Registry returns the registry of every event the ledger writes.
-func Registry() *event.Registry {
-	reg := event.NewRegistry()
-	account.Register(reg)
-	person.Register(reg)
-	product.Register(reg)
-	subscription.Register(reg)
-	licensekey.Register(reg)
-	mdm.Register(reg)
-	release.Register(reg)
-	ticket.Register(reg)
-	return reg
-}
+func Registry() *event.Registry { return events.Registry() }
 
 // openPeople builds the write side and the mail sender on the open store.
 func (m *Main) openPeople(ctx context.Context) (*people, error) {
