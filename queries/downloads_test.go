@@ -11,36 +11,17 @@ import (
 	"seatledger/domain/product"
 	"seatledger/domain/release"
 	"seatledger/domain/subscription"
-	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/projections"
 	"seatledger/queries"
 )
 
-// downloadsLog is a licenseLog that also runs the downloads projection.
-type downloadsLog struct {
-	*licenseLog
-	downloads *projection.Runtime
-}
+// downloadsLog runs the licenses and downloads projections.
+type downloadsLog struct{ *licenseLog }
 
 func newDownloadsLog(t *testing.T, target sqldb.Target) *downloadsLog {
-	t.Helper()
-	l := newLicenseLog(t, target)
-	release.Register(l.reg)
-	rt, err := projection.New(context.Background(), projection.Config{DB: l.db, Log: l.store, Projections: []projections.Projection{projections.Downloads{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &downloadsLog{licenseLog: l, downloads: rt}
-}
-
-func (d *downloadsLog) rebuildAll() {
-	d.tb.Helper()
-	d.rebuild()
-	if err := d.downloads.Rebuild(context.Background(), "downloads", nil); err != nil {
-		d.tb.Fatal(err)
-	}
+	return &downloadsLog{&licenseLog{newTestLog(t, target, projections.Licenses{}, projections.Downloads{})}}
 }
 
 // publishedRelease is version v of productID with an installer and a
@@ -76,8 +57,8 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 		}
 		d.append(release.StreamID("pmm"), release.Withdrawn{Version: "11"})
 		d.append(release.StreamID("ras"), publishedRelease("ras", "19.0.2345"))
-		d.rebuildAll()
-		d.rebuildAll() // a rebuild reproduces what it built
+		d.rebuild()
+		d.rebuild() // a rebuild reproduces what it built
 
 		// "tools" has no releases; "ras" of acc-1 expired.
 		products, err := queries.DownloadProducts(ctx, d.db, "acc-1")

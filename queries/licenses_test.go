@@ -10,90 +10,26 @@ import (
 	"testing"
 	"time"
 
-	"seatledger/domain/event"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
-	"seatledger/infra/clock"
-	"seatledger/infra/eventstore"
 	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
-	"seatledger/infra/storage"
 	"seatledger/projections"
 	"seatledger/queries"
 )
 
-// licenseLog is a real event store and read store with the licenses
-// projection: tests append subscription and product events and rebuild.
-type licenseLog struct {
-	tb    testing.TB
-	db    *sqldb.DB
-	store eventstore.Store
-	clk   *clock.Simulated
-	rt    *projection.Runtime
-	reg   *event.Registry
-}
+// licenseLog runs the licenses projection: tests append subscription and
+// product events and rebuild.
+type licenseLog struct{ *testLog }
 
 func newLicenseLog(tb testing.TB, target sqldb.Target) *licenseLog {
-	tb.Helper()
-	ctx := context.Background()
-	db := sqldbtest.Open(tb, target)
-	clk := clock.NewSimulated(t0)
-	store, err := storage.OpenStore(ctx, db, storage.Options{Database: target, Clock: clk})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Licenses{}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	reg := event.NewRegistry()
-	subscription.Register(reg)
-	product.Register(reg)
-	return &licenseLog{tb: tb, db: db, store: store, clk: clk, rt: rt, reg: reg}
-}
-
-// proposed encodes payloads as events to append.
-func (l *licenseLog) proposed(payloads ...any) []event.Proposed {
-	l.tb.Helper()
-	evs := make([]event.Proposed, 0, len(payloads))
-	for _, p := range payloads {
-		name, ok := l.reg.NameOf(p)
-		if !ok {
-			l.tb.Fatalf("%T is not a registered event", p)
-		}
-		data, v, err := l.reg.Encode(name, p)
-		if err != nil {
-			l.tb.Fatal(err)
-		}
-		evs = append(evs, event.Proposed{Type: name, SchemaVersion: v, Data: data,
-			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}})
-	}
-	return evs
-}
-
-// append appends payloads to stream one minute after the previous append.
-func (l *licenseLog) append(stream string, payloads ...any) {
-	l.tb.Helper()
-	if _, err := l.clk.Advance(time.Minute); err != nil {
-		l.tb.Fatal(err)
-	}
-	if _, err := l.store.Append(context.Background(), stream, event.Any(), l.proposed(payloads...)...); err != nil {
-		l.tb.Fatal(err)
-	}
+	return &licenseLog{newTestLog(tb, target, projections.Licenses{})}
 }
 
 // sub appends payloads to subscription id's stream.
 func (l *licenseLog) sub(id string, payloads ...any) {
 	l.append(subscription.StreamID(id), payloads...)
-}
-
-func (l *licenseLog) rebuild() {
-	l.tb.Helper()
-	if err := l.rt.Rebuild(context.Background(), "licenses", nil); err != nil {
-		l.tb.Fatal(err)
-	}
 }
 
 // snapshot dumps the licenses read model's rows, in key order.

@@ -8,89 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"seatledger/domain/event"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/ticket"
-	"seatledger/infra/clock"
-	"seatledger/infra/eventstore"
-	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
-	"seatledger/infra/storage"
 	"seatledger/projections"
 	"seatledger/queries"
 )
 
-// ticketLog is a real event store and read store with the tickets,
-// directory and licenses projections: tests append events and rebuild.
-type ticketLog struct {
-	tb    testing.TB
-	db    *sqldb.DB
-	store eventstore.Store
-	clk   *clock.Simulated
-	rt    *projection.Runtime
-	reg   *event.Registry
-}
+// ticketLog runs the directory, licenses and tickets projections.
+type ticketLog struct{ *testLog }
 
 func newTicketLog(tb testing.TB, target sqldb.Target) *ticketLog {
-	tb.Helper()
-	ctx := context.Background()
-	db := sqldbtest.Open(tb, target)
-	clk := clock.NewSimulated(t0)
-	store, err := storage.OpenStore(ctx, db, storage.Options{Database: target, Clock: clk})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store,
-		Projections: []projections.Projection{projections.Directory{}, projections.Licenses{}, projections.Tickets{}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	reg := event.NewRegistry()
-	ticket.Register(reg)
-	person.Register(reg)
-	product.Register(reg)
-	return &ticketLog{tb: tb, db: db, store: store, clk: clk, rt: rt, reg: reg}
-}
-
-// append appends payloads to stream one minute after the previous
-// append, effective at effective (zero: when recorded).
-func (l *ticketLog) append(stream string, effective time.Time, payloads ...any) {
-	l.tb.Helper()
-	if _, err := l.clk.Advance(time.Minute); err != nil {
-		l.tb.Fatal(err)
-	}
-	evs := make([]event.Proposed, 0, len(payloads))
-	for _, p := range payloads {
-		name, ok := l.reg.NameOf(p)
-		if !ok {
-			l.tb.Fatalf("%T is not a registered event", p)
-		}
-		data, v, err := l.reg.Encode(name, p)
-		if err != nil {
-			l.tb.Fatal(err)
-		}
-		evs = append(evs, event.Proposed{Type: name, SchemaVersion: v, Data: data,
-			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}, EffectiveAt: effective}})
-	}
-	if _, err := l.store.Append(context.Background(), stream, event.Any(), evs...); err != nil {
-		l.tb.Fatal(err)
-	}
+	return &ticketLog{newTestLog(tb, target, projections.Directory{}, projections.Licenses{}, projections.Tickets{})}
 }
 
 func (l *ticketLog) ticket(id string, payloads ...any) {
-	l.append(ticket.StreamID(id), time.Time{}, payloads...)
-}
-
-func (l *ticketLog) rebuild() {
-	l.tb.Helper()
-	for _, name := range []string{"directory", "licenses", "tickets"} {
-		if err := l.rt.Rebuild(context.Background(), name, nil); err != nil {
-			l.tb.Fatal(err)
-		}
-	}
+	l.append(ticket.StreamID(id), payloads...)
 }
 
 func ticketOpened(id, acc, owner string) ticket.Opened {
@@ -114,8 +49,8 @@ func TestTickets_list_TKT4(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newTicketLog(t, target)
-		l.append(product.StreamID("ras"), time.Time{}, product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
-		l.append(person.StreamID("bob"), time.Time{}, person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
+		l.append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
 		support := ticket.SupportAuthor("anna")
 		// 0001..0006 are acc-1's; bob owns the odd ones; 0009 is acc-2's.
 		for i := 1; i <= 6; i++ {
@@ -127,8 +62,8 @@ func TestTickets_list_TKT4(t *testing.T) {
 		}
 		// 000A and 000B are opened at the same time: the ID breaks the tie.
 		same := t0.Add(time.Hour)
-		l.append(ticket.StreamID("T-0000-000A"), same, ticketOpened("T-0000-000A", "acc-1", "bob"))
-		l.append(ticket.StreamID("T-0000-000B"), same, ticketOpened("T-0000-000B", "acc-1", "bob"))
+		l.appendAt(ticket.StreamID("T-0000-000A"), same, ticketOpened("T-0000-000A", "acc-1", "bob"))
+		l.appendAt(ticket.StreamID("T-0000-000B"), same, ticketOpened("T-0000-000B", "acc-1", "bob"))
 		l.ticket("T-0000-0009", ticketOpened("T-0000-0009", "acc-2", "bob"))
 		l.ticket("T-0000-0001", ticket.StatusChanged{Status: ticket.StatusInProgress, By: support})
 		l.ticket("T-0000-0003", ticket.StatusChanged{Status: ticket.StatusResolved, By: support})
@@ -200,8 +135,8 @@ func TestTicketDetails_TKT1_TKT2_TKT3(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newTicketLog(t, target)
-		l.append(person.StreamID("bob"), time.Time{}, person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
-		l.append(person.StreamID("cyd"), time.Time{}, person.SignedUp{PersonID: "cyd", FirstName: "Cyd", LastName: "Cole", Email: "cyd@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.append(person.StreamID("cyd"), person.SignedUp{PersonID: "cyd", FirstName: "Cyd", LastName: "Cole", Email: "cyd@example.com", PasswordHash: "x", TermsVersion: "t"})
 		call := t0.Add(48 * time.Hour)
 		o := ticketOpened("T-0000-0001", "acc-1", "bob")
 		o.Channel = ticket.Channel{Kind: ticket.ChannelCall, CallAt: &call}
