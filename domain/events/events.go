@@ -6,6 +6,7 @@ package events
 import (
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/mdm"
 	"seatledger/domain/person"
@@ -20,7 +21,7 @@ func Registry() *event.Registry {
 	reg := event.NewRegistry()
 	for _, register := range []func(*event.Registry){
 		account.Register, person.Register, product.Register, subscription.Register,
-		licensekey.Register, mdm.Register, release.Register, ticket.Register,
+		licensekey.Register, installation.Register, mdm.Register, release.Register, ticket.Register,
 	} {
 		register(reg)
 	}

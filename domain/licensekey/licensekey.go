@@ -8,12 +8,21 @@ package licensekey
 
 import (
 	"errors"
+	"fmt"
 
 	"seatledger/domain/event"
 )
 
-// TypeIssued is the stable name of the key's first event.
-const TypeIssued = "license_key.issued"
+// Stable event type names of the key stream.
+const (
+	TypeIssued   = "license_key.issued"
+	TypeBound    = "license_key.bound"
+	TypeReleased = "license_key.released"
+)
+
+// MaxChanges is how often the installation bound to a key may change
+// over the key's life (KEY-8); the first activation is not a change.
+const MaxChanges = 3
 
 // Issued: a subscription issued the key, as its primary key or as a
 // sublicense. It is appended before the subscription's event that holds
@@ -24,18 +33,45 @@ type Issued struct {
 	SubscriptionID string `json:"subscription_id"`
 }
 
+// Bound: the key now activates installation InstallationID (KEY-8).
+// Change says whether it replaced another installation; Changes counts
+// the changes so far, this one included.
+type Bound struct {
+	InstallationID string `json:"installation_id"`
+	Change         bool   `json:"change"`
+	Changes        int    `json:"changes"`
+}
+
+// Released: the installation bound to the key was deactivated and let the
+// key go (ACT-6..8); the key may activate another.
+type Released struct {
+	InstallationID string `json:"installation_id"`
+	Reason         string `json:"reason"`
+}
+
 // Register adds the key stream's events to reg.
 func Register(reg *event.Registry) {
 	reg.Register(TypeIssued, 1, Issued{})
+	reg.Register(TypeBound, 1, Bound{})
+	reg.Register(TypeReleased, 1, Released{})
 }
 
 // ErrTaken: the key ID belongs to another subscription (a collision of
 // 120 random bits: never in practice, refused all the same).
 var ErrTaken = errors.New("licensekey: the key was issued to another subscription")
 
+// The binding's errors (KEY-8).
+var (
+	ErrInUse         = errors.New("licensekey: the key activates another installation")
+	ErrChangesUsedUp = errors.New("licensekey: the key's changes of installation are used up")
+	ErrNotIssued     = errors.New("licensekey: no such key")
+)
+
 // Key is a license key's stream folded.
 type Key struct {
 	id, subscriptionID string
+	bound, last        string // the bound installation; the last one ever bound
+	changes            int
 	version            uint64
 }
 
@@ -48,13 +84,62 @@ func (k Key) Exists() bool { return k.id != "" }
 // SubscriptionID returns the subscription that issued the key.
 func (k Key) SubscriptionID() string { return k.subscriptionID }
 
+// Bound returns the installation the key activates, or "".
+func (k Key) Bound() string { return k.bound }
+
+// Changes returns how often its installation changed (KEY-8).
+func (k Key) Changes() int { return k.changes }
+
+// Version returns how many events were folded.
+func (k Key) Version() uint64 { return k.version }
+
 // Evolve applies one event.
 func (k Key) Evolve(payload any) Key {
-	if e, ok := payload.(Issued); ok {
+	switch e := payload.(type) {
+	case Issued:
 		k.id, k.subscriptionID = e.KeyID, e.SubscriptionID
+	case Bound:
+		k.bound, k.last, k.changes = e.InstallationID, e.InstallationID, e.Changes
+	case Released:
+		if k.bound == e.InstallationID {
+			k.bound = ""
+		}
 	}
 	k.version++
 	return k
+}
+
+// Bind lets the key activate installation (KEY-8): one installation at a
+// time, and at most MaxChanges changes of installation over the key's
+// life. Binding the installation it already activates is no change and
+// records nothing; so is binding again the last one it released.
+func (k Key) Bind(installation string) ([]any, error) {
+	switch {
+	case !k.Exists():
+		return nil, ErrNotIssued
+	case k.bound == installation:
+		return nil, nil
+	case k.bound != "":
+		return nil, ErrInUse
+	}
+	change := k.last != "" && k.last != installation
+	changes := k.changes
+	if change {
+		changes++
+	}
+	if changes > MaxChanges {
+		return nil, fmt.Errorf("%w: %d of %d changes used", ErrChangesUsedUp, k.changes, MaxChanges)
+	}
+	return []any{Bound{InstallationID: installation, Change: change, Changes: changes}}, nil
+}
+
+// Release lets the key go from installation; a key bound to another
+// installation, or to none, stays as it is.
+func (k Key) Release(installation, reason string) ([]any, error) {
+	if k.bound == "" || k.bound != installation {
+		return nil, nil
+	}
+	return []any{Released{InstallationID: installation, Reason: reason}}, nil
 }
 
 // Issue records that subscription issued key id; issuing it again to the

@@ -1,0 +1,289 @@
+// Package installation is one installation of a product — a farm
+// (concurrent users) or a proxy server (managed computers) — as its
+// events tell it (rules PROD-4, ACT-1..8, USE-1..7): activation with a
+// key, usage reports, overuse grace and suspension, deactivation.
+//
+// The key's side of an activation — one installation per key, at most
+// three changes over the key's life (KEY-8) — is decided on the key's own
+// stream (domain/licensekey); this aggregate decides what happens to the
+// installation itself.
+package installation
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"seatledger/domain/product"
+)
+
+// Kind is what an installation is (PROD-4).
+type Kind string
+
+// The kinds of installations.
+const (
+	Farm        Kind = "farm"         // concurrent users
+	ProxyServer Kind = "proxy_server" // managed computers
+)
+
+// Model returns the licensing model the kind runs under (PROD-1).
+func (k Kind) Model() Model {
+	if k == ProxyServer {
+		return product.ManagedComputers
+	}
+	return product.ConcurrentUsers
+}
+
+// Model is a licensing model (PROD-1).
+type Model = product.Model
+
+// Mode says how the installation talked to the ledger.
+type Mode string
+
+// The modes.
+const (
+	Online  Mode = "online"
+	Offline Mode = "offline" // by request and answer files (ACT-2)
+)
+
+// Reason says why an installation was deactivated.
+type Reason string
+
+// The reasons.
+const (
+	ByInstallation  Reason = "installation" // ACT-6
+	ByPortal        Reason = "portal"       // ACT-7
+	KeyDeleted      Reason = "key_deleted"  // KEY-6
+	SubscriptionEnd Reason = "expired"      // SUB-6
+	TrialEnded      Reason = "trial_ended"  // SUB-8
+)
+
+// Status is an installation's state.
+type Status string
+
+// The statuses.
+const (
+	Active  Status = "active"
+	Pending Status = "deactivation_pending" // ACT-7: until its next contact
+	// Suspended: deactivated for overuse (USE-4); it keeps reporting and
+	// is reactivated once within its quota.
+	SuspendedStatus Status = "suspended"
+	Inactive        Status = "deactivated"
+)
+
+// Limits on what an installation may send.
+const (
+	MaxField       = 200       // characters of an identity field
+	MaxSeats       = 1_000_000 // a reported count beyond this is absurd
+	MaxConnections = 10_000    // live connections in one report
+	MaxNotes       = 4_000     // characters of notes
+	// Drift is how far in the future an installation's clock may be.
+	Drift = 5 * time.Minute
+)
+
+// Overuse timing (USE-3, USE-4, USE-6).
+const (
+	GracePeriod        = 7 * 24 * time.Hour
+	DeactivationDelay  = time.Hour // suspended 1–2 hours after the excess is seen
+	RevalidateInterval = 20 * time.Minute
+	AlertInterval      = time.Hour
+)
+
+// Identity is who an installation is (PROD-4): a farm by its server ID,
+// farm name and app version; a proxy server by its server name, site code,
+// site description, app version and whether it is used offline.
+type Identity struct {
+	Kind            Kind   `json:"kind"`
+	ServerID        string `json:"server_id,omitempty"`
+	FarmName        string `json:"farm_name,omitempty"`
+	ServerName      string `json:"server_name,omitempty"`
+	SiteCode        string `json:"site_code,omitempty"`
+	SiteDescription string `json:"site_description,omitempty"`
+	AppVersion      string `json:"app_version"`
+	OfflineUse      bool   `json:"offline_use,omitempty"`
+}
+
+// Check refuses an identity that lacks what its kind needs.
+func (id Identity) Check() error {
+	var required []string
+	switch id.Kind {
+	case Farm:
+		required = []string{id.ServerID, id.FarmName, id.AppVersion}
+	case ProxyServer:
+		required = []string{id.ServerName, id.SiteCode, id.AppVersion}
+	default:
+		return fmt.Errorf("%w: the kind is %q or %q, not %q", ErrInvalid, Farm, ProxyServer, id.Kind)
+	}
+	for _, v := range required {
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("%w: a %s needs %s", ErrInvalid, id.Kind, id.needs())
+		}
+	}
+	for _, v := range []string{id.ServerID, id.FarmName, id.ServerName, id.SiteCode, id.SiteDescription, id.AppVersion} {
+		if utf8.RuneCountInString(v) > MaxField || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: identity fields are valid text of at most %d characters", ErrInvalid, MaxField)
+		}
+	}
+	return nil
+}
+
+func (id Identity) needs() string {
+	if id.Kind == ProxyServer {
+		return "server_name, site_code and app_version"
+	}
+	return "server_id, farm_name and app_version"
+}
+
+// Server is the part of the identity that names the machine: a farm's
+// server ID, a proxy server's site code and server name. The app version
+// and names may change; this does not.
+func (id Identity) Server() string {
+	if id.Kind == ProxyServer {
+		return string(ProxyServer) + "/" + id.SiteCode + "/" + id.ServerName
+	}
+	return string(Farm) + "/" + id.ServerID
+}
+
+// namespace is the UUID namespace of installation IDs.
+var namespace = uuid.MustParse("5d1e3c0a-6f0b-4d7e-9a51-2b3c4d5e6f70")
+
+// ID is the installation of server on key keyID: the same machine
+// activating the same key again is the same installation, so a repeated
+// activation is no change of installation (KEY-8).
+func ID(server, keyID string) string {
+	return uuid.NewSHA1(namespace, []byte("key/"+keyID+"/"+server)).String()
+}
+
+// TrialID is the trial installation of server for product: one per
+// server and product (SUB-8).
+func TrialID(server, productID string) string {
+	return uuid.NewSHA1(namespace, []byte("trial/"+productID+"/"+server)).String()
+}
+
+// StreamID returns the stream of installation id.
+func StreamID(id string) string { return "installation-" + id }
+
+// The installation's domain errors.
+var (
+	ErrNotFound    = errors.New("installation: no such installation")
+	ErrInvalid     = errors.New("installation: invalid request")
+	ErrDeactivated = errors.New("installation: the installation is deactivated")
+	ErrTrialUsed   = errors.New("installation: this server has had its trial")
+	ErrTrialEnded  = errors.New("installation: the trial has ended")
+	ErrReplayed    = errors.New("installation: this request file was already used")
+	ErrOverLimit   = errors.New("installation: the license limit is reached")
+	ErrNoChange    = errors.New("installation: nothing to change")
+	ErrModel       = errors.New("installation: the key's product is licensed under another model")
+)
+
+// Installation is an installation as of the events folded into it.
+type Installation struct {
+	id             string
+	identity       Identity
+	keyID, keyHint string
+	subscriptionID string
+	accountID      string
+	productID      string
+	model          Model
+	generation     int
+	status         Status
+	mode           Mode
+	trial          bool
+	trialEnd       time.Time
+	activatedAt    time.Time
+	notes          string
+	nonces         map[string]bool
+
+	lastObserved time.Time // the installation's time of the last current report
+	lastReport   time.Time // when the ledger received it
+	seats        int       // current usage (USE-2)
+	peak         int
+
+	// Overuse (USE-3..6).
+	graceUsed    bool
+	graceQuota   int // the quota when the grace was used (USE-5)
+	graceEnds    time.Time
+	detected     bool // an overuse seen after the grace awaits its deadline
+	deactivateAt time.Time
+	overLimit    bool
+	alerts       int
+
+	version uint64
+}
+
+// Exists reports whether the installation was ever activated.
+func (i Installation) Exists() bool { return i.id != "" }
+
+// ID returns the installation's ID.
+func (i Installation) ID() string { return i.id }
+
+// Identity returns who the installation is.
+func (i Installation) Identity() Identity { return i.identity }
+
+// KeyID returns the key it was activated with ("" for a trial).
+func (i Installation) KeyID() string { return i.keyID }
+
+// KeyHint returns the last group of its key.
+func (i Installation) KeyHint() string { return i.keyHint }
+
+// SubscriptionID returns the subscription of its key.
+func (i Installation) SubscriptionID() string { return i.subscriptionID }
+
+// AccountID returns the business account it belongs to ("" for a trial).
+func (i Installation) AccountID() string { return i.accountID }
+
+// ProductID returns the product installed.
+func (i Installation) ProductID() string { return i.productID }
+
+// Model returns the licensing model it runs under.
+func (i Installation) Model() Model { return i.model }
+
+// Generation returns the number of its current activation.
+func (i Installation) Generation() int { return i.generation }
+
+// Status returns its state.
+func (i Installation) Status() Status { return i.status }
+
+// Mode returns how it was last activated.
+func (i Installation) Mode() Mode { return i.mode }
+
+// Trial reports whether it runs as a trial (SUB-8).
+func (i Installation) Trial() bool { return i.trial }
+
+// TrialEnd returns when a trial ends.
+func (i Installation) TrialEnd() time.Time { return i.trialEnd }
+
+// ActivatedAt returns when it was last activated.
+func (i Installation) ActivatedAt() time.Time { return i.activatedAt }
+
+// Notes returns the admins' notes (INST-4).
+func (i Installation) Notes() string { return i.notes }
+
+// Seats returns the current usage (USE-2).
+func (i Installation) Seats() int { return i.seats }
+
+// Peak returns the peak usage overall (USE-2).
+func (i Installation) Peak() int { return i.peak }
+
+// LastReport returns when the last current report was received.
+func (i Installation) LastReport() time.Time { return i.lastReport }
+
+// GraceEnds returns when the overuse grace ends (zero: never started).
+func (i Installation) GraceEnds() time.Time { return i.graceEnds }
+
+// OverLimit reports whether a proxy server is over its limit (USE-6).
+func (i Installation) OverLimit() bool { return i.overLimit }
+
+// Version returns how many events were folded.
+func (i Installation) Version() uint64 { return i.version }
+
+// Licensed reports whether the installation holds its key: it is active,
+// suspended for overuse (it keeps its key, USE-4) or pending a portal
+// deactivation.
+func (i Installation) Licensed() bool {
+	return i.status == Active || i.status == SuspendedStatus || i.status == Pending
+}
