@@ -15,6 +15,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/mdm"
 	"seatledger/domain/person"
@@ -79,6 +80,8 @@ type Config struct {
 	// CA and Entitlements are needed by IssueMDMCertificate (rule MISC-1).
 	CA           CertificateAuthority
 	Entitlements Entitlements
+	// Offline signs the answers to offline request files (rule ACT-2).
+	Offline OfflineSigner
 	// CacheSize bounds how many aggregates of each kind stay in memory.
 	// Default 10,000.
 	CacheSize int
@@ -95,6 +98,7 @@ type Handler struct {
 
 	ca           CertificateAuthority
 	entitlements Entitlements
+	offline      OfflineSigner
 
 	accounts      *cache[account.Account]
 	persons       *cache[person.Person]
@@ -105,6 +109,7 @@ type Handler struct {
 	mdm           *cache[mdm.Certificates]
 	releases      *cache[release.Releases]
 	tickets       *cache[ticket.Ticket]
+	installations *cache[installation.Installation]
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -117,7 +122,7 @@ func NewHandler(cfg Config) *Handler {
 		size = 10_000
 	}
 	return &Handler{store: cfg.Store, registry: cfg.Registry, clock: cfg.Clock, passwords: cfg.Passwords, tokens: cfg.Tokens, keys: cfg.Keys,
-		ca: cfg.CA, entitlements: cfg.Entitlements,
+		ca: cfg.CA, entitlements: cfg.Entitlements, offline: cfg.Offline,
 		accounts: newCache(size, account.StreamID, seedAccount, evolveAccount, account.Account.Clone),
 		persons: newCache(size, person.StreamID, func(string) person.Person { return person.Person{} },
 			func(p person.Person, payload any, _ event.Record) person.Person { return p.Evolve(payload) }, nil),
@@ -129,6 +134,8 @@ func NewHandler(cfg Config) *Handler {
 		mdm:         newCache(size, mdm.StreamID, func(string) mdm.Certificates { return mdm.Certificates{} }, evolveMDM, mdm.Certificates.Clone),
 		releases:    newCache(size, release.StreamID, func(string) release.Releases { return release.Releases{} }, evolveReleases, release.Releases.Clone),
 		tickets:     newCache(size, ticket.StreamID, func(string) ticket.Ticket { return ticket.Ticket{} }, evolveTicket, ticket.Ticket.Clone),
+		installations: newCache(size, installation.StreamID, func(string) installation.Installation { return installation.Installation{} },
+			evolveInstallation, nil),
 	}
 }
 
@@ -145,6 +152,22 @@ const readPage = 512
 // their original result.
 func update[A any](ctx context.Context, h *Handler, c *cache[A], id, command string, meta Meta,
 	decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
+	return decideAndAppend(ctx, h, c, id, command, meta, true, decide)
+}
+
+// updateHot is update for streams that grow all day long (usage reports):
+// it decides on the cached aggregate even with an idempotency key, and
+// leaves recognising a retry to the event store, which answers an append
+// of already-stored event IDs with their original result before it checks
+// the version. A retry thus costs one small read, not a fold of the whole
+// stream.
+func updateHot[A any](ctx context.Context, h *Handler, c *cache[A], id, command string, meta Meta,
+	decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
+	return decideAndAppend(ctx, h, c, id, command, meta, false, decide)
+}
+
+func decideAndAppend[A any](ctx context.Context, h *Handler, c *cache[A], id, command string, meta Meta, foldForRetry bool,
+	decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
 	stream := c.stream(id)
 	var lastErr error
 	for range maxAttempts {
@@ -153,7 +176,7 @@ func update[A any](ctx context.Context, h *Handler, c *cache[A], id, command str
 			version uint64
 			err     error
 		)
-		if meta.IdempotencyKey != "" {
+		if meta.IdempotencyKey != "" && foldForRetry {
 			var done *event.AppendResult
 			agg, version, done, err = load(ctx, h, c, id, meta)
 			if done != nil {

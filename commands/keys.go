@@ -186,9 +186,10 @@ func (h *Handler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID str
 			case c.ExpiresAt != nil:
 				expires = c.ExpiresAt
 			}
-			// No installation can use a key yet: activations arrive with
-			// the installations (KEY-8), and with them the seats in use.
-			const used = 0
+			used, err := h.seatsUsed(ctx, keyID)
+			if err != nil {
+				return nil, err
+			}
 			evs, err := s.ChangeSublicense(keyID, quota, used, expires, meta.Actor.ID, now)
 			if err != nil && (!errors.Is(err, subscription.ErrNoChange) || len(out) == 0) {
 				return nil, err

@@ -72,7 +72,23 @@ type Account struct {
 	members     map[string]Member
 	invitations map[string]Invitation
 	personal    bool
+	offline     bool // offline activation enabled (ACT-3)
 	version     uint64
+}
+
+// OfflineActivation reports whether the back office enabled offline
+// activation for the account (rule ACT-3); it is off by default.
+func (a Account) OfflineActivation() bool { return a.offline }
+
+// SetOfflineActivation enables or disables offline activation (ACT-3).
+func (a Account) SetOfflineActivation(enabled bool, by string) ([]any, error) {
+	switch {
+	case !a.Exists() || a.personal:
+		return nil, ErrNotFound
+	case a.offline == enabled:
+		return nil, nil
+	}
+	return []any{OfflineActivationSet{Enabled: enabled, By: by}}, nil
 }
 
 // Clone returns a copy of the account that shares nothing with it: fold

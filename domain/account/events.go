@@ -18,7 +18,15 @@ const (
 	TypeMemberLeft        = "account.member_left"
 	TypeMemberInvited     = "account.member_invited"
 	TypeInvitationRevoked = "account.invitation_revoked"
+	TypeOfflineSet        = "account.offline_activation_set"
 )
+
+// OfflineActivationSet: the back office enabled or disabled offline
+// activation for the account (rule ACT-3).
+type OfflineActivationSet struct {
+	Enabled bool   `json:"enabled"`
+	By      string `json:"by"`
+}
 
 // Created: a business account was created; its creator is its first admin.
 type Created struct {
@@ -84,6 +92,7 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeMemberLeft, 1, MemberLeft{})
 	reg.Register(TypeMemberInvited, 1, MemberInvited{})
 	reg.Register(TypeInvitationRevoked, 1, InvitationRevoked{})
+	reg.Register(TypeOfflineSet, 1, OfflineActivationSet{})
 }
 
 // MemberInvited: an admin invited an address to join (rule MEM-4). The

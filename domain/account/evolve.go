@@ -23,6 +23,8 @@ func (a Account) Evolve(payload any, at time.Time) Account {
 		a.members[e.CreatorID] = Member{PersonID: e.CreatorID, Role: RoleAdmin, Since: at}
 	case ProfileChanged:
 		a.company = e.Company
+	case OfflineActivationSet:
+		a.offline = e.Enabled
 	case MemberJoined:
 		a.members[e.PersonID] = Member{PersonID: e.PersonID, Role: RoleMember, Since: at}
 		if inv, ok := a.invitations[e.InvitationID]; ok {

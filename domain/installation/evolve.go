@@ -9,13 +9,17 @@ func (i Installation) Evolve(payload any, at time.Time) Installation {
 		i.id, i.identity, i.mode = e.InstallationID, e.Identity, e.Mode
 		i.keyID, i.keyHint, i.subscriptionID, i.accountID = e.KeyID, e.KeyHint, e.SubscriptionID, e.AccountID
 		i.productID, i.model, i.trial, i.trialEnd = e.ProductID, e.Model, e.License.Trial, e.TrialEnd
+		// A repeat of the activation it holds (a new app version, an
+		// offline request) keeps its status: it does not lift a suspension
+		// for overuse (USE-4) or a deactivation pending in the portal (ACT-7).
 		if e.Generation != i.generation || !i.Licensed() {
-			i.activatedAt = at
+			i.activatedAt, i.status = at, Active
 			i.detected, i.overLimit, i.alerts = false, false, 0
 		}
-		i.generation, i.status = e.Generation, Active
+		i.generation, i.license = e.Generation, e.License
 		i.remember(e.Nonce)
 	case Refreshed:
+		i.license = e.License
 		i.remember(e.Nonce)
 	case UsageReported:
 		if e.Current {

@@ -195,6 +195,7 @@ type Installation struct {
 	trial          bool
 	trialEnd       time.Time
 	activatedAt    time.Time
+	license        License // as last certified: at activation or refresh
 	notes          string
 	nonces         map[string]bool
 
@@ -259,6 +260,10 @@ func (i Installation) TrialEnd() time.Time { return i.trialEnd }
 
 // ActivatedAt returns when it was last activated.
 func (i Installation) ActivatedAt() time.Time { return i.activatedAt }
+
+// License returns the license last certified to the installation, at its
+// activation or last refresh (ACT-4, ACT-5).
+func (i Installation) License() License { return i.license }
 
 // Notes returns the admins' notes (INST-4).
 func (i Installation) Notes() string { return i.notes }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/domain/person"
 	"seatledger/infra/attachments"
 	"seatledger/infra/session"
@@ -36,6 +38,9 @@ type PeopleConfig struct {
 	SecureCookies bool
 	// TermsVersion is the version of the terms of use that sign-up accepts.
 	TermsVersion string
+	// OfflinePublicKey is the key that verifies the ledger's offline
+	// files, served to installations (ACT-2); nil: not configured.
+	OfflinePublicKey ed25519.PublicKey
 	// Attachments keeps the files attached to ticket replies (TKT-2);
 	// nil: the ticket routes that upload or download files answer 503.
 	Attachments *attachments.Store
@@ -46,6 +51,9 @@ type PeopleConfig struct {
 type principal struct {
 	actor     event.Actor
 	sessionID string // the cookie's value, when signed in by cookie
+	// installation is the installation a credential authenticated, as of
+	// its latest event (ACT-1).
+	installation installation.Installation
 }
 
 type principalKey struct{}
@@ -77,6 +85,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			token = strings.TrimSpace(token)
 			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 				unauthorized(w, r, "send a token as Authorization: Bearer <token>")
+				return
+			}
+			if strings.HasPrefix(token, "sli_") {
+				s.authenticateInstallation(w, r, next, token)
 				return
 			}
 			if isAdmin(token) {
@@ -115,6 +127,37 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// authenticateInstallation serves a request made with an installation's
+// credential (ACT-1).
+func (s *Server) authenticateInstallation(w http.ResponseWriter, r *http.Request, next http.Handler, credential string) {
+	i, err := s.cfg.People.Commands.Authenticate(r.Context(), credential)
+	if errors.Is(err, commands.ErrCredential) {
+		unauthorized(w, r, "the installation's credential is not valid, or a later activation replaced it; activate again")
+		return
+	}
+	if err != nil {
+		WriteError(w, r, s.cfg.Logger, err)
+		return
+	}
+	p := principal{actor: event.Actor{Kind: event.ActorInstallation, ID: i.ID()}, installation: i}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+}
+
+// requireInstallation lets through requests made with an installation's
+// credential.
+func requireInstallation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch principalOf(r.Context()).actor.Kind {
+		case event.ActorInstallation:
+			next.ServeHTTP(w, r)
+		case event.ActorPerson, event.ActorBackOffice:
+			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for installations; send the installation's credential"))
+		default:
+			unauthorized(w, r, "send the installation's credential as Authorization: Bearer sli_…")
+		}
+	})
+}
+
 func personActor(id string) event.Actor { return event.Actor{Kind: event.ActorPerson, ID: id} }
 
 func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
@@ -131,6 +174,8 @@ func requirePerson(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		case event.ActorBackOffice:
 			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for people; the back office token cannot act as one"))
+		case event.ActorInstallation:
+			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for people; an installation's credential cannot act as one"))
 		default:
 			unauthorized(w, r, "sign in (POST /v1/session) or send a personal API token")
 		}
@@ -140,7 +185,11 @@ func requirePerson(next http.Handler) http.Handler {
 // requireSignedIn lets through requests made by a person or the back office.
 func requireSignedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if principalOf(r.Context()).actor.Kind.IsZero() {
+		switch principalOf(r.Context()).actor.Kind {
+		case event.ActorInstallation:
+			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for people; an installation's credential cannot act as one"))
+			return
+		case event.ActorKind{}:
 			unauthorized(w, r, "sign in (POST /v1/session) or send a personal API token")
 			return
 		}

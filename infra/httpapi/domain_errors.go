@@ -6,6 +6,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/account"
+	"seatledger/domain/installation"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/mdm"
 	"seatledger/domain/person"
@@ -14,6 +15,7 @@ import (
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
 	"seatledger/infra/attachments"
+	"seatledger/infra/offline"
 	"seatledger/infra/session"
 	"seatledger/queries"
 )
@@ -89,6 +91,26 @@ var domainErrors = []struct {
 	{attachments.ErrTooMany, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrEmpty, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrNotFound, ProblemNotFound, ""},
+	{installation.ErrDeactivated, ProblemDeactivated, ""},
+	{installation.ErrTrialEnded, ProblemDeactivated, ""},
+	{installation.ErrTrialUsed, ProblemTrialUsed, ""},
+	{installation.ErrModel, ProblemModelMismatch, "key"},
+	{installation.ErrOverLimit, ProblemOverLimit, "computers"},
+	{installation.ErrReplayed, ProblemReplayed, "file"},
+	{installation.ErrInvalid, ProblemInvalidRequest, ""},
+	{installation.ErrNotFound, ProblemNotFound, ""},
+	{installation.ErrNoChange, ProblemNoChange, ""},
+	{licensekey.ErrInUse, ProblemKeyInUse, "key"},
+	{licensekey.ErrChangesUsedUp, ProblemKeyChanges, "key"},
+	{licensekey.ErrNotIssued, ProblemUnknownKey, "key"},
+	{commands.ErrOfflineDisabled, ProblemOfflineDisabled, ""},
+	{commands.ErrNoTrial, ProblemNoTrial, "product_id"},
+	{commands.ErrCredential, ProblemUnauthorized, ""},
+	{offline.ErrMalformed, ProblemOfflineFile, "file"},
+	{offline.ErrKind, ProblemOfflineFile, "file"},
+	{offline.ErrSignature, ProblemOfflineRejected, "file"},
+	{offline.ErrExpired, ProblemOfflineRejected, "file"},
+	{offline.ErrFuture, ProblemOfflineRejected, "file"},
 }
 
 // domainProblem returns the problem of a domain error, or nil. The detail

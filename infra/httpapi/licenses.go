@@ -56,7 +56,7 @@ func requireBackOffice(next http.Handler) http.Handler {
 		switch principalOf(r.Context()).actor.Kind {
 		case event.ActorBackOffice:
 			next.ServeHTTP(w, r)
-		case event.ActorPerson:
+		case event.ActorPerson, event.ActorInstallation:
 			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for the back office"))
 		default:
 			unauthorized(w, r, "send the back office's admin token")

@@ -73,6 +73,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	})
 	s.licenseRoutes(r)
 	s.supportRoutes(r)
+	s.installationRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

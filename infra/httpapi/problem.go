@@ -93,6 +93,19 @@ var (
 	// ProblemAttachmentRejected: a reply has too many files, or an empty
 	// one (TKT-2).
 	ProblemAttachmentRejected = ProblemType{"attachment-rejected", "Attachment rejected", http.StatusBadRequest}
+
+	// The installations' problems (issue 5).
+	ProblemDeactivated     = ProblemType{"deactivated", "Installation deactivated", http.StatusGone}
+	ProblemKeyInUse        = ProblemType{"key-in-use", "Key activates another installation", http.StatusConflict}
+	ProblemKeyChanges      = ProblemType{"key-changes-used-up", "Key's changes of installation used up", http.StatusConflict}
+	ProblemOverLimit       = ProblemType{"over-limit", "License limit reached", http.StatusConflict}
+	ProblemTrialUsed       = ProblemType{"trial-used", "Trial used", http.StatusConflict}
+	ProblemNoTrial         = ProblemType{"no-trial", "No trial", http.StatusConflict}
+	ProblemModelMismatch   = ProblemType{"model-mismatch", "Key for another licensing model", http.StatusConflict}
+	ProblemOfflineDisabled = ProblemType{"offline-disabled", "Offline activation not enabled", http.StatusForbidden}
+	ProblemOfflineFile     = ProblemType{"offline-file", "Not a valid offline file", http.StatusBadRequest}
+	ProblemOfflineRejected = ProblemType{"offline-file-rejected", "Offline file rejected", http.StatusUnprocessableEntity}
+	ProblemReplayed        = ProblemType{"replayed", "Request file already used", http.StatusConflict}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -108,6 +121,8 @@ func ProblemTypes() []ProblemType {
 		ProblemNotRegistered, ProblemQuota, ProblemReseller, ProblemExpired, ProblemPermanent, ProblemModelFixed,
 		ProblemInvalidCSR, ProblemNoEntitlement, ProblemReleaseImmutable,
 		ProblemTicketStatus, ProblemWatcherNotAdmin, ProblemAttachmentTooLarge, ProblemAttachmentType, ProblemAttachmentRejected,
+		ProblemDeactivated, ProblemKeyInUse, ProblemKeyChanges, ProblemOverLimit, ProblemTrialUsed, ProblemNoTrial,
+		ProblemModelMismatch, ProblemOfflineDisabled, ProblemOfflineFile, ProblemOfflineRejected, ProblemReplayed,
 	}
 }
 

@@ -1,0 +1,614 @@
+package commands
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/installation"
+	"seatledger/domain/licensekey"
+	"seatledger/domain/subscription"
+)
+
+// The errors of the installations' use cases.
+var (
+	// ErrCredential: a missing, malformed, foreign or retired credential.
+	ErrCredential = errors.New("commands: the installation's credential is not valid")
+	// ErrOfflineDisabled: offline activation is off for the account (ACT-3).
+	ErrOfflineDisabled = errors.New("commands: offline activation is not enabled for this business account; ask the vendor's back office")
+	// ErrNoTrial: the product offers no trial (SUB-8).
+	ErrNoTrial = errors.New("commands: the product offers no trial")
+)
+
+func evolveInstallation(i installation.Installation, payload any, rec event.Record) installation.Installation {
+	return i.Evolve(payload, rec.Effective())
+}
+
+// Installation returns installation id as of its latest event.
+func (h *Handler) Installation(ctx context.Context, id string) (installation.Installation, error) {
+	i, _, err := h.installations.current(ctx, h, id)
+	if err == nil && !i.Exists() {
+		err = installation.ErrNotFound
+	}
+	return i, err
+}
+
+// credentialPrefix starts every installation credential, so that a
+// credential is told from a person's API token at a glance.
+const credentialPrefix = "sli_"
+
+// Credential returns the credential of installation i's current
+// activation (rule ACT-1): its ID, its generation and a token the server's
+// key derives from both. Nothing of it is stored; a new activation
+// retires the credentials of earlier ones, and a repeated activation
+// gets the same credential again.
+func (h *Handler) Credential(i installation.Installation) string {
+	gen := strconv.Itoa(i.Generation())
+	return credentialPrefix + i.ID() + "." + gen + "." + h.tokens.Token("installation-credential", i.ID()+"/"+gen)
+}
+
+// Authenticate returns the installation a credential belongs to, as of
+// its latest event, or ErrCredential.
+func (h *Handler) Authenticate(ctx context.Context, credential string) (installation.Installation, error) {
+	rest, ok := strings.CutPrefix(credential, credentialPrefix)
+	parts := strings.SplitN(rest, ".", 3)
+	if !ok || len(parts) != 3 || !validUUID(parts[0]) {
+		return installation.Installation{}, ErrCredential
+	}
+	i, err := h.Installation(ctx, parts[0])
+	if errors.Is(err, installation.ErrNotFound) {
+		return i, ErrCredential
+	}
+	if err != nil {
+		return i, err
+	}
+	if subtle.ConstantTimeCompare([]byte(credential), []byte(h.Credential(i))) != 1 {
+		return installation.Installation{}, ErrCredential
+	}
+	return i, nil
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdef", r):
+			return false
+		}
+	}
+	return true
+}
+
+// Activate is an activation request (rules ACT-1, ACT-2, SUB-8): a key
+// and the installation's identity, or, for a trial, a product and the
+// identity.
+type Activate struct {
+	Key       string // empty for a trial
+	ProductID string // a trial's product
+	Identity  installation.Identity
+	// Offline activations come from a request file that an admin of
+	// AccountID uploaded (ACT-2); Nonce is the request's.
+	Mode      installation.Mode
+	Nonce     string
+	AccountID string
+}
+
+// Activation is what an activation answers (ACT-1, ACT-4).
+type Activation struct {
+	event.AppendResult
+	Installation installation.Installation
+	Credential   string
+	License      installation.License
+}
+
+// Activate activates an installation. With a key: the key's subscription
+// must be registered (SUB-7) and not expired (SUB-6), the key's product
+// must run under the installation's model (PROD-1, PROD-4), and the key
+// must be free or already bound to this installation (KEY-8), decided on
+// the key's stream under its exact version, so two installations racing
+// for one key cannot both win. Without a key: a trial of the product,
+// once per server (SUB-8).
+func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activation, error) {
+	if a.Mode == "" {
+		a.Mode = installation.Online
+	}
+	if err := a.Identity.Check(); err != nil {
+		return Activation{}, err
+	}
+	a.Identity.OfflineUse = a.Mode == installation.Offline
+	if a.Key == "" {
+		return h.activateTrial(ctx, meta, a)
+	}
+	s, keyID, err := h.LookUpKey(ctx, a.Key)
+	if err != nil {
+		return Activation{}, err
+	}
+	req, err := h.activation(ctx, s, keyID, a)
+	if err != nil {
+		return Activation{}, err
+	}
+	// Decide on the installation first, without recording: a request that
+	// is bound to fail must not take the key.
+	current, err := h.installationOrNew(ctx, req.ID)
+	if err != nil {
+		return Activation{}, err
+	}
+	if current.Status() == installation.Pending {
+		// A portal deactivation takes effect at the next contact (ACT-7);
+		// this activation is that contact, and then starts anew.
+		if err := h.deactivate(ctx, meta, req.ID, "Activate", func(i installation.Installation, now time.Time) ([]any, error) {
+			return i.Contact(now)
+		}); err != nil && !errors.Is(err, installation.ErrDeactivated) {
+			return Activation{}, err
+		}
+		if current, err = h.installationOrNew(ctx, req.ID); err != nil {
+			return Activation{}, err
+		}
+	}
+	if _, err := current.Activate(req); err != nil {
+		return Activation{}, err
+	}
+	if err := h.bindKey(ctx, meta, keyID, req.ID); err != nil {
+		return Activation{}, err
+	}
+	return h.recordActivation(ctx, meta, req)
+}
+
+// activation checks what the key's subscription allows and builds the
+// activation to decide on.
+func (h *Handler) activation(ctx context.Context, s subscription.Subscription, keyID string, a Activate) (installation.Activation, error) {
+	now := h.clock.Now()
+	k, _ := s.Key(keyID)
+	switch {
+	case s.AccountID() == "":
+		return installation.Activation{}, subscription.ErrNotRegistered
+	case a.Mode == installation.Offline && s.AccountID() != a.AccountID:
+		return installation.Activation{}, fmt.Errorf("%w: the key is not registered to this business account", ErrUnknownKey)
+	case s.StatusAt(now) == subscription.Ended:
+		return installation.Activation{}, fmt.Errorf("%w: it ended on %s", subscription.ErrExpired, s.End().UTC().Format(time.DateOnly))
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return installation.Activation{}, fmt.Errorf("%w: the sublicense expired on %s", subscription.ErrExpired, k.ExpiresAt.UTC().Format(time.DateOnly))
+	}
+	if a.Mode == installation.Offline {
+		acct, err := h.Account(ctx, s.AccountID())
+		if err != nil {
+			return installation.Activation{}, err
+		}
+		if !acct.OfflineActivation() {
+			return installation.Activation{}, ErrOfflineDisabled
+		}
+	}
+	p, err := h.Product(ctx, s.ProductID())
+	if err != nil {
+		return installation.Activation{}, err
+	}
+	id := installation.ID(a.Identity.Server(), keyID)
+	used := 0
+	if i, err := h.installationOrNew(ctx, id); err != nil {
+		return installation.Activation{}, err
+	} else if i.Licensed() {
+		used = i.Seats()
+	}
+	return installation.Activation{
+		ID: id, Identity: a.Identity, Mode: a.Mode, Nonce: a.Nonce,
+		KeyID: keyID, KeyHint: k.Hint, SubscriptionID: s.ID(), AccountID: s.AccountID(), ProductID: p.ID(), Model: p.Model(),
+		License: licenseOf(s, k, used),
+	}, nil
+}
+
+// licenseOf is key k's license (ACT-4) with used seats in use.
+func licenseOf(s subscription.Subscription, k subscription.Key, used int) installation.License {
+	end := s.End()
+	if k.ExpiresAt != nil {
+		end = *k.ExpiresAt
+	}
+	return installation.LicenseOf(k.ID, k.Hint, s.Start(), end, k.Quota, used, false)
+}
+
+func (h *Handler) activateTrial(ctx context.Context, meta Meta, a Activate) (Activation, error) {
+	if a.Mode != installation.Online {
+		return Activation{}, fmt.Errorf("%w: a trial is activated online", installation.ErrInvalid)
+	}
+	p, err := h.Product(ctx, a.ProductID)
+	if err != nil {
+		return Activation{}, err
+	}
+	if p.Trial().Days == 0 {
+		return Activation{}, ErrNoTrial
+	}
+	id := installation.TrialID(a.Identity.Server(), p.ID())
+	i, err := h.installationOrNew(ctx, id)
+	if err != nil {
+		return Activation{}, err
+	}
+	lic := i.License()
+	if !i.Exists() {
+		now := h.clock.Now().UTC()
+		end := now.AddDate(0, 0, p.Trial().Days)
+		lic = installation.LicenseOf("", "", now, end, p.Trial().Seats, 0, true)
+	}
+	return h.recordActivation(ctx, meta, installation.Activation{
+		ID: id, Identity: a.Identity, Mode: a.Mode, ProductID: p.ID(), Model: p.Model(), License: lic, TrialEnd: lic.End,
+	})
+}
+
+// recordActivation appends the activation and answers with the
+// installation's credential and license.
+func (h *Handler) recordActivation(ctx context.Context, meta Meta, req installation.Activation) (Activation, error) {
+	res, err := update(ctx, h, h.installations, req.ID, "Activate", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		return i.Activate(req)
+	})
+	if err != nil {
+		return Activation{}, err
+	}
+	i, err := h.Installation(ctx, req.ID)
+	if err != nil {
+		return Activation{}, err
+	}
+	lic := req.License
+	lic.Used, lic.Remaining = i.Seats(), max(lic.Seats-i.Seats(), 0)
+	return Activation{AppendResult: res, Installation: i, Credential: h.Credential(i), License: lic}, nil
+}
+
+func (h *Handler) installationOrNew(ctx context.Context, id string) (installation.Installation, error) {
+	i, _, err := h.installations.current(ctx, h, id)
+	return i, err
+}
+
+// bindKey binds key keyID to installation id on the key's stream (rule
+// KEY-8). A key still bound to an installation that was deactivated —
+// its release was interrupted — is released first, in the same append.
+func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) error {
+	_, err := update(ctx, h, h.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+		func(k licensekey.Key, _ time.Time) ([]any, error) {
+			out, err := k.Bind(id)
+			if !errors.Is(err, licensekey.ErrInUse) {
+				return out, err
+			}
+			other, err := h.Installation(ctx, k.Bound())
+			if err != nil || other.Licensed() {
+				return nil, errors.Join(err, fmt.Errorf("%w: %s", licensekey.ErrInUse, describe(other)))
+			}
+			released, _ := k.Release(k.Bound(), "deactivated")
+			bound, err := k.Evolve(released[0]).Bind(id)
+			return append(released, bound...), err
+		})
+	return err
+}
+
+// describe names an installation in an error message.
+func describe(i installation.Installation) string {
+	id := i.Identity()
+	if id.Kind == installation.ProxyServer {
+		return fmt.Sprintf("proxy server %q of site %q", id.ServerName, id.SiteCode)
+	}
+	return fmt.Sprintf("farm %q (server %s)", id.FarmName, id.ServerID)
+}
+
+// releaseKey lets installation i's key go (ACT-6..8); the key's stream
+// records it, so the key may activate another installation.
+func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Installation, reason installation.Reason) error {
+	if i.KeyID() == "" {
+		return nil // a trial holds no key
+	}
+	_, err := update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+		func(k licensekey.Key, _ time.Time) ([]any, error) { return k.Release(i.ID(), string(reason)) })
+	return err
+}
+
+// deactivate records what decide decides on installation id and, if
+// that deactivated it, releases its key. It returns
+// installation.ErrDeactivated when the installation ended up deactivated
+// by this call, so an installation's call learns it at once (ACT-7).
+func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) error {
+	deactivated := false
+	_, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
+		out, err := decide(i, now)
+		deactivated = hasDeactivation(out)
+		return out, err
+	})
+	if err != nil || !deactivated {
+		return err
+	}
+	i, err := h.Installation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := h.releaseKey(ctx, meta, i, ""); err != nil {
+		return err
+	}
+	return installation.ErrDeactivated
+}
+
+func hasDeactivation(events []any) bool {
+	for _, e := range events {
+		if _, ok := e.(installation.Deactivated); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// contact makes a pending deactivation or an ended trial take effect at
+// an installation's call (ACT-7, SUB-8): it returns
+// installation.ErrDeactivated if the installation is (now) deactivated.
+func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Installation) error {
+	out, err := i.Contact(h.clock.Now())
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	return h.deactivate(ctx, meta, i.ID(), "Contact", func(i installation.Installation, now time.Time) ([]any, error) {
+		return i.Contact(now)
+	})
+}
+
+// terms returns the quota and license of installation i's key now: from
+// its subscription, or a trial's own. A deleted key has no seats.
+func (h *Handler) terms(ctx context.Context, i installation.Installation) (int, installation.License, error) {
+	if i.Trial() {
+		lic := i.License()
+		lic.Used, lic.Remaining = i.Seats(), max(lic.Seats-i.Seats(), 0)
+		return lic.Seats, lic, nil
+	}
+	s, err := h.Subscription(ctx, i.SubscriptionID())
+	if err != nil {
+		return 0, installation.License{}, err
+	}
+	k, ok := s.Key(i.KeyID())
+	if !ok {
+		k = subscription.Key{ID: i.KeyID(), Hint: i.KeyHint()}
+	}
+	lic := licenseOf(s, k, i.Seats())
+	return lic.Seats, lic, nil
+}
+
+// License re-reads the license of the installation (rule ACT-5): the
+// answer of an online refresh, recorded, so that added seats take effect
+// at once and auditors see what the installation was told.
+func (h *Handler) License(ctx context.Context, meta Meta, i installation.Installation) (installation.License, error) {
+	if err := h.contact(ctx, meta, i); err != nil {
+		return installation.License{}, err
+	}
+	var lic installation.License
+	_, err := update(ctx, h, h.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		var err error
+		if _, lic, err = h.terms(ctx, i); err != nil {
+			return nil, err
+		}
+		return i.Refresh(installation.Online, "", lic, "")
+	})
+	return lic, err
+}
+
+// UsageReport is a usage report as an installation sends it (PROD-3).
+type UsageReport = installation.Report
+
+// UsageRecorded is what ReportUsage answers.
+type UsageRecorded struct {
+	event.AppendResult
+	Installation installation.Installation // after the report
+	Quota        int
+}
+
+// ReportUsage records a usage report of installation i (rules USE-1..6):
+// a deactivated installation cannot report (ACT-8), and one whose portal
+// deactivation was pending learns here that it is deactivated (ACT-7).
+// With an idempotency key (rule X-4), a retried report is recorded once.
+func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Installation, r UsageReport) (UsageRecorded, error) {
+	if err := h.contact(ctx, meta, i); err != nil {
+		return UsageRecorded{}, err
+	}
+	var (
+		quota int
+		after installation.Installation
+	)
+	res, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+		var err error
+		if quota, _, err = h.terms(ctx, i); err != nil {
+			return nil, err
+		}
+		r.Quota = quota
+		out, err := i.Report(r, now)
+		after = i
+		for _, e := range out {
+			after = after.Evolve(e, now)
+		}
+		return out, err
+	})
+	return UsageRecorded{AppendResult: res, Installation: after, Quota: quota}, err
+}
+
+// Enroll answers whether proxy server i may enroll adding more computers
+// (USE-6): refused with installation.ErrOverLimit at its limit.
+func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installation, adding int) (int, error) {
+	if err := h.contact(ctx, meta, i); err != nil {
+		return 0, err
+	}
+	quota, _, err := h.terms(ctx, i)
+	if err != nil {
+		return 0, err
+	}
+	return quota, i.Enroll(adding, quota)
+}
+
+// DeactivateSelf is a deactivation by the installation, online (ACT-6):
+// its key is released at once.
+func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.Installation) error {
+	err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+		if out, err := i.Contact(now); err != nil || len(out) > 0 {
+			return out, err
+		}
+		return i.Deactivate(installation.ByInstallation, installation.Online, "", "")
+	})
+	if errors.Is(err, installation.ErrDeactivated) {
+		return nil // deactivated, as asked
+	}
+	return err
+}
+
+// DeactivateInstallation deactivates installation id now for reason, on
+// behalf of the process manager (KEY-6, SUB-6, SUB-8); an installation
+// already deactivated stays as it is.
+func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id string, reason installation.Reason) error {
+	err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
+		switch {
+		case !i.Exists():
+			return nil, installation.ErrNotFound
+		case !i.Licensed():
+			return nil, nil
+		case reason == installation.TrialEnded && now.Before(i.TrialEnd()):
+			return nil, nil // a stale timer
+		}
+		return i.Deactivate(reason, "", "", "")
+	})
+	if errors.Is(err, installation.ErrDeactivated) {
+		return nil
+	}
+	return err
+}
+
+// AuthorizeInstallation answers whether actor may view (manage false) or
+// manage installation id: the account's members may view it, its admins
+// and the license administrators of its key may manage it (MEM-5, MEM-6),
+// and the back office may view every one. An installation that does not
+// exist, or is a trial (no account's), is refused like a foreign one.
+func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error) {
+	if !validUUID(id) {
+		return installation.Installation{}, installation.ErrNotFound
+	}
+	i, err := h.Installation(ctx, id)
+	if err != nil {
+		return i, err
+	}
+	if i.Trial() {
+		return installation.Installation{}, installation.ErrNotFound
+	}
+	action := subscription.ActionView
+	if manage {
+		action = subscription.ActionManageKey
+	}
+	if _, err := h.AuthorizeSubscription(ctx, actor, i.SubscriptionID(), action, i.KeyID()); err != nil {
+		if errors.Is(err, subscription.ErrNotFound) {
+			err = installation.ErrNotFound
+		}
+		return installation.Installation{}, err
+	}
+	return i, nil
+}
+
+// RequestDeactivation deactivates installations from the portal (ACT-7,
+// INST-3): each takes effect at the installation's next contact. Every
+// installation is checked before any is changed, so a selection with one
+// foreign installation changes nothing.
+func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) error {
+	if len(ids) == 0 || len(ids) > 500 {
+		return fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
+	}
+	for _, id := range ids {
+		i, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true)
+		if err != nil {
+			return fmt.Errorf("installation %s: %w", id, err)
+		}
+		if _, err := i.RequestDeactivation(meta.Actor.ID); err != nil {
+			return fmt.Errorf("installation %s: %w", id, err)
+		}
+	}
+	for _, id := range ids {
+		if _, err := update(ctx, h, h.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+			return i.RequestDeactivation(meta.Actor.ID)
+		}); err != nil && !errors.Is(err, installation.ErrDeactivated) {
+			return fmt.Errorf("installation %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SetInstallationNotes replaces an installation's notes (INST-4).
+func (h *Handler) SetInstallationNotes(ctx context.Context, meta Meta, id, notes string) (event.AppendResult, error) {
+	if _, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true); err != nil {
+		return event.AppendResult{}, err
+	}
+	return update(ctx, h, h.installations, id, "SetInstallationNotes", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		return i.SetNotes(notes, meta.Actor.ID)
+	})
+}
+
+// SetOfflineActivation enables or disables offline activation for a
+// business account (ACT-3): the back office only.
+func (h *Handler) SetOfflineActivation(ctx context.Context, meta Meta, accountID string, enabled bool) (event.AppendResult, error) {
+	if err := backOffice(meta, "enables offline activation"); err != nil {
+		return event.AppendResult{}, err
+	}
+	return update(ctx, h, h.accounts, accountID, "SetOfflineActivation", meta, func(a account.Account, _ time.Time) ([]any, error) {
+		return a.SetOfflineActivation(enabled, meta.Actor.ID)
+	})
+}
+
+// The overuse timers' use cases (USE-3..6): each decides from the
+// installation's latest events and its key's quota now, so a timer made
+// stale by later events records nothing.
+
+// InstallationGraceEnded runs at the end of an overuse grace (USE-4).
+func (h *Handler) InstallationGraceEnded(ctx context.Context, meta Meta, id string) error {
+	return h.overuse(ctx, meta, id, "GraceEnded", installation.Installation.GraceEnded)
+}
+
+// InstallationDeactivationDue runs when a detected overuse reaches its
+// deadline (USE-4).
+func (h *Handler) InstallationDeactivationDue(ctx context.Context, meta Meta, id string) error {
+	return h.overuse(ctx, meta, id, "DeactivationDue", installation.Installation.DeactivationDue)
+}
+
+// RevalidateInstallation is the 20-minute check of a suspended farm (USE-4).
+func (h *Handler) RevalidateInstallation(ctx context.Context, meta Meta, id string) error {
+	return h.overuse(ctx, meta, id, "Revalidate", func(i installation.Installation, quota int, _ time.Time) ([]any, error) {
+		return i.Revalidate(quota)
+	})
+}
+
+// AlertOverLimit is the hourly check of a proxy server over its limit (USE-6).
+func (h *Handler) AlertOverLimit(ctx context.Context, meta Meta, id string) error {
+	return h.overuse(ctx, meta, id, "AlertOverLimit", func(i installation.Installation, quota int, _ time.Time) ([]any, error) {
+		return i.AlertOverLimit(quota)
+	})
+}
+
+func (h *Handler) overuse(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, int, time.Time) ([]any, error)) error {
+	_, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
+		if !i.Exists() {
+			return nil, installation.ErrNotFound
+		}
+		quota, _, err := h.terms(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		return decide(i, quota, now)
+	})
+	return err
+}
+
+// seatsUsed returns the seats the installation bound to key keyID uses
+// now (KEY-5, KEY-7): 0 when no installation holds it.
+func (h *Handler) seatsUsed(ctx context.Context, keyID string) (int, error) {
+	k, _, err := h.licenseKeys.current(ctx, h, keyID)
+	if err != nil || k.Bound() == "" {
+		return 0, err
+	}
+	i, err := h.Installation(ctx, k.Bound())
+	if err != nil || !i.Licensed() {
+		return 0, err
+	}
+	return i.Seats(), nil
+}

@@ -1,0 +1,319 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/commands"
+	"seatledger/domain/event"
+	"seatledger/domain/installation"
+	"seatledger/domain/usage"
+	"seatledger/infra/offline"
+)
+
+// installationRoutes mounts the API the installations call (ACT-1, ACT-5,
+// ACT-6, USE-1, USE-6) and the portal's actions on installations (ACT-2,
+// ACT-3, ACT-7, INST-3, INST-4), inside peopleRoutes' authentication.
+func (s *Server) installationRoutes(r chi.Router) {
+	// Activation needs no credential: the key is the secret.
+	r.Post("/installations/activations", s.activate)
+	r.Post("/installations/trials", s.activateTrial)
+	r.Get("/offline/public-key", s.offlinePublicKey)
+	r.Group(func(r chi.Router) {
+		r.Use(requireInstallation)
+		r.Get("/installation/license", s.installationLicense)
+		r.Post("/installation/usage", s.reportUsage)
+		r.Post("/installation/deactivation", s.deactivateSelf)
+		r.Post("/installation/enrollments", s.enroll)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requireBackOffice)
+		r.Put("/accounts/{accountID}/offline-activation", s.setOfflineActivation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requirePerson)
+		r.Post("/accounts/{accountID}/offline-requests", s.answerOfflineRequest)
+		r.Post("/accounts/{accountID}/installations/deactivate", s.deactivateSelected)
+		r.Put("/installations/{installationID}/notes", s.setNotes)
+	})
+}
+
+// identityRequest is an installation's identity as it sends it (PROD-4).
+type identityRequest struct {
+	Kind            installation.Kind `json:"kind"`
+	ServerID        string            `json:"server_id"`
+	FarmName        string            `json:"farm_name"`
+	ServerName      string            `json:"server_name"`
+	SiteCode        string            `json:"site_code"`
+	SiteDescription string            `json:"site_description"`
+	AppVersion      string            `json:"app_version"`
+}
+
+func (r identityRequest) identity() installation.Identity {
+	return installation.Identity{Kind: r.Kind, ServerID: r.ServerID, FarmName: r.FarmName, ServerName: r.ServerName,
+		SiteCode: r.SiteCode, SiteDescription: r.SiteDescription, AppVersion: r.AppVersion}
+}
+
+type activationRequest struct {
+	Key      string          `json:"key"`
+	Identity identityRequest `json:"identity"`
+}
+
+type trialRequest struct {
+	ProductID string          `json:"product_id"`
+	Identity  identityRequest `json:"identity"`
+}
+
+// licenseBody is the license as the API shows it (ACT-4).
+type licenseBody struct {
+	KeyID     string     `json:"key_id,omitempty"`
+	KeyHint   string     `json:"key_hint,omitempty"`
+	Start     time.Time  `json:"start"`
+	End       *time.Time `json:"end"` // null: a permanent license
+	Seats     int        `json:"seats"`
+	Used      int        `json:"used"`
+	Remaining int        `json:"remaining"`
+	Trial     bool       `json:"trial"`
+}
+
+func licenseOf(l installation.License) licenseBody {
+	b := licenseBody{KeyID: l.KeyID, KeyHint: l.KeyHint, Start: l.Start, Seats: l.Seats, Used: l.Used, Remaining: l.Remaining, Trial: l.Trial}
+	if !l.End.IsZero() {
+		end := l.End
+		b.End = &end
+	}
+	return b
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
+	var req activationRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Key == "" {
+		WriteProblem(w, r, ProblemInvalidRequest.New("the key is required; a trial is activated at /v1/installations/trials").Field("key"))
+		return
+	}
+	s.answerActivation(w, r, commands.Activate{Key: req.Key, Identity: req.Identity.identity()})
+}
+
+func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request) {
+	var req trialRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.ProductID == "" {
+		WriteProblem(w, r, ProblemInvalidRequest.New("the product_id is required").Field("product_id"))
+		return
+	}
+	s.answerActivation(w, r, commands.Activate{ProductID: req.ProductID, Identity: req.Identity.identity()})
+}
+
+func (s *Server) answerActivation(w http.ResponseWriter, r *http.Request, cmd commands.Activate) {
+	m := meta(r)
+	m.Actor = installationActor(cmd)
+	a, err := s.cfg.People.Commands.Activate(r.Context(), m, cmd)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, a.AppendResult, map[string]any{
+		"installation_id": a.Installation.ID(), "credential": a.Credential, "status": a.Installation.Status(),
+		"license": licenseOf(a.License),
+	})
+}
+
+// installationActor is who an activation's events name (rule X-1): the
+// installation, by the server it runs on.
+func installationActor(cmd commands.Activate) event.Actor {
+	return event.Actor{Kind: event.ActorInstallation, ID: cmd.Identity.Server()}
+}
+
+func (s *Server) installationLicense(w http.ResponseWriter, r *http.Request) {
+	i := principalOf(r.Context()).installation
+	lic, err := s.cfg.People.Commands.License(r.Context(), meta(r), i)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"installation_id": i.ID(), "status": i.Status(), "license": licenseOf(lic)})
+}
+
+// usageRequest is a usage report (PROD-3, USE-1): seats, or the live
+// connections to count them from, as observed at the installation's time.
+type usageRequest struct {
+	ObservedAt  *time.Time         `json:"observed_at"`
+	Seats       *int               `json:"seats"`
+	Connections []usage.Connection `json:"connections"`
+}
+
+// maxUsageBody bounds a usage report: MaxConnections connections of a
+// few hundred bytes each.
+const maxUsageBody = 4 << 20
+
+func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
+	var req usageRequest
+	if err := DecodeJSONLimit(w, r, &req, maxUsageBody); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if (req.Seats == nil) == (req.Connections == nil) {
+		WriteProblem(w, r, ProblemInvalidRequest.New("send either seats (a count) or connections (a list), not both or neither").Field("seats"))
+		return
+	}
+	report := commands.UsageReport{Connections: req.Connections}
+	if req.Seats != nil {
+		report.Seats = *req.Seats
+	}
+	if req.ObservedAt != nil {
+		report.ObservedAt = *req.ObservedAt
+	}
+	res, err := s.cfg.People.Commands.ReportUsage(r.Context(), meta(r), principalOf(r.Context()).installation, report)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	i := res.Installation
+	body := map[string]any{"installation_id": i.ID(), "status": i.Status(), "seats": i.Seats(), "quota": res.Quota,
+		"peak": i.Peak(), "over_quota": i.Seats() > res.Quota}
+	if !i.GraceEnds().IsZero() {
+		body["grace_ends"] = i.GraceEnds()
+	}
+	if i.OverLimit() {
+		body["over_limit"] = true
+	}
+	written(w, http.StatusOK, res.AppendResult, body)
+}
+
+func (s *Server) deactivateSelf(w http.ResponseWriter, r *http.Request) {
+	i := principalOf(r.Context()).installation
+	if err := s.cfg.People.Commands.DeactivateSelf(r.Context(), meta(r), i); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"installation_id": i.ID(), "status": installation.Inactive})
+}
+
+type enrollRequest struct {
+	Computers int `json:"computers"`
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req enrollRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	i := principalOf(r.Context()).installation
+	quota, err := s.cfg.People.Commands.Enroll(r.Context(), meta(r), i, req.Computers)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"allowed": true, "managed": i.Seats(), "limit": quota})
+}
+
+func (s *Server) offlinePublicKey(w http.ResponseWriter, r *http.Request) {
+	pub := s.cfg.People.OfflinePublicKey
+	if pub == nil {
+		WriteProblem(w, r, ProblemUnavailable.New("offline activation is not configured on this server"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"algorithm": "Ed25519", "key_id": offline.KeyID(pub),
+		"public_key": base64.StdEncoding.EncodeToString(pub)})
+}
+
+type offlineActivationRequest struct {
+	Enabled bool `json:"enabled"`
+}
+
+func (s *Server) setOfflineActivation(w http.ResponseWriter, r *http.Request) {
+	var req offlineActivationRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.SetOfflineActivation(r.Context(), meta(r), chi.URLParam(r, "accountID"), req.Enabled)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, map[string]any{"enabled": req.Enabled})
+}
+
+// answerOfflineRequest takes an offline request file, uploaded as the
+// body, and answers with the signed file to import (ACT-2, ACT-5, ACT-6).
+func (s *Server) answerOfflineRequest(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, offline.MaxSize))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		WriteProblem(w, r, ProblemPayloadTooLarge.New("an offline request file has at most %d bytes", offline.MaxSize).Field("file"))
+		return
+	case err != nil:
+		WriteProblem(w, r, ProblemInvalidRequest.New("the request file could not be read").Field("file"))
+		return
+	}
+	ans, err := s.cfg.People.Commands.AnswerOfflineRequest(r.Context(), meta(r), chi.URLParam(r, "accountID"), raw)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.txt"`, ans.Kind, ans.InstallationID))
+	w.Header().Set("X-Installation-ID", ans.InstallationID)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(ans.File)
+}
+
+type deactivateSelectedRequest struct {
+	InstallationIDs []string `json:"installation_ids"`
+}
+
+// deactivateSelected deactivates the selected installations of an
+// account from the portal (ACT-7, INST-3): pending until each one's next
+// contact.
+func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
+	var req deactivateSelectedRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	acc := chi.URLParam(r, "accountID")
+	for _, id := range req.InstallationIDs {
+		i, err := s.cfg.People.Commands.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, true)
+		if err == nil && i.AccountID() != acc {
+			err = installation.ErrNotFound
+		}
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("installation %s: %w", id, err))
+			return
+		}
+	}
+	if err := s.cfg.People.Commands.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"installation_ids": req.InstallationIDs, "status": installation.Pending})
+}
+
+type notesRequest struct {
+	Notes string `json:"notes"`
+}
+
+func (s *Server) setNotes(w http.ResponseWriter, r *http.Request) {
+	var req notesRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, err := s.cfg.People.Commands.SetInstallationNotes(r.Context(), meta(r), chi.URLParam(r, "installationID"), req.Notes)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	written(w, http.StatusOK, res, map[string]any{"notes": req.Notes})
+}
