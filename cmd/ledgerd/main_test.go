@@ -58,6 +58,7 @@ func testEnv(t *testing.T, extra ...string) func(string) string {
 		"LEDGER_KEYRING_FILE": filepath.Join(t.TempDir(), "keyring.secret"),
 		"LEDGER_MDM_CA_CERT":  filepath.Join(t.TempDir(), "mdm-ca.crt"),
 		"LEDGER_MDM_CA_KEY":   filepath.Join(t.TempDir(), "mdm-ca.key"),
+		"LEDGER_OFFLINE_KEY":  filepath.Join(t.TempDir(), "offline-signing.key"),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

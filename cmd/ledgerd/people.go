@@ -12,6 +12,7 @@ import (
 	"seatledger/infra/httpapi"
 	"seatledger/infra/mail"
 	"seatledger/infra/mdmca"
+	"seatledger/infra/offline"
 	"seatledger/infra/passwords"
 	"seatledger/infra/secret"
 	"seatledger/infra/session"
@@ -27,6 +28,7 @@ type people struct {
 	commands *commands.Handler
 	sessions *session.Store
 	mail     *mail.Sender
+	offline  *offline.Signer
 }
 
 // Registry returns the registry of every event the ledger writes.
@@ -52,10 +54,14 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := offline.LoadOrCreateSigner(m.Config.OfflineKey)
+	if err != nil {
+		return nil, err
+	}
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
-		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}})
-	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender}, nil
+		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
+	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer}, nil
 }
 
 // passwordParams are argon2id's parameters: OWASP's unless a test asked
@@ -78,7 +84,7 @@ func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
-		Attachments: attachments.New(m.DB, m.Clock)}
+		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey()}
 }
 
 // purgeSessions deletes expired sessions every hour.

@@ -50,6 +50,7 @@ const (
 	EnvKeyringSecret   = "LEDGER_KEYRING_SECRET"
 	EnvMDMCACert       = "LEDGER_MDM_CA_CERT"
 	EnvMDMCAKey        = "LEDGER_MDM_CA_KEY"
+	EnvOfflineKey      = "LEDGER_OFFLINE_KEY"
 	EnvOrderWebhookURL = "LEDGER_ORDER_WEBHOOK_URL"
 	// EnvOrderWebhookSecret signs the deliveries to the order system.
 	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
@@ -65,6 +66,7 @@ const (
 	DefaultKeyringFile     = "./data/keyring.secret"
 	DefaultMDMCACert       = "./data/mdm-ca.crt"
 	DefaultMDMCAKey        = "./data/mdm-ca.key"
+	DefaultOfflineKey      = "./data/offline-signing.key"
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -148,6 +150,9 @@ type Config struct {
 	// back it up with the database.
 	MDMCACert string
 	MDMCAKey  string
+	// OfflineKey is the PEM file of the Ed25519 key that signs offline
+	// activation files (rule ACT-2), created on first start.
+	OfflineKey string
 	// OrderWebhookURL is where integration events (renewal requests) go
 	// to the order system; empty: they are only logged.
 	OrderWebhookURL string
@@ -178,6 +183,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("keyring_secret", setOrUnset(len(c.KeyringSecret) > 0)),
 		slog.String("mdm_ca_cert", c.MDMCACert),
 		slog.String("mdm_ca_key", c.MDMCAKey),
+		slog.String("offline_key", c.OfflineKey),
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
 	}
@@ -233,7 +239,7 @@ type Getenv func(key string) string
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
 	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL                                  setting
-	mdmCACert, mdmCAKey                                                                         setting
+	mdmCACert, mdmCAKey, offlineKey                                                             setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 }
 
@@ -282,6 +288,9 @@ var specs = []flagSpec{
 	{"mdm-ca-key", EnvMDMCAKey, DefaultMDMCAKey,
 		"PEM private key of the MDM CA (mode 0600). Back it up: losing it means a new CA",
 		func(r *raw) *setting { return &r.mdmCAKey }},
+	{"offline-key", EnvOfflineKey, DefaultOfflineKey,
+		"PEM file of the Ed25519 key that signs offline activation files (mode 0600), created on first start. Back it up: installations trust its public key",
+		func(r *raw) *setting { return &r.offlineKey }},
 	{"order-webhook-url", EnvOrderWebhookURL, "",
 		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
 		func(r *raw) *setting { return &r.orderWebhookURL }},
@@ -471,6 +480,10 @@ func (r raw) validate() (Config, error) {
 		fail(r.mdmCAKey, "must name the MDM CA's key file")
 	case filepath.Clean(c.MDMCACert) == filepath.Clean(c.MDMCAKey):
 		fail(r.mdmCAKey, "must be another file than %s, the MDM CA's certificate", r.mdmCACert.source)
+	}
+
+	if c.OfflineKey = r.offlineKey.value; c.OfflineKey == "" {
+		fail(r.offlineKey, "must name the file of the key that signs offline files")
 	}
 
 	// Neither the webhook URL (which may carry a token) nor its secret is

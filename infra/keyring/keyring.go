@@ -29,9 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"seatledger/infra/newfile"
 	"strings"
 
 	"seatledger/domain/subscription"
@@ -114,10 +112,11 @@ func ParseSecret(s string) ([]byte, error) {
 // atomic and never replaces a file: when two processes start at once, the
 // first file written wins and both use it.
 func LoadFile(path string) (*Keyring, error) {
-	secret, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		secret, err = createSecret(path)
-	}
+	secret, err := newfile.LoadOrCreate(path, func() ([]byte, error) {
+		secret := make([]byte, MinSecretBytes)
+		_, err := rand.Read(secret)
+		return secret, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("keyring: secret file %s: %w", path, err)
 	}
@@ -126,82 +125,6 @@ func LoadFile(path string) (*Keyring, error) {
 			path, len(secret), MinSecretBytes)
 	}
 	return New(secret)
-}
-
-// createSecret writes a fresh secret to path unless a file appeared there
-// meanwhile, and returns the secret the file holds.
-func createSecret(path string) ([]byte, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	secret := make([]byte, MinSecretBytes)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
-	}
-	// Write the whole secret under a temporary name, then link it into
-	// place: the link appears complete or not at all, and fails if the
-	// file exists, unlike a rename, which would replace a secret another
-	// process is already using.
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(secret)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch err := os.Link(tmp.Name(), path); {
-	case errors.Is(err, fs.ErrExist):
-		return os.ReadFile(path) // another process won
-	case err != nil:
-		// A file system without hard links: create exclusively instead.
-		return createExclusive(path, secret)
-	}
-	syncDir(dir)
-	return secret, nil
-}
-
-// createExclusive writes secret to path with O_EXCL, or reads the file
-// another process created first.
-func createExclusive(path string, secret []byte) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	_, err = f.Write(secret)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	syncDir(filepath.Dir(path))
-	return secret, nil
-}
-
-// syncDir makes a new directory entry durable, where the platform allows.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // mac returns HMAC-SHA256 of canonical under the lookup key.

@@ -28,7 +28,7 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"path/filepath"
+	"seatledger/infra/newfile"
 	"strings"
 	"time"
 
@@ -242,66 +242,11 @@ func create(certPath, keyPath string) error {
 // writeNew writes data to path with mode unless path exists, and reports
 // whether it did.
 func writeNew(path string, data []byte, mode os.FileMode) (bool, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("mdmca: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	created, err := newfile.Write(path, data, mode)
 	if err != nil {
 		return false, fmt.Errorf("mdmca: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, fmt.Errorf("mdmca: write %s: %w", path, err)
-	}
-	// A link, unlike a rename, fails when the file exists.
-	switch err := os.Link(tmp.Name(), path); {
-	case errors.Is(err, fs.ErrExist):
-		return false, nil
-	case err != nil:
-		return createExclusive(path, data, mode) // a file system without hard links
-	}
-	syncDir(dir)
-	return true, nil
-}
-
-func createExclusive(path string, data []byte, mode os.FileMode) (bool, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("mdmca: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, fmt.Errorf("mdmca: write %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return true, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	return created, nil
 }
 
 // RandomSerial returns a serial number of 128 random bits (RFC 5280

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,29 @@ func TestRequests_ACT2(t *testing.T) {
 	}
 	if _, err := signer(t).Sign(offline.File{Kind: offline.ActivationRequest, Issued: now, Nonce: "n", Server: "s"}); !errors.Is(err, offline.ErrKind) {
 		t.Errorf("signing a request: %v", err)
+	}
+}
+
+// Rule ACT-2: the ledger's signing key is created once and kept: a second
+// start signs with the same key, so installations keep trusting it.
+func TestLoadOrCreateSigner_keeps_its_key_ACT2(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/offline.key"
+	first, err := offline.LoadOrCreateSigner(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := offline.LoadOrCreateSigner(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.PublicKey().Equal(again.PublicKey()) {
+		t.Fatal("a second start made a new key")
+	}
+	if err := os.WriteFile(path, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := offline.LoadOrCreateSigner(path); err == nil {
+		t.Fatal("a damaged key file was accepted")
 	}
 }
