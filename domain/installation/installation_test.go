@@ -949,7 +949,13 @@ func TestRefresh_ACT5(t *testing.T) {
 	if err != nil || !same(evs, []any{installation.Refreshed{Mode: installation.Offline, Nonce: "n-1", License: more, By: "ada"}}) {
 		t.Fatalf("ACT-5 refresh: %#v %v", evs, err)
 	}
+	if active.License() != farmLicense {
+		t.Errorf("ACT-4 the license at activation: %+v", active.License())
+	}
 	used := then(t, active, t0.Add(time.Hour), evs, err)
+	if used.License() != more {
+		t.Errorf("ACT-5 the license after a refresh: %+v", used.License())
+	}
 	if _, err := used.Refresh(installation.Offline, "n-1", more, "ada"); !errors.Is(err, installation.ErrReplayed) {
 		t.Errorf("ACT-2 a replayed refresh: %v", err)
 	}
