@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"seatledger/domain/event"
 )
@@ -32,6 +33,7 @@ type cache[A any] struct {
 type entry[A any] struct {
 	agg     A
 	version uint64
+	synced  time.Time // when the stream was last read up to version (wall clock)
 }
 
 func newCache[A any](max int, stream func(string) string, seed func(string) A, evolve func(A, any, event.Record) A, clone func(A) A) *cache[A] {
@@ -72,19 +74,43 @@ func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint6
 			break
 		}
 	}
-	if changed {
-		c.put(stream, agg, version)
-	}
+	c.put(stream, agg, version, changed)
 	return agg, version, nil
 }
 
-// put stores agg at version unless a newer one is cached. A full cache
+// recent returns aggregate id as cached if its stream was read no longer
+// than maxAge ago, and as of the stream's current version otherwise. It
+// is for reading another aggregate than the one a decision is appended
+// to — the quota of a key while recording a usage report — where a read
+// from a moment ago is as good as one now: the other aggregate may change
+// the instant after either read.
+func (c *cache[A]) recent(ctx context.Context, h *Handler, id string, maxAge time.Duration) (A, uint64, error) {
+	c.mu.Lock()
+	e, ok := c.entries[c.stream(id)]
+	c.mu.Unlock()
+	if ok && time.Since(e.synced) <= maxAge {
+		return e.agg, e.version, nil
+	}
+	return c.current(ctx, h, id)
+}
+
+// put stores agg at version, read from the stream just now, unless a
+// newer one is cached; changed says whether agg differs from the cached
+// entry, which otherwise only learns when it was last read. A full cache
 // drops an arbitrary entry (Go's map order is random enough for that).
-func (c *cache[A]) put(stream string, agg A, version uint64) {
+func (c *cache[A]) put(stream string, agg A, version uint64, changed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.entries[stream]; ok && cur.version >= version {
+	now := time.Now()
+	if cur, ok := c.entries[stream]; ok && (cur.version > version || (cur.version == version && !changed)) {
+		if cur.version == version {
+			cur.synced = now
+			c.entries[stream] = cur
+		}
 		return
+	}
+	if !changed && version == 0 {
+		return // nothing there: nothing to keep
 	}
 	if _, ok := c.entries[stream]; !ok && len(c.entries) >= c.max {
 		for k := range c.entries {
@@ -92,5 +118,17 @@ func (c *cache[A]) put(stream string, agg A, version uint64) {
 			break
 		}
 	}
-	c.entries[stream] = entry[A]{agg: agg, version: version}
+	c.entries[stream] = entry[A]{agg: agg, version: version, synced: now}
+}
+
+// appended marks the cached entry of stream as behind its stream: this
+// process appended to it, so recent reads it again rather than serve
+// what it no longer is.
+func (c *cache[A]) appended(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[stream]; ok {
+		e.synced = time.Time{}
+		c.entries[stream] = e
+	}
 }

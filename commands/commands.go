@@ -139,6 +139,10 @@ func NewHandler(cfg Config) *Handler {
 	}
 }
 
+// hotFreshness is how old a cached aggregate updateHot decides on first
+// may be, and how old the other aggregates it reads (a key's quota) are.
+const hotFreshness = time.Second
+
 // maxAttempts bounds how often a use case decides again after losing a race.
 const maxAttempts = 5
 
@@ -170,19 +174,25 @@ func decideAndAppend[A any](ctx context.Context, h *Handler, c *cache[A], id, co
 	decide func(A, time.Time) ([]any, error)) (event.AppendResult, error) {
 	stream := c.stream(id)
 	var lastErr error
-	for range maxAttempts {
+	for attempt := range maxAttempts {
 		var (
 			agg     A
 			version uint64
 			err     error
 		)
-		if meta.IdempotencyKey != "" && foldForRetry {
+		switch {
+		case meta.IdempotencyKey != "" && foldForRetry:
 			var done *event.AppendResult
 			agg, version, done, err = load(ctx, h, c, id, meta)
 			if done != nil {
 				return *done, nil
 			}
-		} else {
+		case !foldForRetry && attempt == 0:
+			// Optimistic: the state read a moment ago (by the
+			// credential's check) is most likely the latest; if not, the
+			// exact-version append conflicts and the next attempt reads.
+			agg, version, err = c.recent(ctx, h, id, hotFreshness)
+		default:
 			agg, version, err = c.current(ctx, h, id)
 		}
 		if err != nil {
@@ -203,6 +213,9 @@ func decideAndAppend[A any](ctx context.Context, h *Handler, c *cache[A], id, co
 		if errors.Is(err, event.ErrConflict) {
 			lastErr = err // decided on stale state: catch up and decide again
 			continue
+		}
+		if err == nil {
+			c.appended(stream)
 		}
 		return res, err
 	}

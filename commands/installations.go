@@ -362,7 +362,7 @@ func (h *Handler) terms(ctx context.Context, i installation.Installation) (int, 
 		lic.Used, lic.Remaining = i.Seats(), max(lic.Seats-i.Seats(), 0)
 		return lic.Seats, lic, nil
 	}
-	s, err := h.Subscription(ctx, i.SubscriptionID())
+	s, _, err := h.subscriptions.recent(ctx, h, i.SubscriptionID(), hotFreshness)
 	if err != nil {
 		return 0, installation.License{}, err
 	}
@@ -414,7 +414,11 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 		quota int
 		after installation.Installation
 	)
+	generation := i.Generation()
 	res, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+		if i.Generation() != generation {
+			return nil, ErrCredential // activated again since the credential was checked
+		}
 		var err error
 		if quota, _, err = h.terms(ctx, i); err != nil {
 			return nil, err

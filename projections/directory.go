@@ -152,3 +152,6 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// Prefixes implements Selective.
+func (Directory) Prefixes() []string { return peoplePrefixes }

@@ -61,3 +61,6 @@ func (Downloads) apply(ctx context.Context, tx Tx, rec event.Record, payload any
 	}
 	return nil
 }
+
+// Prefixes implements Selective.
+func (Downloads) Prefixes() []string { return downloadPrefixes }

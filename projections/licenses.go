@@ -198,3 +198,6 @@ func ptrOrNull(t *time.Time) any {
 	}
 	return timeOrNull(*t)
 }
+
+// Prefixes implements Selective.
+func (Licenses) Prefixes() []string { return licensePrefixes }

@@ -232,3 +232,6 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// Prefixes implements Selective.
+func (Lifecycle) Prefixes() []string { return subscriptionPrefixes }

@@ -95,3 +95,6 @@ func (Tickets) apply(ctx context.Context, tx Tx, rec event.Record, payload any, 
 	}
 	return nil
 }
+
+// Prefixes implements Selective.
+func (Tickets) Prefixes() []string { return ticketPrefixes }

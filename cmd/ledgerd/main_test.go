@@ -47,7 +47,7 @@ func (s *syncBuffer) String() string {
 
 // testEnv is the environment of a server on a fresh SQLite file, a free
 // port and a simulated clock; extra entries override it.
-func testEnv(t *testing.T, extra ...string) func(string) string {
+func testEnv(t testing.TB, extra ...string) func(string) string {
 	t.Helper()
 	env := map[string]string{
 		"LEDGER_DATABASE_URL": filepath.Join(t.TempDir(), "data", "ledger.db"),

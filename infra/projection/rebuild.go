@@ -35,6 +35,7 @@ func (r *Runtime) Rebuild(ctx context.Context, name string, progress func(done, 
 	}
 	defer e.release()
 	defer r.progress.Broadcast()
+	e.applied.Store(0) // the rebuild applies every event again
 
 	total, err := r.cfg.Log.Head(ctx)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -125,6 +126,24 @@ type Runtime struct {
 type entry struct {
 	p    projections.Projection
 	lock chan struct{}
+	// applied is the last position this process committed for the
+	// projection: a delivery at or before it is acknowledged without even
+	// reading the checkpoint. Every projection receives every event, and
+	// a batch applies the events after its first, so most deliveries are
+	// of events applied already.
+	applied atomic.Uint64
+	// stored is when the checkpoint was last committed (under lock).
+	stored time.Time
+}
+
+// markApplied records that position was committed.
+func (e *entry) markApplied(position uint64) {
+	for {
+		cur := e.applied.Load()
+		if position <= cur || e.applied.CompareAndSwap(cur, position) {
+			return
+		}
+	}
 }
 
 func (e *entry) acquire(ctx context.Context) error {
@@ -229,6 +248,9 @@ func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, aft
 	// Already applied (read ahead, redelivered, or by another process): the
 	// checkpoint never moves back except for a rebuild, which applies the
 	// event itself, so an acknowledgement needs no transaction.
+	if rec.Position <= e.applied.Load() {
+		return nil
+	}
 	if cp, err := r.readCheckpoint(ctx, e.p.Name()); err == nil && cp.state != StateFailed && rec.Position <= cp.position {
 		return nil
 	}
@@ -236,11 +258,48 @@ func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, aft
 		return err
 	}
 	defer e.release()
+	if skipped, err := r.passOver(ctx, e, rec, after); skipped || err != nil {
+		return err
+	}
 	err := r.applyFrom(ctx, e, rec, after, r.cfg.LiveBatch)
 	if errors.Is(err, errAheadFailed) {
 		err = r.applyFrom(ctx, e, rec, after, 1)
 	}
 	return err
+}
+
+// checkpointEvery is how often a projection that passes over events
+// stores how far it got, at most: between two stores, a restart delivers
+// those events again, to be passed over again.
+const checkpointEvery = 200 * time.Millisecond
+
+// passOver acknowledges rec and the events after it that a selective
+// projection ignores, without a transaction, when this process applied
+// everything up to rec (so nothing is skipped that was not seen). It
+// stores the checkpoint at most every checkpointEvery, through
+// applyFrom. It reports whether it passed over rec.
+func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, after uint64) (bool, error) {
+	sel, ok := e.p.(projections.Selective)
+	if !ok || e.applied.Load() != after || projections.Handles(sel.Prefixes(), rec.Type) {
+		return false, nil
+	}
+	reached := rec.Position
+	ahead, err := r.cfg.Log.ReadAll(ctx, rec.Position, r.cfg.LiveBatch-1)
+	if err != nil {
+		return false, fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, e.p.Name(), rec.Position, err)
+	}
+	for _, next := range ahead {
+		if projections.Handles(sel.Prefixes(), next.Type) {
+			break
+		}
+		reached = next.Position
+	}
+	if time.Since(e.stored) >= checkpointEvery {
+		return false, nil // store how far it got: applyFrom moves the checkpoint
+	}
+	e.markApplied(reached)
+	r.progress.Broadcast()
+	return true, nil
 }
 
 // applyFrom applies rec and up to batch-1 events that follow it in the log.
@@ -269,7 +328,7 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	case rec.Position <= cp.position:
 		_ = tx.Rollback() // applied before (a redelivery, a rebuild or another process got there first)
 		return nil
-	case cp.position != after:
+	case max(cp.position, e.applied.Load()) != after:
 		return fmt.Errorf("%w: projection %s is at position %d, the delivery of %d follows %d",
 			watermill.ErrStaleDelivery, name, cp.position, rec.Position, after)
 	}
@@ -303,6 +362,8 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%w: projection %s: commit position %d: %w", watermill.ErrTransient, name, reached, err)
 	}
+	e.markApplied(reached)
+	e.stored = time.Now()
 	r.progress.Broadcast()
 	return nil
 }

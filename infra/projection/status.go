@@ -72,6 +72,9 @@ func (r *Runtime) Status(ctx context.Context) ([]Status, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cp.state != StateFailed { // events passed over count as applied
+			cp.position = max(cp.position, e.applied.Load())
+		}
 		st := Status{Name: name, Position: cp.position, Head: head, State: cp.state, Failure: cp.failure}
 		if cp.position < head {
 			st.Lag = head - cp.position
@@ -128,7 +131,8 @@ func (e *NotCaughtUpError) Is(target error) bool { return target == ErrNotCaught
 // *FailedError at once if the projection is stopped at a failure, and
 // ctx's error if ctx ends first.
 func (r *Runtime) WaitFor(ctx context.Context, name string, position uint64, timeout time.Duration) error {
-	if _, err := r.entry(name); err != nil {
+	e, err := r.entry(name)
+	if err != nil {
 		return err
 	}
 	deadline := time.NewTimer(timeout)
@@ -141,7 +145,7 @@ func (r *Runtime) WaitFor(ctx context.Context, name string, position uint64, tim
 		if err != nil {
 			return err
 		}
-		if cp.position >= position {
+		if cp.position >= position || (cp.state != StateFailed && e.applied.Load() >= position) {
 			return nil
 		}
 		if cp.state == StateFailed {

@@ -111,13 +111,15 @@ type DB struct {
 	Engine Engine
 	// gate admits one transaction of this process at a time on SQLite;
 	// nil on PostgreSQL. See BeginTx.
-	gate chan struct{}
+	gate  chan struct{}
+	cache statements
 }
 
 // Tx is a transaction begun by DB.BeginTx. Commit or Rollback it, never
 // the embedded *sql.Tx: they also open the gate for the next transaction.
 type Tx struct {
 	*sql.Tx
+	db      *DB
 	release func()
 }
 
@@ -156,7 +158,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		release()
 		return nil, err
 	}
-	return &Tx{Tx: tx, release: release}, nil
+	return &Tx{Tx: tx, db: db, release: release}, nil
 }
 
 // maxIdleConns is how many idle connections the pool keeps.
