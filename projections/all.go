@@ -3,12 +3,12 @@ package projections
 // ReadModels returns every read model the ledger maintains, in the order
 // the runtime runs them.
 func ReadModels() []Projection {
-	return []Projection{StreamStats{}, Directory{}, Licenses{}, Downloads{}, Tickets{}}
+	return []Projection{StreamStats{}, Directory{}, Licenses{}, Downloads{}, Tickets{}, Installations{}}
 }
 
 // All returns the read models and the process managers, which schedule
 // their timers (and mail) with s: everything the server runs and the CLI
 // reports on and rebuilds.
 func All(s Scheduler) []Projection {
-	return append(ReadModels(), Notifier{Scheduler: s}, Lifecycle{Scheduler: s})
+	return append(ReadModels(), Notifier{Scheduler: s}, Lifecycle{Scheduler: s}, InstallationManager{Scheduler: s})
 }

@@ -65,6 +65,17 @@ const (
 	// TemplateTicketWatcher: the owner added a watcher to a ticket; to
 	// the owner and the watchers, the new one included (rule TKT-3).
 	TemplateTicketWatcher = "ticket_watcher"
+	// TemplateInstallationGrace: a farm's usage first exceeded its key's
+	// quota and a 7-day grace began (rule USE-3); to the account's admins.
+	TemplateInstallationGrace = "installation_grace"
+	// TemplateInstallationSuspended: after the grace, a farm stayed over
+	// its quota and was deactivated for overuse until usage is back within
+	// it (USE-4); to the account's admins.
+	TemplateInstallationSuspended = "installation_suspended"
+	// TemplateInstallationOverLimit: a proxy server manages more computers
+	// than its license allows, when it starts and every hour while it
+	// lasts (USE-6); to the account's admins.
+	TemplateInstallationOverLimit = "installation_over_limit"
 )
 
 // scheduleMail puts m in the outbox: a mail timer, due at once, whose ID

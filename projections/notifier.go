@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
@@ -24,8 +26,9 @@ import (
 // event was processed, and a replay never mails twice (the timer's ID is
 // the event's). infra/mail sends them. It keeps what it needs to address
 // and word the mail: people's names and addresses, company names, the
-// language each member was invited in (rules MEM-1, MEM-4, MEM-8), and
-// each ticket's owner, subject, status and watchers (TKT-3).
+// language each member was invited in (rules MEM-1, MEM-4, MEM-8), each
+// ticket's owner, subject, status and watchers (TKT-3), and each
+// installation's account and name (USE-3, USE-4, USE-6).
 type Notifier struct {
 	Scheduler Scheduler
 }
@@ -39,10 +42,15 @@ func (Notifier) Name() string { return "notifier" }
 // among them: a rebuild must not forget what was sent.
 func (Notifier) Tables() []string {
 	return []string{"notify_persons", "notify_accounts", "notify_languages", "notify_members", "notify_subscriptions", "notify_products",
-		"notify_tickets", "notify_ticket_watchers"}
+		"notify_tickets", "notify_ticket_watchers", "notify_installations"}
 }
 
 var licensePrefixes = []string{"subscription.", "product."}
+
+// Prefixes implements Selective.
+func (Notifier) Prefixes() []string {
+	return slices.Concat(peoplePrefixes, licensePrefixes, ticketPrefixes, notifyInstallationPrefixes)
+}
 
 // Apply implements Projection.
 func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
@@ -55,9 +63,15 @@ func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
 	}); err != nil {
 		return err
 	}
-	return applyOf(n.Name(), rec, ticketPrefixes, func(payload any) error {
+	if err := applyOf(n.Name(), rec, ticketPrefixes, func(payload any) error {
 		id, _ := strings.CutPrefix(rec.StreamID, "ticket-")
 		return n.applyTicket(ctx, tx, rec, payload, id)
+	}); err != nil {
+		return err
+	}
+	return applyOf(n.Name(), rec, notifyInstallationPrefixes, func(payload any) error {
+		id, _ := strings.CutPrefix(rec.StreamID, "installation-")
+		return n.applyInstallation(ctx, tx, rec, payload, id)
 	})
 }
 
@@ -210,6 +224,16 @@ func (n Notifier) tellAdmins(ctx context.Context, tx Tx, rec event.Record, sub, 
 			return err
 		}
 	}
+	d := map[string]string{"subscription": name, "channel": channel}
+	maps.Copy(d, data)
+	return n.mailAdmins(ctx, tx, rec, acc, template, d, &Link{Path: "/subscriptions/" + sub})
+}
+
+// mailAdmins mails template to every unblocked admin of account acc, one
+// message each (the timer ID names event and admin), in the language the
+// admin was invited in, with data, the admin's first name and the
+// company's name.
+func (n Notifier) mailAdmins(ctx context.Context, tx Tx, rec event.Record, acc, template string, data map[string]string, link *Link) error {
 	company, err := n.company(ctx, tx, acc)
 	if err != nil {
 		return err
@@ -230,9 +254,9 @@ func (n Notifier) tellAdmins(ctx context.Context, tx Tx, rec event.Record, sub, 
 		if err != nil {
 			return err
 		}
-		d := map[string]string{"first_name": p.first, "company": company, "subscription": name, "channel": channel}
+		d := map[string]string{"first_name": p.first, "company": company}
 		maps.Copy(d, data)
-		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: &Link{Path: "/subscriptions/" + sub}}
+		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: link}
 		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.RecordedAt, m); err != nil {
 			return err
 		}
@@ -465,4 +489,69 @@ func ticketExcerpt(s string, max int) string {
 		return s
 	}
 	return string([]rune(s)[:max]) + "…"
+}
+
+// notifyInstallationPrefixes are the installation events the notifier
+// learns from or mails about.
+var notifyInstallationPrefixes = []string{installation.TypeActivated, installation.TypeGraceStarted, installation.TypeSuspended,
+	"installation.over_limit_"}
+
+// applyInstallation mails the account's admins about overuse of its
+// installations: a farm's 7-day grace starting (rule USE-3) and its
+// deactivation for overuse (USE-4), and a proxy server over its license
+// limit, when it starts and at every hourly alert after (USE-6). It
+// learns each installation's account and name from its activation.
+func (n Notifier) applyInstallation(ctx context.Context, tx Tx, rec event.Record, payload any, id string) error {
+	switch e := payload.(type) {
+	case installation.Activated:
+		idy := e.Identity
+		return tx.Exec(ctx, `INSERT INTO notify_installations (installation_id, account_id, kind, product_id, server_id, farm_name, server_name, site_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (installation_id) DO UPDATE SET account_id = excluded.account_id, kind = excluded.kind, product_id = excluded.product_id,
+				server_id = excluded.server_id, farm_name = excluded.farm_name, server_name = excluded.server_name, site_code = excluded.site_code`,
+			id, e.AccountID, string(idy.Kind), e.ProductID, idy.ServerID, idy.FarmName, idy.ServerName, idy.SiteCode)
+	case installation.GraceStarted:
+		return n.tellInstallation(ctx, tx, rec, id, "", TemplateInstallationGrace, map[string]string{
+			"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota), "grace_end": e.Ends.UTC().Format(mailTime)})
+	case installation.Suspended:
+		return n.tellInstallation(ctx, tx, rec, id, "", TemplateInstallationSuspended, map[string]string{
+			"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota)})
+	case installation.OverLimitStarted:
+		return n.tellInstallation(ctx, tx, rec, id, e.AccountID, TemplateInstallationOverLimit, map[string]string{
+			"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": "0"})
+	case installation.OverLimitAlerted:
+		return n.tellInstallation(ctx, tx, rec, id, e.AccountID, TemplateInstallationOverLimit, map[string]string{
+			"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": strconv.Itoa(e.Alert)})
+	}
+	return nil
+}
+
+// mailTime is how mail words a moment: in UTC, to the minute.
+const mailTime = "2006-01-02 15:04 UTC"
+
+// tellInstallation mails template about installation id to the unblocked
+// admins of its account — acc when the event names it, else the one it
+// was activated for — with the installation's names in data. A trial
+// belongs to no account: nobody is told.
+func (n Notifier) tellInstallation(ctx context.Context, tx Tx, rec event.Record, id, acc, template string, data map[string]string) error {
+	var known, kind, productID, serverID, farmName, serverName, siteCode string
+	err := tx.QueryRow(ctx, `SELECT account_id, kind, product_id, server_id, farm_name, server_name, site_code FROM notify_installations
+		WHERE installation_id = ?`, id).Scan(&known, &kind, &productID, &serverID, &farmName, &serverName, &siteCode)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if acc == "" {
+		acc = known
+	}
+	if acc == "" {
+		return nil
+	}
+	productName, err := n.productName(ctx, tx, productID)
+	if err != nil {
+		return err
+	}
+	d := map[string]string{"kind": kind, "product": productName, "server_id": serverID, "farm_name": farmName,
+		"server_name": serverName, "site_code": siteCode}
+	maps.Copy(d, data)
+	return n.mailAdmins(ctx, tx, rec, acc, template, d, &Link{Path: "/installations/" + id})
 }

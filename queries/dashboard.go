@@ -3,6 +3,8 @@ package queries
 import (
 	"context"
 	"fmt"
+
+	"seatledger/domain/installation"
 )
 
 // ProductCard is one product on an account's dashboard (rules INST-5,
@@ -18,11 +20,17 @@ type ProductCard struct {
 	// InGrace counts the ones in grace among them.
 	ActiveSubscriptions int `json:"active_subscriptions"`
 	InGrace             int `json:"in_grace"`
+	// Farms and ProxyServers count the account's farms and proxy servers
+	// of the product that hold a key — active, suspended for overuse or
+	// pending a deactivation — trials not included (INST-5).
+	Farms        int `json:"prepaid_farms"`
+	ProxyServers int `json:"registered_proxy_servers"`
 }
 
 // Dashboard returns the cards of account accountID's dashboard: one per
 // product of which the account has at least one subscription (or
-// permanent license) not expired, by product name (ignoring ASCII case).
+// permanent license) not expired, by product name (ignoring ASCII case),
+// with its prepaid farms and registered proxy servers.
 func Dashboard(ctx context.Context, db DB, accountID string) ([]ProductCard, error) {
 	if accountID == "" {
 		return nil, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
@@ -45,5 +53,49 @@ func Dashboard(ctx context.Context, db DB, accountID string) ([]ProductCard, err
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("queries: dashboard of %s: %w", accountID, err)
+	}
+	rows.Close()
+	if err := countInstallations(ctx, db, accountID, out); err != nil {
+		return nil, fmt.Errorf("queries: installations on the dashboard of %s: %w", accountID, err)
+	}
+	return out, nil
+}
+
+// countInstallations sets the farm and proxy server counts of cards
+// (INST-5).
+func countInstallations(ctx context.Context, db DB, accountID string, cards []ProductCard) error {
+	if len(cards) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(cards))
+	for i, c := range cards {
+		index[c.ProductID] = i
+	}
+	rows, err := db.Select(ctx, `SELECT product_id, kind, COUNT(*) FROM inst_installations
+		WHERE account_id = ? AND trial = 0 AND status IN ('active', 'suspended', 'deactivation_pending')
+		GROUP BY product_id, kind`, accountID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			productID, kind string
+			n               int
+		)
+		if err := rows.Scan(&productID, &kind, &n); err != nil {
+			return err
+		}
+		i, ok := index[productID]
+		switch {
+		case !ok:
+		case kind == string(installation.Farm):
+			cards[i].Farms = n
+		case kind == string(installation.ProxyServer):
+			cards[i].ProxyServers = n
+		}
+	}
+	return rows.Err()
 }

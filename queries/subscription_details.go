@@ -61,9 +61,14 @@ type LicenseKey struct {
 	Hint string `json:"hint"`
 	// Quota is the key's seats; the primary's is the seats no sublicense
 	// reserves (KEY-4).
-	Quota  int `json:"quota"`
-	Used   int `json:"used"`
-	Vacant int `json:"vacant"` // quota − used
+	Quota int `json:"quota"`
+	// Used is the current usage of the installation the key is bound to
+	// while it holds the key (active, suspended or pending a
+	// deactivation; KEY-8: one at a time); 0 if none does.
+	Used int `json:"used"`
+	// Vacant is quota − used; negative while the installation uses more
+	// than the quota (an overuse grace, USE-3, or over the limit, USE-6).
+	Vacant int `json:"vacant"`
 	// ExpiresAt is a sublicense's own expiry; nil: it renews with the
 	// subscription (the primary always does).
 	ExpiresAt *time.Time `json:"expires_at"`
@@ -87,8 +92,8 @@ var keyOrder = map[string]string{
 	"name":   `LOWER(k.name) %[1]s, k.name %[1]s`,
 	"type":   `k.type %[1]s`,
 	"quota":  `k.quota %[1]s`,
-	"used":   `k.used %[1]s`,
-	"vacant": `k.quota - k.used %[1]s`,
+	"used":   `COALESCE(u.used, 0) %[1]s`,
+	"vacant": `k.quota - COALESCE(u.used, 0) %[1]s`,
 	"expiry": `CASE WHEN COALESCE(k.expires_at, s.end_at) IS NULL THEN 1 ELSE 0 END %[1]s, COALESCE(k.expires_at, s.end_at) %[1]s`,
 }
 
@@ -181,11 +186,15 @@ func subscriptionOrders(ctx context.Context, db DB, subscriptionID string) ([]Or
 }
 
 // subscriptionKeys returns the keys in orderBy's order with their
-// administrators.
+// administrators, and the seats each uses now (KEY-7) from the
+// installations read model.
 func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string) ([]LicenseKey, error) {
-	rows, err := db.Select(ctx, `SELECT k.key_id, k.type, k.name, k.hint, k.quota, k.used, k.expires_at
+	rows, err := db.Select(ctx, `SELECT k.key_id, k.type, k.name, k.hint, k.quota, COALESCE(u.used, 0), k.expires_at
 		FROM lic_keys k JOIN lic_subscriptions s ON s.subscription_id = k.subscription_id
-		WHERE k.subscription_id = ? ORDER BY `+orderBy, subscriptionID)
+		LEFT JOIN (SELECT key_id, SUM(current_usage) AS used FROM inst_installations
+			WHERE subscription_id = ? AND status IN ('active', 'suspended', 'deactivation_pending')
+			GROUP BY key_id) u ON u.key_id = k.key_id
+		WHERE k.subscription_id = ? ORDER BY `+orderBy, subscriptionID, subscriptionID)
 	if err != nil {
 		return nil, err
 	}

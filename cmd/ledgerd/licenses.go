@@ -7,6 +7,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/infra/keyring"
 	"seatledger/infra/orderhook"
 	"seatledger/infra/timers"
@@ -60,4 +61,41 @@ func (m *Main) handleLifecycle(loop *timers.Loop) error {
 	}))
 	loop.Handle(projections.TimerKindOrderWebhook, hook.Handle)
 	return nil
+}
+
+// installationActor is who the installation manager's timers act as
+// (rule X-1).
+var installationActor = event.Actor{Kind: event.ActorProcess, ID: "installation-manager"}
+
+// handleInstallations registers the handlers of the installation
+// manager's timers (rules USE-3..6, KEY-6, SUB-6, SUB-8). Each decides
+// from the installation's latest events, so a timer made stale by later
+// events records nothing, and each timer's ID is its command's
+// idempotency key, so a timer run twice records its events once.
+func (m *Main) handleInstallations(loop *timers.Loop) {
+	h := m.people.commands
+	run := func(use func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error) timers.Handler {
+		return func(ctx context.Context, t timers.Timer) error {
+			var p projections.InstallationTimer
+			if err := json.Unmarshal(t.Payload, &p); err != nil {
+				return fmt.Errorf("timer %s: %w", t.ID, err)
+			}
+			return use(ctx, commands.Meta{Actor: installationActor, CorrelationID: t.ID, IdempotencyKey: t.ID}, p)
+		}
+	}
+	loop.Handle(projections.TimerKindGraceEnd, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {
+		return h.InstallationGraceEnded(ctx, meta, p.InstallationID)
+	}))
+	loop.Handle(projections.TimerKindOveruseDeactivate, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {
+		return h.InstallationDeactivationDue(ctx, meta, p.InstallationID)
+	}))
+	loop.Handle(projections.TimerKindRevalidate, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {
+		return h.RevalidateInstallation(ctx, meta, p.InstallationID)
+	}))
+	loop.Handle(projections.TimerKindOverLimitAlert, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {
+		return h.AlertOverLimit(ctx, meta, p.InstallationID)
+	}))
+	loop.Handle(projections.TimerKindDeactivate, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {
+		return h.DeactivateInstallation(ctx, meta, p.InstallationID, installation.Reason(p.Reason))
+	}))
 }

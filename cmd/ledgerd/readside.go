@@ -46,6 +46,7 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
 	loop.Handle(projections.TimerKindMail, m.people.mail.Handle)
+	m.handleInstallations(loop)
 	if err := m.handleLifecycle(loop); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,9 @@ var knownTemplates = []string{
 	projections.TemplateSubscriptionGrace,
 	projections.TemplateTicketUpdate,
 	projections.TemplateTicketWatcher,
+	projections.TemplateInstallationGrace,
+	projections.TemplateInstallationSuspended,
+	projections.TemplateInstallationOverLimit,
 }
 
 // catalogue maps language, then template name, to its parsed template.

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"seatledger/infra/farmclient"
+	"seatledger/infra/offline"
+	"seatledger/infra/sqldb"
+	"seatledger/infra/sqldb/sqldbtest"
+)
+
+// installationsAccount sets up what installations need over the API: the
+// products "ras" (concurrent users) and "ras-mdm" (managed computers), a
+// purchase of seats of product, and ada, who registers its key to a new
+// business account. It returns the office's and ada's clients, the key
+// and the account.
+func installationsAccount(t *testing.T, m *Main, product string, seats int) (office, ada *client, key, acc, sub string) {
+	t.Helper()
+	office = newClient(t, m)
+	office.bearer = adminToken
+	office.must(200, "PUT", "/v1/products/ras", map[string]any{"name": "Remote Application Server", "model": "concurrent_users",
+		"trial": map[string]any{"days": 30, "seats": 5}, "major_version": 19})
+	office.must(200, "PUT", "/v1/products/ras-mdm", map[string]any{"name": "Device Management", "model": "managed_computers",
+		"trial": map[string]any{"days": 0, "seats": 0}, "major_version": 2})
+	bought := office.must(201, "POST", "/v1/orders", map[string]any{"kind": "purchase", "order_id": "inst-1", "product_id": product,
+		"seats": seats, "period": "1y", "channel": "online", "support_plan": "standard"})
+	key, sub = bought.str("key"), bought.str("subscription_id")
+	ada = newClient(t, m)
+	ada.must(201, "POST", "/v1/signup", signUpBody("Ada", "ada@example.com"))
+	ada.must(200, "POST", "/v1/session", map[string]any{"email": "ada@example.com", "password": pw})
+	ada.bearer = ada.must(201, "POST", "/v1/me/tokens", map[string]any{"name": "e2e"}).str("token")
+	company := map[string]any{"name": "Acme GmbH", "country": "DE", "zip": "8200", "phone": "+41 52 672 20 30"}
+	acc = ada.must(201, "POST", "/v1/keys/register", map[string]any{"key": key, "company": company}).str("account_id")
+	return office, ada, key, acc, sub
+}
+
+func seats(n int) *int { return &n }
+
+// The seeds' story of a farm's overuse, end to end through the real
+// server on the simulated clock, on SQLite and PostgreSQL, with mail over
+// a real SMTP server: a 10-seat farm reaches 12 users → the 7-day grace
+// starts (mailed) → 7 days later usage is still 12 → the farm is
+// deactivated for overuse within 1–2 hours (mailed) → users drop to 9 →
+// reactivated within 20 minutes → seats are bought → the grace is
+// available again (rules USE-1..5, ACT-1, ACT-4, ACT-5, ACT-7, ACT-8).
+func TestFarm_overuse_story_end_to_end_USE3_USE4_USE5_ACT1_ACT4(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, smtp := peopleServer(t, target)
+		office, ada, key, acc, sub := installationsAccount(t, m, "ras", 10)
+		ctx := context.Background()
+		farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
+		id := farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-berlin", FarmName: "Berlin", AppVersion: "19.2"}
+		act, err := farm.Activate(ctx, key, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if act.License.Seats != 10 || act.License.Remaining != 10 || act.License.End == nil {
+			t.Fatalf("ACT-4: the license answered %+v", act.License)
+		}
+		report := func(n int) farmclient.ReportAnswer {
+			t.Helper()
+			r, err := farm.Report(ctx, act.Credential, farmclient.SeatsReport(n, time.Time{}), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		status := func() string {
+			l, err := farm.License(ctx, act.Credential)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l.Status
+		}
+		// USE-3: 12 users on 10 seats: the grace starts, the admins are told.
+		r := report(12)
+		if r.GraceEnds == nil || !r.OverQuota || r.Status != "active" {
+			t.Fatalf("12 of 10: %+v", r)
+		}
+		firstGrace := *r.GraceEnds
+		smtp.WaitFor(t, "ada@example.com", "7 days of grace", 15*time.Second)
+		// USE-4: a week later, still 12: suspended an hour after the
+		// excess is seen, and the admins are told.
+		advance(office, 7*24*time.Hour+time.Minute)
+		report(12)
+		advance(office, 61*time.Minute)
+		eventually(t, "the farm is deactivated for overuse", func() bool { return status() == "suspended" })
+		smtp.WaitFor(t, "ada@example.com", "deactivated for overuse", 15*time.Second)
+		// Users drop to 9: the 20-minute re-validation reactivates it.
+		if r := report(9); r.Status != "suspended" {
+			t.Fatalf("a suspended farm's report: %+v", r)
+		}
+		advance(office, 21*time.Minute)
+		eventually(t, "the farm is reactivated", func() bool { return status() == "active" })
+		// USE-5: seats bought, the grace is available again.
+		office.must(200, "POST", "/v1/orders", map[string]any{"kind": "add_seats", "order_id": "inst-2", "subscription_id": sub, "seats": 1})
+		r = report(13)
+		if r.GraceEnds == nil || !r.GraceEnds.After(firstGrace.Add(7*24*time.Hour)) || r.Quota != 11 {
+			t.Fatalf("USE-5: after buying a seat, 13 of 11: %+v", r)
+		}
+		// ACT-7: deactivated from the portal: at its next contact the farm
+		// is told, and cannot report any more (ACT-8); the key is free.
+		ada.must(200, "POST", "/v1/accounts/"+acc+"/installations/deactivate", map[string]any{"installation_ids": []string{act.InstallationID}})
+		if _, err := farm.Report(ctx, act.Credential, farmclient.SeatsReport(3, time.Time{}), ""); !farmclient.IsProblem(err, "deactivated") {
+			t.Fatalf("the contact after a portal deactivation: %v", err)
+		}
+		if _, err := farm.Report(ctx, act.Credential, farmclient.SeatsReport(3, time.Time{}), ""); !farmclient.IsProblem(err, "deactivated") {
+			t.Fatalf("ACT-8: a deactivated farm reported: %v", err)
+		}
+		if _, err := farm.Activate(ctx, key, farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-2", FarmName: "Two", AppVersion: "19.2"}); err != nil {
+			t.Fatalf("KEY-8: the released key activates another farm: %v", err)
+		}
+	})
+}
+
+// uploadOffline posts an offline request file to the portal as c and returns the
+// signed answer.
+func uploadOffline(t *testing.T, c *client, acc string, file []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, c.base+"/v1/accounts/"+acc+"/offline-requests", strings.NewReader(string(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", "Bearer "+c.bearer)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// The seeds' story of a proxy server without a connection, end to end:
+// activated offline once the back office enabled it, refreshed offline
+// after seats were added, over its limit (new enrollments refused), and
+// deactivated offline with its key released only when the deactivation
+// file is uploaded (rules ACT-2, ACT-3, ACT-5, ACT-6, USE-6, KEY-8).
+func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, smtp := peopleServer(t, target)
+		office, ada, key, acc, sub := installationsAccount(t, m, "ras-mdm", 5)
+		ctx := context.Background()
+		farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
+		pub, err := farm.PublicKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := func() time.Time { // the installation's clock agrees with the ledger's
+			at, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		state := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindProxyServer, ServerName: "px-zurich", SiteCode: "ZRH",
+			SiteDescription: "Zurich office", AppVersion: "2.1"}}
+		state.SetLedgerKey(pub)
+		request, err := farmclient.WriteRequest(state, offline.ActivationRequest, key, now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ACT-3: refused until the back office enables offline activation.
+		if code, body := uploadOffline(t, ada, acc, request); code != 403 || !strings.Contains(string(body), "offline-disabled") {
+			t.Fatalf("offline before it is enabled: %d %s", code, body)
+		}
+		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		code, answer := uploadOffline(t, ada, acc, request)
+		if code != 200 {
+			t.Fatalf("upload: %d %s", code, answer)
+		}
+		if kind, err := farmclient.Import(state, answer, now()); err != nil || kind != offline.Activation || state.License.Seats != 5 {
+			t.Fatalf("import %s: %v (%+v)", kind, err, state.License)
+		}
+		// A replayed answer is refused by the installation, a replayed
+		// request by the ledger.
+		if _, err := farmclient.Import(state, answer, now()); err == nil {
+			t.Fatal("a replayed answer was imported")
+		}
+		if code, body := uploadOffline(t, ada, acc, request); code != 409 || !strings.Contains(string(body), "replayed") {
+			t.Fatalf("a replayed request: %d %s", code, body)
+		}
+		// USE-6: the proxy server reports weekly; over its limit, new
+		// enrollments are refused and the admins are alerted.
+		r, err := farm.Report(ctx, state.Credential, farmclient.SeatsReport(6, time.Time{}), "")
+		if err != nil || !r.OverLimit {
+			t.Fatalf("6 of 5 computers: %+v %v", r, err)
+		}
+		if _, err := farm.Enroll(ctx, state.Credential, 1); !farmclient.IsProblem(err, "over-limit") {
+			t.Fatalf("an enrollment over the limit: %v", err)
+		}
+		smtp.WaitFor(t, "ada@example.com", "over its license limit", 15*time.Second)
+		// ACT-5: seats added, an offline refresh certifies them.
+		office.must(200, "POST", "/v1/orders", map[string]any{"kind": "add_seats", "order_id": "inst-2", "subscription_id": sub, "seats": 5})
+		refresh, err := farmclient.WriteRequest(state, offline.RefreshRequest, "", now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, answer = uploadOffline(t, ada, acc, refresh); code != 200 {
+			t.Fatalf("refresh upload: %d %s", code, answer)
+		}
+		if _, err := farmclient.Import(state, answer, now()); err != nil || state.License.Seats != 10 {
+			t.Fatalf("refresh import: %v (%+v)", err, state.License)
+		}
+		// ACT-6: deactivated offline: the key is released only by the upload.
+		deactivation, err := farmclient.WriteRequest(state, offline.DeactivationRequest, "", now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := farmclient.Identity{Kind: farmclient.KindProxyServer, ServerName: "px-basel", SiteCode: "BSL", AppVersion: "2.1"}
+		if _, err := farm.Activate(ctx, key, other); !farmclient.IsProblem(err, "key-in-use") {
+			t.Fatalf("the key before the deactivation file is uploaded: %v", err)
+		}
+		if code, answer = uploadOffline(t, ada, acc, deactivation); code != 200 {
+			t.Fatalf("deactivation upload: %d %s", code, answer)
+		}
+		if _, err := farmclient.Import(state, answer, now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := farm.Activate(ctx, key, other); err != nil {
+			t.Fatalf("the key after the deactivation file was uploaded: %v", err)
+		}
+	})
+}
