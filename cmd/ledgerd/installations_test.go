@@ -103,6 +103,32 @@ func TestFarm_overuse_story_end_to_end_USE3_USE4_USE5_ACT1_ACT4(t *testing.T) {
 		if r.GraceEnds == nil || !r.GraceEnds.After(firstGrace.Add(7*24*time.Hour)) || r.Quota != 11 {
 			t.Fatalf("USE-5: after buying a seat, 13 of 11: %+v", r)
 		}
+		// INST-1..5: the portal lists the farm with its columns, exports
+		// the chosen ones, shows its usage history and keeps notes.
+		ada.must(200, "PUT", "/v1/installations/"+act.InstallationID+"/notes", map[string]any{"notes": "rack 4"})
+		farms := ada.must(200, "GET", "/v1/accounts/"+acc+"/farms?status=active", nil).body["installations"].([]any)
+		row := farms[0].(map[string]any)
+		if len(farms) != 1 || row["farm_name"] != "Berlin" || row["server_id"] != "srv-berlin" || row["peak_usage"] != 13.0 || row["notes"] != "rack 4" {
+			t.Fatalf("INST-1: farms %v", farms)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, ada.base+"/v1/accounts/"+acc+"/farms/export?columns=farm_name,server_id,peak_usage&ids="+act.InstallationID, nil)
+		req.Header.Set("Authorization", "Bearer "+ada.bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBody, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(csvBody), "Berlin,srv-berlin,13") {
+			t.Fatalf("INST-3: export %d %q", resp.StatusCode, csvBody)
+		}
+		details := ada.must(200, "GET", "/v1/installations/"+act.InstallationID, nil)
+		if days := details.body["usage"].([]any); len(days) < 2 {
+			t.Fatalf("INST-4: usage history %v", days)
+		}
+		if cards := ada.must(200, "GET", "/v1/accounts/"+acc+"/dashboard", nil).body["products"].([]any); cards[0].(map[string]any)["prepaid_farms"] != 1.0 {
+			t.Fatalf("INST-5: dashboard %v", cards)
+		}
 		// ACT-7: deactivated from the portal: at its next contact the farm
 		// is told, and cannot report any more (ACT-8); the key is free.
 		ada.must(200, "POST", "/v1/accounts/"+acc+"/installations/deactivate", map[string]any{"installation_ids": []string{act.InstallationID}})

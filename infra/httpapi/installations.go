@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"seatledger/domain/account"
+	"seatledger/queries"
 
 	"seatledger/commands"
 	"seatledger/domain/event"
@@ -35,6 +40,14 @@ func (s *Server) installationRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(requireBackOffice)
 		r.Put("/accounts/{accountID}/offline-activation", s.setOfflineActivation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(requireSignedIn)
+		for path, kind := range map[string]installation.Kind{"farms": installation.Farm, "proxy-servers": installation.ProxyServer} {
+			r.Get("/accounts/{accountID}/"+path, s.listInstallations(kind))
+			r.Get("/accounts/{accountID}/"+path+"/export", s.exportInstallations(kind))
+		}
+		r.Get("/installations/{installationID}", s.installationDetails)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(requirePerson)
@@ -316,4 +329,126 @@ func (s *Server) setNotes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	written(w, http.StatusOK, res, map[string]any{"notes": req.Notes})
+}
+
+// installationsReadModel is the projection the installation reads wait for.
+const installationsReadModel = "installations"
+
+// installationsFilter reads a list's or an export's query: status, sort,
+// a selection of IDs (comma-separated), and the page.
+func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) (queries.InstallationsFilter, error) {
+	q := r.URL.Query()
+	f := queries.InstallationsFilter{AccountID: chi.URLParam(r, "accountID"), Kind: string(kind), Status: q.Get("status"),
+		Sort: q.Get("sort"), After: q.Get("after"), Now: s.cfg.Clock.Now()}
+	if ids := q.Get("ids"); ids != "" {
+		f.IDs = strings.Split(ids, ",")
+	}
+	if raw := q.Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return f, ProblemInvalidRequest.New("limit must be a whole number from 1, not %q", raw).Field("limit")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// listInstallations answers an account's farms or proxy servers (INST-1,
+// INST-2): every member of the account may see them.
+func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.installationsFilter(r, kind)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !s.authorizeInstallationsRead(w, r, f.AccountID) {
+			return
+		}
+		page, err := queries.Installations(r.Context(), s.cfg.People.Reads, f)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+	}
+}
+
+// exportInstallations streams the selected rows as CSV with the chosen
+// columns (INST-3), however many there are.
+func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.installationsFilter(r, kind)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var columns []string
+		if raw := r.URL.Query().Get("columns"); raw != "" {
+			columns = strings.Split(raw, ",")
+		}
+		if !s.authorizeInstallationsRead(w, r, f.AccountID) {
+			return
+		}
+		// The export checks the columns and the filter before it writes
+		// its first byte; the headers go out with that byte, so a refusal
+		// is still a problem document.
+		out := &lazyAttachment{w: w, contentType: "text/csv; charset=utf-8", filename: string(kind) + "s.csv"}
+		err = queries.ExportInstallationsCSV(r.Context(), s.cfg.People.Reads, f, columns, out)
+		switch {
+		case err != nil && !out.started:
+			s.fail(w, r, err)
+		case err != nil:
+			s.cfg.Logger.Warn("installations export cut short", "account", f.AccountID, "error", err)
+		}
+	}
+}
+
+// lazyAttachment sends its headers with the first byte written to it.
+type lazyAttachment struct {
+	w                     http.ResponseWriter
+	contentType, filename string
+	started               bool
+}
+
+func (a *lazyAttachment) Write(p []byte) (int, error) {
+	if !a.started {
+		a.started = true
+		a.w.Header().Set("Content-Type", a.contentType)
+		a.w.Header().Set("Cache-Control", "no-store")
+		a.w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, a.filename))
+		a.w.WriteHeader(http.StatusOK)
+	}
+	return a.w.Write(p)
+}
+
+func (s *Server) authorizeInstallationsRead(w http.ResponseWriter, r *http.Request, accountID string) bool {
+	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, accountID, account.ActionView); err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	return s.waitFor(w, r, installationsReadModel)
+}
+
+// installationDetails answers one installation with its notes and usage
+// history (INST-4).
+func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "installationID")
+	if _, err := s.cfg.People.Commands.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.waitFor(w, r, installationsReadModel) {
+		return
+	}
+	d, err := queries.InstallationDetails(r.Context(), s.cfg.People.Reads, id)
+	if errors.Is(err, queries.ErrNotFound) {
+		WriteProblem(w, r, ProblemUnavailable.New("the installation is not in the read model yet; retry shortly"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
