@@ -121,14 +121,29 @@ func (c *cache[A]) put(stream string, agg A, version uint64, changed bool) {
 	c.entries[stream] = entry[A]{agg: agg, version: version, synced: now}
 }
 
-// appended marks the cached entry of stream as behind its stream: this
-// process appended to it, so recent reads it again rather than serve
-// what it no longer is.
-func (c *cache[A]) appended(stream string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[stream]; ok {
-		e.synced = time.Time{}
-		c.entries[stream] = e
+// appended brings the cached entry of stream up to what this process
+// just appended: agg, decided at version, with the payloads proposed as
+// the events res reports. When the store said when it recorded them, the
+// events are folded in as a read would fold them, so the next decision
+// needs no read; otherwise the entry is marked as behind, and recent
+// reads the stream again.
+func (c *cache[A]) appended(agg A, version uint64, payloads []any, proposed []event.Proposed, res event.AppendResult) {
+	if res.RecordedAt.IsZero() || res.FirstVersion != version+1 || res.LastVersion != version+uint64(len(payloads)) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if e, ok := c.entries[res.StreamID]; ok {
+			e.synced = time.Time{}
+			c.entries[res.StreamID] = e
+		}
+		return
 	}
+	if c.clone != nil {
+		agg = c.clone(agg)
+	}
+	for i, p := range payloads {
+		agg = c.evolve(agg, p, event.Record{StreamID: res.StreamID, Version: version + 1 + uint64(i), ID: proposed[i].ID,
+			Type: proposed[i].Type, SchemaVersion: proposed[i].SchemaVersion, Data: proposed[i].Data, Metadata: proposed[i].Metadata,
+			RecordedAt: res.RecordedAt})
+	}
+	c.put(res.StreamID, agg, res.LastVersion, true)
 }

@@ -215,7 +215,7 @@ func decideAndAppend[A any](ctx context.Context, h *Handler, c *cache[A], id, co
 			continue
 		}
 		if err == nil {
-			c.appended(stream)
+			c.appended(agg, version, payloads, proposed, res)
 		}
 		return res, err
 	}
@@ -261,7 +261,7 @@ func load[A any](ctx context.Context, h *Handler, c *cache[A], id string, meta M
 func extendRetried(done *event.AppendResult, key, stream string, rec event.Record) *event.AppendResult {
 	switch {
 	case done == nil && rec.ID == eventID(key, stream, 0):
-		return &event.AppendResult{StreamID: stream, FirstVersion: rec.Version, LastVersion: rec.Version, Position: rec.Position}
+		return &event.AppendResult{StreamID: stream, FirstVersion: rec.Version, LastVersion: rec.Version, Position: rec.Position, RecordedAt: rec.RecordedAt}
 	case done != nil && rec.Version == done.LastVersion+1 && rec.ID == eventID(key, stream, int(rec.Version-done.FirstVersion)):
 		done.LastVersion, done.Position = rec.Version, rec.Position
 	}

@@ -61,8 +61,13 @@ func (h *Handler) Authenticate(ctx context.Context, credential string) (installa
 	if !ok || len(parts) != 3 || !validUUID(parts[0]) {
 		return installation.Installation{}, ErrCredential
 	}
-	i, err := h.Installation(ctx, parts[0])
-	if errors.Is(err, installation.ErrNotFound) {
+	// The installation as of a moment ago: this process folds what it
+	// appends into its cache, so only another process's activation could
+	// be missed, for at most hotFreshness; a decision on the installation
+	// is appended under its exact version, and a report checks that its
+	// credential's generation is still current.
+	i, _, err := h.installations.recent(ctx, h, parts[0], hotFreshness)
+	if err == nil && !i.Exists() {
 		return i, ErrCredential
 	}
 	if err != nil {
@@ -148,7 +153,7 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 	if current.Status() == installation.Pending {
 		// A portal deactivation takes effect at the next contact (ACT-7);
 		// this activation is that contact, and then starts anew.
-		if err := h.deactivate(ctx, meta, req.ID, "Activate", func(i installation.Installation, now time.Time) ([]any, error) {
+		if _, err := h.deactivate(ctx, meta, req.ID, "Activate", func(i installation.Installation, now time.Time) ([]any, error) {
 			return i.Contact(now)
 		}); err != nil && !errors.Is(err, installation.ErrDeactivated) {
 			return Activation{}, err
@@ -309,10 +314,9 @@ func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Inst
 }
 
 // deactivate records what decide decides on installation id and, if
-// that deactivated it, releases its key. It returns
-// installation.ErrDeactivated when the installation ended up deactivated
-// by this call, so an installation's call learns it at once (ACT-7).
-func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) error {
+// that deactivated it, releases its key. It reports whether this call
+// deactivated the installation.
+func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) (bool, error) {
 	deactivated := false
 	_, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		out, err := decide(i, now)
@@ -320,16 +324,13 @@ func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string,
 		return out, err
 	})
 	if err != nil || !deactivated {
-		return err
+		return false, err
 	}
 	i, err := h.Installation(ctx, id)
 	if err != nil {
-		return err
+		return true, err
 	}
-	if err := h.releaseKey(ctx, meta, i, ""); err != nil {
-		return err
-	}
-	return installation.ErrDeactivated
+	return true, h.releaseKey(ctx, meta, i, "")
 }
 
 func hasDeactivation(events []any) bool {
@@ -349,9 +350,13 @@ func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Install
 	if err != nil || len(out) == 0 {
 		return err
 	}
-	return h.deactivate(ctx, meta, i.ID(), "Contact", func(i installation.Installation, now time.Time) ([]any, error) {
+	deactivated, err := h.deactivate(ctx, meta, i.ID(), "Contact", func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.Contact(now)
 	})
+	if err == nil && deactivated {
+		err = installation.ErrDeactivated // the installation learns it now
+	}
+	return err
 }
 
 // terms returns the quota and license of installation i's key now: from
@@ -450,14 +455,14 @@ func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installa
 // DeactivateSelf is a deactivation by the installation, online (ACT-6):
 // its key is released at once.
 func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.Installation) error {
-	err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+	_, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		if out, err := i.Contact(now); err != nil || len(out) > 0 {
 			return out, err
 		}
 		return i.Deactivate(installation.ByInstallation, installation.Online, "", "")
 	})
 	if errors.Is(err, installation.ErrDeactivated) {
-		return nil // deactivated, as asked
+		return nil // deactivated already, as asked
 	}
 	return err
 }
@@ -466,7 +471,7 @@ func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.
 // behalf of the process manager (KEY-6, SUB-6, SUB-8); an installation
 // already deactivated stays as it is.
 func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id string, reason installation.Reason) error {
-	err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
+	_, err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
 		switch {
 		case !i.Exists():
 			return nil, installation.ErrNotFound
@@ -489,15 +494,19 @@ func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id stri
 // and the back office may view every one. An installation that does not
 // exist, or is a trial (no account's), is refused like a foreign one.
 func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error) {
+	unknown := installation.ErrNotFound // the back office sees every installation, so may know which exist
+	if actor.Kind != event.ActorBackOffice {
+		unknown = account.ErrForbidden
+	}
 	if !validUUID(id) {
-		return installation.Installation{}, installation.ErrNotFound
+		return installation.Installation{}, unknown
 	}
 	i, err := h.Installation(ctx, id)
+	if errors.Is(err, installation.ErrNotFound) || (err == nil && i.Trial()) {
+		return installation.Installation{}, unknown
+	}
 	if err != nil {
 		return i, err
-	}
-	if i.Trial() {
-		return installation.Installation{}, installation.ErrNotFound
 	}
 	action := subscription.ActionView
 	if manage {

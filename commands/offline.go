@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"seatledger/domain/account"
 	"seatledger/domain/installation"
 	"seatledger/domain/subscription"
 	"seatledger/infra/offline"
@@ -43,6 +44,10 @@ var requestKinds = []offline.Kind{offline.ActivationRequest, offline.RefreshRequ
 func (h *Handler) AnswerOfflineRequest(ctx context.Context, meta Meta, accountID string, raw []byte) (OfflineAnswer, error) {
 	if h.offline == nil {
 		return OfflineAnswer{}, errors.New("commands: no offline signer configured")
+	}
+	// Who may upload to the account is checked before the file is read.
+	if err := h.Authorize(ctx, meta.Actor, accountID, account.ActionView); err != nil {
+		return OfflineAnswer{}, err
 	}
 	f, err := decodeRequest(raw)
 	if err != nil {
@@ -152,11 +157,14 @@ func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, 
 }
 
 func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
-	err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+	deactivated, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.Deactivate(installation.ByInstallation, installation.Offline, f.Nonce, meta.Actor.ID)
 	})
-	if !errors.Is(err, installation.ErrDeactivated) {
-		return OfflineAnswer{}, errors.Join(err, errors.New("commands: the deactivation was not recorded"))
+	if err == nil && !deactivated {
+		err = installation.ErrDeactivated
+	}
+	if err != nil {
+		return OfflineAnswer{}, err
 	}
 	after, err := h.Installation(ctx, i.ID())
 	if err != nil {

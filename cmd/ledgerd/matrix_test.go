@@ -4,17 +4,21 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/domain/account"
+	"seatledger/infra/farmclient"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/offline"
 	"seatledger/infra/secret"
 	"seatledger/infra/sqldb/sqldbtest"
 )
 
 // The principals of the authorization matrix, in its columns' order.
-var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office", "key-admin"}
+var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office", "key-admin",
+	"installation", "other-installation"}
 
 // skip marks a cell the matrix does not run (it would change the state
 // the other cells rely on); the flows test covers it.
@@ -24,7 +28,9 @@ const skip = 0
 // kind of caller, against account A: its admin, a regular member, a
 // blocked member, a removed member, the admin of another account B, the
 // back office, a member who is license administrator of one sublicense
-// of A's subscription (MEM-6), and nobody. Requests an allowed caller makes are chosen to be
+// of A's subscription (MEM-6), an installation of A activated with that
+// sublicense (its credential, ACT-1), an installation of B, and nobody.
+// Requests an allowed caller makes are chosen to be
 // refused by the domain (409, 400, 404), so that the matrix changes
 // nothing and every cell sees the same state. No refused answer may carry
 // A's data. Later issues add their endpoints here; the test fails
@@ -48,7 +54,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	ada := clients["admin"]
 	company := map[string]any{"name": "Acme Matrix AG", "country": "CH", "zip": "8200", "phone": "+41 52 000 00 00"}
 	accA := ada.must(201, "POST", "/v1/accounts", map[string]any{"company": company}).str("account_id")
-	clients["other-admin"].must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Beta", "country": "DE", "zip": "1", "phone": "1"}})
+	accB := clients["other-admin"].must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Beta", "country": "DE", "zip": "1", "phone": "1"}}).str("account_id")
 	inv := ada.must(201, "POST", "/v1/accounts/"+accA+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com", "dan@example.com", "kim@example.com"}})
 	for i, role := range []string{"member", "blocked", "removed", "key-admin"} {
 		invID := inv.body["invitation_ids"].([]any)[i].(string)
@@ -72,6 +78,40 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	K1 := sublicense.str("key_id")
 	ada.must(200, "PUT", "/v1/subscriptions/"+subID+"/keys/"+K1+"/administrators/"+ids["key-admin"], nil)
 
+	// Installations (ACT-1): a farm of A on K1 (kim's sublicense), one on
+	// A's primary key, and one of B on B's own key, each activated over
+	// the API; offline activation is on for A (ACT-3), so that an offline
+	// request reaches its checks.
+	farmIdentity := func(server, name string) map[string]any {
+		return map[string]any{"kind": "farm", "server_id": server, "farm_name": name, "app_version": "19.2"}
+	}
+	activate := func(key, server, name string) (credential, id string) {
+		c := newClient(t, m)
+		act := c.must(200, "POST", "/v1/installations/activations", map[string]any{"key": key, "identity": farmIdentity(server, name)})
+		ada.minPos = max(ada.minPos, c.minPos)
+		return act.str("credential"), act.str("installation_id")
+	}
+	credA, instA := activate(sublicense.str("key"), "srv-matrix-a", "Matrix farm secret")
+	_, instA2 := activate(primaryKey, "srv-matrix-a2", "Matrix farm secret 2")
+	boughtB := office.must(201, "POST", "/v1/orders", map[string]any{"kind": "purchase", "order_id": "matrix-b", "product_id": "ras", "seats": 5,
+		"period": "1y", "channel": "online", "support_plan": "standard"})
+	clients["other-admin"].must(200, "POST", "/v1/keys/register", map[string]any{"key": boughtB.str("key"), "account_id": accB})
+	credB, _ := activate(boughtB.str("key"), "srv-matrix-b", "Beta farm")
+	office.must(200, "PUT", "/v1/accounts/"+accA+"/offline-activation", map[string]any{"enabled": true})
+	ada.must(200, "GET", "/v1/installations/"+instA2, nil) // the read model has both of A's farms
+	// A refresh request for A's farm that its current activation did not
+	// write: the proof is made with another credential (ACT-5).
+	now, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-matrix-a", FarmName: "Matrix farm secret", AppVersion: "19.2"},
+		InstallationID: instA, Credential: "sli_" + instA + ".1.forged", Status: "active"}
+	forgedRefresh, err := farmclient.WriteRequest(forged, offline.RefreshRequest, "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// bob's tickets in A: TK open, TK2 closed.
 	bob := clients["member"]
 	newTicket := map[string]any{"product_id": "ras", "category": "technical", "description": "Matrix ticket secret", "channel": map[string]any{"kind": "email"}}
@@ -88,9 +128,13 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	}
 	callers["back-office"] = newClient(t, m)
 	callers["back-office"].bearer = adminToken
+	callers["installation"], callers["other-installation"] = newClient(t, m), newClient(t, m)
+	callers["installation"].bearer, callers["other-installation"].bearer = credA, credB
 
 	A, S := "/v1/accounts/"+accA, "/v1/subscriptions/"+subID
+	I, I2 := "/v1/installations/"+instA, "/v1/installations/"+instA2
 	nobody := "00000000-0000-7000-8000-000000000000"
+	farm := farmIdentity("srv-matrix-x", "Anyone's farm")
 	matrix := []struct {
 		route  string // the chi pattern
 		method string
@@ -160,6 +204,46 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/accounts/{accountID}/downloads", "GET", A + "/downloads", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
 		{"/v1/accounts/{accountID}/downloads/{productID}", "GET", A + "/downloads/ras", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
 		{"/v1/accounts/{accountID}/downloads/{productID}/{version}", "GET", A + "/downloads/ras/1.0", nil, []int{401, 404, 404, 403, 403, 403, 404, 404}},
+
+		// Installations (issue 5). Activation needs no credential: the key
+		// is the secret (ACT-1). The installation API takes an
+		// installation's credential and nothing else; it acts on that
+		// installation only. The lists and details are for the account's
+		// members and the back office (INST-1..4); managing an
+		// installation is for the account's admins and its key's license
+		// administrators (ACT-7, INST-3, INST-4, MEM-6); enabling offline
+		// activation is the back office's (ACT-3).
+		{"/v1/installations/activations", "POST", "/v1/installations/activations", map[string]any{"key": "not-a-key", "identity": farm}, []int{400, 400, 400, 400, 400, 400, 400, 400, 400, 400}},
+		{"/v1/installations/trials", "POST", "/v1/installations/trials", map[string]any{"product_id": "ras", "identity": farm}, []int{409, 409, 409, 409, 409, 409, 409, 409, 409, 409}},
+		{"/v1/offline/public-key", "GET", "/v1/offline/public-key", nil, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		// A refresh records what the installation was told and changes
+		// nothing else (ACT-5).
+		{"/v1/installation/license", "GET", "/v1/installation/license", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, 200, 200}},
+		{"/v1/installation/usage", "POST", "/v1/installation/usage", map[string]any{}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
+		{"/v1/installation/enrollments", "POST", "/v1/installation/enrollments", map[string]any{"computers": 1}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", A + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", "/v1/accounts/" + nobody + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/farms", "GET", A + "/farms?status=all&sort=name", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/accounts/{accountID}/farms/export", "GET", A + "/farms/export?columns=farm_name,notes", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/accounts/{accountID}/proxy-servers", "GET", A + "/proxy-servers", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/accounts/{accountID}/proxy-servers/export", "GET", A + "/proxy-servers/export", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/installations/{installationID}", "GET", I, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/installations/{installationID}", "GET", I2, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		// No such installation is refused like a foreign one: a person
+		// never learns which exist; the back office may.
+		{"/v1/installations/{installationID}", "GET", "/v1/installations/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/installations/{installationID}/notes", "PUT", I + "/notes", map[string]any{"notes": strings.Repeat("n", 4001)}, []int{401, 403, 400, 403, 403, 403, 403, 400, 403, 403}},
+		{"/v1/installations/{installationID}/notes", "PUT", I2 + "/notes", map[string]any{"notes": strings.Repeat("n", 4001)}, []int{401, 403, 400, 403, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/installations/deactivate", "POST", A + "/installations/deactivate", map[string]any{"installation_ids": []string{instA, nobody}}, []int{401, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/installations/deactivate", "POST", A + "/installations/deactivate", map[string]any{"installation_ids": []string{instA2, nobody}}, []int{401, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+		// Who may act on the account is checked before what is sent.
+		{"/v1/accounts/{accountID}/installations/deactivate", "POST", A + "/installations/deactivate", map[string]any{"installation_ids": []string{}}, []int{401, 400, 400, 403, 403, 403, 403, 400, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-requests", "POST", A + "/offline-requests", "not a file", []int{401, 400, 400, 403, 403, 403, 403, 400, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-requests", "POST", A + "/offline-requests", string(forgedRefresh), []int{401, 403, 422, 403, 403, 403, 403, 422, 403, 403}},
+		// Keep this row last: B's farm deactivates itself (ACT-6), which
+		// no row above may see; A's farm, whose credential the rows above
+		// use, does not.
+		{"/v1/installation/deactivation", "POST", "/v1/installation/deactivation", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, skip, 200}},
 	}
 	// Routes anybody may call: they act on a secret the caller holds (a
 	// password, a link's token) rather than on an account.
@@ -169,13 +253,21 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	}
 
 	covered := map[string]bool{}
-	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"], primaryKey, sublicense.str("key"), "Matrix ticket secret"}
+	secrets := []string{"Acme Matrix", supportCode, "bob@example.com", ids["member"], primaryKey, sublicense.str("key"), "Matrix ticket secret",
+		"Matrix farm secret", "srv-matrix-a", credA}
 	for _, row := range matrix {
 		covered[row.method+" "+row.route] = true
-		if len(row.want) == len(principals)-1 {
+		switch len(row.want) {
+		case len(principals) - 3:
 			// Rows older than the key-admin column: a license
 			// administrator is a member like any other there.
 			row.want = append(row.want, row.want[1])
+			fallthrough
+		case len(principals) - 2:
+			// Rows older than the installation columns: an
+			// installation's credential is refused by every endpoint
+			// of people and of the back office.
+			row.want = append(row.want, 403, 403)
 		}
 		for i, who := range principals {
 			want := row.want[i]

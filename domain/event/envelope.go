@@ -83,4 +83,9 @@ type AppendResult struct {
 	// Position is the global position of the last appended event: a query
 	// that waits for it reads its own writes.
 	Position uint64
+	// RecordedAt is when the events were recorded, where the backend
+	// says (zero otherwise, and for a retry answered from the stored
+	// events): with it, a writer can fold what it appended without
+	// reading it back.
+	RecordedAt time.Time
 }

@@ -79,11 +79,11 @@ func (i Installation) Contact(now time.Time) ([]any, error) {
 
 // Refresh records that the installation re-read its license (ACT-5).
 func (i Installation) Refresh(mode Mode, nonce string, lic License, by string) ([]any, error) {
-	if err := i.licensed(); err != nil {
-		return nil, err
-	}
 	if nonce != "" && i.nonces[nonce] {
 		return nil, ErrReplayed
+	}
+	if err := i.licensed(); err != nil {
+		return nil, err
 	}
 	return []any{Refreshed{Mode: mode, Nonce: nonce, License: lic, By: by}}, nil
 }
@@ -256,11 +256,11 @@ func (i Installation) RequestDeactivation(by string) ([]any, error) {
 
 // Deactivate deactivates the installation now (ACT-6, KEY-6, SUB-6).
 func (i Installation) Deactivate(reason Reason, mode Mode, nonce, by string) ([]any, error) {
+	if nonce != "" && i.nonces[nonce] {
+		return nil, ErrReplayed // a request file used before, whatever happened since
+	}
 	if err := i.licensed(); err != nil {
 		return nil, err
-	}
-	if nonce != "" && i.nonces[nonce] {
-		return nil, ErrReplayed
 	}
 	return []any{Deactivated{Reason: reason, Mode: mode, Nonce: nonce, By: by}}, nil
 }

@@ -125,6 +125,7 @@ type Committer struct {
 	cfg      CommitterConfig
 	requests chan *appendRequest
 	notifier *Notifier
+	tail     *Tail
 	active   atomic.Int64 // appends between entering Append and their reply
 
 	mu     sync.RWMutex // guards closed against sends on requests
@@ -170,6 +171,7 @@ func NewCommitter(cfg CommitterConfig) (*Committer, error) {
 		cfg:      cfg,
 		requests: make(chan *appendRequest, cfg.MaxBatchEvents),
 		notifier: NewNotifier(),
+		tail:     NewTail(),
 		done:     make(chan struct{}),
 		heads:    map[string]StreamHead{},
 	}
@@ -179,6 +181,9 @@ func NewCommitter(cfg CommitterConfig) (*Committer, error) {
 
 // Notifier is signalled after every commit.
 func (c *Committer) Notifier() *Notifier { return c.notifier }
+
+// Tail holds the latest events this committer committed.
+func (c *Committer) Tail() *Tail { return c.tail }
 
 // Append queues an append for the next batch and waits for its outcome.
 // If ctx ends first, Append returns ctx's error; the append may still have
@@ -325,7 +330,11 @@ func (c *Committer) commit(batch []*appendRequest) {
 		}
 		req.reply <- r
 	}
+	if err != nil {
+		c.tail.forget()
+	}
 	if err == nil && len(records) > 0 {
+		c.tail.push(records)
 		c.notifier.Broadcast()
 		if c.cfg.OnCommit != nil {
 			c.cfg.OnCommit(head)
@@ -460,7 +469,8 @@ func decideBatch(state LogState, batch []*appendRequest, now time.Time) ([]appen
 			records = append(records, rec)
 		}
 		heads[req.stream] = cur
-		replies[i] = appendReply{result: event.AppendResult{StreamID: req.stream, FirstVersion: first, LastVersion: cur.Version, Position: head}}
+		replies[i] = appendReply{result: event.AppendResult{StreamID: req.stream, FirstVersion: first, LastVersion: cur.Version, Position: head,
+			RecordedAt: recordedAt}}
 	}
 	moved := make([]StreamHead, 0, len(order))
 	for _, s := range order {

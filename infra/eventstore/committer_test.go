@@ -43,11 +43,11 @@ func TestDecideBatch_requests_in_one_batch_see_each_other(t *testing.T) {
 	}
 	replies, records, heads := decideBatch(state, batch, now)
 	want := []event.AppendResult{
-		{StreamID: "a", FirstVersion: 3, LastVersion: 4, Position: 12},
+		{StreamID: "a", FirstVersion: 3, LastVersion: 4, Position: 12, RecordedAt: now},
 		{},
-		{StreamID: "b", FirstVersion: 1, LastVersion: 1, Position: 13},
-		{StreamID: "a", FirstVersion: 5, LastVersion: 5, Position: 14},
-		{StreamID: "b", FirstVersion: 1, LastVersion: 1, Position: 13},
+		{StreamID: "b", FirstVersion: 1, LastVersion: 1, Position: 13, RecordedAt: now},
+		{StreamID: "a", FirstVersion: 5, LastVersion: 5, Position: 14, RecordedAt: now},
+		{StreamID: "b", FirstVersion: 1, LastVersion: 1, Position: 13}, // a retry: when is the stored event's
 		{},
 	}
 	for i, r := range replies {

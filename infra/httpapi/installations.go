@@ -292,11 +292,15 @@ type deactivateSelectedRequest struct {
 // account from the portal (ACT-7, INST-3): pending until each one's next
 // contact.
 func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
+	acc := chi.URLParam(r, "accountID")
+	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, acc, account.ActionView); err != nil {
+		s.fail(w, r, err) // who may act on the account is checked before what they send
+		return
+	}
 	var req deactivateSelectedRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	acc := chi.URLParam(r, "accountID")
 	for _, id := range req.InstallationIDs {
 		i, err := s.cfg.People.Commands.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, true)
 		if err == nil && i.AccountID() != acc {
@@ -357,12 +361,12 @@ func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) (q
 // INST-2): every member of the account may see them.
 func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorizeInstallationsRead(w, r, chi.URLParam(r, "accountID")) {
+			return
+		}
 		f, err := s.installationsFilter(r, kind)
 		if err != nil {
 			s.fail(w, r, err)
-			return
-		}
-		if !s.authorizeInstallationsRead(w, r, f.AccountID) {
 			return
 		}
 		page, err := queries.Installations(r.Context(), s.cfg.People.Reads, f)
@@ -378,6 +382,9 @@ func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 // columns (INST-3), however many there are.
 func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorizeInstallationsRead(w, r, chi.URLParam(r, "accountID")) {
+			return
+		}
 		f, err := s.installationsFilter(r, kind)
 		if err != nil {
 			s.fail(w, r, err)
@@ -386,9 +393,6 @@ func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 		var columns []string
 		if raw := r.URL.Query().Get("columns"); raw != "" {
 			columns = strings.Split(raw, ",")
-		}
-		if !s.authorizeInstallationsRead(w, r, f.AccountID) {
-			return
 		}
 		// The export checks the columns and the filter before it writes
 		// its first byte; the headers go out with that byte, so a refusal

@@ -174,6 +174,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 // batches in position order with no holes (see the package comment), so a
 // plain range read never skips an event that commits later.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
+	if recs, ok := s.committer.Tail().Read(after, limit); ok {
+		return recs, nil // just committed by this process: no need to ask the database
+	}
 	if limit <= 0 || after >= math.MaxInt64 {
 		return nil, nil
 	}

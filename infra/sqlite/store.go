@@ -133,6 +133,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
+	if recs, ok := s.committer.Tail().Read(after, limit); ok {
+		return recs, nil // just committed by this process: no need to ask the database
+	}
 	rows, err := s.db.QueryContext(ctx, selectEvents+`WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log after %d: %w", after, err)
