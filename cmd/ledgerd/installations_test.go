@@ -254,3 +254,101 @@ func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testin
 		}
 	})
 }
+
+// Bad input from installations and about them gets a clear 4xx problem
+// naming what is wrong, never a 500, and changes nothing: the log head
+// stays where it was (rules ACT-1, ACT-2, ACT-8, USE-1, PROD-3, KEY-8).
+func TestInstallations_bad_input_changes_nothing_ACT1_ACT2_ACT8_USE1_PROD3(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, _ := peopleServer(t, target)
+		office, ada, key, acc, _ := installationsAccount(t, m, "ras", 10)
+		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		ctx := context.Background()
+		farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
+		act, err := farm.Activate(ctx, key, farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-1", FarmName: "One", AppVersion: "19.2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A deactivated farm of another key of the account.
+		gone := office.must(201, "POST", "/v1/orders", map[string]any{"kind": "purchase", "order_id": "inst-gone", "product_id": "ras",
+			"seats": 2, "period": "1y", "channel": "online", "support_plan": "standard"}).str("key")
+		ada.must(200, "POST", "/v1/keys/register", map[string]any{"key": gone, "account_id": acc})
+		old, err := farm.Activate(ctx, gone, farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-old", FarmName: "Old", AppVersion: "19.2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := farm.Deactivate(ctx, old.Credential); err != nil {
+			t.Fatal(err)
+		}
+		head, err := m.Store.Head(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newClient(t, m)
+		inst.bearer = act.Credential
+		many := make([]map[string]any, 10_001)
+		for i := range many {
+			many[i] = map[string]any{"user": "u", "type": "published_app", "host": "h"}
+		}
+		future := time.Now().AddDate(5, 0, 0).Format(time.RFC3339)
+		for _, c := range []struct {
+			who          *client
+			method, path string
+			body         any
+			status       int
+			problem      string
+		}{
+			{inst, "POST", "/v1/installation/usage", map[string]any{"seats": -1}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{"seats": 1_000_001}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{"seats": 1, "connections": []any{}}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{"seats": 1, "observed_at": future}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{"connections": many}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", map[string]any{"connections": []any{map[string]any{"user": "u", "type": "telnet", "host": "h"}}}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/usage", `{"seats": 1`, 400, "malformed-json"},
+			{inst, "POST", "/v1/installation/usage", `{"seats": 1, "extra": true}`, 400, "invalid-request"},
+			{inst, "POST", "/v1/installation/enrollments", map[string]any{"computers": 1}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installations/activations", map[string]any{"key": key, "identity": map[string]any{"kind": "farm", "server_id": "srv-2", "farm_name": "Two", "app_version": "19.2"}}, 409, "key-in-use"},
+			{inst, "POST", "/v1/installations/activations", map[string]any{"key": "nonsense", "identity": map[string]any{"kind": "farm", "server_id": "srv-2", "farm_name": "Two", "app_version": "19.2"}}, 400, "key-format"},
+			{inst, "POST", "/v1/installations/activations", map[string]any{"key": key, "identity": map[string]any{"kind": "farm", "server_id": "srv-1"}}, 400, "invalid-request"},
+			{inst, "POST", "/v1/installations/activations", map[string]any{"key": key, "identity": map[string]any{"kind": "proxy_server", "server_name": "p", "site_code": "s", "app_version": "1"}}, 409, "model-mismatch"},
+			{inst, "POST", "/v1/installations/trials", map[string]any{"product_id": "ras-mdm", "identity": map[string]any{"kind": "proxy_server", "server_name": "p", "site_code": "s", "app_version": "1"}}, 409, "no-trial"},
+			{ada, "POST", "/v1/accounts/" + acc + "/offline-requests", "-----BEGIN SEATLEDGER ACTIVATION REQUEST FILE-----\nKind: activation-request\n\n!!!\n-----END SEATLEDGER ACTIVATION REQUEST FILE-----\n", 400, "offline-file"},
+			{ada, "POST", "/v1/accounts/" + acc + "/offline-requests", strings.Repeat("x", offline.MaxSize+1), 413, "payload-too-large"},
+		} {
+			r := c.who.do(c.method, c.path, c.body)
+			if r.status != c.status || r.problemType() != c.problem {
+				t.Errorf("%s %s %v: %d %s, want %d %s", c.method, c.path, c.body != nil, r.status, r.raw, c.status, c.problem)
+			}
+			if r.str("detail") == "" {
+				t.Errorf("%s %s: no detail: %s", c.method, c.path, r.raw)
+			}
+		}
+		// A forged or retired credential, a deactivated installation.
+		for _, cred := range []string{"sli_" + act.InstallationID + ".1.forged", act.Credential + "x", "sli_nonsense"} {
+			if _, err := farm.Report(ctx, cred, farmclient.SeatsReport(1, time.Time{}), ""); !farmclient.IsProblem(err, "unauthorized") {
+				t.Errorf("credential %q: %v", cred, err)
+			}
+		}
+		if _, err := farm.Report(ctx, old.Credential, farmclient.SeatsReport(1, time.Time{}), ""); !farmclient.IsProblem(err, "deactivated") {
+			t.Errorf("ACT-8: a deactivated farm's report: %v", err)
+		}
+		// An answer file uploaded as a request, a re-signed (tampered) one.
+		state := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-off", FarmName: "Off", AppVersion: "19.2"}}
+		ledgerNow, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		request, err := farmclient.WriteRequest(state, offline.ActivationRequest, key, ledgerNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered := strings.Replace(string(request), "Server: farm/srv-off", "Server: farm/srv-other", 1)
+		if code, body := uploadOffline(t, ada, acc, []byte(tampered)); code != 400 || !strings.Contains(string(body), "offline-file") {
+			t.Errorf("a request whose server was changed: %d %s", code, body)
+		}
+		if now, _ := m.Store.Head(t.Context()); now != head {
+			t.Fatalf("refused requests moved the log head from %d to %d", head, now)
+		}
+	})
+}
