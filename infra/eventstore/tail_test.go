@@ -6,7 +6,7 @@ import (
 	"seatledger/domain/event"
 )
 
-func records(from, to uint64) []event.Record {
+func tailRecords(from, to uint64) []event.Record {
 	var out []event.Record
 	for p := from; p <= to; p++ {
 		out = append(out, event.Record{Position: p})
@@ -14,7 +14,7 @@ func records(from, to uint64) []event.Record {
 	return out
 }
 
-func positions(recs []event.Record) []uint64 {
+func tailPositions(recs []event.Record) []uint64 {
 	out := make([]uint64, len(recs))
 	for i, r := range recs {
 		out[i] = r.Position
@@ -29,33 +29,33 @@ func TestTail_answers_only_from_a_contiguous_run(t *testing.T) {
 	if _, ok := tail.Read(0, 10); ok {
 		t.Fatal("an empty tail answered")
 	}
-	tail.push(records(11, 20))
+	tail.push(tailRecords(11, 20))
 	if got, ok := tail.Read(12, 3); !ok || len(got) != 3 || got[0].Position != 13 || got[2].Position != 15 {
-		t.Fatalf("read after 12: %v %v", positions(got), ok)
+		t.Fatalf("read after 12: %v %v", tailPositions(got), ok)
 	}
 	if got, ok := tail.Read(10, 100); !ok || len(got) != 10 {
-		t.Fatalf("read from the run's start: %v %v", positions(got), ok)
+		t.Fatalf("read from the run's start: %v %v", tailPositions(got), ok)
 	}
 	for _, after := range []uint64{9, 20, 25} { // before the run; caught up; beyond
 		if got, ok := tail.Read(after, 10); ok {
-			t.Errorf("read after %d answered %v", after, positions(got))
+			t.Errorf("read after %d answered %v", after, tailPositions(got))
 		}
 	}
 	// Another process appended 21..30: a batch at 31 starts a new run.
-	tail.push(records(31, 32))
+	tail.push(tailRecords(31, 32))
 	if _, ok := tail.Read(20, 10); ok {
 		t.Fatal("the tail answered across a gap")
 	}
 	if got, ok := tail.Read(30, 10); !ok || len(got) != 2 {
-		t.Fatalf("read the new run: %v %v", positions(got), ok)
+		t.Fatalf("read the new run: %v %v", tailPositions(got), ok)
 	}
 	// More than it holds: the oldest fall out.
-	tail.push(records(33, 32+tailSize))
+	tail.push(tailRecords(33, 32+tailSize))
 	if _, ok := tail.Read(31, 1); ok {
 		t.Fatal("the tail answered for a position it no longer holds")
 	}
 	if got, ok := tail.Read(33, 1); !ok || got[0].Position != 34 {
-		t.Fatalf("read near the end: %v %v", positions(got), ok)
+		t.Fatalf("read near the end: %v %v", tailPositions(got), ok)
 	}
 	tail.forget()
 	if _, ok := tail.Read(40, 1); ok {
