@@ -39,8 +39,6 @@ func installationsAccount(t *testing.T, m *Main, product string, seats int) (off
 	return office, ada, key, acc, sub
 }
 
-func seats(n int) *int { return &n }
-
 // The seeds' story of a farm's overuse, end to end through the real
 // server on the simulated clock, on SQLite and PostgreSQL, with mail over
 // a real SMTP server: a 10-seat farm reaches 12 users → the 7-day grace

@@ -10,13 +10,13 @@
 package installation
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"seatledger/domain/product"
 )
@@ -149,19 +149,29 @@ func (id Identity) Server() string {
 }
 
 // namespace is the UUID namespace of installation IDs.
-var namespace = uuid.MustParse("5d1e3c0a-6f0b-4d7e-9a51-2b3c4d5e6f70")
+var namespace = [16]byte{0x5d, 0x1e, 0x3c, 0x0a, 0x6f, 0x0b, 0x4d, 0x7e, 0x9a, 0x51, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70}
 
 // ID is the installation of server on key keyID: the same machine
 // activating the same key again is the same installation, so a repeated
 // activation is no change of installation (KEY-8).
-func ID(server, keyID string) string {
-	return uuid.NewSHA1(namespace, []byte("key/"+keyID+"/"+server)).String()
-}
+func ID(server, keyID string) string { return nameUUID("key/" + keyID + "/" + server) }
 
 // TrialID is the trial installation of server for product: one per
 // server and product (SUB-8).
-func TrialID(server, productID string) string {
-	return uuid.NewSHA1(namespace, []byte("trial/"+productID+"/"+server)).String()
+func TrialID(server, productID string) string { return nameUUID("trial/" + productID + "/" + server) }
+
+// nameUUID is the name-based (version 5, RFC 9562) UUID of name in the
+// installations' namespace.
+func nameUUID(name string) string {
+	h := sha1.New()
+	h.Write(namespace[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	b := hex.EncodeToString(u[:])
+	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
 }
 
 // StreamID returns the stream of installation id.

@@ -257,9 +257,14 @@ func TestOffline_deactivation_is_immediate_and_confirmed_by_the_answer_ACT6(t *t
 	if _, err := farmclient.WriteRequest(s, offline.RefreshRequest, "", now); err == nil {
 		t.Error("a deactivated installation wrote a refresh request")
 	}
-	// The file got lost: written again, the new one is the one answered.
+	// The file got lost: written again, the new one is the one answered,
+	// and an answer to the lost one is refused.
+	lost := req
 	if req, err = farmclient.WriteRequest(s, offline.DeactivationRequest, "", now); err != nil {
 		t.Fatalf("writing the deactivation request again: %v", err)
+	}
+	if _, err := farmclient.Import(s, answer(t, signer, lost, offline.Deactivation, "inst-1", "", "deactivated", now), now); err == nil {
+		t.Fatal("the answer to a superseded request was imported")
 	}
 	kind, err := farmclient.Import(s, answer(t, signer, req, offline.Deactivation, "inst-1", "", "deactivated", now), now)
 	if err != nil || kind != offline.Deactivation {
