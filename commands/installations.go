@@ -411,7 +411,12 @@ type UsageRecorded struct {
 // a deactivated installation cannot report (ACT-8), and one whose portal
 // deactivation was pending learns here that it is deactivated (ACT-7).
 // With an idempotency key (rule X-4), a retried report is recorded once.
-func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Installation, r UsageReport) (UsageRecorded, error) {
+func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Installation, r UsageReport) (res UsageRecorded, err error) {
+	defer func() {
+		if errors.Is(err, installation.ErrDeactivated) {
+			h.recordRefusal(ctx, meta, i.ID(), r)
+		}
+	}()
 	if err := h.contact(ctx, meta, i); err != nil {
 		return UsageRecorded{}, err
 	}
@@ -420,7 +425,7 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 		after installation.Installation
 	)
 	generation := i.Generation()
-	res, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+	appended, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		if i.Generation() != generation {
 			return nil, ErrCredential // activated again since the credential was checked
 		}
@@ -436,7 +441,18 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 		}
 		return out, err
 	})
-	return UsageRecorded{AppendResult: res, Installation: after, Quota: quota}, err
+	return UsageRecorded{AppendResult: appended, Installation: after, Quota: quota}, err
+}
+
+// recordRefusal records, for the auditors, that a deactivated
+// installation reported usage (ACT-8). The report is refused either way:
+// a failure to record does not change the answer, and the installation's
+// next report tries again.
+func (h *Handler) recordRefusal(ctx context.Context, meta Meta, id string, r UsageReport) {
+	meta.IdempotencyKey = "" // the refusal is not the report
+	_, _ = update(ctx, h, h.installations, id, "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+		return i.RefuseReport(r, now)
+	})
 }
 
 // Enroll answers whether proxy server i may enroll adding more computers

@@ -211,6 +211,14 @@ func TestKey_changes_of_installation_KEY8_ACT6_ACT8(t *testing.T) {
 			if _, err := e.h.License(ctx, installer, i); !errors.Is(err, installation.ErrDeactivated) {
 				t.Fatalf("refresh after deactivation: %v", err)
 			}
+			// The refused report is recorded for the auditors, once an hour.
+			if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 2}); !errors.Is(err, installation.ErrDeactivated) {
+				t.Fatalf("second report after deactivation: %v", err)
+			}
+			recs, _ := e.store.ReadStream(ctx, installation.StreamID(i.ID()), 1, 1000)
+			if n := countType(recs, installation.TypeReportRefused); n != 1 {
+				t.Fatalf("%d refused reports recorded, want 1", n)
+			}
 			prev = e.activate(t, key, farm("srv-"+string(rune('0'+n))))
 		}
 		i, _ := e.h.Authenticate(ctx, prev.Credential)

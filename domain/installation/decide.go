@@ -98,6 +98,22 @@ type Report struct {
 	Quota       int
 }
 
+// RefuseReport records that a deactivated installation reported usage
+// (ACT-8), at most once a RefusedEvery; the report itself is refused.
+func (i Installation) RefuseReport(r Report, now time.Time) ([]any, error) {
+	if !i.Exists() || i.Licensed() || now.Sub(i.lastRefused) < RefusedEvery {
+		return nil, nil
+	}
+	seats := r.Seats
+	if r.Connections != nil {
+		seats = len(r.Connections) // a bound, not a count: it is not counted
+	}
+	if r.ObservedAt.IsZero() {
+		r.ObservedAt = now
+	}
+	return []any{ReportRefused{Seats: seats, ObservedAt: r.ObservedAt.UTC(), Reason: "deactivated"}}, nil
+}
+
 // Report records a usage report (rules USE-1, USE-2) and what it means
 // for overuse (USE-3..6). A report older than the last current one is
 // recorded but moves nothing. A deactivated installation cannot report

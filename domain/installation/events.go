@@ -24,7 +24,18 @@ const (
 	TypeOverLimitStarted      = "installation.over_limit_started"
 	TypeOverLimitAlerted      = "installation.over_limit_alerted"
 	TypeOverLimitEnded        = "installation.over_limit_ended"
+	TypeReportRefused         = "installation.usage_report_refused"
 )
+
+// ReportRefused: a deactivated installation still reported usage (ACT-8).
+// The report moves nothing; it is recorded for the auditors, who flag
+// activity of deactivated installations — at most one a RefusedEvery, so
+// an installation that keeps calling cannot flood the log.
+type ReportRefused struct {
+	Seats      int       `json:"seats"`
+	ObservedAt time.Time `json:"observed_at"`
+	Reason     string    `json:"reason"`
+}
 
 // License is what an installation is licensed for at one moment (rule
 // ACT-4): its key, the dates, the seats and how many it uses.
@@ -188,4 +199,5 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeOverLimitStarted, 1, OverLimitStarted{})
 	reg.Register(TypeOverLimitAlerted, 1, OverLimitAlerted{})
 	reg.Register(TypeOverLimitEnded, 1, OverLimitEnded{})
+	reg.Register(TypeReportRefused, 1, ReportRefused{})
 }

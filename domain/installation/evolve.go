@@ -51,6 +51,8 @@ func (i Installation) Evolve(payload any, at time.Time) Installation {
 		i.alerts = e.Alert
 	case OverLimitEnded:
 		i.overLimit, i.alerts = false, 0
+	case ReportRefused:
+		i.lastRefused = at
 	}
 	i.version++
 	return i

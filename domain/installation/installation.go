@@ -91,6 +91,9 @@ const (
 	DeactivationDelay  = time.Hour // suspended 1–2 hours after the excess is seen
 	RevalidateInterval = 20 * time.Minute
 	AlertInterval      = time.Hour
+	// RefusedEvery is how often at most a deactivated installation's
+	// report is recorded (ACT-8).
+	RefusedEvery = time.Hour
 )
 
 // Identity is who an installation is (PROD-4): a farm by its server ID,
@@ -222,6 +225,7 @@ type Installation struct {
 	deactivateAt time.Time
 	overLimit    bool
 	alerts       int
+	lastRefused  time.Time // when a deactivated installation's report was last recorded
 
 	version uint64
 }

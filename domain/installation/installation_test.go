@@ -1029,3 +1029,27 @@ func TestLicenseOf_ACT4(t *testing.T) {
 		t.Errorf("ACT-4 SUB-8 a trial's license: %+v", l)
 	}
 }
+
+// Rule ACT-8: a deactivated installation's report is recorded for the
+// auditors at most once an hour; an active one's never is.
+func TestRefuseReport_once_an_hour_ACT8(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	active := installation.Installation{}.Evolve(installation.Activated{InstallationID: "i-1", Identity: installation.Identity{Kind: installation.Farm, ServerID: "s", FarmName: "f", AppVersion: "1"},
+		Model: installation.Farm.Model(), Generation: 1}, at)
+	if out, _ := active.RefuseReport(installation.Report{Seats: 3}, at); len(out) != 0 {
+		t.Fatalf("an active installation's report refused: %v", out)
+	}
+	gone := active.Evolve(installation.Deactivated{Reason: installation.ByInstallation}, at)
+	out, _ := gone.RefuseReport(installation.Report{Seats: 3}, at)
+	if len(out) != 1 || out[0].(installation.ReportRefused).Seats != 3 {
+		t.Fatalf("first refused report: %v", out)
+	}
+	gone = gone.Evolve(out[0], at)
+	if out, _ := gone.RefuseReport(installation.Report{Seats: 4}, at.Add(59*time.Minute)); len(out) != 0 {
+		t.Fatalf("a second record within the hour: %v", out)
+	}
+	if out, _ := gone.RefuseReport(installation.Report{Seats: 4}, at.Add(installation.RefusedEvery)); len(out) != 1 {
+		t.Fatalf("no record an hour later: %v", out)
+	}
+}
