@@ -53,8 +53,8 @@ func (h *Handler) Credential(i installation.Installation) string {
 	return credentialPrefix + i.ID() + "." + gen + "." + h.tokens.Token("installation-credential", i.ID()+"/"+gen)
 }
 
-// Authenticate returns the installation a credential belongs to, as of
-// its latest event, or ErrCredential.
+// Authenticate returns the installation a credential belongs to, or
+// ErrCredential.
 func (h *Handler) Authenticate(ctx context.Context, credential string) (installation.Installation, error) {
 	rest, ok := strings.CutPrefix(credential, credentialPrefix)
 	parts := strings.SplitN(rest, ".", 3)
@@ -283,8 +283,11 @@ func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) erro
 				return out, err
 			}
 			other, err := h.Installation(ctx, k.Bound())
-			if err != nil || other.Licensed() {
-				return nil, errors.Join(err, fmt.Errorf("%w: %s", licensekey.ErrInUse, describe(other)))
+			if err != nil {
+				return nil, err
+			}
+			if other.Licensed() {
+				return nil, fmt.Errorf("%w: %s", licensekey.ErrInUse, describe(other))
 			}
 			released, _ := k.Release(k.Bound(), "deactivated")
 			bound, err := k.Evolve(released[0]).Bind(id)
