@@ -272,24 +272,38 @@ func (h *Handler) installationOrNew(ctx context.Context, id string) (installatio
 	return i, err
 }
 
+// abandonedBinding is how long a key may stay bound to an installation
+// whose activation was never recorded (the process stopped between the
+// two appends) before another installation may take the key.
+const abandonedBinding = time.Minute
+
 // bindKey binds key keyID to installation id on the key's stream (rule
 // KEY-8). A key still bound to an installation that was deactivated —
-// its release was interrupted — is released first, in the same append.
+// its release was interrupted — or whose activation was abandoned is
+// released first, in the same append.
 func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) error {
 	_, err := update(ctx, h, h.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
-		func(k licensekey.Key, _ time.Time) ([]any, error) {
+		func(k licensekey.Key, now time.Time) ([]any, error) {
 			out, err := k.Bind(id)
 			if !errors.Is(err, licensekey.ErrInUse) {
 				return out, err
 			}
 			other, err := h.Installation(ctx, k.Bound())
-			if err != nil {
+			switch {
+			case errors.Is(err, installation.ErrNotFound) && now.Sub(k.BoundAt()) < abandonedBinding:
+				return nil, fmt.Errorf("%w: another installation is being activated with it", licensekey.ErrInUse)
+			case errors.Is(err, installation.ErrNotFound):
+				// abandoned: released below
+			case err != nil:
 				return nil, err
-			}
-			if other.Licensed() {
+			case other.Licensed():
 				return nil, fmt.Errorf("%w: %s", licensekey.ErrInUse, describe(other))
 			}
-			released, _ := k.Release(k.Bound(), "deactivated")
+			reason := "deactivated"
+			if !other.Exists() {
+				reason = "activation abandoned"
+			}
+			released, _ := k.Release(k.Bound(), reason)
 			bound, err := k.Evolve(released[0]).Bind(id)
 			return append(released, bound...), err
 		})

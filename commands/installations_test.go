@@ -570,3 +570,27 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		}
 	})
 }
+
+// Rule KEY-8: a key bound by an activation that was never recorded (the
+// process stopped between the key's append and the installation's) is
+// in use for a minute, then free for another installation.
+func TestActivate_abandoned_binding_frees_the_key_KEY8(t *testing.T) {
+	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
+		ctx := context.Background()
+		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
+		_, keyID, err := e.h.LookUpKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ghost := installation.ID(farm("srv-ghost").Server(), keyID)
+		if _, err := e.store.Append(ctx, licensekey.StreamID(keyID), event.Exact(1), event.Proposed{Type: licensekey.TypeBound, SchemaVersion: 1,
+			Data: []byte(`{"installation_id":"` + ghost + `","change":false,"changes":0}`), Metadata: event.Metadata{Actor: installer.Actor}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")}); !errors.Is(err, licensekey.ErrInUse) {
+			t.Fatalf("while the other activation may still be running: %v", err)
+		}
+		e.clk.Advance(2 * time.Minute)
+		e.activate(t, key, farm("srv-2"))
+	})
+}

@@ -46,8 +46,8 @@ func evolveSubscription(s subscription.Subscription, payload any, _ event.Record
 	return s.Evolve(payload)
 }
 
-func evolveLicenseKey(k licensekey.Key, payload any, _ event.Record) licensekey.Key {
-	return k.Evolve(payload)
+func evolveLicenseKey(k licensekey.Key, payload any, rec event.Record) licensekey.Key {
+	return k.EvolveAt(payload, rec.RecordedAt)
 }
 
 func evolveProduct(p product.Product, payload any, _ event.Record) product.Product {

@@ -9,6 +9,7 @@ package licensekey
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"seatledger/domain/event"
 )
@@ -72,6 +73,7 @@ type Key struct {
 	id, subscriptionID string
 	bound, last        string // the bound installation; the last one ever bound
 	changes            int
+	boundAt            time.Time
 	version            uint64
 }
 
@@ -93,13 +95,19 @@ func (k Key) Changes() int { return k.changes }
 // Version returns how many events were folded.
 func (k Key) Version() uint64 { return k.version }
 
-// Evolve applies one event.
-func (k Key) Evolve(payload any) Key {
+// BoundAt returns when the key was bound to its installation.
+func (k Key) BoundAt() time.Time { return k.boundAt }
+
+// Evolve applies one event, recorded at an unknown time.
+func (k Key) Evolve(payload any) Key { return k.EvolveAt(payload, time.Time{}) }
+
+// EvolveAt applies one event recorded at at.
+func (k Key) EvolveAt(payload any, at time.Time) Key {
 	switch e := payload.(type) {
 	case Issued:
 		k.id, k.subscriptionID = e.KeyID, e.SubscriptionID
 	case Bound:
-		k.bound, k.last, k.changes = e.InstallationID, e.InstallationID, e.Changes
+		k.bound, k.last, k.changes, k.boundAt = e.InstallationID, e.InstallationID, e.Changes, at
 	case Released:
 		if k.bound == e.InstallationID {
 			k.bound = ""
