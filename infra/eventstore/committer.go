@@ -323,6 +323,13 @@ func (c *Committer) commit(batch []*appendRequest) {
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.ObserveCommit(len(live), len(records), time.Since(start), err)
 	}
+	// The tail learns of the batch before anyone is told it committed, so
+	// that a read after an acknowledged append sees it.
+	if err != nil {
+		c.tail.forget()
+	} else {
+		c.tail.push(records)
+	}
 	for i, req := range live {
 		r := replies[i]
 		if err != nil && r.err == nil {
@@ -330,11 +337,7 @@ func (c *Committer) commit(batch []*appendRequest) {
 		}
 		req.reply <- r
 	}
-	if err != nil {
-		c.tail.forget()
-	}
 	if err == nil && len(records) > 0 {
-		c.tail.push(records)
 		c.notifier.Broadcast()
 		if c.cfg.OnCommit != nil {
 			c.cfg.OnCommit(head)
