@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -72,6 +73,18 @@ func (r *Registry) RegisterUpcaster(name string, from int, up Upcaster) {
 		panic(fmt.Sprintf("event: upcaster for unregistered type %q", name))
 	}
 	reg.upcasters[from] = up
+}
+
+// Names returns the name of every registered event, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.types))
+	for n := range r.types {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Known reports whether name is registered.
