@@ -76,16 +76,6 @@ func BenchmarkUsageIngest(b *testing.B) {
 			b.ReportMetric(float64(percentile(all, 50).Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(percentile(all, 99).Microseconds())/1000, "p99-ms")
 			b.ReportMetric(0, "ns/op")
-			if r, err := http.Get(base + "/metrics"); err == nil {
-				raw, _ := io.ReadAll(r.Body)
-				r.Body.Close()
-				for _, line := range bytes.Split(raw, []byte("\n")) {
-					if bytes.Contains(line, []byte("batch_appends_count")) || bytes.Contains(line, []byte("batch_appends_sum")) ||
-						bytes.Contains(line, []byte("append_seconds_sum")) || bytes.Contains(line, []byte("append_seconds_count")) || bytes.Contains(line, []byte("lag_events")) {
-						b.Logf("%s", line)
-					}
-				}
-			}
 			if failed.Load() > 0 {
 				b.Fatalf("%d reports failed", failed.Load())
 			}
