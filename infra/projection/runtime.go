@@ -248,11 +248,18 @@ func (r *Runtime) applyLive(ctx context.Context, e *entry, rec event.Record, aft
 	// Already applied (read ahead, redelivered, or by another process): the
 	// checkpoint never moves back except for a rebuild, which applies the
 	// event itself, so an acknowledgement needs no transaction.
-	if rec.Position <= e.applied.Load() {
+	applied := e.applied.Load()
+	if rec.Position <= applied {
 		return nil
 	}
-	if cp, err := r.readCheckpoint(ctx, e.p.Name()); err == nil && cp.state != StateFailed && rec.Position <= cp.position {
-		return nil
+	// Before this process applied anything, another may have (or this
+	// one before a restart): look first, which costs no transaction.
+	// Afterwards the checkpoint is where this process left it, and the
+	// transaction below checks it anyway.
+	if applied == 0 {
+		if cp, err := r.readCheckpoint(ctx, e.p.Name()); err == nil && cp.state != StateFailed && rec.Position <= cp.position {
+			return nil
+		}
 	}
 	if err := e.acquire(ctx); err != nil {
 		return err
