@@ -157,7 +157,18 @@ func (e *entry) acquire(ctx context.Context) error {
 
 func (e *entry) release() { <-e.lock }
 
+// Applied implements watermill.Applied: how far projection name was
+// applied by this process (0 when unknown).
+func (r *Runtime) Applied(name string) uint64 {
+	e, ok := r.byName[name]
+	if !ok {
+		return 0
+	}
+	return e.applied.Load()
+}
+
 var (
+	_ watermill.Applied     = (*Runtime)(nil)
 	_ watermill.Checkpoints = (*Runtime)(nil)
 	_ watermill.Halter      = (*Runtime)(nil)
 )

@@ -37,6 +37,14 @@ type Checkpoints interface {
 	Checkpoint(ctx context.Context, consumer string) (Checkpoint, error)
 }
 
+// Applied is implemented by Checkpoints that know how far a consumer of
+// this process has applied the log — a consumer applies the events after
+// the one it was handed too, in the same transaction — so that the
+// subscriber passes over those without delivering them one by one.
+type Applied interface {
+	Applied(consumer string) uint64
+}
+
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
 	// Log is the event log. Required.
@@ -180,7 +188,12 @@ func (s *Subscriber) run(ctx context.Context, consumer string, out chan<- *messa
 		}
 		haltedLogged = false
 		after := cp.Position
+		applied, _ := s.cfg.Checkpoints.(Applied)
 		err = s.cfg.Log.Subscribe(ctx, after, func(rec event.Record) error {
+			if applied != nil && rec.Position <= applied.Applied(consumer) {
+				after = rec.Position // applied with an earlier delivery
+				return nil
+			}
 			if err := deliver(ctx, out, NewMessage(rec, after)); err != nil {
 				return err
 			}
