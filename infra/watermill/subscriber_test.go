@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -238,4 +239,46 @@ func TestMessage_carries_the_whole_record(t *testing.T) {
 	if _, _, err := watermill.Decode(msg); !errors.Is(err, watermill.ErrMalformed) {
 		t.Errorf("decoding a bad position: %v, want ErrMalformed", err)
 	}
+}
+
+// appliedCheckpoints is memCheckpoints whose consumer says, in memory, how
+// far it applied the log (watermill.Applied).
+type appliedCheckpoints struct {
+	*memCheckpoints
+	mu      sync.Mutex
+	applied uint64
+}
+
+func (a *appliedCheckpoints) Applied(string) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.applied
+}
+
+// A consumer that applied events after the one it was handed (a batch)
+// is not handed those again; the next delivery names the last of them as
+// the position it follows.
+func TestSubscriber_passes_over_what_the_consumer_applied_in_a_batch(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, store eventstore.Store) {
+		appendEvents(t, store, "test.batch", 6)
+		all, err := store.ReadAll(context.Background(), 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cps := &appliedCheckpoints{memCheckpoints: newMemCheckpoints()}
+		ch := subscribe(t, store, cps, "p")
+		msg, rec := receive(t, ch)
+		if rec.Position != all[0].Position {
+			t.Fatalf("first delivery at %d, want %d", rec.Position, all[0].Position)
+		}
+		cps.mu.Lock()
+		cps.applied = all[3].Position // applied 1..4 with the first delivery
+		cps.mu.Unlock()
+		msg.Ack()
+		msg, rec = receive(t, ch)
+		if rec.Position != all[4].Position || msg.Metadata.Get(watermill.MetaAfter) != strconv.FormatUint(all[3].Position, 10) {
+			t.Fatalf("next delivery at %d after %s, want %d after %d", rec.Position, msg.Metadata.Get(watermill.MetaAfter), all[4].Position, all[3].Position)
+		}
+		msg.Ack()
+	})
 }
