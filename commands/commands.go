@@ -7,7 +7,6 @@ package commands
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"sync"
@@ -291,12 +290,7 @@ func (h *Handler) encode(command, stream string, meta Meta, payloads []any) ([]e
 }
 
 // eventID derives the i-th event ID of an idempotent command on stream
-// from its key: a name-based UUID (version 5), the same on every retry.
+// from its key: the same on every retry.
 func eventID(key, stream string, i int) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "seatledger/command-event/%d/%s/%s", i, stream, key)
-	b := h.Sum(nil)[:16]
-	b[6] = b[6]&0x0f | 0x50 // version 5
-	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return event.NameUUID(nil, fmt.Sprintf("seatledger/command-event/%d/%s/%s", i, stream, key))
 }

@@ -2,10 +2,10 @@ package projections
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"time"
+
+	"seatledger/domain/event"
 )
 
 // Timer is a durable "at Due, do Kind" that a process manager schedules
@@ -47,15 +47,7 @@ type Scheduler interface {
 // same event IDs, and the event store's idempotent append (rule X-4) turns
 // the second run into a no-op: the effect happens exactly once.
 func (t Timer) EventID(step string) string {
-	h := sha1.New()
-	h.Write(timerNamespace[:])
-	h.Write([]byte("timer/" + t.ID + "/" + step))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50 // version 5
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	b := hex.EncodeToString(u[:])
-	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
+	return event.NameUUID(timerNamespace[:], "timer/"+t.ID+"/"+step)
 }
 
 // timerNamespace is the UUID namespace of timer-derived event IDs (the RFC

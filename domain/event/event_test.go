@@ -274,3 +274,12 @@ func TestRegistry_NameOf_maps_types_back_to_stable_names(t *testing.T) {
 	}()
 	reg.Register("subscription.seats_added_again", 1, seatsAddedV2{})
 }
+
+// NameUUID is RFC 9562's version 5: the RFC's example name in the DNS
+// namespace gives the RFC's answer.
+func TestNameUUID_is_RFC_9562_version_5(t *testing.T) {
+	dns := []byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+	if got := event.NameUUID(dns, "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
+		t.Fatalf("NameUUID = %s", got)
+	}
+}

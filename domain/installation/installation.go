@@ -10,14 +10,13 @@
 package installation
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"seatledger/domain/event"
 	"seatledger/domain/product"
 )
 
@@ -163,19 +162,7 @@ func ID(server, keyID string) string { return nameUUID("key/" + keyID + "/" + se
 // server and product (SUB-8).
 func TrialID(server, productID string) string { return nameUUID("trial/" + productID + "/" + server) }
 
-// nameUUID is the name-based (version 5, RFC 9562) UUID of name in the
-// installations' namespace.
-func nameUUID(name string) string {
-	h := sha1.New()
-	h.Write(namespace[:])
-	h.Write([]byte(name))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50 // version 5
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	b := hex.EncodeToString(u[:])
-	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
-}
+func nameUUID(name string) string { return event.NameUUID(namespace[:], name) }
 
 // StreamID returns the stream of installation id.
 func StreamID(id string) string { return "installation-" + id }
