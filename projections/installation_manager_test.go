@@ -3,104 +3,28 @@ package projections_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"seatledger/domain/account"
-	"seatledger/domain/event"
-	"seatledger/domain/events"
 	"seatledger/domain/installation"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
-	"seatledger/infra/clock"
-	"seatledger/infra/eventstore"
-	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
-	"seatledger/infra/storage"
 	"seatledger/infra/timers"
 	"seatledger/projections"
 )
 
-// installWorld is an event store and read store with the installation
-// manager and the notifier; tests append events and run the projections.
-type installWorld struct {
-	t     *testing.T
-	db    *sqldb.DB
-	store eventstore.Store
-	clk   *clock.Simulated
-	rt    *projection.Runtime
-	reg   *event.Registry
-}
+// installWorld is a world with the installation manager and the notifier.
+type installWorld struct{ *world }
 
 func newInstallWorld(t *testing.T, target sqldb.Target) *installWorld {
-	t.Helper()
-	ctx := context.Background()
-	db := sqldbtest.Open(t, target)
-	clk := clock.NewSimulated(t0)
-	store, err := storage.OpenStore(ctx, db, storage.Options{Database: target, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{
-		projections.Notifier{Scheduler: timers.Scheduler{}}, projections.InstallationManager{Scheduler: timers.Scheduler{}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &installWorld{t: t, db: db, store: store, clk: clk, rt: rt, reg: events.Registry()}
-}
-
-// appended is an appended event: its ID and when it was recorded.
-type appended struct {
-	id string
-	at time.Time
-}
-
-// append appends payloads to stream, a minute after the last append.
-func (w *installWorld) append(stream string, payloads ...any) []appended {
-	w.t.Helper()
-	if _, err := w.clk.Advance(time.Minute); err != nil {
-		w.t.Fatal(err)
-	}
-	evs := make([]event.Proposed, len(payloads))
-	out := make([]appended, len(payloads))
-	for i, p := range payloads {
-		name, ok := w.reg.NameOf(p)
-		if !ok {
-			w.t.Fatalf("%T is not registered", p)
-		}
-		data, v, err := w.reg.Encode(name, p)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		out[i] = appended{id: fmt.Sprintf("00000000-0000-7000-8000-%012d", w.clk.Now().Unix()%1_000_000*10+int64(i)), at: w.clk.Now()}
-		evs[i] = event.Proposed{ID: out[i].id, Type: name, SchemaVersion: v, Data: data,
-			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}}
-	}
-	if _, err := w.store.Append(context.Background(), stream, event.Any(), evs...); err != nil {
-		w.t.Fatal(err)
-	}
-	return out
-}
-
-// one appends a single payload to stream.
-func (w *installWorld) one(stream string, payload any) appended {
-	w.t.Helper()
-	return w.append(stream, payload)[0]
-}
-
-func (w *installWorld) run(names ...string) {
-	w.t.Helper()
-	for _, name := range names {
-		if err := w.rt.Rebuild(context.Background(), name, nil); err != nil {
-			w.t.Fatal(err)
-		}
-	}
+	return &installWorld{newWorld(t, target,
+		projections.Notifier{Scheduler: timers.Scheduler{}}, projections.InstallationManager{Scheduler: timers.Scheduler{}})}
 }
 
 // storedTimer is a row of the timers table.
@@ -383,7 +307,7 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 		trialGrace := w.one(installation.StreamID(trial), installation.GraceStarted{Seats: 4, Quota: 3, Ends: graceEnds})
 		w.run("notifier")
 
-		mails := w.installationMail()
+		mails := w.mails("installation_")
 		for _, c := range []struct {
 			what  string
 			cause appended
@@ -434,37 +358,8 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 
 		// A rebuild replays the log: no mail is scheduled twice.
 		w.run("notifier")
-		if again := w.installationMail(); len(again) != len(mails) {
+		if again := w.mails("installation_"); len(again) != len(mails) {
 			t.Errorf("%d installation mails after a rebuild, want %d", len(again), len(mails))
 		}
 	})
-}
-
-// installationMail returns the installation mail the notifier scheduled
-// (the outbox: the timers table), by timer ID.
-func (w *installWorld) installationMail() []sentMail {
-	w.t.Helper()
-	rows, err := w.db.Select(context.Background(), `SELECT id, payload FROM timers WHERE kind = ? ORDER BY id`, projections.TimerKindMail)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []sentMail
-	for rows.Next() {
-		var s sentMail
-		var payload string
-		if err := rows.Scan(&s.id, &payload); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(payload), &s.mail); err != nil {
-			w.t.Fatal(err)
-		}
-		if strings.HasPrefix(s.mail.Template, "installation_") {
-			out = append(out, s)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return out
 }

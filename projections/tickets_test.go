@@ -2,136 +2,28 @@ package projections_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"seatledger/domain/account"
-	"seatledger/domain/event"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/ticket"
-	"seatledger/infra/clock"
-	"seatledger/infra/eventstore"
-	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
-	"seatledger/infra/storage"
 	"seatledger/infra/timers"
 	"seatledger/projections"
 )
 
-var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-// ticketWorld is an event store and read store with the notifier and the
-// tickets read model; tests append events and run the projections.
-type ticketWorld struct {
-	t     *testing.T
-	db    *sqldb.DB
-	store eventstore.Store
-	clk   *clock.Simulated
-	rt    *projection.Runtime
-	reg   *event.Registry
-}
+// ticketWorld is a world with the notifier and the tickets read model.
+type ticketWorld struct{ *world }
 
 func newTicketWorld(t *testing.T, target sqldb.Target) *ticketWorld {
-	t.Helper()
-	ctx := context.Background()
-	db := sqldbtest.Open(t, target)
-	clk := clock.NewSimulated(t0)
-	store, err := storage.OpenStore(ctx, db, storage.Options{Database: target, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store,
-		Projections: []projections.Projection{projections.Notifier{Scheduler: timers.Scheduler{}}, projections.Tickets{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := event.NewRegistry()
-	for _, register := range []func(*event.Registry){account.Register, person.Register, product.Register, ticket.Register} {
-		register(reg)
-	}
-	return &ticketWorld{t: t, db: db, store: store, clk: clk, rt: rt, reg: reg}
+	return &ticketWorld{newWorld(t, target, projections.Notifier{Scheduler: timers.Scheduler{}}, projections.Tickets{})}
 }
 
-// append appends payloads to stream, a minute after the last append, and
-// returns the appended events' IDs.
-func (w *ticketWorld) append(stream string, payloads ...any) []string {
-	w.t.Helper()
-	if _, err := w.clk.Advance(time.Minute); err != nil {
-		w.t.Fatal(err)
-	}
-	evs := make([]event.Proposed, len(payloads))
-	ids := make([]string, len(payloads))
-	for i, p := range payloads {
-		name, ok := w.reg.NameOf(p)
-		if !ok {
-			w.t.Fatalf("%T is not registered", p)
-		}
-		data, v, err := w.reg.Encode(name, p)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		ids[i] = fmt.Sprintf("00000000-0000-7000-8000-%012d", w.clk.Now().Unix()%1_000_000*10+int64(i))
-		evs[i] = event.Proposed{ID: ids[i], Type: name, SchemaVersion: v, Data: data,
-			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}}
-	}
-	if _, err := w.store.Append(context.Background(), stream, event.Any(), evs...); err != nil {
-		w.t.Fatal(err)
-	}
-	return ids
-}
-
-func (w *ticketWorld) run(names ...string) {
-	w.t.Helper()
-	for _, name := range names {
-		if err := w.rt.Rebuild(context.Background(), name, nil); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-}
-
-// sentMail is a scheduled mail timer: its ID and payload.
-type sentMail struct {
-	id   string
-	mail projections.Mail
-}
-
-// ticketMail returns the ticket mail the notifier scheduled (the outbox:
-// the timers table), by timer ID.
-func (w *ticketWorld) ticketMail() []sentMail {
-	w.t.Helper()
-	rows, err := w.db.Select(context.Background(), `SELECT id, payload FROM timers WHERE kind = ? ORDER BY id`, projections.TimerKindMail)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []sentMail
-	for rows.Next() {
-		var s sentMail
-		var payload string
-		if err := rows.Scan(&s.id, &payload); err != nil {
-			w.t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(payload), &s.mail); err != nil {
-			w.t.Fatal(err)
-		}
-		if strings.HasPrefix(s.mail.Template, "ticket_") {
-			out = append(out, s)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return out
-}
-
-// recipients returns who got mail caused by event id, sorted.
 func recipients(mails []sentMail, id string) []string {
 	var out []string
 	for _, m := range mails {
@@ -171,19 +63,19 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 		tk := ticket.StreamID(id)
 		w.append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryActivation,
 			Subject: "Farm does not activate", Description: "It does not.", Channel: ticket.Channel{Kind: ticket.ChannelEmail}})
-		addCyd := w.append(tk, ticket.WatcherAdded{PersonID: "cyd", By: "bob"})[0]
-		addDan := w.append(tk, ticket.WatcherAdded{PersonID: "dan", By: "bob"})[0]
-		addFay := w.append(tk, ticket.WatcherAdded{PersonID: "fay", By: "bob"})[0]
+		addCyd := w.one(tk, ticket.WatcherAdded{PersonID: "cyd", By: "bob"}).id
+		addDan := w.one(tk, ticket.WatcherAdded{PersonID: "dan", By: "bob"}).id
+		addFay := w.one(tk, ticket.WatcherAdded{PersonID: "fay", By: "bob"}).id
 		w.append(acc, account.MemberBlocked{PersonID: "dan", By: "ada"})                         // MEM-8: a blocked watcher hears nothing
 		w.append(acc, account.RoleChanged{PersonID: "fay", Role: account.RoleMember, By: "ada"}) // a demoted one neither
 		reply := w.append(tk, ticket.Replied{ReplyID: "r-1", Author: support, FromSupport: true,
-			Body: "Please send the log.\n" + strings.Repeat("x", 3000), Attachments: []ticket.Attachment{{AttachmentID: "a"}}})[0]
-		status := w.append(tk, ticket.StatusChanged{Status: ticket.StatusAwaitingCustomer, By: support})[0]
+			Body: "Please send the log.\n" + strings.Repeat("x", 3000), Attachments: []ticket.Attachment{{AttachmentID: "a"}}})[0].id
+		status := w.one(tk, ticket.StatusChanged{Status: ticket.StatusAwaitingCustomer, By: support}).id
 		own := w.append(tk, ticket.Replied{ReplyID: "r-2", Author: "bob", Body: "Here."}, ticket.StatusChanged{Status: ticket.StatusOpen, By: "bob"})
-		closed := w.append(tk, ticket.Closed{By: "bob"})[0]
+		closed := w.one(tk, ticket.Closed{By: "bob"}).id
 		w.run("notifier")
 
-		mails := w.ticketMail()
+		mails := w.mails("ticket_")
 		for _, c := range []struct {
 			what, event string
 			want        string
@@ -193,8 +85,8 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 			{"watcher fay added", addFay, "bob,cyd,dan,fay"},
 			{"support's reply", reply, "bob,cyd"},
 			{"support's status change", status, "bob,cyd"},
-			{"the owner's reply", own[0], ""},
-			{"the status the owner's reply set", own[1], ""},
+			{"the owner's reply", own[0].id, ""},
+			{"the status the owner's reply set", own[1].id, ""},
 			{"the owner closing", closed, ""},
 		} {
 			if got := strings.Join(recipients(mails, c.event), ","); got != c.want {
@@ -235,7 +127,7 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 
 		// A rebuild replays the log: no mail is scheduled twice.
 		w.run("notifier")
-		if again := w.ticketMail(); len(again) != len(mails) {
+		if again := w.mails("ticket_"); len(again) != len(mails) {
 			t.Errorf("%d ticket mails after a rebuild, want %d", len(again), len(mails))
 		}
 	})
