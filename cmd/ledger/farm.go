@@ -85,6 +85,23 @@ func openFarm(cmd *cobra.Command, a *app, fresh bool) (*farm, error) {
 	return f, nil
 }
 
+// openActiveFarm opens the state of an activated installation and a
+// client of its server: what every online call of it starts with.
+func openActiveFarm(cmd *cobra.Command, a *app) (*farm, *farmclient.Client, error) {
+	f, err := openFarm(cmd, a, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := f.active(); err != nil {
+		return nil, nil, err
+	}
+	c, err := f.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
+}
+
 // save writes the state file.
 func (f *farm) save() error { return farmError(f.state.Save(f.path)) }
 
@@ -378,14 +395,7 @@ is printed): a report whose answer was lost is sent again and counted once.`,
 			if key == "" {
 				key = randomKey()
 			}
-			f, err := openFarm(cmd, a, false)
-			if err != nil {
-				return err
-			}
-			if err := f.active(); err != nil {
-				return err
-			}
-			c, err := f.client()
+			f, c, err := openActiveFarm(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -483,14 +493,7 @@ func newFarmRefreshCommand(a *app) *cobra.Command {
 		Short: "Re-read the license from the ledger (ACT-5)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := openFarm(cmd, a, false)
-			if err != nil {
-				return err
-			}
-			if err := f.active(); err != nil {
-				return err
-			}
-			c, err := f.client()
+			f, c, err := openActiveFarm(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -520,14 +523,7 @@ func newFarmEnrollCommand(a *app) *cobra.Command {
 			if n < 1 {
 				return usagef("--computers: enroll at least 1 computer")
 			}
-			f, err := openFarm(cmd, a, false)
-			if err != nil {
-				return err
-			}
-			if err := f.active(); err != nil {
-				return err
-			}
-			c, err := f.client()
+			f, c, err := openActiveFarm(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -551,14 +547,7 @@ func newFarmDeactivateCommand(a *app) *cobra.Command {
 		Short: "Deactivate online; the ledger releases the key at once (ACT-6)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := openFarm(cmd, a, false)
-			if err != nil {
-				return err
-			}
-			if err := f.active(); err != nil {
-				return err
-			}
-			c, err := f.client()
+			f, c, err := openActiveFarm(cmd, a)
 			if err != nil {
 				return err
 			}
