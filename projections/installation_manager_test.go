@@ -13,6 +13,7 @@ import (
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
+	"seatledger/infra/projection/projectiontest"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/timers"
@@ -36,10 +37,10 @@ type storedTimer struct {
 
 // timers returns the installation manager's timers, by ID.
 func (w *installWorld) timers() map[string]storedTimer {
-	w.t.Helper()
-	rows, err := w.db.Select(context.Background(), `SELECT id, kind, due_at, payload, status FROM timers WHERE kind LIKE 'installation.%' ORDER BY id`)
+	w.TB.Helper()
+	rows, err := w.DB.Select(context.Background(), `SELECT id, kind, due_at, payload, status FROM timers WHERE kind LIKE 'installation.%' ORDER BY id`)
 	if err != nil {
-		w.t.Fatal(err)
+		w.TB.Fatal(err)
 	}
 	defer rows.Close()
 	out := map[string]storedTimer{}
@@ -48,16 +49,16 @@ func (w *installWorld) timers() map[string]storedTimer {
 		var due int64
 		var payload string
 		if err := rows.Scan(&s.id, &s.kind, &due, &payload, &s.status); err != nil {
-			w.t.Fatal(err)
+			w.TB.Fatal(err)
 		}
 		s.due = time.UnixMicro(due).UTC()
 		if err := json.Unmarshal([]byte(payload), &s.payload); err != nil {
-			w.t.Fatal(err)
+			w.TB.Fatal(err)
 		}
 		out[s.id] = s
 	}
 	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
+		w.TB.Fatal(err)
 	}
 	return out
 }
@@ -76,15 +77,15 @@ func (w *installWorld) pending() []string {
 
 // expect checks that the timer cause schedules for installation inst is
 // of kind, due at due, with reason, and has status.
-func (w *installWorld) expect(what, kind, inst string, cause appended, due time.Time, reason, status string) {
-	w.t.Helper()
-	id := kind + "/" + inst + "/" + cause.id
+func (w *installWorld) expect(what, kind, inst string, cause projectiontest.Appended, due time.Time, reason, status string) {
+	w.TB.Helper()
+	id := kind + "/" + inst + "/" + cause.ID
 	got, ok := w.timers()[id]
 	switch {
 	case !ok:
-		w.t.Errorf("%s: no timer %s", what, id)
+		w.TB.Errorf("%s: no timer %s", what, id)
 	case got.kind != kind || !got.due.Equal(due) || got.payload != (projections.InstallationTimer{InstallationID: inst, Reason: reason}) || got.status != status:
-		w.t.Errorf("%s: timer %s is %s due %s with %+v, %s; want %s due %s, reason %q, %s", what, id,
+		w.TB.Errorf("%s: timer %s is %s due %s with %+v, %s; want %s due %s, reason %q, %s", what, id,
 			got.kind, got.due, got.payload, got.status, kind, due, reason, status)
 	}
 }
@@ -99,9 +100,9 @@ func proxy(name, site string) installation.Identity {
 
 // activate appends the activation of installation id with key on sub for
 // account acc.
-func (w *installWorld) activate(id string, identity installation.Identity, key, sub, acc string) appended {
-	w.t.Helper()
-	return w.one(installation.StreamID(id), installation.Activated{InstallationID: id, Identity: identity, Mode: installation.Online,
+func (w *installWorld) activate(id string, identity installation.Identity, key, sub, acc string) projectiontest.Appended {
+	w.TB.Helper()
+	return w.One(installation.StreamID(id), installation.Activated{InstallationID: id, Identity: identity, Mode: installation.Online,
 		KeyID: key, SubscriptionID: sub, AccountID: acc, ProductID: "ras", Model: identity.Kind.Model(), Generation: 1,
 		License: installation.License{KeyID: key, Seats: 10}})
 }
@@ -117,25 +118,25 @@ func TestInstallationManager_plans_overuse_of_farms_USE3_USE4(t *testing.T) {
 		stream := installation.StreamID("f-1")
 		w.activate("f-1", farm("S-1"), "k-1", "s-1", "acc-1")
 		graceEnds := t0.Add(installation.GracePeriod)
-		grace := w.one(stream, installation.GraceStarted{Seats: 12, Quota: 10, Ends: graceEnds})
-		w.run("installation_manager")
+		grace := w.One(stream, installation.GraceStarted{Seats: 12, Quota: 10, Ends: graceEnds})
+		w.Rebuild("installation_manager")
 		w.expect("USE-3 grace", projections.TimerKindGraceEnd, "f-1", grace, graceEnds, "", "pending")
 
 		deadline := graceEnds.Add(installation.DeactivationDelay)
-		detected := w.one(stream, installation.OveruseDetected{Seats: 12, Quota: 10, DeactivateAt: deadline})
-		suspended := w.one(stream, installation.Suspended{Seats: 12, Quota: 10})
-		revalidated := w.one(stream, installation.Revalidated{Seats: 11, Quota: 10})
-		w.run("installation_manager")
+		detected := w.One(stream, installation.OveruseDetected{Seats: 12, Quota: 10, DeactivateAt: deadline})
+		suspended := w.One(stream, installation.Suspended{Seats: 12, Quota: 10})
+		revalidated := w.One(stream, installation.Revalidated{Seats: 11, Quota: 10})
+		w.Rebuild("installation_manager")
 		w.expect("USE-4 detected overuse", projections.TimerKindOveruseDeactivate, "f-1", detected, deadline, "", "cancelled")
-		w.expect("USE-4 suspension", projections.TimerKindRevalidate, "f-1", suspended, suspended.at.Add(20*time.Minute), "", "cancelled")
-		w.expect("USE-4 re-validation", projections.TimerKindRevalidate, "f-1", revalidated, revalidated.at.Add(20*time.Minute), "", "pending")
+		w.expect("USE-4 suspension", projections.TimerKindRevalidate, "f-1", suspended, suspended.At.Add(20*time.Minute), "", "cancelled")
+		w.expect("USE-4 re-validation", projections.TimerKindRevalidate, "f-1", revalidated, revalidated.At.Add(20*time.Minute), "", "pending")
 		if got := w.pending(); len(got) != 2 { // the grace's and the last re-validation's
 			t.Errorf("pending timers %v, want the grace's and one re-validation", got)
 		}
 
-		w.one(stream, installation.Resumed{Seats: 9, Quota: 10})
-		w.run("installation_manager")
-		w.expect("USE-4 reactivated", projections.TimerKindRevalidate, "f-1", revalidated, revalidated.at.Add(20*time.Minute), "", "cancelled")
+		w.One(stream, installation.Resumed{Seats: 9, Quota: 10})
+		w.Rebuild("installation_manager")
+		w.expect("USE-4 reactivated", projections.TimerKindRevalidate, "f-1", revalidated, revalidated.At.Add(20*time.Minute), "", "cancelled")
 	})
 }
 
@@ -147,17 +148,17 @@ func TestInstallationManager_plans_hourly_over_limit_alerts_USE6(t *testing.T) {
 		w := newInstallWorld(t, target)
 		stream := installation.StreamID("p-1")
 		w.activate("p-1", proxy("px1", "BER"), "k-1", "s-1", "acc-1")
-		started := w.one(stream, installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
-		w.run("installation_manager")
-		w.expect("USE-6 start", projections.TimerKindOverLimitAlert, "p-1", started, started.at.Add(time.Hour), "", "pending")
+		started := w.One(stream, installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
+		w.Rebuild("installation_manager")
+		w.expect("USE-6 start", projections.TimerKindOverLimitAlert, "p-1", started, started.At.Add(time.Hour), "", "pending")
 
-		alerted := w.one(stream, installation.OverLimitAlerted{AccountID: "acc-1", Computers: 12, Quota: 10, Alert: 1})
-		w.run("installation_manager")
-		w.expect("USE-6 start, after an alert", projections.TimerKindOverLimitAlert, "p-1", started, started.at.Add(time.Hour), "", "cancelled")
-		w.expect("USE-6 alert", projections.TimerKindOverLimitAlert, "p-1", alerted, alerted.at.Add(time.Hour), "", "pending")
+		alerted := w.One(stream, installation.OverLimitAlerted{AccountID: "acc-1", Computers: 12, Quota: 10, Alert: 1})
+		w.Rebuild("installation_manager")
+		w.expect("USE-6 start, after an alert", projections.TimerKindOverLimitAlert, "p-1", started, started.At.Add(time.Hour), "", "cancelled")
+		w.expect("USE-6 alert", projections.TimerKindOverLimitAlert, "p-1", alerted, alerted.At.Add(time.Hour), "", "pending")
 
-		w.one(stream, installation.OverLimitEnded{Computers: 9, Quota: 10})
-		w.run("installation_manager")
+		w.One(stream, installation.OverLimitEnded{Computers: 9, Quota: 10})
+		w.Rebuild("installation_manager")
 		if got := w.pending(); len(got) != 0 {
 			t.Errorf("pending timers %v after the over-limit period ended, want none", got)
 		}
@@ -173,24 +174,24 @@ func TestInstallationManager_deactivates_on_expiry_and_key_deletion_SUB6_KEY6(t 
 		w := newInstallWorld(t, target)
 		w.activate("a-active", farm("A"), "k-1", "s-1", "acc-1")
 		w.activate("b-gone", farm("B"), "k-2", "s-1", "acc-1")
-		w.one(installation.StreamID("b-gone"), installation.Deactivated{Reason: installation.ByInstallation, Mode: installation.Online})
+		w.One(installation.StreamID("b-gone"), installation.Deactivated{Reason: installation.ByInstallation, Mode: installation.Online})
 		w.activate("c-suspended", farm("C"), "k-3", "s-1", "acc-1")
-		w.one(installation.StreamID("c-suspended"), installation.Suspended{Seats: 12, Quota: 10})
+		w.One(installation.StreamID("c-suspended"), installation.Suspended{Seats: 12, Quota: 10})
 		w.activate("d-pending", farm("D"), "k-4", "s-1", "acc-1")
-		w.one(installation.StreamID("d-pending"), installation.DeactivationRequested{By: "ada"})
+		w.One(installation.StreamID("d-pending"), installation.DeactivationRequested{By: "ada"})
 		w.activate("e-other", farm("E"), "k-5", "s-2", "acc-1")
 		w.activate("f-sub", proxy("px", "F"), "k-6", "s-2", "acc-1")
 		w.activate("g-sub-gone", farm("G"), "k-6", "s-2", "acc-1")
-		w.one(installation.StreamID("g-sub-gone"), installation.Deactivated{Reason: installation.ByPortal, Mode: installation.Online})
+		w.One(installation.StreamID("g-sub-gone"), installation.Deactivated{Reason: installation.ByPortal, Mode: installation.Online})
 
-		expired := w.one(subscription.StreamID("s-1"), subscription.Expired{End: t0})
-		deleted := w.one(subscription.StreamID("s-2"), subscription.SublicenseDeleted{KeyID: "k-6", By: "ada"})
-		w.run("installation_manager")
+		expired := w.One(subscription.StreamID("s-1"), subscription.Expired{End: t0})
+		deleted := w.One(subscription.StreamID("s-2"), subscription.SublicenseDeleted{KeyID: "k-6", By: "ada"})
+		w.Rebuild("installation_manager")
 
 		for _, inst := range []string{"a-active", "c-suspended", "d-pending"} {
-			w.expect("SUB-6 expiry of "+inst, projections.TimerKindDeactivate, inst, expired, expired.at, "expired", "pending")
+			w.expect("SUB-6 expiry of "+inst, projections.TimerKindDeactivate, inst, expired, expired.At, "expired", "pending")
 		}
-		w.expect("KEY-6 deleted key", projections.TimerKindDeactivate, "f-sub", deleted, deleted.at, "key_deleted", "pending")
+		w.expect("KEY-6 deleted key", projections.TimerKindDeactivate, "f-sub", deleted, deleted.At, "key_deleted", "pending")
 		var deactivations []string
 		for _, s := range w.timers() {
 			if s.kind == projections.TimerKindDeactivate {
@@ -212,21 +213,21 @@ func TestInstallationManager_ends_trials_SUB8(t *testing.T) {
 		w := newInstallWorld(t, target)
 		id := installation.TrialID("farm/T", "ras")
 		end := t0.Add(30 * 24 * time.Hour)
-		trial := func(version string) appended {
+		trial := func(version string) projectiontest.Appended {
 			idy := farm("T")
 			idy.AppVersion = version
-			return w.one(installation.StreamID(id), installation.Activated{InstallationID: id, Identity: idy, Mode: installation.Online,
+			return w.One(installation.StreamID(id), installation.Activated{InstallationID: id, Identity: idy, Mode: installation.Online,
 				ProductID: "ras", Model: idy.Kind.Model(), Generation: 1, License: installation.License{Seats: 3, Trial: true}, TrialEnd: end})
 		}
 		first := trial("19.1")
 		again := trial("19.2") // a new app version: activated again, same trial
-		w.run("installation_manager")
+		w.Rebuild("installation_manager")
 		w.expect("SUB-8 trial", projections.TimerKindDeactivate, id, again, end, "trial_ended", "pending")
 		w.expect("SUB-8 trial, activated again", projections.TimerKindDeactivate, id, first, end, "trial_ended", "cancelled")
 
-		w.one(installation.StreamID(id), installation.GraceStarted{Seats: 4, Quota: 3, Ends: t0.Add(installation.GracePeriod)})
-		w.one(installation.StreamID(id), installation.Deactivated{Reason: installation.ByPortal, Mode: installation.Online})
-		w.run("installation_manager")
+		w.One(installation.StreamID(id), installation.GraceStarted{Seats: 4, Quota: 3, Ends: t0.Add(installation.GracePeriod)})
+		w.One(installation.StreamID(id), installation.Deactivated{Reason: installation.ByPortal, Mode: installation.Online})
+		w.Rebuild("installation_manager")
 		if got := w.pending(); len(got) != 0 {
 			t.Errorf("pending timers %v after the deactivation, want none", got)
 		}
@@ -240,21 +241,21 @@ func TestInstallationManager_replay_schedules_nothing_twice(t *testing.T) {
 		w := newInstallWorld(t, target)
 		w.activate("f-1", farm("S-1"), "k-1", "s-1", "acc-1")
 		w.activate("p-1", proxy("px1", "BER"), "k-2", "s-1", "acc-1")
-		grace := w.one(installation.StreamID("f-1"), installation.GraceStarted{Seats: 12, Quota: 10, Ends: t0.Add(installation.GracePeriod)})
-		w.one(installation.StreamID("p-1"), installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
-		w.one(installation.StreamID("p-1"), installation.OverLimitAlerted{AccountID: "acc-1", Computers: 11, Quota: 10, Alert: 1})
-		w.one(subscription.StreamID("s-1"), subscription.Expired{End: t0})
-		w.run("installation_manager")
+		grace := w.One(installation.StreamID("f-1"), installation.GraceStarted{Seats: 12, Quota: 10, Ends: t0.Add(installation.GracePeriod)})
+		w.One(installation.StreamID("p-1"), installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
+		w.One(installation.StreamID("p-1"), installation.OverLimitAlerted{AccountID: "acc-1", Computers: 11, Quota: 10, Alert: 1})
+		w.One(subscription.StreamID("s-1"), subscription.Expired{End: t0})
+		w.Rebuild("installation_manager")
 		before := w.timers()
 		if len(before) != 5 {
 			t.Fatalf("%d timers, want 5: %v", len(before), before)
 		}
 
-		graceID := projections.TimerKindGraceEnd + "/f-1/" + grace.id
-		if _, err := w.db.ExecContext(context.Background(), w.db.Rebind(`UPDATE timers SET status = 'fired' WHERE id = ?`), graceID); err != nil {
+		graceID := projections.TimerKindGraceEnd + "/f-1/" + grace.ID
+		if _, err := w.DB.ExecContext(context.Background(), w.DB.Rebind(`UPDATE timers SET status = 'fired' WHERE id = ?`), graceID); err != nil {
 			t.Fatal(err)
 		}
-		w.run("installation_manager", "installation_manager")
+		w.Rebuild("installation_manager", "installation_manager")
 		after := w.timers()
 		if len(after) != len(before) {
 			t.Errorf("%d timers after rebuilds, want %d", len(after), len(before))
@@ -280,37 +281,37 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		w := newInstallWorld(t, target)
 		for _, p := range []string{"ada", "bob", "cyd", "dan"} {
-			w.one(person.StreamID(p), person.SignedUp{PersonID: p, FirstName: strings.ToUpper(p[:1]) + p[1:], LastName: "X",
+			w.One(person.StreamID(p), person.SignedUp{PersonID: p, FirstName: strings.ToUpper(p[:1]) + p[1:], LastName: "X",
 				Email: p + "@example.com", PasswordHash: "x", TermsVersion: "t", VerifiedByInvitation: "inv"})
 		}
-		w.one(product.StreamID("mdm"), product.Defined{ProductID: "mdm", Name: "Device Manager", Model: product.ManagedComputers, MajorVersion: 5})
+		w.One(product.StreamID("mdm"), product.Defined{ProductID: "mdm", Name: "Device Manager", Model: product.ManagedComputers, MajorVersion: 5})
 		acc := account.StreamID("acc-1")
-		w.one(acc, account.Created{AccountID: "acc-1", CreatorID: "ada", SupportCode: "S",
+		w.One(acc, account.Created{AccountID: "acc-1", CreatorID: "ada", SupportCode: "S",
 			Company: account.Company{Name: "Acme", Country: "DE", ZIP: "1", Phone: "1"}})
-		w.one(acc, account.MemberInvited{InvitationID: "inv-dan", Email: "dan@example.com", Language: "de", InvitedBy: "ada", ExpiresAt: t0.Add(time.Hour)})
-		w.append(acc, account.MemberJoined{PersonID: "bob"}, account.MemberJoined{PersonID: "cyd"}, account.MemberJoined{PersonID: "dan", InvitationID: "inv-dan"})
-		w.append(acc, account.RoleChanged{PersonID: "cyd", Role: account.RoleAdmin, By: "ada"}, account.RoleChanged{PersonID: "dan", Role: account.RoleAdmin, By: "ada"})
-		w.one(acc, account.MemberBlocked{PersonID: "cyd", By: "ada"}) // a blocked admin hears nothing
+		w.One(acc, account.MemberInvited{InvitationID: "inv-dan", Email: "dan@example.com", Language: "de", InvitedBy: "ada", ExpiresAt: t0.Add(time.Hour)})
+		w.Append(acc, account.MemberJoined{PersonID: "bob"}, account.MemberJoined{PersonID: "cyd"}, account.MemberJoined{PersonID: "dan", InvitationID: "inv-dan"})
+		w.Append(acc, account.RoleChanged{PersonID: "cyd", Role: account.RoleAdmin, By: "ada"}, account.RoleChanged{PersonID: "dan", Role: account.RoleAdmin, By: "ada"})
+		w.One(acc, account.MemberBlocked{PersonID: "cyd", By: "ada"}) // a blocked admin hears nothing
 
-		px := w.one(installation.StreamID("p-1"), installation.Activated{InstallationID: "p-1", Identity: proxy("px1", "BER"), Mode: installation.Online,
+		px := w.One(installation.StreamID("p-1"), installation.Activated{InstallationID: "p-1", Identity: proxy("px1", "BER"), Mode: installation.Online,
 			KeyID: "k-1", SubscriptionID: "s-1", AccountID: "acc-1", ProductID: "mdm", Model: product.ManagedComputers, Generation: 1})
-		started := w.one(installation.StreamID("p-1"), installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
-		alerted := w.one(installation.StreamID("p-1"), installation.OverLimitAlerted{AccountID: "acc-1", Computers: 12, Quota: 10, Alert: 1})
-		w.one(installation.StreamID("p-1"), installation.OverLimitEnded{Computers: 9, Quota: 10})
+		started := w.One(installation.StreamID("p-1"), installation.OverLimitStarted{AccountID: "acc-1", Computers: 11, Quota: 10})
+		alerted := w.One(installation.StreamID("p-1"), installation.OverLimitAlerted{AccountID: "acc-1", Computers: 12, Quota: 10, Alert: 1})
+		w.One(installation.StreamID("p-1"), installation.OverLimitEnded{Computers: 9, Quota: 10})
 		w.activate("f-1", farm("S-1"), "k-2", "s-1", "acc-1")
 		graceEnds := t0.Add(installation.GracePeriod)
-		grace := w.one(installation.StreamID("f-1"), installation.GraceStarted{Seats: 12, Quota: 10, Ends: graceEnds})
-		suspended := w.one(installation.StreamID("f-1"), installation.Suspended{Seats: 13, Quota: 10})
+		grace := w.One(installation.StreamID("f-1"), installation.GraceStarted{Seats: 12, Quota: 10, Ends: graceEnds})
+		suspended := w.One(installation.StreamID("f-1"), installation.Suspended{Seats: 13, Quota: 10})
 		trial := installation.TrialID("farm/T", "ras")
-		w.one(installation.StreamID(trial), installation.Activated{InstallationID: trial, Identity: farm("T"), Mode: installation.Online,
+		w.One(installation.StreamID(trial), installation.Activated{InstallationID: trial, Identity: farm("T"), Mode: installation.Online,
 			ProductID: "ras", Model: product.ConcurrentUsers, Generation: 1, License: installation.License{Seats: 3, Trial: true}, TrialEnd: graceEnds})
-		trialGrace := w.one(installation.StreamID(trial), installation.GraceStarted{Seats: 4, Quota: 3, Ends: graceEnds})
-		w.run("notifier")
+		trialGrace := w.One(installation.StreamID(trial), installation.GraceStarted{Seats: 4, Quota: 3, Ends: graceEnds})
+		w.Rebuild("notifier")
 
-		mails := w.mails("installation_")
+		mails := scheduledMail(w.world, "installation_")
 		for _, c := range []struct {
 			what  string
-			cause appended
+			cause projectiontest.Appended
 			want  string
 		}{
 			{"USE-6 over limit", started, "ada,dan"},
@@ -320,7 +321,7 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 			{"a trial's grace", trialGrace, ""},
 			{"an activation", px, ""},
 		} {
-			if got := strings.Join(recipients(mails, c.cause.id), ","); got != c.want {
+			if got := strings.Join(recipients(mails, c.cause.ID), ","); got != c.want {
 				t.Errorf("%s: mailed %q, want %q", c.what, got, c.want)
 			}
 		}
@@ -335,21 +336,21 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 			}
 			d := m.mail.Data
 			switch {
-			case strings.HasPrefix(m.id, "mail/"+started.id+"/"), strings.HasPrefix(m.id, "mail/"+alerted.id+"/"):
+			case strings.HasPrefix(m.id, "mail/"+started.ID+"/"), strings.HasPrefix(m.id, "mail/"+alerted.ID+"/"):
 				wantAlert, wantComputers := "0", "11"
-				if strings.HasPrefix(m.id, "mail/"+alerted.id+"/") {
+				if strings.HasPrefix(m.id, "mail/"+alerted.ID+"/") {
 					wantAlert, wantComputers = "1", "12"
 				}
 				if m.mail.Template != projections.TemplateInstallationOverLimit || d["server_name"] != "px1" || d["site_code"] != "BER" ||
 					d["computers"] != wantComputers || d["quota"] != "10" || d["alert"] != wantAlert || d["product"] != "Device Manager" {
 					t.Errorf("over-limit mail %s: %+v", m.id, m.mail)
 				}
-			case strings.HasPrefix(m.id, "mail/"+grace.id+"/"):
+			case strings.HasPrefix(m.id, "mail/"+grace.ID+"/"):
 				if m.mail.Template != projections.TemplateInstallationGrace || d["farm_name"] != "Farm S-1" || d["server_id"] != "S-1" ||
 					d["seats"] != "12" || d["quota"] != "10" || d["grace_end"] != graceEnds.Format("2006-01-02 15:04")+" UTC" {
 					t.Errorf("grace mail %s: %+v", m.id, m.mail)
 				}
-			case strings.HasPrefix(m.id, "mail/"+suspended.id+"/"):
+			case strings.HasPrefix(m.id, "mail/"+suspended.ID+"/"):
 				if m.mail.Template != projections.TemplateInstallationSuspended || d["farm_name"] != "Farm S-1" || d["seats"] != "13" || d["quota"] != "10" {
 					t.Errorf("suspension mail %s: %+v", m.id, m.mail)
 				}
@@ -357,8 +358,8 @@ func TestNotifier_mails_overuse_to_admins_only_USE3_USE4_USE6(t *testing.T) {
 		}
 
 		// A rebuild replays the log: no mail is scheduled twice.
-		w.run("notifier")
-		if again := w.mails("installation_"); len(again) != len(mails) {
+		w.Rebuild("notifier")
+		if again := scheduledMail(w.world, "installation_"); len(again) != len(mails) {
 			t.Errorf("%d installation mails after a rebuild, want %d", len(again), len(mails))
 		}
 	})

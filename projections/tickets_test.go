@@ -45,37 +45,37 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		w := newTicketWorld(t, target)
 		for _, p := range []string{"ada", "bob", "cyd", "dan", "eve", "fay"} {
-			w.append(person.StreamID(p), person.SignedUp{PersonID: p, FirstName: strings.ToUpper(p[:1]) + p[1:], LastName: "X",
+			w.Append(person.StreamID(p), person.SignedUp{PersonID: p, FirstName: strings.ToUpper(p[:1]) + p[1:], LastName: "X",
 				Email: p + "@example.com", PasswordHash: "x", TermsVersion: "t", VerifiedByInvitation: "inv"})
 		}
-		w.append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
+		w.Append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
 		acc := account.StreamID("acc-1")
-		w.append(acc, account.Created{AccountID: "acc-1", CreatorID: "ada", SupportCode: "S",
+		w.Append(acc, account.Created{AccountID: "acc-1", CreatorID: "ada", SupportCode: "S",
 			Company: account.Company{Name: "Acme", Country: "DE", ZIP: "1", Phone: "1"}})
 		for _, p := range []string{"bob", "cyd", "dan", "eve", "fay"} {
-			w.append(acc, account.MemberJoined{PersonID: p})
+			w.Append(acc, account.MemberJoined{PersonID: p})
 		}
 		for _, p := range []string{"cyd", "dan", "fay"} {
-			w.append(acc, account.RoleChanged{PersonID: p, Role: account.RoleAdmin, By: "ada"})
+			w.Append(acc, account.RoleChanged{PersonID: p, Role: account.RoleAdmin, By: "ada"})
 		}
 		support := ticket.SupportAuthor("anna")
 		id := "T-7K2M-QX9P"
 		tk := ticket.StreamID(id)
-		w.append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryActivation,
+		w.Append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryActivation,
 			Subject: "Farm does not activate", Description: "It does not.", Channel: ticket.Channel{Kind: ticket.ChannelEmail}})
-		addCyd := w.one(tk, ticket.WatcherAdded{PersonID: "cyd", By: "bob"}).id
-		addDan := w.one(tk, ticket.WatcherAdded{PersonID: "dan", By: "bob"}).id
-		addFay := w.one(tk, ticket.WatcherAdded{PersonID: "fay", By: "bob"}).id
-		w.append(acc, account.MemberBlocked{PersonID: "dan", By: "ada"})                         // MEM-8: a blocked watcher hears nothing
-		w.append(acc, account.RoleChanged{PersonID: "fay", Role: account.RoleMember, By: "ada"}) // a demoted one neither
-		reply := w.append(tk, ticket.Replied{ReplyID: "r-1", Author: support, FromSupport: true,
-			Body: "Please send the log.\n" + strings.Repeat("x", 3000), Attachments: []ticket.Attachment{{AttachmentID: "a"}}})[0].id
-		status := w.one(tk, ticket.StatusChanged{Status: ticket.StatusAwaitingCustomer, By: support}).id
-		own := w.append(tk, ticket.Replied{ReplyID: "r-2", Author: "bob", Body: "Here."}, ticket.StatusChanged{Status: ticket.StatusOpen, By: "bob"})
-		closed := w.one(tk, ticket.Closed{By: "bob"}).id
-		w.run("notifier")
+		addCyd := w.One(tk, ticket.WatcherAdded{PersonID: "cyd", By: "bob"}).ID
+		addDan := w.One(tk, ticket.WatcherAdded{PersonID: "dan", By: "bob"}).ID
+		addFay := w.One(tk, ticket.WatcherAdded{PersonID: "fay", By: "bob"}).ID
+		w.Append(acc, account.MemberBlocked{PersonID: "dan", By: "ada"})                         // MEM-8: a blocked watcher hears nothing
+		w.Append(acc, account.RoleChanged{PersonID: "fay", Role: account.RoleMember, By: "ada"}) // a demoted one neither
+		reply := w.Append(tk, ticket.Replied{ReplyID: "r-1", Author: support, FromSupport: true,
+			Body: "Please send the log.\n" + strings.Repeat("x", 3000), Attachments: []ticket.Attachment{{AttachmentID: "a"}}})[0].ID
+		status := w.One(tk, ticket.StatusChanged{Status: ticket.StatusAwaitingCustomer, By: support}).ID
+		own := w.Append(tk, ticket.Replied{ReplyID: "r-2", Author: "bob", Body: "Here."}, ticket.StatusChanged{Status: ticket.StatusOpen, By: "bob"})
+		closed := w.One(tk, ticket.Closed{By: "bob"}).ID
+		w.Rebuild("notifier")
 
-		mails := w.mails("ticket_")
+		mails := scheduledMail(w.world, "ticket_")
 		for _, c := range []struct {
 			what, event string
 			want        string
@@ -85,8 +85,8 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 			{"watcher fay added", addFay, "bob,cyd,dan,fay"},
 			{"support's reply", reply, "bob,cyd"},
 			{"support's status change", status, "bob,cyd"},
-			{"the owner's reply", own[0].id, ""},
-			{"the status the owner's reply set", own[1].id, ""},
+			{"the owner's reply", own[0].ID, ""},
+			{"the status the owner's reply set", own[1].ID, ""},
 			{"the owner closing", closed, ""},
 		} {
 			if got := strings.Join(recipients(mails, c.event), ","); got != c.want {
@@ -126,8 +126,8 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 		}
 
 		// A rebuild replays the log: no mail is scheduled twice.
-		w.run("notifier")
-		if again := w.mails("ticket_"); len(again) != len(mails) {
+		w.Rebuild("notifier")
+		if again := scheduledMail(w.world, "ticket_"); len(again) != len(mails) {
 			t.Errorf("%d ticket mails after a rebuild, want %d", len(again), len(mails))
 		}
 	})
@@ -140,25 +140,25 @@ func TestTickets_read_model_follows_status_TKT4(t *testing.T) {
 		w := newTicketWorld(t, target)
 		id := "T-AAAA-BBBB"
 		tk := ticket.StreamID(id)
-		w.append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryOther,
+		w.Append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryOther,
 			Subject: "S", Description: "D", Channel: ticket.Channel{Kind: ticket.ChannelChat}})
-		w.append(tk, ticket.Replied{ReplyID: "r-1", Author: "bob", Body: "more"}, ticket.Replied{ReplyID: "r-2", Author: "bob", Body: "and more"})
-		w.append(tk, ticket.StatusChanged{Status: ticket.StatusResolved, By: ticket.SupportAuthor("anna")})
-		w.append(tk, ticket.Reopened{By: "bob"})
+		w.Append(tk, ticket.Replied{ReplyID: "r-1", Author: "bob", Body: "more"}, ticket.Replied{ReplyID: "r-2", Author: "bob", Body: "and more"})
+		w.Append(tk, ticket.StatusChanged{Status: ticket.StatusResolved, By: ticket.SupportAuthor("anna")})
+		w.Append(tk, ticket.Reopened{By: "bob"})
 		snapshot := func() string {
 			var status string
 			var replies int
-			if err := w.db.SelectRow(context.Background(), `SELECT status, reply_count FROM tkt_tickets WHERE ticket_id = ?`, id).Scan(&status, &replies); err != nil {
+			if err := w.DB.SelectRow(context.Background(), `SELECT status, reply_count FROM tkt_tickets WHERE ticket_id = ?`, id).Scan(&status, &replies); err != nil {
 				t.Fatal(err)
 			}
 			return fmt.Sprintf("%s/%d", status, replies)
 		}
-		w.run("tickets")
+		w.Rebuild("tickets")
 		if got := snapshot(); got != "open/2" {
 			t.Errorf("after reopening: %s", got)
 		}
-		w.append(tk, ticket.Closed{By: "bob"})
-		w.run("tickets", "tickets")
+		w.Append(tk, ticket.Closed{By: "bob"})
+		w.Rebuild("tickets", "tickets")
 		if got := snapshot(); got != "closed/2" {
 			t.Errorf("after closing: %s", got)
 		}

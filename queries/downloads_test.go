@@ -43,9 +43,9 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		d := newDownloadsLog(t, target)
-		d.append(product.StreamID("pmm"), product.Defined{ProductID: "pmm", Name: "mac Management", Model: product.ManagedComputers, MajorVersion: 8})
-		d.append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
-		d.append(product.StreamID("tools"), product.Defined{ProductID: "tools", Name: "Tools", Model: product.ConcurrentUsers})
+		d.Append(product.StreamID("pmm"), product.Defined{ProductID: "pmm", Name: "mac Management", Model: product.ManagedComputers, MajorVersion: 8})
+		d.Append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
+		d.Append(product.StreamID("tools"), product.Defined{ProductID: "tools", Name: "Tools", Model: product.ConcurrentUsers})
 		d.sub("a", purchased("a", "pmm", 50, subscription.Year, subscription.Online, at(365*day)), subscription.Registered{AccountID: "acc-1", By: "p-1"})
 		d.sub("b", purchased("b", "ras", 5, subscription.Year, subscription.Online, at(365*day)), subscription.Registered{AccountID: "acc-1", By: "p-1"},
 			subscription.GraceStarted{End: at(365 * day)}, subscription.Expired{End: at(365 * day)})
@@ -53,15 +53,15 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 		d.sub("d", purchased("d", "ras", 5, subscription.Year, subscription.Online, at(365*day)), subscription.Registered{AccountID: "acc-2", By: "p-2"},
 			subscription.GraceStarted{End: at(365 * day)})
 		for _, v := range []string{"8.1", "8.10", "8.9", "8.9.1", "10", "11", "9.0"} {
-			d.append(release.StreamID("pmm"), publishedRelease("pmm", v))
+			d.Append(release.StreamID("pmm"), publishedRelease("pmm", v))
 		}
-		d.append(release.StreamID("pmm"), release.Withdrawn{Version: "11"})
-		d.append(release.StreamID("ras"), publishedRelease("ras", "19.0.2345"))
-		d.rebuild()
-		d.rebuild() // a rebuild reproduces what it built
+		d.Append(release.StreamID("pmm"), release.Withdrawn{Version: "11"})
+		d.Append(release.StreamID("ras"), publishedRelease("ras", "19.0.2345"))
+		d.Rebuild()
+		d.Rebuild() // a rebuild reproduces what it built
 
 		// "tools" has no releases; "ras" of acc-1 expired.
-		products, err := queries.DownloadProducts(ctx, d.db, "acc-1")
+		products, err := queries.DownloadProducts(ctx, d.DB, "acc-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,14 +69,14 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 			LatestVersion: "10", LatestReleasedAt: at(day)}) {
 			t.Errorf("acc-1 downloads %+v", products)
 		}
-		if products, err := queries.DownloadProducts(ctx, d.db, "acc-2"); err != nil || len(products) != 1 || products[0].LatestVersion != "19.0.2345" {
+		if products, err := queries.DownloadProducts(ctx, d.DB, "acc-2"); err != nil || len(products) != 1 || products[0].LatestVersion != "19.0.2345" {
 			t.Errorf("acc-2 (in grace) downloads %+v, %v", products, err)
 		}
-		if products, err := queries.DownloadProducts(ctx, d.db, "acc-404"); err != nil || len(products) != 0 {
+		if products, err := queries.DownloadProducts(ctx, d.DB, "acc-404"); err != nil || len(products) != 0 {
 			t.Errorf("a stranger's downloads %+v, %v", products, err)
 		}
 
-		releases, err := queries.Releases(ctx, d.db, "pmm")
+		releases, err := queries.Releases(ctx, d.DB, "pmm")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 			t.Errorf("versions %v, want %v (numeric order, withdrawn 11 left out)", versions, want)
 		}
 
-		files, err := queries.ReleaseFiles(ctx, d.db, "pmm", "8.10")
+		files, err := queries.ReleaseFiles(ctx, d.DB, "pmm", "8.10")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 			t.Errorf("files %+v", files)
 		}
 		for _, v := range []string{"11", "7", "8.1.0"} {
-			if _, err := queries.ReleaseFiles(ctx, d.db, "pmm", v); !errors.Is(err, queries.ErrNotFound) {
+			if _, err := queries.ReleaseFiles(ctx, d.DB, "pmm", v); !errors.Is(err, queries.ErrNotFound) {
 				t.Errorf("files of %s: %v, want ErrNotFound", v, err)
 			}
 		}
@@ -111,11 +111,11 @@ func TestDownloads_version_selector_orders_numerically_MISC2(t *testing.T) {
 			account, product string
 			want             bool
 		}{{"acc-1", "pmm", true}, {"acc-1", "ras", false}, {"acc-2", "ras", true}, {"acc-2", "pmm", false}, {"acc-404", "pmm", false}} {
-			if got, err := queries.HasActiveSubscription(ctx, d.db, c.account, c.product); err != nil || got != c.want {
+			if got, err := queries.HasActiveSubscription(ctx, d.DB, c.account, c.product); err != nil || got != c.want {
 				t.Errorf("%s has %s: %v, %v", c.account, c.product, got, err)
 			}
 		}
-		ent := queries.Entitlements{DB: d.db}
+		ent := queries.Entitlements{DB: d.DB}
 		for _, c := range []struct {
 			account string
 			model   product.Model

@@ -41,17 +41,17 @@ func newInstLog(tb testing.TB, target sqldb.Target) *instLog {
 // inst appends payloads to installation id's stream and notes the time of
 // its first activation and of a current report.
 func (l *instLog) inst(id string, payloads ...any) {
-	l.tb.Helper()
-	l.append(installation.StreamID(id), payloads...)
+	l.TB.Helper()
+	l.Append(installation.StreamID(id), payloads...)
 	for _, p := range payloads {
 		switch e := p.(type) {
 		case installation.Activated:
 			if _, ok := l.activated[id]; !ok {
-				l.activated[id] = l.clk.Now()
+				l.activated[id] = l.Clock.Now()
 			}
 		case installation.UsageReported:
 			if e.Current {
-				l.received[id] = l.clk.Now()
+				l.received[id] = l.Clock.Now()
 			}
 		}
 	}
@@ -61,7 +61,7 @@ func (l *instLog) inst(id string, payloads ...any) {
 // received).
 func (l *instLog) report(id string, seats, quota int, observed time.Time, current bool) {
 	if observed.IsZero() {
-		observed = l.clk.Now().Add(time.Minute) // the append's time
+		observed = l.Clock.Now().Add(time.Minute) // the append's time
 	}
 	l.inst(id, installation.UsageReported{Seats: seats, ObservedAt: observed, Current: current, Quota: quota})
 }
@@ -100,10 +100,10 @@ func proxyActivated(id, name, site, description string, offlineUse bool, mode in
 //	p-one     permanent    active, offline mode   key-d-p (d)            120 of 150
 //	p-two     permanent    active, over limit     key-d-1 (d, quota 50)  55 of 50
 func installations1(l *instLog) {
-	l.append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
-	l.append(product.StreamID("proxy"), product.Defined{ProductID: "proxy", Name: "MDM Proxy", Model: product.ManagedComputers, MajorVersion: 7})
+	l.Append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
+	l.Append(product.StreamID("proxy"), product.Defined{ProductID: "proxy", Name: "MDM Proxy", Model: product.ManagedComputers, MajorVersion: 7})
 	reg := subscription.Registered{AccountID: "acc-1", By: "p-1"}
-	sub := func(id string, payloads ...any) { l.append(subscription.StreamID(id), payloads...) }
+	sub := func(id string, payloads ...any) { l.Append(subscription.StreamID(id), payloads...) }
 	sub("a", purchased("a", "farms", 60, subscription.Year, subscription.Online, at(365*day)), reg,
 		subscription.SublicenseCreated{Key: sealed("key-a-1"), Name: "Berlin", Quota: 10, By: "p-1"},
 		subscription.SublicenseCreated{Key: sealed("key-a-2"), Name: "Cologne", Quota: 5, By: "p-1"},
@@ -152,17 +152,17 @@ func installations1(l *instLog) {
 	// then one that arrives late, observed on the first day, with the
 	// highest usage of all, then a current one again.
 	d1, d2 := at(day+time.Hour), at(2*day) // 2026-03-02 10:00, 2026-03-03 09:00
-	l.clk.Set(d1.Add(-time.Minute))
+	l.Clock.Set(d1.Add(-time.Minute))
 	l.report("f-alpha", 5, 40, d1, true)
-	l.clk.Set(d1.Add(2*time.Hour - time.Minute))
+	l.Clock.Set(d1.Add(2*time.Hour - time.Minute))
 	l.report("f-alpha", 8, 40, d1.Add(2*time.Hour), true)
-	l.clk.Set(d2.Add(-time.Minute))
+	l.Clock.Set(d2.Add(-time.Minute))
 	l.report("f-alpha", 3, 40, d2, true)
-	l.clk.Set(d2.Add(time.Hour - time.Minute))
+	l.Clock.Set(d2.Add(time.Hour - time.Minute))
 	l.inst("f-alpha", installation.UsageReported{Seats: 12, ObservedAt: d1.Add(5 * time.Hour), Current: false, Quota: 40})
-	l.clk.Set(d2.Add(2*time.Hour - time.Minute))
+	l.Clock.Set(d2.Add(2*time.Hour - time.Minute))
 	l.report("f-alpha", 1, 40, d2.Add(2*time.Hour), true)
-	l.rebuild()
+	l.Rebuild()
 }
 
 func installationIDs(list []queries.InstallationSummary) string {
@@ -212,17 +212,17 @@ func TestInstallations_filters_and_sorts_INST2(t *testing.T) {
 			{queries.InstallationsFilter{AccountID: "acc-2", Kind: "farm"}, "f-other"},
 			{queries.InstallationsFilter{AccountID: "acc-3", Kind: "farm"}, ""},
 		} {
-			if got := listInstallations(t, l.db, c.f); got != c.want {
+			if got := listInstallations(t, l.DB, c.f); got != c.want {
 				t.Errorf("%s %s by %q: %s, want %s (INST-2)", c.f.Kind, c.f.Status, c.f.Sort, got, c.want)
 			}
 		}
 		// Later, beta's license has ended more than 30 days ago: expired.
 		later := farms("expired", "name")
 		later.Now = at(51 * day)
-		if got := listInstallations(t, l.db, later); got != "f-beta,f-delta,f-eta,f-gamma" {
+		if got := listInstallations(t, l.DB, later); got != "f-beta,f-delta,f-eta,f-gamma" {
 			t.Errorf("expired at t0+51d: %s", got)
 		}
-		page, err := queries.Installations(context.Background(), l.db, farms("", ""))
+		page, err := queries.Installations(context.Background(), l.DB, farms("", ""))
 		if err != nil || page.Next != "" || page.Installations == nil {
 			t.Fatalf("one page: next %q, %v", page.Next, err)
 		}
@@ -242,11 +242,11 @@ func TestInstallations_paging(t *testing.T) {
 		installations1(l)
 		for _, sort := range []string{"", "activated", "name", "-name", "-activated"} {
 			f := queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", Sort: sort}
-			want := listInstallations(t, l.db, f)
+			want := listInstallations(t, l.DB, f)
 			var got []string
 			f.Limit = 2
 			for pages := 0; ; pages++ {
-				page, err := queries.Installations(ctx, l.db, f)
+				page, err := queries.Installations(ctx, l.DB, f)
 				if err != nil || pages > 5 {
 					t.Fatalf("by %q, page %d: %v", sort, pages, err)
 				}
@@ -263,11 +263,11 @@ func TestInstallations_paging(t *testing.T) {
 				t.Errorf("pages by %q: %s, want %s", sort, strings.Join(got, ","), want)
 			}
 		}
-		first, err := queries.Installations(ctx, l.db, queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", Sort: "name", Limit: 3})
+		first, err := queries.Installations(ctx, l.DB, queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", Sort: "name", Limit: 3})
 		if err != nil || first.Next == "" {
 			t.Fatalf("first page by name: %v", err)
 		}
-		if _, err := queries.Installations(ctx, l.db, queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", After: first.Next}); !errors.Is(err, queries.ErrInvalidFilter) {
+		if _, err := queries.Installations(ctx, l.DB, queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", After: first.Next}); !errors.Is(err, queries.ErrInvalidFilter) {
 			t.Errorf("a cursor of the name sort used by activation date: %v, want ErrInvalidFilter", err)
 		}
 	})
@@ -322,11 +322,11 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 		l := newInstLog(t, target)
 		installations1(l)
 		sel := queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", IDs: []string{"f-beta", "f-other", "f-alpha", "nope"}, Sort: "name"}
-		if got := listInstallations(t, l.db, sel); got != "f-alpha,f-beta" {
+		if got := listInstallations(t, l.DB, sel); got != "f-alpha,f-beta" {
 			t.Fatalf("selection: %s, want f-alpha,f-beta", got)
 		}
 		var w bytes.Buffer
-		if err := queries.ExportInstallationsCSV(ctx, l.db, sel, []string{"farm_name", "activation_key", "peak_usage", "latest_report_date", "notes", "status"}, &w); err != nil {
+		if err := queries.ExportInstallationsCSV(ctx, l.DB, sel, []string{"farm_name", "activation_key", "peak_usage", "latest_report_date", "notes", "status"}, &w); err != nil {
 			t.Fatal(err)
 		}
 		want := "Farm name,Activation key,Peak usage,Latest report date,Notes,Status\n" +
@@ -339,7 +339,7 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 		// Every column of the farms list, in its order, when none is chosen.
 		w.Reset()
 		one := queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", IDs: []string{"f-gamma"}}
-		if err := queries.ExportInstallationsCSV(ctx, l.db, one, nil, &w); err != nil {
+		if err := queries.ExportInstallationsCSV(ctx, l.DB, one, nil, &w); err != nil {
 			t.Fatal(err)
 		}
 		want = "Activation key,Farm name,Status,Server ID,App version,Activation date,Latest report date,Peak usage,Notes\n" +
@@ -351,7 +351,7 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 
 		w.Reset()
 		proxies := queries.InstallationsFilter{AccountID: "acc-1", Kind: "proxy_server"}
-		if err := queries.ExportInstallationsCSV(ctx, l.db, proxies, queries.InstallationCSVColumns("proxy_server"), &w); err != nil {
+		if err := queries.ExportInstallationsCSV(ctx, l.DB, proxies, queries.InstallationCSVColumns("proxy_server"), &w); err != nil {
 			t.Fatal(err)
 		}
 		want = "Server name,License key,Site code,Site description,Offline use,App version,Activation date,Last report date,Max managed computers,Registered computers,Notes\n" +
@@ -366,7 +366,7 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 		// A selection of nothing of the account's: the header alone.
 		w.Reset()
 		none := queries.InstallationsFilter{AccountID: "acc-1", Kind: "farm", IDs: []string{"f-other"}}
-		if err := queries.ExportInstallationsCSV(ctx, l.db, none, []string{"farm_name"}, &w); err != nil || w.String() != "Farm name\n" {
+		if err := queries.ExportInstallationsCSV(ctx, l.DB, none, []string{"farm_name"}, &w); err != nil || w.String() != "Farm name\n" {
 			t.Fatalf("another account's selection: %q, %v", w.String(), err)
 		}
 	})
@@ -382,7 +382,7 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		d, err := queries.InstallationDetails(ctx, l.db, "f-alpha")
+		d, err := queries.InstallationDetails(ctx, l.DB, "f-alpha")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -414,22 +414,22 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 
 		// A repeated activation keeps the activation date and takes the
 		// new app version; a deactivation keeps the usage.
-		delta, err := queries.InstallationDetails(ctx, l.db, "f-delta")
+		delta, err := queries.InstallationDetails(ctx, l.DB, "f-delta")
 		if err != nil || delta.AppVersion != "5.2" || !delta.ActivatedAt.Equal(l.activated["f-delta"]) || delta.Status != "deactivated" ||
 			delta.LastReportAt != nil || len(delta.Usage) != 0 || delta.Usage == nil {
 			t.Fatalf("f-delta: %+v, %v", delta, err)
 		}
 		// Overuse (USE-3, USE-4, USE-6) and offline use (ACT-2).
-		gamma, err := queries.InstallationDetails(ctx, l.db, "f-gamma")
+		gamma, err := queries.InstallationDetails(ctx, l.DB, "f-gamma")
 		if err != nil || gamma.Status != "suspended" || gamma.GraceEnds == nil || !gamma.GraceEnds.Equal(at(7*day)) || gamma.Quota != 5 ||
 			gamma.AppVersion != "5.2" || !gamma.ActivatedAt.Equal(l.activated["f-gamma"]) {
 			t.Fatalf("f-gamma: %+v, %v", gamma, err)
 		}
-		two, err := queries.InstallationDetails(ctx, l.db, "p-two")
+		two, err := queries.InstallationDetails(ctx, l.DB, "p-two")
 		if err != nil || !two.OverLimit || !two.OfflineUse || two.LicenseEnd != nil || two.CurrentUsage != 55 || two.Quota != 50 {
 			t.Fatalf("p-two: %+v, %v", two, err)
 		}
-		if one, err := queries.InstallationDetails(ctx, l.db, "p-one"); err != nil || !one.OfflineUse || one.OverLimit {
+		if one, err := queries.InstallationDetails(ctx, l.DB, "p-one"); err != nil || !one.OfflineUse || one.OverLimit {
 			t.Fatalf("p-one (activated offline): %+v, %v", one, err)
 		}
 		// A new generation after a deactivation is a new activation date.
@@ -438,19 +438,19 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 			a.Generation = 2
 			return a
 		}())
-		reactivated := l.clk.Now()
+		reactivated := l.Clock.Now()
 		proxy := proxyActivated("p-two", "proxy two", "HAM", "Hamburg", true, installation.Online, "key-d-1", 50)
 		proxy.Generation = 2
 		l.inst("p-two", installation.Deactivated{Reason: installation.ByInstallation, Mode: installation.Online}, proxy)
-		l.rebuild()
-		if two, err := queries.InstallationDetails(ctx, l.db, "p-two"); err != nil || two.OverLimit || two.SiteDescription != "Hamburg" {
+		l.Rebuild()
+		if two, err := queries.InstallationDetails(ctx, l.DB, "p-two"); err != nil || two.OverLimit || two.SiteDescription != "Hamburg" {
 			t.Fatalf("p-two reactivated: %+v, %v (a new activation starts within its limit, USE-6)", two, err)
 		}
-		if eps, err := queries.InstallationDetails(ctx, l.db, "f-eps"); err != nil || !eps.ActivatedAt.Equal(reactivated) ||
+		if eps, err := queries.InstallationDetails(ctx, l.DB, "f-eps"); err != nil || !eps.ActivatedAt.Equal(reactivated) ||
 			eps.Status != "active" || eps.PeakUsage != 7 {
 			t.Fatalf("f-eps reactivated at %s: %+v, %v", reactivated, eps, err)
 		}
-		if _, err := queries.InstallationDetails(ctx, l.db, "nope"); !errors.Is(err, queries.ErrNotFound) {
+		if _, err := queries.InstallationDetails(ctx, l.DB, "nope"); !errors.Is(err, queries.ErrNotFound) {
 			t.Fatalf("unknown installation: %v, want ErrNotFound", err)
 		}
 	})
@@ -464,7 +464,7 @@ func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		cards, err := queries.Dashboard(ctx, l.db, "acc-1")
+		cards, err := queries.Dashboard(ctx, l.DB, "acc-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,7 +480,7 @@ func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 		if js, _ := json.Marshal(cards); !strings.Contains(string(js), `"prepaid_farms":5,"registered_proxy_servers":0`) {
 			t.Fatalf("cards as JSON: %s", js)
 		}
-		if cards, err := queries.Dashboard(ctx, l.db, "acc-2"); err != nil || len(cards) != 1 || cards[0].Farms != 1 || cards[0].ProxyServers != 0 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2"); err != nil || len(cards) != 1 || cards[0].Farms != 1 || cards[0].ProxyServers != 0 {
 			t.Fatalf("dashboard of acc-2: %+v, %v", cards, err)
 		}
 	})
@@ -494,7 +494,7 @@ func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		d, err := queries.SubscriptionDetails(ctx, l.db, "a", "")
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -512,7 +512,7 @@ func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 			"used": "p,3,1,2", "-used": "2,1,3,p",
 			"vacant": "2,3,1,p", "-vacant": "p,1,3,2",
 		} {
-			d, err := queries.SubscriptionDetails(ctx, l.db, "a", sort)
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort)
 			if err != nil {
 				t.Fatalf("sort %s: %v", sort, err)
 			}
@@ -520,7 +520,7 @@ func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 				t.Errorf("keys by %s: %s, want %s (KEY-7)", sort, got, order)
 			}
 		}
-		if p, err := queries.SubscriptionDetails(ctx, l.db, "d", "used"); err != nil || keyIDs(p.Keys) != "key-d-1,key-d-p" ||
+		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "used"); err != nil || keyIDs(p.Keys) != "key-d-1,key-d-p" ||
 			p.Keys[0].Vacant != -5 || p.Keys[1].Used != 120 || p.Keys[1].Vacant != 30 {
 			t.Fatalf("keys of d by used: %+v, %v", p.Keys, err)
 		}
@@ -608,15 +608,15 @@ func TestInstallations_replay_is_idempotent(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		first := instSnapshot(t, l.db)
+		first := instSnapshot(t, l.DB)
 		if strings.Count(first, "\n") < 20 {
 			t.Fatalf("suspiciously few rows:\n%s", first)
 		}
-		l.rebuild()
-		if again := instSnapshot(t, l.db); again != first {
+		l.Rebuild()
+		if again := instSnapshot(t, l.DB); again != first {
 			t.Fatalf("a second rebuild differs:\nfirst\n%s\nagain\n%s", first, again)
 		}
-		recs, err := l.store.ReadAll(ctx, 0, 10_000)
+		recs, err := l.Store.ReadAll(ctx, 0, 10_000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -625,8 +625,8 @@ func TestInstallations_replay_is_idempotent(t *testing.T) {
 			empty       bool
 			timesInARow int
 		}{{"the log applied again", false, 1}, {"each event twice in a row", true, 2}} {
-			applyRecords(t, l.db, recs, c.empty, c.timesInARow)
-			if got := instSnapshot(t, l.db); got != first {
+			applyRecords(t, l.DB, recs, c.empty, c.timesInARow)
+			if got := instSnapshot(t, l.DB); got != first {
 				t.Fatalf("%s differs:\nonce\n%s\nthen\n%s", c.name, first, got)
 			}
 		}

@@ -29,12 +29,12 @@ func newLicenseLog(tb testing.TB, target sqldb.Target) *licenseLog {
 
 // sub appends payloads to subscription id's stream.
 func (l *licenseLog) sub(id string, payloads ...any) {
-	l.append(subscription.StreamID(id), payloads...)
+	l.Append(subscription.StreamID(id), payloads...)
 }
 
 // snapshot dumps the licenses read model's rows, in key order.
 func (l *licenseLog) snapshot() string {
-	l.tb.Helper()
+	l.TB.Helper()
 	var b strings.Builder
 	for _, q := range []string{
 		`SELECT product_id, name, model, trial_days, trial_seats, major_version FROM lic_products ORDER BY product_id`,
@@ -46,9 +46,9 @@ func (l *licenseLog) snapshot() string {
 		`SELECT key_id, person_id FROM lic_key_admins ORDER BY key_id, person_id`,
 		`SELECT subscription_id, order_id, kind, seats, period, recorded_at FROM lic_orders ORDER BY subscription_id, order_id`,
 	} {
-		rows, err := l.db.Select(context.Background(), q)
+		rows, err := l.DB.Select(context.Background(), q)
 		if err != nil {
-			l.tb.Fatal(err)
+			l.TB.Fatal(err)
 		}
 		cols, _ := rows.Columns()
 		for rows.Next() {
@@ -58,7 +58,7 @@ func (l *licenseLog) snapshot() string {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				l.tb.Fatal(err)
+				l.TB.Fatal(err)
 			}
 			for _, v := range vals {
 				if bs, ok := v.([]byte); ok {
@@ -69,7 +69,7 @@ func (l *licenseLog) snapshot() string {
 			b.WriteString("\n")
 		}
 		if err := rows.Err(); err != nil {
-			l.tb.Fatal(err)
+			l.TB.Fatal(err)
 		}
 		rows.Close()
 		b.WriteString("--\n")
@@ -97,7 +97,7 @@ func purchased(id, productID string, seats int, period subscription.Period, chan
 // read model says.
 func primaryQuota(t *testing.T, l *licenseLog, id string) int {
 	t.Helper()
-	d, err := queries.SubscriptionDetails(context.Background(), l.db, id, "")
+	d, err := queries.SubscriptionDetails(context.Background(), l.DB, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newLicenseLog(t, target)
-		l.append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
+		l.Append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
 		l.sub("a", purchased("a", "farms", 50, subscription.Year, subscription.Online, at(365*day)),
 			subscription.Registered{AccountID: "acc-1", By: "p-1"})
 		steps := []struct {
@@ -152,17 +152,17 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			if len(s.events) > 0 {
 				l.sub("a", s.events...)
 			}
-			l.rebuild()
+			l.Rebuild()
 			if got := primaryQuota(t, l, "a"); got != s.primary {
 				t.Fatalf("step %d: primary quota %d, want %d (KEY-4)", i, got, s.primary)
 			}
 		}
 		var admins int
-		if err := l.db.SelectRow(ctx, `SELECT COUNT(*) FROM lic_key_admins WHERE key_id = 'key-a-3'`).Scan(&admins); err != nil || admins != 0 {
+		if err := l.DB.SelectRow(ctx, `SELECT COUNT(*) FROM lic_key_admins WHERE key_id = 'key-a-3'`).Scan(&admins); err != nil || admins != 0 {
 			t.Fatalf("a deleted sublicense keeps %d administrators (%v)", admins, err)
 		}
 		var foreign int
-		if err := l.db.SelectRow(ctx, `SELECT COUNT(*) FROM lic_keys WHERE subscription_id = 'a' AND account_id <> 'acc-1'`).Scan(&foreign); err != nil || foreign != 0 {
+		if err := l.DB.SelectRow(ctx, `SELECT COUNT(*) FROM lic_keys WHERE subscription_id = 'a' AND account_id <> 'acc-1'`).Scan(&foreign); err != nil || foreign != 0 {
 			t.Fatalf("%d keys of a not in its account (%v)", foreign, err)
 		}
 
@@ -172,7 +172,7 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 		//   1  Berlin office  reserved 20  renews → 365d
 		//   2  amsterdam      reserved 10  300d
 		//   4  Dresden        reserved 10  100d
-		d, err := queries.SubscriptionDetails(ctx, l.db, "a", "")
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			"vacant": "2,4,1,p", "-vacant": "p,1,2,4",
 			"expiry": "4,2,1,p", "-expiry": "1,p,2,4", // no expiry of its own: the subscription's end
 		} {
-			d, err := queries.SubscriptionDetails(ctx, l.db, "a", sort)
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort)
 			if err != nil {
 				t.Fatalf("sort %s: %v", sort, err)
 			}
@@ -205,11 +205,11 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			}
 		}
 		for _, bad := range []string{"bogus", "-", "--name", "Name", "key_id"} {
-			if _, err := queries.SubscriptionDetails(ctx, l.db, "a", bad); !errors.Is(err, queries.ErrInvalidFilter) || !strings.Contains(err.Error(), "vacant") {
+			if _, err := queries.SubscriptionDetails(ctx, l.DB, "a", bad); !errors.Is(err, queries.ErrInvalidFilter) || !strings.Contains(err.Error(), "vacant") {
 				t.Errorf("key sort %q: %v, want ErrInvalidFilter naming the columns", bad, err)
 			}
 		}
-		if _, err := queries.SubscriptionDetails(ctx, l.db, "nope", ""); !errors.Is(err, queries.ErrNotFound) {
+		if _, err := queries.SubscriptionDetails(ctx, l.DB, "nope", ""); !errors.Is(err, queries.ErrNotFound) {
 			t.Fatalf("unknown subscription: %v, want ErrNotFound", err)
 		}
 	})
@@ -224,10 +224,10 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 //	e  old     3 seats 1y, expired (its product has no card)
 //	f  farms   7 seats, acc-2;  g  farms 9 seats, not registered
 func account1(l *licenseLog) {
-	l.append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
-	l.append(product.StreamID("proxy"), product.Defined{ProductID: "proxy", Name: "MDM Proxy", Model: product.ManagedComputers,
+	l.Append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Remote Farm", Model: product.ConcurrentUsers, MajorVersion: 5})
+	l.Append(product.StreamID("proxy"), product.Defined{ProductID: "proxy", Name: "MDM Proxy", Model: product.ManagedComputers,
 		Trial: product.Trial{Days: 30, Seats: 5}, MajorVersion: 7})
-	l.append(product.StreamID("old"), product.Defined{ProductID: "old", Name: "archive tool", Model: product.ConcurrentUsers, MajorVersion: 1})
+	l.Append(product.StreamID("old"), product.Defined{ProductID: "old", Name: "archive tool", Model: product.ConcurrentUsers, MajorVersion: 1})
 	reg := subscription.Registered{AccountID: "acc-1", By: "p-1"}
 	l.sub("a", purchased("a", "farms", 50, subscription.Year, subscription.Online, at(365*day)), reg)
 	l.sub("a", subscription.SeatsAdded{OrderID: "o-a-2", OrderDigest: "d", Seats: 10},
@@ -265,8 +265,8 @@ func TestLicenses_dashboard_and_products_INST5_PROD1(t *testing.T) {
 		ctx := context.Background()
 		l := newLicenseLog(t, target)
 		account1(l)
-		l.rebuild()
-		cards, err := queries.Dashboard(ctx, l.db, "acc-1")
+		l.Rebuild()
+		cards, err := queries.Dashboard(ctx, l.DB, "acc-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,13 +278,13 @@ func TestLicenses_dashboard_and_products_INST5_PROD1(t *testing.T) {
 		if !reflect.DeepEqual(cards, want) {
 			t.Fatalf("dashboard of acc-1:\n got %+v\nwant %+v", cards, want)
 		}
-		if cards, err := queries.Dashboard(ctx, l.db, "acc-2"); err != nil || len(cards) != 1 || cards[0].Seats != 7 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2"); err != nil || len(cards) != 1 || cards[0].Seats != 7 {
 			t.Fatalf("dashboard of acc-2: %+v, %v", cards, err)
 		}
-		if cards, err := queries.Dashboard(ctx, l.db, "acc-3"); err != nil || cards == nil || len(cards) != 0 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-3"); err != nil || cards == nil || len(cards) != 0 {
 			t.Fatalf("dashboard of an account with nothing: %#v, %v", cards, err)
 		}
-		products, err := queries.Products(ctx, l.db)
+		products, err := queries.Products(ctx, l.DB)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,9 +297,9 @@ func TestLicenses_dashboard_and_products_INST5_PROD1(t *testing.T) {
 			t.Fatalf("products by name:\n got %+v\nwant %+v", products, wantProducts)
 		}
 		// product.Defined again changes the terms in place.
-		l.append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Farm Manager", Model: product.ConcurrentUsers, MajorVersion: 6})
-		l.rebuild()
-		if products, err := queries.Products(ctx, l.db); err != nil || len(products) != 3 || products[1].Name != "Farm Manager" || products[1].MajorVersion != 6 {
+		l.Append(product.StreamID("farms"), product.Defined{ProductID: "farms", Name: "Farm Manager", Model: product.ConcurrentUsers, MajorVersion: 6})
+		l.Rebuild()
+		if products, err := queries.Products(ctx, l.DB); err != nil || len(products) != 3 || products[1].Name != "Farm Manager" || products[1].MajorVersion != 6 {
 			t.Fatalf("products after a redefinition: %+v, %v", products, err)
 		}
 	})
@@ -314,7 +314,7 @@ func TestLicenses_subscriptions_list_SUB6_SUB9(t *testing.T) {
 		ctx := context.Background()
 		l := newLicenseLog(t, target)
 		account1(l)
-		l.rebuild()
+		l.Rebuild()
 		for _, c := range []struct {
 			f    queries.SubscriptionsFilter
 			want string
@@ -327,7 +327,7 @@ func TestLicenses_subscriptions_list_SUB6_SUB9(t *testing.T) {
 			{queries.SubscriptionsFilter{AccountID: "acc-2", Status: "all"}, "f"},
 			{queries.SubscriptionsFilter{AccountID: "acc-3", Status: "all"}, ""},
 		} {
-			got, err := queries.Subscriptions(ctx, l.db, c.f)
+			got, err := queries.Subscriptions(ctx, l.DB, c.f)
 			if err != nil {
 				t.Fatalf("%+v: %v", c.f, err)
 			}
@@ -335,7 +335,7 @@ func TestLicenses_subscriptions_list_SUB6_SUB9(t *testing.T) {
 				t.Errorf("%+v: %s, want %s", c.f, subIDs(got), c.want)
 			}
 		}
-		list, err := queries.Subscriptions(ctx, l.db, queries.SubscriptionsFilter{AccountID: "acc-1"})
+		list, err := queries.Subscriptions(ctx, l.DB, queries.SubscriptionsFilter{AccountID: "acc-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,11 +349,11 @@ func TestLicenses_subscriptions_list_SUB6_SUB9(t *testing.T) {
 		for _, f := range []queries.SubscriptionsFilter{
 			{AccountID: "acc-1", Status: "expired"}, {AccountID: "acc-1", Sort: "start"}, {AccountID: "acc-1", Sort: "END"}, {},
 		} {
-			if _, err := queries.Subscriptions(ctx, l.db, f); !errors.Is(err, queries.ErrInvalidFilter) {
+			if _, err := queries.Subscriptions(ctx, l.DB, f); !errors.Is(err, queries.ErrInvalidFilter) {
 				t.Errorf("%+v: %v, want ErrInvalidFilter", f, err)
 			}
 		}
-		if _, err := queries.Subscriptions(ctx, l.db, queries.SubscriptionsFilter{AccountID: "acc-1", Status: "x"}); err == nil ||
+		if _, err := queries.Subscriptions(ctx, l.DB, queries.SubscriptionsFilter{AccountID: "acc-1", Status: "x"}); err == nil ||
 			!strings.Contains(err.Error(), "active or all") {
 			t.Errorf("an invalid status does not name the allowed values: %v", err)
 		}
@@ -369,8 +369,8 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 		ctx := context.Background()
 		l := newLicenseLog(t, target)
 		account1(l)
-		l.rebuild()
-		d, err := queries.SubscriptionDetails(ctx, l.db, "a", "")
+		l.Rebuild()
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +394,7 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 			t.Fatalf("keys of a: %+v", d.Keys)
 		}
 
-		p, err := queries.SubscriptionDetails(ctx, l.db, "d", "expiry")
+		p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "expiry")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,13 +412,13 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 		if len(p.Keys) != 2 || p.Keys[0].KeyID != "key-d-1" || p.Keys[1].KeyID != "key-d-p" || p.Keys[1].Quota != 150 {
 			t.Fatalf("keys of d by expiry: %+v", p.Keys)
 		}
-		if p, err := queries.SubscriptionDetails(ctx, l.db, "d", "-expiry"); err != nil || keyIDs(p.Keys) != "key-d-p,key-d-1" {
+		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "-expiry"); err != nil || keyIDs(p.Keys) != "key-d-p,key-d-1" {
 			t.Fatalf("keys of d by -expiry: %v, %v", keyIDs(p.Keys), err)
 		}
 		if js, _ := json.Marshal(p.Subscription); !strings.Contains(string(js), `"end":null`) {
 			t.Fatalf("permanent license as JSON: %s", js)
 		}
-		if g, err := queries.SubscriptionDetails(ctx, l.db, "g", ""); err != nil || g.Subscription.AccountID != "" || !g.Subscription.AutoRenew {
+		if g, err := queries.SubscriptionDetails(ctx, l.DB, "g", ""); err != nil || g.Subscription.AccountID != "" || !g.Subscription.AutoRenew {
 			t.Fatalf("unregistered g: %+v, %v", g.Subscription, err)
 		}
 	})
@@ -434,24 +434,24 @@ func TestLicenses_replay_is_idempotent(t *testing.T) {
 		account1(l)
 		l.sub("a", subscription.SublicenseCreated{Key: sealed("key-a-1"), Name: "Berlin", Quota: 20, By: "p-1"},
 			subscription.AdministratorGranted{KeyID: "key-a-1", PersonID: "p-2", By: "p-1"})
-		l.rebuild()
+		l.Rebuild()
 		first := l.snapshot()
 		if strings.Count(first, "\n") < 20 {
 			t.Fatalf("suspiciously few rows:\n%s", first)
 		}
-		l.rebuild()
+		l.Rebuild()
 		if again := l.snapshot(); again != first {
 			t.Fatalf("a second rebuild differs:\nfirst\n%s\nagain\n%s", first, again)
 		}
-		recs, err := l.store.ReadAll(ctx, 0, 10_000)
+		recs, err := l.Store.ReadAll(ctx, 0, 10_000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, err := l.db.BeginTx(ctx, nil)
+		tx, err := l.DB.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		stx := projection.WrapTx(tx, l.db.Engine)
+		stx := projection.WrapTx(tx, l.DB.Engine)
 		for _, rec := range recs {
 			if err := (projections.Licenses{}).Apply(ctx, stx, rec); err != nil {
 				tx.Rollback()

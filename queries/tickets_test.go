@@ -25,7 +25,7 @@ func newTicketLog(tb testing.TB, target sqldb.Target) *ticketLog {
 }
 
 func (l *ticketLog) ticket(id string, payloads ...any) {
-	l.append(ticket.StreamID(id), payloads...)
+	l.Append(ticket.StreamID(id), payloads...)
 }
 
 func ticketOpened(id, acc, owner string) ticket.Opened {
@@ -49,8 +49,8 @@ func TestTickets_list_TKT4(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newTicketLog(t, target)
-		l.append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
-		l.append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.Append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
+		l.Append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
 		support := ticket.SupportAuthor("anna")
 		// 0001..0006 are acc-1's; bob owns the odd ones; 0009 is acc-2's.
 		for i := 1; i <= 6; i++ {
@@ -62,19 +62,19 @@ func TestTickets_list_TKT4(t *testing.T) {
 		}
 		// 000A and 000B are opened at the same time: the ID breaks the tie.
 		same := t0.Add(time.Hour)
-		l.appendAt(ticket.StreamID("T-0000-000A"), same, ticketOpened("T-0000-000A", "acc-1", "bob"))
-		l.appendAt(ticket.StreamID("T-0000-000B"), same, ticketOpened("T-0000-000B", "acc-1", "bob"))
+		l.AppendAt(ticket.StreamID("T-0000-000A"), same, ticketOpened("T-0000-000A", "acc-1", "bob"))
+		l.AppendAt(ticket.StreamID("T-0000-000B"), same, ticketOpened("T-0000-000B", "acc-1", "bob"))
 		l.ticket("T-0000-0009", ticketOpened("T-0000-0009", "acc-2", "bob"))
 		l.ticket("T-0000-0001", ticket.StatusChanged{Status: ticket.StatusInProgress, By: support})
 		l.ticket("T-0000-0003", ticket.StatusChanged{Status: ticket.StatusResolved, By: support})
 		l.ticket("T-0000-0005", ticket.Closed{By: "bob"})
 		l.ticket("T-0000-0002", ticket.StatusChanged{Status: ticket.StatusAwaitingCustomer, By: support})
-		l.rebuild()
+		l.Rebuild()
 
 		list := func(f queries.TicketsFilter) queries.TicketsPage {
 			t.Helper()
 			f.AccountID = "acc-1"
-			p, err := queries.Tickets(ctx, l.db, f)
+			p, err := queries.Tickets(ctx, l.DB, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestTickets_list_TKT4(t *testing.T) {
 			{AccountID: "acc-1"}, // neither a member nor all
 			{Person: "bob"},      // no account
 		} {
-			if _, err := queries.Tickets(ctx, l.db, bad); !errors.Is(err, queries.ErrInvalidFilter) {
+			if _, err := queries.Tickets(ctx, l.DB, bad); !errors.Is(err, queries.ErrInvalidFilter) {
 				t.Errorf("%+v: %v, want ErrInvalidFilter", bad, err)
 			}
 		}
@@ -135,8 +135,8 @@ func TestTicketDetails_TKT1_TKT2_TKT3(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newTicketLog(t, target)
-		l.append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
-		l.append(person.StreamID("cyd"), person.SignedUp{PersonID: "cyd", FirstName: "Cyd", LastName: "Cole", Email: "cyd@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.Append(person.StreamID("bob"), person.SignedUp{PersonID: "bob", FirstName: "Bob", LastName: "Baker", Email: "bob@example.com", PasswordHash: "x", TermsVersion: "t"})
+		l.Append(person.StreamID("cyd"), person.SignedUp{PersonID: "cyd", FirstName: "Cyd", LastName: "Cole", Email: "cyd@example.com", PasswordHash: "x", TermsVersion: "t"})
 		call := t0.Add(48 * time.Hour)
 		o := ticketOpened("T-0000-0001", "acc-1", "bob")
 		o.Channel = ticket.Channel{Kind: ticket.ChannelCall, CallAt: &call}
@@ -150,9 +150,9 @@ func TestTicketDetails_TKT1_TKT2_TKT3(t *testing.T) {
 		l.ticket("T-0000-0001", ticket.WatcherRemoved{PersonID: "ada", By: "bob"})
 		l.ticket("T-0000-0001", ticket.StatusChanged{Status: ticket.StatusResolved, By: support},
 			ticket.SurveySubmitted{Rating: 5, Feedback: "Fast.", By: "bob"})
-		l.rebuild()
+		l.Rebuild()
 
-		d, err := queries.TicketDetails(ctx, l.db, "T-0000-0001")
+		d, err := queries.TicketDetails(ctx, l.DB, "T-0000-0001")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestTicketDetails_TKT1_TKT2_TKT3(t *testing.T) {
 		if d.Survey == nil || d.Survey.Rating != 5 || d.Survey.Feedback != "Fast." || d.Survey.SubmittedBy != "bob" {
 			t.Errorf("survey %+v", d.Survey)
 		}
-		if _, err := queries.TicketDetails(ctx, l.db, "T-0000-0002"); !errors.Is(err, queries.ErrNotFound) {
+		if _, err := queries.TicketDetails(ctx, l.DB, "T-0000-0002"); !errors.Is(err, queries.ErrNotFound) {
 			t.Errorf("unknown ticket: %v", err)
 		}
 	})
