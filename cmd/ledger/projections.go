@@ -7,6 +7,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"seatledger/infra/clock"
 	"seatledger/infra/config"
@@ -25,21 +26,32 @@ func newProjectionsCommand(a *app) *cobra.Command {
 		Short: "Inspect and rebuild the read models",
 	}
 	commandGroup(cmd)
-	cmd.PersistentFlags().String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+", else "+sqldb.DefaultSQLitePath+")")
-	cmd.PersistentFlags().String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+	addStorageFlags(cmd.PersistentFlags())
 	cmd.AddCommand(newProjectionsStatusCommand(a), newProjectionsRebuildCommand(a))
 	return cmd
 }
 
-// openRuntime opens the configured storage and a projection runtime on it.
-func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, func(), error) {
+// addStorageFlags adds the flags openStorage reads.
+func addStorageFlags(flags *pflag.FlagSet) {
+	flags.String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+", else "+sqldb.DefaultSQLitePath+")")
+	flags.String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+}
+
+// openStorage opens (and migrates) the database and event store the
+// flags or the environment name.
+func openStorage(cmd *cobra.Command, a *app) (*storage.Storage, error) {
 	raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
 	target, err := config.ParseDatabaseURL(raw)
 	if err != nil {
-		return nil, nil, usagef("%s: %v", source, err)
+		return nil, usagef("%s: %v", source, err)
 	}
 	kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
-	s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+	return storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+}
+
+// openRuntime opens the configured storage and a projection runtime on it.
+func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, func(), error) {
+	s, err := openStorage(cmd, a)
 	if err != nil {
 		return nil, nil, err
 	}

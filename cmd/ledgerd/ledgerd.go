@@ -22,6 +22,7 @@ import (
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
 	"seatledger/infra/timers"
+	"seatledger/queries"
 )
 
 // Timeouts of the HTTP server. A client that sends its headers slowly
@@ -60,6 +61,8 @@ type Main struct {
 
 	readSide *readSide
 	people   *people
+	audit    *auditLog
+	history  *queries.Audit
 
 	listener       net.Listener
 	server         *http.Server
@@ -129,6 +132,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.readSide, err = m.openReadSide(ctx); err != nil {
 		return err
 	}
+	if m.audit, err = m.openAuditLog(); err != nil {
+		return err
+	}
 
 	// Workers run on a context of their own, not ctx: a signal must first
 	// drain the HTTP server, whose requests may still need them.
@@ -157,7 +163,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AdminToken: m.Config.AdminToken,
 		Checks:     checks,
 		Metrics:    m.Metrics,
-		People:     m.peopleAPI(),
+		People:     m.withFinance(m.withAuditLog(m.peopleAPI())),
 
 		ClockAdvanced: clockAdvanced,
 	})
@@ -305,6 +311,8 @@ func (m *Main) backgroundWorkers() []worker {
 		{"projections", m.readSide.router.Run},
 		{"timers", m.readSide.timers.Run},
 		{"sessions", m.purgeSessions},
+		{"audit snapshots", m.takeSnapshots},
+		{"audit checkpoints", m.audit.checkpointer.Run},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

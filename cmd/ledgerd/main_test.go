@@ -59,6 +59,7 @@ func testEnv(t testing.TB, extra ...string) func(string) string {
 		"LEDGER_MDM_CA_CERT":  filepath.Join(t.TempDir(), "mdm-ca.crt"),
 		"LEDGER_MDM_CA_KEY":   filepath.Join(t.TempDir(), "mdm-ca.key"),
 		"LEDGER_OFFLINE_KEY":  filepath.Join(t.TempDir(), "offline-signing.key"),
+		"LEDGER_AUDIT_KEY":    filepath.Join(t.TempDir(), "audit-signing.key"),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

@@ -240,6 +240,34 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/accounts/{accountID}/installations/deactivate", "POST", A + "/installations/deactivate", map[string]any{"installation_ids": []string{}}, []int{401, 400, 400, 403, 403, 403, 403, 400, 403, 403}},
 		{"/v1/accounts/{accountID}/offline-requests", "POST", A + "/offline-requests", "not a file", []int{401, 400, 400, 403, 403, 403, 403, 400, 403, 403}},
 		{"/v1/accounts/{accountID}/offline-requests", "POST", A + "/offline-requests", string(forgedRefresh), []int{401, 403, 422, 403, 403, 403, 403, 422, 403, 403}},
+		// History and state as of a time (issue 7, X-1, X-2): whoever may
+		// see the entity now; a person their own person. Unknown entities
+		// are refused like foreign ones, except to the back office.
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/subscriptions/" + subID, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/subscriptions/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/keys/" + K1 + "?field=key", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/keys/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/installations/" + instA, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/accounts/" + accA, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/people/" + ids["admin"], nil, []int{401, 403, 200, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/history/{kind}/{id}", "GET", "/v1/history/tickets/" + nobody, nil, []int{401, 404, 404, 404, 404, 404, 404, 404, 403, 403}},
+		{"/v1/history/{kind}/{id}/state", "GET", "/v1/history/subscriptions/" + subID + "/state?as_of=2001-01-01", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
+		{"/v1/history/{kind}/{id}/state", "GET", "/v1/history/installations/" + instA + "/state?as_of=yesterday", nil, []int{401, 400, 400, 403, 403, 403, 400, 400, 403, 403}},
+		{"/v1/history/{kind}/{id}/state", "GET", "/v1/history/people/" + nobody + "/state", nil, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+
+		// The audit log's tamper evidence: its public key is public;
+		// checkpoints, proofs and exports are the back office's, which is
+		// asked with a bad parameter (400) so that the row does not depend
+		// on when the checkpointer last ran.
+		{"/v1/audit/public-key", "GET", "/v1/audit/public-key", nil, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
+		{"/v1/audit/checkpoint", "GET", "/v1/audit/checkpoint?size=0", nil, []int{401, 403, 403, 403, 403, 403, 400, 403, 403, 403}},
+		{"/v1/audit/proofs/inclusion", "GET", "/v1/audit/proofs/inclusion?position=x", nil, []int{401, 403, 403, 403, 403, 403, 400, 403, 403, 403}},
+		{"/v1/audit/proofs/consistency", "GET", "/v1/audit/proofs/consistency?from=2&to=1", nil, []int{401, 403, 403, 403, 403, 403, 400, 403, 403, 403}},
+		{"/v1/audit/export", "GET", "/v1/audit/export?from_position=5&to_position=1", nil, []int{401, 403, 403, 403, 403, 403, 400, 403, 403, 403}},
+		// Finance reconciliation (issue 7) is the vendor's: the back
+		// office only, over the whole log; a bad period is a 400.
+		{"/v1/finance/reconciliation", "GET", "/v1/finance/reconciliation?from=2026-01-01&to=2030-12-31", nil, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/finance/reconciliation", "GET", "/v1/finance/reconciliation?from=2026-01-01&to=2025-12-31&format=csv", nil, []int{401, 403, 403, 403, 403, 403, 400, 403, 403, 403}},
 		// Keep this row last: B's farm deactivates itself (ACT-6), which
 		// no row above may see; A's farm, whose credential the rows above
 		// use, does not.

@@ -84,7 +84,7 @@ func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
-		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey()}
+		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(), Audit: m.historyReads()}
 }
 
 // purgeSessions deletes expired sessions every hour.

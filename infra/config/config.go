@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/infra/audit"
 	"seatledger/infra/keyring"
 	"seatledger/infra/sqldb"
 )
@@ -51,7 +52,12 @@ const (
 	EnvMDMCACert       = "LEDGER_MDM_CA_CERT"
 	EnvMDMCAKey        = "LEDGER_MDM_CA_KEY"
 	EnvOfflineKey      = "LEDGER_OFFLINE_KEY"
-	EnvOrderWebhookURL = "LEDGER_ORDER_WEBHOOK_URL"
+	// EnvAuditKey, EnvAuditOrigin and EnvCheckpointInterval configure the
+	// audit log's signed checkpoints (rule X-2).
+	EnvAuditKey           = "LEDGER_AUDIT_KEY"
+	EnvAuditOrigin        = "LEDGER_AUDIT_ORIGIN"
+	EnvCheckpointInterval = "LEDGER_CHECKPOINT_INTERVAL"
+	EnvOrderWebhookURL    = "LEDGER_ORDER_WEBHOOK_URL"
 	// EnvOrderWebhookSecret signs the deliveries to the order system.
 	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
 )
@@ -67,6 +73,11 @@ const (
 	DefaultMDMCACert       = "./data/mdm-ca.crt"
 	DefaultMDMCAKey        = "./data/mdm-ca.key"
 	DefaultOfflineKey      = "./data/offline-signing.key"
+	// DefaultAuditKey, DefaultAuditOrigin and DefaultCheckpointInterval
+	// are the audit log's defaults.
+	DefaultAuditKey           = "./data/audit-signing.key"
+	DefaultAuditOrigin        = "seatledger"
+	DefaultCheckpointInterval = 10 * time.Second
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -153,6 +164,16 @@ type Config struct {
 	// OfflineKey is the PEM file of the Ed25519 key that signs offline
 	// activation files (rule ACT-2), created on first start.
 	OfflineKey string
+	// AuditKey is the PEM file of the Ed25519 key that signs the audit
+	// log's checkpoints (rule X-2), created on first start. Auditors trust
+	// its public key: back it up.
+	AuditKey string
+	// AuditOrigin names the log in its checkpoints and is the signing
+	// key's name.
+	AuditOrigin string
+	// CheckpointInterval is how often the log's new events are folded
+	// into the Merkle tree and a checkpoint signed.
+	CheckpointInterval time.Duration
 	// OrderWebhookURL is where integration events (renewal requests) go
 	// to the order system; empty: they are only logged.
 	OrderWebhookURL string
@@ -184,6 +205,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mdm_ca_cert", c.MDMCACert),
 		slog.String("mdm_ca_key", c.MDMCAKey),
 		slog.String("offline_key", c.OfflineKey),
+		slog.String("audit_key", c.AuditKey),
+		slog.String("audit_origin", c.AuditOrigin),
+		slog.Duration("checkpoint_interval", c.CheckpointInterval),
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
 	}
@@ -240,6 +264,7 @@ type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
 	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL                                  setting
 	mdmCACert, mdmCAKey, offlineKey                                                             setting
+	auditKey, auditOrigin, checkpointInterval                                                   setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 }
 
@@ -291,6 +316,15 @@ var specs = []flagSpec{
 	{"offline-key", EnvOfflineKey, DefaultOfflineKey,
 		"PEM file of the Ed25519 key that signs offline activation files (mode 0600), created on first start. Back it up: installations trust its public key",
 		func(r *raw) *setting { return &r.offlineKey }},
+	{"audit-key", EnvAuditKey, DefaultAuditKey,
+		"PEM file of the Ed25519 key that signs the audit log's checkpoints (mode 0600), created on first start. Back it up: auditors trust its public key",
+		func(r *raw) *setting { return &r.auditKey }},
+	{"audit-origin", EnvAuditOrigin, DefaultAuditOrigin,
+		"name of the log in its signed checkpoints (and of their key): printable, no spaces or '+'",
+		func(r *raw) *setting { return &r.auditOrigin }},
+	{"checkpoint-interval", EnvCheckpointInterval, DefaultCheckpointInterval.String(),
+		"how often new events are folded into the audit log's Merkle tree and a checkpoint signed",
+		func(r *raw) *setting { return &r.checkpointInterval }},
 	{"order-webhook-url", EnvOrderWebhookURL, "",
 		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
 		func(r *raw) *setting { return &r.orderWebhookURL }},
@@ -484,6 +518,20 @@ func (r raw) validate() (Config, error) {
 
 	if c.OfflineKey = r.offlineKey.value; c.OfflineKey == "" {
 		fail(r.offlineKey, "must name the file of the key that signs offline files")
+	}
+
+	if c.AuditKey = r.auditKey.value; c.AuditKey == "" {
+		fail(r.auditKey, "must name the file of the key that signs the audit log's checkpoints")
+	}
+	if err := audit.CheckOrigin(r.auditOrigin.value); err != nil {
+		fail(r.auditOrigin, "%v", strings.TrimPrefix(err.Error(), "audit: "))
+	} else {
+		c.AuditOrigin = r.auditOrigin.value
+	}
+	if d, err := time.ParseDuration(r.checkpointInterval.value); err != nil || d < 100*time.Millisecond {
+		fail(r.checkpointInterval, "%q is not a duration of at least 100ms like 10s", r.checkpointInterval.value)
+	} else {
+		c.CheckpointInterval = d
 	}
 
 	// Neither the webhook URL (which may carry a token) nor its secret is

@@ -44,6 +44,15 @@ type PeopleConfig struct {
 	// Attachments keeps the files attached to ticket replies (TKT-2);
 	// nil: the ticket routes that upload or download files answer 503.
 	Attachments *attachments.Store
+	// FinanceLog reads the whole event log for finance reconciliations
+	// (issue 7; eventstore.ScanLog over the store); nil: they answer 503.
+	FinanceLog queries.LogScan
+	// AuditLog serves the log's checkpoints, proofs and exports;
+	// nil: the /v1/audit routes answer 503.
+	AuditLog AuditLog
+	// Audit answers the history and as-of reads of entities;
+	// nil: those routes answer 503.
+	Audit *queries.Audit
 }
 
 // principal is who makes a request: nobody, a person (by session cookie or

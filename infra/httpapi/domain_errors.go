@@ -74,6 +74,8 @@ var domainErrors = []struct {
 	{product.ErrNotFound, ProblemNotFound, ""},
 	{product.ErrNoChange, ProblemNoChange, ""},
 	{queries.ErrInvalidFilter, ProblemInvalidRequest, ""},
+	{queries.ErrInvalidAuditQuery, ProblemInvalidRequest, ""},
+	{queries.ErrUnknownEntity, ProblemNotFound, ""},
 	{mdm.ErrCSR, ProblemInvalidCSR, "csr"},
 	{mdm.ErrNoEntitlement, ProblemNoEntitlement, ""},
 	{mdm.ErrDuplicateSerial, ProblemConflict, ""},

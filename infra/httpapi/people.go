@@ -74,6 +74,9 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	s.licenseRoutes(r)
 	s.supportRoutes(r)
 	s.installationRoutes(r)
+	s.financeRoutes(r)
+	s.auditLogRoutes(r)
+	s.historyRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

@@ -106,6 +106,10 @@ var (
 	ProblemOfflineFile     = ProblemType{"offline-file", "Not a valid offline file", http.StatusBadRequest}
 	ProblemOfflineRejected = ProblemType{"offline-file-rejected", "Offline file rejected", http.StatusUnprocessableEntity}
 	ProblemReplayed        = ProblemType{"replayed", "Request file already used", http.StatusConflict}
+
+	// ProblemAuditQuery: a query parameter of the audit log's routes
+	// (checkpoint size, position, filter) is not valid (rule X-2).
+	ProblemAuditQuery = ProblemType{"invalid-audit-query", "Invalid audit query", http.StatusBadRequest}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -123,6 +127,7 @@ func ProblemTypes() []ProblemType {
 		ProblemTicketStatus, ProblemWatcherNotAdmin, ProblemAttachmentTooLarge, ProblemAttachmentType, ProblemAttachmentRejected,
 		ProblemDeactivated, ProblemKeyInUse, ProblemKeyChanges, ProblemOverLimit, ProblemTrialUsed, ProblemNoTrial,
 		ProblemModelMismatch, ProblemOfflineDisabled, ProblemOfflineFile, ProblemOfflineRejected, ProblemReplayed,
+		ProblemAuditQuery,
 	}
 }
 

@@ -327,3 +327,18 @@ func (db *DB) Select(ctx context.Context, query string, args ...any) (*sql.Rows,
 func (db *DB) SelectRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.QueryRowContext(ctx, db.Rebind(query), args...)
 }
+
+// Write runs one statement written with ? placeholders in a write
+// transaction of its own (through BeginTx, so on SQLite it queues on the
+// process's gate like every other writer).
+func (db *DB) Write(ctx context.Context, query string, args ...any) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.Rebind(query), args...); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

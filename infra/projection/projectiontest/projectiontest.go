@@ -81,6 +81,18 @@ func (l *Log) One(stream string, payload any) Appended {
 // is a name-based UUID of its place in the test, the same on every run.
 func (l *Log) AppendAt(stream string, effective time.Time, payloads ...any) []Appended {
 	l.TB.Helper()
+	return l.append(stream, event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}, EffectiveAt: effective}, payloads...)
+}
+
+// AppendBy appends payloads to stream one minute after the previous
+// append, caused by actor through command.
+func (l *Log) AppendBy(stream string, actor event.Actor, command string, payloads ...any) []Appended {
+	l.TB.Helper()
+	return l.append(stream, event.Metadata{Actor: actor, Command: command, CorrelationID: "corr-" + command}, payloads...)
+}
+
+func (l *Log) append(stream string, meta event.Metadata, payloads ...any) []Appended {
+	l.TB.Helper()
 	if _, err := l.Clock.Advance(time.Minute); err != nil {
 		l.TB.Fatal(err)
 	}
@@ -97,8 +109,7 @@ func (l *Log) AppendAt(stream string, effective time.Time, payloads ...any) []Ap
 		}
 		l.appended++
 		out[i] = Appended{ID: event.NameUUID(nil, "projectiontest/"+strconv.Itoa(l.appended)), At: l.Clock.Now()}
-		evs[i] = event.Proposed{ID: out[i].ID, Type: name, SchemaVersion: v, Data: data,
-			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}, EffectiveAt: effective}}
+		evs[i] = event.Proposed{ID: out[i].ID, Type: name, SchemaVersion: v, Data: data, Metadata: meta}
 	}
 	if _, err := l.Store.Append(context.Background(), stream, event.Any(), evs...); err != nil {
 		l.TB.Fatal(err)

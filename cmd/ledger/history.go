@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"seatledger/domain/events"
+	"seatledger/queries"
+)
+
+func init() {
+	register(newHistoryCommand)
+	register(newStateCommand)
+}
+
+const kindsHelp = "KIND is subscription, key, installation, account or person"
+
+func newHistoryCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "history KIND ID",
+		Short: "Every event of an entity: who, when, why and what changed (X-1, X-2)",
+		Long: "Prints the history of a subscription, license key, installation, business account or person from the event log, " +
+			"oldest first: each event's log position, recorded time, actor, command and the fields of the entity it changed.\n" + kindsHelp + ".",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			audit, kind, q, done, err := openAudit(cmd, a, args)
+			if err != nil {
+				return err
+			}
+			defer done()
+			hq := queries.HistoryQuery{AsOf: q}
+			hq.Field, _ = cmd.Flags().GetString("field")
+			asJSON, _ := cmd.Flags().GetBool("json")
+			var out historyWriter = newHistoryTable(a.stdout)
+			if asJSON {
+				out = &historyJSON{enc: json.NewEncoder(a.stdout)}
+			}
+			// Page by page, so that a stream of any length prints in flat memory.
+			for {
+				page, err := audit.History(cmd.Context(), kind, args[1], hq)
+				if err != nil {
+					return auditError(err)
+				}
+				for _, ev := range page.Events {
+					if err := out.write(ev); err != nil {
+						return err
+					}
+				}
+				if page.NextAfter == 0 {
+					return out.close()
+				}
+				hq.After = page.NextAfter
+			}
+		},
+	}
+	addStorageFlags(cmd.Flags())
+	cmd.Flags().String("as-of", "", "end the history at a log position, an RFC 3339 time or a date (the end of that day, UTC)")
+	cmd.Flags().String("field", "", "only the events that changed this field of the state (e.g. key.quota)")
+	cmd.Flags().Bool("json", false, "one JSON object per event instead of a table")
+	return cmd
+}
+
+func newStateCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "state KIND ID",
+		Short: "An entity's state as of a past time or log position, as JSON (X-2)",
+		Long:  "Prints the state of a subscription, license key, installation, business account or person as the log held it at --as-of (default now).\n" + kindsHelp + ".",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			audit, kind, q, done, err := openAudit(cmd, a, args)
+			if err != nil {
+				return err
+			}
+			defer done()
+			st, err := audit.State(cmd.Context(), kind, args[1], q)
+			if err != nil {
+				return auditError(err)
+			}
+			enc := json.NewEncoder(a.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		},
+	}
+	addStorageFlags(cmd.Flags())
+	cmd.Flags().String("as-of", "", "a log position, an RFC 3339 time or a date (the end of that day, UTC); default now")
+	return cmd
+}
+
+// openAudit reads KIND ID and --as-of and opens the audit reads on the
+// configured storage.
+func openAudit(cmd *cobra.Command, a *app, args []string) (*queries.Audit, queries.EntityKind, queries.AsOf, func(), error) {
+	kind, err := queries.ParseEntityKind(args[0])
+	if err != nil {
+		return nil, "", queries.AsOf{}, nil, usageError{auditError(err)}
+	}
+	raw, _ := cmd.Flags().GetString("as-of")
+	q, err := queries.ParseAsOf(raw)
+	if err != nil {
+		return nil, "", q, nil, usageError{auditError(err)}
+	}
+	s, err := openStorage(cmd, a)
+	if err != nil {
+		return nil, "", q, nil, err
+	}
+	audit := &queries.Audit{Log: s.Store, Registry: events.Registry(), Snapshots: s.DB}
+	return audit, kind, q, func() { s.Close() }, nil
+}
+
+// auditError drops the package prefix of the audit's errors.
+func auditError(err error) error {
+	if errors.Is(err, queries.ErrUnknownEntity) || errors.Is(err, queries.ErrInvalidAuditQuery) {
+		return errors.New(strings.TrimPrefix(err.Error(), "queries: "))
+	}
+	return err
+}
+
+// historyWriter prints history events one by one.
+type historyWriter interface {
+	write(queries.AuditEvent) error
+	close() error
+}
+
+type historyJSON struct{ enc *json.Encoder }
+
+func (h *historyJSON) write(ev queries.AuditEvent) error { return h.enc.Encode(ev) }
+func (h *historyJSON) close() error                      { return nil }
+
+// historyTable prints aligned columns, flushed every page's worth of rows.
+type historyTable struct {
+	w    *tabwriter.Writer
+	rows int
+}
+
+func newHistoryTable(out io.Writer) *historyTable {
+	t := &historyTable{w: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+	fmt.Fprintln(t.w, "POSITION\tRECORDED\tACTOR\tCOMMAND\tTYPE\tCHANGES")
+	return t
+}
+
+func (t *historyTable) write(ev queries.AuditEvent) error {
+	fmt.Fprintf(t.w, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Position, formatTime(ev.RecordedAt), ev.Actor, ev.Command, ev.Type, changesLine(ev.Changes))
+	if t.rows++; t.rows%100 == 0 {
+		return t.w.Flush()
+	}
+	return nil
+}
+
+func (t *historyTable) close() error { return t.w.Flush() }
+
+// changesLine renders changes as "field: from → to; …", shortened.
+func changesLine(changes []queries.FieldChange) string {
+	parts := make([]string, 0, len(changes))
+	for _, c := range changes {
+		parts = append(parts, fmt.Sprintf("%s: %s → %s", c.Field, c.From, c.To))
+	}
+	line := strings.Join(parts, "; ")
+	if r := []rune(line); len(r) > 160 {
+		line = string(r[:157]) + "…"
+	}
+	return line
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+
+	"seatledger/domain/event"
+	"seatledger/queries"
+)
+
+// historyReads returns the auditors' history and as-of reads,
+// made once: the HTTP API and the snapshot worker share them.
+func (m *Main) historyReads() *queries.Audit {
+	if m.history == nil {
+		m.history = &queries.Audit{Log: m.Store, Registry: Registry(), Snapshots: m.DB,
+			SnapshotFailed: func(stream string, err error) {
+				m.Logger.Warn("storing an audit snapshot failed; reads fold from an older one", "stream", stream, "error", err)
+			}}
+	}
+	return m.history
+}
+
+// takeSnapshots follows the log from its head and snapshots every stream
+// that reaches a multiple of the snapshot interval, so that even the
+// first as-of read of a long stream folds at most that many events. The
+// snapshots are a cache: events appended while the server was down are
+// not snapshotted here, and a read then folds from an older snapshot and
+// stores the missing ones itself.
+func (m *Main) takeSnapshots(ctx context.Context) error {
+	reads := m.historyReads()
+	head, err := m.Store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	err = m.Store.Subscribe(ctx, head, func(rec event.Record) error {
+		if reads.SnapshotDue(rec) {
+			if err := reads.TakeSnapshot(ctx, rec.StreamID, rec.Version); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("taking an audit snapshot failed; reads fold from an older one", "stream", rec.StreamID, "error", err)
+			}
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
