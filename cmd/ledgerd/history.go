@@ -8,14 +8,15 @@ import (
 )
 
 // historyReads returns the auditors' history and as-of reads,
-// made once: the HTTP API and the snapshot worker share them.
+// made once: the HTTP API and the snapshot worker, which run on different
+// goroutines, share them.
 func (m *Main) historyReads() *queries.Audit {
-	if m.history == nil {
+	m.historyOnce.Do(func() {
 		m.history = &queries.Audit{Log: m.Store, Registry: Registry(), Snapshots: m.DB,
 			SnapshotFailed: func(stream string, err error) {
 				m.Logger.Warn("storing an audit snapshot failed; reads fold from an older one", "stream", stream, "error", err)
 			}}
-	}
+	})
 	return m.history
 }
 

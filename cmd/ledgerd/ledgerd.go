@@ -59,10 +59,11 @@ type Main struct {
 	// parameters (tests use cheap ones).
 	PasswordParams *argon2id.Params
 
-	readSide *readSide
-	people   *people
-	audit    *auditLog
-	history  *queries.Audit
+	readSide    *readSide
+	people      *people
+	audit       *auditLog
+	history     *queries.Audit
+	historyOnce sync.Once
 
 	listener       net.Listener
 	server         *http.Server
