@@ -8,9 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"seatledger/infra/audit"
-	"seatledger/infra/clock"
 	"seatledger/infra/config"
-	"seatledger/infra/storage"
 )
 
 func init() { register(newExportCommand) }
@@ -38,13 +36,8 @@ The log is read page by page: memory stays flat whatever its size.`,
 			if err := f.Validate(); err != nil {
 				return usagef("%v", err)
 			}
-			raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
-			target, err := config.ParseDatabaseURL(raw)
-			if err != nil {
-				return usagef("%s: %v", source, err)
-			}
 			kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
-			s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+			s, err := openStorage(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -79,8 +72,7 @@ The log is read page by page: memory stays flat whatever its size.`,
 			return nil
 		},
 	}
-	cmd.Flags().String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+")")
-	cmd.Flags().String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+	addStorageFlags(cmd.Flags())
 	cmd.Flags().String("stream", "", "only this stream")
 	cmd.Flags().String("stream-prefix", "", "only streams whose ID starts with this")
 	cmd.Flags().String("type", "", "only events of this type")

@@ -12,11 +12,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/events"
-	"seatledger/infra/clock"
-	"seatledger/infra/config"
 	"seatledger/infra/eventstore"
-	"seatledger/infra/sqldb"
-	"seatledger/infra/storage"
 	"seatledger/queries"
 )
 
@@ -72,13 +68,7 @@ it, as GET /v1/finance/reconciliation does.`,
 			}
 			subscription, _ := cmd.Flags().GetString("subscription")
 
-			raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
-			target, err := config.ParseDatabaseURL(raw)
-			if err != nil {
-				return usagef("%s: %v", source, err)
-			}
-			kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
-			s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+			s, err := openStorage(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -107,8 +97,7 @@ it, as GET /v1/finance/reconciliation does.`,
 	cmd.Flags().String("subscription", "", "reconcile this subscription alone")
 	cmd.Flags().String("format", "csv", "csv or json")
 	cmd.Flags().String("part", queries.CSVSubscriptions, "the CSV table: "+strings.Join(queries.CSVParts, ", "))
-	cmd.Flags().String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+", else "+sqldb.DefaultSQLitePath+")")
-	cmd.Flags().String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+	addStorageFlags(cmd.Flags())
 	return cmd
 }
 

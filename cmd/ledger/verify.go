@@ -11,9 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"seatledger/infra/audit"
-	"seatledger/infra/clock"
 	"seatledger/infra/config"
-	"seatledger/infra/storage"
 )
 
 func init() { register(newVerifyCommand) }
@@ -73,13 +71,8 @@ usage errors (a missing or malformed argument).`,
 					return err
 				}
 			} else {
-				raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
-				target, err := config.ParseDatabaseURL(raw)
-				if err != nil {
-					return usagef("%s: %v", source, err)
-				}
 				kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
-				s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+				s, err := openStorage(cmd, a)
 				if err != nil {
 					return err
 				}
@@ -105,8 +98,7 @@ usage errors (a missing or malformed argument).`,
 	cmd.Flags().String("checkpoint", "", "file holding the signed checkpoint you saved")
 	cmd.Flags().String("public-key", "", "the checkpoints' public key, or a file holding it")
 	cmd.Flags().String("export", "", "verify this export file instead of a database")
-	cmd.Flags().String("database-url", "", "SQLite file path or postgres:// URL (default $"+config.EnvDatabaseURL+")")
-	cmd.Flags().String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
+	addStorageFlags(cmd.Flags())
 	return cmd
 }
 
