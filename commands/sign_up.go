@@ -64,6 +64,13 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 	} else if id, err := uuid.Parse(cmd.PersonID); err != nil || id.String() != cmd.PersonID {
 		return SignedUp{}, fmt.Errorf("%w: the person ID must be a UUID in lower-case hyphenated form", person.ErrInvalid)
 	}
+	// A person ID already in use must not claim a second address: the
+	// claim would outlive the refused sign-up and block that address.
+	if p, _, err := h.persons.current(ctx, h, cmd.PersonID); err != nil {
+		return SignedUp{}, err
+	} else if p.Exists() {
+		return SignedUp{}, person.ErrExists
+	}
 	if err := h.claimEmail(ctx, meta, email, cmd.PersonID); err != nil {
 		return SignedUp{}, err
 	}

@@ -81,7 +81,7 @@ func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = h.SignUp(ctx, anonymous, signUp("cyd@example.com", fmt.Sprintf("00000000-0000-7000-8000-%012d", i)))
+				_, errs[i] = h.SignUp(ctx, anonymous, signUp("cyd@example.com", pid(100+i)))
 			}()
 		}
 		wg.Wait()
@@ -96,6 +96,23 @@ func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 		}
 		if won != 1 {
 			t.Fatalf("%d sign-ups won one address, want 1", won)
+		}
+	})
+}
+
+// Rule MEM-1: a sign-up reusing an existing person's ID is refused before
+// it claims its address, so the address stays free for its real owner.
+func TestSignUp_with_a_taken_person_ID_leaves_the_address_free_MEM1(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+		ctx := context.Background()
+		if _, err := h.SignUp(ctx, anonymous, signUp("eve@example.com", pid(1))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.SignUp(ctx, anonymous, signUp("fay@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
+			t.Fatalf("a taken person ID: err = %v", err)
+		}
+		if _, err := h.SignUp(ctx, anonymous, signUp("fay@example.com", pid(2))); err != nil {
+			t.Fatalf("the address was blocked by the refused sign-up: %v", err)
 		}
 	})
 }
