@@ -557,28 +557,34 @@ func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, 
 // RequestDeactivation deactivates installations from the portal (ACT-7,
 // INST-3): each takes effect at the installation's next contact. Every
 // installation is checked before any is changed, so a selection with one
-// foreign installation changes nothing.
-func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) error {
+// foreign installation changes nothing. The result is the last append's
+// (the highest position), for a read of the change to wait for.
+func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) (event.AppendResult, error) {
+	var last event.AppendResult
 	if len(ids) == 0 || len(ids) > 500 {
-		return fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
+		return last, fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
 	}
 	for _, id := range ids {
 		i, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true)
 		if err != nil {
-			return fmt.Errorf("installation %s: %w", id, err)
+			return last, fmt.Errorf("installation %s: %w", id, err)
 		}
 		if _, err := i.RequestDeactivation(meta.Actor.ID); err != nil {
-			return fmt.Errorf("installation %s: %w", id, err)
+			return last, fmt.Errorf("installation %s: %w", id, err)
 		}
 	}
 	for _, id := range ids {
-		if _, err := update(ctx, h, h.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		res, err := update(ctx, h, h.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 			return i.RequestDeactivation(meta.Actor.ID)
-		}); err != nil && !errors.Is(err, installation.ErrDeactivated) {
-			return fmt.Errorf("installation %s: %w", id, err)
+		})
+		if err != nil && !errors.Is(err, installation.ErrDeactivated) {
+			return last, fmt.Errorf("installation %s: %w", id, err)
+		}
+		if res.Position > last.Position {
+			last = res
 		}
 	}
-	return nil
+	return last, nil
 }
 
 // SetInstallationNotes replaces an installation's notes (INST-4).

@@ -351,16 +351,16 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
 		a := e.activate(t, key, farm("srv-1"))
-		if err := e.h.RequestDeactivation(ctx, as("mallory"), []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
+		if _, err := e.h.RequestDeactivation(ctx, as("mallory"), []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
 			t.Fatalf("a stranger: %v", err)
 		}
-		if err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
+		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
 			t.Fatal("a selection with an unknown installation was accepted")
 		}
 		if got, _ := e.h.Installation(ctx, a.Installation.ID()); got.Status() != installation.Active {
 			t.Fatalf("a refused selection changed the status to %s", got.Status())
 		}
-		if err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
+		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")}); !errors.Is(err, licensekey.ErrInUse) {

@@ -302,11 +302,15 @@ func (a *Audit) State(ctx context.Context, kind EntityKind, id string, asOf AsOf
 			kind, id, asOf, at.Format(time.RFC3339Nano), first[0].Position)
 		return out, nil
 	}
-	view, err := e.view()
+	tree, err := e.view()
 	if err != nil {
 		return out, err
 	}
-	out.Exists, out.State = true, view
+	state, err := json.Marshal(tree)
+	if err != nil {
+		return out, err
+	}
+	out.Exists, out.State = true, state
 	return out, nil
 }
 
@@ -479,7 +483,7 @@ func foldOf(stream string) folding {
 // its state is seen.
 type entity struct {
 	streams []*streamFold
-	view    func() (json.RawMessage, error)
+	view    func() (any, error) // the state as a decoded JSON tree
 }
 
 // flatView returns the entity's state as field → JSON value.
@@ -525,7 +529,7 @@ func (a *Audit) open(ctx context.Context, kind EntityKind, id string, bound *AsO
 			return nil, err
 		}
 		ss, err := a.stream(ctx, subscription.StreamID(subID), sf, bound)
-		return &entity{streams: []*streamFold{ks, ss}, view: func() (json.RawMessage, error) { return keyView(id, kf, sf) }}, err
+		return &entity{streams: []*streamFold{ks, ss}, view: func() (any, error) { return keyView(id, kf, sf) }}, err
 	}
 	return nil, invalidAudit("unknown kind %q", kind)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -137,14 +136,14 @@ func describeType(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool
 }
 
 // redactedView shows f's whole state less its secrets.
-func redactedView(f folding) func() (json.RawMessage, error) {
-	return func() (json.RawMessage, error) { return view(f.state()) }
+func redactedView(f folding) func() (any, error) {
+	return func() (any, error) { return view(f.state()) }
 }
 
 // keyView shows key id: the key as its subscription holds it (name,
 // type, quota, expiry, administrators), the subscription it belongs to
 // (without its other keys), and the key's binding to an installation.
-func keyView(id string, kf *aggregateFold[licensekey.Key, licensekey.Snapshot], sf *aggregateFold[subscription.Subscription, subscription.Snapshot]) (json.RawMessage, error) {
+func keyView(id string, kf *aggregateFold[licensekey.Key, licensekey.Snapshot], sf *aggregateFold[subscription.Subscription, subscription.Snapshot]) (any, error) {
 	sub := sf.snap(sf.agg)
 	var key any
 	if k, ok := sub.Keys[id]; ok {
@@ -158,10 +157,10 @@ func keyView(id string, kf *aggregateFold[licensekey.Key, licensekey.Snapshot], 
 	}{key, sub, kf.snap(kf.agg)})
 }
 
-// view renders a state for auditors: without secrets, and without the
-// aggregates' version counters, which every event moves (the streams'
-// versions are reported beside the state).
-func view(state any) (json.RawMessage, error) {
+// view renders a state for auditors, as a decoded JSON tree: without
+// secrets, and without the aggregates' version counters, which every
+// event moves (the streams' versions are reported beside the state).
+func view(state any) (any, error) {
 	b, err := json.Marshal(state)
 	if err != nil {
 		return nil, err
@@ -171,7 +170,7 @@ func view(state any) (json.RawMessage, error) {
 		return nil, err
 	}
 	dropVersions(v, 0)
-	return json.Marshal(redact(v))
+	return redact(v), nil
 }
 
 // dropVersions deletes the "version" fields of v and of the objects
@@ -235,13 +234,9 @@ func secretField(name string) bool {
 	return n == "lookup" || n == "sealed" || strings.HasSuffix(n, "hash") || strings.HasSuffix(n, "secret")
 }
 
-// flatten turns a JSON document into field path → compact JSON value,
+// flatten turns a decoded JSON tree into field path → compact JSON value,
 // with object keys and array indexes joined by dots.
-func flatten(doc json.RawMessage) (map[string]string, error) {
-	v, err := decodeJSON(doc)
-	if err != nil {
-		return nil, fmt.Errorf("queries: state is not JSON: %w", err)
-	}
+func flatten(v any) (map[string]string, error) {
 	out := map[string]string{}
 	var walk func(path string, v any) error
 	walk = func(path string, v any) error {
@@ -265,6 +260,17 @@ func flatten(doc json.RawMessage) (map[string]string, error) {
 					return err
 				}
 			}
+			return nil
+		}
+		switch x := v.(type) { // the leaves a decoded tree holds, as JSON
+		case json.Number:
+			out[path] = string(x)
+			return nil
+		case bool:
+			out[path] = strconv.FormatBool(x)
+			return nil
+		case nil:
+			out[path] = "null"
 			return nil
 		}
 		b, err := json.Marshal(v)

@@ -154,8 +154,13 @@ func Check(name, declaredType string, data []byte) (string, error) {
 		}
 		declared = mt
 	}
-	if declared == "" || declared == "application/octet-stream" {
+	switch {
+	case declared == "" || declared == "application/octet-stream":
 		// The client did not say: take what the bytes are, if allowed.
+		declared = detected
+	case strings.HasPrefix(declared, "text/") && !slices.Contains(AllowedTypes, declared) && detected == "text/plain":
+		// A text type of the client's own (browsers send a .log file as
+		// text/x-log) whose bytes are plain text is plain text.
 		declared = detected
 	}
 	if !slices.Contains(AllowedTypes, declared) {

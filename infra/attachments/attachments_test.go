@@ -88,10 +88,16 @@ func TestStore_limits_and_forged_types_TKT2(t *testing.T) {
 			{"doc.pdf", "application/pdf", png, attachments.ErrType, "its content is image/png"},
 			{"x.json", "application/json", []byte("{not json"), attachments.ErrType, "not valid JSON"},
 			{"x.bin", "no/such type", pdf, attachments.ErrType, "not a content type"},
+			{"page.log", "text/x-log", html, attachments.ErrType, "accepted are text/plain"}, // HTML stays HTML
 		} {
 			if _, err := s.Put(ctx, "T-AAAA-BBBB", c.name, c.declared, c.data); !errors.Is(err, c.err) || !strings.Contains(err.Error(), c.words) {
 				t.Errorf("%s as %q: %v; want %v with %q", c.name, c.declared, err, c.err, c.words)
 			}
+		}
+		// A browser sends a .log file as text/x-log: plain text bytes are
+		// stored as text/plain (TKT-2).
+		if got, err := attachments.Check("farm.log", "text/x-log", []byte("12:00 farm started\n")); err != nil || got != "text/plain" {
+			t.Errorf("a log file as text/x-log: %q, %v; want text/plain", got, err)
 		}
 		if err := attachments.CheckCount(10); err != nil {
 			t.Errorf("ten files: %v", err)

@@ -311,11 +311,12 @@ func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.cfg.People.Commands.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs); err != nil {
+	res, err := s.cfg.People.Commands.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"installation_ids": req.InstallationIDs, "status": installation.Pending})
+	written(w, http.StatusOK, res, map[string]any{"installation_ids": req.InstallationIDs, "status": installation.Pending})
 }
 
 type notesRequest struct {
