@@ -19,6 +19,7 @@ import (
 	"seatledger/infra/config"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/portal"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
 	"seatledger/infra/timers"
@@ -158,7 +159,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		clockAdvanced = func(ctx context.Context, now time.Time) error { return timers.SaveSimulatedTime(ctx, m.DB, now) }
 	}
 
-	api, err := httpapi.New(httpapi.Config{
+	// The portal calls the API in process; the API serves the portal's
+	// pages on every path that is not its own.
+	var api *httpapi.Server
+	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
+	if err != nil {
+		return err
+	}
+	api, err = httpapi.New(httpapi.Config{
 		Logger:     m.Logger,
 		Clock:      m.Clock,
 		AdminToken: m.Config.AdminToken,
@@ -167,6 +176,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		People:     m.withFinance(m.withAuditLog(m.peopleAPI())),
 
 		ClockAdvanced: clockAdvanced,
+		Portal:        pages,
 	})
 	if err != nil {
 		return err

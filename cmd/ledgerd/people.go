@@ -29,6 +29,8 @@ type people struct {
 	sessions *session.Store
 	mail     *mail.Sender
 	offline  *offline.Signer
+	// tokens derives tokens from the server's secret (links, CSRF).
+	tokens func(purpose, subject string) string
 }
 
 // Registry returns the registry of every event the ledger writes.
@@ -61,7 +63,7 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
 		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
-	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer}, nil
+	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, tokens: key.Token}, nil
 }
 
 // passwordParams are argon2id's parameters: OWASP's unless a test asked

@@ -28,10 +28,12 @@ import (
 // upload is one file of a multipart request.
 type upload struct{ name, contentType, data string }
 
-// multipart sends a multipart/form-data POST with text fields and files
-// named "attachments".
-func (c *client) multipart(path string, fields map[string]string, files ...upload) reply {
-	c.t.Helper()
+// formFile is one file of a multipart form, in its field.
+type formFile struct{ field, name, contentType, data string }
+
+// multipartBody encodes text fields and files as multipart/form-data and
+// returns the body and its content type.
+func multipartBody(fields map[string]string, files ...formFile) (*bytes.Buffer, string) {
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	for k, v := range fields {
@@ -39,17 +41,29 @@ func (c *client) multipart(path string, fields map[string]string, files ...uploa
 	}
 	for _, f := range files {
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="attachments"; filename="`+f.name+`"`)
+		h.Set("Content-Disposition", `form-data; name="`+f.field+`"; filename="`+f.name+`"`)
 		h.Set("Content-Type", f.contentType)
 		part, _ := w.CreatePart(h)
 		_, _ = io.WriteString(part, f.data)
 	}
 	_ = w.Close()
-	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPost, c.base+path, &body)
+	return &body, w.FormDataContentType()
+}
+
+// multipart sends a multipart/form-data POST with text fields and files
+// named "attachments".
+func (c *client) multipart(path string, fields map[string]string, files ...upload) reply {
+	c.t.Helper()
+	parts := make([]formFile, len(files))
+	for i, f := range files {
+		parts[i] = formFile{"attachments", f.name, f.contentType, f.data}
+	}
+	body, ctype := multipartBody(fields, parts...)
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPost, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Content-Type", ctype)
 	return c.send(req)
 }
 

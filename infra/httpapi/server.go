@@ -49,6 +49,9 @@ type Config struct {
 	// Metrics are served at /metrics and fed by request observations.
 	// Default: a fresh NewMetrics().
 	Metrics *Metrics
+	// Portal, if set, serves every path the API does not (the customer
+	// portal's pages at /), behind the same request IDs, logs and metrics.
+	Portal http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -137,6 +140,10 @@ func (s *Server) routes() {
 		r.Get("/clock", s.showClock)
 		r.Post("/clock/advance", s.advanceClock)
 	})
+
+	if s.cfg.Portal != nil {
+		r.Mount("/", s.cfg.Portal)
+	}
 }
 
 // writeJSON sends v as a JSON document with status.

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"seatledger/infra/sqldb/sqldbtest"
+)
+
+// page is a browser without JavaScript: it follows redirects, keeps
+// cookies, and sends each form with the CSRF token of the last page it
+// read, as a browser sends the hidden field.
+type page struct {
+	t    *testing.T
+	base string
+	http *http.Client
+	csrf string
+	// Status, HTML and URL are the last page's.
+	Status int
+	HTML   string
+	URL    string
+}
+
+func newPage(t *testing.T, m *Main) *page {
+	jar, _ := cookiejar.New(nil)
+	return &page{t: t, base: "http://" + m.Addr(), http: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// Get opens path.
+func (p *page) Get(path string) *page {
+	p.t.Helper()
+	req, err := http.NewRequestWithContext(p.t.Context(), http.MethodGet, p.base+path, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.send(req)
+}
+
+// Post sends a form to path, with the CSRF token of the last page.
+func (p *page) Post(path string, form url.Values) *page {
+	p.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if p.csrf != "" && form.Get("csrf") == "" {
+		form.Set("csrf", p.csrf)
+	}
+	req, err := http.NewRequestWithContext(p.t.Context(), http.MethodPost, p.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return p.send(req)
+}
+
+func (p *page) send(req *http.Request) *page {
+	p.t.Helper()
+	resp, err := p.http.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	p.Status, p.HTML, p.URL = resp.StatusCode, string(body), resp.Request.URL.RequestURI()
+	if m := csrfField.FindStringSubmatch(p.HTML); m != nil {
+		p.csrf = m[1]
+	}
+	if p.Status >= 500 {
+		p.t.Errorf("%s %s = %d:\n%s", req.Method, req.URL.Path, p.Status, p.HTML)
+	}
+	return p
+}
+
+// Want fails the test unless the last page answered status and shows
+// every text (HTML-escaped as a template would write it).
+func (p *page) Want(status int, texts ...string) *page {
+	p.t.Helper()
+	if p.Status != status {
+		p.t.Fatalf("%s = %d, want %d:\n%s", p.URL, p.Status, status, p.HTML)
+	}
+	for _, s := range texts {
+		if !strings.Contains(p.HTML, s) {
+			p.t.Fatalf("%s does not show %q:\n%s", p.URL, s, p.HTML)
+		}
+	}
+	return p
+}
+
+// signUpPage signs a new person up through the portal's form; they are
+// signed in after it, on their personal dashboard.
+func signUpPage(t *testing.T, m *Main, first, email string) *page {
+	t.Helper()
+	p := newPage(t, m)
+	p.Get("/signup").Want(200, "Create your account")
+	p.Post("/signup", url.Values{"first_name": {first}, "last_name": {"Tester"}, "email": {email}, "password": {pw}, "accept_terms": {"on"}})
+	if !strings.HasPrefix(p.URL, "/accounts/") {
+		t.Fatalf("after sign-up the browser is at %s, not a dashboard:\n%s", p.URL, p.HTML)
+	}
+	return p
+}
+
+// The portal's sign-up, sign-in and sign-out forms work without
+// JavaScript; wrong input is shown next to the form and changes nothing
+// (MEM-1).
+func TestPortal_sign_up_in_and_out_without_JavaScript_MEM1(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	p := newPage(t, m)
+	p.Get("/").Want(200, "Sign in") // signed out: the sign-in page
+	p.Post("/signup", url.Values{"first_name": {"Ada"}, "last_name": {"L"}, "email": {"ada@example.com"}, "password": {pw}})
+	p.Want(400, "the terms of use must be accepted", `id="e-accept_terms"`, `value="ada@example.com"`) // the form keeps what was typed
+	if strings.Contains(p.HTML, pw) {
+		t.Error("the password was sent back in the page")
+	}
+	p = signUpPage(t, m, "Ada", "ada@example.com")
+	p.Want(200, "Dashboard", "Ada Tester")
+
+	p.Post("/signout", nil).Want(200, "You are signed out.")
+	p.Get("/accounts/x").Want(200, "Sign in") // signed out again
+	p.Post("/signin", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}}).Want(401, "Sign-in failed")
+	p.Post("/signin", url.Values{"email": {"ada@example.com"}, "password": {pw}, "next": {"/me"}})
+	if p.URL != "/me" {
+		t.Fatalf("after sign-in the browser is at %s, want the page it asked for (/me)", p.URL)
+	}
+	p.Post("/signin", url.Values{"email": {"ada@example.com"}, "password": {pw}, "next": {"//evil.example/"}})
+	if !strings.HasPrefix(p.URL, "/accounts/") {
+		t.Fatalf("a next of another site led to %s", p.URL)
+	}
+}
+
+// A form without the session's CSRF token, or sent from another site, is
+// refused and changes nothing (X-5).
+func TestPortal_refuses_forged_forms(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	p := signUpPage(t, m, "Ada", "ada@example.com")
+	p.Post("/signout", url.Values{"csrf": {"forged"}}).Want(403, "reload the page")
+	p.Get("/me").Want(200) // still signed in
+
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, p.base+"/signout", strings.NewReader("csrf="+url.QueryEscape(p.csrf)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	p.send(req).Want(403, "another site")
+	p.Get("/me").Want(200) // still signed in
+}

@@ -1,0 +1,594 @@
+package portal
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/infra/httpapi"
+)
+
+// accountPages: the signed-in person's own profile and security settings,
+// and a business account's profile and users (rules MEM-1..MEM-9). Every
+// decision (who may change what, the last admin, valid company details)
+// is the API's; these pages show its answers.
+func (p *Portal) accountPages(r chi.Router) {
+	r.Get("/me", p.meProfile)
+	r.Post("/me", p.meChangeName)
+	r.Post("/me/accounts", p.meCreateAccount)
+	r.Get("/me/security", p.meSecurity)
+	r.Post("/me/password", p.meChangePassword)
+	r.Post("/me/tokens", p.meIssueToken)
+	r.Post("/me/tokens/{tokenID}/revoke", p.meRevokeToken)
+
+	const acc = "/accounts/{accountID}"
+	r.Get(acc+"/profile", p.businessPage(""))
+	r.Post(acc+"/profile", p.businessChange)
+	r.Get(acc+"/profile/edit", p.businessPage("edit"))
+	r.Get(acc+"/profile/leave", p.businessPage("leave"))
+	r.Post(acc+"/profile/leave", p.businessLeave)
+
+	r.Get(acc+"/users", p.usersPage(""))
+	r.Get(acc+"/users/invite", p.usersPage("invite"))
+	r.Post(acc+"/users/invite", p.usersInvite)
+	r.Post(acc+"/invitations/{invitationID}/revoke", p.usersRevokeInvitation)
+	r.Get(acc+"/users/{personID}", p.usersPage("member"))
+	r.Post(acc+"/users/{personID}/role", p.usersChangeRole)
+	r.Post(acc+"/users/{personID}/block", p.usersBlock(false))
+	r.Post(acc+"/users/{personID}/unblock", p.usersBlock(true))
+	r.Get(acc+"/users/{personID}/delete", p.usersPage("delete"))
+	r.Post(acc+"/users/{personID}/delete", p.usersDelete)
+}
+
+// acctPlace puts a 400 problem that names no field next to field, so
+// that the reason stands beside the input it is about.
+func acctPlace(v *View, field string) {
+	if v.Problem == nil || v.Status != http.StatusBadRequest || len(v.Problem.InvalidParams) > 0 || field == "" {
+		return
+	}
+	reason := v.Problem.Detail
+	if reason == "" {
+		reason = v.Problem.Title
+	}
+	v.Problem.InvalidParams = []httpapi.InvalidParam{{Name: field, Reason: reason}}
+}
+
+// acctRename renames the fields a problem names (the API's name → the
+// form's).
+func acctRename(v *View, names map[string]string) {
+	if v.Problem == nil {
+		return
+	}
+	for i, ip := range v.Problem.InvalidParams {
+		if to, ok := names[ip.Name]; ok {
+			v.Problem.InvalidParams[i].Name = to
+		}
+	}
+}
+
+// acctData returns v.Data, made.
+func acctData(v *View) map[string]any {
+	if v.Data == nil {
+		v.Data = map[string]any{}
+	}
+	return v.Data
+}
+
+// acctCompanyFields are the company form's fields: "company.<field of
+// the API's company object>", as the API names them in its problems.
+var acctCompanyFields = []string{"name", "street", "city", "country", "state", "zip", "phone"}
+
+// acctCompany is the API's company object from the company form.
+func acctCompany(f url.Values) map[string]any {
+	c := map[string]any{}
+	for _, k := range acctCompanyFields {
+		c[k] = strings.TrimSpace(f.Get("company." + k))
+	}
+	return c
+}
+
+// acctContext shows /me's pages in the account last switched to (or the
+// personal one), so that the header and the account's menu stay.
+func acctContext(r *http.Request, v *View) {
+	if c, err := r.Cookie(accountCookie); err == nil && v.setAccount(c.Value) {
+		return
+	}
+	v.setAccount(str(v.Me["personal_account_id"]))
+}
+
+// --- Personal profile (MEM-1, MEM-2, MEM-3) ---
+
+func (p *Portal) meProfile(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Personal profile", "profile")
+	if v == nil {
+		return
+	}
+	p.meRenderProfile(w, r, v, "")
+}
+
+// meRenderProfile renders /me; failed names the form whose problem is
+// shown ("name" or "account").
+func (p *Portal) meRenderProfile(w http.ResponseWriter, r *http.Request, v *View, failed string) {
+	acctContext(r, v)
+	if failed != "name" {
+		v.Form.Set("first_name", str(v.Me["first_name"]))
+		v.Form.Set("last_name", str(v.Me["last_name"]))
+	}
+	acctData(v)["failed"] = failed
+	p.render(w, r, "account-profile.html", v)
+}
+
+func (p *Portal) meChangeName(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Personal profile", "profile")
+	if v == nil {
+		return
+	}
+	first, last := v.Form.Get("first_name"), v.Form.Get("last_name")
+	if !p.submit(w, r, v, jsonRequest(http.MethodPut, "/v1/me", map[string]any{"first_name": first, "last_name": last}), nil) {
+		field := "first_name"
+		if strings.TrimSpace(first) != "" && strings.TrimSpace(last) == "" {
+			field = "last_name"
+		}
+		acctPlace(v, field)
+		p.meRenderProfile(w, r, v, "name")
+		return
+	}
+	p.redirect(w, r, "/me", "Your name is changed.")
+}
+
+// meCreateAccount creates a business account with the person as its
+// admin (MEM-3) and opens its business profile.
+func (p *Portal) meCreateAccount(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Personal profile", "profile")
+	if v == nil {
+		return
+	}
+	company := acctCompany(v.Form)
+	var out struct {
+		AccountID string `json:"account_id"`
+	}
+	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts", map[string]any{"company": company}), &out) {
+		p.meRenderProfile(w, r, v, "account")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: out.AccountID, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	p.redirect(w, r, "/accounts/"+url.PathEscape(out.AccountID)+"/profile",
+		fmt.Sprintf("The business account %s is created; you are its account admin.", company["name"]))
+}
+
+// --- Security settings (MEM-1) ---
+
+func (p *Portal) meSecurity(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Security settings", "security")
+	if v == nil {
+		return
+	}
+	p.meRenderSecurity(w, r, v, "")
+}
+
+// meRenderSecurity renders /me/security; failed names the form whose
+// problem is shown ("password", "token" or "revoke").
+func (p *Portal) meRenderSecurity(w http.ResponseWriter, r *http.Request, v *View, failed string) {
+	acctContext(r, v)
+	acctData(v)["failed"] = failed
+	p.render(w, r, "account-security.html", v)
+}
+
+// meChangePassword changes the password; the API then ends every other
+// session of the person. A wrong current password is the API's 401
+// "Sign-in failed", which here is a wrong field, not an ended session.
+func (p *Portal) meChangePassword(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Security settings", "security")
+	if v == nil {
+		return
+	}
+	body := map[string]any{"current_password": v.Form.Get("current_password"), "new_password": v.Form.Get("new_password")}
+	rep := p.call(w, r, jsonRequest(http.MethodPut, "/v1/me/password", body))
+	if !rep.ok() {
+		problem := rep.problem()
+		badCredentials := strings.HasSuffix(problem.Type, "/bad-credentials")
+		if rep.status == http.StatusUnauthorized && !badCredentials {
+			p.signIn(w, r)
+			return
+		}
+		v.Problem, v.Status = problem, problem.Status
+		if badCredentials && len(problem.InvalidParams) == 0 {
+			problem.InvalidParams = []httpapi.InvalidParam{{Name: "current_password", Reason: problem.Detail}}
+		}
+		acctRename(v, map[string]string{"password": "new_password"})
+		p.meRenderSecurity(w, r, v, "password")
+		return
+	}
+	p.redirect(w, r, "/me/security", "Your password is changed. Every other session signed in as you has been signed out; this browser stays signed in.")
+}
+
+// meIssueToken creates a personal API token and shows it once: the API
+// keeps only its hash.
+func (p *Portal) meIssueToken(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Security settings", "security")
+	if v == nil {
+		return
+	}
+	name := v.Form.Get("name")
+	var out struct {
+		TokenID string `json:"token_id"`
+		Token   string `json:"token"`
+	}
+	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/me/tokens", map[string]any{"name": name}), &out) {
+		acctPlace(v, "name")
+		p.meRenderSecurity(w, r, v, "token")
+		return
+	}
+	acctContext(r, v)
+	v.Title = "Your new API token"
+	acctData(v)["token"] = out.Token
+	acctData(v)["name"] = strings.TrimSpace(name)
+	v.Status = http.StatusCreated
+	p.render(w, r, "account-token.html", v)
+}
+
+func (p *Portal) meRevokeToken(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Security settings", "security")
+	if v == nil {
+		return
+	}
+	id := chi.URLParam(r, "tokenID")
+	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, "/v1/me/tokens/"+url.PathEscape(id), nil), nil) {
+		p.meRenderSecurity(w, r, v, "revoke")
+		return
+	}
+	msg := "The API token is revoked; requests that bear it are refused from now on."
+	if n := strings.TrimSpace(v.Form.Get("token_name")); n != "" {
+		msg = fmt.Sprintf("The API token “%s” is revoked; requests that bear it are refused from now on.", n)
+	}
+	p.redirect(w, r, "/me/security", msg)
+}
+
+// --- Business profile (MEM-3, MEM-9) ---
+
+// acctBusiness refuses the business pages of a personal account.
+func (p *Portal) acctBusiness(w http.ResponseWriter, r *http.Request, v *View) bool {
+	if v.IsBusiness() {
+		return true
+	}
+	p.fail(w, r, v, &httpapi.Problem{Status: http.StatusNotFound, Title: "Not found",
+		Detail: "a personal account has no business profile or users; switch to a business account"})
+	return false
+}
+
+// businessPage is the business profile; dialog is "", "edit" (the
+// company form) or "leave" (confirm leaving).
+func (p *Portal) businessPage(dialog string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := p.accountPage(w, r, "Business profile", "business")
+		if v == nil {
+			return
+		}
+		p.businessRender(w, r, v, dialog)
+	}
+}
+
+func (p *Portal) businessRender(w http.ResponseWriter, r *http.Request, v *View, dialog string) {
+	if !p.acctBusiness(w, r, v) || !p.load(w, r, v, "profile", "/v1/accounts/"+url.PathEscape(v.AccountID)) {
+		return
+	}
+	if dialog == "edit" && r.Method == http.MethodGet {
+		profile, _ := v.Data["profile"].(map[string]any)
+		company, _ := profile["company"].(map[string]any)
+		for _, k := range acctCompanyFields {
+			v.Form.Set("company."+k, str(company[k]))
+		}
+	}
+	v.Data["dialog"] = dialog
+	p.render(w, r, "account-business.html", v)
+}
+
+func (p *Portal) businessChange(w http.ResponseWriter, r *http.Request) {
+	v := p.accountPage(w, r, "Business profile", "business")
+	if v == nil {
+		return
+	}
+	if !p.acctBusiness(w, r, v) {
+		return
+	}
+	path := "/v1/accounts/" + url.PathEscape(v.AccountID) + "/profile"
+	if !p.submit(w, r, v, jsonRequest(http.MethodPut, path, acctCompany(v.Form)), nil) {
+		p.businessRender(w, r, v, "edit")
+		return
+	}
+	p.redirect(w, r, "/accounts/"+url.PathEscape(v.AccountID)+"/profile", "The company information is saved.")
+}
+
+// businessLeave ends the person's own membership (MEM-9); the last admin
+// gets the API's problem.
+func (p *Portal) businessLeave(w http.ResponseWriter, r *http.Request) {
+	v := p.accountPage(w, r, "Business profile", "business")
+	if v == nil {
+		return
+	}
+	if !p.acctBusiness(w, r, v) {
+		return
+	}
+	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/leave", nil), nil) {
+		p.businessRender(w, r, v, "leave")
+		return
+	}
+	p.redirect(w, r, "/me", fmt.Sprintf("You have left the business account %s.", str(v.Account["company_name"])))
+}
+
+// --- Users (MEM-4, MEM-5, MEM-7, MEM-8, MEM-9) ---
+
+// usersPage is the members list; dialog is "", "invite", "member" (one
+// member's page) or "delete" (confirm deleting a member).
+func (p *Portal) usersPage(dialog string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := p.accountPage(w, r, "Users", "users")
+		if v == nil {
+			return
+		}
+		p.usersRender(w, r, v, dialog)
+	}
+}
+
+// acctMembersPage is one page of GET /v1/accounts/{id}/members.
+type acctMembersPage struct {
+	Members []map[string]any `json:"members"`
+	Next    string           `json:"next"`
+}
+
+// usersRender renders the members list with the filters of the URL's
+// query (q: name or email; role; status: active, blocked or invited),
+// the pending invitations for admins, and the dialog.
+func (p *Portal) usersRender(w http.ResponseWriter, r *http.Request, v *View, dialog string) {
+	if !p.acctBusiness(w, r, v) {
+		return
+	}
+	api := "/v1/accounts/" + url.PathEscape(v.AccountID)
+	base := "/accounts/" + url.PathEscape(v.AccountID)
+	q := r.URL.Query()
+	search, role, status := strings.TrimSpace(q.Get("q")), q.Get("role"), q.Get("status")
+	if search == "" {
+		search = strings.TrimSpace(q.Get("search")) // the API's name
+	}
+	filter := url.Values{}
+	for k, s := range map[string]string{"q": search, "role": role, "status": status} {
+		if s != "" {
+			filter.Set(k, s)
+		}
+	}
+	qs := ""
+	if len(filter) > 0 {
+		qs = "?" + filter.Encode()
+	}
+	data := acctData(v)
+	data["q"] = map[string]any{"search": search, "role": role, "status": status}
+	data["qs"], data["list"], data["base"], data["dialog"] = qs, base+"/users"+qs, base, dialog
+
+	// The members: "invited" is the portal's own status (invitations, no
+	// members); the others are the API's filters.
+	if status == "invited" {
+		data["members"] = map[string]any{"members": []any{}}
+	} else {
+		params := url.Values{}
+		for k, s := range map[string]string{"search": search, "role": role, "status": status, "after": q.Get("after")} {
+			if s != "" {
+				params.Set(k, s)
+			}
+		}
+		path := api + "/members"
+		if len(params) > 0 {
+			path += "?" + params.Encode()
+		}
+		if !p.load(w, r, v, "members", path) {
+			return
+		}
+	}
+
+	// Pending invitations, for admins (the API lists them to those who
+	// manage members), when the filters let invited people in.
+	if v.IsAdmin() && (status == "" || status == "invited") && role != "admin" && q.Get("after") == "" {
+		var out struct {
+			Invitations []map[string]any `json:"invitations"`
+		}
+		if err := p.read(w, r, api+"/invitations", &out); err != nil {
+			p.fail(w, r, v, err)
+			return
+		}
+		pending := []any{}
+		for _, inv := range out.Invitations {
+			st := str(inv["status"])
+			if (st == "pending" || st == "expired") && strings.Contains(strings.ToLower(str(inv["email"])), strings.ToLower(search)) {
+				pending = append(pending, inv)
+			}
+		}
+		data["invitations"], data["showInvitations"] = pending, true
+	}
+
+	if dialog == "member" || dialog == "delete" {
+		member, err := p.acctFindMember(w, r, api, chi.URLParam(r, "personID"))
+		if err != nil {
+			p.fail(w, r, v, err)
+			return
+		}
+		if member == nil {
+			p.fail(w, r, v, &httpapi.Problem{Status: http.StatusNotFound, Title: "Not found",
+				Detail: "this person is not a member of the account (any more)"})
+			return
+		}
+		data["member"] = member
+		name := strings.TrimSpace(str(member["first_name"]) + " " + str(member["last_name"]))
+		if name == "" {
+			name = str(member["email"])
+		}
+		data["memberName"] = name
+		if r.Method == http.MethodGet || v.Form.Get("role") == "" { // a GET's "role" is the list's filter
+			v.Form.Set("role", str(member["role"]))
+		}
+	}
+	p.render(w, r, "account-users.html", v)
+}
+
+// acctFindMember reads the members list a page at a time until it finds
+// personID; nil if they are not a member.
+func (p *Portal) acctFindMember(w http.ResponseWriter, r *http.Request, api, personID string) (map[string]any, error) {
+	after := ""
+	for range 1000 {
+		path := api + "/members?limit=200"
+		if after != "" {
+			path += "&after=" + url.QueryEscape(after)
+		}
+		var page acctMembersPage
+		if err := p.read(w, r, path, &page); err != nil {
+			return nil, err
+		}
+		for _, m := range page.Members {
+			if str(m["person_id"]) == personID {
+				return m, nil
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	return nil, nil
+}
+
+// acctUsersPost starts a POST of the users pages.
+func (p *Portal) acctUsersPost(w http.ResponseWriter, r *http.Request) (*View, string) {
+	v := p.accountPage(w, r, "Users", "users")
+	if v == nil || !p.acctBusiness(w, r, v) {
+		return nil, ""
+	}
+	return v, "/v1/accounts/" + url.PathEscape(v.AccountID)
+}
+
+// acctUsersURL is the users list, keeping the filters the form carried.
+func acctUsersURL(v *View, suffix string) string {
+	u := "/accounts/" + url.PathEscape(v.AccountID) + "/users" + suffix
+	if back := v.Form.Get("back"); strings.HasPrefix(back, "?") {
+		u += back
+	}
+	return u
+}
+
+// usersInvite invites one or several addresses in one language (MEM-4).
+func (p *Portal) usersInvite(w http.ResponseWriter, r *http.Request) {
+	v, api := p.acctUsersPost(w, r)
+	if v == nil {
+		return
+	}
+	emails := strings.FieldsFunc(v.Form.Get("emails"), func(c rune) bool { return c == ',' || c == ';' || unicode.IsSpace(c) })
+	if emails == nil {
+		emails = []string{}
+	}
+	body := map[string]any{"emails": emails, "language": v.Form.Get("language")}
+	if !p.submit(w, r, v, jsonRequest(http.MethodPost, api+"/invitations", body), nil) {
+		field := "emails"
+		if v.Problem != nil && strings.Contains(v.Problem.Detail, "language") {
+			field = "language"
+		}
+		acctPlace(v, field)
+		p.usersRender(w, r, v, "invite")
+		return
+	}
+	msg := fmt.Sprintf("%d invitations are on their way.", len(emails))
+	if len(emails) <= 5 {
+		msg = "Invitation sent to " + strings.Join(emails, ", ") + "."
+	}
+	p.redirect(w, r, acctUsersURL(v, ""), msg)
+}
+
+// usersRevokeInvitation withdraws a pending invitation (MEM-4).
+func (p *Portal) usersRevokeInvitation(w http.ResponseWriter, r *http.Request) {
+	v, api := p.acctUsersPost(w, r)
+	if v == nil {
+		return
+	}
+	id := chi.URLParam(r, "invitationID")
+	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, api+"/invitations/"+url.PathEscape(id), nil), nil) {
+		p.usersRender(w, r, v, "")
+		return
+	}
+	msg := "The invitation is withdrawn; its link no longer works."
+	if e := strings.TrimSpace(v.Form.Get("email")); e != "" {
+		msg = "The invitation of " + e + " is withdrawn; its link no longer works."
+	}
+	p.redirect(w, r, acctUsersURL(v, ""), msg)
+}
+
+// usersChangeRole promotes or demotes a member, with a note (MEM-7).
+func (p *Portal) usersChangeRole(w http.ResponseWriter, r *http.Request) {
+	v, api := p.acctUsersPost(w, r)
+	if v == nil {
+		return
+	}
+	person, role := chi.URLParam(r, "personID"), v.Form.Get("role")
+	if role != "member" && role != "admin" {
+		v.Problem = &httpapi.Problem{Status: http.StatusBadRequest, Title: "Invalid request", Detail: "choose a role",
+			InvalidParams: []httpapi.InvalidParam{{Name: "role", Reason: "must be regular member or account admin"}}}
+		v.Status = http.StatusBadRequest
+		p.usersRender(w, r, v, "member")
+		return
+	}
+	body := map[string]any{"role": role, "note": strings.TrimSpace(v.Form.Get("note"))}
+	if !p.submit(w, r, v, jsonRequest(http.MethodPut, api+"/members/"+url.PathEscape(person)+"/role", body), nil) {
+		p.usersRender(w, r, v, "member")
+		return
+	}
+	label := "a regular member"
+	if role == "admin" {
+		label = "an account admin"
+	}
+	p.redirect(w, r, acctUsersURL(v, ""), fmt.Sprintf("%s is now %s.", acctWho(v), label))
+}
+
+// acctWho names the member a form was about (its hidden member_name).
+func acctWho(v *View) string {
+	if n := strings.TrimSpace(v.Form.Get("member_name")); n != "" {
+		return n
+	}
+	return "The member"
+}
+
+// usersBlock blocks or unblocks a member (MEM-8).
+func (p *Portal) usersBlock(unblock bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, api := p.acctUsersPost(w, r)
+		if v == nil {
+			return
+		}
+		person, action := chi.URLParam(r, "personID"), "block"
+		if unblock {
+			action = "unblock"
+		}
+		if !p.submit(w, r, v, jsonRequest(http.MethodPost, api+"/members/"+url.PathEscape(person)+"/"+action, nil), nil) {
+			p.usersRender(w, r, v, "member")
+			return
+		}
+		msg := acctWho(v) + " is blocked: they keep their membership but cannot use the account until unblocked. They have been told by mail."
+		if unblock {
+			msg = acctWho(v) + " is unblocked and can use the account again. They have been told by mail."
+		}
+		p.redirect(w, r, acctUsersURL(v, "/"+url.PathEscape(person)), msg)
+	}
+}
+
+// usersDelete removes a member (MEM-8); they can be invited again.
+func (p *Portal) usersDelete(w http.ResponseWriter, r *http.Request) {
+	v, api := p.acctUsersPost(w, r)
+	if v == nil {
+		return
+	}
+	person := chi.URLParam(r, "personID")
+	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, api+"/members/"+url.PathEscape(person), nil), nil) {
+		p.usersRender(w, r, v, "delete")
+		return
+	}
+	p.redirect(w, r, acctUsersURL(v, ""), acctWho(v)+" is removed from the account and has been told by mail; you can invite them again later.")
+}

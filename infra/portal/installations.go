@@ -1,0 +1,774 @@
+package portal
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/infra/httpapi"
+)
+
+// The installations pages (issue 8): an account's farms and proxy servers
+// (INST-1, INST-2), the actions on the selected rows (INST-3: deactivate,
+// ACT-7; export to CSV), one installation's details with its notes and
+// usage history (INST-4, USE-2), and the offline activation and
+// validation page that answers request files (ACT-2, ACT-3, ACT-5, ACT-6).
+//
+// The lists are GET forms and links (filter, sort, columns, cursor pages);
+// the details and the confirmation of a deactivation are dialogs of their
+// own URL over the list; the usage chart is an SVG drawn here.
+
+func (p *Portal) installationPages(r chi.Router) {
+	for _, k := range instKinds {
+		r.Get("/accounts/{accountID}/"+k.Path, p.instListPage(k))
+		r.Post("/accounts/{accountID}/"+k.Path+"/selection", p.instSelection(k))
+	}
+	r.Get("/installations/{installationID}", p.instDetailsPage)
+	r.Post("/installations/{installationID}/notes", p.instNotes)
+	r.Get("/accounts/{accountID}/offline", p.instOfflinePage)
+	r.Post("/accounts/{accountID}/offline", p.instOfflineUpload)
+}
+
+// instKind is one of the two lists: farms (concurrent users) and proxy
+// servers (managed computers), each with its columns (INST-1).
+type instKind struct {
+	Kind     string // the API's kind: farm | proxy_server
+	Path     string // the list's path segment, also the API's
+	Nav      string // the header's item
+	Plural   string // "Farms"
+	Singular string // "farm"
+	Unit     string // what usage counts: "seats" | "computers"
+	NameCol  string // the column that names a row (and links to it)
+	Columns  []instColumn
+}
+
+// instColumn is a column of a list, named as the API's CSV export names
+// it, so that the chosen columns go to the export as they are.
+type instColumn struct {
+	Name, Label string
+	Sort        string // the API's sort key, "" if the column does not sort
+	Num         bool
+}
+
+var instKinds = []instKind{
+	{Kind: "farm", Path: "farms", Nav: "farms", Plural: "Farms", Singular: "farm", Unit: "seats", NameCol: "farm_name",
+		Columns: []instColumn{
+			{Name: "activation_key", Label: "Activation key"},
+			{Name: "farm_name", Label: "Farm name", Sort: "name"},
+			{Name: "status", Label: "Status"},
+			{Name: "server_id", Label: "Server ID"},
+			{Name: "app_version", Label: "App version"},
+			{Name: "activation_date", Label: "Activation date", Sort: "activated"},
+			{Name: "latest_report_date", Label: "Latest report date"},
+			{Name: "peak_usage", Label: "Peak usage", Num: true},
+			{Name: "notes", Label: "Notes"},
+		}},
+	{Kind: "proxy_server", Path: "proxy-servers", Nav: "proxy-servers", Plural: "Proxy servers", Singular: "proxy server", Unit: "computers",
+		NameCol: "server_name",
+		Columns: []instColumn{
+			{Name: "server_name", Label: "Server name", Sort: "name"},
+			{Name: "license_key", Label: "License key"},
+			{Name: "site_code", Label: "Site code"},
+			{Name: "site_description", Label: "Site description"},
+			{Name: "offline_use", Label: "Offline use"},
+			{Name: "app_version", Label: "App version"},
+			{Name: "activation_date", Label: "Activation date", Sort: "activated"},
+			{Name: "last_report_date", Label: "Last report date"},
+			{Name: "max_managed_computers", Label: "Max managed computers", Num: true},
+			{Name: "registered_computers", Label: "Registered computers", Num: true},
+			{Name: "notes", Label: "Notes"},
+		}},
+}
+
+// instKindOf returns the list of an API kind ("farm" when unknown).
+func instKindOf(kind string) instKind {
+	for _, k := range instKinds {
+		if k.Kind == kind {
+			return k
+		}
+	}
+	return instKinds[0]
+}
+
+// instFilters are the list's filters (INST-2), the API's status values.
+var instFilters = []struct{ Value, Label string }{
+	{"all", "All"}, {"active", "Active"}, {"expiring", "Expiring soon"}, {"expired", "Expired"}, {"deactivated", "Deactivated"},
+}
+
+// instQuery is a list's state in its URL: filter, sort, direction,
+// chosen columns, the page's size and its cursor. Only these keys are
+// kept.
+type instQuery struct {
+	Filter, Sort, Dir, Limit, After string
+	Columns                         []string // as chosen; empty means all
+}
+
+func instQueryOf(q url.Values) instQuery {
+	return instQuery{Filter: q.Get("filter"), Sort: q.Get("sort"), Dir: q.Get("dir"), Limit: q.Get("limit"), After: q.Get("after"),
+		Columns: q["columns"]}
+}
+
+// values encodes the state; what is default is left out.
+func (s instQuery) values() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("filter", s.Filter)
+	set("sort", s.Sort)
+	set("dir", s.Dir)
+	set("limit", s.Limit)
+	set("after", s.After)
+	for _, c := range s.Columns {
+		q.Add("columns", c)
+	}
+	return q
+}
+
+// apiSort is the API's sort of the state: "name", "-activated" …
+func (s instQuery) apiSort() string {
+	if s.Sort == "" && s.Dir == "" {
+		return ""
+	}
+	sort := s.Sort
+	if sort == "" {
+		sort = "activated"
+	}
+	if s.Dir == "desc" {
+		return "-" + sort
+	}
+	return sort
+}
+
+// apiQuery is the API's query of the state (status, sort, cursor).
+func (s instQuery) apiQuery() url.Values {
+	q := url.Values{}
+	if s.Filter != "" {
+		q.Set("status", s.Filter)
+	}
+	if sort := s.apiSort(); sort != "" {
+		q.Set("sort", sort)
+	}
+	if s.Limit != "" {
+		q.Set("limit", s.Limit)
+	}
+	if s.After != "" {
+		q.Set("after", s.After)
+	}
+	return q
+}
+
+// instList is what the list template shows.
+type instList struct {
+	Kind    instKind
+	Account string
+	// Path is the list's URL without query; URL with its state.
+	Path, URL string
+	Query     instQuery
+	Filter    string // the filter in effect ("all" by default)
+	Columns   []instColumn
+	Choices   []instChoice
+	Headers   []instHeader
+	Rows      []instRow
+	// Next is the next page's URL, First the first page's (when paged).
+	Next, First string
+	// ExportAll downloads every row of the filter with the chosen columns.
+	ExportAll string
+	// Filtered: a filter other than "all" is in effect.
+	Filtered bool
+	// Confirm holds the rows a deactivation asks to confirm (ACT-7).
+	Confirm *instConfirm
+	Filters []instFilterOption
+}
+
+type instFilterOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type instChoice struct {
+	instColumn
+	Shown bool
+}
+
+type instHeader struct {
+	instColumn
+	// Href sorts by the column (the other direction when sorted by it);
+	// AriaSort is "ascending" or "descending" when sorted by it.
+	Href, AriaSort string
+}
+
+type instRow struct {
+	ID, Name string
+	Cells    []instCell
+}
+
+type instCell struct {
+	Text, Href, Badge, Time string
+	Num                     bool
+}
+
+type instConfirm struct {
+	// What is how many of what: "2 farms".
+	What  string
+	IDs   []string
+	Names []string
+	// Return is where the dialog's Cancel and the success go.
+	Return string
+}
+
+// instListPage is the farms or proxy servers list of an account.
+func (p *Portal) instListPage(k instKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := p.accountPage(w, r, k.Plural, k.Nav)
+		if v == nil {
+			return
+		}
+		list, err := p.instLoadList(w, r, v.AccountID, k, instQueryOf(r.URL.Query()))
+		if err != nil {
+			p.fail(w, r, v, err)
+			return
+		}
+		v.Data = map[string]any{"list": list}
+		p.render(w, r, "installations-list.html", v)
+	}
+}
+
+// instLoadList reads a page of the list from the API and prepares it.
+func (p *Portal) instLoadList(w http.ResponseWriter, r *http.Request, acc string, k instKind, q instQuery) (*instList, error) {
+	path := "/accounts/" + url.PathEscape(acc) + "/" + k.Path
+	var page struct {
+		Installations []map[string]any `json:"installations"`
+		Next          string           `json:"next"`
+	}
+	api := "/v1" + path
+	if aq := q.apiQuery(); len(aq) > 0 {
+		api += "?" + aq.Encode()
+	}
+	if err := p.read(w, r, api, &page); err != nil {
+		return nil, err
+	}
+	l := &instList{Kind: k, Account: acc, Path: path, Query: q, Filter: q.Filter}
+	if l.Filter == "" {
+		l.Filter = "all"
+	}
+	l.Filtered = l.Filter != "all"
+	for _, f := range instFilters {
+		l.Filters = append(l.Filters, instFilterOption{Value: f.Value, Label: f.Label, Selected: f.Value == l.Filter})
+	}
+	l.URL = instURL(path, q.values())
+	// The columns shown: the chosen ones in the list's order; none (or
+	// none known) means all.
+	for _, c := range k.Columns {
+		if slices.Contains(q.Columns, c.Name) {
+			l.Columns = append(l.Columns, c)
+		}
+	}
+	if len(l.Columns) == 0 {
+		l.Columns = k.Columns
+		l.Query.Columns = nil
+	}
+	for _, c := range k.Columns {
+		l.Choices = append(l.Choices, instChoice{instColumn: c, Shown: slices.ContainsFunc(l.Columns, func(s instColumn) bool { return s.Name == c.Name })})
+	}
+	sort := q.apiSort()
+	if sort == "" {
+		sort = "-activated"
+	}
+	for _, c := range l.Columns {
+		h := instHeader{instColumn: c}
+		if c.Sort != "" {
+			next := instQuery{Filter: q.Filter, Sort: c.Sort, Dir: "asc", Limit: q.Limit, Columns: l.Query.Columns}
+			switch sort {
+			case c.Sort:
+				h.AriaSort, next.Dir = "ascending", "desc"
+			case "-" + c.Sort:
+				h.AriaSort = "descending"
+			default:
+				if c.Sort == "activated" {
+					next.Dir = "desc" // newest first is what one wants first
+				}
+			}
+			h.Href = instURL(path, next.values())
+		}
+		l.Headers = append(l.Headers, h)
+	}
+	linkCol := k.NameCol
+	if !slices.ContainsFunc(l.Columns, func(c instColumn) bool { return c.Name == k.NameCol }) {
+		linkCol = l.Columns[0].Name
+	}
+	for _, i := range page.Installations {
+		l.Rows = append(l.Rows, instRowOf(i, l.Columns, linkCol))
+	}
+	if page.Next != "" {
+		next := l.Query
+		next.After = page.Next
+		l.Next = instURL(path, next.values())
+	}
+	if q.After != "" {
+		first := l.Query
+		first.After = ""
+		l.First = instURL(path, first.values())
+	}
+	l.ExportAll = instExportURL(acc, k, l.Query, nil)
+	return l, nil
+}
+
+// instURL is path with query q.
+func instURL(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// instExportURL is the API's CSV export of the list's filter, sort and
+// chosen columns, restricted to ids when some are selected (INST-3).
+func instExportURL(acc string, k instKind, q instQuery, ids []string) string {
+	aq := q.apiQuery()
+	aq.Del("after")
+	aq.Del("limit")
+	if len(q.Columns) > 0 {
+		aq.Set("columns", strings.Join(q.Columns, ","))
+	}
+	if len(ids) > 0 {
+		aq.Set("ids", strings.Join(ids, ","))
+	}
+	return instURL("/v1/accounts/"+url.PathEscape(acc)+"/"+k.Path+"/export", aq)
+}
+
+// instName is what an installation is called: its farm's or server's
+// name, or else its server.
+func instName(i map[string]any) string {
+	for _, f := range []string{"farm_name", "server_name", "server_id"} {
+		if s := str(i[f]); s != "" && (f != "farm_name" || str(i["kind"]) != "proxy_server") {
+			return s
+		}
+	}
+	return str(i["installation_id"])
+}
+
+// instStatus is a status's badge class and words.
+func instStatus(status string) (class, text string) {
+	switch status {
+	case "deactivation_pending":
+		return "pending", "deactivation pending"
+	case "suspended":
+		return "suspended", "suspended for overuse"
+	case "":
+		return "", ""
+	}
+	return status, status
+}
+
+// instKeyHint shows a key by its last group (KEY-9), a trial as such.
+func instKeyHint(i map[string]any) string {
+	if hint := str(i["key_hint"]); hint != "" {
+		return "…" + hint
+	}
+	if str(i["trial"]) == "true" {
+		return "trial"
+	}
+	return ""
+}
+
+func instRowOf(i map[string]any, cols []instColumn, linkCol string) instRow {
+	id := str(i["installation_id"])
+	row := instRow{ID: id, Name: instName(i)}
+	for _, c := range cols {
+		var cell instCell
+		switch c.Name {
+		case "activation_key", "license_key":
+			cell.Text = instKeyHint(i)
+		case "farm_name", "server_name":
+			cell.Text = row.Name
+		case "status":
+			cell.Badge, cell.Text = instStatus(str(i["status"]))
+		case "server_id", "app_version", "site_code", "site_description":
+			cell.Text = str(i[c.Name])
+		case "offline_use":
+			cell.Text = "no"
+			if str(i["offline_use"]) == "true" {
+				cell.Text = "yes"
+			}
+		case "activation_date":
+			cell.Text, cell.Time = formatTime(i["activated_at"], "2 Jan 2006"), formatTime(i["activated_at"], time.RFC3339)
+		case "latest_report_date", "last_report_date":
+			cell.Text, cell.Time = formatTime(i["last_report_at"], "2 Jan 2006"), formatTime(i["last_report_at"], time.RFC3339)
+			if cell.Text == "" {
+				cell.Text, cell.Time = "never", ""
+			}
+		case "peak_usage":
+			cell.Text = str(i["peak_usage"])
+		case "max_managed_computers":
+			cell.Text = str(i["quota"])
+		case "registered_computers":
+			cell.Text = str(i["current_usage"])
+		case "notes":
+			cell.Text = instShorten(str(i["notes"]), 80)
+		}
+		cell.Num = c.Num
+		if c.Name == linkCol {
+			cell.Href = "/installations/" + url.PathEscape(id)
+			if cell.Text == "" {
+				cell.Text = row.Name
+			}
+			cell.Badge = "" // a link, not a badge
+		}
+		row.Cells = append(row.Cells, cell)
+	}
+	return row
+}
+
+// instShorten cuts s to n characters.
+func instShorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// instReturn checks where a form returns to: the list (with its state)
+// or an installation's page; anything else becomes the list.
+func instReturn(raw, listPath string) (target string, q instQuery) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return listPath, instQuery{}
+	}
+	switch {
+	case u.Path == listPath:
+		q = instQueryOf(u.Query())
+		return instURL(listPath, q.values()), q
+	case strings.HasPrefix(u.Path, "/installations/") && !strings.Contains(strings.TrimPrefix(u.Path, "/installations/"), "/"):
+		return u.Path, instQuery{}
+	}
+	return listPath, instQuery{}
+}
+
+// instSelection is the list's selection form: export the selected rows
+// as CSV, or deactivate them after a confirmation (INST-3, ACT-7).
+func (p *Portal) instSelection(k instKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := p.accountPage(w, r, k.Plural, k.Nav)
+		if v == nil {
+			return
+		}
+		path := "/accounts/" + url.PathEscape(v.AccountID) + "/" + k.Path
+		back, q := instReturn(v.Form.Get("return"), path)
+		ids := v.Form["installation"]
+		if v.Form.Get("action") == "export" {
+			// The browser downloads the export from the API itself: its
+			// session authorizes it, and the rows stream.
+			http.Redirect(w, r, instExportURL(v.AccountID, k, q, ids), http.StatusSeeOther)
+			return
+		}
+		if v.Form.Get("confirm") == "yes" || len(ids) == 0 {
+			var out struct {
+				IDs []string `json:"installation_ids"`
+			}
+			if p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/installations/deactivate",
+				map[string]any{"installation_ids": ids}), &out) {
+				p.redirect(w, r, back, fmt.Sprintf("%s will be deactivated the next time they contact the ledger; their keys are then released.",
+					instCount(len(out.IDs), k)))
+				return
+			}
+			// The API's problem, shown over the list as it was.
+			p.instRenderList(w, r, v, k, q, nil)
+			return
+		}
+		// Ask first: name the selected rows (those of this account).
+		var page struct {
+			Installations []map[string]any `json:"installations"`
+		}
+		sel := url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"500"}}
+		if err := p.read(w, r, "/v1"+path+"?"+sel.Encode(), &page); err != nil {
+			p.fail(w, r, v, err)
+			return
+		}
+		c := &instConfirm{What: instCount(len(ids), k), IDs: ids, Return: back}
+		for _, i := range page.Installations {
+			c.Names = append(c.Names, instName(i))
+		}
+		v.Title = "Deactivate " + k.Plural
+		p.instRenderList(w, r, v, k, q, c)
+	}
+}
+
+// instCount is "1 farm", "2 farms" …
+func instCount(n int, k instKind) string {
+	if n == 1 {
+		return "1 " + k.Singular
+	}
+	return strconv.Itoa(n) + " " + strings.ToLower(k.Plural)
+}
+
+// instRenderList renders the list with state q, with the problem v holds
+// and the confirmation c, if any.
+func (p *Portal) instRenderList(w http.ResponseWriter, r *http.Request, v *View, k instKind, q instQuery, c *instConfirm) {
+	list, err := p.instLoadList(w, r, v.AccountID, k, q)
+	if err != nil {
+		if v.Problem != nil { // the action's problem matters more than the list's
+			p.fail(w, r, v, v.Problem)
+			return
+		}
+		p.fail(w, r, v, err)
+		return
+	}
+	list.Confirm = c
+	v.Data = map[string]any{"list": list}
+	if c != nil {
+		v.Data["dialog"] = "confirm"
+	}
+	p.render(w, r, "installations-list.html", v)
+}
+
+// instDetailsPage is one installation (INST-4): a dialog over its list.
+func (p *Portal) instDetailsPage(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Installation", "")
+	if v == nil {
+		return
+	}
+	p.instRenderDetails(w, r, v)
+}
+
+// instRenderDetails reads the installation and renders its dialog, with
+// the problem of a failed form, if any.
+func (p *Portal) instRenderDetails(w http.ResponseWriter, r *http.Request, v *View) {
+	id := chi.URLParam(r, "installationID")
+	problem, status := v.Problem, v.Status
+	var d map[string]any
+	if err := p.read(w, r, "/v1/installations/"+url.PathEscape(id), &d); err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
+	v.Problem, v.Status = problem, status
+	k := instKindOf(str(d["kind"]))
+	v.Nav = k.Nav
+	v.setAccount(str(d["account_id"]))
+	name := instName(d)
+	v.Title = strings.ToUpper(k.Singular[:1]) + k.Singular[1:] + " " + name
+	data := map[string]any{"details": instDetailsOf(k, d), "dialog": "details"}
+	// The list behind the dialog; without it the dialog stands alone.
+	if v.AccountID != "" {
+		problem, status := v.Problem, v.Status
+		if list, err := p.instLoadList(w, r, v.AccountID, k, instQuery{}); err == nil {
+			data["list"] = list
+		}
+		v.Problem, v.Status = problem, status
+	}
+	v.Data = data
+	p.render(w, r, "installations-list.html", v)
+}
+
+// instDetails is what the details dialog shows.
+type instDetails struct {
+	ID, Name, AccountID, SubscriptionID string
+	Kind                                instKind
+	Raw                                 map[string]any
+	StatusClass, StatusText             string
+	Key                                 string
+	Used, Quota, Peak                   string
+	Over                                bool
+	Notes                               string
+	Chart                               *instChart
+	// Return is the details page, where its forms come back.
+	Return   string
+	Inactive bool // deactivated or pending already: no deactivate button
+}
+
+func instDetailsOf(k instKind, d map[string]any) instDetails {
+	id := str(d["installation_id"])
+	x := instDetails{ID: id, Name: instName(d), AccountID: str(d["account_id"]), SubscriptionID: str(d["subscription_id"]),
+		Kind: k, Raw: d, Key: instKeyHint(d), Used: str(d["current_usage"]), Quota: str(d["quota"]), Peak: str(d["peak_usage"]),
+		Notes: str(d["notes"]), Return: "/installations/" + url.PathEscape(id)}
+	x.StatusClass, x.StatusText = instStatus(str(d["status"]))
+	x.Inactive = str(d["status"]) == "deactivated" || str(d["status"]) == "deactivation_pending"
+	used, _ := strconv.Atoi(x.Used)
+	quota, _ := strconv.Atoi(x.Quota)
+	x.Over = used > quota
+	days, _ := d["usage"].([]any)
+	x.Chart = instChartOf(k, days, quota)
+	return x
+}
+
+// instNotes saves an installation's notes (INST-4).
+func (p *Portal) instNotes(w http.ResponseWriter, r *http.Request) {
+	v := p.page(w, r, "Installation", "")
+	if v == nil {
+		return
+	}
+	id := chi.URLParam(r, "installationID")
+	if !p.submit(w, r, v, jsonRequest(http.MethodPut, "/v1/installations/"+url.PathEscape(id)+"/notes",
+		map[string]any{"notes": v.Form.Get("notes")}), nil) {
+		p.instRenderDetails(w, r, v)
+		return
+	}
+	p.redirect(w, r, "/installations/"+url.PathEscape(id), "The notes are saved.")
+}
+
+// instChart is the usage history drawn as bars (USE-2, INST-4): the peak
+// of each day, the quota as a dashed line, the days over it marked.
+type instChart struct {
+	Width, Height         int
+	Left, Right, Top, Bot float64
+	Bars                  []instBar
+	Quota                 int
+	QuotaY, QuotaLabelY   float64
+	YTicks, XTicks        []instTick
+	Title, Desc           string
+	Unit                  string
+	Days, Over            int
+}
+
+type instBar struct {
+	X, Y, W, H   float64
+	Day, Label   string
+	Peak         int
+	Over         bool
+	LastReportAt string
+}
+
+type instTick struct {
+	X, Y  float64
+	Label string
+}
+
+// instChartOf draws the days of the usage history against quota; nil
+// when nothing was reported yet.
+func instChartOf(k instKind, days []any, quota int) *instChart {
+	if len(days) == 0 {
+		return nil
+	}
+	c := &instChart{Width: 640, Height: 240, Left: 44, Right: 630, Top: 14, Bot: 206, Quota: quota, Unit: k.Unit, Days: len(days)}
+	top := max(quota, 1)
+	for _, d := range days {
+		day, _ := d.(map[string]any)
+		n, _ := strconv.Atoi(str(day["peak"]))
+		top = max(top, n)
+	}
+	top = instNiceCeil(top)
+	round := func(f float64) float64 { return math.Round(f*10) / 10 }
+	y := func(n int) float64 { return round(c.Bot - float64(n)/float64(top)*(c.Bot-c.Top)) }
+	slot := (c.Right - c.Left) / float64(len(days))
+	gap := min(slot*0.2, 8)
+	for i, d := range days {
+		day, _ := d.(map[string]any)
+		n, _ := strconv.Atoi(str(day["peak"]))
+		b := instBar{Day: str(day["day"]), Peak: n, Over: n > quota, LastReportAt: formatTime(day["last_report_at"], "2 Jan 2006 15:04 MST"),
+			X: round(c.Left + float64(i)*slot + gap/2), W: round(max(slot-gap, 1)), Y: y(n)}
+		b.H = round(c.Bot - b.Y)
+		b.Label = b.Day
+		if t, err := time.Parse(time.DateOnly, b.Day); err == nil {
+			b.Label = t.Format("2 Jan 2006")
+		}
+		if b.Over {
+			c.Over++
+		}
+		c.Bars = append(c.Bars, b)
+	}
+	c.QuotaY = y(quota)
+	c.QuotaLabelY = max(c.QuotaY-4, c.Top-2)
+	for _, n := range []int{0, top / 2, top} {
+		c.YTicks = append(c.YTicks, instTick{X: c.Left - 6, Y: y(n) + 4, Label: strconv.Itoa(n)})
+	}
+	// At most 6 day labels, the first and the last among them.
+	step := max(1, int(math.Ceil(float64(len(days))/6)))
+	for i := 0; i < len(days); i += step {
+		c.XTicks = append(c.XTicks, instTick{X: round(c.Left + (float64(i)+0.5)*slot), Y: c.Bot + 18, Label: instShortDay(c.Bars[i].Day)})
+	}
+	if last := len(days) - 1; last%step != 0 {
+		c.XTicks = append(c.XTicks, instTick{X: round(c.Left + (float64(last)+0.5)*slot), Y: c.Bot + 18, Label: instShortDay(c.Bars[last].Day)})
+	}
+	c.Title = "Peak usage per day"
+	c.Desc = fmt.Sprintf("Bars: the highest number of %s used on each of %d days from %s to %s. Dashed line: the quota of %d %s. %d of the days over the quota.",
+		k.Unit, len(days), c.Bars[0].Label, c.Bars[len(days)-1].Label, quota, k.Unit, c.Over)
+	return c
+}
+
+// instNiceCeil rounds n up to a round number for the chart's axis.
+func instNiceCeil(n int) int {
+	if n <= 10 {
+		return max(n, 1)
+	}
+	p := int(math.Pow(10, math.Floor(math.Log10(float64(n)))))
+	for _, m := range []int{1, 2, 5, 10} {
+		if m*p >= n {
+			return m * p
+		}
+	}
+	return n
+}
+
+func instShortDay(day string) string {
+	if t, err := time.Parse(time.DateOnly, day); err == nil {
+		return t.Format("2 Jan")
+	}
+	return day
+}
+
+// instOfflinePage explains offline activation and validation and takes a
+// request file (ACT-2, ACT-5, ACT-6).
+func (p *Portal) instOfflinePage(w http.ResponseWriter, r *http.Request) {
+	v := p.accountPage(w, r, "Offline activation and validation", "proxy-servers")
+	if v == nil {
+		return
+	}
+	p.render(w, r, "installations-offline.html", v)
+}
+
+// instOfflineUpload sends the request file to the API as the body it
+// expects and answers its signed file as a download; a refusal (offline
+// not enabled, replayed, tampered …) is shown on the page with its status.
+func (p *Portal) instOfflineUpload(w http.ResponseWriter, r *http.Request) {
+	v := p.accountPage(w, r, "Offline activation and validation", "proxy-servers")
+	if v == nil {
+		return
+	}
+	var file io.ReadCloser
+	if r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File["file"]; len(fhs) > 0 {
+			f, err := fhs[0].Open()
+			if err == nil {
+				file = f
+				defer f.Close()
+			}
+		}
+	}
+	if file == nil {
+		v.Problem = &httpapi.Problem{Status: http.StatusBadRequest, Title: "Invalid request", Detail: "no request file was sent",
+			InvalidParams: []httpapi.InvalidParam{{Name: "file", Reason: "choose the request file your installation saved"}}}
+		v.Status = http.StatusBadRequest
+		p.render(w, r, "installations-offline.html", v)
+		return
+	}
+	rep := p.call(w, r, request{method: http.MethodPost, path: "/v1/accounts/" + url.PathEscape(v.AccountID) + "/offline-requests",
+		contentType: "text/plain; charset=utf-8", body: file})
+	if !rep.ok() {
+		if rep.status == http.StatusUnauthorized {
+			p.signIn(w, r)
+			return
+		}
+		v.fail(rep.problem())
+		p.render(w, r, "installations-offline.html", v)
+		return
+	}
+	h := w.Header()
+	for _, name := range []string{"Content-Type", "Content-Disposition", "X-Installation-ID"} {
+		if val := rep.header.Get(name); val != "" {
+			h.Set(name, val)
+		}
+	}
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(rep.body.Bytes())
+}

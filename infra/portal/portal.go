@@ -1,0 +1,284 @@
+// Package portal is the customer portal ("My Account") in the browser:
+// server-rendered pages (html/template) over the JSON API, progressively
+// enhanced by htmx, embedded in the binary.
+//
+// Every page works without JavaScript: links and forms are plain HTML,
+// dialogs are pages of their own, charts are inline SVG. With JavaScript,
+// htmx boosts links and forms (no full reloads) and a small script adds
+// conveniences (select all rows, submit a filter on change).
+//
+// The portal holds no state and makes no decision of its own: it calls the
+// API in process with the browser's cookies (api.go), so authorization,
+// validation and problem details are the API's. It adds what a browser
+// needs: CSRF tokens on every form, security headers, redirects after
+// writes, and the problem details shown next to the fields they name.
+package portal
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/infra/httpapi"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Config configures the portal.
+type Config struct {
+	// API is the JSON API the portal calls in process. Required.
+	API http.Handler
+	// Tokens derives the CSRF tokens from the session (secret.Key.Token).
+	// Required.
+	Tokens func(purpose, subject string) string
+	// Logger receives rendering errors. Default slog.Default().
+	Logger *slog.Logger
+	// SecureCookies marks the portal's cookies Secure (served over TLS).
+	SecureCookies bool
+	// Now is the ledger's clock (what "expiring soon" counts from).
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// Portal is the portal's http.Handler.
+type Portal struct {
+	cfg    Config
+	pages  templates
+	assets assets
+	router chi.Router
+}
+
+// New parses the templates and mounts the pages.
+func New(cfg Config) (*Portal, error) {
+	if cfg.API == nil || cfg.Tokens == nil {
+		return nil, errors.New("portal: needs the API and a token function")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	pages, err := parseTemplates(files)
+	if err != nil {
+		return nil, fmt.Errorf("portal: templates: %w", err)
+	}
+	static, err := loadAssets(files)
+	if err != nil {
+		return nil, fmt.Errorf("portal: static files: %w", err)
+	}
+	p := &Portal{cfg: cfg, pages: pages, assets: static, router: chi.NewRouter()}
+	p.routes()
+	return p, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.router.ServeHTTP(w, r) }
+
+// Routes returns the router (tests walk it).
+func (p *Portal) Routes() chi.Routes { return p.router }
+
+func (p *Portal) routes() {
+	r := p.router
+	r.Use(securityHeaders, p.checkCSRF)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		v := &View{Title: "Page not found", Status: http.StatusNotFound,
+			Problem: &httpapi.Problem{Status: http.StatusNotFound, Title: "Page not found", Detail: "there is no page at " + r.URL.Path}}
+		p.render(w, r, "error.html", v)
+	})
+	r.Get("/static/{name}", p.assets.serve)
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) { // browsers ask without reading the page
+		http.Redirect(w, r, p.assets.url("favicon.svg"), http.StatusMovedPermanently)
+	})
+	p.authPages(r)
+	p.accountPages(r)
+	p.licensePages(r)
+	p.installationPages(r)
+	p.supportPages(r)
+	p.historyPages(r)
+}
+
+// securityHeaders: scripts and styles only from the portal itself (no
+// inline code anywhere), no framing, no referrer beyond the origin.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrfPurpose is the purpose of the CSRF tokens derived from a session.
+const csrfPurpose = "portal-csrf"
+
+// maxForm bounds a form's body; uploads (ticket attachments, offline
+// request files, certificate requests) fit within it.
+const maxForm = 64 << 20
+
+// checkCSRF refuses a write from another site. Two checks: the browser's
+// own Sec-Fetch-Site/Origin headers (net/http's CrossOriginProtection),
+// and, for a signed-in browser, the form's token derived from its session
+// (so that a browser without those headers is protected too).
+func (p *Portal) checkCSRF(next http.Handler) http.Handler {
+	origin := http.NewCrossOriginProtection()
+	origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.forbidden(w, r, "a form from another site was refused")
+	}))
+	return origin.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		c, err := r.Cookie(httpapi.SessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r) // nobody signed in: nothing to forge on their behalf
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			p.badForm(w, r, err)
+			return
+		}
+		want := p.cfg.Tokens(csrfPurpose, c.Value)
+		if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
+			p.forbidden(w, r, "the form has expired or did not come from this portal; reload the page and send it again")
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+// csrfToken is the token of the browser's session ("" when signed out).
+func (p *Portal) csrfToken(r *http.Request) string {
+	c, err := r.Cookie(httpapi.SessionCookie)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	return p.cfg.Tokens(csrfPurpose, c.Value)
+}
+
+func (p *Portal) forbidden(w http.ResponseWriter, r *http.Request, detail string) {
+	p.render(w, r, "error.html", &View{Title: "Refused", Status: http.StatusForbidden,
+		Problem: &httpapi.Problem{Status: http.StatusForbidden, Title: "Refused", Detail: detail}})
+}
+
+func (p *Portal) badForm(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail := http.StatusBadRequest, "the form could not be read: "+err.Error()
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		status, detail = http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is larger than %d MB", maxForm>>20)
+	}
+	p.render(w, r, "error.html", &View{Title: "Form not sent", Status: status,
+		Problem: &httpapi.Problem{Status: status, Title: "Form not sent", Detail: detail}})
+}
+
+// flashCookie carries a one-off message across a redirect.
+const flashCookie = "seatledger_flash"
+
+// redirect sends the browser to target after a successful write (303: the
+// browser GETs it), with a message the next page shows once.
+func (p *Portal) redirect(w http.ResponseWriter, r *http.Request, target, flash string) {
+	if flash != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/", HttpOnly: true,
+			Secure: p.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// takeFlash returns the pending message and clears it.
+func (p *Portal) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	msg, _ := url.QueryUnescape(c.Value)
+	return msg
+}
+
+// signIn sends the browser to the sign-in page, to come back here after.
+func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+}
+
+// safeNext keeps a post-sign-in target on this site: a path, never
+// "//host" or a URL.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+// assets are the embedded static files, served under a content hash so
+// that browsers may keep them for a year.
+type assets struct {
+	files  fs.FS
+	hashes map[string]string
+}
+
+func loadAssets(root fs.FS) (assets, error) {
+	sub, err := fs.Sub(root, "static")
+	if err != nil {
+		return assets{}, err
+	}
+	a := assets{files: sub, hashes: map[string]string{}}
+	err = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		a.hashes[name] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return a, err
+}
+
+// url is the address of a static file, with its hash.
+func (a assets) url(name string) string { return "/static/" + name + "?v=" + a.hashes[name] }
+
+func (a assets) serve(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if _, ok := a.hashes[name]; !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch path.Ext(name) {
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if r.URL.Query().Get("v") == a.hashes[name] {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	http.ServeFileFS(w, r, a.files, name)
+}

@@ -1,0 +1,98 @@
+package portal
+
+import (
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// jsBudget is the most JavaScript the portal may ship (issue 8).
+const jsBudget = 60 << 10
+
+// The portal ships at most 60 KB of JavaScript, all of it embedded.
+func TestPortal_ships_at_most_60KB_of_JavaScript(t *testing.T) {
+	total := 0
+	err := fs.WalkDir(files, "static", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		total += len(b)
+		t.Logf("%s: %d bytes", name, len(b))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total == 0 || total > jsBudget {
+		t.Fatalf("the portal ships %d bytes of JavaScript; the budget is %d", total, jsBudget)
+	}
+}
+
+// The Content-Security-Policy allows no inline code: a template with an
+// inline script, an event handler or a style attribute would break (and
+// log a console error) in the browser.
+func TestPortal_templates_have_no_inline_code(t *testing.T) {
+	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|\son[a-z]+\s*=|\sstyle\s*=|javascript:`)
+	err := fs.WalkDir(files, "templates", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		for _, m := range inline.FindAllString(string(b), -1) {
+			t.Errorf("%s has inline code the CSP refuses: %q", name, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Static files are served with their type, and cached for a year only
+// under their current content hash.
+func TestPortal_serves_static_files_by_hash(t *testing.T) {
+	p, err := New(Config{API: http.NotFoundHandler(), Tokens: func(string, string) string { return "t" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ url, ctype, cache string }{
+		{p.assets.url("htmx.min.js"), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"},
+		{p.assets.url("portal.css"), "text/css; charset=utf-8", "public, max-age=31536000, immutable"},
+		{"/static/portal.css?v=old", "text/css; charset=utf-8", "no-cache"},
+	} {
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.url, nil))
+		if w.Code != 200 || w.Header().Get("Content-Type") != tc.ctype || w.Header().Get("Cache-Control") != tc.cache {
+			t.Errorf("GET %s = %d %q %q", tc.url, w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"))
+		}
+	}
+	w := httptest.NewRecorder()
+	p.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/../portal.go", nil))
+	if w.Code == 200 {
+		t.Error("a path outside the static files was served")
+	}
+}
+
+// After sign-in the browser goes back to a page of this site, never to
+// another one.
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/1?x=1": "/subscriptions/1?x=1",
+		"":                     "/",
+		"//evil.example/":      "/",
+		"/\\evil.example":      "/",
+		"https://evil.example": "/",
+		"javascript:alert(1)":  "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,271 @@
+package portal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"seatledger/infra/httpapi"
+)
+
+// View is what every page's template is executed with: who is signed in,
+// the accounts they can switch between, the form as sent, the problem the
+// API answered and the page's own data.
+type View struct {
+	// Title is the page's title (also its <h1>).
+	Title string
+	// Nav names the header's current item ("dashboard", "subscriptions" …).
+	Nav string
+	// Me is the signed-in person (GET /v1/me); nil when nobody is.
+	Me map[string]any
+	// Accounts are the person's accounts (GET /v1/me/accounts).
+	Accounts []map[string]any
+	// Account is the account the page is about, one of Accounts.
+	Account map[string]any
+	// AccountID is Account's ID.
+	AccountID string
+	// CSRF is the token every form of a signed-in person carries.
+	CSRF string
+	// Flash is the one-off message of the action that led here.
+	Flash string
+	// Form is the form as the browser sent it, shown again after a problem.
+	Form url.Values
+	// Problem is the API's answer to a failed form, or a page's error.
+	Problem *httpapi.Problem
+	// Status is the HTTP status the page is answered with.
+	Status int
+	// Data is the page's own data, as the API answered it.
+	Data map[string]any
+	// Path is the request's path and query, for links back here.
+	Path string
+	// JS is the URL of the portal's script, with its content hash.
+	JS, HTMX, CSS, Icon string
+}
+
+// fail records a failed call: a problem is shown, anything else is a
+// generic error (the real one is logged by the API under the request ID).
+func (v *View) fail(err error) {
+	var p *httpapi.Problem
+	switch {
+	case errors.As(err, &p):
+		v.Problem = p
+		v.Status = p.Status
+	case errors.Is(err, errSignIn):
+		v.Problem = &httpapi.Problem{Status: http.StatusUnauthorized, Title: "Sign-in required", Detail: "your session has ended; sign in again"}
+		v.Status = http.StatusUnauthorized
+	default:
+		v.Problem = &httpapi.Problem{Status: http.StatusInternalServerError, Title: "Something went wrong", Detail: err.Error()}
+		v.Status = http.StatusInternalServerError
+	}
+}
+
+// Err returns the API's reason for field name, or "".
+func (v *View) Err(name string) string {
+	if v.Problem == nil {
+		return ""
+	}
+	for _, p := range v.Problem.InvalidParams {
+		if p.Name == name {
+			return p.Reason
+		}
+	}
+	return ""
+}
+
+// Unplaced reports whether the problem names no field of the form, so
+// that the page shows it at the top instead of next to a field.
+func (v *View) Unplaced(fields ...string) bool {
+	if v.Problem == nil {
+		return false
+	}
+	for _, f := range fields {
+		if v.Err(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Value returns the form's value of name, as sent.
+func (v *View) Value(name string) string { return v.Form.Get(name) }
+
+// Checked reports whether the form's checkbox name is ticked.
+func (v *View) Checked(name string) bool { return v.Form.Get(name) != "" }
+
+// Field is one labelled form control, rendered by the "field" template:
+// its label, its value as sent and the API's reason next to it.
+type Field struct {
+	Name, Label, Type, Value, Error, Hint, Autocomplete string
+	Required, Autofocus                                 bool
+}
+
+// field builds a Field of the view's form: field $ "email" "Email address" "email" ["required"] ["autofocus"] ["hint=…"] ["ac=…"].
+func field(v *View, name, label, typ string, opts ...string) Field {
+	f := Field{Name: name, Label: label, Type: typ, Value: v.Value(name), Error: v.Err(name)}
+	if typ == "password" {
+		f.Value = "" // never sent back
+	}
+	for _, o := range opts {
+		switch {
+		case o == "required":
+			f.Required = true
+		case o == "autofocus":
+			f.Autofocus = true
+		case strings.HasPrefix(o, "hint="):
+			f.Hint = strings.TrimPrefix(o, "hint=")
+		case strings.HasPrefix(o, "ac="):
+			f.Autocomplete = strings.TrimPrefix(o, "ac=")
+		case strings.HasPrefix(o, "value="):
+			if f.Value == "" {
+				f.Value = strings.TrimPrefix(o, "value=")
+			}
+		}
+	}
+	if f.Error != "" {
+		f.Autofocus = true
+	}
+	return f
+}
+
+// templates holds one parsed template per page: the layout, the shared
+// partials and the page's own file.
+type templates map[string]*template.Template
+
+// parseTemplates parses every page under pages/ with the layout.
+func parseTemplates(files fs.FS) (templates, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(files, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := templates{}
+	for _, p := range pages {
+		t, err := template.Must(base.Clone()).ParseFS(files, p)
+		if err != nil {
+			return nil, err
+		}
+		out[path.Base(p)] = t
+	}
+	return out, nil
+}
+
+// funcs are the helpers templates may call.
+var funcs = template.FuncMap{
+	"field": field,
+	"date":  func(v any) string { return formatTime(v, "2 Jan 2006") },
+	"datetime": func(v any) string {
+		return formatTime(v, "2 Jan 2006 15:04 MST")
+	},
+	"isodate": func(v any) string { return formatTime(v, "2006-01-02") },
+	// str prints a JSON value; nil is "".
+	"str": str,
+	// query returns the current query with keys set to values ("" removes).
+	"query": func(base string, kv ...string) string {
+		u, err := url.Parse(base)
+		if err != nil {
+			return base
+		}
+		q := u.Query()
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				q.Del(kv[i])
+			} else {
+				q.Set(kv[i], kv[i+1])
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	},
+	"list": func(v any) []any { l, _ := v.([]any); return l },
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	"has": func(list any, s string) bool {
+		switch l := list.(type) {
+		case []string:
+			for _, x := range l {
+				if x == s {
+					return true
+				}
+			}
+		case []any:
+			for _, x := range l {
+				if str(x) == s {
+					return true
+				}
+			}
+		}
+		return false
+	},
+	"json": func(v any) string { b, _ := json.MarshalIndent(v, "", "  "); return string(b) },
+	"add":  func(a, b int) int { return a + b },
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// formatTime formats an RFC 3339 time of the API's JSON; anything else is
+// printed as it is.
+func formatTime(v any, layout string) string {
+	s := str(v)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(layout)
+}
+
+// render executes page with v and sends it with v.Status (200 if unset).
+// It renders into a buffer first: a template that fails sends an error
+// page, never half a page.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, page string, v *View) {
+	t, ok := p.pages[page]
+	if !ok {
+		p.cfg.Logger.ErrorContext(r.Context(), "portal: no such page template", "page", page)
+		http.Error(w, "page not found", http.StatusInternalServerError)
+		return
+	}
+	v.Path = r.URL.RequestURI()
+	v.JS, v.HTMX, v.CSS, v.Icon = p.assets.url("portal.js"), p.assets.url("htmx.min.js"), p.assets.url("portal.css"), p.assets.url("favicon.svg")
+	if v.Status == 0 {
+		v.Status = http.StatusOK
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		p.cfg.Logger.ErrorContext(r.Context(), "portal: rendering a page failed", "page", page, "error", err,
+			"request_id", httpapi.RequestID(r.Context()))
+		http.Error(w, "the page could not be rendered; quote the request ID "+httpapi.RequestID(r.Context()), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "HX-Request")
+	if r.Header.Get("HX-Request") == "true" && r.Method == http.MethodGet {
+		h.Set("HX-Push-Url", v.Path) // after a redirect, the address bar shows where the browser ended
+	}
+	w.WriteHeader(v.Status)
+	_, _ = buf.WriteTo(w)
+}
