@@ -10,7 +10,7 @@ BENCHTIME   ?= 3s
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: run build test test-short lint bench bench-cli postgres
+.PHONY: run build test test-short lint bench bench-cli postgres chromium
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -21,7 +21,7 @@ build:
 	$(GO) build -o bin/ ./cmd/ledgerd ./cmd/ledger
 
 ## test: every test with -race; PostgreSQL is started first when it is down
-test: postgres
+test: postgres chromium
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-short: the same without the race detector, for a quick loop
@@ -43,3 +43,12 @@ bench: postgres
 ## postgres: start the local PostgreSQL cluster when it is not answering
 postgres:
 	@.ci/ensure-postgres
+
+## chromium: install Debian's Chromium for the browser tests when /usr/bin/chromium is missing
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		$$apt install -y --no-install-recommends chromium \
+		|| { $$apt update && $$apt install -y --no-install-recommends chromium; }; \
+	fi
