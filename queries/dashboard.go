@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"fmt"
+	"seatledger/domain/invalid"
 
 	"seatledger/domain/installation"
 )
@@ -33,7 +34,7 @@ type ProductCard struct {
 // with its prepaid farms and registered proxy servers.
 func Dashboard(ctx context.Context, db DB, accountID string) ([]ProductCard, error) {
 	if accountID == "" {
-		return nil, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+		return nil, invalid.New(ErrInvalidFilter, "account_id", "account_id is required")
 	}
 	rows, err := db.Select(ctx, `SELECT s.product_id, COALESCE(p.name, s.product_id), COALESCE(p.model, ''),
 			SUM(s.seats), COUNT(*), SUM(CASE WHEN s.status = 'grace' THEN 1 ELSE 0 END)

@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"fmt"
+	"seatledger/domain/invalid"
 	"time"
 )
 
@@ -33,7 +34,7 @@ type DownloadProduct struct {
 // version listed, by product name (ignoring ASCII case), then ID.
 func DownloadProducts(ctx context.Context, db DB, accountID string) ([]DownloadProduct, error) {
 	if accountID == "" {
-		return nil, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+		return nil, invalid.New(ErrInvalidFilter, "account_id", "account_id is required")
 	}
 	rows, err := db.Select(ctx, `SELECT s.product_id, COALESCE(p.name, s.product_id), COALESCE(p.model, ''), r.version, r.released_at
 		FROM (SELECT DISTINCT product_id FROM lic_subscriptions WHERE account_id = ? AND status IN ('active', 'grace')) s

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"seatledger/domain/invalid"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,10 +235,10 @@ type installationsQuery struct {
 // newInstallationsQuery checks f and builds its WHERE and ORDER BY clauses.
 func newInstallationsQuery(f InstallationsFilter) (*installationsQuery, error) {
 	if f.AccountID == "" {
-		return nil, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+		return nil, invalid.New(ErrInvalidFilter, "account_id", "account_id is required")
 	}
 	if f.Kind != string(installation.Farm) && f.Kind != string(installation.ProxyServer) {
-		return nil, fmt.Errorf("%w: kind %q (use %s or %s)", ErrInvalidFilter, f.Kind, installation.Farm, installation.ProxyServer)
+		return nil, invalid.New(ErrInvalidFilter, "kind", "kind %q (use %s or %s)", f.Kind, installation.Farm, installation.ProxyServer)
 	}
 	q := &installationsQuery{where: []string{`i.account_id = ?`, `i.kind = ?`}, args: []any{f.AccountID, f.Kind}}
 	if err := q.status(f.Status, f.Now); err != nil {
@@ -267,10 +268,10 @@ func (q *installationsQuery) status(status string, now time.Time) error {
 		return nil
 	}
 	if !slices.Contains(InstallationStatuses, status) {
-		return fmt.Errorf("%w: status %q (use %s)", ErrInvalidFilter, status, strings.Join(InstallationStatuses, ", "))
+		return invalid.New(ErrInvalidFilter, "status", "status %q (use %s)", status, strings.Join(InstallationStatuses, ", "))
 	}
 	if now.IsZero() {
-		return fmt.Errorf("%w: status %q needs the time it is evaluated at", ErrInvalidFilter, status)
+		return invalid.New(ErrInvalidFilter, "status", "status %q needs the time it is evaluated at", status)
 	}
 	expiredBefore := now.Add(-subscription.GracePeriod).UnixMicro()
 	switch status {
@@ -294,7 +295,7 @@ func (q *installationsQuery) selection(ids []string) error {
 	case len(ids) == 0:
 		return nil
 	case len(ids) > MaxInstallationIDs:
-		return fmt.Errorf("%w: at most %d installations can be selected, not %d", ErrInvalidFilter, MaxInstallationIDs, len(ids))
+		return invalid.New(ErrInvalidFilter, "installation_ids", "at most %d installations can be selected, not %d", MaxInstallationIDs, len(ids))
 	}
 	q.where = append(q.where, `i.installation_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`)
 	for _, id := range ids {
@@ -315,7 +316,7 @@ func (q *installationsQuery) order(sort string) error {
 	case "name":
 		q.column = "sort_name"
 	default:
-		return fmt.Errorf("%w: sort %q (use %s, each optionally prefixed with -)", ErrInvalidFilter, sort, strings.Join(InstallationSorts, ", "))
+		return invalid.New(ErrInvalidFilter, "sort", "sort %q (use %s, each optionally prefixed with -)", sort, strings.Join(InstallationSorts, ", "))
 	}
 	dir := "ASC"
 	if desc {
@@ -353,7 +354,7 @@ func (q *installationsQuery) cursor(s InstallationSummary, sortName string) stri
 // after adds the keyset condition of cursor, which must have been made
 // for the same sort.
 func (q *installationsQuery) after(cursor string) error {
-	bad := fmt.Errorf("%w: after %q is not a cursor this list returned for sort %s", ErrInvalidFilter, cursor, q.sort)
+	bad := invalid.New(ErrInvalidFilter, "after", "after %q is not a cursor this list returned for sort %s", cursor, q.sort)
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return bad
@@ -440,7 +441,7 @@ func csvColumnsOf(kind string, names []string) ([]csvColumn, error) {
 	for i, name := range names {
 		at := slices.IndexFunc(all, func(c csvColumn) bool { return c.name == name })
 		if at < 0 || slices.Contains(names[:i], name) {
-			return nil, fmt.Errorf("%w: column %q (use each of %s at most once)", ErrInvalidFilter, name,
+			return nil, invalid.New(ErrInvalidFilter, "columns", "column %q (use each of %s at most once)", name,
 				strings.Join(InstallationCSVColumns(kind), ", "))
 		}
 		out = append(out, all[at])

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"seatledger/domain/invalid"
 	"slices"
 	"strconv"
 	"strings"
@@ -850,7 +851,7 @@ func WriteReconciliationCSV(w io.Writer, rec Reconciliation, part string) error 
 			return nil
 		}
 	default:
-		return fmt.Errorf("%w: part %q is not one of %s", ErrInvalidFilter, part, strings.Join(CSVParts, ", "))
+		return invalid.New(ErrInvalidFilter, "part", "part %q is not one of %s", part, strings.Join(CSVParts, ", "))
 	}
 	cw := csv.NewWriter(w)
 	emit := func(record ...string) error { return cw.Write(record) }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"seatledger/domain/invalid"
 	"slices"
 	"strings"
 	"time"
@@ -112,7 +113,7 @@ func keysOrderBy(keySort string) (string, error) {
 	}
 	expr, ok := keyOrder[col]
 	if !ok {
-		return "", fmt.Errorf("%w: key sort %q (use %s, each optionally prefixed with -)", ErrInvalidFilter, keySort, strings.Join(KeySorts, ", "))
+		return "", invalid.New(ErrInvalidFilter, "key_sort", "key sort %q (use %s, each optionally prefixed with -)", keySort, strings.Join(KeySorts, ", "))
 	}
 	return fmt.Sprintf(expr, dir) + `, k.key_id`, nil
 }

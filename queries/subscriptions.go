@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"seatledger/domain/invalid"
 	"time"
 )
 
@@ -50,7 +51,7 @@ var subscriptionsOrder = map[string]string{
 // that wraps ErrInvalidFilter.
 func Subscriptions(ctx context.Context, db DB, f SubscriptionsFilter) ([]SubscriptionSummary, error) {
 	if f.AccountID == "" {
-		return nil, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+		return nil, invalid.New(ErrInvalidFilter, "account_id", "account_id is required")
 	}
 	var where string
 	switch f.Status {
@@ -58,14 +59,14 @@ func Subscriptions(ctx context.Context, db DB, f SubscriptionsFilter) ([]Subscri
 		where = ` AND s.status <> 'expired'`
 	case "all":
 	default:
-		return nil, fmt.Errorf("%w: status %q (use active or all)", ErrInvalidFilter, f.Status)
+		return nil, invalid.New(ErrInvalidFilter, "status", "status %q (use active or all)", f.Status)
 	}
 	if f.Sort == "" {
 		f.Sort = "end"
 	}
 	order, ok := subscriptionsOrder[f.Sort]
 	if !ok {
-		return nil, fmt.Errorf("%w: sort %q (use end or -end)", ErrInvalidFilter, f.Sort)
+		return nil, invalid.New(ErrInvalidFilter, "sort", "sort %q (use end or -end)", f.Sort)
 	}
 	rows, err := db.Select(ctx, `SELECT s.subscription_id, s.name, s.product_id, COALESCE(p.name, ''), s.seats, s.period, s.status,
 			s.start_at, s.end_at, s.auto_renew, s.channel, s.support_plan,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"seatledger/domain/invalid"
 	"strconv"
 	"strings"
 	"time"
@@ -109,10 +110,10 @@ func scanTicket(scan func(...any) error) (TicketSummary, error) {
 // that wraps ErrInvalidFilter.
 func Tickets(ctx context.Context, db DB, f TicketsFilter) (TicketsPage, error) {
 	if f.AccountID == "" {
-		return TicketsPage{}, fmt.Errorf("%w: account_id is required", ErrInvalidFilter)
+		return TicketsPage{}, invalid.New(ErrInvalidFilter, "account_id", "account_id is required")
 	}
 	if !f.AllOfAccount && f.Person == "" {
-		return TicketsPage{}, fmt.Errorf("%w: a member's tickets need the member", ErrInvalidFilter)
+		return TicketsPage{}, invalid.New(ErrInvalidFilter, "", "a member's tickets need the member")
 	}
 	if f.Limit <= 0 {
 		f.Limit = DefaultTicketsPage
@@ -128,7 +129,7 @@ func Tickets(ctx context.Context, db DB, f TicketsFilter) (TicketsPage, error) {
 	if f.Status != "" {
 		statuses, ok := ticketStatuses[f.Status]
 		if !ok {
-			return TicketsPage{}, fmt.Errorf("%w: status %q (use current, closed, open, in_progress, awaiting_customer or resolved)", ErrInvalidFilter, f.Status)
+			return TicketsPage{}, invalid.New(ErrInvalidFilter, "status", "status %q (use current, closed, open, in_progress, awaiting_customer or resolved)", f.Status)
 		}
 		q.WriteString(` AND t.status IN (?` + strings.Repeat(", ?", len(statuses)-1) + `)`)
 		for _, s := range statuses {
@@ -176,7 +177,7 @@ func parseTicketCursor(s string) (int64, string, error) {
 	raw, id, ok := strings.Cut(s, ":")
 	at, err := strconv.ParseInt(raw, 10, 64)
 	if !ok || err != nil || id == "" {
-		return 0, "", fmt.Errorf("%w: after %q is not a cursor this list returned", ErrInvalidFilter, s)
+		return 0, "", invalid.New(ErrInvalidFilter, "after", "after %q is not a cursor this list returned", s)
 	}
 	return at, id, nil
 }

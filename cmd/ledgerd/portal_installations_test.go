@@ -255,8 +255,8 @@ var instBar = regexp.MustCompile(`<rect class="bar( over)?"`)
 // An installation's details (INST-4): its facts, its usage history as a
 // chart of the peak per day against the quota with the days over it
 // marked (USE-2, USE-3), with a table of the same data, and its notes,
-// which an admin edits; notes that are too long are refused and change
-// nothing.
+// which an admin edits; notes that are too long are refused next to the
+// field and change nothing.
 func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
 	office, _, key, acc, _ := installationsAccount(t, m, "ras", 10)
@@ -303,7 +303,7 @@ func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	}
 	p.Get("/accounts/"+acc+"/farms").Want(200, "rack 4, row B")
 	long := strings.Repeat("n", 4001)
-	p.Post(details+"/notes", url.Values{"notes": {long}}).Want(400, `class="problem"`, "at most 4000 characters", ">"+long+"</textarea>")
+	p.Post(details+"/notes", url.Values{"notes": {long}}).Want(400, `id="e-notes"`, `aria-invalid="true"`, "at most 4000 characters", ">"+long+"</textarea>")
 	p.Get(details).Want(200, ">rack 4, row B</textarea>") // nothing changed
 
 	// An installation that does not exist.

@@ -9,6 +9,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 )
 
 var (
@@ -108,6 +109,17 @@ func TestCompany_Validate_names_every_problem(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, lacks %q", err, want)
 		}
+	}
+	var fields *invalid.Error
+	if !errors.As(err, &fields) || !errors.Is(err, account.ErrInvalidCompany) {
+		t.Fatalf("%v is not an *invalid.Error of ErrInvalidCompany", err)
+	}
+	var names []string
+	for _, f := range fields.Fields {
+		names = append(names, f.Name)
+	}
+	if want := []string{"company.name", "company.zip", "company.country", "company.phone"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("fields %v, want %v", names, want)
 	}
 }
 

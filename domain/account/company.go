@@ -1,7 +1,7 @@
 package account
 
 import (
-	"slices"
+	"seatledger/domain/invalid"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,19 +34,21 @@ func (c Company) Normalize() Company {
 // the key-registration dialog asks for, rule KEY-2); every field is
 // bounded. It names every problem at once.
 func (c Company) Validate() error {
-	var problems []string
-	required := map[string]string{"name": c.Name, "zip": c.ZIP, "phone": c.Phone}
-	for _, f := range []string{"name", "zip", "phone"} {
-		if required[f] == "" {
-			problems = append(problems, f+" is required")
+	var problems invalid.List
+	fields := []struct{ name, value string }{
+		{"name", c.Name}, {"street", c.Street}, {"city", c.City}, {"state", c.State}, {"zip", c.ZIP}, {"phone", c.Phone},
+	}
+	for _, f := range fields {
+		if f.value == "" && (f.name == "name" || f.name == "zip" || f.name == "phone") {
+			problems.Add("company."+f.name, "%s is required", f.name)
 		}
 	}
 	if len(c.Country) != 2 || strings.Trim(c.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-		problems = append(problems, "country must be a two-letter ISO 3166 code such as DE or US")
+		problems.Add("company.country", "country must be a two-letter ISO 3166 code such as DE or US")
 	}
-	for name, v := range map[string]string{"name": c.Name, "street": c.Street, "city": c.City, "state": c.State, "zip": c.ZIP, "phone": c.Phone} {
-		if utf8.RuneCountInString(v) > maxFieldLength {
-			problems = append(problems, name+" is longer than 200 characters")
+	for _, f := range fields {
+		if utf8.RuneCountInString(f.value) > maxFieldLength {
+			problems.Add("company."+f.name, "%s is longer than %d characters", f.name, maxFieldLength)
 		}
 	}
 	if phone := strings.Map(func(r rune) rune {
@@ -55,11 +57,7 @@ func (c Company) Validate() error {
 		}
 		return r
 	}, c.Phone); phone != "" {
-		problems = append(problems, "phone may hold only digits, spaces and + ( ) - . /")
+		problems.Add("company.phone", "phone may hold only digits, spaces and + ( ) - . /")
 	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return &InvalidCompanyError{Problems: problems}
-	}
-	return nil
+	return problems.Err(ErrInvalidCompany)
 }

@@ -3,7 +3,6 @@ package account
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // The account's domain errors. The HTTP layer maps each to a problem type.
@@ -33,19 +32,10 @@ var (
 	ErrInvitationUsed = errors.New("account: the invitation can no longer be used")
 	// ErrInvitationExpired: the invitation is older than InvitationValidity.
 	ErrInvitationExpired = errors.New("account: the invitation has expired; ask an account admin for a new one")
-	// ErrInvalidCompany is matched by every *InvalidCompanyError.
+	// ErrInvalidCompany: the company details are not valid; the error is
+	// an *invalid.Error naming each field ("company.zip").
 	ErrInvalidCompany = errors.New("account: invalid company details")
 )
-
-// InvalidCompanyError lists every problem with the company details.
-type InvalidCompanyError struct{ Problems []string }
-
-func (e *InvalidCompanyError) Error() string {
-	return "account: invalid company details: " + strings.Join(e.Problems, "; ")
-}
-
-// Is makes errors.Is(err, ErrInvalidCompany) true.
-func (e *InvalidCompanyError) Is(target error) bool { return target == ErrInvalidCompany }
 
 func forbidden(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))

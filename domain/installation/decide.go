@@ -2,6 +2,7 @@ package installation
 
 import (
 	"fmt"
+	"seatledger/domain/invalid"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,7 +131,7 @@ func (i Installation) Report(r Report, now time.Time) ([]any, error) {
 		r.ObservedAt = now
 	}
 	if r.ObservedAt.After(now.Add(Drift)) {
-		return nil, fmt.Errorf("%w: the report is from %s, in the future (the ledger's time is %s)", ErrInvalid,
+		return nil, invalid.New(ErrInvalid, "observed_at", "the report is from %s, in the future (the ledger's time is %s)",
 			r.ObservedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	current := !r.ObservedAt.Before(i.lastObserved)
@@ -145,19 +146,19 @@ func (i Installation) Report(r Report, now time.Time) ([]any, error) {
 func (r Report) seats(model Model) (int, error) {
 	switch {
 	case r.Connections == nil && (r.Seats < 0 || r.Seats > MaxSeats):
-		return 0, fmt.Errorf("%w: a report counts 0 to %d seats, not %d", ErrInvalid, MaxSeats, r.Seats)
+		return 0, invalid.New(ErrInvalid, "seats", "a report counts 0 to %d seats, not %d", MaxSeats, r.Seats)
 	case r.Connections == nil:
 		return r.Seats, nil
 	case model != Farm.Model():
-		return 0, fmt.Errorf("%w: a proxy server reports a count of managed computers, not connections", ErrInvalid)
+		return 0, invalid.New(ErrInvalid, "connections", "a proxy server reports a count of managed computers, not connections")
 	case len(r.Connections) > MaxConnections:
-		return 0, fmt.Errorf("%w: at most %d connections in one report, not %d", ErrInvalid, MaxConnections, len(r.Connections))
+		return 0, invalid.New(ErrInvalid, "connections", "at most %d connections in one report, not %d", MaxConnections, len(r.Connections))
 	case r.Seats != 0:
-		return 0, fmt.Errorf("%w: a report has either a count or connections, not both", ErrInvalid)
+		return 0, invalid.New(ErrInvalid, "seats", "a report has either a count or connections, not both")
 	}
 	n, err := usage.Seats(r.Connections)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return 0, invalid.New(ErrInvalid, "connections", "%v", err)
 	}
 	return n, nil
 }
@@ -247,7 +248,7 @@ func (i Installation) AlertOverLimit(quota int) ([]any, error) {
 func (i Installation) Enroll(adding, quota int) error {
 	switch {
 	case adding < 1 || adding > MaxSeats:
-		return fmt.Errorf("%w: enroll 1 to %d computers, not %d", ErrInvalid, MaxSeats, adding)
+		return invalid.New(ErrInvalid, "computers", "enroll 1 to %d computers, not %d", MaxSeats, adding)
 	case i.model != ProxyServer.Model():
 		return fmt.Errorf("%w: enrollment is for proxy servers (managed computers)", ErrInvalid)
 	case i.seats+adding > quota:
@@ -288,7 +289,7 @@ func (i Installation) SetNotes(notes, by string) ([]any, error) {
 	case !i.Exists():
 		return nil, ErrNotFound
 	case utf8.RuneCountInString(notes) > MaxNotes || !utf8.ValidString(notes):
-		return nil, fmt.Errorf("%w: notes are text of at most %d characters", ErrInvalid, MaxNotes)
+		return nil, invalid.New(ErrInvalid, "notes", "notes are text of at most %d characters", MaxNotes)
 	case notes == i.notes:
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"seatledger/domain/account"
+	"seatledger/domain/invalid"
 )
 
 // Draft is what a member asks support (rule TKT-1): the ticket's account,
@@ -28,48 +29,44 @@ type Draft struct {
 
 // Open opens ticket id from d (rule TKT-1). knownProduct says whether the
 // catalog has the product. Every problem with d is reported at once, in
-// an error that matches ErrInvalid.
+// an *invalid.Error that matches ErrInvalid and names each field.
 func (t Ticket) Open(id string, d Draft, knownProduct bool, now time.Time) ([]any, error) {
 	if t.Exists() {
 		return nil, fmt.Errorf("%w: ticket %s exists already", ErrInvalid, id)
 	}
-	var problems []string
+	var problems invalid.List
 	if !ValidID(id) {
-		problems = append(problems, fmt.Sprintf("ticket ID %q is not valid", id))
+		problems.Add("ticket_id", "ticket ID %q is not valid", id)
 	}
 	if d.AccountID == "" {
-		problems = append(problems, "account_id is required")
+		problems.Add("account_id", "account_id is required")
 	}
 	if d.Owner == "" || IsSupport(d.Owner) {
-		problems = append(problems, "a ticket is opened by a person")
+		problems.Add("", "a ticket is opened by a person")
 	}
 	switch {
 	case d.ProductID == "":
-		problems = append(problems, "product_id is required")
+		problems.Add("product_id", "product_id is required")
 	case !knownProduct:
-		problems = append(problems, fmt.Sprintf("product %q is not in the catalog", d.ProductID))
+		problems.Add("product_id", "product %q is not in the catalog", d.ProductID)
 	}
 	category, err := ParseCategory(d.Category)
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("category %q is not one of %s", d.Category, names(categories, Category.String)))
+		problems.Add("category", "category %q is not one of %s", d.Category, names(categories, Category.String))
 	}
 	description, problem := checkText("description", d.Description, MaxTextLength)
 	switch {
 	case problem != "":
-		problems = append(problems, problem)
+		problems.AddReason("description", problem)
 	case description == "":
-		problems = append(problems, "description is required: describe the issue")
+		problems.Add("description", "description is required: describe the issue")
 	}
 	subject, problem := subjectOf(d.Subject, description)
-	if problem != "" {
-		problems = append(problems, problem)
-	}
-	channel, problem := channelOf(d.Channel, d.CallAt, now)
-	if problem != "" {
-		problems = append(problems, problem)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	problems.AddReason("subject", problem)
+	channel, field, problem := channelOf(d.Channel, d.CallAt, now)
+	problems.AddReason(field, problem)
+	if err := problems.Err(ErrInvalid); err != nil {
+		return nil, err
 	}
 	return []any{Opened{TicketID: id, AccountID: d.AccountID, Owner: d.Owner, ProductID: d.ProductID, Category: category,
 		Subject: subject, Description: description, Channel: channel}}, nil
@@ -97,29 +94,36 @@ func subjectOf(given, description string) (string, string) {
 	return first, ""
 }
 
+// The request fields of the support channel.
+const (
+	fieldChannelKind   = "channel.kind"
+	fieldChannelCallAt = "channel.call_at"
+)
+
 // channelOf checks the support channel: a call needs a time in the future
-// (within MaxCallAhead); the other channels take none.
-func channelOf(kind string, callAt *time.Time, now time.Time) (Channel, string) {
+// (within MaxCallAhead); the other channels take none. A problem comes
+// with the field it is about.
+func channelOf(kind string, callAt *time.Time, now time.Time) (ch Channel, field, problem string) {
 	k, err := ParseChannelKind(kind)
 	if err != nil {
-		return Channel{}, fmt.Sprintf("channel %q is not one of %s", kind, names(channelKinds, ChannelKind.String))
+		return Channel{}, fieldChannelKind, fmt.Sprintf("channel %q is not one of %s", kind, names(channelKinds, ChannelKind.String))
 	}
 	if k != ChannelCall {
 		if callAt != nil {
-			return Channel{}, "call_at is only for channel call"
+			return Channel{}, fieldChannelCallAt, "call_at is only for channel call"
 		}
-		return Channel{Kind: k}, ""
+		return Channel{Kind: k}, "", ""
 	}
 	switch {
 	case callAt == nil || callAt.IsZero():
-		return Channel{}, "a call needs call_at, the time support should call"
+		return Channel{}, fieldChannelCallAt, "a call needs call_at, the time support should call"
 	case !callAt.After(now):
-		return Channel{}, fmt.Sprintf("call_at %s is not in the future", callAt.UTC().Format(time.RFC3339))
+		return Channel{}, fieldChannelCallAt, fmt.Sprintf("call_at %s is not in the future", callAt.UTC().Format(time.RFC3339))
 	case callAt.After(now.Add(MaxCallAhead)):
-		return Channel{}, "call_at must be within a year"
+		return Channel{}, fieldChannelCallAt, "call_at must be within a year"
 	}
 	at := callAt.UTC()
-	return Channel{Kind: k, CallAt: &at}, ""
+	return Channel{Kind: k, CallAt: &at}, "", ""
 }
 
 // checkText trims s and checks that it is text a read model can hold:
@@ -150,20 +154,18 @@ func (t Ticket) Reply(replyID, author string, fromSupport bool, body string, att
 	if t.status == StatusClosed {
 		return nil, fmt.Errorf("%w: the ticket is closed; open a new ticket instead", ErrStatus)
 	}
-	var problems []string
+	var problems invalid.List
 	if replyID == "" || author == "" || fromSupport != IsSupport(author) {
-		problems = append(problems, "a reply needs an ID and an author")
+		problems.Add("", "a reply needs an ID and an author")
 	}
 	body, problem := checkText("body", body, MaxTextLength)
-	if problem != "" {
-		problems = append(problems, problem)
-	}
+	problems.AddReason("body", problem)
 	if body == "" && len(attachments) == 0 {
-		problems = append(problems, "write a reply or attach a file")
+		problems.Add("body", "write a reply or attach a file")
 	}
-	problems = append(problems, t.checkAttachments(attachments)...)
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	t.checkAttachments(&problems, attachments)
+	if err := problems.Err(ErrInvalid); err != nil {
+		return nil, err
 	}
 	out := []any{Replied{ReplyID: replyID, Author: author, FromSupport: fromSupport, Body: body, Attachments: slices.Clone(attachments)}}
 	if !fromSupport && t.status == StatusAwaitingCustomer {
@@ -172,31 +174,31 @@ func (t Ticket) Reply(replyID, author string, fromSupport bool, body string, att
 	return out, nil
 }
 
-// checkAttachments returns the problems with a reply's attachments.
-func (t Ticket) checkAttachments(attachments []Attachment) []string {
+// checkAttachments adds the problems with a reply's attachments.
+func (t Ticket) checkAttachments(problems *invalid.List, attachments []Attachment) {
+	const field = "attachments"
 	if len(attachments) > MaxAttachments {
-		return []string{fmt.Sprintf("a reply takes at most %d files, not %d", MaxAttachments, len(attachments))}
+		problems.Add(field, "a reply takes at most %d files, not %d", MaxAttachments, len(attachments))
+		return
 	}
-	var problems []string
 	seen := map[string]bool{}
 	for i, a := range attachments {
 		sum, err := hex.DecodeString(a.SHA256)
 		_, taken := t.attachments[a.AttachmentID]
 		switch {
 		case a.AttachmentID == "" || seen[a.AttachmentID] || taken:
-			problems = append(problems, fmt.Sprintf("attachment %d has no ID of its own", i+1))
+			problems.Add(field, "attachment %d has no ID of its own", i+1)
 		case a.Name == "" || utf8.RuneCountInString(a.Name) > MaxAttachmentName || strings.ContainsFunc(a.Name, unicode.IsControl) || strings.ContainsAny(a.Name, `/\`):
-			problems = append(problems, fmt.Sprintf("attachment %d needs a file name of at most %d characters, without path or control characters", i+1, MaxAttachmentName))
+			problems.Add(field, "attachment %d needs a file name of at most %d characters, without path or control characters", i+1, MaxAttachmentName)
 		case a.ContentType == "":
-			problems = append(problems, fmt.Sprintf("attachment %q has no content type", a.Name))
+			problems.Add(field, "attachment %q has no content type", a.Name)
 		case a.Size < 1 || a.Size > MaxAttachmentBytes:
-			problems = append(problems, fmt.Sprintf("attachment %q has %d bytes; a file has 1 to %d", a.Name, a.Size, MaxAttachmentBytes))
+			problems.Add(field, "attachment %q has %d bytes; a file has 1 to %d", a.Name, a.Size, MaxAttachmentBytes)
 		case err != nil || len(sum) != 32 || a.SHA256 != strings.ToLower(a.SHA256):
-			problems = append(problems, fmt.Sprintf("attachment %q has no SHA-256", a.Name))
+			problems.Add(field, "attachment %q has no SHA-256", a.Name)
 		}
 		seen[a.AttachmentID] = true
 	}
-	return problems
 }
 
 // ChangeStatus moves the ticket as support works on it (rule TKT-2):
@@ -209,9 +211,9 @@ func (t Ticket) ChangeStatus(status, by string) ([]any, error) {
 	st, err := ParseStatus(status)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, invalid.New(ErrInvalid, "status", "status %q is not one of %s", status, names(statuses, Status.String))
 	case st == StatusClosed:
-		return nil, fmt.Errorf("%w: support moves a ticket among open, in_progress, awaiting_customer and resolved; only the member closes it", ErrInvalid)
+		return nil, invalid.New(ErrInvalid, "status", "support moves a ticket among open, in_progress, awaiting_customer and resolved; only the member closes it")
 	case t.status == StatusClosed:
 		return nil, fmt.Errorf("%w: the ticket is closed", ErrStatus)
 	case st == t.status:
@@ -259,16 +261,14 @@ func (t Ticket) SubmitSurvey(rating int, feedback, by string) ([]any, error) {
 	case t.surveyed:
 		return nil, fmt.Errorf("%w: the survey of this ticket was submitted already", ErrNoChange)
 	}
-	var problems []string
+	var problems invalid.List
 	if rating < 1 || rating > 5 {
-		problems = append(problems, fmt.Sprintf("rating must be from 1 to 5, not %d", rating))
+		problems.Add("rating", "rating must be from 1 to 5, not %d", rating)
 	}
 	feedback, problem := checkText("feedback", feedback, MaxFeedbackLength)
-	if problem != "" {
-		problems = append(problems, problem)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	problems.AddReason("feedback", problem)
+	if err := problems.Err(ErrInvalid); err != nil {
+		return nil, err
 	}
 	return []any{SurveySubmitted{Rating: rating, Feedback: feedback, By: by}}, nil
 }
@@ -282,10 +282,10 @@ func (t Ticket) AddWatcher(acct account.Account, person, by string) ([]any, erro
 		return nil, ErrNotFound
 	}
 	if person == "" {
-		return nil, fmt.Errorf("%w: person_id is required", ErrInvalid)
+		return nil, invalid.New(ErrInvalid, "person_id", "person_id is required")
 	}
 	if person == t.owner {
-		return nil, fmt.Errorf("%w: the owner gets the ticket's notifications already", ErrInvalid)
+		return nil, invalid.New(ErrInvalid, "person_id", "the owner gets the ticket's notifications already")
 	}
 	m, ok := acct.Member(person)
 	if acct.ID() != t.accountID || !ok || m.Role != account.RoleAdmin || m.Blocked {

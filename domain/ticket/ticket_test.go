@@ -3,12 +3,14 @@ package ticket_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/ticket"
 )
 
@@ -380,5 +382,55 @@ func TestStatus_current_TKT4(t *testing.T) {
 	}
 	if strings.Join(current, ",") != "open,in_progress,awaiting_customer" {
 		t.Errorf("current statuses %v", current)
+	}
+}
+
+// fieldsOf returns the named fields of an *invalid.Error, in order.
+func fieldsOf(t *testing.T, err error) []string {
+	t.Helper()
+	var e *invalid.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%v is not an *invalid.Error", err)
+	}
+	var names []string
+	for _, f := range e.Fields {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// Rules TKT-1, TKT-2, TKT-3: every refused request names the fields it is
+// about, so that a form can show each problem next to its input.
+func TestRefusals_name_their_fields_TKT1_TKT2_TKT3(t *testing.T) {
+	t.Parallel()
+	past := t0.Add(-time.Hour)
+	many := ticket.Draft{AccountID: "acc-1", Owner: "bob", Category: "sales", Subject: "a\nb", Description: " ",
+		Channel: "call", CallAt: &past}
+	_, err := ticket.Ticket{}.Open("T-7K2M-QX9P", many, true, t0)
+	if got, want := fieldsOf(t, err), []string{"product_id", "category", "description", "subject", "channel.call_at"}; !slices.Equal(got, want) {
+		t.Errorf("open: fields %v, want %v (%v)", got, want, err)
+	}
+	skype := draft
+	skype.Channel = "skype"
+	if _, err := (ticket.Ticket{}).Open("T-7K2M-QX9P", skype, true, t0); !slices.Equal(fieldsOf(t, err), []string{"channel.kind"}) {
+		t.Errorf("open on skype: %v", err)
+	}
+	bad := pdf
+	bad.Size = 0
+	_, err = given(opened).Reply("r-1", "bob", false, "a\x00", []ticket.Attachment{bad})
+	if got, want := fieldsOf(t, err), []string{"body", "attachments"}; !slices.Equal(got, want) {
+		t.Errorf("reply: fields %v, want %v (%v)", got, want, err)
+	}
+	_, err = given(opened, status(ticket.StatusResolved)).SubmitSurvey(0, strings.Repeat("x", ticket.MaxFeedbackLength+1), "bob")
+	if got, want := fieldsOf(t, err), []string{"rating", "feedback"}; !slices.Equal(got, want) {
+		t.Errorf("survey: fields %v, want %v (%v)", got, want, err)
+	}
+	_, err = given(opened).ChangeStatus("done", ticket.SupportAuthor("anna"))
+	if got := fieldsOf(t, err); !slices.Equal(got, []string{"status"}) {
+		t.Errorf("status: fields %v (%v)", got, err)
+	}
+	_, err = given(opened).AddWatcher(account.Account{}, "bob", "bob")
+	if got := fieldsOf(t, err); !slices.Equal(got, []string{"person_id"}) {
+		t.Errorf("watcher: fields %v (%v)", got, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/installation"
+	"seatledger/domain/invalid"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/mdm"
 	"seatledger/domain/person"
@@ -127,12 +128,13 @@ func domainProblem(err error) *Problem {
 			msg = msg[i+2:] // "account: …" → "…"
 		}
 		p := d.typ.New("%s", msg)
-		var company *account.InvalidCompanyError
+		var fields *invalid.Error
 		switch {
-		case errors.As(err, &company):
-			for _, problem := range company.Problems {
-				name, _, _ := strings.Cut(problem, " ")
-				p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: "company." + name, Reason: problem})
+		case errors.As(err, &fields):
+			for _, f := range fields.Fields {
+				if f.Name != "" {
+					p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: f.Name, Reason: f.Reason})
+				}
 			}
 		case d.field != "":
 			p.Field(d.field)

@@ -174,6 +174,14 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 		"description": "x", "channel": map[string]any{"kind": "email"}}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "licensing, installation") {
 		t.Errorf("unknown category: %d %s", w.Code, w.Body)
 	}
+	// Every wrong field is named, so that a form shows each next to its input.
+	w = x.json("person:bob", http.MethodPost, "/v1/accounts/acc-1/tickets", map[string]any{"product_id": "ras", "category": "sales",
+		"description": " ", "channel": map[string]any{"kind": "call"}})
+	if p := problemOf(t, w); w.Code != http.StatusBadRequest || len(p.InvalidParams) != 3 ||
+		p.InvalidParams[0].Name != "category" || p.InvalidParams[1].Name != "description" || p.InvalidParams[2].Name != "channel.call_at" ||
+		!strings.Contains(p.InvalidParams[2].Reason, "needs call_at") {
+		t.Errorf("several wrong fields: %d %+v", w.Code, p)
+	}
 
 	w = x.reply("person:bob", strings.ToLower(id), "Here are the log and a screenshot.",
 		file{"farm.log", "text/plain", "2026-03-01 key refused\n"}, file{"Bildschirm – März.png", "image/png", pngBytes})

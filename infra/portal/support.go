@@ -85,32 +85,6 @@ func supAPI(segments ...string) string {
 	return b.String()
 }
 
-// supPlace names the form fields of an API problem that explains
-// them only in its detail ("description is required: …; category …"):
-// each "; "-separated part that starts with one of prefixes is shown next
-// to its field. A problem that names its fields already is left alone.
-func supPlace(v *View, prefixes [][2]string) {
-	if v.Problem == nil || len(v.Problem.InvalidParams) > 0 {
-		return
-	}
-	for _, part := range strings.Split(v.Problem.Detail, "; ") {
-		// The first part may carry the error's kind: "invalid request: category …".
-		candidates := []string{part}
-		if _, rest, ok := strings.Cut(part, ": "); ok {
-			candidates = append(candidates, rest)
-		}
-	match:
-		for _, c := range candidates {
-			for _, pf := range prefixes {
-				if strings.HasPrefix(c, pf[0]) {
-					v.Problem.InvalidParams = append(v.Problem.InvalidParams, httpapi.InvalidParam{Name: pf[1], Reason: c})
-					break match
-				}
-			}
-		}
-	}
-}
-
 // supBadInput records a problem of the portal's own form parsing (a value
 // that is not a number or a time), before any call to the API.
 func supBadInput(v *View, name, reason string) {
@@ -144,7 +118,6 @@ func (p *Portal) ticketsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.fail(err) // a filter the API refuses: shown next to it
-		supPlace(v, [][2]string{{"status", "status"}, {"scope", "scope"}, {"after", "after"}})
 		page = map[string]any{"tickets": []any{}}
 	}
 	for _, t := range supList(page["tickets"]) {
@@ -160,12 +133,6 @@ func (p *Portal) ticketsPage(w http.ResponseWriter, r *http.Request) {
 func supList(v any) []any { l, _ := v.([]any); return l }
 
 // ---- New ticket (TKT-1) ----
-
-// ticketProblems places an OpenTicket problem's parts next to its fields.
-var ticketProblems = [][2]string{
-	{"product_id", "product_id"}, {"product ", "product_id"}, {"category", "category"}, {"subject", "subject"},
-	{"description", "description"}, {"channel", "channel"}, {"call_at", "call_at"}, {"a call needs call_at", "call_at"},
-}
 
 func (p *Portal) newTicketView(w http.ResponseWriter, r *http.Request) *View {
 	v := p.accountPage(w, r, "New ticket", "support")
@@ -194,7 +161,7 @@ func (p *Portal) openTicket(w http.ResponseWriter, r *http.Request) {
 	if at := strings.TrimSpace(f.Get("call_at")); at != "" && f.Get("channel") == "call" {
 		t, err := supParseTime(at)
 		if err != nil {
-			supBadInput(v, "call_at", "must be a date and time such as 2030-01-31T14:30 (UTC)")
+			supBadInput(v, "channel.call_at", "must be a date and time such as 2030-01-31T14:30 (UTC)")
 			p.render(w, r, "support-new.html", v)
 			return
 		}
@@ -206,7 +173,6 @@ func (p *Portal) openTicket(w http.ResponseWriter, r *http.Request) {
 		TicketID string `json:"ticket_id"`
 	}
 	if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("accounts", v.AccountID, "tickets"), body), &out) {
-		supPlace(v, ticketProblems)
 		p.render(w, r, "support-new.html", v)
 		return
 	}
@@ -302,12 +268,6 @@ func (p *Portal) ticketPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "support-ticket.html", v)
 }
 
-// replyProblems places a reply's or survey's problem next to its field.
-var replyProblems = [][2]string{
-	{"body", "body"}, {"write a reply or attach a file", "body"}, {"attachment", "attachments"}, {"a reply takes at most", "attachments"},
-	{"rating", "rating"}, {"feedback", "feedback"},
-}
-
 // replyToTicket forwards the reply form, with its files, to the API as
 // multipart (TKT-2): field body, files attachments.
 func (p *Portal) replyToTicket(w http.ResponseWriter, r *http.Request) {
@@ -323,7 +283,6 @@ func (p *Portal) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.submit(w, r, v, req, nil) {
-		supPlace(v, replyProblems)
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
@@ -361,7 +320,6 @@ func (p *Portal) submitSurvey(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]any{"rating": rating, "feedback": v.Form.Get("feedback")}
 	if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("tickets", id, "survey"), body), nil) {
-		supPlace(v, replyProblems)
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
@@ -421,7 +379,6 @@ func (p *Portal) addWatcher(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.submit(w, r, v, jsonRequest(http.MethodPut, supAPI("tickets", id, "watchers", person), nil), nil) {
-		supPlace(v, [][2]string{{"the owner", "person_id"}, {"person_id", "person_id"}})
 		p.render(w, r, "support-watchers.html", v)
 		return
 	}
