@@ -140,7 +140,7 @@ func (r *Runtime) applyBatch(ctx context.Context, e *entry, after uint64, page [
 // and returns the failing event's index in page and the cause.
 func (r *Runtime) tryBatch(ctx context.Context, e *entry, after uint64, page []event.Record) (reached uint64, failed int, cause, err error) {
 	name := e.p.Name()
-	tx, err := r.db.BeginTx(ctx, nil)
+	tx, err := r.db.BeginRebuildable(ctx)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("projection %s: rebuild: begin: %w", name, err)
 	}

@@ -323,7 +323,7 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 // applyFrom applies rec and up to batch-1 events that follow it in the log.
 func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, after uint64, batch int) (err error) {
 	name := e.p.Name()
-	tx, err := r.db.BeginTx(ctx, nil)
+	tx, err := r.db.BeginRebuildable(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: projection %s: begin: %w", watermill.ErrTransient, name, err)
 	}

@@ -113,6 +113,10 @@ type DB struct {
 	// nil on PostgreSQL. See BeginTx.
 	gate  chan struct{}
 	cache statements
+	// rebuildable begins the transactions of BeginRebuildable on SQLite:
+	// a pool of its own whose connections commit with synchronous=NORMAL,
+	// sharing gate. Nil on PostgreSQL.
+	rebuildable *DB
 }
 
 // Tx is a transaction begun by DB.BeginTx. Commit or Rollback it, never
@@ -200,8 +204,54 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	out := &DB{DB: db, Engine: t.Engine}
 	if t.Engine == SQLite {
 		out.gate = make(chan struct{}, 1)
+		relaxed, err := sql.Open("sqlite", sqliteDSN(t.DSN, "NORMAL"))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqldb: open %s: %w", t.Engine, err)
+		}
+		relaxed.SetMaxIdleConns(4)
+		relaxed.SetConnMaxIdleTime(5 * time.Minute)
+		out.rebuildable = &DB{DB: relaxed, Engine: SQLite, gate: out.gate}
 	}
 	return out, nil
+}
+
+// Close closes the database's connections.
+func (db *DB) Close() error {
+	if db.rebuildable != nil {
+		_ = db.rebuildable.DB.Close()
+	}
+	return db.DB.Close()
+}
+
+// BeginRebuildable starts a write transaction whose commit need not be
+// durable by itself: one that writes only what can be derived again from
+// the log, such as a read model with its checkpoint. Its commit is atomic
+// as any other, but returns without waiting for the disk (SQLite:
+// synchronous=NORMAL, no fsync; PostgreSQL: synchronous_commit off), which
+// halves the syncs while appends and projections share the disk.
+//
+// Nothing acknowledged can be lost by it: both engines write one
+// sequential log (SQLite's WAL, PostgreSQL's WAL), so the next durable
+// commit, such as the next append, makes the earlier relaxed commits
+// durable too; a crash before that loses only the read model's latest
+// progress, with its checkpoint, and the projection applies those events
+// again.
+func (db *DB) BeginRebuildable(ctx context.Context) (*Tx, error) {
+	if db.rebuildable != nil {
+		return db.rebuildable.BeginTx(ctx, nil)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if db.Engine == Postgres {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("sqldb: relax the commit: %w", err)
+		}
+	}
+	return tx, nil
 }
 
 // SQLitePragmas are applied to every SQLite connection: WAL so readers
@@ -223,9 +273,15 @@ var SQLitePragmas = []string{
 // SQLiteDSN returns the modernc.org/sqlite connection string for path with
 // SQLitePragmas and immediate transactions (a writer takes the write lock
 // at BEGIN, so two writers never deadlock upgrading read locks).
-func SQLiteDSN(path string) string {
+func SQLiteDSN(path string) string { return sqliteDSN(path, "FULL") }
+
+// sqliteDSN is SQLiteDSN with the given synchronous setting.
+func sqliteDSN(path, synchronous string) string {
 	q := url.Values{}
 	for _, p := range SQLitePragmas {
+		if strings.HasPrefix(p, "synchronous(") {
+			p = "synchronous(" + synchronous + ")"
+		}
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -79,3 +79,62 @@ func TestMigrate_is_idempotent_on_both_engines(t *testing.T) {
 		}
 	})
 }
+
+// syncSetting reads, inside tx, how the engine commits: SQLite's
+// synchronous (2 FULL, 1 NORMAL), PostgreSQL's synchronous_commit.
+func syncSetting(t *testing.T, tx *sqldb.Tx, engine sqldb.Engine) string {
+	t.Helper()
+	query := "SHOW synchronous_commit"
+	if engine == sqldb.SQLite {
+		query = "PRAGMA synchronous"
+	}
+	var v string
+	if err := tx.QueryRowContext(t.Context(), query).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// An append is fsynced before it is acknowledged; a read model's
+// transaction (BeginRebuildable) is not, and it writes the same database,
+// in the same order with the other writers.
+func TestBeginRebuildable_relaxes_only_its_own_commit(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		db := sqldbtest.Open(t, target)
+		want := map[sqldb.Engine][2]string{sqldb.SQLite: {"2", "1"}, sqldb.Postgres: {"on", "off"}}[target.Engine]
+		for i := range 3 { // and the pool's connections stay as they were
+			durable, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := syncSetting(t, durable, target.Engine); got != want[0] {
+				t.Errorf("round %d: a durable transaction commits with %s, want %s", i, got, want[0])
+			}
+			if _, err := durable.ExecContext(t.Context(), db.Rebind("INSERT INTO projection_checkpoints (name, position, updated_at, status) VALUES (?, 0, 0, 'live')"),
+				"durable-"+strings.Repeat("x", i)); err != nil {
+				t.Fatal(err)
+			}
+			if err := durable.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			relaxed, err := db.BeginRebuildable(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := syncSetting(t, relaxed, target.Engine); got != want[1] {
+				t.Errorf("round %d: a rebuildable transaction commits with %s, want %s", i, got, want[1])
+			}
+			if _, err := relaxed.ExecContext(t.Context(), db.Rebind("UPDATE projection_checkpoints SET position = position + 1 WHERE name = ?"),
+				"durable-"+strings.Repeat("x", i)); err != nil {
+				t.Fatal(err)
+			}
+			if err := relaxed.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var total int
+		if err := db.QueryRowContext(t.Context(), "SELECT SUM(position) FROM projection_checkpoints WHERE name LIKE 'durable-%'").Scan(&total); err != nil || total != 3 {
+			t.Fatalf("the rebuildable writes are not all visible: %d, %v", total, err)
+		}
+	})
+}
