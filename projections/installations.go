@@ -134,14 +134,16 @@ func (Installations) activated(ctx context.Context, tx Tx, rec event.Record, e i
 // overall peak and its day's peak.
 func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e installation.UsageReported, id string) error {
 	received := rec.RecordedAt.UnixMicro()
-	if e.Current {
-		if err := tx.Exec(ctx, `UPDATE inst_installations SET current_usage = ?, quota = ?, last_report_at = ?, last_observed_at = ?
-			WHERE installation_id = ?`, e.Seats, e.Quota, received, e.ObservedAt.UnixMicro(), id); err != nil {
-			return err
-		}
+	var err error
+	if e.Current { // one statement: a report is the hottest event of the log
+		err = tx.Exec(ctx, `UPDATE inst_installations SET current_usage = ?, quota = ?, last_report_at = ?, last_observed_at = ?,
+			peak_usage = CASE WHEN peak_usage < ? THEN ? ELSE peak_usage END
+			WHERE installation_id = ?`, e.Seats, e.Quota, received, e.ObservedAt.UnixMicro(), e.Seats, e.Seats, id)
+	} else {
+		err = tx.Exec(ctx, `UPDATE inst_installations SET peak_usage = ? WHERE installation_id = ? AND peak_usage < ?`,
+			e.Seats, id, e.Seats)
 	}
-	if err := tx.Exec(ctx, `UPDATE inst_installations SET peak_usage = ? WHERE installation_id = ? AND peak_usage < ?`,
-		e.Seats, id, e.Seats); err != nil {
+	if err != nil {
 		return err
 	}
 	return tx.Exec(ctx, `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at)
