@@ -337,6 +337,7 @@ func TestLedgerd_binary_stops_gracefully_on_SIGTERM(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin)
+	cmd.Dir = t.TempDir() // the default key files (./data/…) are created there, not in the source tree
 	cmd.Env = append(os.Environ(),
 		"LEDGER_DATABASE_URL="+filepath.Join(t.TempDir(), "ledger.db"),
 		"LEDGER_ADDR=127.0.0.1:0", "LEDGER_ADMIN_TOKEN="+adminToken)

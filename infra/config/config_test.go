@@ -86,6 +86,32 @@ func TestParse_reads_the_MDM_CA_files_MISC1(t *testing.T) {
 	}
 }
 
+// Rule X-2: the audit log's signing key, its origin (the name in every
+// signed checkpoint) and the checkpoint interval default to the data
+// folder, "seatledger" and 10s; a flag wins over its variable, and the
+// effective values are logged.
+func TestParse_reads_the_audit_settings_X2(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditKey != "./data/audit-signing.key" || c.AuditOrigin != "seatledger" || c.CheckpointInterval != 10*time.Second {
+		t.Errorf("defaults %q, %q, %v", c.AuditKey, c.AuditOrigin, c.CheckpointInterval)
+	}
+	c, err = Parse([]string{"--audit-origin=ledger.example.com/prod", "--checkpoint-interval=250ms"},
+		env(map[string]string{EnvAuditKey: "/etc/ledger/audit.key", EnvAuditOrigin: "elsewhere", EnvCheckpointInterval: "1h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditKey != "/etc/ledger/audit.key" || c.AuditOrigin != "ledger.example.com/prod" || c.CheckpointInterval != 250*time.Millisecond {
+		t.Errorf("flags and environment: %q, %q, %v", c.AuditKey, c.AuditOrigin, c.CheckpointInterval)
+	}
+	if s := c.String(); !strings.Contains(s, "audit_key=/etc/ledger/audit.key") || !strings.Contains(s, "audit_origin=ledger.example.com/prod") {
+		t.Errorf("logged as %s", s)
+	}
+}
+
 func TestParse_flag_wins_over_environment(t *testing.T) {
 	t.Parallel()
 	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
@@ -156,6 +182,15 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 			`LEDGER_ORDER_WEBHOOK_URL: must be an absolute http:// or https:// URL`},
 		{"short order webhook secret", nil, map[string]string{EnvOrderWebhookSecret: "secret"},
 			`LEDGER_ORDER_WEBHOOK_SECRET: too short: use at least 16 characters`},
+		{"empty audit key (X-2)", []string{"--audit-key="}, nil, `--audit-key: must name the file of the key that signs the audit log's checkpoints`},
+		{"audit origin with a space (X-2)", nil, map[string]string{EnvAuditOrigin: "seat ledger"},
+			`LEDGER_AUDIT_ORIGIN: origin "seat ledger" must be non-empty printable text without spaces or '+'`},
+		{"audit origin with a plus (X-2)", []string{"--audit-origin=a+b"}, nil, `--audit-origin: origin "a+b" must be non-empty`},
+		{"empty audit origin (X-2)", []string{"--audit-origin="}, nil, `--audit-origin: origin "" must be non-empty`},
+		{"checkpoint interval too short (X-2)", nil, map[string]string{EnvCheckpointInterval: "10ms"},
+			`LEDGER_CHECKPOINT_INTERVAL: "10ms" is not a duration of at least 100ms like 10s`},
+		{"checkpoint interval not a duration (X-2)", []string{"--checkpoint-interval=often"}, nil,
+			`--checkpoint-interval: "often" is not a duration of at least 100ms`},
 		{"unknown flag", []string{"--port=80"}, nil, `flag provided but not defined: -port (see --help)`},
 		{"positional argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 	} {
