@@ -31,6 +31,10 @@ const licensedStatuses = `('active', 'suspended', 'deactivation_pending')`
 // overall peak is always the highest day of the usage history (choice;
 // installation.Installation.Peak counts current reports only).
 //
+// Each day also keeps the quota in force: the one carried by its
+// latest-observed report (choice: a day is compared with the quota it
+// ended with, so buying seats during the day clears it).
+//
 // Every statement is an upsert, an update to values the event carries,
 // or a maximum: applying an event twice leaves the rows as applying it
 // once did. No statement reads the wall clock.
@@ -146,15 +150,17 @@ func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e in
 	if err != nil {
 		return err
 	}
-	return tx.Exec(ctx, `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at)
-		VALUES (?, ?, ?, ?, ?)
+	return tx.Exec(ctx, `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at, quota)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (installation_id, day) DO UPDATE SET
 			peak = CASE WHEN excluded.peak > inst_usage_days.peak THEN excluded.peak ELSE inst_usage_days.peak END,
+			quota = CASE WHEN excluded.last_observed_at >= inst_usage_days.last_observed_at OR inst_usage_days.quota IS NULL
+				THEN excluded.quota ELSE inst_usage_days.quota END,
 			last_report_at = CASE WHEN excluded.last_report_at > inst_usage_days.last_report_at
 				THEN excluded.last_report_at ELSE inst_usage_days.last_report_at END,
 			last_observed_at = CASE WHEN excluded.last_observed_at > inst_usage_days.last_observed_at
 				THEN excluded.last_observed_at ELSE inst_usage_days.last_observed_at END`,
-		id, usageDay(e.ObservedAt), e.Seats, received, e.ObservedAt.UnixMicro())
+		id, usageDay(e.ObservedAt), e.Seats, received, e.ObservedAt.UnixMicro(), e.Quota)
 }
 
 // usageDay is the day of the usage history a report observed at t

@@ -535,6 +535,10 @@ type UsageDay struct {
 	// LastObservedAt the installation's time of its latest one.
 	LastReportAt   time.Time `json:"last_report_at"`
 	LastObservedAt time.Time `json:"last_observed_at"`
+	// Quota is the quota in force on the day: the one of its
+	// latest-observed report. Nil for a day recorded before the ledger
+	// kept it (until the installations projection is rebuilt).
+	Quota *int `json:"quota"`
 }
 
 // InstallationDetail is one installation's page (rule INST-4): the
@@ -578,7 +582,7 @@ func InstallationDetails(ctx context.Context, db DB, id string) (InstallationDet
 
 // usageHistory returns installation id's usage days, oldest first.
 func usageHistory(ctx context.Context, db DB, id string) ([]UsageDay, error) {
-	rows, err := db.Select(ctx, `SELECT day, peak, last_report_at, last_observed_at FROM inst_usage_days
+	rows, err := db.Select(ctx, `SELECT day, peak, last_report_at, last_observed_at, quota FROM inst_usage_days
 		WHERE installation_id = ? ORDER BY day`, id)
 	if err != nil {
 		return nil, err
@@ -589,11 +593,16 @@ func usageHistory(ctx context.Context, db DB, id string) ([]UsageDay, error) {
 		var (
 			u                  UsageDay
 			received, observed int64
+			quota              sql.NullInt64
 		)
-		if err := rows.Scan(&u.Day, &u.Peak, &received, &observed); err != nil {
+		if err := rows.Scan(&u.Day, &u.Peak, &received, &observed, &quota); err != nil {
 			return nil, err
 		}
 		u.LastReportAt, u.LastObservedAt = micros(received), micros(observed)
+		if quota.Valid {
+			q := int(quota.Int64)
+			u.Quota = &q
+		}
 		out = append(out, u)
 	}
 	return out, rows.Err()

@@ -150,16 +150,20 @@ func installations1(l *instLog) {
 
 	// f-alpha's reports (USE-1, USE-2): three current ones over two days,
 	// then one that arrives late, observed on the first day, with the
-	// highest usage of all, then a current one again.
+	// highest usage of all, then one observed earlier still on that day,
+	// then a current one again. The quota grew on the first day: each day
+	// keeps the one of its latest-observed report (USE-3).
 	d1, d2 := at(day+time.Hour), at(2*day) // 2026-03-02 10:00, 2026-03-03 09:00
 	l.Clock.Set(d1.Add(-time.Minute))
-	l.report("f-alpha", 5, 40, d1, true)
+	l.report("f-alpha", 5, 30, d1, true)
 	l.Clock.Set(d1.Add(2*time.Hour - time.Minute))
-	l.report("f-alpha", 8, 40, d1.Add(2*time.Hour), true)
+	l.report("f-alpha", 8, 35, d1.Add(2*time.Hour), true)
 	l.Clock.Set(d2.Add(-time.Minute))
 	l.report("f-alpha", 3, 40, d2, true)
 	l.Clock.Set(d2.Add(time.Hour - time.Minute))
-	l.inst("f-alpha", installation.UsageReported{Seats: 12, ObservedAt: d1.Add(5 * time.Hour), Current: false, Quota: 40})
+	l.inst("f-alpha", installation.UsageReported{Seats: 12, ObservedAt: d1.Add(5 * time.Hour), Current: false, Quota: 37})
+	l.Clock.Set(d2.Add(90*time.Minute - time.Minute))
+	l.inst("f-alpha", installation.UsageReported{Seats: 2, ObservedAt: d1.Add(time.Hour), Current: false, Quota: 38})
 	l.Clock.Set(d2.Add(2*time.Hour - time.Minute))
 	l.report("f-alpha", 1, 40, d2.Add(2*time.Hour), true)
 	l.Rebuild()
@@ -395,10 +399,12 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 				PeakUsage: 12, Quota: 40, Notes: `Main farm, "2nd" floor`, LicenseEnd: atp(365 * day)},
 			LastObservedAt: &last,
 			Usage: []queries.UsageDay{
-				// 5 and 8, then 12 received at d2+1h and observed on 2026-03-02.
-				{Day: "2026-03-02", Peak: 12, LastReportAt: d2.Add(time.Hour), LastObservedAt: d1.Add(5 * time.Hour)},
+				// 5 and 8, then 12 received at d2+1h and observed on
+				// 2026-03-02 at 15:00 (quota 37), then 2 received at
+				// d2+1h30 and observed before it (quota 38: not the day's).
+				{Day: "2026-03-02", Peak: 12, LastReportAt: d2.Add(90 * time.Minute), LastObservedAt: d1.Add(5 * time.Hour), Quota: ptr(37)},
 				// 3, then 1.
-				{Day: "2026-03-03", Peak: 3, LastReportAt: last, LastObservedAt: last},
+				{Day: "2026-03-03", Peak: 3, LastReportAt: last, LastObservedAt: last, Quota: ptr(40)},
 			},
 		}
 		if !reflect.DeepEqual(d, want) {
@@ -406,7 +412,7 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 		}
 		js, _ := json.Marshal(d)
 		for _, field := range []string{`"installation_id":"f-alpha"`, `"account_id":"acc-1"`, `"peak_usage":12`, `"current_usage":1`,
-			`"usage":[{"day":"2026-03-02","peak":12,`, `"grace_ends":null`} {
+			`"usage":[{"day":"2026-03-02","peak":12,`, `"quota":37}`, `"grace_ends":null`} {
 			if !strings.Contains(string(js), field) {
 				t.Errorf("details as JSON lack %s: %s", field, js)
 			}
@@ -632,3 +638,5 @@ func TestInstallations_replay_is_idempotent(t *testing.T) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -253,16 +253,17 @@ func TestPortalInstallations_farms_list_filter_sort_columns_export_INST1_INST2_I
 var instBar = regexp.MustCompile(`<rect class="bar( over)?"`)
 
 // An installation's details (INST-4): its facts, its usage history as a
-// chart of the peak per day against the quota with the days over it
-// marked (USE-2, USE-3), with a table of the same data, and its notes,
+// chart of the peak per day against the quota in force that day, with
+// the days over it marked (USE-2, USE-3), with a table of the same data, and its notes,
 // which an admin edits; notes that are too long are refused next to the
 // field and change nothing.
 func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
-	office, _, key, acc, _ := installationsAccount(t, m, "ras", 10)
+	office, _, key, acc, sub := installationsAccount(t, m, "ras", 10)
 	berlin := instFarm(t, m, key, "srv-berlin", "Berlin")
-	// Three days: 3 seats, then 12 of 10 (over the quota: the grace
-	// starts, USE-3), then 8.
+	// Four days: 3 seats, then 12 of 10 (over the quota: the grace
+	// starts, USE-3), then 8, then 12 again after 5 seats were bought:
+	// within the new quota of 15, while the second day stays over its 10.
 	instReport(t, m, berlin.Credential, 3)
 	advance(office, 24*time.Hour)
 	if r := instReport(t, m, berlin.Credential, 12); !r.OverQuota || r.GraceEnds == nil {
@@ -270,17 +271,23 @@ func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	}
 	advance(office, 24*time.Hour)
 	instReport(t, m, berlin.Credential, 8)
+	advance(office, 24*time.Hour)
+	office.must(200, "POST", "/v1/orders", map[string]any{"kind": "add_seats", "order_id": "inst-2", "subscription_id": sub, "seats": 5})
+	if r := instReport(t, m, berlin.Credential, 12); r.OverQuota {
+		t.Fatalf("12 of 15: %+v", r)
+	}
 	details := "/installations/" + berlin.InstallationID
 
 	p := instSignIn(t, m)
-	instWaitFor(t, p, details, "8 of 10")
+	instWaitFor(t, p, details, "12 of 15")
 	p.Want(200, "<dialog open", `aria-labelledby="inst-title"`, "Farm Berlin", "srv-berlin", "19.2", "…", // the key's hint only
 		`<span class="badge active">active</span>`, "Overuse grace", "Peak usage</dt><dd>12 seats",
 		`<a href="/accounts/`+acc+`/farms">Close</a>`, `<h2>Farms</h2>`, // the list behind the dialog
 		`href="/accounts/`+acc+`/farms" aria-current="page"`,
 		// The chart, drawn on the server, readable without it.
 		`<svg class="chart"`, `role="img"`, `<title id="inst-chart-title">Peak usage per day</title>`, "<desc id=\"inst-chart-desc\">",
-		`<line class="quota"`, "quota 10", "Usage history as a table", `<th scope="col" class="num">Peak seats</th>`,
+		`<path class="quota" d="M44 `, "quota 15", "peak 12 of 10, over the quota", "peak 12 of 15</title>",
+		`<th scope="col" class="num">Quota</th>`, "Usage history as a table", `<th scope="col" class="num">Peak seats</th>`,
 		"over the quota", `/history/installations/`+berlin.InstallationID)
 	bars := instBar.FindAllStringSubmatch(p.HTML, -1)
 	over := 0
@@ -289,8 +296,8 @@ func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 			over++
 		}
 	}
-	if len(bars) != 3 || over != 1 || bars[1][1] == "" {
-		t.Fatalf("USE-2: the chart has %d bars, %d over the quota (want 3, the second over):\n%s", len(bars), over, p.HTML)
+	if len(bars) != 4 || over != 1 || bars[1][1] == "" {
+		t.Fatalf("USE-2: the chart has %d bars, %d over the quota (want 4, the second over):\n%s", len(bars), over, p.HTML)
 	}
 	if strings.Contains(p.HTML, key) {
 		t.Error("KEY-9: the details show the whole key")

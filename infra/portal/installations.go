@@ -617,13 +617,15 @@ func (p *Portal) instNotes(w http.ResponseWriter, r *http.Request) {
 }
 
 // instChart is the usage history drawn as bars (USE-2, INST-4): the peak
-// of each day, the quota as a dashed line, the days over it marked.
+// of each day, the quota in force each day as a dashed step line, the days
+// over their quota marked.
 type instChart struct {
 	Width, Height         int
 	Left, Right, Top, Bot float64
 	Bars                  []instBar
-	Quota                 int
-	QuotaY, QuotaLabelY   float64
+	Quota                 int    // the last day's quota, labelled at the line's end
+	QuotaPath             string // the step line: each day's quota across its slot
+	QuotaLabelY           float64
 	YTicks, XTicks        []instTick
 	Title, Desc           string
 	Unit                  string
@@ -633,7 +635,7 @@ type instChart struct {
 type instBar struct {
 	X, Y, W, H   float64
 	Day, Label   string
-	Peak         int
+	Peak, Quota  int
 	Over         bool
 	LastReportAt string
 }
@@ -643,29 +645,42 @@ type instTick struct {
 	Label string
 }
 
-// instChartOf draws the days of the usage history against quota; nil
-// when nothing was reported yet.
-func instChartOf(k instKind, days []any, quota int) *instChart {
+// instChartOf draws the days of the usage history against the quota in
+// force each day; a day recorded before the ledger kept it is drawn
+// against current, today's quota. Nil when nothing was reported yet.
+func instChartOf(k instKind, days []any, current int) *instChart {
 	if len(days) == 0 {
 		return nil
 	}
-	c := &instChart{Width: 640, Height: 240, Left: 44, Right: 630, Top: 14, Bot: 206, Quota: quota, Unit: k.Unit, Days: len(days)}
-	top := max(quota, 1)
-	for _, d := range days {
+	c := &instChart{Width: 640, Height: 240, Left: 44, Right: 630, Top: 14, Bot: 206, Unit: k.Unit, Days: len(days)}
+	peaks, quotas := make([]int, len(days)), make([]int, len(days))
+	top := 1
+	for i, d := range days {
 		day, _ := d.(map[string]any)
-		n, _ := strconv.Atoi(str(day["peak"]))
-		top = max(top, n)
+		peaks[i], _ = strconv.Atoi(str(day["peak"]))
+		quotas[i] = current
+		if q, err := strconv.Atoi(str(day["quota"])); err == nil {
+			quotas[i] = q
+		}
+		top = max(top, peaks[i], quotas[i])
 	}
 	top = instNiceCeil(top)
 	round := func(f float64) float64 { return math.Round(f*10) / 10 }
 	y := func(n int) float64 { return round(c.Bot - float64(n)/float64(top)*(c.Bot-c.Top)) }
 	slot := (c.Right - c.Left) / float64(len(days))
 	gap := min(slot*0.2, 8)
+	var path strings.Builder
 	for i, d := range days {
 		day, _ := d.(map[string]any)
-		n, _ := strconv.Atoi(str(day["peak"]))
-		b := instBar{Day: str(day["day"]), Peak: n, Over: n > quota, LastReportAt: formatTime(day["last_report_at"], "2 Jan 2006 15:04 MST"),
+		n, q := peaks[i], quotas[i]
+		b := instBar{Day: str(day["day"]), Peak: n, Quota: q, Over: n > q, LastReportAt: formatTime(day["last_report_at"], "2 Jan 2006 15:04 MST"),
 			X: round(c.Left + float64(i)*slot + gap/2), W: round(max(slot-gap, 1)), Y: y(n)}
+		if i == 0 {
+			fmt.Fprintf(&path, "M%g %g", c.Left, y(q))
+		} else {
+			fmt.Fprintf(&path, " V%g", y(q))
+		}
+		fmt.Fprintf(&path, " H%g", round(c.Left+float64(i+1)*slot))
 		b.H = round(c.Bot - b.Y)
 		b.Label = b.Day
 		if t, err := time.Parse(time.DateOnly, b.Day); err == nil {
@@ -676,8 +691,8 @@ func instChartOf(k instKind, days []any, quota int) *instChart {
 		}
 		c.Bars = append(c.Bars, b)
 	}
-	c.QuotaY = y(quota)
-	c.QuotaLabelY = max(c.QuotaY-4, c.Top-2)
+	c.Quota, c.QuotaPath = quotas[len(quotas)-1], path.String()
+	c.QuotaLabelY = max(y(c.Quota)-4, c.Top-2)
 	for _, n := range []int{0, top / 2, top} {
 		c.YTicks = append(c.YTicks, instTick{X: c.Left - 6, Y: y(n) + 4, Label: strconv.Itoa(n)})
 	}
@@ -690,8 +705,8 @@ func instChartOf(k instKind, days []any, quota int) *instChart {
 		c.XTicks = append(c.XTicks, instTick{X: round(c.Left + (float64(last)+0.5)*slot), Y: c.Bot + 18, Label: instShortDay(c.Bars[last].Day)})
 	}
 	c.Title = "Peak usage per day"
-	c.Desc = fmt.Sprintf("Bars: the highest number of %s used on each of %d days from %s to %s. Dashed line: the quota of %d %s. %d of the days over the quota.",
-		k.Unit, len(days), c.Bars[0].Label, c.Bars[len(days)-1].Label, quota, k.Unit, c.Over)
+	c.Desc = fmt.Sprintf("Bars: the highest number of %s used on each of %d days from %s to %s. Dashed line: the quota in force each day, %d %s on the last. %d of the days over their quota.",
+		k.Unit, len(days), c.Bars[0].Label, c.Bars[len(days)-1].Label, c.Quota, k.Unit, c.Over)
 	return c
 }
 
