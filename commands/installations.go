@@ -153,7 +153,7 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 	if current.Status() == installation.Pending {
 		// A portal deactivation takes effect at the next contact (ACT-7);
 		// this activation is that contact, and then starts anew.
-		if _, err := h.deactivate(ctx, meta, req.ID, "Activate", func(i installation.Installation, now time.Time) ([]any, error) {
+		if _, _, err := h.deactivate(ctx, meta, req.ID, "Activate", func(i installation.Installation, now time.Time) ([]any, error) {
 			return i.Contact(now)
 		}); err != nil && !errors.Is(err, installation.ErrDeactivated) {
 			return Activation{}, err
@@ -321,33 +321,34 @@ func describe(i installation.Installation) string {
 
 // releaseKey lets installation i's key go (ACT-6..8); the key's stream
 // records it, so the key may activate another installation.
-func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Installation, reason installation.Reason) error {
+func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Installation, reason installation.Reason) (event.AppendResult, error) {
 	if i.KeyID() == "" {
-		return nil // a trial holds no key
+		return event.AppendResult{}, nil // a trial holds no key
 	}
-	_, err := update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+	return update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
 		func(k licensekey.Key, _ time.Time) ([]any, error) { return k.Release(i.ID(), string(reason)) })
-	return err
 }
 
 // deactivate records what decide decides on installation id and, if
 // that deactivated it, releases its key. It reports whether this call
-// deactivated the installation.
-func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) (bool, error) {
+// deactivated the installation, and the position of its last append (the
+// key's release if any), which a read after it waits for.
+func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) (uint64, bool, error) {
 	deactivated := false
-	_, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
+	res, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		out, err := decide(i, now)
 		deactivated = hasDeactivation(out)
 		return out, err
 	})
 	if err != nil || !deactivated {
-		return false, err
+		return res.Position, false, err
 	}
 	i, err := h.Installation(ctx, id)
 	if err != nil {
-		return true, err
+		return res.Position, true, err
 	}
-	return true, h.releaseKey(ctx, meta, i, "")
+	released, err := h.releaseKey(ctx, meta, i, "")
+	return max(res.Position, released.Position), true, err
 }
 
 func hasDeactivation(events []any) bool {
@@ -367,7 +368,7 @@ func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Install
 	if err != nil || len(out) == 0 {
 		return err
 	}
-	deactivated, err := h.deactivate(ctx, meta, i.ID(), "Contact", func(i installation.Installation, now time.Time) ([]any, error) {
+	_, deactivated, err := h.deactivate(ctx, meta, i.ID(), "Contact", func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.Contact(now)
 	})
 	if err == nil && deactivated {
@@ -488,7 +489,7 @@ func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installa
 // DeactivateSelf is a deactivation by the installation, online (ACT-6):
 // its key is released at once.
 func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.Installation) error {
-	_, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+	_, _, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		if out, err := i.Contact(now); err != nil || len(out) > 0 {
 			return out, err
 		}
@@ -504,7 +505,7 @@ func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.
 // behalf of the process manager (KEY-6, SUB-6, SUB-8); an installation
 // already deactivated stays as it is.
 func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id string, reason installation.Reason) error {
-	_, err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
+	_, _, err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
 		switch {
 		case !i.Exists():
 			return nil, installation.ErrNotFound

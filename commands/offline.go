@@ -28,6 +28,9 @@ type OfflineAnswer struct {
 	Kind           offline.Kind
 	File           []byte
 	InstallationID string
+	// Position is the log position of the request's changes (0: none), for
+	// a read that must see them (X-Ledger-Min-Position).
+	Position uint64
 }
 
 // requestKinds are the files an installation writes.
@@ -135,7 +138,7 @@ func (h *Handler) answerActivation(ctx context.Context, meta Meta, accountID str
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	return h.sign(offline.Activation, f, act.Installation, act.Credential, act.License)
+	return h.sign(offline.Activation, f, act.Installation, act.Credential, act.License, act.Position)
 }
 
 func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
@@ -143,7 +146,7 @@ func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, 
 		return OfflineAnswer{}, err
 	}
 	var lic installation.License
-	_, err := update(ctx, h, h.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+	res, err := update(ctx, h, h.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		var err error
 		if _, lic, err = h.terms(ctx, i); err != nil {
 			return nil, err
@@ -153,11 +156,11 @@ func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, 
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	return h.sign(offline.SubscriptionInfo, f, i, "", lic)
+	return h.sign(offline.SubscriptionInfo, f, i, "", lic, res.Position)
 }
 
 func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
-	deactivated, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+	position, deactivated, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.Deactivate(installation.ByInstallation, installation.Offline, f.Nonce, meta.Actor.ID)
 	})
 	if err == nil && !deactivated {
@@ -170,11 +173,12 @@ func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.F
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	return h.sign(offline.Deactivation, f, after, "", after.License())
+	return h.sign(offline.Deactivation, f, after, "", after.License(), position)
 }
 
-// sign answers request f with a signed file of kind k.
-func (h *Handler) sign(k offline.Kind, f offline.File, i installation.Installation, credential string, lic installation.License) (OfflineAnswer, error) {
+// sign answers request f with a signed file of kind k; position is where
+// the request's changes end in the log.
+func (h *Handler) sign(k offline.Kind, f offline.File, i installation.Installation, credential string, lic installation.License, position uint64) (OfflineAnswer, error) {
 	id := i.Identity()
 	content, err := json.Marshal(offline.AnswerContent{
 		InstallationID: i.ID(), Credential: credential, Status: string(i.Status()),
@@ -190,5 +194,5 @@ func (h *Handler) sign(k offline.Kind, f offline.File, i installation.Installati
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	return OfflineAnswer{Kind: k, File: raw, InstallationID: i.ID()}, nil
+	return OfflineAnswer{Kind: k, File: raw, InstallationID: i.ID(), Position: position}, nil
 }

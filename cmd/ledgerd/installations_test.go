@@ -146,6 +146,14 @@ func TestFarm_overuse_story_end_to_end_USE3_USE4_USE5_ACT1_ACT4(t *testing.T) {
 // signed answer.
 func uploadOffline(t *testing.T, c *client, acc string, file []byte) (int, []byte) {
 	t.Helper()
+	code, body, _ := uploadOfflineAt(t, c, acc, file)
+	return code, body
+}
+
+// uploadOfflineAt is uploadOffline that also returns the answer's
+// X-Ledger-Position.
+func uploadOfflineAt(t *testing.T, c *client, acc string, file []byte) (int, []byte, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, c.base+"/v1/accounts/"+acc+"/offline-requests", strings.NewReader(string(file)))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +166,28 @@ func uploadOffline(t *testing.T, c *client, acc string, file []byte) (int, []byt
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
+	return resp.StatusCode, body, resp.Header.Get("X-Ledger-Position")
+}
+
+// listAfter GETs path as c once the read models have reached position.
+func listAfter(t *testing.T, c *client, path, position string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.bearer)
+	req.Header.Set("X-Ledger-Min-Position", position)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s after %s: %d %s", path, position, resp.StatusCode, body)
+	}
+	return string(body)
 }
 
 // The seeds' story of a proxy server without a connection, end to end:
@@ -195,9 +224,14 @@ func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testin
 			t.Fatalf("offline before it is enabled: %d %s", code, body)
 		}
 		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
-		code, answer := uploadOffline(t, ada, acc, request)
-		if code != 200 {
-			t.Fatalf("upload: %d %s", code, answer)
+		code, answer, position := uploadOfflineAt(t, ada, acc, request)
+		if code != 200 || position == "" {
+			t.Fatalf("upload: %d %s (position %q)", code, answer, position)
+		}
+		// The answer's position is the activation's: a list read after it
+		// shows the proxy server at once.
+		if list := listAfter(t, ada, "/v1/accounts/"+acc+"/proxy-servers", position); !strings.Contains(list, `"server_name":"px-zurich"`) {
+			t.Fatalf("the list after the upload's position lacks the proxy server: %s", list)
 		}
 		if kind, err := farmclient.Import(state, answer, now()); err != nil || kind != offline.Activation || state.License.Seats != 5 {
 			t.Fatalf("import %s: %v (%+v)", kind, err, state.License)
@@ -241,8 +275,11 @@ func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testin
 		if _, err := farm.Activate(ctx, key, other); !farmclient.IsProblem(err, "key-in-use") {
 			t.Fatalf("the key before the deactivation file is uploaded: %v", err)
 		}
-		if code, answer = uploadOffline(t, ada, acc, deactivation); code != 200 {
+		if code, answer, position = uploadOfflineAt(t, ada, acc, deactivation); code != 200 {
 			t.Fatalf("deactivation upload: %d %s", code, answer)
+		}
+		if list := listAfter(t, ada, "/v1/accounts/"+acc+"/proxy-servers?status=deactivated", position); !strings.Contains(list, `"server_name":"px-zurich"`) {
+			t.Fatalf("the list after the deactivation's position lacks it: %s", list)
 		}
 		if _, err := farmclient.Import(state, answer, now()); err != nil {
 			t.Fatal(err)

@@ -280,6 +280,9 @@ func (s *Server) answerOfflineRequest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.txt"`, ans.Kind, ans.InstallationID))
 	w.Header().Set("X-Installation-ID", ans.InstallationID)
+	if ans.Position > 0 {
+		w.Header().Set("X-Ledger-Position", strconv.FormatUint(ans.Position, 10))
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(ans.File)
 }
