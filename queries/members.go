@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"fmt"
+	"seatledger/domain/invalid"
 	"strings"
 	"time"
 )
@@ -16,6 +17,9 @@ type MembersFilter struct {
 	Role string
 	// Status is "active", "blocked" or "" for both.
 	Status string
+	// PersonIDs, if any, keeps only these people (at most MaxMembersPage):
+	// for naming the people a page shows, however long the list.
+	PersonIDs []string
 	// Limit is the page size (1–MaxMembersPage; 0 means DefaultMembersPage).
 	Limit int
 	// After is the cursor of the last member of the previous page ("" for
@@ -72,6 +76,15 @@ func Members(ctx context.Context, db DB, f MembersFilter) (MembersPage, error) {
 	if f.Status != "" {
 		q.WriteString(` AND m.status = ?`)
 		args = append(args, f.Status)
+	}
+	if n := len(f.PersonIDs); n > 0 {
+		if n > MaxMembersPage {
+			return MembersPage{}, invalid.New(ErrInvalidFilter, "person_id", "at most %d person IDs, not %d", MaxMembersPage, n)
+		}
+		q.WriteString(` AND m.person_id IN (?` + strings.Repeat(", ?", n-1) + `)`)
+		for _, id := range f.PersonIDs {
+			args = append(args, id)
+		}
 	}
 	if f.After != "" {
 		q.WriteString(` AND m.sort_key > ?`)

@@ -2,6 +2,8 @@ package queries_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -50,6 +52,22 @@ func TestMembers_pages_filters_and_searches_MEM5_MEM8(t *testing.T) {
 		}
 		if got := collect(t, db, queries.MembersFilter{AccountID: "acc-2"}); len(got) != 0 {
 			t.Fatalf("another account's list has %d members (X-5)", len(got))
+		}
+		// By ID, for naming the people a page shows: only members of the
+		// account, however far down the list.
+		byID := collect(t, db, queries.MembersFilter{AccountID: "acc-1", PersonIDs: []string{"user-00229", "user-00003", "nobody"}})
+		if len(byID) != 2 || byID[0].PersonID == byID[1].PersonID || byID[0].FirstName == "" {
+			t.Fatalf("by ID = %+v", byID)
+		}
+		if got := collect(t, db, queries.MembersFilter{AccountID: "acc-2", PersonIDs: []string{"user-00003"}}); len(got) != 0 {
+			t.Fatalf("another account's member by ID: %+v (X-5)", got)
+		}
+		tooMany := make([]string, queries.MaxMembersPage+1)
+		for i := range tooMany {
+			tooMany[i] = fmt.Sprintf("user-%05d", i)
+		}
+		if _, err := queries.Members(ctx, db, queries.MembersFilter{AccountID: "acc-1", PersonIDs: tooMany}); !errors.Is(err, queries.ErrInvalidFilter) {
+			t.Fatalf("201 IDs: %v", err)
 		}
 		accs, err := queries.AccountsOfPerson(ctx, db, "user-00007")
 		if err != nil || len(accs) != 2 || accs[1].Status != "blocked" {

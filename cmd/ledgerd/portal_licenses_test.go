@@ -272,6 +272,8 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 	}
 	bob.Post(K, url.Values{"name": {"Berlin office"}, "quota": {"4"}, "renew_with_subscription": {"on"}}).Want(200, "License key Berlin office is saved.")
 	bob.Get("/history/keys/"+berlin).Want(200, "quota</span>: 5 → 4", "bob Tester (you)")
+	// to Ada, Bob is named too: the panel looks up the people of the page by ID.
+	ada.Get("/history/keys/"+berlin).Want(200, "quota</span>: 5 → 4", "bob Tester", "Ada Tester (you)")
 
 	ada.Post(K+"/administrators/"+bobID+"/remove", nil).Want(200, "The license administrator is removed from this key.", "This key has no license administrators")
 	bob.Get(S)

@@ -128,7 +128,8 @@ func (s *Server) changeAccountProfile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "accountID")
 	q := r.URL.Query()
-	f := queries.MembersFilter{AccountID: id, Search: q.Get("search"), Role: q.Get("role"), Status: q.Get("status"), After: q.Get("after")}
+	f := queries.MembersFilter{AccountID: id, Search: q.Get("search"), Role: q.Get("role"), Status: q.Get("status"), After: q.Get("after"),
+		PersonIDs: q["person_id"]}
 	if f.Role != "" && f.Role != "member" && f.Role != "admin" {
 		WriteProblem(w, r, ProblemInvalidRequest.New("role must be member or admin").Field("role"))
 		return
@@ -148,6 +149,12 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	if len(f.Search) > 200 || len(f.After) > 1000 {
 		WriteProblem(w, r, ProblemInvalidRequest.New("search or after is too long"))
 		return
+	}
+	for _, pid := range f.PersonIDs {
+		if pid == "" || len(pid) > 100 {
+			WriteProblem(w, r, ProblemInvalidRequest.New("a person_id is 1 to 100 characters").Field("person_id"))
+			return
+		}
 	}
 	if !s.authorizeRead(w, r, id) {
 		return

@@ -80,9 +80,8 @@ func (p *Portal) historyPage(w http.ResponseWriter, r *http.Request) {
 		label = noun + " " + id
 	}
 	v.Title = "History of " + label
-	names := p.historyNames(w, r, v)
-
 	page := licObject(v.Data["history"])
+	names := p.historyNames(w, r, v, historyPeople(page))
 	var entries []historyEntry
 	for _, e := range licArray(page["events"]) {
 		ev := licObject(e)
@@ -209,17 +208,56 @@ func fieldName(field string, keyNames, people map[string]string) string {
 	return field
 }
 
-// historyNames maps the person IDs the panel may show to names: the
-// signed-in person and the members of the page's account.
-func (p *Portal) historyNames(w http.ResponseWriter, r *http.Request, v *View) map[string]string {
-	names := map[string]string{str(v.Me["person_id"]): strings.TrimSpace(str(v.Me["first_name"])+" "+str(v.Me["last_name"])) + " (you)"}
-	if !v.IsBusiness() {
+// historyPeople returns the person IDs a page of history shows: the
+// people who acted and the members whose fields changed.
+func historyPeople(page map[string]any) []string {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, e := range licArray(page["events"]) {
+		ev := licObject(e)
+		if a := licObject(ev["actor"]); str(a["kind"]) == "person" {
+			add(str(a["id"]))
+		}
+		for _, c := range licArray(ev["changes"]) {
+			if rest, ok := strings.CutPrefix(str(licObject(c)["field"]), "members."); ok {
+				id, _, _ := strings.Cut(rest, ".")
+				add(id)
+			}
+		}
+	}
+	return ids
+}
+
+// maxNamed is how many people a history page names at most (the members
+// list's largest page); a longer page shows the rest by ID.
+const maxNamed = 200
+
+// historyNames maps the person IDs the panel shows to names: the
+// signed-in person, and those of ids who are members of the page's
+// account, looked up by ID however many members it has.
+func (p *Portal) historyNames(w http.ResponseWriter, r *http.Request, v *View, ids []string) map[string]string {
+	me := str(v.Me["person_id"])
+	names := map[string]string{me: strings.TrimSpace(str(v.Me["first_name"])+" "+str(v.Me["last_name"])) + " (you)"}
+	q := url.Values{}
+	for _, id := range ids {
+		if id != me && len(q["person_id"]) < maxNamed {
+			q.Add("person_id", id)
+		}
+	}
+	if !v.IsBusiness() || len(q) == 0 {
 		return names
 	}
+	q.Set("limit", strconv.Itoa(len(q["person_id"])))
 	var members struct {
 		Members []map[string]any `json:"members"`
 	}
-	if p.read(w, r, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/members?limit=200", &members) != nil {
+	if p.read(w, r, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/members?"+q.Encode(), &members) != nil {
 		return names
 	}
 	for _, m := range members.Members {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -94,5 +95,21 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// the history panel names the people a page shows: who acted
+// (people, not the back office or the system) and the members whose
+// fields changed, each once.
+func TestHistoryPeople_are_the_actors_and_changed_members_X1(t *testing.T) {
+	page := map[string]any{"events": []any{
+		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-ada"},
+			"changes": []any{map[string]any{"field": "members.p-bob.role"}, map[string]any{"field": "members.p-bob"}, map[string]any{"field": "name"}}},
+		map[string]any{"actor": map[string]any{"kind": "back_office", "id": "admin"}},
+		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-cyd"}},
+		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-ada"}},
+	}}
+	if got, want := historyPeople(page), []string{"p-ada", "p-bob", "p-cyd"}; !slices.Equal(got, want) {
+		t.Fatalf("people %v, want %v", got, want)
 	}
 }
