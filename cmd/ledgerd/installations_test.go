@@ -142,6 +142,33 @@ func TestFarm_overuse_story_end_to_end_USE3_USE4_USE5_ACT1_ACT4(t *testing.T) {
 	})
 }
 
+// offlineZurich is proxy server px-zurich without a connection: its
+// state, which trusts the ledger's signing key, its activation request
+// for key, and its clock, which agrees with the ledger's.
+func offlineZurich(t *testing.T, m *Main, office *client, key string) (*farmclient.State, []byte, func() time.Time) {
+	t.Helper()
+	farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
+	pub, err := farm.PublicKey(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time {
+		at, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	state := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindProxyServer, ServerName: "px-zurich", SiteCode: "ZRH",
+		SiteDescription: "Zurich office", AppVersion: "2.1"}}
+	state.SetLedgerKey(pub)
+	request, err := farmclient.WriteRequest(state, offline.ActivationRequest, key, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state, request, now
+}
+
 // uploadOffline posts an offline request file to the portal as c and returns the
 // signed answer.
 func uploadOffline(t *testing.T, c *client, acc string, file []byte) (int, []byte) {
@@ -201,24 +228,7 @@ func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testin
 		office, ada, key, acc, sub := installationsAccount(t, m, "ras-mdm", 5)
 		ctx := context.Background()
 		farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
-		pub, err := farm.PublicKey(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := func() time.Time { // the installation's clock agrees with the ledger's
-			at, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return at
-		}
-		state := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindProxyServer, ServerName: "px-zurich", SiteCode: "ZRH",
-			SiteDescription: "Zurich office", AppVersion: "2.1"}}
-		state.SetLedgerKey(pub)
-		request, err := farmclient.WriteRequest(state, offline.ActivationRequest, key, now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		state, request, now := offlineZurich(t, m, office, key)
 		// ACT-3: refused until the back office enables offline activation.
 		if code, body := uploadOffline(t, ada, acc, request); code != 403 || !strings.Contains(string(body), "offline-disabled") {
 			t.Fatalf("offline before it is enabled: %d %s", code, body)

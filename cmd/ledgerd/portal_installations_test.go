@@ -398,25 +398,7 @@ func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 func TestPortalInstallations_offline_activation_ACT2_ACT3(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
 	office, _, key, acc, _ := installationsAccount(t, m, "ras-mdm", 5)
-	farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
-	pub, err := farm.PublicKey(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { // the installation's clock agrees with the ledger's
-		at, err := time.Parse(time.RFC3339Nano, office.must(200, "GET", "/admin/clock", nil).str("now"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return at
-	}
-	state := &farmclient.State{Identity: farmclient.Identity{Kind: farmclient.KindProxyServer, ServerName: "px-zurich", SiteCode: "ZRH",
-		SiteDescription: "Zurich office", AppVersion: "2.1"}}
-	state.SetLedgerKey(pub)
-	request, err := farmclient.WriteRequest(state, offline.ActivationRequest, key, now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	state, request, now := offlineZurich(t, m, office, key)
 	servers, page := "/accounts/"+acc+"/proxy-servers", "/accounts/"+acc+"/offline"
 
 	p := instSignIn(t, m)
