@@ -3,9 +3,9 @@ package queries
 import (
 	"context"
 	"fmt"
-	"seatledger/domain/invalid"
 
 	"seatledger/domain/installation"
+	"seatledger/domain/invalid"
 )
 
 // ProductCard is one product on an account's dashboard (rules INST-5,

@@ -3,8 +3,9 @@ package queries
 import (
 	"context"
 	"fmt"
-	"seatledger/domain/invalid"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // The downloads queries (rule MISC-2) read the read model

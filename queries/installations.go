@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"seatledger/domain/invalid"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"seatledger/domain/installation"
+	"seatledger/domain/invalid"
 	"seatledger/domain/subscription"
 )
 

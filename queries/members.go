@@ -3,9 +3,10 @@ package queries
 import (
 	"context"
 	"fmt"
-	"seatledger/domain/invalid"
 	"strings"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // MembersFilter selects and pages an account's members list.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"seatledger/domain/invalid"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
+	"seatledger/domain/invalid"
 	"seatledger/domain/subscription"
 )
 

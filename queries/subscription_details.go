@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"seatledger/domain/invalid"
 	"slices"
 	"strings"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // Subscription is a subscription or permanent license with all its terms

@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"seatledger/domain/invalid"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // SubscriptionsFilter selects and orders an account's subscriptions list.

@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"seatledger/domain/invalid"
 	"strconv"
 	"strings"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // The tickets queries read the read model projections.Tickets keeps:

@@ -1,9 +1,10 @@
 package account
 
 import (
-	"seatledger/domain/invalid"
 	"strings"
 	"unicode/utf8"
+
+	"seatledger/domain/invalid"
 )
 
 // Company holds a business account's details (rule MEM-3).

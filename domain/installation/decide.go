@@ -2,11 +2,11 @@ package installation
 
 import (
 	"fmt"
-	"seatledger/domain/invalid"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"seatledger/domain/invalid"
 	"seatledger/domain/usage"
 )
 
