@@ -49,6 +49,27 @@ func (b *tab) fill(name, value string) {
 	browse(b.t, b.ctx, chromedp.WaitVisible(sel), chromedp.Clear(sel), chromedp.SendKeys(sel, value))
 }
 
+// fillSignUp fills a sign-up form (MEM-1): the person's names, address and
+// the shared test password, terms accepted; the caller submits it.
+func (b *tab) fillSignUp(first, last, email string) {
+	b.t.Helper()
+	b.fill("first_name", first)
+	b.fill("last_name", last)
+	b.fill("email", email)
+	b.fill("password", pw)
+	b.tick("accept_terms")
+}
+
+// fillCompany fills the business-details dialog with Acme GmbH's
+// required details (KEY-2); the caller submits it.
+func (b *tab) fillCompany() {
+	b.t.Helper()
+	b.fill("company.name", "Acme GmbH")
+	b.fill("company.country", "DE")
+	b.fill("company.zip", "80331")
+	b.fill("company.phone", "+49 89 123456")
+}
+
 // tick checks the checkbox named name (with value, if given).
 func (b *tab) tick(name string, value ...string) {
 	b.t.Helper()
@@ -188,11 +209,7 @@ func TestPortalBrowser_key_sublicense_farm_journey_KEY2_KEY3_INST1_INST3_ACT7(t 
 		b.shot("signin")
 		b.press("Create an account")
 		b.at("/signup")
-		b.fill("first_name", "Ada")
-		b.fill("last_name", "Lovelace")
-		b.fill("email", "ada@example.com")
-		b.fill("password", pw)
-		b.tick("accept_terms")
+		b.fillSignUp("Ada", "Lovelace", "ada@example.com")
 		b.shot("signup")
 		b.press("Create account")
 		b.at("/accounts/")
@@ -206,10 +223,7 @@ func TestPortalBrowser_key_sublicense_farm_journey_KEY2_KEY3_INST1_INST3_ACT7(t 
 		b.press("Register")
 		// A personal account registers a business's key: the business
 		// details are asked for (KEY-2).
-		b.fill("company.name", "Acme GmbH")
-		b.fill("company.country", "DE")
-		b.fill("company.zip", "80331")
-		b.fill("company.phone", "+49 89 123456")
+		b.fillCompany()
 		b.shot("register-key-business-details")
 		b.pressIn("dialog", "Register")
 		sub := b.at("/subscriptions/")
