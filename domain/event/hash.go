@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -18,18 +19,39 @@ const HashSize = sha256.Size
 // reader can see, except Position and Hash. Fields are length-prefixed so
 // that no two different events encode alike. Position is left out because
 // the per-stream chain proves each stream's content and order; the global
-// order is proven by the audit log's Merkle checkpoints.
+// order is proven by the audit log's Merkle checkpoints. The bytes hashed
+// are ChainInput's; docs/formats.md specifies them.
 func ChainHash(prev []byte, r Record) []byte {
 	h := sha256.New()
+	writeChainInput(h, prev, r)
+	return h.Sum(nil)
+}
+
+// ChainInput returns the bytes ChainHash hashes, for test vectors and for
+// implementers in other languages: the context "seatledger/event/v1", the
+// previous hash, stream ID, version, event ID, type, schema version, data,
+// actor kind, actor ID, command, correlation ID, causation ID, effective
+// time and recorded time. Byte strings are an 8-byte big-endian length and
+// the bytes; numbers are 8-byte big-endian; times are their Unix time in
+// nanoseconds as 8-byte big-endian two's complement, 0 for no time.
+func ChainInput(prev []byte, r Record) []byte {
+	var b bytes.Buffer
+	writeChainInput(&b, prev, r)
+	return b.Bytes()
+}
+
+// writeChainInput writes the hash input to w; ChainHash hands it the
+// hash itself, so that hashing allocates no copy of the input.
+func writeChainInput(w io.Writer, prev []byte, r Record) {
 	var n [8]byte
 	put := func(b []byte) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+		_, _ = w.Write(n[:]) // a hash or a bytes.Buffer: writes never fail
+		_, _ = w.Write(b)
 	}
 	putUint := func(v uint64) {
 		binary.BigEndian.PutUint64(n[:], v)
-		h.Write(n[:])
+		_, _ = w.Write(n[:])
 	}
 	putTime := func(t time.Time) {
 		if t.IsZero() {
@@ -53,7 +75,6 @@ func ChainHash(prev []byte, r Record) []byte {
 	put([]byte(r.Metadata.CausationID))
 	putTime(r.Metadata.EffectiveAt)
 	putTime(r.RecordedAt)
-	return h.Sum(nil)
 }
 
 // ErrBrokenChain is matched by every *ChainError.

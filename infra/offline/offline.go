@@ -2,26 +2,36 @@
 // ACT-3, ACT-5, ACT-6): armored text files that an installation without a
 // connection writes (requests) and imports (the ledger's signed answers).
 //
-// A file looks like
+// A file looks like this (testdata/vectors/offline.json, test key):
 //
 //	-----BEGIN SEATLEDGER ACTIVATION FILE-----
 //	Kind: activation
 //	Issued: 2026-03-01T09:00:00Z
-//	Expires: 2026-03-31T09:00:00Z
-//	Nonce: 3q2-7w…
-//	Server: 5f0c…
-//	Signer: 9b1e…
-//	Signature: MEUCIQ…
+//	Expires: 2026-03-15T09:00:00Z
+//	Nonce: q1Yc3t0mJ9kLwX2bVn8RfA
+//	Server: farm/srv-berlin-1
+//	Signer: 7aff0aa5630025cd
+//	Signature: ZpnwuLg-Wq9aE61dwPpd7URlAw84DjX3jH9ZDEgIo_XApuk05cKbh37h31tVY9SS0iLAgB-HVubtY18H_Qk7BQ
 //
-//	eyJrZXkiOiI3SzJNUS1YOVBEQS…
+//	eyJpbnN0YWxsYXRpb25faWQiOiI1YjhmMGMxZS0yZDNhLTVjNGItOGU2Zi03YTli
+//	…
+//	InJlbWFpbmluZyI6MTB9fQ==
 //	-----END SEATLEDGER ACTIVATION FILE-----
 //
-// The body is the base64 of the content (JSON), wrapped at 64 columns. The
-// Ed25519 signature covers a domain-separated encoding of the kind, every
-// header but the signature, and the content, so a file of one kind can
-// never pass as another, and no header can be changed. Requests are not
-// signed: the installation holds no key; the ledger binds its answer to
-// the request's nonce and server identity instead.
+// The body is the standard, padded base64 of the content (JSON), wrapped
+// at 64 columns. Signer names the key: the hex of the first 8 bytes of the
+// SHA-256 of the Ed25519 public key. Signature is the raw 64-byte Ed25519
+// signature in unpadded base64url (RFC 4648 §5). It covers signedBytes:
+// each of these, as a 4-byte big-endian length and the bytes — the context
+// "seatledger offline file v1", the kind, then the name and the value of
+// every header but Signature in the order they appear (Kind, Issued,
+// Expires when present, Nonce, Server, Signer), then the decoded content
+// (not its base64). So a file of one kind can never pass as another, and
+// no header can be changed, added or reordered. docs/formats.md specifies
+// the format byte for byte. Requests are not signed: the installation
+// holds no key; the ledger binds its answer to the request's nonce and
+// server identity instead, and a refresh or deactivation request proves
+// the activation's credential with an HMAC (Proof).
 //
 // Verify is all an installation needs to check an answer offline with the
 // ledger's public key; it imports nothing else of the ledger.

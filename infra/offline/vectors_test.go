@@ -1,0 +1,396 @@
+package offline
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test vectors of docs/formats.md ("Offline request and answer
+// files"): testdata/vectors/offline.json holds inputs, keys, the exact
+// bytes signed, signatures, whole files and tampered files. This test
+// recomputes every expected value from the inputs with the real code and
+// compares; `go test ./infra/offline -run Vectors -update-vectors`
+// rewrites the file from vectorInputs after a deliberate format change.
+
+var updateVectors = flag.Bool("update-vectors", false, "rewrite testdata/vectors/offline.json from the code")
+
+const vectorFile = "../../testdata/vectors/offline.json"
+
+type vectorKey struct {
+	// Seed is the Ed25519 private key's 32-byte seed (RFC 8032), hex.
+	SeedHex string `json:"seed_hex"`
+	// PublicKey is the public key as GET /v1/offline/public-key serves it.
+	PublicKey string `json:"public_key_base64"`
+	KeyID     string `json:"key_id"`
+}
+
+type vectorFileCase struct {
+	Name    string `json:"name"`
+	Kind    Kind   `json:"kind"`
+	Issued  string `json:"issued"`
+	Expires string `json:"expires,omitempty"`
+	Nonce   string `json:"nonce"`
+	Server  string `json:"server"`
+	// Content is the JSON content, byte for byte.
+	Content string `json:"content"`
+	// SignedBytesHex is what the signature covers; SignatureB64URL the
+	// signature as the Signature header carries it (answers only).
+	SignedBytesHex  string `json:"signed_bytes_hex,omitempty"`
+	SignatureB64URL string `json:"signature,omitempty"`
+	// File is the whole file as the ledger (answers) or an installation
+	// (requests) writes it.
+	File string `json:"file"`
+	// Proof is a refresh or deactivation request's credential proof.
+	Proof *vectorProof `json:"proof,omitempty"`
+}
+
+type vectorProof struct {
+	Credential     string `json:"credential"`
+	InstallationID string `json:"installation_id"`
+	Expected       string `json:"expected"`
+}
+
+type vectorVerify struct {
+	Name string `json:"name"`
+	// Kind is the kind the verifier expects (the answer to its request).
+	Kind Kind   `json:"kind"`
+	Now  string `json:"now"`
+	File string `json:"file"`
+	// Error is "" for a file that verifies, else one of malformed, kind,
+	// signature, expired, future.
+	Error string `json:"error"`
+}
+
+type offlineVectors struct {
+	Comment  string           `json:"comment"`
+	Key      vectorKey        `json:"key"`
+	OtherKey vectorKey        `json:"other_key"`
+	Drift    string           `json:"drift"`
+	Answers  []vectorFileCase `json:"answers"`
+	Requests []vectorFileCase `json:"requests"`
+	Verify   []vectorVerify   `json:"verify"`
+}
+
+var vectorErrors = map[string]error{"malformed": ErrMalformed, "kind": ErrKind, "signature": ErrSignature, "expired": ErrExpired, "future": ErrFuture}
+
+// vectorSeed is a test key's seed: SHA-256 of its name, so anyone can see
+// it is no real key.
+func vectorSeed(name string) []byte {
+	s := sha256.Sum256([]byte(name))
+	return s[:]
+}
+
+func keyOf(seedHex string) (ed25519.PrivateKey, error) {
+	seed, err := hex.DecodeString(seedHex)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, errors.New("bad seed")
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func vectorKeyOf(seed []byte) vectorKey {
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	return vectorKey{SeedHex: hex.EncodeToString(seed), PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: KeyID(pub)}
+}
+
+// vectorInputs are the inputs the vector file is written from.
+func vectorInputs() offlineVectors {
+	issued := "2026-03-01T09:00:00Z"
+	expires := "2026-03-15T09:00:00Z"
+	identity := Identity{Kind: "farm", ServerID: "srv-berlin-1", FarmName: "Berlin", AppVersion: "19.2"}
+	license := License{KeyID: "0f3c6a52-1a3e-5d7b-9c41-7e2f60a8b913", KeyHint: "CW6Y5", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Seats: 10, Used: 0, Remaining: 10}
+	installationID := "5b8f0c1e-2d3a-5c4b-8e6f-7a9b0c1d2e3f"
+	credential := "sli_" + installationID + ".1.Zq0P1n8yYtW4c2H7xk3mQe9sLr6uVb5aNf0gJd1oKiE"
+	answer := func(status, cred string) string {
+		b, _ := json.Marshal(AnswerContent{InstallationID: installationID, Identity: identity, Credential: cred, Status: status, License: license})
+		return string(b)
+	}
+	server := "farm/srv-berlin-1"
+	proofOf := func(k Kind, nonce string) *vectorProof {
+		return &vectorProof{Credential: credential, InstallationID: installationID, Expected: Proof(credential, k, nonce, server, installationID)}
+	}
+	request := func(k Kind, nonce string, content any) vectorFileCase {
+		b, _ := json.Marshal(content)
+		return vectorFileCase{Name: string(k), Kind: k, Issued: "2026-03-01T08:30:00Z", Nonce: nonce, Server: server, Content: string(b)}
+	}
+	activationReq := request(ActivationRequest, "q1Yc3t0mJ9kLwX2bVn8RfA", ActivationRequestContent{Key: "7K2MQ-X9PDA-4RT8V-HJ3NB-CW6Y5", Identity: identity})
+	refreshReq := request(RefreshRequest, "Hn4pZ7sQ1xW0eR5tY8uI3o", nil)
+	refreshReq.Proof = proofOf(RefreshRequest, refreshReq.Nonce)
+	b, _ := json.Marshal(ProofRequestContent{InstallationID: installationID, Proof: refreshReq.Proof.Expected})
+	refreshReq.Content = string(b)
+	deactivationReq := request(DeactivationRequest, "Lk2jH5gF8dS1aP4oI7uY0t", nil)
+	deactivationReq.Proof = proofOf(DeactivationRequest, deactivationReq.Nonce)
+	b, _ = json.Marshal(ProofRequestContent{InstallationID: installationID, Proof: deactivationReq.Proof.Expected})
+	deactivationReq.Content = string(b)
+	return offlineVectors{
+		Comment:  "Test vectors of docs/formats.md, section 'Offline request and answer files'. Test keys only (seed = SHA-256 of a name). Checked against the code by infra/offline/vectors_test.go.",
+		Key:      vectorKeyOf(vectorSeed("seatledger test vector: offline signing key")),
+		OtherKey: vectorKeyOf(vectorSeed("seatledger test vector: another ledger's key")),
+		Drift:    DefaultDrift.String(),
+		Answers: []vectorFileCase{
+			{Name: "activation", Kind: Activation, Issued: issued, Expires: expires, Nonce: activationReq.Nonce, Server: server, Content: answer("active", credential)},
+			{Name: "subscription-information", Kind: SubscriptionInfo, Issued: issued, Expires: expires, Nonce: refreshReq.Nonce, Server: server, Content: answer("active", "")},
+			{Name: "deactivation", Kind: Deactivation, Issued: issued, Expires: expires, Nonce: deactivationReq.Nonce, Server: server, Content: answer("deactivated", "")},
+		},
+		Requests: []vectorFileCase{activationReq, refreshReq, deactivationReq},
+	}
+}
+
+func (c vectorFileCase) file() (File, error) {
+	f := File{Kind: c.Kind, Nonce: c.Nonce, Server: c.Server, Content: []byte(c.Content)}
+	var err error
+	if f.Issued, err = time.Parse(time.RFC3339, c.Issued); err != nil {
+		return f, err
+	}
+	if c.Expires != "" {
+		f.Expires, err = time.Parse(time.RFC3339, c.Expires)
+	}
+	return f, err
+}
+
+// computeOfflineVectors fills in every expected value of in from its
+// inputs, with the real code, and derives the tampered files.
+func computeOfflineVectors(in offlineVectors) (offlineVectors, error) {
+	out := in
+	key, err := keyOf(in.Key.SeedHex)
+	if err != nil {
+		return out, err
+	}
+	other, err := keyOf(in.OtherKey.SeedHex)
+	if err != nil {
+		return out, err
+	}
+	out.Key = vectorKeyOf(key.Seed())
+	out.OtherKey = vectorKeyOf(other.Seed())
+	out.Drift = DefaultDrift.String()
+	s := NewSigner(key)
+	out.Answers = nil
+	for _, c := range in.Answers {
+		f, err := c.file()
+		if err != nil {
+			return out, err
+		}
+		signed := signedBytes(f.Kind, append(headers(f), [2]string{"Signer", s.id}), f.Content)
+		c.SignedBytesHex = hex.EncodeToString(signed)
+		c.SignatureB64URL = base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, signed))
+		raw, err := s.Sign(f)
+		if err != nil {
+			return out, err
+		}
+		c.File = string(raw)
+		out.Answers = append(out.Answers, c)
+	}
+	out.Requests = nil
+	for _, c := range in.Requests {
+		f, err := c.file()
+		if err != nil {
+			return out, err
+		}
+		if c.Proof != nil {
+			c.Proof.Expected = Proof(c.Proof.Credential, c.Kind, c.Nonce, c.Server, c.Proof.InstallationID)
+		}
+		raw, err := Encode(f)
+		if err != nil {
+			return out, err
+		}
+		c.File = string(raw)
+		out.Requests = append(out.Requests, c)
+	}
+
+	// The verification cases: each answer as it is, then the activation
+	// tampered with in every way a verifier must notice.
+	act, err := out.Answers[0].file()
+	if err != nil {
+		return out, err
+	}
+	at := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	valid := act.Issued.Add(time.Hour)
+	out.Verify = nil
+	for _, c := range out.Answers {
+		out.Verify = append(out.Verify, vectorVerify{Name: c.Name + " as signed", Kind: c.Kind, Now: at(valid), File: c.File})
+	}
+	good := out.Answers[0].File
+	replace := func(old, new string) string { return strings.Replace(good, old, new, 1) }
+	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
+	header := func(name string) int {
+		for i, l := range lines {
+			if strings.HasPrefix(l, name+": ") {
+				return i
+			}
+		}
+		return -1
+	}
+	// The content with ten more seats, encoded and wrapped as the ledger would.
+	altered := act
+	altered.Content = bytes.Replace(act.Content, []byte(`"seats":10`), []byte(`"seats":20`), 1)
+	alteredRaw := encode(altered.Kind, append(headers(altered), [2]string{"Signer", s.id}, [2]string{"Signature", lines[header("Signature")][len("Signature: "):]}), altered.Content)
+	byOther, err := NewSigner(other).Sign(act)
+	if err != nil {
+		return out, err
+	}
+	reordered := append([]string(nil), lines...)
+	i, j := header("Nonce"), header("Server")
+	reordered[i], reordered[j] = reordered[j], reordered[i]
+	var rewrapped strings.Builder
+	body := base64.StdEncoding.EncodeToString(act.Content)
+	for _, l := range lines[:header("Signature")+2] {
+		rewrapped.WriteString(l + "\n")
+	}
+	for len(body) > 76 {
+		rewrapped.WriteString(body[:76] + "\n")
+		body = body[76:]
+	}
+	rewrapped.WriteString(body + "\n" + lines[len(lines)-1] + "\n")
+	sig := lines[header("Signature")]
+	out.Verify = append(out.Verify,
+		vectorVerify{Name: "CRLF line endings (still valid)", Kind: Activation, Now: at(valid), File: strings.ReplaceAll(good, "\n", "\r\n")},
+		vectorVerify{Name: "body wrapped at 76 columns (still valid: the decoded content is signed)", Kind: Activation, Now: at(valid), File: rewrapped.String()},
+		vectorVerify{Name: "content altered (seats 10 -> 20)", Kind: Activation, Now: at(valid), File: string(alteredRaw), Error: "signature"},
+		vectorVerify{Name: "Expires header moved a year on", Kind: Activation, Now: at(valid), File: replace("Expires: 2026-", "Expires: 2027-"), Error: "signature"},
+		vectorVerify{Name: "Server header changed", Kind: Activation, Now: at(valid), File: replace("Server: farm/srv-berlin-1", "Server: farm/srv-berlin-2"), Error: "signature"},
+		vectorVerify{Name: "Signer header changed", Kind: Activation, Now: at(valid), File: replace("Signer: "+s.id, "Signer: 0000000000000000"), Error: "signature"},
+		vectorVerify{Name: "Nonce and Server headers swapped in order", Kind: Activation, Now: at(valid), File: strings.Join(reordered, "\n") + "\n", Error: "signature"},
+		vectorVerify{Name: "signed by another key", Kind: Activation, Now: at(valid), File: string(byOther), Error: "signature"},
+		vectorVerify{Name: "relabelled as a subscription-information file (armor and Kind)", Kind: SubscriptionInfo, Now: at(valid),
+			File: strings.ReplaceAll(strings.Replace(good, "Kind: activation", "Kind: subscription-information", 1), "ACTIVATION FILE", "SUBSCRIPTION INFORMATION FILE"), Error: "signature"},
+		vectorVerify{Name: "an activation file where a deactivation file is expected", Kind: Deactivation, Now: at(valid), File: good, Error: "kind"},
+		vectorVerify{Name: "signature truncated", Kind: Activation, Now: at(valid), File: replace(sig, sig[:len(sig)-4]), Error: "malformed"},
+		vectorVerify{Name: "signature in padded standard base64", Kind: Activation, Now: at(valid),
+			File: replace(sig, "Signature: "+base64.StdEncoding.EncodeToString(mustRawURL(sig[len("Signature: "):]))), Error: "malformed"},
+		vectorVerify{Name: "imported at its expiry", Kind: Activation, Now: at(act.Expires), File: good, Error: "expired"},
+		vectorVerify{Name: "imported a second before its expiry (still valid)", Kind: Activation, Now: at(act.Expires.Add(-time.Second)), File: good},
+		vectorVerify{Name: "issued more than the drift in the future", Kind: Activation, Now: at(act.Issued.Add(-DefaultDrift - time.Second)), File: good, Error: "future"},
+		vectorVerify{Name: "issued within the drift in the future (still valid)", Kind: Activation, Now: at(act.Issued.Add(-DefaultDrift)), File: good},
+	)
+	return out, nil
+}
+
+func mustRawURL(s string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func marshalVectors(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(v)
+	return b.Bytes(), err
+}
+
+// TestVectors_offline_files_ACT2 checks testdata/vectors/offline.json
+// against the code: every signed byte string, signature, file and proof
+// is recomputed from the vector's inputs, and every verification case is
+// run through Verify with the outcome the vector states (ACT-2, ACT-5,
+// ACT-6).
+func TestVectors_offline_files_ACT2(t *testing.T) {
+	t.Parallel()
+	if *updateVectors {
+		v, err := computeOfflineVectors(vectorInputs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := marshalVectors(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(vectorFile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(vectorFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored offlineVectors
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		t.Fatal(err)
+	}
+	got, err := computeOfflineVectors(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Key != stored.Key || got.OtherKey != stored.OtherKey || got.Drift != stored.Drift {
+		t.Errorf("keys: the code derives %+v / %+v / %s, the vectors say %+v / %+v / %s", got.Key, got.OtherKey, got.Drift, stored.Key, stored.OtherKey, stored.Drift)
+	}
+	compareCases := func(what string, got, want []vectorFileCase) {
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d cases computed, %d stored", what, len(got), len(want))
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.SignedBytesHex != w.SignedBytesHex {
+				t.Errorf("%s %s: signed bytes\n got  %s\n want %s", what, w.Name, g.SignedBytesHex, w.SignedBytesHex)
+			}
+			if g.SignatureB64URL != w.SignatureB64URL {
+				t.Errorf("%s %s: signature %s, want %s", what, w.Name, g.SignatureB64URL, w.SignatureB64URL)
+			}
+			if g.File != w.File {
+				t.Errorf("%s %s: file\n got:\n%s\n want:\n%s", what, w.Name, g.File, w.File)
+			}
+			if (g.Proof == nil) != (w.Proof == nil) || (g.Proof != nil && *g.Proof != *w.Proof) {
+				t.Errorf("%s %s: proof %+v, want %+v", what, w.Name, g.Proof, w.Proof)
+			}
+		}
+	}
+	compareCases("answer", got.Answers, stored.Answers)
+	compareCases("request", got.Requests, stored.Requests)
+	if len(got.Verify) != len(stored.Verify) {
+		t.Errorf("%d verification cases derived, %d stored", len(got.Verify), len(stored.Verify))
+	}
+
+	// Every stored verification case, through the real verifier.
+	pub, err := base64.StdEncoding.DecodeString(stored.Key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range stored.Verify {
+		if i < len(got.Verify) && got.Verify[i] != c {
+			t.Errorf("verify %q: the stored case differs from the one derived from the inputs", c.Name)
+		}
+		now, err := time.Parse(time.RFC3339, c.Now)
+		if err != nil {
+			t.Fatalf("verify %q: now: %v", c.Name, err)
+		}
+		f, err := Verify([]byte(c.File), c.Kind, pub, now, DefaultDrift)
+		switch {
+		case c.Error == "" && err != nil:
+			t.Errorf("verify %q: %v, want valid", c.Name, err)
+		case c.Error != "" && !errors.Is(err, vectorErrors[c.Error]):
+			t.Errorf("verify %q: %v, want %s (%v)", c.Name, err, c.Error, vectorErrors[c.Error])
+		case c.Error == "" && f.Kind != c.Kind:
+			t.Errorf("verify %q: kind %s", c.Name, f.Kind)
+		}
+	}
+	// The requests decode to their inputs, and each proof is accepted for
+	// its own request only.
+	for _, c := range stored.Requests {
+		f, err := Decode([]byte(c.File), c.Kind)
+		if err != nil || string(f.Content) != c.Content || f.Nonce != c.Nonce || f.Server != c.Server {
+			t.Errorf("request %s decodes to %+v, %v", c.Name, f, err)
+		}
+		if p := c.Proof; p != nil {
+			if !CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce, c.Server, p.InstallationID) {
+				t.Errorf("request %s: its proof is refused", c.Name)
+			}
+			if CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce+"x", c.Server, p.InstallationID) {
+				t.Errorf("request %s: its proof passes for another nonce", c.Name)
+			}
+		}
+	}
+}
