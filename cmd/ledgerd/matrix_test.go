@@ -197,6 +197,9 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/tickets/{ticketID}/survey", "POST", TK + "/survey", map[string]any{"rating": 5}, []int{401, 409, 409, 403, 403, 403, 403, 403}},
 		{"/v1/tickets/{ticketID}/watchers/{personID}", "PUT", TK + "/watchers/" + nobody, nil, []int{401, 422, 403, 403, 403, 403, 403, 403}},
 		{"/v1/tickets/{ticketID}/watchers/{personID}", "DELETE", TK + "/watchers/" + nobody, nil, []int{401, 409, 403, 403, 403, 403, 403, 403}},
+		// The MDM CA's certificate is public, like the other public keys:
+		// an MDM server trusts it before any certificate is issued.
+		{"/v1/mdm/ca.pem", "GET", "/v1/mdm/ca.pem", nil, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}},
 		{"/v1/accounts/{accountID}/mdm/certificates", "POST", A + "/mdm/certificates", map[string]any{"csr": "garbage"}, []int{401, 403, 403, 403, 403, 403, 403, 403}},
 		{"/v1/accounts/{accountID}/mdm/certificates", "GET", A + "/mdm/certificates", nil, []int{401, 200, 200, 403, 403, 403, 200, 200}},
 		{"/v1/products/{productID}/releases/{version}", "PUT", "/v1/products/ras/releases/19.0", map[string]any{"notes": "x", "files": []any{}}, []int{401, 403, 403, 403, 403, 403, 400, 403}},

@@ -29,6 +29,8 @@ type people struct {
 	sessions *session.Store
 	mail     *mail.Sender
 	offline  *offline.Signer
+	// mdmCA is the MDM signing authority's certificate, PEM (MISC-1).
+	mdmCA []byte
 	// tokens derives tokens from the server's secret (links, CSRF).
 	tokens func(purpose, subject string) string
 }
@@ -63,7 +65,7 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
 		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
-	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, tokens: key.Token}, nil
+	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, mdmCA: ca.CertificatePEM(), tokens: key.Token}, nil
 }
 
 // passwordParams are argon2id's parameters: OWASP's unless a test asked
@@ -86,7 +88,8 @@ func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
-		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(), Audit: m.historyReads()}
+		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
+		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads()}
 }
 
 // purgeSessions deletes expired sessions every hour.

@@ -41,6 +41,10 @@ type PeopleConfig struct {
 	// OfflinePublicKey is the key that verifies the ledger's offline
 	// files, served to installations (ACT-2); nil: not configured.
 	OfflinePublicKey ed25519.PublicKey
+	// MDMCACertificate is the PEM certificate of the CA that signs MDM
+	// certificates (MISC-1), served at GET /v1/mdm/ca.pem; nil: that
+	// route answers 503.
+	MDMCACertificate []byte
 	// Attachments keeps the files attached to ticket replies (TKT-2);
 	// nil: the ticket routes that upload or download files answer 503.
 	Attachments *attachments.Store

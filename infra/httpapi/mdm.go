@@ -10,12 +10,27 @@ import (
 // The MDM certificate handlers (rule MISC-1). Routes, inside
 // peopleRoutes' authentication:
 //
+//	GET  /v1/mdm/ca.pem                             public           mdmCACertificate
 //	POST /v1/accounts/{accountID}/mdm/certificates  requirePerson    issueMDMCertificate
 //	GET  /v1/accounts/{accountID}/mdm/certificates  requireSignedIn  mdmCertificates
 //
 // The command decides who may (an admin of the account, with an active
 // managed-computers subscription); the list is for its members and the
 // back office.
+
+// mdmCACertificate serves the signing authority's certificate as PEM, so
+// that an MDM server can trust the CA before any certificate is issued
+// (docs/formats.md, "MDM CA certificate").
+func (s *Server) mdmCACertificate(w http.ResponseWriter, r *http.Request) {
+	pem := s.cfg.People.MDMCACertificate
+	if len(pem) == 0 {
+		WriteProblem(w, r, ProblemUnavailable.New("the MDM signing authority is not configured on this server"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="seatledger-mdm-ca.pem"`)
+	_, _ = w.Write(pem)
+}
 
 // mdmCertificateRequest is an uploaded certificate signing request.
 type mdmCertificateRequest struct {

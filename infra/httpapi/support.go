@@ -5,6 +5,10 @@ import "github.com/go-chi/chi/v5"
 // supportRoutes mounts the /v1 API of support tickets, MDM certificates
 // and downloads (issue 6), inside peopleRoutes' authentication.
 func (s *Server) supportRoutes(r chi.Router) {
+	// Public, like the other public keys: the CA certificate is what an
+	// MDM server must trust before any certificate is issued, and every
+	// issued certificate carries it anyway.
+	r.Get("/mdm/ca.pem", s.mdmCACertificate)
 	r.Group(func(r chi.Router) {
 		r.Use(requireBackOffice)
 		r.Put("/tickets/{ticketID}/status", s.changeTicketStatus)
