@@ -10,7 +10,7 @@ BENCHTIME   ?= 3s
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: run build test test-short lint bench bench-cli postgres chromium
+.PHONY: run build test test-short lint lint-openapi vectors bench bench-cli postgres chromium
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -28,13 +28,25 @@ test: postgres chromium
 test-short:
 	$(GO) test -count=1 $(PKGS)
 
-## lint: gofmt, go vet, staticcheck, and domain/ importing only the standard library
-lint:
+## lint: gofmt, go vet, staticcheck, domain/ importing only the standard library, and the OpenAPI document
+lint: lint-openapi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	@bad=$$($(GO) list -f '{{range .Imports}}{{.}} {{end}}' ./domain/... | tr ' ' '\n' | grep -v '^seatledger/domain' | grep '\.' || true); \
 	if [ -n "$$bad" ]; then echo "domain/ imports third-party packages:"; echo "$$bad"; exit 1; fi
+
+## lint-openapi: infra/httpapi/openapi.json has no error and no warning under Redocly CLI's recommended
+## rules (recommended-strict: warnings are errors); the CLI is pinned by tools/openapi-lint/package-lock.json
+lint-openapi:
+	@command -v npm >/dev/null || { echo "lint-openapi: Node.js and npm are needed (Debian: apt-get install nodejs npm)"; exit 1; }
+	@npm ci --prefix tools/openapi-lint --no-audit --no-fund --loglevel=error >/dev/null
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint \
+		--config tools/openapi-lint/redocly.yaml --format=stylish infra/httpapi/openapi.json
+
+## vectors: rewrite testdata/vectors/*.json from the code, after a deliberate change of a format (docs/formats.md)
+vectors:
+	$(GO) test -count=1 -run Vectors ./domain/event ./infra/offline ./infra/audit ./infra/orderhook -update-vectors
 
 ## bench: the Go benchmarks of the event stores (SQLite and PostgreSQL)
 bench: postgres
