@@ -24,6 +24,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"strings"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -46,7 +47,8 @@ type Sender struct {
 
 // transport delivers one finished message.
 type transport interface {
-	send(ctx context.Context, msg *gomail.Msg, id string) error
+	// send delivers msg, dated at (ledger time), of timer id.
+	send(ctx context.Context, msg *gomail.Msg, id string, at time.Time) error
 	mode() string
 }
 
@@ -95,20 +97,34 @@ func (s *Sender) Handle(ctx context.Context, t projections.Timer) error {
 	if err := json.Unmarshal(t.Payload, &m); err != nil {
 		return fmt.Errorf("mail: timer %s: payload is not a mail: %w", t.ID, err)
 	}
-	msg, err := s.message(t.ID, m)
+	at := dateOf(t)
+	msg, err := s.message(t.ID, m, at)
 	if err != nil {
 		return fmt.Errorf("mail: timer %s: %w", t.ID, err)
 	}
-	if err := s.transport.send(ctx, msg, t.ID); err != nil {
+	if err := s.transport.send(ctx, msg, t.ID, at); err != nil {
 		return fmt.Errorf("mail: timer %s: send %s via %s: %w", t.ID, m.Template, s.transport.mode(), err)
 	}
 	s.log.Info("mail sent", "timer", t.ID, "template", m.Template, "to_domain", domainOf(m.To))
 	return nil
 }
 
-// message renders m into a finished message whose Message-ID derives from
-// timerID.
-func (s *Sender) message(timerID string, m projections.Mail) (*gomail.Msg, error) {
+// dateOf is the date of the mail timer t carries: its due time, which is
+// ledger time — when the event that caused the mail took effect (rule
+// so that a ledger on a simulated clock dates its mail in its own
+// time, and a retry, however late, keeps the date the message was ready
+// (RFC 5322's origination date). A timer that never went through the
+// outbox has no due time and is dated by the wall clock.
+func dateOf(t projections.Timer) time.Time {
+	if t.Due.IsZero() {
+		return time.Now().UTC()
+	}
+	return t.Due.UTC()
+}
+
+// message renders m into a finished message dated at, whose Message-ID
+// derives from timerID.
+func (s *Sender) message(timerID string, m projections.Mail, at time.Time) (*gomail.Msg, error) {
 	if m.To == "" {
 		return nil, errors.New("mail has no recipient")
 	}
@@ -133,7 +149,7 @@ func (s *Sender) message(timerID string, m projections.Mail) (*gomail.Msg, error
 	msg.FromMailAddress(s.from)
 	msg.ToMailAddress(to)
 	msg.Subject(subject)
-	msg.SetDate()
+	msg.SetDateWithValue(at)
 	msg.SetMessageIDWithValue(messageID(timerID))
 	msg.SetGenHeader(headerTemplate, m.Template)
 	// RFC 3834: tells auto-responders not to answer a notification.

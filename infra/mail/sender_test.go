@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"seatledger/infra/mail"
 	"seatledger/infra/mail/mailtest"
@@ -381,5 +382,47 @@ func TestMode_names_the_SMTP_server(t *testing.T) {
 	s := newSender(t, mail.Config{SMTPURL: "smtps://u:pw@mail.example.com"})
 	if got, want := s.Mode(), "smtp mail.example.com:465"; got != want {
 		t.Errorf("Mode() = %q; want %q", got, want)
+	}
+}
+
+// Rule X-6 (and issue 25): a mail carries ledger time, not the wall
+// clock's: its Date header and its .eml file's name are the due time of
+// its outbox timer — when the event that caused it took effect — so a
+// ledger on a simulated clock in March dates its mail in March.
+func TestHandle_dates_mail_by_ledger_time_X6(t *testing.T) {
+	t.Parallel()
+	ledgerTime := time.Date(2026, 3, 9, 14, 30, 0, 0, time.UTC)
+	tm := mailTimer(t, "mail/ev-dated", invitation("en"))
+	tm.Due = ledgerTime
+
+	srv := startSMTP(t, "", "")
+	if err := newSender(t, mail.Config{SMTPURL: srv.URL("", "")}).Handle(context.Background(), tm); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("server received %d messages; want 1", len(msgs))
+	}
+	if date, err := msgs[0].Header.Date(); err != nil || !date.Equal(ledgerTime) {
+		t.Errorf("SMTP Date: %v, %v; want the ledger's %v", date, err, ledgerTime)
+	}
+
+	dir := filepath.Join(t.TempDir(), "mail")
+	if err := newSender(t, mail.Config{Dir: dir}).Handle(context.Background(), tm); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v); want one .eml", entries, err)
+	}
+	if name := entries[0].Name(); !strings.HasPrefix(name, "20260309T143000.000000000Z-") {
+		t.Errorf(".eml file %q is not named by the ledger's time %v", name, ledgerTime)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if date, err := parse(t, raw).Header.Date(); err != nil || !date.Equal(ledgerTime) {
+		t.Errorf(".eml Date: %v, %v; want %v", date, err, ledgerTime)
 	}
 }

@@ -22,7 +22,7 @@ type smtpTransport struct{ url SMTPURL }
 
 func (t smtpTransport) mode() string { return "smtp " + t.url.Addr() }
 
-func (t smtpTransport) send(ctx context.Context, msg *gomail.Msg, _ string) error {
+func (t smtpTransport) send(ctx context.Context, msg *gomail.Msg, _ string, _ time.Time) error {
 	// go-mail honours ctx only while dialling; the dialler below ties the
 	// connection to ctx, so that a cancelled handler stops a hung server
 	// exchange, and gives it a deadline in any case.
@@ -89,18 +89,19 @@ func (t smtpTransport) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: t.url.Host, MinVersion: tls.VersionTLS12}
 }
 
-// dirTransport writes each mail as <dir>/<UTC time>-<short id>.eml, for
-// development and for installations without an SMTP server.
+// dirTransport writes each mail as <dir>/<ledger time>-<short id>.eml, for
+// development and for installations without an SMTP server; the time is
+// the mail's date, so the files of a simulated clock sort in its time.
 type dirTransport struct{ dir string }
 
 func (t dirTransport) mode() string { return "eml " + t.dir }
 
-// emlTime orders the files by the time they were written.
+// emlTime orders the files by their mails' dates.
 const emlTime = "20060102T150405.000000000Z"
 
 // send writes msg to a temporary file (not matching *.eml) and renames it,
 // so that a reader of the directory never sees half a mail.
-func (t dirTransport) send(ctx context.Context, msg *gomail.Msg, id string) (err error) {
+func (t dirTransport) send(ctx context.Context, msg *gomail.Msg, id string, at time.Time) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (t dirTransport) send(ctx context.Context, msg *gomail.Msg, id string) (err
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write mail file: %w", err)
 	}
-	name := filepath.Join(t.dir, time.Now().UTC().Format(emlTime)+"-"+messageID(id)[:12]+".eml")
+	name := filepath.Join(t.dir, at.UTC().Format(emlTime)+"-"+messageID(id)[:12]+".eml")
 	if err := os.Rename(f.Name(), name); err != nil {
 		return fmt.Errorf("name mail file: %w", err)
 	}
