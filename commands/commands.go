@@ -63,6 +63,20 @@ type Meta struct {
 	// that already took effect returns the first result instead of
 	// deciding again.
 	IdempotencyKey string
+	// EffectiveAt, if set, is when the command takes effect in the
+	// business: a timer's due time (rule X-6). The decision is made with
+	// it as now, and every event it records carries it as its effective
+	// time, however late the process noticed. Zero: the ledger's clock.
+	EffectiveAt time.Time
+}
+
+// now is the time a command of meta decides at: its effective time, or
+// the ledger's clock.
+func (h *Handler) now(meta Meta) time.Time {
+	if !meta.EffectiveAt.IsZero() {
+		return meta.EffectiveAt
+	}
+	return h.clock.Now()
 }
 
 // Config configures a Handler.
@@ -197,7 +211,7 @@ func decideAndAppend[A any](ctx context.Context, h *Handler, c *cache[A], id, co
 		if err != nil {
 			return event.AppendResult{}, err
 		}
-		payloads, err := decide(agg, h.clock.Now())
+		payloads, err := decide(agg, h.now(meta))
 		if err != nil {
 			return event.AppendResult{}, err
 		}
@@ -279,7 +293,8 @@ func (h *Handler) encode(command, stream string, meta Meta, payloads []any) ([]e
 		if err != nil {
 			return nil, err
 		}
-		md := event.Metadata{Actor: meta.Actor, Command: command, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID}
+		md := event.Metadata{Actor: meta.Actor, Command: command, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID,
+			EffectiveAt: meta.EffectiveAt}
 		var id string // empty: the store assigns one
 		if meta.IdempotencyKey != "" {
 			id = eventID(meta.IdempotencyKey, stream, i)

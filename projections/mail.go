@@ -56,8 +56,9 @@ const (
 	// TemplateSubscriptionEnding: a subscription or a sublicense with its
 	// own expiry ends soon (rule SUB-6).
 	TemplateSubscriptionEnding = "subscription_ending"
-	// TemplateSubscriptionGrace: a subscription's end date passed; its
-	// grace period runs (SUB-6).
+	// TemplateSubscriptionGrace: a subscription's end date (or a
+	// sublicense's own expiry: Data "key") passed; its grace period runs
+	// (SUB-6, KEY-3).
 	TemplateSubscriptionGrace = "subscription_grace"
 	// TemplateTicketUpdate: support replied to a ticket or changed its
 	// status; to the owner and the watchers (rule TKT-3).
@@ -78,9 +79,10 @@ const (
 	TemplateInstallationOverLimit = "installation_over_limit"
 )
 
-// scheduleMail puts m in the outbox: a mail timer, due at once, whose ID
-// is derived from the event that caused it (so a replay never mails
-// twice).
+// scheduleMail puts m in the outbox: a mail timer, due when the event
+// that caused it took effect (at once, or at once after a late timer's
+// event: rule X-6), whose ID is derived from that event (so a replay never
+// mails twice). The sender dates the mail by the due time: ledger time.
 func scheduleMail(ctx context.Context, tx Tx, s Scheduler, id string, due time.Time, m Mail) error {
 	payload, err := json.Marshal(m)
 	if err != nil {

@@ -42,8 +42,13 @@ The server is --url or $LEDGER_URL; the admin token is $LEDGER_ADMIN_TOKEN.`,
 			},
 		},
 		&cobra.Command{
-			Use:     "advance DURATION",
-			Short:   "Move the simulated clock forward",
+			Use:   "advance DURATION",
+			Short: "Move the simulated clock forward through the timers due on the way",
+			Long: `Move the simulated clock forward. The server steps through every timer due
+on the way in due order, each deciding at its due time and recording it as
+its effects' effective time (rule X-6), and answers once they are recorded:
+one jump records what many small steps would. It prints how many timers
+fired and the log position at which reads see their effects.`,
 			Example: "  ledger clock advance 7d\n  ledger clock advance 1d12h\n  ledger clock advance 90m",
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,6 +61,7 @@ The server is --url or $LEDGER_URL; the admin token is $LEDGER_ADMIN_TOKEN.`,
 				if err != nil {
 					return err
 				}
+				c.http.Timeout = advanceTimeout
 				var state httpapi.ClockState
 				if err := c.call(cmd.Context(), http.MethodPost, "/admin/clock/advance", httpapi.AdvanceClock{By: args[0]}, &state); err != nil {
 					return err
@@ -65,6 +71,13 @@ The server is --url or $LEDGER_URL; the admin token is $LEDGER_ADMIN_TOKEN.`,
 					from = " from " + formatTime(*state.Previous)
 				}
 				_, err = fmt.Fprintf(a.stdout, "advanced %s%s to %s\n", args[0], from, formatTime(state.Now))
+				if err == nil && state.TimersFired != nil && state.Position != nil {
+					_, err = fmt.Fprintf(a.stdout, "%d timers fired on the way, each at its due time; read at position %d\n",
+						*state.TimersFired, *state.Position)
+				}
+				if err == nil && len(state.Retrying) > 0 {
+					_, err = fmt.Fprintf(a.stdout, "%d deliveries (mail, webhook) failed and are retried by the server\n", len(state.Retrying))
+				}
 				return err
 			},
 		},

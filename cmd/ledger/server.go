@@ -25,6 +25,10 @@ const (
 	// requestTimeout bounds one call to the server, so that a hung server
 	// fails the command instead of hanging the script that runs it.
 	requestTimeout = 30 * time.Second
+	// advanceTimeout bounds a clock advance, which answers only once every
+	// timer due on its way has recorded its effects (rule X-6): a month of
+	// a suspended farm's 20-minute re-validations is thousands of them.
+	advanceTimeout = 30 * time.Minute
 )
 
 // addServerFlags declares the flags of commands that call the server's

@@ -154,9 +154,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	checks := append(databaseChecks(m.DB), httpapi.ProjectionsCheck(m.readSide.lag, m.Config.ReadyMaxLag))
 	m.Metrics.SetProjectionLag(m.readSide.lag)
 	m.Metrics.SetTimersDue(m.readSide.timersDue)
-	var clockAdvanced func(context.Context, time.Time) error
-	if _, ok := m.Clock.(*clock.Simulated); ok {
-		clockAdvanced = func(ctx context.Context, now time.Time) error { return timers.SaveSimulatedTime(ctx, m.DB, now) }
+	var stepClock func(context.Context, time.Time) (httpapi.ClockSteps, error)
+	if sim, ok := m.Clock.(*clock.Simulated); ok {
+		stepClock = func(ctx context.Context, to time.Time) (httpapi.ClockSteps, error) { return m.stepClock(ctx, sim, to) }
 	}
 
 	// The portal calls the API in process; the API serves the portal's
@@ -175,8 +175,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Metrics:    m.Metrics,
 		People:     m.withFinance(m.withAuditLog(m.peopleAPI())),
 
-		ClockAdvanced: clockAdvanced,
-		Portal:        pages,
+		StepClock: stepClock,
+		Portal:    pages,
 	})
 	if err != nil {
 		return err

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	wm "github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"seatledger/infra/clock"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/projection"
 	"seatledger/infra/timers"
@@ -41,16 +43,58 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, fmt.Errorf("projections: %w", err)
 	}
 	rt.AddHandlers(router, sub)
-	loop, err := timers.New(timers.Config{DB: m.DB, Clock: m.Clock, Logger: m.Logger})
+	loop, err := timers.New(timers.Config{DB: m.DB, Clock: m.Clock, Logger: m.Logger,
+		Settle: func(ctx context.Context) error { return m.settle(ctx, rt) }})
 	if err != nil {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
-	loop.Handle(projections.TimerKindMail, m.people.mail.Handle)
+	loop.HandleDelivery(projections.TimerKindMail, m.people.mail.Handle)
 	m.handleInstallations(loop)
 	if err := m.handleLifecycle(loop); err != nil {
 		return nil, err
 	}
 	return &readSide{runtime: rt, router: router, timers: loop}, nil
+}
+
+// settleTimeout bounds how long the timer loop waits for the process
+// managers after a timer fired.
+const settleTimeout = 30 * time.Second
+
+// settle waits until the process managers — the projections that
+// schedule timers — have applied every event in the log, so that the
+// timers a fired timer's events schedule exist before the next due one
+// is chosen (rule X-6).
+func (m *Main) settle(ctx context.Context, rt *projection.Runtime) error {
+	head, err := m.Store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	for _, p := range projections.ProcessManagers(timers.Scheduler{}) {
+		if err := rt.WaitFor(ctx, p.Name(), head, settleTimeout); err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
+	}
+	return nil
+}
+
+// stepClock advances the simulated clock to to through the timers due
+// on the way (rule X-6), saves the new time, and answers with the log's
+// head, which a read waits for to see the effects.
+func (m *Main) stepClock(ctx context.Context, sim *clock.Simulated, to time.Time) (httpapi.ClockSteps, error) {
+	done, err := m.readSide.timers.Advance(ctx, sim, to)
+	// Save where the clock stands even when the advance stopped: the
+	// timers it fired must not fall due again after a restart.
+	if serr := timers.SaveSimulatedTime(context.WithoutCancel(ctx), m.DB, sim.Now()); serr != nil && err == nil {
+		err = fmt.Errorf("clock advanced to %s but not saved: %w", sim.Now().Format(time.RFC3339), serr)
+	}
+	if err != nil {
+		return httpapi.ClockSteps{}, err
+	}
+	head, err := m.Store.Head(ctx)
+	if err != nil {
+		return httpapi.ClockSteps{}, err
+	}
+	return httpapi.ClockSteps{Fired: done.Fired, Retrying: done.Retrying, Position: head}, nil
 }
 
 // lag reports each projection's distance from the log head, for /readyz

@@ -3,12 +3,15 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"seatledger/infra/clock"
+	"seatledger/infra/timers"
 )
 
 // adminTokenMatcher returns a check of a bearer token against the admin
@@ -56,6 +59,25 @@ type ClockState struct {
 	Now time.Time `json:"now"`
 	// Previous is the time before an advance; absent from GET /admin/clock.
 	Previous *time.Time `json:"previous,omitempty"`
+	// TimersFired counts the timers an advance fired on its way (rule
+	// X-6); absent from GET /admin/clock.
+	TimersFired *int `json:"timers_fired,omitempty"`
+	// Retrying names the deliveries (mail, the order system's webhook)
+	// that failed on the way; the server retries them.
+	Retrying []string `json:"retrying,omitempty"`
+	// Position is the log's head once the advance's effects are recorded:
+	// a read sent with X-Ledger-Min-Position: position sees them.
+	Position *uint64 `json:"position,omitempty"`
+}
+
+// ClockSteps is what a StepClock did on its way.
+type ClockSteps struct {
+	// Fired counts the timers that fired.
+	Fired int
+	// Retrying names the deliveries that failed and are retried later.
+	Retrying []string
+	// Position is the log's head after the effects.
+	Position uint64
 }
 
 // AdvanceClock is the body of POST /admin/clock/advance.
@@ -103,19 +125,42 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by": %q is not a positive duration like "7d", "36h" or "1d12h"`, body.By))
 		return
 	}
-	now, err := sim.Advance(d)
-	if err != nil {
-		WriteProblem(w, r, ProblemInvalidRequest.New("%v", err))
-		return
-	}
-	prev := now.Add(-d)
-	if s.cfg.ClockAdvanced != nil {
-		if err := s.cfg.ClockAdvanced(r.Context(), now); err != nil {
-			WriteError(w, r, s.cfg.Logger, fmt.Errorf("clock advanced to %s but not saved: %w", now.Format(time.RFC3339), err))
+	prev := sim.Now()
+	state := ClockState{Previous: &prev}
+	if s.cfg.StepClock == nil {
+		now, err := sim.Advance(d)
+		if err != nil {
+			WriteProblem(w, r, ProblemInvalidRequest.New("%v", err))
 			return
 		}
+		state.Now = now
+	} else {
+		// Stepping through a long jump's timers may outlast the server's
+		// write timeout; the client asked to wait for them.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		steps, err := s.cfg.StepClock(r.Context(), prev.Add(d))
+		if err != nil {
+			s.clockStopped(w, r, sim, err)
+			return
+		}
+		state.Now, state.TimersFired, state.Retrying, state.Position = sim.Now(), &steps.Fired, steps.Retrying, &steps.Position
+		w.Header().Set("X-Ledger-Position", strconv.FormatUint(steps.Position, 10))
 	}
 	s.cfg.Logger.InfoContext(r.Context(), "simulated clock advanced",
-		"request_id", RequestID(r.Context()), "by", d.String(), "from", prev, "now", now)
-	writeJSON(w, http.StatusOK, ClockState{Now: now, Previous: &prev})
+		"request_id", RequestID(r.Context()), "by", d.String(), "from", prev, "now", state.Now, "timers_fired", state.TimersFired)
+	writeJSON(w, http.StatusOK, state)
+}
+
+// clockStopped answers an advance that stopped on its way: a timer kept
+// failing or the process managers did not catch up (a 503 saying where the
+// clock stands; the effects before it are recorded), or it failed outright.
+func (s *Server) clockStopped(w http.ResponseWriter, r *http.Request, sim simulatedClock, err error) {
+	if !errors.Is(err, timers.ErrStopped) {
+		WriteError(w, r, s.cfg.Logger, fmt.Errorf("clock advance: %w", err))
+		return
+	}
+	s.cfg.Logger.ErrorContext(r.Context(), "simulated clock advance stopped", "request_id", RequestID(r.Context()), "error", err)
+	WriteProblem(w, r, ProblemClockStopped.New("the clock stopped at %s: a timer due then could not record its effects; "+
+		"those before it are recorded, and advancing again resumes from there (the server's log names the timer)",
+		sim.Now().UTC().Format(time.RFC3339)))
 }

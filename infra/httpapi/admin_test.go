@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/clock"
+	"seatledger/infra/timers"
 )
 
 var simStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -139,29 +140,63 @@ func TestAdminClock_on_the_real_clock_is_a_409_clock_is_real(t *testing.T) {
 	}
 }
 
-func TestAdminClock_advance_saves_the_new_time_before_answering(t *testing.T) {
+// Rule X-6: with timers to step through, the advance hands the target
+// time to StepClock and answers only once it returns, with the log
+// position to read at and how many timers fired.
+func TestAdminClock_advance_answers_after_the_steps_with_the_position_X6(t *testing.T) {
 	t.Parallel()
-	var saved []time.Time
-	s, _ := newTestServer(t, Config{Clock: clock.NewSimulated(simStart), ClockAdvanced: func(_ context.Context, now time.Time) error {
-		saved = append(saved, now)
-		return nil
+	sim := clock.NewSimulated(simStart)
+	var asked []time.Time
+	s, _ := newTestServer(t, Config{Clock: sim, StepClock: func(_ context.Context, to time.Time) (ClockSteps, error) {
+		asked = append(asked, to)
+		if err := sim.Set(to); err != nil {
+			return ClockSteps{}, err
+		}
+		return ClockSteps{Fired: 3, Position: 42, Retrying: []string{"mail/x"}}, nil
 	}})
 	auth := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/json"}
-	if w := do(t, s, http.MethodPost, "/admin/clock/advance", strings.NewReader(`{"by":"36h"}`), auth...); w.Code != 200 {
-		t.Fatalf("advance = %d %s", w.Code, w.Body)
+	w := do(t, s, http.MethodPost, "/admin/clock/advance", strings.NewReader(`{"by":"36h"}`), auth...)
+	if w.Code != 200 || w.Header().Get("X-Ledger-Position") != "42" {
+		t.Fatalf("advance = %d %s (X-Ledger-Position %q)", w.Code, w.Body, w.Header().Get("X-Ledger-Position"))
 	}
-	if want := simStart.Add(36 * time.Hour); len(saved) != 1 || !saved[0].Equal(want) {
-		t.Fatalf("saved %v, want [%v]", saved, want)
+	want := simStart.Add(36 * time.Hour)
+	if len(asked) != 1 || !asked[0].Equal(want) {
+		t.Fatalf("StepClock asked for %v, want [%v]", asked, want)
+	}
+	var state ClockState
+	if err := json.Unmarshal(w.Body.Bytes(), &state); err != nil {
+		t.Fatal(err)
+	}
+	if !state.Now.Equal(want) || state.Previous == nil || !state.Previous.Equal(simStart) || state.TimersFired == nil || *state.TimersFired != 3 ||
+		state.Position == nil || *state.Position != 42 || len(state.Retrying) != 1 {
+		t.Errorf("answer %s", w.Body)
+	}
+}
+
+// An advance that stopped on its way is a 503 saying where the clock
+// stands; any other failure is a 500 that shows nothing of the cause.
+func TestAdminClock_advance_that_stops_is_a_503_saying_where_X6(t *testing.T) {
+	t.Parallel()
+	sim := clock.NewSimulated(simStart)
+	stoppedAt := simStart.Add(2 * time.Hour)
+	s, _ := newTestServer(t, Config{Clock: sim, StepClock: func(context.Context, time.Time) (ClockSteps, error) {
+		_ = sim.Set(stoppedAt)
+		return ClockSteps{}, &timers.StoppedError{At: stoppedAt, Timer: "t-1", Kind: "k", Err: errors.New("database is locked")}
+	}})
+	auth := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/json"}
+	w := do(t, s, http.MethodPost, "/admin/clock/advance", strings.NewReader(`{"by":"1d"}`), auth...)
+	if p := problemOf(t, w); w.Code != 503 || p.Type != ProblemClockStopped.URI() || !strings.Contains(p.Detail, "2026-") || strings.Contains(p.Detail, "locked") {
+		t.Fatalf("stopped advance answered %d %+v", w.Code, p)
 	}
 
-	failing, logs := newTestServer(t, Config{Clock: clock.NewSimulated(simStart), ClockAdvanced: func(context.Context, time.Time) error {
-		return errors.New("database is locked")
+	failing, logs := newTestServer(t, Config{Clock: clock.NewSimulated(simStart), StepClock: func(context.Context, time.Time) (ClockSteps, error) {
+		return ClockSteps{}, errors.New("database is locked")
 	}})
-	w := do(t, failing, http.MethodPost, "/admin/clock/advance", strings.NewReader(`{"by":"1d"}`), auth...)
+	w = do(t, failing, http.MethodPost, "/admin/clock/advance", strings.NewReader(`{"by":"1d"}`), auth...)
 	if p := problemOf(t, w); w.Code != 500 || strings.Contains(p.Detail, "locked") {
-		t.Fatalf("failed save answered %d %+v", w.Code, p)
+		t.Fatalf("failed advance answered %d %+v", w.Code, p)
 	}
-	if !strings.Contains(logs.String(), "but not saved: database is locked") {
-		t.Errorf("failed save not logged:\n%s", logs)
+	if !strings.Contains(logs.String(), "database is locked") {
+		t.Errorf("failure not logged:\n%s", logs)
 	}
 }

@@ -35,6 +35,7 @@ var (
 	ProblemConflict             = ProblemType{"conflict", "Concurrent change", http.StatusConflict}
 	ProblemDuplicateEventID     = ProblemType{"duplicate-event-id", "Event ID already used", http.StatusConflict}
 	ProblemClockIsReal          = ProblemType{"clock-is-real", "Clock is real", http.StatusConflict}
+	ProblemClockStopped         = ProblemType{"clock-advance-stopped", "Clock advance stopped", http.StatusServiceUnavailable}
 	ProblemPayloadTooLarge      = ProblemType{"payload-too-large", "Request body too large", http.StatusRequestEntityTooLarge}
 	ProblemUnsupportedMediaType = ProblemType{"unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	ProblemInternal             = ProblemType{"internal", "Internal server error", http.StatusInternalServerError}
@@ -116,7 +117,7 @@ var (
 func ProblemTypes() []ProblemType {
 	return []ProblemType{
 		ProblemInvalidRequest, ProblemMalformedJSON, ProblemUnauthorized, ProblemForbidden, ProblemNotFound,
-		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal,
+		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal, ProblemClockStopped,
 		ProblemPayloadTooLarge, ProblemUnsupportedMediaType, ProblemInternal, ProblemUnavailable, ProblemTimeout,
 		ProblemCSRF, ProblemTooManyRequests, ProblemBadCredentials, ProblemEmailTaken, ProblemWeakPassword,
 		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemLastAdmin,

@@ -45,6 +45,14 @@ type Config struct {
 	Name string
 	// Logger receives the loop's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Settle, if set, waits until the process managers have applied every
+	// event in the log. The loop calls it after each timer that fired,
+	// before it chooses the next, so that the timers the fired one's
+	// events schedule are in the table first: a grace's end that
+	// schedules a suspension an hour later is followed by that
+	// suspension, not by a timer due later still (rule X-6). A failure is
+	// logged and the loop goes on; Advance stops on it.
+	Settle func(ctx context.Context) error
 }
 
 func (c *Config) setDefaults() {
@@ -99,8 +107,14 @@ type Loop struct {
 	wake   chan struct{}
 	claims atomic.Uint64
 
-	mu       sync.RWMutex
-	handlers map[string]Handler
+	mu         sync.RWMutex
+	handlers   map[string]Handler
+	deliveries map[string]bool // kinds registered with HandleDelivery
+
+	// firing lets one pass fire at a time in this process: a clock
+	// Advance steps through the due timers alone, in due order, while
+	// the loop woken by the moving clock waits for it.
+	firing sync.Mutex
 }
 
 // New returns a loop with no handlers.
@@ -109,7 +123,7 @@ func New(cfg Config) (*Loop, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	return &Loop{cfg: cfg, db: cfg.DB, wake: make(chan struct{}, 1), handlers: map[string]Handler{}}, nil
+	return &Loop{cfg: cfg, db: cfg.DB, wake: make(chan struct{}, 1), handlers: map[string]Handler{}, deliveries: map[string]bool{}}, nil
 }
 
 // Handle registers h for timers of kind. It panics if kind already has a
@@ -121,6 +135,18 @@ func (l *Loop) Handle(kind string, h Handler) {
 		panic(fmt.Sprintf("timers: two handlers for kind %q", kind))
 	}
 	l.handlers[kind] = h
+}
+
+// HandleDelivery registers h for timers of kind, which deliver to the
+// outside world (mail, the order system's webhook: the outbox) rather than
+// record effects in the log. An Advance tries each in its turn but does
+// not stop for its failure: the loop retries it with its backoff, and it
+// keeps its due time (a mail's date is the due time, not the retry's).
+func (l *Loop) HandleDelivery(kind string, h Handler) {
+	l.Handle(kind, h)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deliveries[kind] = true
 }
 
 // Wake makes a running loop look for due timers now, for example after
@@ -163,38 +189,74 @@ func (l *Loop) Run(ctx context.Context) error {
 }
 
 // FireDue fires every timer due now (by the ledger's clock) and not
-// waiting for a retry, and returns how many fired. Timers that fail are
-// left for a later pass.
+// waiting for a retry, in due order, and returns how many fired. Timers
+// that fail are left for a later pass.
 func (l *Loop) FireDue(ctx context.Context) (int, error) {
+	l.firing.Lock()
+	defer l.firing.Unlock()
 	// One "now" per pass: a timer that fails in this pass gets a retry time
 	// after passWall, so the pass cannot pick it up again and spin.
 	now, passWall := l.cfg.Clock.Now(), time.Now()
 	fired := 0
 	for ctx.Err() == nil {
-		var (
-			found, ok bool
-			err       error
-		)
-		if l.db.Engine == sqldb.Postgres {
-			found, ok, err = l.fireLocked(ctx, now, passWall)
-		} else {
-			found, ok, err = l.fireClaimed(ctx, now, passWall)
-		}
+		t, found, herr, err := l.fireNext(ctx, pick{due: now, retryBefore: passWall}, passWall)
 		if err != nil {
 			return fired, err
 		}
 		if !found {
 			return fired, nil
 		}
-		if ok {
+		if herr == nil {
 			fired++
+			if err := l.settle(ctx); err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Warn("timers: the process managers did not catch up after a timer; going on",
+					"loop", l.cfg.Name, "timer", t.ID, "error", err)
+			}
 		}
 	}
 	return fired, ctx.Err()
 }
 
-const selectDue = `SELECT id, kind, due_at, payload, attempts FROM timers
-	WHERE status = 'pending' AND due_at <= ? AND retry_at <= ?`
+func (l *Loop) settle(ctx context.Context) error {
+	if l.cfg.Settle == nil {
+		return nil
+	}
+	return l.cfg.Settle(ctx)
+}
+
+// pick says which timer fireNext claims: the first pending one, by due
+// time and ID, due at or before due, not waiting for a retry after
+// retryBefore (zero: whatever its retry time), and not in skip.
+type pick struct {
+	due         time.Time
+	retryBefore time.Time
+	skip        []string
+}
+
+// where returns pick's condition and its arguments.
+func (p pick) where() (string, []any) {
+	q, args := `status = 'pending' AND due_at <= ?`, []any{p.due.UnixMicro()}
+	if !p.retryBefore.IsZero() {
+		q += ` AND retry_at <= ?`
+		args = append(args, p.retryBefore.UnixMicro())
+	}
+	for _, id := range p.skip {
+		q += ` AND id <> ?`
+		args = append(args, id)
+	}
+	return q, args
+}
+
+const selectTimer = `SELECT id, kind, due_at, payload, attempts FROM timers WHERE `
+
+// fireNext claims the timer p picks, runs its handler and records the
+// outcome. found is false when p picks none; herr is the handler's error.
+func (l *Loop) fireNext(ctx context.Context, p pick, passWall time.Time) (t Timer, found bool, herr, err error) {
+	if l.db.Engine == sqldb.Postgres {
+		return l.fireLocked(ctx, p, passWall)
+	}
+	return l.fireClaimed(ctx, p, passWall)
+}
 
 func scanTimer(row interface{ Scan(...any) error }) (Timer, error) {
 	var (
@@ -215,32 +277,32 @@ func scanTimer(row interface{ Scan(...any) error }) (Timer, error) {
 // loop skips the row while it runs and finds it fired afterwards. If this
 // process dies, the server rolls the transaction back and the timer is
 // pending again.
-func (l *Loop) fireLocked(ctx context.Context, now, passWall time.Time) (found, fired bool, err error) {
+func (l *Loop) fireLocked(ctx context.Context, p pick, passWall time.Time) (t Timer, found bool, herr, err error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, false, fmt.Errorf("timers: begin: %w", err)
+		return t, false, nil, fmt.Errorf("timers: begin: %w", err)
 	}
 	defer func() {
 		if err != nil || !found {
 			_ = tx.Rollback()
 		}
 	}()
-	t, err := scanTimer(tx.QueryRowContext(ctx, l.db.Rebind(selectDue+` ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`),
-		now.UnixMicro(), passWall.UnixMicro()))
+	where, args := p.where()
+	t, err = scanTimer(tx.QueryRowContext(ctx, l.db.Rebind(selectTimer+where+` ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`), args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, false, nil
+		return t, false, nil, nil
 	}
 	if err != nil {
-		return false, false, fmt.Errorf("timers: claim a due timer: %w", err)
+		return t, false, nil, fmt.Errorf("timers: claim a due timer: %w", err)
 	}
-	herr := l.run(ctx, t)
+	herr = l.run(ctx, t)
 	if err := l.record(ctx, tx, t, "", herr, passWall); err != nil {
-		return true, false, err
+		return t, true, herr, err
 	}
 	if err := tx.Commit(); err != nil {
-		return true, false, fmt.Errorf("timers: commit %s: %w", t.ID, err)
+		return t, true, herr, fmt.Errorf("timers: commit %s: %w", t.ID, err)
 	}
-	return true, herr == nil, nil
+	return t, true, herr, nil
 }
 
 // fireClaimed is the SQLite way. SQLite has one writer: holding a write
@@ -250,18 +312,19 @@ func (l *Loop) fireLocked(ctx context.Context, now, passWall time.Time) (found, 
 // the outcome, only if the claim is still ours. A loop that dies
 // mid-handler loses its claim when the lease ends, and the timer fires
 // again (idempotently).
-func (l *Loop) fireClaimed(ctx context.Context, now, passWall time.Time) (found, fired bool, err error) {
+func (l *Loop) fireClaimed(ctx context.Context, p pick, passWall time.Time) (t Timer, found bool, herr, err error) {
 	claim := fmt.Sprintf("%s/%d", l.cfg.Name, l.claims.Add(1))
 	lease := l.cfg.HandlerTimeout + time.Minute
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, false, fmt.Errorf("timers: begin: %w", err)
+		return t, false, nil, fmt.Errorf("timers: begin: %w", err)
 	}
-	t, err := scanTimer(tx.QueryRowContext(ctx, l.db.Rebind(selectDue+` AND claimed_until < ? ORDER BY due_at, id LIMIT 1`),
-		now.UnixMicro(), passWall.UnixMicro(), time.Now().UnixMicro()))
+	where, args := p.where()
+	t, err = scanTimer(tx.QueryRowContext(ctx, l.db.Rebind(selectTimer+where+` AND claimed_until < ? ORDER BY due_at, id LIMIT 1`),
+		append(args, time.Now().UnixMicro())...))
 	if errors.Is(err, sql.ErrNoRows) {
 		_ = tx.Rollback()
-		return false, false, nil
+		return t, false, nil, nil
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, l.db.Rebind(`UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id = ?`),
@@ -272,25 +335,25 @@ func (l *Loop) fireClaimed(ctx context.Context, now, passWall time.Time) (found,
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		return false, false, fmt.Errorf("timers: claim a due timer: %w", err)
+		return t, false, nil, fmt.Errorf("timers: claim a due timer: %w", err)
 	}
-	herr := l.run(ctx, t)
+	herr = l.run(ctx, t)
 	// Record the outcome even if ctx ended meanwhile: the handler's effect
 	// happened, and a lost "fired" mark only costs an idempotent re-run.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	tx, err = l.db.BeginTx(rctx, nil)
 	if err != nil {
-		return true, false, fmt.Errorf("timers: begin: %w", err)
+		return t, true, herr, fmt.Errorf("timers: begin: %w", err)
 	}
 	if err := l.record(rctx, tx, t, claim, herr, passWall); err != nil {
 		_ = tx.Rollback()
-		return true, false, err
+		return t, true, herr, err
 	}
 	if err := tx.Commit(); err != nil {
-		return true, false, fmt.Errorf("timers: commit %s: %w", t.ID, err)
+		return t, true, herr, fmt.Errorf("timers: commit %s: %w", t.ID, err)
 	}
-	return true, herr == nil, nil
+	return t, true, herr, nil
 }
 
 // record stores a run's outcome: fired, or still pending with one more
