@@ -165,10 +165,26 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 	if _, err := current.Activate(req); err != nil {
 		return Activation{}, err
 	}
-	if err := h.bindKey(ctx, meta, keyID, req.ID); err != nil {
+	prev, err := h.bindKey(ctx, meta, keyID, req.ID)
+	if err != nil {
 		return Activation{}, err
 	}
-	return h.recordActivation(ctx, meta, req)
+	act, err := h.recordActivation(ctx, meta, req)
+	if err != nil {
+		return act, err
+	}
+	// ACT-7: the key left an installation deactivated in the portal that
+	// never called again (a damaged or stolen server); now that the key
+	// activates another, that one is deactivated, listed so and refused
+	// if it ever calls.
+	if prev != "" && prev != req.ID {
+		if _, _, err := h.deactivate(ctx, meta, prev, "Activate", func(i installation.Installation, _ time.Time) ([]any, error) {
+			return i.Superseded()
+		}); err != nil {
+			return act, fmt.Errorf("deactivate the installation the key left: %w", err)
+		}
+	}
+	return act, nil
 }
 
 // activation checks what the key's subscription allows and builds the
@@ -183,8 +199,11 @@ func (h *Handler) activation(ctx context.Context, s subscription.Subscription, k
 		return installation.Activation{}, fmt.Errorf("%w: the key is not registered to this business account", ErrUnknownKey)
 	case s.StatusAt(now) == subscription.Ended:
 		return installation.Activation{}, fmt.Errorf("%w: it ended on %s", subscription.ErrExpired, s.End().UTC().Format(time.DateOnly))
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return installation.Activation{}, fmt.Errorf("%w: the sublicense expired on %s", subscription.ErrExpired, k.ExpiresAt.UTC().Format(time.DateOnly))
+	case k.StatusAt(now) == subscription.KeyExpired:
+		// KEY-3: like a subscription, a sublicense works through the 30
+		// days of grace after its own expiry, and stops after them.
+		return installation.Activation{}, fmt.Errorf("%w: the sublicense expired on %s and its 30 days of grace are over",
+			subscription.ErrExpired, k.ExpiresAt.UTC().Format(time.DateOnly))
 	}
 	if a.Mode == installation.Offline {
 		acct, err := h.Account(ctx, s.AccountID())
@@ -278,12 +297,16 @@ func (h *Handler) installationOrNew(ctx context.Context, id string) (installatio
 const abandonedBinding = time.Minute
 
 // bindKey binds key keyID to installation id on the key's stream (rule
-// KEY-8). A key still bound to an installation that was deactivated —
-// its release was interrupted — or whose activation was abandoned is
-// released first, in the same append.
-func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) error {
-	_, err := update(ctx, h, h.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+// KEY-8) and returns the installation the key was bound to before ("" for
+// none). A key still bound to an installation that no longer holds it —
+// deactivated with its release interrupted, pending a portal deactivation
+// recorded before ACT-7 released keys at once, or whose activation was
+// abandoned — is released first, in the same append.
+func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) (string, error) {
+	var prev string
+	_, err := update(ctx, h, h.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
 		func(k licensekey.Key, now time.Time) ([]any, error) {
+			prev = k.Last()
 			out, err := k.Bind(id)
 			if !errors.Is(err, licensekey.ErrInUse) {
 				return out, err
@@ -296,18 +319,21 @@ func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) erro
 				// abandoned: released below
 			case err != nil:
 				return nil, err
-			case other.Licensed():
+			case other.HoldsKey():
 				return nil, fmt.Errorf("%w: %s", licensekey.ErrInUse, describe(other))
 			}
 			reason := "deactivated"
-			if !other.Exists() {
+			switch {
+			case !other.Exists():
 				reason = "activation abandoned"
+			case other.Status() == installation.Pending:
+				reason = string(installation.ByPortal)
 			}
 			released, _ := k.Release(k.Bound(), reason)
 			bound, err := k.Evolve(released[0]).Bind(id)
 			return append(released, bound...), err
 		})
-	return err
+	return prev, err
 }
 
 // describe names an installation in an error message.
@@ -325,7 +351,7 @@ func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Inst
 	if i.KeyID() == "" {
 		return event.AppendResult{}, nil // a trial holds no key
 	}
-	return update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+	return update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
 		func(k licensekey.Key, _ time.Time) ([]any, error) { return k.Release(i.ID(), string(reason)) })
 }
 
@@ -378,14 +404,23 @@ func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Install
 }
 
 // terms returns the quota and license of installation i's key now: from
-// its subscription, or a trial's own. A deleted key has no seats.
+// its subscription as read at most hotFreshness ago, or a trial's own. A
+// deleted key has no seats.
 func (h *Handler) terms(ctx context.Context, i installation.Installation) (int, installation.License, error) {
+	return h.termsAsOf(ctx, i, hotFreshness)
+}
+
+// termsAsOf is terms from the subscription as read at most maxAge ago; 0
+// reads it up to its stream's head. A timer decides on the head (rule
+// seats bought just before a clock advance must count at the
+// timers it steps through, whatever the wall clock says.
+func (h *Handler) termsAsOf(ctx context.Context, i installation.Installation, maxAge time.Duration) (int, installation.License, error) {
 	if i.Trial() {
 		lic := i.License()
 		lic.Used, lic.Remaining = i.Seats(), max(lic.Seats-i.Seats(), 0)
 		return lic.Seats, lic, nil
 	}
-	s, _, err := h.subscriptions.recent(ctx, h, i.SubscriptionID(), hotFreshness)
+	s, _, err := h.subscriptions.recent(ctx, h, i.SubscriptionID(), maxAge)
 	if err != nil {
 		return 0, installation.License{}, err
 	}
@@ -423,6 +458,8 @@ type UsageRecorded struct {
 	event.AppendResult
 	Installation installation.Installation // after the report
 	Quota        int
+	// Grace is the farm's overuse grace after the report (USE-3..5).
+	Grace installation.Grace
 }
 
 // ReportUsage records a usage report of installation i (rules USE-1..6):
@@ -441,6 +478,7 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 	var (
 		quota int
 		after installation.Installation
+		grace installation.Grace
 	)
 	generation := i.Generation()
 	appended, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
@@ -457,9 +495,10 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 		for _, e := range out {
 			after = after.Evolve(e, now)
 		}
+		grace = after.Grace(quota, now)
 		return out, err
 	})
-	return UsageRecorded{AppendResult: appended, Installation: after, Quota: quota}, err
+	return UsageRecorded{AppendResult: appended, Installation: after, Quota: quota, Grace: grace}, err
 }
 
 // recordRefusal records, for the auditors, that a deactivated
@@ -473,17 +512,42 @@ func (h *Handler) recordRefusal(ctx context.Context, meta Meta, id string, r Usa
 	})
 }
 
-// Enroll answers whether proxy server i may enroll adding more computers
-// (USE-6): refused with installation.ErrOverLimit at its limit.
-func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installation, adding int) (int, error) {
+// Enrollment is what Enroll answers.
+type Enrollment struct {
+	event.AppendResult
+	// Managed is the computers managed with the enrolled ones.
+	Managed int
+	Quota   int
+}
+
+// Enroll lets proxy server i enroll adding more computers (USE-6), or
+// refuses with installation.ErrOverLimit at its limit. An accepted
+// enrollment is recorded and counts at once, decided under the
+// installation's exact version: two enrollments cannot both take the last
+// seats. With an idempotency key (rule X-4), a retry is recorded once.
+func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installation, adding int) (Enrollment, error) {
 	if err := h.contact(ctx, meta, i); err != nil {
-		return 0, err
+		return Enrollment{}, err
 	}
-	quota, _, err := h.terms(ctx, i)
-	if err != nil {
-		return 0, err
-	}
-	return quota, i.Enroll(adding, quota)
+	var out Enrollment
+	generation := i.Generation()
+	res, err := update(ctx, h, h.installations, i.ID(), "Enroll", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		if i.Generation() != generation {
+			return nil, ErrCredential // activated again since the credential was checked
+		}
+		quota, _, err := h.terms(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		events, err := i.Enroll(adding, quota)
+		out.Managed, out.Quota = i.Seats(), quota
+		for _, e := range events {
+			out.Managed = e.(installation.Enrolled).Managed
+		}
+		return events, err
+	})
+	out.AppendResult = res
+	return out, err
 }
 
 // DeactivateSelf is a deactivation by the installation, online (ACT-6):
@@ -556,7 +620,8 @@ func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, 
 }
 
 // RequestDeactivation deactivates installations from the portal (ACT-7,
-// INST-3): each takes effect at the installation's next contact. Every
+// INST-3): each one's key is released at once and may activate another
+// installation; the installation is told at its next contact. Every
 // installation is checked before any is changed, so a selection with one
 // foreign installation changes nothing. The result is the last append's
 // (the highest position), for a read of the change to wait for.
@@ -578,11 +643,30 @@ func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []stri
 		res, err := update(ctx, h, h.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 			return i.RequestDeactivation(meta.Actor.ID)
 		})
-		if err != nil && !errors.Is(err, installation.ErrDeactivated) {
+		if errors.Is(err, installation.ErrDeactivated) {
+			continue
+		}
+		if err != nil {
 			return last, fmt.Errorf("installation %s: %w", id, err)
 		}
 		if res.Position > last.Position {
 			last = res
+		}
+		// ACT-7: the key is free at once, so that it can leave a server
+		// that will never call again; a retry releases nothing twice.
+		i, err := h.Installation(ctx, id)
+		if err != nil {
+			return last, fmt.Errorf("installation %s: %w", id, err)
+		}
+		if i.Status() != installation.Pending {
+			continue // it contacted the ledger meanwhile: deactivated, its key released
+		}
+		released, err := h.releaseKey(ctx, meta, i, installation.ByPortal)
+		if err != nil {
+			return last, fmt.Errorf("release the key of installation %s: %w", id, err)
+		}
+		if released.Position > last.Position {
+			last = released
 		}
 	}
 	return last, nil
@@ -643,7 +727,7 @@ func (h *Handler) overuse(ctx context.Context, meta Meta, id, command string, de
 		if !i.Exists() {
 			return nil, installation.ErrNotFound
 		}
-		quota, _, err := h.terms(ctx, i)
+		quota, _, err := h.termsAsOf(ctx, i, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -660,7 +744,7 @@ func (h *Handler) seatsUsed(ctx context.Context, keyID string) (int, error) {
 		return 0, err
 	}
 	i, err := h.Installation(ctx, k.Bound())
-	if err != nil || !i.Licensed() {
+	if err != nil || !i.HoldsKey() {
 		return 0, err
 	}
 	return i.Seats(), nil

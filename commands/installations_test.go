@@ -342,10 +342,13 @@ func TestOverLimit_managed_computers_USE6_USE7(t *testing.T) {
 	})
 }
 
-// Rules ACT-7, INST-3, MEM-5: an admin deactivates installations in the
-// portal; it takes effect at the installation's next contact, which is
-// told so, and then the key is released. A member may not; a selection
-// with a foreign installation changes nothing.
+// Rules ACT-7, INST-3, MEM-5, KEY-8: an admin deactivates installations
+// in the portal; the key is released at once — a key must be able to
+// leave a damaged or stolen server that never calls again — and may
+// activate another installation (a change of installation); the old one
+// is then deactivated, and refused if it ever calls. One that calls
+// before its key moves learns of it then. A member may not deactivate; a
+// selection with a foreign installation changes nothing.
 func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
@@ -360,17 +363,70 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 		if got, _ := e.h.Installation(ctx, a.Installation.ID()); got.Status() != installation.Active {
 			t.Fatalf("a refused selection changed the status to %s", got.Status())
 		}
-		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
+		res, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")}); !errors.Is(err, licensekey.ErrInUse) {
-			t.Fatalf("the key is released before the installation's contact: %v", err)
+		if got, _ := e.h.Installation(ctx, a.Installation.ID()); got.Status() != installation.Pending {
+			t.Fatalf("ACT-7 after the portal's deactivation: %s, want pending until its next contact", got.Status())
 		}
-		i, _ := e.h.Authenticate(ctx, a.Credential)
+		// A retry releases nothing twice and answers the same.
+		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
+			t.Fatalf("a retried deactivation: %v", err)
+		}
+		// The farm never calls again: its key activates another at once.
+		b, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")})
+		if err != nil {
+			t.Fatalf("ACT-7 the key after a portal deactivation, before any contact: %v", err)
+		}
+		if res.Position == 0 || b.Position <= res.Position {
+			t.Errorf("positions: deactivation %d, activation %d", res.Position, b.Position)
+		}
+		old, _ := e.h.Installation(ctx, a.Installation.ID())
+		if old.Status() != installation.Inactive {
+			t.Fatalf("ACT-7 once its key activates another: %s, want deactivated", old.Status())
+		}
+		keyEvents, err := e.store.ReadStream(ctx, licensekey.StreamID(b.Installation.KeyID()), 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, rec := range keyEvents {
+			kinds = append(kinds, rec.Type)
+		}
+		last := keyEvents[len(keyEvents)-1]
+		if want := "license_key.issued license_key.bound license_key.released license_key.bound"; strings.Join(kinds, " ") != want ||
+			!strings.Contains(string(keyEvents[2].Data), `"reason":"portal"`) || !strings.Contains(string(last.Data), `"change":true,"changes":1`) {
+			t.Fatalf("KEY-8 the key's stream: %s (%s, %s), want %s, released by the portal, one change", kinds, keyEvents[2].Data, last.Data, want)
+		}
+		// The stolen farm calls after all: refused.
+		i, err := e.h.Authenticate(ctx, a.Credential)
+		if err == nil {
+			_, err = e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1})
+		}
+		if !errors.Is(err, installation.ErrDeactivated) {
+			t.Fatalf("ACT-8 the old farm's call: %v", err)
+		}
+
+		// A farm that calls before its key moves learns of it at that call.
+		p2, err := e.h.Purchase(ctx, backOffice, subscription.Order{ID: "ord-2", ProductID: "ras", Seats: 5, Period: subscription.Year,
+			Channel: subscription.Online, SupportPlan: subscription.Standard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key2 := p2.Key
+		if _, err := e.h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: key2, AccountID: "acc-1"}); err != nil {
+			t.Fatal(err)
+		}
+		c := e.activate(t, key2, farm("srv-3"))
+		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{c.Installation.ID()}); err != nil {
+			t.Fatal(err)
+		}
+		i, _ = e.h.Authenticate(ctx, c.Credential)
 		if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1}); !errors.Is(err, installation.ErrDeactivated) {
-			t.Fatalf("the next contact: %v", err)
+			t.Fatalf("ACT-7 the next contact: %v", err)
 		}
-		e.activate(t, key, farm("srv-2"))
+		e.activate(t, key2, farm("srv-4"))
 	})
 }
 

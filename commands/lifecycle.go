@@ -39,3 +39,15 @@ func (h *Handler) RequestRenewal(ctx context.Context, meta Meta, id string, end 
 			return s.RequestRenewal(meta.IdempotencyKey, end)
 		})
 }
+
+// LapseSublicense records what a sublicense's own expiry has brought
+// (KEY-3): its grace at the expiry, and 30 days later its expiry, after
+// which its installations are deactivated and its seats return to the
+// primary key. A timer planned for an expiry that has moved records
+// nothing.
+func (h *Handler) LapseSublicense(ctx context.Context, meta Meta, id, keyID string, expiresAt time.Time) (event.AppendResult, error) {
+	return update(ctx, h, h.subscriptions, id, "LapseSublicense", meta,
+		func(s subscription.Subscription, now time.Time) ([]any, error) {
+			return s.LapseSublicense(keyID, expiresAt, now)
+		})
+}

@@ -45,7 +45,7 @@ type InstallationTimer struct {
 }
 
 // InstallationManager is the process manager of installations (rules
-// USE-3, USE-4, USE-6, KEY-6, SUB-6, SUB-8): it turns the installations'
+// USE-3, USE-4, USE-6, KEY-3, KEY-6, SUB-6, SUB-8): it turns the installations'
 // and the subscriptions' events into durable timers — the end of an
 // overuse grace, the deadline of a detected overuse, the 20-minute
 // re-validation of a suspended farm, the hourly over-limit alert of a
@@ -110,7 +110,10 @@ const (
 var pmTimerColumns = []string{pmGraceTimer, pmOveruseTimer, pmRevalidateTimer, pmAlertTimer, pmTrialTimer}
 
 func (m InstallationManager) applyInstallation(ctx context.Context, tx Tx, rec event.Record, id string, payload any) error {
-	now := rec.RecordedAt
+	// rule X-6: the next timer counts from when the event took effect (a
+	// timer's due time), not from when it was recorded, so a late timer's
+	// successors fall due as they would have.
+	now := rec.Effective()
 	switch e := payload.(type) {
 	case installation.Activated:
 		if err := tx.Exec(ctx, `INSERT INTO pm_installations (installation_id, subscription_id, key_id, licensed) VALUES (?, ?, ?, 1)
@@ -166,6 +169,9 @@ func (m InstallationManager) applySubscription(ctx context.Context, tx Tx, rec e
 			return nil
 		}
 		return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.KeyDeleted)
+	case subscription.SublicenseExpired:
+		// KEY-3: so is one using a sublicense whose grace has ended.
+		return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.SubscriptionEnd)
 	}
 	return nil
 }
@@ -185,7 +191,7 @@ func (m InstallationManager) deactivateWhere(ctx context.Context, tx Tx, rec eve
 		if err != nil {
 			return fmt.Errorf("list installations of %s %s: %w", column, value, err)
 		}
-		if err := m.schedule(ctx, tx, managerTimerID(TimerKindDeactivate, id, rec.ID), TimerKindDeactivate, rec.RecordedAt,
+		if err := m.schedule(ctx, tx, managerTimerID(TimerKindDeactivate, id, rec.ID), TimerKindDeactivate, rec.Effective(),
 			InstallationTimer{InstallationID: id, Reason: string(reason)}); err != nil {
 			return err
 		}

@@ -84,6 +84,10 @@ func (in Installations) apply(ctx context.Context, tx Tx, rec event.Record, payl
 		return set(`status = ?`, string(installation.SuspendedStatus))
 	case installation.Resumed:
 		return set(`status = ?`, string(installation.Active))
+	case installation.Enrolled:
+		// USE-6: enrolled computers count at once, until the next report.
+		return set(`current_usage = ?, quota = ?, peak_usage = CASE WHEN peak_usage < ? THEN ? ELSE peak_usage END`,
+			e.Managed, e.Quota, e.Managed, e.Managed)
 	case installation.OverLimitStarted, installation.OverLimitAlerted:
 		return set(`over_limit = 1`)
 	case installation.OverLimitEnded:

@@ -138,8 +138,21 @@ func (l Licenses) apply(ctx context.Context, tx Tx, rec event.Record, payload an
 		return l.primaryQuota(ctx, tx, sub)
 
 	case subscription.SublicenseChanged:
-		if err := tx.Exec(ctx, `UPDATE lic_keys SET quota = ?, expires_at = ? WHERE key_id = ? AND subscription_id = ? AND type = 'reserved'`,
+		// KEY-3: a new expiry ends a grace (an expired key is not changed).
+		if err := tx.Exec(ctx, `UPDATE lic_keys SET quota = ?, expires_at = ?, status = 'active'
+			WHERE key_id = ? AND subscription_id = ? AND type = 'reserved'`,
 			e.Quota, ptrOrNull(e.ExpiresAt), e.KeyID, sub); err != nil {
+			return err
+		}
+		return l.primaryQuota(ctx, tx, sub)
+
+	case subscription.SublicenseGraceStarted:
+		return tx.Exec(ctx, `UPDATE lic_keys SET status = 'grace' WHERE key_id = ? AND subscription_id = ? AND type = 'reserved'`, e.KeyID, sub)
+
+	case subscription.SublicenseExpired:
+		// KEY-3: its seats return to the primary key.
+		if err := tx.Exec(ctx, `UPDATE lic_keys SET status = 'expired', quota = 0 WHERE key_id = ? AND subscription_id = ? AND type = 'reserved'`,
+			e.KeyID, sub); err != nil {
 			return err
 		}
 		return l.primaryQuota(ctx, tx, sub)

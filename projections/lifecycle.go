@@ -29,6 +29,9 @@ const (
 	// TimerKindOrderWebhook: deliver an integration event to the order
 	// system (infra/orderhook): the outbox.
 	TimerKindOrderWebhook = "order.webhook"
+	// TimerKindLapseSublicense: a sublicense's own expiry (or the end of
+	// its grace) has come; record its grace or its expiry (rule KEY-3).
+	TimerKindLapseSublicense = "subscription.lapse_sublicense"
 )
 
 // LifecycleTimer is the payload of the lifecycle's timers.
@@ -58,7 +61,8 @@ type RenewalRequest struct {
 // KEY-3): from each end date it plans, as durable timers, the reminders 30
 // and 3 days before, the renewal request a week before when the
 // subscription renews itself, the start of grace at the end and the
-// expiry 30 days later; a renewal plans again from the new end and
+// expiry 30 days later — and the same, but renewal, for each sublicense
+// with its own expiry; a renewal plans again from the new end and
 // cancels what the old one planned. Renewal requests go to the order
 // system through the outbox. The decisions are the domain's, made when a
 // timer fires from the subscription's latest events: a timer made stale
@@ -87,7 +91,7 @@ func (l Lifecycle) Apply(ctx context.Context, tx Tx, rec event.Record) error {
 }
 
 func (l Lifecycle) apply(ctx context.Context, tx Tx, rec event.Record, sub string, payload any) error {
-	now := rec.RecordedAt
+	now := rec.Effective() // rule X-6: plans count from when the event took effect
 	switch e := payload.(type) {
 	case subscription.Purchased:
 		if e.Period == subscription.Permanent {
@@ -134,7 +138,12 @@ func (l Lifecycle) apply(ctx context.Context, tx Tx, rec event.Record, sub strin
 	case subscription.SublicenseCreated:
 		return l.planKey(ctx, tx, sub, e.Key.KeyID, e.ExpiresAt, now)
 	case subscription.SublicenseChanged:
+		// The timers of the expiry it had record nothing when they fire.
 		return l.planKey(ctx, tx, sub, e.KeyID, e.ExpiresAt, now)
+	case subscription.SublicenseGraceStarted:
+		// KEY-3: 30 days of grace, then the sublicense expires.
+		return l.schedule(ctx, tx, lapseKeyTimerID(sub, e.KeyID, e.ExpiresAt)+"/expiry", TimerKindLapseSublicense,
+			e.ExpiresAt.Add(subscription.GracePeriod), LifecycleTimer{SubscriptionID: sub, KeyID: e.KeyID, End: e.ExpiresAt})
 	case subscription.RenewalRequested:
 		body, err := json.Marshal(RenewalRequest{Type: subscription.TypeRenewalRequested, RequestID: e.RequestID, SubscriptionID: sub,
 			ProductID: e.ProductID, Seats: e.Seats, Period: string(e.Period), End: e.End, RequestedAt: now})
@@ -174,12 +183,22 @@ func (l Lifecycle) cancel(ctx context.Context, tx Tx, sub string, end time.Time)
 	return nil
 }
 
-// planKey schedules the reminders of a sublicense's own expiry.
+// planKey schedules the reminders of a sublicense's own expiry, and its
+// lapse at the expiry (KEY-3).
 func (l Lifecycle) planKey(ctx context.Context, tx Tx, sub, keyID string, expires *time.Time, now time.Time) error {
 	if expires == nil {
 		return nil
 	}
-	return l.remind(ctx, tx, sub, keyID, *expires, now)
+	if err := l.remind(ctx, tx, sub, keyID, *expires, now); err != nil {
+		return err
+	}
+	return l.schedule(ctx, tx, lapseKeyTimerID(sub, keyID, *expires), TimerKindLapseSublicense, *expires,
+		LifecycleTimer{SubscriptionID: sub, KeyID: keyID, End: *expires})
+}
+
+// lapseKeyTimerID names the lapse of sublicense keyID at its expiry.
+func lapseKeyTimerID(sub, keyID string, expires time.Time) string {
+	return "lapse-key/" + sub + "/" + keyID + "/" + stamp(expires)
 }
 
 // remind schedules the reminders before end that are still ahead.

@@ -76,7 +76,7 @@ func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
 }
 
 func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload any, acc, pid string) error {
-	send := func(m Mail) error { return scheduleMail(ctx, tx, n.Scheduler, rec.ID, rec.RecordedAt, m) }
+	send := func(m Mail) error { return scheduleMail(ctx, tx, n.Scheduler, rec.ID, rec.Effective(), m) }
 	switch e := payload.(type) {
 	case person.SignedUp:
 		if err := tx.Exec(ctx, `INSERT INTO notify_persons (person_id, email, first_name, last_name) VALUES (?, ?, ?, ?)
@@ -203,6 +203,10 @@ func (n Notifier) applyLicense(ctx context.Context, tx Tx, rec event.Record, pay
 	case subscription.GraceStarted:
 		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionGrace, map[string]string{
 			"end": e.End.UTC().Format(time.DateOnly), "grace_end": e.End.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
+	case subscription.SublicenseGraceStarted:
+		// KEY-3: a sublicense lapses like a subscription, and says so.
+		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionGrace, map[string]string{"key": e.KeyName,
+			"end": e.ExpiresAt.UTC().Format(time.DateOnly), "grace_end": e.ExpiresAt.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
 	}
 	return nil
 }
@@ -257,7 +261,7 @@ func (n Notifier) mailAdmins(ctx context.Context, tx Tx, rec event.Record, acc, 
 		d := map[string]string{"first_name": p.first, "company": company}
 		maps.Copy(d, data)
 		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: link}
-		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.RecordedAt, m); err != nil {
+		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.Effective(), m); err != nil {
 			return err
 		}
 	}
@@ -439,7 +443,7 @@ func (n Notifier) tellTicket(ctx context.Context, tx Tx, rec event.Record, id, t
 			d["you_watch"] = "yes"
 		}
 		m := Mail{To: p.email, Language: lang, Template: template, Data: d, Link: &Link{Path: "/tickets/" + id}}
-		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.RecordedAt, m); err != nil {
+		if err := scheduleMail(ctx, tx, n.Scheduler, rec.ID+"/"+pid, rec.Effective(), m); err != nil {
 			return err
 		}
 	}

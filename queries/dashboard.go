@@ -22,10 +22,14 @@ type ProductCard struct {
 	ActiveSubscriptions int `json:"active_subscriptions"`
 	InGrace             int `json:"in_grace"`
 	// Farms and ProxyServers count the account's farms and proxy servers
-	// of the product that hold a key — active, suspended for overuse or
-	// pending a deactivation — trials not included (INST-5).
+	// of the product that the lists show as active — active, suspended for
+	// overuse, or pending a portal deactivation they have not learnt of
+	// yet (ACT-7) — trials not included (INST-5).
 	Farms        int `json:"prepaid_farms"`
 	ProxyServers int `json:"registered_proxy_servers"`
+	// DeactivationPending counts those among them whose portal
+	// deactivation is pending (ACT-7): their keys are free already.
+	DeactivationPending int `json:"deactivation_pending"`
 }
 
 // Dashboard returns the cards of account accountID's dashboard: one per
@@ -74,8 +78,9 @@ func countInstallations(ctx context.Context, db DB, accountID string, cards []Pr
 	for i, c := range cards {
 		index[c.ProductID] = i
 	}
-	rows, err := db.Select(ctx, `SELECT product_id, kind, COUNT(*) FROM inst_installations
-		WHERE account_id = ? AND trial = 0 AND status IN ('active', 'suspended', 'deactivation_pending')
+	rows, err := db.Select(ctx, `SELECT product_id, kind, COUNT(*),
+			SUM(CASE WHEN status = 'deactivation_pending' THEN 1 ELSE 0 END) FROM inst_installations
+		WHERE account_id = ? AND trial = 0 AND status <> 'deactivated'
 		GROUP BY product_id, kind`, accountID)
 	if err != nil {
 		return err
@@ -84,19 +89,21 @@ func countInstallations(ctx context.Context, db DB, accountID string, cards []Pr
 	for rows.Next() {
 		var (
 			productID, kind string
-			n               int
+			n, pending      int
 		)
-		if err := rows.Scan(&productID, &kind, &n); err != nil {
+		if err := rows.Scan(&productID, &kind, &n, &pending); err != nil {
 			return err
 		}
 		i, ok := index[productID]
 		switch {
 		case !ok:
+			continue
 		case kind == string(installation.Farm):
 			cards[i].Farms = n
 		case kind == string(installation.ProxyServer):
 			cards[i].ProxyServers = n
 		}
+		cards[i].DeactivationPending += pending
 	}
 	return rows.Err()
 }

@@ -66,16 +66,20 @@ const ExpiringWithin = 30 * 24 * time.Hour
 // (INST-2):
 //
 //   - all: every installation of the kind;
-//   - active: status active (not suspended, pending a deactivation or
-//     deactivated) and not expired;
-//   - expiring: holding its key (active, suspended or pending), not
-//     expired, and its license ends before Now + ExpiringWithin — one
-//     that ended in the last 30 days is in its grace (SUB-6) and expiring
-//     too;
+//   - active: not deactivated and not expired — active, suspended for
+//     overuse (it keeps its key and comes back by itself, USE-4) or
+//     pending a portal deactivation that it has not learnt of yet (ACT-7);
+//     the rows carry their status, which the portal shows as a marker;
+//   - expiring: not deactivated, not expired, and its license ends
+//     before Now + ExpiringWithin — one that ended in the last 30 days is
+//     in its grace (SUB-6) and expiring too;
 //   - expired: whatever its status, its license ended more than the
 //     30-day grace (subscription.GracePeriod) before Now, or its
 //     subscription is expired (SUB-6);
 //   - deactivated: status deactivated.
+//
+// So every installation that is not expired is either active or
+// deactivated, and the dashboard counts the active ones (INST-5).
 //
 // A license's end is the one last certified to the installation (at its
 // activation or last refresh, ACT-5); a permanent license never expires.
@@ -276,10 +280,10 @@ func (q *installationsQuery) status(status string, now time.Time) error {
 	expiredBefore := now.Add(-subscription.GracePeriod).UnixMicro()
 	switch status {
 	case "active":
-		q.where = append(q.where, `i.status = 'active'`, `NOT `+expiredSQL)
+		q.where = append(q.where, `i.status <> 'deactivated'`, `NOT `+expiredSQL)
 		q.args = append(q.args, expiredBefore)
 	case "expiring":
-		q.where = append(q.where, `i.status IN ('active', 'suspended', 'deactivation_pending')`,
+		q.where = append(q.where, `i.status <> 'deactivated'`,
 			`i.license_end IS NOT NULL`, `i.license_end < ?`, `NOT `+expiredSQL)
 		q.args = append(q.args, now.Add(ExpiringWithin).UnixMicro(), expiredBefore)
 	case "expired":

@@ -240,8 +240,9 @@ const (
 	// ExceptionExpiredActivity: an activation or usage report recorded on
 	// a key that had expired — its subscription expired (SUB-6: the
 	// expiry event, or 30 days of grace after the end) or, for a
-	// sublicense, its own expiry date passed (KEY-3). Each such event
-	// counts once.
+	// sublicense, the 30 days of grace after its own expiry date ended
+	// (KEY-3: during them its key still works). Each such event counts
+	// once.
 	ExceptionExpiredActivity = "activity_on_expired_key"
 	// ExceptionDeactivatedReport: a deactivated installation reported
 	// usage (ACT-8); the ledger refused the report and recorded the
@@ -335,6 +336,7 @@ type recKey struct {
 	primary   bool
 	quota     int // a sublicense's; the primary's is computed
 	expiresAt *time.Time
+	expired   bool // KEY-3: its grace after expiresAt ended
 	deletedAt *time.Time
 	inUse     int
 	peak      int
@@ -374,7 +376,7 @@ func (r *Reconciler) Apply(rec event.Record) (bool, error) {
 	switch rec.Type {
 	case subscription.TypePurchased, subscription.TypeSeatsAdded, subscription.TypeRenewed, subscription.TypeRegistered,
 		subscription.TypeExpired, subscription.TypeSublicenseCreated, subscription.TypeSublicenseChanged,
-		subscription.TypeSublicenseRenamed, subscription.TypeSublicenseDeleted:
+		subscription.TypeSublicenseRenamed, subscription.TypeSublicenseDeleted, subscription.TypeSublicenseExpired:
 		id, _ := strings.CutPrefix(rec.StreamID, "subscription-")
 		if r.only != "" && id != r.only {
 			return true, nil
@@ -391,7 +393,7 @@ func (r *Reconciler) Apply(rec event.Record) (bool, error) {
 		}
 		r.activated(payload.(installation.Activated), at)
 	case installation.TypeUsageReported, installation.TypeDeactivated, installation.TypeGraceStarted,
-		installation.TypeSuspended, installation.TypeReportRefused:
+		installation.TypeSuspended, installation.TypeReportRefused, installation.TypeDeactivationRequested, installation.TypeEnrolled:
 		id, _ := strings.CutPrefix(rec.StreamID, "installation-")
 		in := r.insts[id]
 		if in == nil {
@@ -453,6 +455,14 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 	case subscription.SublicenseRenamed:
 		if k := r.keys[e.KeyID]; k != nil && k.sub == s {
 			k.name = e.Name
+		}
+	case subscription.SublicenseExpired:
+		if k := r.keys[e.KeyID]; k != nil && k.sub == s && !k.primary && k.deletedAt == nil && !k.expired {
+			s.reserved -= k.quota
+			k.quota, k.expired = 0, true // KEY-3: its quota returns to the primary
+			r.quotaChanged(k, at)
+			r.quotaChanged(s.primary, at)
+			r.checkAllocation(s, at)
 		}
 	case subscription.SublicenseDeleted:
 		if k := r.keys[e.KeyID]; k != nil && k.sub == s && !k.primary && k.deletedAt == nil {
@@ -522,6 +532,10 @@ func (r *Reconciler) installationEvent(in *recInst, payload any, at time.Time) {
 		}
 	case installation.Deactivated:
 		r.setUsage(in, in.seats, false, at)
+	case installation.DeactivationRequested:
+		r.setUsage(in, in.seats, false, at) // ACT-7: the key is released at once
+	case installation.Enrolled:
+		r.setUsage(in, e.Managed, in.licensed, at) // USE-6: enrolled computers count at once
 	case installation.GraceStarted:
 		if r.started {
 			in.key.sub.graces++
@@ -560,8 +574,12 @@ func (r *Reconciler) expiredActivity(in *recInst, what string, at time.Time) {
 		if !s.end.IsZero() {
 			why += " (ended " + s.end.UTC().Format(time.DateOnly) + ")"
 		}
+	case k.expired || (k.expiresAt != nil && !at.Before(k.expiresAt.Add(subscription.GracePeriod))):
+		// KEY-3: a sublicense works through 30 days of grace after its
+		// own expiry, like a subscription (SUB-6).
+		why = "the sublicense expired on " + k.expiresAt.UTC().Format(time.DateOnly) + " and its grace ended"
 	case k.expiresAt != nil && !at.Before(*k.expiresAt):
-		why = "the sublicense expired on " + k.expiresAt.UTC().Format(time.DateOnly)
+		return // in its grace: legitimate
 	default:
 		return
 	}

@@ -138,8 +138,9 @@ func (l reconciliationLog) deactivate(t time.Time, id, key string, reason instal
 // newReconciliationLog writes the fixture, in the order of its times:
 //
 //   - sub-1 (ras, concurrent users): 10 seats, sublicenses K1 "Berlin"
-//     (4) and K2 "Paris" (2, its own expiry May 2 00:00); farms F1 on the
-//     primary P1, F2 on K1, F3 on K2. F1 is over its quota of 4 since
+//     (4) and K2 "Paris" (2, its own expiry April 2 00:00, its 30 days
+//     of grace over May 2 00:00: KEY-3); farms F1 on the primary P1, F2
+//     on K1, F3 on K2. F1 is over its quota of 4 since
 //     April 30 23:00 (grace started then); in the period 2 seats are
 //     bought, F2 is suspended for overuse, F3 keeps reporting after K2
 //     expired, K1 is deleted and F2 deactivated, and F1 exceeds again
@@ -163,7 +164,7 @@ func newReconciliationLog(tb testing.TB, target sqldb.Target) reconciliationLog 
 	l.purchase(utc(3, 1, 9, 0), sub1, keyP1, "PPPP1", "ras", 10, subscription.Year, utc(3, 1, 9, 0).AddDate(1, 0, 0))
 	l.at(utc(3, 1, 9, 1), subscription.StreamID(sub1), subscription.Registered{AccountID: "acc-1", By: "ada"})
 	l.sublicense(utc(3, 1, 9, 2), sub1, keyK1, "KKKK1", "Berlin", 4, nil)
-	l.sublicense(utc(3, 1, 9, 3), sub1, keyK2, "KKKK2", "Paris", 2, timePtr(utc(5, 2, 0, 0)))
+	l.sublicense(utc(3, 1, 9, 3), sub1, keyK2, "KKKK2", "Paris", 2, timePtr(utc(4, 2, 0, 0))) // its grace ends May 2 (KEY-3)
 	l.activate(utc(3, 1, 9, 4), farmF1, sub1, keyP1, "PPPP1", farm("srv-f1", "Hamburg"), 4)
 	l.activate(utc(3, 1, 9, 5), farmF2, sub1, keyK1, "KKKK1", farm("srv-f2", "Berlin"), 4)
 	l.activate(utc(3, 1, 9, 6), farmF3, sub1, keyK2, "KKKK2", farm("srv-f3", "Paris"), 2)
@@ -249,7 +250,7 @@ func wantFixture(asOf uint64) queries.Reconciliation {
 				// K1: 4 at From, 6, 8, 3, 0 at F2's deactivation.
 				{KeyID: keyK1, Type: "reserved", Name: "Berlin", Hint: "KKKK1", Quota: 0, DeletedAt: timePtr(utc(5, 3, 9, 0)), InUse: 0, Peak: 8},
 				// K2: 1 at From, 2.
-				{KeyID: keyK2, Type: "reserved", Name: "Paris", Hint: "KKKK2", Quota: 2, ExpiresAt: timePtr(utc(5, 2, 0, 0)), InUse: 2, Peak: 2},
+				{KeyID: keyK2, Type: "reserved", Name: "Paris", Hint: "KKKK2", Quota: 2, ExpiresAt: timePtr(utc(4, 2, 0, 0)), InUse: 2, Peak: 2},
 			},
 			Incidents: []queries.OveruseIncident{
 				// B: F1 6 > 4 on April 30 23:00 (its grace started then),
@@ -319,10 +320,11 @@ func wantFixture(asOf uint64) queries.Reconciliation {
 			{Kind: queries.ExceptionDeactivatedReport, SubscriptionID: sub2, KeyID: keyP2, InstallationID: proxyX1,
 				First: utc(5, 1, 10, 12), Last: utc(5, 1, 11, 12), Count: 2,
 				Message: "the deactivated installation reported 4 seats observed at 2026-05-01T10:12:00Z; the report was refused"},
-			// KEY-3: F3's two reports after K2's own expiry (May 2 00:00).
+			// KEY-3: F3's two reports after the 30 days of grace that followed
+			// K2's own expiry (April 2) ended on May 2 00:00.
 			{Kind: queries.ExceptionExpiredActivity, SubscriptionID: sub1, KeyID: keyK2, InstallationID: farmF3,
 				First: utc(5, 2, 6, 0), Last: utc(5, 2, 6, 20), Count: 2,
-				Message: "usage report on key …KKKK2 after the sublicense expired on 2026-05-02"},
+				Message: "usage report on key …KKKK2 after the sublicense expired on 2026-04-02 and its grace ended"},
 			// KEY-4: sub-3's second sublicense.
 			{Kind: queries.ExceptionAllocation, SubscriptionID: sub3, First: utc(5, 2, 12, 0), Last: utc(5, 2, 12, 0), Count: 1,
 				Message: "sublicenses reserve 5 seats of the 4 purchased: 1 more than bought"},
@@ -341,7 +343,7 @@ TOTAL,,,,15,21,6,7,14,7,13,18,4,1,1,1,4
 	queries.CSVKeys: `subscription_id,key_id,type,name,hint,quota,expires_at,deleted_at,in_use,peak
 sub-1,key-p1,primary,Primary,PPPP1,10,,,11,11
 sub-1,key-k1,reserved,Berlin,KKKK1,0,,2026-05-03T09:00:00Z,0,8
-sub-1,key-k2,reserved,Paris,KKKK2,2,2026-05-02T00:00:00Z,,2,2
+sub-1,key-k2,reserved,Paris,KKKK2,2,2026-04-02T00:00:00Z,,2,2
 sub-2,key-p2,primary,Primary,PPPP2,5,,,0,6
 sub-3,key-p3,primary,Primary,PPPP3,-1,,,0,0
 sub-3,key-k3,reserved,Lyon,KKKK3,3,,,0,0
@@ -356,7 +358,7 @@ sub-2,key-p2,` + proxyX1 + `,2026-05-01T09:00:00Z,2026-05-01T09:11:00Z,5,6,,fals
 	queries.CSVExceptions: `kind,subscription_id,key_id,installation_id,first,last,count,message
 activity_on_expired_key,sub-2,key-p2,` + proxyX1 + `,2026-05-01T09:11:00Z,2026-05-01T09:11:00Z,1,usage report on key …PPPP2 after its subscription expired (ended 2026-04-01)
 report_from_deactivated_installation,sub-2,key-p2,` + proxyX1 + `,2026-05-01T10:12:00Z,2026-05-01T11:12:00Z,2,the deactivated installation reported 4 seats observed at 2026-05-01T10:12:00Z; the report was refused
-activity_on_expired_key,sub-1,key-k2,` + farmF3 + `,2026-05-02T06:00:00Z,2026-05-02T06:20:00Z,2,usage report on key …KKKK2 after the sublicense expired on 2026-05-02
+activity_on_expired_key,sub-1,key-k2,` + farmF3 + `,2026-05-02T06:00:00Z,2026-05-02T06:20:00Z,2,usage report on key …KKKK2 after the sublicense expired on 2026-04-02 and its grace ended
 allocation_above_purchase,sub-3,,,2026-05-02T12:00:00Z,2026-05-02T12:00:00Z,1,sublicenses reserve 5 seats of the 4 purchased: 1 more than bought
 `,
 }

@@ -65,8 +65,9 @@ type LicenseKey struct {
 	// reserves (KEY-4).
 	Quota int `json:"quota"`
 	// Used is the current usage of the installation the key is bound to
-	// while it holds the key (active, suspended or pending a
-	// deactivation; KEY-8: one at a time); 0 if none does.
+	// while it holds the key (active or suspended; KEY-8: one at a time);
+	// 0 if none does. An installation deactivated in the portal let its
+	// key go at once (ACT-7): its seats are not the key's any more.
 	Used int `json:"used"`
 	// Vacant is quota − used; negative while the installation uses more
 	// than the quota (an overuse grace, USE-3, or over the limit, USE-6).
@@ -74,6 +75,12 @@ type LicenseKey struct {
 	// ExpiresAt is a sublicense's own expiry; nil: it renews with the
 	// subscription (the primary always does).
 	ExpiresAt *time.Time `json:"expires_at"`
+	// Status is "active", "grace" once a sublicense's own expiry passed
+	// (its installations keep working for 30 days), or "expired" once the
+	// grace ended: the key stopped working and its quota returned to the
+	// primary key (KEY-3). A key that renews with the subscription is
+	// "active"; the subscription's own status tells the rest (SUB-6).
+	Status string `json:"status"`
 	// Administrators are the person IDs of the key's license
 	// administrators (MEM-6), sorted.
 	Administrators []string `json:"administrators"`
@@ -191,10 +198,10 @@ func subscriptionOrders(ctx context.Context, db DB, subscriptionID string) ([]Or
 // administrators, and the seats each uses now (KEY-7) from the
 // installations read model.
 func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string) ([]LicenseKey, error) {
-	rows, err := db.Select(ctx, `SELECT k.key_id, k.type, k.name, k.hint, k.quota, COALESCE(u.used, 0), k.expires_at
+	rows, err := db.Select(ctx, `SELECT k.key_id, k.type, k.name, k.hint, k.quota, COALESCE(u.used, 0), k.expires_at, k.status
 		FROM lic_keys k JOIN lic_subscriptions s ON s.subscription_id = k.subscription_id
 		LEFT JOIN (SELECT key_id, SUM(current_usage) AS used FROM inst_installations
-			WHERE subscription_id = ? AND status IN ('active', 'suspended', 'deactivation_pending')
+			WHERE subscription_id = ? AND status IN ('active', 'suspended')
 			GROUP BY key_id) u ON u.key_id = k.key_id
 		WHERE k.subscription_id = ? ORDER BY `+orderBy, subscriptionID, subscriptionID)
 	if err != nil {
@@ -206,7 +213,7 @@ func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string
 	for rows.Next() {
 		k := LicenseKey{Administrators: []string{}}
 		var expires sql.NullInt64
-		if err := rows.Scan(&k.KeyID, &k.Type, &k.Name, &k.Hint, &k.Quota, &k.Used, &expires); err != nil {
+		if err := rows.Scan(&k.KeyID, &k.Type, &k.Name, &k.Hint, &k.Quota, &k.Used, &expires, &k.Status); err != nil {
 			return nil, err
 		}
 		k.Vacant, k.ExpiresAt = k.Quota-k.Used, microsOrNil(expires)

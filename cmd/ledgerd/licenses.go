@@ -25,13 +25,22 @@ func (m *Main) openKeyring() (*keyring.Keyring, error) {
 	return keyring.LoadFile(m.Config.KeyringFile)
 }
 
+// timerMeta is the metadata of the command timer t runs as actor: its ID
+// is the correlation and the idempotency key, so that a timer run twice
+// records its events once, and its due time is the command's effective
+// time (rule X-6), so that a timer fired late — the process was down, or
+// a simulated clock jumped — records what happened when it fell due.
+func timerMeta(actor event.Actor, t timers.Timer) commands.Meta {
+	return commands.Meta{Actor: actor, CorrelationID: t.ID, IdempotencyKey: t.ID, EffectiveAt: t.Due}
+}
+
 // lifecycleActor is who the lifecycle's timers act as (rule X-1).
 var lifecycleActor = event.Actor{Kind: event.ActorProcess, ID: "subscription-lifecycle"}
 
 // handleLifecycle registers the handlers of the subscription lifecycle's
 // timers and of the outbox's deliveries to the order system. Each timer's
 // ID is its command's idempotency key, so a timer run twice (after a
-// crash) records its events once.
+// crash) records its events once, and each decides at its due time.
 func (m *Main) handleLifecycle(loop *timers.Loop) error {
 	hook, err := orderhook.New(orderhook.Config{URL: m.Config.OrderWebhookURL, Secret: m.Config.OrderWebhookSecret, Logger: m.Logger})
 	if err != nil {
@@ -44,11 +53,15 @@ func (m *Main) handleLifecycle(loop *timers.Loop) error {
 			if err := json.Unmarshal(t.Payload, &p); err != nil {
 				return fmt.Errorf("timer %s: %w", t.ID, err)
 			}
-			return use(ctx, commands.Meta{Actor: lifecycleActor, CorrelationID: t.ID, IdempotencyKey: t.ID}, p)
+			return use(ctx, timerMeta(lifecycleActor, t), p)
 		}
 	}
 	loop.Handle(projections.TimerKindLapse, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
 		_, err := h.LapseSubscription(ctx, meta, p.SubscriptionID)
+		return err
+	}))
+	loop.Handle(projections.TimerKindLapseSublicense, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
+		_, err := h.LapseSublicense(ctx, meta, p.SubscriptionID, p.KeyID, p.End)
 		return err
 	}))
 	loop.Handle(projections.TimerKindRemind, run(func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error {
@@ -59,7 +72,7 @@ func (m *Main) handleLifecycle(loop *timers.Loop) error {
 		_, err := h.RequestRenewal(ctx, meta, p.SubscriptionID, p.End)
 		return err
 	}))
-	loop.Handle(projections.TimerKindOrderWebhook, hook.Handle)
+	loop.HandleDelivery(projections.TimerKindOrderWebhook, hook.Handle)
 	return nil
 }
 
@@ -80,7 +93,7 @@ func (m *Main) handleInstallations(loop *timers.Loop) {
 			if err := json.Unmarshal(t.Payload, &p); err != nil {
 				return fmt.Errorf("timer %s: %w", t.ID, err)
 			}
-			return use(ctx, commands.Meta{Actor: installationActor, CorrelationID: t.ID, IdempotencyKey: t.ID}, p)
+			return use(ctx, timerMeta(installationActor, t), p)
 		}
 	}
 	loop.Handle(projections.TimerKindGraceEnd, run(func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error {

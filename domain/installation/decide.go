@@ -234,7 +234,7 @@ func (i Installation) Revalidate(quota int) ([]any, error) {
 // (USE-7: computers removed or seats added).
 func (i Installation) AlertOverLimit(quota int) ([]any, error) {
 	switch {
-	case !i.overLimit || !i.Licensed():
+	case !i.overLimit || !i.HoldsKey():
 		return nil, nil
 	case i.seats > quota:
 		return []any{OverLimitAlerted{AccountID: i.accountID, Computers: i.seats, Quota: quota, Alert: i.alerts + 1}}, nil
@@ -242,23 +242,33 @@ func (i Installation) AlertOverLimit(quota int) ([]any, error) {
 	return []any{OverLimitEnded{Computers: i.seats, Quota: quota}}, nil
 }
 
-// Enroll answers whether a proxy server may take adding more computers
+// Enroll decides whether a proxy server may take adding more computers
 // under management (USE-6): refused at its limit; the computers it
-// manages keep working either way.
-func (i Installation) Enroll(adding, quota int) error {
+// manages keep working either way. An accepted enrollment counts at once
+// — the managed count grows by adding until the next usage report
+// replaces it — so two enrollments in a row cannot pass the limit
+// together.
+func (i Installation) Enroll(adding, quota int) ([]any, error) {
 	switch {
 	case adding < 1 || adding > MaxSeats:
-		return invalid.New(ErrInvalid, "computers", "enroll 1 to %d computers, not %d", MaxSeats, adding)
+		return nil, invalid.New(ErrInvalid, "computers", "enroll 1 to %d computers, not %d", MaxSeats, adding)
 	case i.model != ProxyServer.Model():
-		return fmt.Errorf("%w: enrollment is for proxy servers (managed computers)", ErrInvalid)
-	case i.seats+adding > quota:
-		return fmt.Errorf("%w: %d computers are managed and the license allows %d; %d more cannot be enrolled", ErrOverLimit, i.seats, quota, adding)
+		return nil, fmt.Errorf("%w: enrollment is for proxy servers (managed computers)", ErrInvalid)
 	}
-	return i.licensed()
+	if err := i.licensed(); err != nil {
+		return nil, err
+	}
+	if i.seats+adding > quota {
+		return nil, fmt.Errorf("%w: %d computers are managed and the license allows %d; %d more cannot be enrolled", ErrOverLimit, i.seats, quota, adding)
+	}
+	return []any{Enrolled{Computers: adding, Managed: i.seats + adding, Quota: quota}}, nil
 }
 
-// RequestDeactivation is a deactivation from the portal (ACT-7): pending
-// until the installation's next contact.
+// RequestDeactivation is a deactivation from the portal (ACT-7): its key
+// is released at once (by the caller, on the key's stream), so that a key
+// can leave a damaged or stolen server that will never call again; the
+// installation is told at its next contact, or deactivated when its key
+// activates another installation (Superseded).
 func (i Installation) RequestDeactivation(by string) ([]any, error) {
 	switch {
 	case !i.Exists():
@@ -269,6 +279,16 @@ func (i Installation) RequestDeactivation(by string) ([]any, error) {
 		return nil, nil
 	}
 	return []any{DeactivationRequested{By: by}}, nil
+}
+
+// Superseded is what the activation of another installation with the
+// key means for this one (ACT-7): a portal deactivation that was pending
+// takes effect now. Anything else records nothing.
+func (i Installation) Superseded() ([]any, error) {
+	if !i.Exists() || i.status != Pending {
+		return nil, nil
+	}
+	return []any{Deactivated{Reason: ByPortal}}, nil
 }
 
 // Deactivate deactivates the installation now (ACT-6, KEY-6, SUB-6).

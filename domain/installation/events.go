@@ -25,7 +25,18 @@ const (
 	TypeOverLimitAlerted      = "installation.over_limit_alerted"
 	TypeOverLimitEnded        = "installation.over_limit_ended"
 	TypeReportRefused         = "installation.usage_report_refused"
+	TypeEnrolled              = "installation.computers_enrolled"
 )
+
+// Enrolled: a proxy server was allowed to enroll Computers more computers
+// (USE-6). They count at once: Managed, the count with them, is the
+// current usage until the next usage report replaces it, so that two
+// enrollments in a row cannot pass the limit (Quota) together.
+type Enrolled struct {
+	Computers int `json:"computers"`
+	Managed   int `json:"managed"`
+	Quota     int `json:"quota"`
+}
 
 // ReportRefused: a deactivated installation still reported usage (ACT-8).
 // The report moves nothing; it is recorded for the auditors, who flag
@@ -200,4 +211,5 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeOverLimitAlerted, 1, OverLimitAlerted{})
 	reg.Register(TypeOverLimitEnded, 1, OverLimitEnded{})
 	reg.Register(TypeReportRefused, 1, ReportRefused{})
+	reg.Register(TypeEnrolled, 1, Enrolled{})
 }

@@ -53,6 +53,8 @@ func (i Installation) Evolve(payload any, at time.Time) Installation {
 		i.overLimit, i.alerts = false, 0
 	case ReportRefused:
 		i.lastRefused = at
+	case Enrolled:
+		i.seats, i.peak = e.Managed, max(i.peak, e.Managed)
 	}
 	i.version++
 	return i

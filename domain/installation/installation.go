@@ -66,8 +66,10 @@ type Status string
 
 // The statuses.
 const (
-	Active  Status = "active"
-	Pending Status = "deactivation_pending" // ACT-7: until its next contact
+	Active Status = "active"
+	// Pending: deactivated in the portal (ACT-7); its key is free at once,
+	// and it is told at its next contact. Listed as active, marked.
+	Pending Status = "deactivation_pending"
 	// Suspended: deactivated for overuse (USE-4); it keeps reporting and
 	// is reactivated once within its quota.
 	SuspendedStatus Status = "suspended"
@@ -281,15 +283,59 @@ func (i Installation) LastReport() time.Time { return i.lastReport }
 // GraceEnds returns when the overuse grace ends (zero: never started).
 func (i Installation) GraceEnds() time.Time { return i.graceEnds }
 
+// GraceState is where a farm's 7-day overuse grace stands (USE-3..5).
+type GraceState string
+
+// The grace states.
+const (
+	// GraceAvailable: the next excess starts a grace — none began yet, or
+	// seats were bought since the last one (USE-5).
+	GraceAvailable GraceState = "available"
+	// GraceRunning: a grace runs; more users than the quota may connect.
+	GraceRunning GraceState = "running"
+	// GraceUsed: the grace ran out and no seats were bought since: an
+	// excess now suspends the farm within 1–2 hours (USE-4).
+	GraceUsed GraceState = "used"
+)
+
+// Grace is the state of a farm's overuse grace at one moment.
+type Grace struct {
+	State GraceState
+	// Ends is when a running grace ends, or when a used one ended; zero
+	// when available.
+	Ends time.Time
+}
+
+// Grace returns the state of the overuse grace at now, under the key's
+// quota now (USE-3..5): a grace that ran out is available again once the
+// quota has grown past the one it was used at.
+func (i Installation) Grace(quota int, now time.Time) Grace {
+	switch {
+	case !i.graceUsed || quota > i.graceQuota:
+		return Grace{State: GraceAvailable}
+	case now.Before(i.graceEnds):
+		return Grace{State: GraceRunning, Ends: i.graceEnds}
+	}
+	return Grace{State: GraceUsed, Ends: i.graceEnds}
+}
+
 // OverLimit reports whether a proxy server is over its limit (USE-6).
 func (i Installation) OverLimit() bool { return i.overLimit }
 
 // Version returns how many events were folded.
 func (i Installation) Version() uint64 { return i.version }
 
-// Licensed reports whether the installation holds its key: it is active,
-// suspended for overuse (it keeps its key, USE-4) or pending a portal
-// deactivation.
+// Licensed reports whether the installation is not deactivated yet: it is
+// active, suspended for overuse (USE-4) or pending a portal deactivation
+// (ACT-7), which takes effect at its next contact.
 func (i Installation) Licensed() bool {
 	return i.status == Active || i.status == SuspendedStatus || i.status == Pending
+}
+
+// HoldsKey reports whether the installation holds its key: it is active
+// or suspended for overuse (it keeps its key, USE-4). One pending a portal
+// deactivation has let its key go already (ACT-7): the key may activate
+// another installation, and its seats no longer count as the key's.
+func (i Installation) HoldsKey() bool {
+	return i.status == Active || i.status == SuspendedStatus
 }

@@ -856,13 +856,128 @@ func TestEnroll_USE6(t *testing.T) {
 			1, 10, installation.ErrDeactivated, ""},
 		{"an unknown installation", installation.Installation{}, 1, 10, installation.ErrInvalid, ""},
 	} {
-		err := c.i.Enroll(c.adding, c.quota)
+		evs, err := c.i.Enroll(c.adding, c.quota)
 		if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
 			continue
 		}
 		if c.says != "" && !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s: the refusal says %q, want %q", c.name, err, c.says)
+		}
+		want := []any{installation.Enrolled{Computers: c.adding, Managed: c.i.Seats() + c.adding, Quota: c.quota}}
+		if err == nil && !same(evs, want) {
+			t.Errorf("%s: %#v, want %#v", c.name, evs, want)
+		}
+		if err != nil && len(evs) != 0 {
+			t.Errorf("%s: a refusal recorded %#v", c.name, evs)
+		}
+	}
+}
+
+// Rule USE-6: an accepted enrollment counts at once, until the next usage
+// report replaces the count: on a 2-seat proxy server, two enrollments of
+// 2 computers in a row with no report between them cannot both pass.
+func TestEnroll_counts_at_once_USE6(t *testing.T) {
+	t.Parallel()
+	at := t0.Add(time.Hour)
+	proxy, _ := report(t, given(activated(proxyActivation())), 0, 2, at)
+	evs, err := proxy.Enroll(2, 2)
+	first := then(t, proxy, at, evs, err)
+	if first.Seats() != 2 || first.Peak() != 2 {
+		t.Fatalf("USE-6 after enrolling 2: managed %d, peak %d", first.Seats(), first.Peak())
+	}
+	if evs, err := first.Enroll(2, 2); !errors.Is(err, installation.ErrOverLimit) || len(evs) != 0 {
+		t.Fatalf("USE-6 the second enrollment of 2 on 2 seats: %#v %v, want refused", evs, err)
+	}
+	// The next usage report replaces the count: computers were removed.
+	later := at.Add(time.Hour)
+	after, _ := report(t, first, 0, 2, later)
+	if evs, err := after.Enroll(2, 2); err != nil || len(evs) != 1 {
+		t.Fatalf("USE-6 after a report of 0: %#v %v", evs, err)
+	}
+}
+
+// Rules USE-3, USE-4, USE-5: the grace is available, running until its
+// end, or used once it ran out — and available again once seats were
+// bought past the quota it was used at.
+func TestGrace_state_USE3_USE4_USE5(t *testing.T) {
+	t.Parallel()
+	start := t0.Add(time.Hour)
+	ends := start.Add(installation.GracePeriod)
+	fresh := given(activated(farmActivation()))
+	used := given(activated(farmActivation()),
+		installation.UsageReported{Seats: 11, ObservedAt: start, Current: true, Quota: 10},
+		installation.GraceStarted{Seats: 11, Quota: 10, Ends: ends})
+	for _, c := range []struct {
+		name  string
+		i     installation.Installation
+		quota int
+		at    time.Time
+		want  installation.Grace
+	}{
+		{"USE-3 none began: available", fresh, 10, start, installation.Grace{State: installation.GraceAvailable}},
+		{"USE-3 within it: running until its end", used, 10, start.Add(time.Hour), installation.Grace{State: installation.GraceRunning, Ends: ends}},
+		{"USE-4 at its end: used", used, 10, ends, installation.Grace{State: installation.GraceUsed, Ends: ends}},
+		{"USE-4 long after: used", used, 10, ends.AddDate(0, 1, 0), installation.Grace{State: installation.GraceUsed, Ends: ends}},
+		{"USE-5 seats bought: available again", used, 11, ends.Add(time.Hour), installation.Grace{State: installation.GraceAvailable}},
+		{"USE-5 seats bought during it: available again", used, 11, start.Add(time.Hour), installation.Grace{State: installation.GraceAvailable}},
+	} {
+		if got := c.i.Grace(c.quota, c.at); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+// Rule X-6: a timer decides at its due time. A grace that ends while a
+// farm is over its quota is detected at the grace's end, with the
+// suspension due an hour after that end — not an hour after whenever the
+// timer happened to run (a clock that jumped past the end).
+func TestGraceEnded_decides_at_the_due_time_X6_USE4(t *testing.T) {
+	t.Parallel()
+	start := t0.Add(time.Hour)
+	ends := start.Add(installation.GracePeriod)
+	over := given(activated(farmActivation()),
+		installation.UsageReported{Seats: 12, ObservedAt: start, Current: true, Quota: 10},
+		installation.GraceStarted{Seats: 12, Quota: 10, Ends: ends})
+	evs, err := over.GraceEnded(10, ends)
+	want := []any{installation.OveruseDetected{Seats: 12, Quota: 10, DeactivateAt: ends.Add(installation.DeactivationDelay)}}
+	if err != nil || !same(evs, want) {
+		t.Fatalf("X-6 GraceEnded at its due time:\n got %#v %v\nwant %#v", evs, err, want)
+	}
+	detected := then(t, over, ends, evs, nil)
+	// Half an hour after the end nothing is due yet; at the deadline the
+	// farm is suspended (USE-4: within 1–2 hours of the excess).
+	if evs, _ := detected.DeactivationDue(10, ends.Add(30*time.Minute)); len(evs) != 0 {
+		t.Errorf("X-6 before the deadline: %#v", evs)
+	}
+	if evs, _ := detected.DeactivationDue(10, ends.Add(installation.DeactivationDelay)); !same(evs, []any{installation.Suspended{Seats: 12, Quota: 10}}) {
+		t.Errorf("X-6 at the deadline: %#v", evs)
+	}
+}
+
+// Rule ACT-7: a portal deactivation lets the key go at once — the
+// installation no longer holds it — and it takes effect when the key
+// activates another installation (Superseded), or at the next contact.
+func TestPortalDeactivation_releases_the_key_ACT7(t *testing.T) {
+	t.Parallel()
+	active := given(activated(farmActivation()))
+	pending := given(activated(farmActivation()), installation.DeactivationRequested{By: "ada"})
+	suspended := given(activated(farmActivation()), installation.Suspended{Seats: 12, Quota: 10})
+	if !active.HoldsKey() || !suspended.HoldsKey() || pending.HoldsKey() {
+		t.Errorf("ACT-7 holds its key: active %v, suspended %v, pending %v; want true, true, false",
+			active.HoldsKey(), suspended.HoldsKey(), pending.HoldsKey())
+	}
+	if !pending.Licensed() {
+		t.Error("ACT-7 a pending installation is not deactivated before it learns of it")
+	}
+	evs, err := pending.Superseded()
+	if err != nil || !same(evs, []any{installation.Deactivated{Reason: installation.ByPortal}}) {
+		t.Fatalf("ACT-7 its key activates another installation: %#v %v", evs, err)
+	}
+	for name, i := range map[string]installation.Installation{"active": active, "suspended": suspended,
+		"deactivated": then(t, pending, t0, evs, nil), "unknown": {}} {
+		if evs, err := i.Superseded(); err != nil || len(evs) != 0 {
+			t.Errorf("ACT-7 Superseded of a %s installation: %#v %v", name, evs, err)
 		}
 	}
 }

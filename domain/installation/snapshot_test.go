@@ -100,6 +100,7 @@ func TestSnapshot_restores_every_prefix_X2(t *testing.T) {
 			installation.OverLimitAlerted{AccountID: "acc-1", Computers: 61, Quota: 50, Alert: 1},
 			installation.OverLimitAlerted{AccountID: "acc-1", Computers: 62, Quota: 50, Alert: 2},
 			installation.OverLimitEnded{Computers: 50, Quota: 50},
+			installation.Enrolled{Computers: 2, Managed: 52, Quota: 60},
 			installation.Deactivated{Reason: installation.ByInstallation, Mode: installation.Offline, Nonce: "nonce-3", By: "ada"}},
 		"trial": {activated(trialActivation()), installation.Deactivated{Reason: installation.TrialEnded}},
 	})

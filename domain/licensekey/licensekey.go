@@ -89,6 +89,10 @@ func (k Key) SubscriptionID() string { return k.subscriptionID }
 // Bound returns the installation the key activates, or "".
 func (k Key) Bound() string { return k.bound }
 
+// Last returns the installation the key was last bound to, bound still or
+// released since ("" before its first activation).
+func (k Key) Last() string { return k.last }
+
 // Changes returns how often its installation changed (KEY-8).
 func (k Key) Changes() int { return k.changes }
 

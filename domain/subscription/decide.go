@@ -260,6 +260,32 @@ func (s Subscription) Lapse(now time.Time) ([]any, error) {
 	return out, nil
 }
 
+// LapseSublicense records what a sublicense's own expiry has brought at
+// now (KEY-3): at expiresAt its 30 days of grace start (its installations
+// keep working, as SUB-6 has it for a subscription), and when they end
+// it expires: its key stops working, its installations are deactivated
+// and its quota returns to the primary key. The process manager's timers
+// decide it; nothing is recorded when the expiry has moved since the
+// timer was planned (a changed expiry), when the key was deleted, or when
+// the whole subscription has expired (SUB-6 deactivates everything).
+func (s Subscription) LapseSublicense(keyID string, expiresAt, now time.Time) ([]any, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	k, ok := s.keys[keyID]
+	if !ok || k.Type != Reserved || k.ExpiresAt == nil || !k.ExpiresAt.Equal(expiresAt) || k.Expired || s.status == Ended {
+		return nil, nil
+	}
+	var out []any
+	if !now.Before(expiresAt) && !k.InGrace {
+		out = append(out, SublicenseGraceStarted{KeyID: keyID, KeyName: k.Name, ExpiresAt: expiresAt})
+	}
+	if !now.Before(expiresAt.Add(GracePeriod)) {
+		out = append(out, SublicenseExpired{KeyID: keyID, KeyName: k.Name, ExpiresAt: expiresAt, Quota: k.Quota})
+	}
+	return out, nil
+}
+
 // RemindersBefore are how long before an end date the account's admins
 // are reminded of it.
 var RemindersBefore = []int{30, 3} // days
@@ -277,6 +303,9 @@ func (s Subscription) RemindExpiry(keyID string, end time.Time, daysLeft int) ([
 	if keyID != "" {
 		k, ok := s.keys[keyID]
 		if !ok || k.ExpiresAt == nil {
+			return nil, nil
+		}
+		if k.Expired {
 			return nil, nil
 		}
 		current, name = *k.ExpiresAt, k.Name
@@ -342,8 +371,8 @@ func (s Subscription) Eligible(keyID string, major int, now time.Time) (Eligibil
 		return Eligibility{}, fmt.Errorf("%w: a major version is 0 or more, not %d", ErrInvalid, major)
 	case s.accountID == "":
 		return Eligibility{Reason: "the key is not registered to a business account yet"}, nil
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return Eligibility{Reason: fmt.Sprintf("the sublicense expired on %s", k.ExpiresAt.UTC().Format(time.DateOnly))}, nil
+	case k.StatusAt(now) == KeyExpired:
+		return Eligibility{Reason: fmt.Sprintf("the sublicense expired on %s and its 30 days of grace are over", k.ExpiresAt.UTC().Format(time.DateOnly))}, nil
 	case s.IsPermanent() && major <= s.licensedMajor:
 		return Eligibility{Eligible: true, Reason: fmt.Sprintf("permanent license for version %d", s.licensedMajor)}, nil
 	case s.IsPermanent() && now.Before(s.insuranceEnd):
@@ -356,6 +385,8 @@ func (s Subscription) Eligible(keyID string, major int, now time.Time) (Eligibil
 		return Eligibility{Reason: fmt.Sprintf("the subscription expired; it ended on %s", s.end.UTC().Format(time.DateOnly))}, nil
 	case s.StatusAt(now) == InGrace:
 		return Eligibility{Eligible: true, Reason: fmt.Sprintf("the subscription is in its grace period until %s", s.end.Add(GracePeriod).UTC().Format(time.DateOnly))}, nil
+	case k.StatusAt(now) == KeyInGrace:
+		return Eligibility{Eligible: true, Reason: fmt.Sprintf("the sublicense is in its grace period until %s", k.ExpiresAt.Add(GracePeriod).UTC().Format(time.DateOnly))}, nil
 	}
 	return Eligibility{Eligible: true, Reason: fmt.Sprintf("active subscription until %s", s.end.UTC().Format(time.DateOnly))}, nil
 }
@@ -400,11 +431,16 @@ func (s Subscription) CreateSublicense(key SealedKey, req Sublicense, by string,
 
 // ChangeSublicense sets a sublicense's quota and expiry (KEY-5): the quota
 // may grow by the free seats, and not shrink below used, the seats it
-// uses now.
+// uses now. A new expiry during the sublicense's grace ends the grace
+// (KEY-3); an expired sublicense cannot be changed.
 func (s Subscription) ChangeSublicense(keyID string, quota, used int, expiresAt *time.Time, by string, now time.Time) ([]any, error) {
 	k, err := s.sublicense(keyID)
 	if err != nil {
 		return nil, err
+	}
+	if k.Expired { // KEY-3: its seats went back to the primary key
+		return nil, fmt.Errorf("%w: the sublicense expired on %s and its grace is over; delete it or create another",
+			ErrExpired, k.ExpiresAt.UTC().Format(time.DateOnly))
 	}
 	if err := s.usable(); err != nil {
 		return nil, err

@@ -25,7 +25,30 @@ const (
 	TypeAdministratorUnset = "subscription.key_administrator_revoked"
 	TypeExpiryReminded     = "subscription.expiry_reminded"
 	TypeRenewalRequested   = "subscription.renewal_requested"
+	// A sublicense's own expiry (KEY-3).
+	TypeSublicenseGraceStarted = "subscription.sublicense_grace_started"
+	TypeSublicenseExpired      = "subscription.sublicense_expired"
 )
+
+// SublicenseGraceStarted: a sublicense's own expiry date passed (KEY-3).
+// Like a subscription's (SUB-6), its installations keep working for 30
+// days of grace; a changed expiry in the future ends the grace with no
+// interruption.
+type SublicenseGraceStarted struct {
+	KeyID     string    `json:"key_id"`
+	KeyName   string    `json:"key_name"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SublicenseExpired: a sublicense's grace ended (KEY-3): its key stops
+// working, its installations are deactivated, and its Quota returns to
+// the primary key (KEY-4).
+type SublicenseExpired struct {
+	KeyID     string    `json:"key_id"`
+	KeyName   string    `json:"key_name"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Quota     int       `json:"quota"`
+}
 
 // SealedKey is a license key as the ledger stores it (rule KEY-9): a hash
 // to look it up by and an encrypted copy to show it again, never the key.
@@ -199,4 +222,6 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeAdministratorUnset, 1, AdministratorRevoked{})
 	reg.Register(TypeExpiryReminded, 1, ExpiryReminded{})
 	reg.Register(TypeRenewalRequested, 1, RenewalRequested{})
+	reg.Register(TypeSublicenseGraceStarted, 1, SublicenseGraceStarted{})
+	reg.Register(TypeSublicenseExpired, 1, SublicenseExpired{})
 }

@@ -50,6 +50,15 @@ func (s Subscription) Evolve(payload any) Subscription {
 	case SublicenseChanged:
 		k := s.keys[e.KeyID]
 		k.Quota, k.ExpiresAt = e.Quota, e.ExpiresAt
+		k.InGrace = false // KEY-3: a new expiry (in the future) ends a grace
+		s.keys[e.KeyID] = k
+	case SublicenseGraceStarted:
+		k := s.keys[e.KeyID]
+		k.InGrace = true
+		s.keys[e.KeyID] = k
+	case SublicenseExpired:
+		k := s.keys[e.KeyID]
+		k.InGrace, k.Expired, k.Quota = false, true, 0 // KEY-3: its seats return to the primary
 		s.keys[e.KeyID] = k
 	case SublicenseRenamed:
 		k := s.keys[e.KeyID]

@@ -121,3 +121,83 @@ func TestRemindersAndRenewalRequests_SUB2_SUB6(t *testing.T) {
 		t.Errorf("status after the end before the timer: %s", st)
 	}
 }
+
+// Rule KEY-3: a sublicense past its custom expiration date lapses like a
+// subscription (SUB-6): 30 days of grace, during which its key still
+// works, then it expires — its key stops working and its seats return to
+// the primary key. A timer planned for an expiry that moved, or for a
+// deleted key, records nothing.
+func TestLapseSublicense_grace_then_expiry_KEY3_KEY4(t *testing.T) {
+	t.Parallel()
+	expiry := t0.AddDate(0, 2, 2)
+	s := given(append(registered(t),
+		subscription.SublicenseCreated{Key: subscription.SealedKey{KeyID: "k2", Lookup: []byte{1}, Sealed: []byte{1}, Hint: "QX9P"},
+			Name: "Lyon", Quota: 4, ExpiresAt: &expiry})...)
+	if s.PrimaryKey().Quota != 6 {
+		t.Fatalf("KEY-4 primary quota %d, want 6", s.PrimaryKey().Quota)
+	}
+	k, _ := s.Key("k2")
+	for _, c := range []struct {
+		at   time.Time
+		want subscription.KeyStatus
+	}{{expiry.Add(-time.Second), subscription.KeyActive}, {expiry, subscription.KeyInGrace},
+		{expiry.Add(subscription.GracePeriod - time.Second), subscription.KeyInGrace}, {expiry.Add(subscription.GracePeriod), subscription.KeyExpired}} {
+		if got := k.StatusAt(c.at); got != c.want {
+			t.Errorf("KEY-3 status at %v: %s, want %s", c.at, got, c.want)
+		}
+	}
+	if evs, err := s.LapseSublicense("k2", expiry, expiry.Add(-time.Minute)); err != nil || len(evs) != 0 {
+		t.Errorf("KEY-3 before the expiry: %#v %v", evs, err)
+	}
+	evs, err := s.LapseSublicense("k2", expiry, expiry)
+	grace := subscription.SublicenseGraceStarted{KeyID: "k2", KeyName: "Lyon", ExpiresAt: expiry}
+	if err != nil || len(evs) != 1 || evs[0] != grace {
+		t.Fatalf("KEY-3 at the expiry: %#v %v", evs, err)
+	}
+	inGrace := s.Clone().Evolve(grace) // Evolve writes into the maps it shares
+	// During the grace the key works: eligible, and still counted (KEY-4).
+	if e, _ := inGrace.Eligible("k2", 19, expiry.AddDate(0, 0, 5)); !e.Eligible || inGrace.PrimaryKey().Quota != 6 {
+		t.Errorf("KEY-3 in grace: %+v, primary %d", e, inGrace.PrimaryKey().Quota)
+	}
+	if evs, _ := inGrace.LapseSublicense("k2", expiry, expiry.Add(time.Hour)); len(evs) != 0 {
+		t.Errorf("KEY-3 the grace again: %#v", evs)
+	}
+	end := expiry.Add(subscription.GracePeriod)
+	evs, err = inGrace.LapseSublicense("k2", expiry, end)
+	gone := subscription.SublicenseExpired{KeyID: "k2", KeyName: "Lyon", ExpiresAt: expiry, Quota: 4}
+	if err != nil || len(evs) != 1 || evs[0] != gone {
+		t.Fatalf("KEY-3 at the grace's end: %#v %v", evs, err)
+	}
+	expired := inGrace.Clone().Evolve(gone)
+	k, _ = expired.Key("k2")
+	if k.Quota != 0 || k.StatusAt(end) != subscription.KeyExpired || expired.PrimaryKey().Quota != 10 {
+		t.Errorf("KEY-3, KEY-4 expired: key %+v, primary quota %d, want its 4 seats back on the primary's 10", k, expired.PrimaryKey().Quota)
+	}
+	if e, _ := expired.Eligible("k2", 19, end); e.Eligible {
+		t.Errorf("KEY-3 an expired sublicense is eligible: %+v", e)
+	}
+	later := end.AddDate(0, 1, 0)
+	if _, err := expired.ChangeSublicense("k2", 2, 0, &later, "ada", end); !errors.Is(err, subscription.ErrExpired) {
+		t.Errorf("KEY-3 changing an expired sublicense: %v", err)
+	}
+	if evs, _ := expired.RemindExpiry("k2", expiry, 3); len(evs) != 0 {
+		t.Errorf("KEY-3 a reminder of an expired sublicense: %#v", evs)
+	}
+	// Both at once, when the timer of the grace's start fires that late.
+	if evs, _ := s.LapseSublicense("k2", expiry, end); len(evs) != 2 {
+		t.Errorf("KEY-3 a late timer records the grace and the expiry: %#v", evs)
+	}
+	// A new expiry during the grace ends it, with no interruption; the
+	// timer of the old expiry records nothing.
+	moved := t0.AddDate(0, 5, 0)
+	renewed := inGrace.Clone().Evolve(subscription.SublicenseChanged{KeyID: "k2", Quota: 4, ExpiresAt: &moved})
+	if k, _ := renewed.Key("k2"); k.StatusAt(expiry.AddDate(0, 0, 1)) != subscription.KeyActive {
+		t.Errorf("KEY-3 a changed expiry during the grace: %s", k.StatusAt(expiry.AddDate(0, 0, 1)))
+	}
+	if evs, _ := renewed.LapseSublicense("k2", expiry, end); len(evs) != 0 {
+		t.Errorf("KEY-3 a timer of a moved expiry: %#v", evs)
+	}
+	if evs, _ := s.Clone().Evolve(subscription.SublicenseDeleted{KeyID: "k2"}).LapseSublicense("k2", expiry, end); len(evs) != 0 {
+		t.Errorf("KEY-3 a timer of a deleted sublicense: %#v", evs)
+	}
+}

@@ -50,6 +50,8 @@ type KeySnapshot struct {
 	Hint           string          `json:"hint"`
 	ExpiresAt      *time.Time      `json:"expires_at"`
 	Administrators map[string]bool `json:"administrators"`
+	InGrace        bool            `json:"in_grace,omitempty"`
+	Expired        bool            `json:"expired,omitempty"`
 }
 
 // Snapshot returns the subscription's state. It shares nothing with s.
@@ -60,7 +62,7 @@ func (s Subscription) Snapshot() Snapshot {
 		for id, k := range s.keys {
 			keys[id] = KeySnapshot{ID: k.ID, Type: k.Type, Name: k.Name, Quota: k.Quota,
 				Lookup: bytes.Clone(k.Lookup), Sealed: bytes.Clone(k.Sealed), Hint: k.Hint,
-				ExpiresAt: cloneTime(k.ExpiresAt), Administrators: maps.Clone(k.Administrators)}
+				ExpiresAt: cloneTime(k.ExpiresAt), Administrators: maps.Clone(k.Administrators), InGrace: k.InGrace, Expired: k.Expired}
 		}
 	}
 	return Snapshot{ID: s.id, AccountID: s.accountID, ProductID: s.productID, Name: s.name, Seats: s.seats,
@@ -79,7 +81,7 @@ func FromSnapshot(sn Snapshot) Subscription {
 		for id, k := range sn.Keys {
 			keys[id] = Key{ID: k.ID, Type: k.Type, Name: k.Name, Quota: k.Quota,
 				Lookup: bytes.Clone(k.Lookup), Sealed: bytes.Clone(k.Sealed), Hint: k.Hint,
-				ExpiresAt: cloneTime(k.ExpiresAt), Administrators: maps.Clone(k.Administrators)}
+				ExpiresAt: cloneTime(k.ExpiresAt), Administrators: maps.Clone(k.Administrators), InGrace: k.InGrace, Expired: k.Expired}
 		}
 	}
 	return Subscription{id: sn.ID, accountID: sn.AccountID, productID: sn.ProductID, name: sn.Name, seats: sn.Seats,

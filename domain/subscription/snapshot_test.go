@@ -79,6 +79,8 @@ func TestSnapshot_restores_every_prefix_X2(t *testing.T) {
 		subscription.SeatsAdded{OrderID: "ord-2", OrderDigest: "d2", Seats: 5},
 		subscription.SublicenseChanged{KeyID: "k-1", Quota: 6, ExpiresAt: &later, By: "ada"},
 		subscription.SublicenseRenamed{KeyID: "k-1", Name: "Lab 2", By: "ada"},
+		subscription.SublicenseGraceStarted{KeyID: "k-1", KeyName: "Lab 2", ExpiresAt: later},
+		subscription.SublicenseExpired{KeyID: "k-1", KeyName: "Lab 2", ExpiresAt: later, Quota: 6},
 		subscription.ExpiryReminded{End: t0.AddDate(1, 0, 0), DaysLeft: 30, AutoRenew: true},
 		subscription.RenewalRequested{RequestID: "req-1", ProductID: "prod-1", Seats: 15, Period: subscription.Year, End: t0.AddDate(1, 0, 0)},
 		subscription.AutoRenewSet{On: false, By: "ada"},

@@ -101,6 +101,39 @@ type Key struct {
 	ExpiresAt *time.Time
 	// Administrators are the members who may manage this key (MEM-6).
 	Administrators map[string]bool
+	// InGrace: a sublicense's own expiry passed and its 30 days of grace
+	// run (KEY-3); Expired: they ran out, the key stops working and its
+	// quota returned to the primary key.
+	InGrace, Expired bool
+}
+
+// KeyStatus is where a key stands (KEY-3, SUB-6).
+type KeyStatus string
+
+// The key statuses.
+const (
+	KeyActive  KeyStatus = "active"
+	KeyInGrace KeyStatus = "grace"
+	KeyExpired KeyStatus = "expired"
+)
+
+// StatusAt returns the key's status at now: a sublicense with its own
+// expiry lapses like a subscription (KEY-3), in grace from the expiry and
+// expired 30 days later, whether or not its timers have recorded it yet;
+// a key that renews with its subscription has the subscription's status
+// (as Subscription.StatusAt tells it).
+func (k Key) StatusAt(now time.Time) KeyStatus {
+	switch {
+	case k.Expired:
+		return KeyExpired
+	case k.ExpiresAt == nil:
+		return KeyActive
+	case !now.Before(k.ExpiresAt.Add(GracePeriod)):
+		return KeyExpired
+	case k.InGrace || !now.Before(*k.ExpiresAt):
+		return KeyInGrace
+	}
+	return KeyActive
 }
 
 // Subscription is a subscription as of the events folded into it.
