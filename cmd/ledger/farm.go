@@ -410,8 +410,15 @@ is printed): a report whose answer was lost is sent again and counted once.`,
 			var b strings.Builder
 			fmt.Fprintf(&b, "installation: %s\nstatus: %s\nseats: %d\nquota: %d\npeak: %d\nover quota: %s\n",
 				ans.InstallationID, ans.Status, ans.Seats, ans.Quota, ans.Peak, yesNo(ans.OverQuota))
-			if ans.GraceEnds != nil {
-				fmt.Fprintf(&b, "grace ends: %s\n", formatTime(*ans.GraceEnds))
+			if g := ans.Grace; g != nil {
+				switch {
+				case g.Ends != nil:
+					fmt.Fprintf(&b, "grace: %s until %s\n", g.State, formatTime(*g.Ends))
+				case g.Ended != nil:
+					fmt.Fprintf(&b, "grace: %s (ended %s)\n", g.State, formatTime(*g.Ended))
+				default:
+					fmt.Fprintf(&b, "grace: %s\n", g.State)
+				}
 			}
 			if ans.OverLimit {
 				b.WriteString("over limit: yes\n")

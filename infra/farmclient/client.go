@@ -175,15 +175,31 @@ type ReportAnswer struct {
 	Peak           int        `json:"peak"`
 	OverQuota      bool       `json:"over_quota"`
 	GraceEnds      *time.Time `json:"grace_ends,omitempty"` // set while overuse grace runs (USE-3)
-	OverLimit      bool       `json:"over_limit,omitempty"` // a proxy server over its limit (USE-6)
-	Position       uint64     `json:"position"`
+	// Grace is a farm's overuse grace after the report (USE-3..5); nil
+	// for a proxy server, which has none (USE-6).
+	Grace     *Grace `json:"grace,omitempty"`
+	OverLimit bool   `json:"over_limit,omitempty"` // a proxy server over its limit (USE-6)
+	Position  uint64 `json:"position"`
 }
 
-// Enrollment is the ledger's permission to enroll computers (USE-6).
+// Grace is where a farm's 7-day overuse grace stands (USE-3..5):
+// "available" (the next excess starts one), "running" until Ends, or
+// "used" (it Ended, and no seats were bought since: an excess now
+// suspends the farm within 1–2 hours).
+type Grace struct {
+	State string     `json:"state"`
+	Ends  *time.Time `json:"ends,omitempty"`
+	Ended *time.Time `json:"ended,omitempty"`
+}
+
+// Enrollment is the ledger's permission to enroll computers (USE-6): it
+// counts at once, so Managed includes them until the next usage report
+// replaces the count.
 type Enrollment struct {
-	Allowed bool `json:"allowed"`
-	Managed int  `json:"managed"`
-	Limit   int  `json:"limit"`
+	Allowed  bool   `json:"allowed"`
+	Managed  int    `json:"managed"`
+	Limit    int    `json:"limit"`
+	Position uint64 `json:"position"`
 }
 
 // ProblemError is a refusal of the ledger: its RFC 9457 problem document.

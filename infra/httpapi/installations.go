@@ -195,8 +195,17 @@ func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
 	i := res.Installation
 	body := map[string]any{"installation_id": i.ID(), "status": i.Status(), "seats": i.Seats(), "quota": res.Quota,
 		"peak": i.Peak(), "over_quota": i.Seats() > res.Quota}
-	if !i.GraceEnds().IsZero() {
-		body["grace_ends"] = i.GraceEnds()
+	if i.Model() == installation.Farm.Model() {
+		// USE-3..5: the grace is available, running until …, or used.
+		grace := map[string]any{"state": res.Grace.State}
+		switch res.Grace.State {
+		case installation.GraceRunning:
+			grace["ends"] = res.Grace.Ends
+			body["grace_ends"] = res.Grace.Ends
+		case installation.GraceUsed:
+			grace["ended"] = res.Grace.Ends
+		}
+		body["grace"] = grace
 	}
 	if i.OverLimit() {
 		body["over_limit"] = true
@@ -223,12 +232,13 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := principalOf(r.Context()).installation
-	quota, err := s.cfg.People.Commands.Enroll(r.Context(), meta(r), i, req.Computers)
+	e, err := s.cfg.People.Commands.Enroll(r.Context(), meta(r), i, req.Computers)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"allowed": true, "managed": i.Seats(), "limit": quota})
+	// USE-6: the enrolled computers count at once; managed includes them.
+	written(w, http.StatusOK, e.AppendResult, map[string]any{"allowed": true, "managed": e.Managed, "limit": e.Quota})
 }
 
 func (s *Server) offlinePublicKey(w http.ResponseWriter, r *http.Request) {

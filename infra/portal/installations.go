@@ -215,7 +215,10 @@ type instRow struct {
 
 type instCell struct {
 	Text, Href, Badge, Time string
-	Num                     bool
+	// Marker is a badge beside the name, whatever columns are shown: the
+	// "deactivation pending" of ACT-7.
+	Marker string
+	Num    bool
 }
 
 type instConfirm struct {
@@ -362,7 +365,8 @@ func instName(i map[string]any) string {
 func instStatus(status string) (class, text string) {
 	switch status {
 	case "deactivation_pending":
-		return "pending", "deactivation pending"
+		// ACT-7: listed as active until it learns of it, marked.
+		return "pending", "active, deactivation pending"
 	case "suspended":
 		return "suspended", "suspended for overuse"
 	case "":
@@ -392,6 +396,9 @@ func instRowOf(i map[string]any, cols []instColumn, linkCol string) instRow {
 			cell.Text = instKeyHint(i)
 		case "farm_name", "server_name":
 			cell.Text = row.Name
+			if str(i["status"]) == "deactivation_pending" {
+				cell.Marker = "deactivation pending"
+			}
 		case "status":
 			cell.Badge, cell.Text = instStatus(str(i["status"]))
 		case "server_id", "app_version", "site_code", "site_description":
