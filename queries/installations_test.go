@@ -207,9 +207,9 @@ func TestInstallations_filters_and_sorts_INST2(t *testing.T) {
 			{farms("all", "activated"), "f-eps,f-alpha,f-beta,f-gamma,f-delta,f-pend,f-eta"},
 			{farms("all", "name"), "f-alpha,f-beta,f-delta,f-eps,f-eta,f-gamma,f-pend"}, // Alpha, beta, delta, Epsilon, Eta, Gamma, pending
 			{farms("all", "-name"), "f-pend,f-gamma,f-eta,f-eps,f-delta,f-beta,f-alpha"},
-			{farms("active", ""), "f-eta,f-beta,f-alpha"},
-			{farms("expiring", ""), "f-eta,f-beta"},   // beta ends at t0+20d; eta ended at t0+5d, in its grace
-			{farms("expired", ""), "f-delta,f-gamma"}, // delta: subscription x expired; gamma: ended t0−25d
+			{farms("active", ""), "f-eta,f-pend,f-beta,f-alpha"}, // ACT-7: pending is listed as active
+			{farms("expiring", ""), "f-eta,f-beta"},              // beta ends at t0+20d; eta ended at t0+5d, in its grace
+			{farms("expired", ""), "f-delta,f-gamma"},            // delta: subscription x expired; gamma: ended t0−25d
 			{farms("deactivated", "name"), "f-delta,f-eps"},
 			{queries.InstallationsFilter{AccountID: "acc-1", Kind: "proxy_server"}, "p-two,p-one"},
 			{queries.InstallationsFilter{AccountID: "acc-1", Kind: "proxy_server", Sort: "name"}, "p-two,p-one"}, // "proxy two" < "proxy-one"
@@ -462,9 +462,10 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 	})
 }
 
-// Rule INST-5: the dashboard counts per product the farms and proxy
-// servers that hold a key (active, suspended, pending a deactivation),
-// not deactivated ones; X-5: of the account only.
+// Rules INST-5, ACT-7: the dashboard counts per product the farms and
+// proxy servers the lists show as active (active, suspended, pending a
+// portal deactivation, counted apart too), not deactivated ones; X-5: of
+// the account only.
 func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
@@ -478,7 +479,7 @@ func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 			{ProductID: "proxy", Name: "MDM Proxy", Model: "managed_computers", Seats: 200, ActiveSubscriptions: 1, ProxyServers: 2},
 			// a (60) and b (5, in grace); x expired. alpha, beta, eta,
 			// gamma (suspended), pend (pending); not eps, delta.
-			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, ActiveSubscriptions: 2, InGrace: 1, Farms: 5},
+			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, ActiveSubscriptions: 2, InGrace: 1, Farms: 5, DeactivationPending: 1},
 		}
 		if !reflect.DeepEqual(cards, want) {
 			t.Fatalf("dashboard of acc-1:\n got %+v\nwant %+v", cards, want)
@@ -510,12 +511,12 @@ func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 		}
 		// The primary: 60 − 10 − 5 − 5 = 40, used by f-alpha (1), not by
 		// the deactivated f-eps (7); key-a-2 by the suspended f-gamma;
-		// key-a-3 by the pending f-pend.
-		if want := "key-a-p 40/1/39,key-a-1 10/4/6,key-a-2 5/9/-4,key-a-3 5/2/3"; strings.Join(got, ",") != want {
+		// key-a-3 not by the pending f-pend, which let it go (ACT-7).
+		if want := "key-a-p 40/1/39,key-a-1 10/4/6,key-a-2 5/9/-4,key-a-3 5/0/5"; strings.Join(got, ",") != want {
 			t.Fatalf("keys of a (quota/used/vacant): %s, want %s", strings.Join(got, ","), want)
 		}
 		for sort, order := range map[string]string{
-			"used": "p,3,1,2", "-used": "2,1,3,p",
+			"used": "3,p,1,2", "-used": "2,1,p,3",
 			"vacant": "2,3,1,p", "-vacant": "p,1,3,2",
 		} {
 			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort)

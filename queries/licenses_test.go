@@ -177,10 +177,10 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []queries.LicenseKey{
-			{KeyID: "key-a-p", Type: "primary", Name: "Primary", Hint: "HKEY-A-P", Quota: 25, Vacant: 25, Administrators: []string{}},
-			{KeyID: "key-a-2", Type: "reserved", Name: "amsterdam", Hint: "HKEY-A-2", Quota: 10, Vacant: 10, ExpiresAt: atp(300 * day), Administrators: []string{}},
-			{KeyID: "key-a-1", Type: "reserved", Name: "Berlin office", Hint: "HKEY-A-1", Quota: 20, Vacant: 20, Administrators: []string{"p-1", "p-2"}},
-			{KeyID: "key-a-4", Type: "reserved", Name: "Dresden", Hint: "HKEY-A-4", Quota: 10, Vacant: 10, ExpiresAt: atp(100 * day), Administrators: []string{}},
+			{KeyID: "key-a-p", Type: "primary", Name: "Primary", Hint: "HKEY-A-P", Quota: 25, Vacant: 25, Status: "active", Administrators: []string{}},
+			{KeyID: "key-a-2", Type: "reserved", Name: "amsterdam", Hint: "HKEY-A-2", Quota: 10, Vacant: 10, ExpiresAt: atp(300 * day), Status: "active", Administrators: []string{}},
+			{KeyID: "key-a-1", Type: "reserved", Name: "Berlin office", Hint: "HKEY-A-1", Quota: 20, Vacant: 20, Status: "active", Administrators: []string{"p-1", "p-2"}},
+			{KeyID: "key-a-4", Type: "reserved", Name: "Dresden", Hint: "HKEY-A-4", Quota: 10, Vacant: 10, ExpiresAt: atp(100 * day), Status: "active", Administrators: []string{}},
 		}
 		if !reflect.DeepEqual(d.Keys, want) {
 			t.Fatalf("keys (primary first, then by name):\n got %+v\nwant %+v", d.Keys, want)
@@ -211,6 +211,30 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 		}
 		if _, err := queries.SubscriptionDetails(ctx, l.DB, "nope", ""); !errors.Is(err, queries.ErrNotFound) {
 			t.Fatalf("unknown subscription: %v, want ErrNotFound", err)
+		}
+
+		// KEY-3: Dresden's own expiry passes: in grace, its seats still its
+		// own; its grace ends: expired, its 10 seats back on the primary.
+		status := func() string {
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "name")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range d.Keys {
+				got = append(got, fmt.Sprintf("%s %s %d", strings.TrimPrefix(k.KeyID, "key-a-"), k.Status, k.Quota))
+			}
+			return strings.Join(got, ",")
+		}
+		l.sub("a", subscription.SublicenseGraceStarted{KeyID: "key-a-4", KeyName: "Dresden", ExpiresAt: at(100 * day)})
+		l.Rebuild()
+		if got, want := status(), "2 active 10,1 active 20,4 grace 10,p active 25"; got != want {
+			t.Errorf("KEY-3 in grace: %s, want %s", got, want)
+		}
+		l.sub("a", subscription.SublicenseExpired{KeyID: "key-a-4", KeyName: "Dresden", ExpiresAt: at(100 * day), Quota: 10})
+		l.Rebuild()
+		if got, want := status(), "2 active 10,1 active 20,4 expired 0,p active 35"; got != want {
+			t.Errorf("KEY-3, KEY-4 expired: %s, want %s", got, want)
 		}
 	})
 }
