@@ -271,7 +271,7 @@ func TestPortalBrowser_key_sublicense_farm_journey_KEY2_KEY3_INST1_INST3_ACT7(t 
 		b.see("Deactivate 1 farm?")
 		b.shot("deactivate-confirm")
 		b.press("Deactivate 1 farm")
-		b.see("will be deactivated")
+		b.see("keys are free at once")
 
 		b.press("Berlin farm")
 		b.at("/installations/")

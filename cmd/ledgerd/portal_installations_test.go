@@ -320,10 +320,11 @@ func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	}
 }
 
-// Deactivating selected farms from the portal (ACT-7, INST-3): the
-// portal asks first, then each one is pending until its next contact,
-// when it is deactivated and its key released. A selection the API
-// refuses shows its problem and changes nothing.
+// Deactivating selected farms from the portal (ACT-7, INST-3, INST-2):
+// the portal asks first, then each one's key is free at once, and the
+// farm is listed under active, marked "deactivation pending", until its
+// next contact, when it is deactivated. A selection the API refuses
+// shows its problem and changes nothing.
 func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
 	_, ada, key, acc, sub := installationsAccount(t, m, "ras", 10)
@@ -357,13 +358,21 @@ func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 		t.Fatal("asking to confirm deactivated the farm")
 	}
 	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "confirm": {"yes"}, "return": {ret}, "installation": {berlin.InstallationID}}).
-		Want(200, "1 farm will be deactivated the next time")
+		Want(200, "1 farm deactivated: the keys are free at once")
 	if p.URL != ret {
 		t.Fatalf("after the deactivation the browser is at %s, not the list it came from", p.URL)
 	}
 	// The API's answer names no log position to wait for: the list shows
 	// the pending deactivation once the read model has it.
-	instWaitFor(t, p, ret, `<span class="badge pending">deactivation pending</span>`)
+	instWaitFor(t, p, ret, `<span class="badge pending">deactivation pending</span>`, `<span class="badge pending">active, deactivation pending</span>`)
+	// INST-2: under active, marked; not under deactivated yet.
+	instWaitFor(t, p, list+"?filter=active", "Berlin", `<span class="badge pending">deactivation pending</span>`)
+	p.Get(list + "?filter=deactivated")
+	if strings.Contains(p.HTML, "Berlin") {
+		t.Fatal("INST-2, ACT-7: a pending farm is listed as deactivated")
+	}
+	// INST-5: the dashboard counts both farms, one of them pending.
+	instWaitFor(t, p, "/accounts/"+acc, `/farms">2</a> <span class="badge pending">1 deactivation pending</span>`)
 	// ACT-7: at its next contact the farm is deactivated.
 	farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
 	if _, err := farm.Report(context.Background(), berlin.Credential, farmclient.SeatsReport(1, time.Time{}), ""); !farmclient.IsProblem(err, "deactivated") {
@@ -380,11 +389,11 @@ func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "return": {details}, "installation": {amsterdam.InstallationID}}).
 		Want(200, "Deactivate 1 farm?", `<a href="`+details+`">Cancel</a>`)
 	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "confirm": {"yes"}, "return": {details}, "installation": {amsterdam.InstallationID}}).
-		Want(200, "1 farm will be deactivated")
+		Want(200, "1 farm deactivated")
 	if p.URL != details {
 		t.Fatalf("after deactivating from the details the browser is at %s", p.URL)
 	}
-	instWaitFor(t, p, details, `<dd><span class="badge pending">deactivation pending</span>`)
+	instWaitFor(t, p, details, `<dd><span class="badge pending">active, deactivation pending</span>`, "its key is released and may activate another farm")
 	if strings.Contains(p.HTML, "Deactivate this farm") {
 		t.Fatalf("a pending farm can be deactivated again:\n%s", p.HTML)
 	}

@@ -485,7 +485,7 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 			}
 			if p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/installations/deactivate",
 				map[string]any{"installation_ids": ids}), &out) {
-				p.redirect(w, r, back, fmt.Sprintf("%s will be deactivated the next time they contact the ledger; their keys are then released.",
+				p.redirect(w, r, back, fmt.Sprintf("%s deactivated: the keys are free at once and may activate other installations; each is told the next time it contacts the ledger (ACT-7).",
 					instCount(len(out.IDs), k)))
 				return
 			}
