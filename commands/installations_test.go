@@ -306,6 +306,47 @@ func TestOveruse_grace_suspension_reactivation_USE3_USE4_USE5(t *testing.T) {
 	})
 }
 
+// Rule X-6 on the real clock: a timer that ran late — the process was
+// down when it fell due — decides at its due time and records it as its
+// events' effective time: the grace's end is detected at the end, and
+// the suspension is due an hour after that, not after the late run.
+func TestTimer_run_late_records_its_due_time_X6_USE4(t *testing.T) {
+	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
+		ctx := context.Background()
+		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
+		a := e.activate(t, key, farm("srv-1"))
+		id := a.Installation.ID()
+		graceEnds := e.report(t, a.Credential, 12).Installation.GraceEnds()
+		e.clk.Advance(installation.GracePeriod + 5*time.Hour) // the process was down
+		timer := commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "installation-manager"}, IdempotencyKey: "grace-end-1",
+			EffectiveAt: graceEnds}
+		if err := e.h.InstallationGraceEnded(ctx, timer, id); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := e.store.ReadStream(ctx, installation.StreamID(id), 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		if last.Type != installation.TypeOveruseDetected || !last.Metadata.EffectiveAt.Equal(graceEnds) || !last.RecordedAt.Equal(e.clk.Now()) {
+			t.Fatalf("X-6 the late grace end: %s effective %v recorded %v, want effective at the end %v", last.Type,
+				last.Metadata.EffectiveAt, last.RecordedAt, graceEnds)
+		}
+		if !strings.Contains(string(last.Data), `"deactivate_at":"`+graceEnds.Add(installation.DeactivationDelay).Format(time.RFC3339)) {
+			t.Fatalf("USE-4 the suspension is due an hour after the grace's end: %s", last.Data)
+		}
+		// Its successor, late too, suspends at its own due time.
+		timer = commands.Meta{Actor: timer.Actor, IdempotencyKey: "deadline-1", EffectiveAt: graceEnds.Add(installation.DeactivationDelay)}
+		if err := e.h.InstallationDeactivationDue(ctx, timer, id); err != nil {
+			t.Fatal(err)
+		}
+		evs, _ = e.store.ReadStream(ctx, installation.StreamID(id), last.Version+1, 10)
+		if len(evs) != 1 || evs[0].Type != installation.TypeSuspended || !evs[0].Effective().Equal(graceEnds.Add(time.Hour)) {
+			t.Fatalf("X-6 the late deadline: %+v", evs)
+		}
+	})
+}
+
 // Rules USE-6, USE-7: a proxy server over its limit records it, new
 // enrollments are refused, and the hourly check ends the period once
 // computers were removed.
