@@ -154,9 +154,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	checks := append(databaseChecks(m.DB), httpapi.ProjectionsCheck(m.readSide.lag, m.Config.ReadyMaxLag))
 	m.Metrics.SetProjectionLag(m.readSide.lag)
 	m.Metrics.SetTimersDue(m.readSide.timersDue)
-	var stepClock func(context.Context, time.Time) (httpapi.ClockSteps, error)
+	var stepClock func(context.Context, time.Duration) (httpapi.ClockSteps, error)
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
-		stepClock = func(ctx context.Context, to time.Time) (httpapi.ClockSteps, error) { return m.stepClock(ctx, sim, to) }
+		stepClock = func(ctx context.Context, by time.Duration) (httpapi.ClockSteps, error) {
+			return m.stepClock(ctx, sim, by)
+		}
 	}
 
 	// The portal calls the API in process; the API serves the portal's

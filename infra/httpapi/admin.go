@@ -72,6 +72,9 @@ type ClockState struct {
 
 // ClockSteps is what a StepClock did on its way.
 type ClockSteps struct {
+	// From and To are the clock's times before and after: advances run
+	// one at a time, each from where the one before left the clock.
+	From, To time.Time
 	// Fired counts the timers that fired.
 	Fired int
 	// Retrying names the deliveries that failed and are retried later.
@@ -125,29 +128,30 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by": %q is not a positive duration like "7d", "36h" or "1d12h"`, body.By))
 		return
 	}
-	prev := sim.Now()
-	state := ClockState{Previous: &prev}
+	var state ClockState
 	if s.cfg.StepClock == nil {
 		now, err := sim.Advance(d)
 		if err != nil {
 			WriteProblem(w, r, ProblemInvalidRequest.New("%v", err))
 			return
 		}
-		state.Now = now
+		prev := now.Add(-d)
+		state.Now, state.Previous = now, &prev
 	} else {
 		// Stepping through a long jump's timers may outlast the server's
 		// write timeout; the client asked to wait for them.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-		steps, err := s.cfg.StepClock(r.Context(), prev.Add(d))
+		steps, err := s.cfg.StepClock(r.Context(), d)
 		if err != nil {
 			s.clockStopped(w, r, sim, err)
 			return
 		}
-		state.Now, state.TimersFired, state.Retrying, state.Position = sim.Now(), &steps.Fired, steps.Retrying, &steps.Position
+		state.Now, state.Previous = steps.To, &steps.From
+		state.TimersFired, state.Retrying, state.Position = &steps.Fired, steps.Retrying, &steps.Position
 		w.Header().Set("X-Ledger-Position", strconv.FormatUint(steps.Position, 10))
 	}
 	s.cfg.Logger.InfoContext(r.Context(), "simulated clock advanced",
-		"request_id", RequestID(r.Context()), "by", d.String(), "from", prev, "now", state.Now, "timers_fired", state.TimersFired)
+		"request_id", RequestID(r.Context()), "by", d.String(), "from", *state.Previous, "now", state.Now, "timers_fired", state.TimersFired)
 	writeJSON(w, http.StatusOK, state)
 }
 

@@ -33,12 +33,13 @@ type Config struct {
 	// Clock is the ledger's clock. The /admin/clock endpoints move it when
 	// it is a *clock.Simulated and answer "clock is real" otherwise. Required.
 	Clock clock.Clock
-	// StepClock, if set, moves the simulated clock to a time through the
-	// timers due on the way, in due order, and returns once their effects
-	// are recorded (rule X-6; timers.Loop.Advance), with the log position
-	// to read at; POST /admin/clock/advance answers only then. Without it
-	// the endpoint moves the clock at once (a server without timers).
-	StepClock func(ctx context.Context, to time.Time) (ClockSteps, error)
+	// StepClock, if set, moves the simulated clock on by a duration
+	// through the timers due on the way, in due order, and returns once
+	// their effects are recorded (rule X-6; timers.Loop.Advance), with the
+	// log position to read at; POST /admin/clock/advance answers only
+	// then. Without it the endpoint moves the clock at once (a server
+	// without timers).
+	StepClock func(ctx context.Context, by time.Duration) (ClockSteps, error)
 	// AdminToken guards /admin/. Empty refuses every admin request.
 	AdminToken string
 	// Checks are run by /readyz.

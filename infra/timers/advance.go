@@ -67,15 +67,16 @@ func (e *StoppedError) Is(target error) bool { return target == ErrStopped }
 // later effects before this one.
 const advanceAttempts = 3
 
-// Advance moves clk to to through every timer due on the way, in due
-// order (rule X-6): it sets clk to the next timer's due time, fires it
+// Advance moves clk on by d — from its time when this advance's turn
+// comes: advances run one at a time — through every timer due on the
+// way, in due order (rule X-6): it sets clk to the next timer's due time, fires it
 // (its handler decides at that time and records it as the effects'
 // effective time), lets the process managers schedule what its events
 // cause (Config.Settle), and goes on from there, so a timer that a fired
 // one schedules before to fires in its turn within the same advance.
 // One jump over a day thus records the same events, at the same times, as
-// a day of small steps. It returns once every timer due by to has fired,
-// with clk at to.
+// a day of small steps. It returns once every timer due by the new time
+// has fired, with clk at it.
 //
 // Timers already due are fired first, at the current time. A delivery
 // that fails is left for the loop's retries and named in Retrying; an
@@ -83,13 +84,14 @@ const advanceAttempts = 3
 // that do not catch up, stop the advance with a *StoppedError, clk at
 // the time it stopped. While an advance runs, this process's loop fires
 // nothing.
-func (l *Loop) Advance(ctx context.Context, clk Stepper, to time.Time) (Advanced, error) {
+func (l *Loop) Advance(ctx context.Context, clk Stepper, d time.Duration) (Advanced, error) {
 	l.firing.Lock()
 	defer l.firing.Unlock()
-	res := Advanced{From: clk.Now(), To: to}
-	if to.Before(res.From) {
-		return res, fmt.Errorf("timers: cannot advance the clock back from %s to %s", res.From.Format(time.RFC3339), to.Format(time.RFC3339))
+	if d < 0 {
+		return Advanced{}, fmt.Errorf("timers: cannot advance the clock back by %s", -d)
 	}
+	to := clk.Now().Add(d)
+	res := Advanced{From: clk.Now(), To: to}
 	stopped := func(t Timer, err error) error {
 		return &StoppedError{At: clk.Now(), Timer: t.ID, Kind: t.Kind, Err: err}
 	}
