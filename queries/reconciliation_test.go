@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -562,5 +563,58 @@ func TestParsePeriod(t *testing.T) {
 	}
 	if err := queries.WriteReconciliationCSV(&strings.Builder{}, queries.Reconciliation{}, "everything"); !errors.Is(err, queries.ErrInvalidFilter) {
 		t.Errorf("unknown CSV part: %v", err)
+	}
+}
+
+// Rules KEY-3, ACT-7, USE-6 in the reconciliation: reports during a
+// sublicense's grace are legitimate; once it expired its quota returns to
+// the primary key and a report after that is flagged; a portal
+// deactivation frees the key's seats at once; an enrollment counts at
+// once.
+func TestReconcile_sublicense_lapse_portal_deactivation_enrollment_KEY3_ACT7_USE6(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := reconciliationLog{newTestLog(t, sqldbtest.SQLite(t))}
+	farm := installation.Identity{Kind: installation.Farm, ServerID: "srv-l", FarmName: "Lyon", AppVersion: "19.2"}
+	px := installation.Identity{Kind: installation.ProxyServer, ServerName: "px", SiteCode: "PX", AppVersion: "4.1"}
+	lyon := installation.ID(farm.Server(), keyK1)
+	proxy := installation.ID(px.Server(), keyP2)
+	l.purchase(utc(3, 1, 9, 0), sub1, keyP1, "PPPP1", "ras", 10, subscription.Year, utc(3, 1, 9, 0).AddDate(1, 0, 0))
+	l.sublicense(utc(3, 1, 9, 1), sub1, keyK1, "KKKK1", "Lyon", 4, timePtr(utc(3, 3, 0, 0)))
+	l.activate(utc(3, 1, 9, 2), lyon, sub1, keyK1, "KKKK1", farm, 4)
+	l.purchase(utc(3, 1, 9, 3), sub2, keyP2, "PPPP2", "pms", 5, subscription.Year, utc(3, 1, 9, 3).AddDate(1, 0, 0))
+	l.activate(utc(3, 1, 9, 4), proxy, sub2, keyP2, "PPPP2", px, 5)
+	l.at(utc(3, 1, 9, 5), installation.StreamID(proxy), installation.Enrolled{Computers: 2, Managed: 2, Quota: 5})
+	l.at(utc(3, 3, 0, 0), subscription.StreamID(sub1), subscription.SublicenseGraceStarted{KeyID: keyK1, KeyName: "Lyon", ExpiresAt: utc(3, 3, 0, 0)})
+	l.report(utc(3, 4, 9, 0), lyon, 3, 4) // in the grace: legitimate
+	l.report(utc(3, 9, 9, 0), lyon, 3, 4)
+	l.at(utc(4, 2, 0, 0), subscription.StreamID(sub1), subscription.SublicenseExpired{KeyID: keyK1, KeyName: "Lyon", ExpiresAt: utc(3, 3, 0, 0), Quota: 4})
+	l.report(utc(4, 2, 0, 30), lyon, 3, 4) // before its deactivation timer: flagged
+	l.at(utc(4, 3, 0, 0), installation.StreamID(proxy), installation.DeactivationRequested{By: "ada"})
+	l.at(utc(4, 3, 0, 0), licensekey.StreamID(keyP2), licensekey.Released{InstallationID: proxy, Reason: "portal"})
+
+	got, err := queries.Reconcile(ctx, scanOf(l.testLog), l.Registry, queries.ReconciliationQuery{
+		Period: queries.Period{From: utc(3, 1, 0, 0), To: utc(4, 5, 0, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flagged []string
+	for _, e := range got.Exceptions {
+		flagged = append(flagged, fmt.Sprintf("%s %s %s", e.Kind, e.First.Format(time.RFC3339), e.Message))
+	}
+	if want := []string{"activity_on_expired_key 2026-04-02T00:30:00Z usage report on key …KKKK1 after the sublicense expired on 2026-03-03 and its grace ended"}; !slices.Equal(flagged, want) {
+		t.Errorf("KEY-3 exceptions %q, want %q", flagged, want)
+	}
+	for _, s := range got.Subscriptions {
+		switch s.SubscriptionID {
+		case sub1:
+			if s.SublicenseSeats != 0 || s.PrimaryRemainder != 10 {
+				t.Errorf("KEY-3 after the sublicense expired: sublicenses %d, primary %d, want 0 and 10", s.SublicenseSeats, s.PrimaryRemainder)
+			}
+		case sub2:
+			if s.Peak != 2 || s.InUse != 0 {
+				t.Errorf("USE-6, ACT-7 the proxy server: peak %d (the enrollment counts), in use %d (its key let go), want 2 and 0", s.Peak, s.InUse)
+			}
+		}
 	}
 }
