@@ -178,11 +178,14 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 	// activates another, that one is deactivated, listed so and refused
 	// if it ever calls.
 	if prev != "" && prev != req.ID {
-		if _, _, err := h.deactivate(ctx, meta, prev, "Activate", func(i installation.Installation, _ time.Time) ([]any, error) {
+		pos, _, err := h.deactivate(ctx, meta, prev, "Activate", func(i installation.Installation, _ time.Time) ([]any, error) {
 			return i.Superseded()
-		}); err != nil {
+		})
+		if err != nil {
 			return act, fmt.Errorf("deactivate the installation the key left: %w", err)
 		}
+		// A read after the activation sees the other one deactivated.
+		act.Position = max(act.Position, pos)
 	}
 	return act, nil
 }

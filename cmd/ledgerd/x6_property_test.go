@@ -77,14 +77,16 @@ func x6Schedule(rng *rand.Rand, n int) []x6Op {
 		case p < 60:
 			ops = append(ops, x6Op{kind: "renew", sub: []string{"x6-a", "x6-c"}[rng.IntN(2)]})
 		default:
+			// Mostly minutes to days, now and then most of a week: a
+			// 7-day grace ends within one gap or across several.
 			var by time.Duration
-			switch q := rng.IntN(10); {
-			case q < 5:
+			switch q := rng.IntN(20); {
+			case q < 11:
 				by = time.Duration(10+rng.IntN(170)) * time.Minute
-			case q < 9:
-				by = time.Duration(3+rng.IntN(93)) * time.Hour
+			case q < 19:
+				by = time.Duration(3+rng.IntN(69)) * time.Hour
 			default:
-				by = time.Duration(4*24+rng.IntN(5*24)) * time.Hour
+				by = time.Duration(3*24+rng.IntN(5*24)) * time.Hour
 			}
 			ops = append(ops, x6Op{kind: "advance", by: by})
 		}
@@ -118,6 +120,10 @@ func x6Start(t *testing.T, target sqldb.Target) *x6Run {
 	r := &x6Run{t: t, m: m, farm: &farmclient.Client{BaseURL: "http://" + m.Addr()}, ids: map[string]string{}}
 	r.office = newClient(t, m)
 	r.office.bearer = adminToken
+	// An advance answers once every timer on its way has recorded its
+	// effects: a week of a suspended farm's re-validations under -race
+	// on a busy machine takes longer than a client's usual patience.
+	r.office.http.Timeout = 10 * time.Minute
 	r.office.must(200, "PUT", "/v1/products/ras", map[string]any{"name": "Remote Application Server", "model": "concurrent_users",
 		"trial": map[string]any{"days": 30, "seats": 5}, "major_version": 19})
 	r.office.must(200, "PUT", "/v1/products/ras-mdm", map[string]any{"name": "Device Management", "model": "managed_computers",
@@ -297,14 +303,16 @@ func TestClockAdvance_property_one_jump_records_what_small_steps_record_X6(t *te
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		ops := x6Schedule(rng, n)
-		// The small steps of each gap, drawn once for the schedule.
+		// The small steps of each gap, drawn once for the schedule: 5
+		// minutes to 4 hours, or to a fortieth of a long gap.
 		cuts := make([][]time.Duration, len(ops))
 		for i, op := range ops {
 			if op.kind != "advance" {
 				continue
 			}
+			longest := max(4*time.Hour, op.by/40)
 			for left := op.by; left > 0; {
-				d := min(left, time.Duration(5+rng.IntN(235))*time.Minute)
+				d := min(left, 5*time.Minute+time.Duration(rng.Int64N(int64(longest-5*time.Minute))))
 				cuts[i] = append(cuts[i], d)
 				left -= d
 			}
