@@ -25,10 +25,12 @@
 // each of these, as a 4-byte big-endian length and the bytes — the context
 // "seatledger offline file v1", the kind, then the name and the value of
 // every header but Signature in the order they appear (Kind, Issued,
-// Expires when present, Nonce, Server, Signer), then the decoded content
-// (not its base64). So a file of one kind can never pass as another, and
-// no header can be changed, added or reordered. docs/formats.md specifies
-// the format byte for byte. Requests are not signed: the installation
+// Expires, Nonce, Server, Signer), then the decoded content (not its
+// base64). So a file of one kind can never pass as another, and no header
+// can be changed, added or reordered. Readers accept one spelling of each
+// signed thing only (canonical base64, times in whole UTC seconds), and
+// verify against the pinned key that Signer names, never another.
+// docs/formats.md specifies the format byte for byte. Requests are not signed: the installation
 // holds no key; the ledger binds its answer to the request's nonce and
 // server identity instead, and a refresh or deactivation request proves
 // the activation's credential with an HMAC (Proof).
@@ -38,7 +40,6 @@
 package offline
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -50,6 +51,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is what a file is for; it names the armor.
@@ -198,9 +200,11 @@ func Decode(raw []byte, want Kind) (File, error) {
 }
 
 // Verify reads a signed file of kind want and checks it against the
-// ledger's public key at now: the armor and the signed kind are want,
-// the signature holds, it was not issued more than drift in the future,
-// and it has not expired.
+// ledger's public key at now, in the order docs/formats.md gives: the
+// file parses (ErrMalformed), it is of kind want (ErrKind), it carries the
+// headers an answer needs (ErrMalformed), its Signer names pub and its
+// signature holds (ErrSignature), it was not issued more than drift in
+// the future (ErrFuture), and it has not expired (ErrExpired).
 func Verify(raw []byte, want Kind, pub ed25519.PublicKey, now time.Time, drift time.Duration) (File, error) {
 	if !want.Signed() {
 		return File{}, fmt.Errorf("%w: %s files are not signed", ErrKind, want)
@@ -209,86 +213,157 @@ func Verify(raw []byte, want Kind, pub ed25519.PublicKey, now time.Time, drift t
 	if err != nil {
 		return File{}, err
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(header(h, "Signature"))
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return File{}, fmt.Errorf("%w: no valid signature header", ErrMalformed)
+	// Signer picks the pinned key; a file naming any other key is refused
+	// outright rather than tried against the keys one happens to hold.
+	if signer, pinned := header(h, "Signer"), KeyID(pub); signer != pinned {
+		return File{}, fmt.Errorf("%w: signed by key %s, the pinned key is %s", ErrSignature, signer, pinned)
 	}
+	sig, _ := signatureEncoding.DecodeString(header(h, "Signature")) // checked by decode
 	if !ed25519.Verify(pub, signedBytes(f.Kind, h, f.Content), sig) {
 		return File{}, ErrSignature
 	}
 	if f.Issued.After(now.Add(drift)) {
 		return File{}, fmt.Errorf("%w: issued %s, now %s", ErrFuture, f.Issued.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	if !f.Expires.IsZero() && !now.Before(f.Expires) {
+	if !now.Before(f.Expires) {
 		return File{}, fmt.Errorf("%w: it expired on %s", ErrExpired, f.Expires.Format(time.RFC3339))
 	}
 	return f, nil
 }
 
-func header(h [][2]string, name string) string {
-	for _, kv := range h {
-		if kv[0] == name {
-			return kv[1]
-		}
-	}
-	return ""
+// The encodings a reader accepts: exactly the ones the writer uses, in
+// their canonical form (no stray padding, unused bits zero), so that a
+// signature or a content has one spelling only.
+var (
+	bodyEncoding      = base64.StdEncoding.Strict()
+	signatureEncoding = base64.RawURLEncoding.Strict()
+)
+
+// timeLayout is the one form of Issued and Expires: UTC, whole seconds.
+const timeLayout = "2006-01-02T15:04:05Z"
+
+// parseTime reads a time written in timeLayout, and nothing else (no
+// offset, no fraction), so that a signed time has one spelling only.
+func parseTime(v string) (time.Time, bool) {
+	t, err := time.Parse(timeLayout, v)
+	return t, err == nil && t.Format(timeLayout) == v
 }
 
-func decode(raw []byte, want Kind) (File, [][2]string, error) {
-	if len(raw) > MaxSize {
-		return File{}, nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimSpace(raw)))
-	sc.Buffer(make([]byte, 0, 4096), MaxSize)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, strings.TrimRight(sc.Text(), "\r"))
-	}
-	if len(lines) < 3 {
-		return File{}, nil, fmt.Errorf("%w: too short", ErrMalformed)
-	}
-	begin, end := lines[0], lines[len(lines)-1]
-	armor, ok := strings.CutPrefix(begin, "-----BEGIN ")
-	armor, ok2 := strings.CutSuffix(armor, "-----")
-	if !ok || !ok2 || end != "-----END "+armor+"-----" {
-		return File{}, nil, fmt.Errorf("%w: no BEGIN/END lines", ErrMalformed)
-	}
-	if armor != want.armor() {
-		return File{}, nil, fmt.Errorf("%w: this is a %q, not a %s file", ErrKind, armor, want)
-	}
-	var (
-		h    [][2]string
-		body strings.Builder
-		i    = 1
-	)
-	for ; i < len(lines)-1 && lines[i] != ""; i++ {
-		name, value, ok := strings.Cut(lines[i], ": ")
-		if !ok || name == "" || header(h, name) != "" {
-			return File{}, nil, fmt.Errorf("%w: bad header line %d", ErrMalformed, i+1)
+func header(h [][2]string, name string) string {
+	v, _ := lookup(h, name)
+	return v
+}
+
+func lookup(h [][2]string, name string) (string, bool) {
+	for _, kv := range h {
+		if kv[0] == name {
+			return kv[1], true
 		}
-		h = append(h, [2]string{name, value})
 	}
-	for ; i < len(lines)-1; i++ {
-		body.WriteString(strings.TrimSpace(lines[i]))
-	}
-	content, err := base64.StdEncoding.DecodeString(body.String())
+	return "", false
+}
+
+// validName reports whether s may name a header: ASCII letters, digits
+// and '-', at least one.
+func validName(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
+	}) < 0
+}
+
+// decode reads a file of kind want in the order docs/formats.md gives:
+// first its structure (armor, headers, body: ErrMalformed), then its kind
+// (armor label and Kind header: ErrKind), then the headers that kind
+// needs (ErrMalformed). It returns the headers in file order for the
+// signature.
+func decode(raw []byte, want Kind) (File, [][2]string, error) {
+	label, h, content, err := parse(raw)
 	if err != nil {
-		return File{}, nil, fmt.Errorf("%w: the body is not base64", ErrMalformed)
+		return File{}, nil, err
 	}
-	if Kind(header(h, "Kind")) != want {
-		return File{}, nil, fmt.Errorf("%w: the header says %q, not %s", ErrKind, header(h, "Kind"), want)
+	if label != want.armor() {
+		return File{}, nil, fmt.Errorf("%w: this is a %q file, not a %s file", ErrKind, label, want)
+	}
+	if k := header(h, "Kind"); Kind(k) != want {
+		return File{}, nil, fmt.Errorf("%w: the Kind header says %q, not %s", ErrKind, k, want)
 	}
 	f := File{Kind: want, Nonce: header(h, "Nonce"), Server: header(h, "Server"), Content: content}
-	if f.Issued, err = time.Parse(time.RFC3339, header(h, "Issued")); err != nil {
-		return File{}, nil, fmt.Errorf("%w: no valid Issued header", ErrMalformed)
+	var ok bool
+	if f.Issued, ok = parseTime(header(h, "Issued")); !ok {
+		return File{}, nil, fmt.Errorf("%w: no valid Issued header (a UTC time in whole seconds, like 2026-03-01T09:00:00Z)", ErrMalformed)
 	}
-	if v := header(h, "Expires"); v != "" {
-		if f.Expires, err = time.Parse(time.RFC3339, v); err != nil {
-			return File{}, nil, fmt.Errorf("%w: no valid Expires header", ErrMalformed)
+	if v, present := lookup(h, "Expires"); present || want.Signed() {
+		if f.Expires, ok = parseTime(v); !ok {
+			return File{}, nil, fmt.Errorf("%w: no valid Expires header (a UTC time in whole seconds, like 2026-03-15T09:00:00Z)", ErrMalformed)
 		}
 	}
 	if f.Nonce == "" || f.Server == "" {
 		return File{}, nil, fmt.Errorf("%w: the Nonce and Server headers are required", ErrMalformed)
 	}
+	if want.Signed() {
+		if header(h, "Signer") == "" {
+			return File{}, nil, fmt.Errorf("%w: the Signer header is required", ErrMalformed)
+		}
+		if h[len(h)-1][0] != "Signature" {
+			return File{}, nil, fmt.Errorf("%w: the Signature header must be the last header", ErrMalformed)
+		}
+		sig, err := signatureEncoding.DecodeString(h[len(h)-1][1])
+		if err != nil || len(sig) != ed25519.SignatureSize {
+			return File{}, nil, fmt.Errorf("%w: the Signature header is not the unpadded base64url of %d bytes", ErrMalformed, ed25519.SignatureSize)
+		}
+	}
 	return f, h, nil
+}
+
+// parse reads the structure every file shares: the armor lines, the
+// headers up to the empty line (the Kind header among them), and the
+// body. Anything else is ErrMalformed.
+func parse(raw []byte) (label string, h [][2]string, content []byte, err error) {
+	malformed := func(format string, args ...any) (string, [][2]string, []byte, error) {
+		return "", nil, nil, fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+	}
+	if len(raw) > MaxSize {
+		return malformed("larger than %d bytes", MaxSize)
+	}
+	if !utf8.Valid(raw) {
+		return malformed("not UTF-8 text")
+	}
+	lines := strings.Split(string(bytes.Trim(raw, " \t\r\n")), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	if len(lines) < 4 {
+		return malformed("too short")
+	}
+	begin, end := lines[0], lines[len(lines)-1]
+	label, ok := strings.CutPrefix(begin, "-----BEGIN ")
+	label, ok2 := strings.CutSuffix(label, "-----")
+	if !ok || !ok2 || label == "" {
+		return malformed("the first line is not a -----BEGIN …----- line")
+	}
+	if end != "-----END "+label+"-----" {
+		return malformed("the last line is not -----END %s-----", label)
+	}
+	i := 1
+	for ; i < len(lines)-1 && lines[i] != ""; i++ {
+		name, value, ok := strings.Cut(lines[i], ": ")
+		if _, dup := lookup(h, name); !ok || !validName(name) || dup {
+			return malformed("line %d is not a header (Name: value, each name once)", i+1)
+		}
+		h = append(h, [2]string{name, value})
+	}
+	if i == len(lines)-1 {
+		return malformed("no empty line after the headers")
+	}
+	if _, ok := lookup(h, "Kind"); !ok {
+		return malformed("the Kind header is required")
+	}
+	var body strings.Builder
+	for i++; i < len(lines)-1; i++ {
+		body.WriteString(strings.Trim(lines[i], " \t"))
+	}
+	if content, err = bodyEncoding.DecodeString(body.String()); err != nil || len(content) == 0 {
+		return malformed("the body is not the padded base64 of a content")
+	}
+	return label, h, content, nil
 }
