@@ -21,6 +21,9 @@ type credentialVectors struct {
 	Refused   []struct {
 		Name       string `json:"name"`
 		Credential string `json:"credential"`
+		// RefusedBy is "pattern" when the shape alone refuses it (a
+		// client can tell), "ledger" when only the ledger can.
+		RefusedBy string `json:"refused_by"`
 	} `json:"refused"`
 }
 
@@ -38,6 +41,12 @@ func TestVectors_installation_credential_shape_ACT1(t *testing.T) {
 		t.Fatal(err)
 	}
 	pattern := regexp.MustCompile(v.Pattern)
+	for _, r := range v.Refused {
+		byShape := !pattern.MatchString(r.Credential) || len(r.Credential) > v.MaxLength
+		if want := map[string]bool{"pattern": true, "ledger": false}; want[r.RefusedBy] != byShape || (r.RefusedBy != "pattern" && r.RefusedBy != "ledger") {
+			t.Errorf("refused credential %q: refused_by %q, but the pattern alone refuses it: %v", r.Name, r.RefusedBy, byShape)
+		}
+	}
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
