@@ -49,17 +49,28 @@ type chainVectorEvent struct {
 	// ChainInputHex is every byte SHA-256 hashes; HashHex the result.
 	ChainInputHex string `json:"chain_input_hex"`
 	HashHex       string `json:"hash_hex"`
+	// ComputedHashHex, in a tampered stream only, is SHA-256 of
+	// ChainInputHex: what a verifier computes, to compare with the stored
+	// HashHex.
+	ComputedHashHex string `json:"computed_hash_hex,omitempty"`
 }
 
 type chainTampered struct {
 	Name string `json:"name"`
+	// Change says what was done to the stream as the ledger wrote it.
+	Change string `json:"change"`
 	// Events are the stream as a verifier receives it, each with its
-	// stored hash_hex.
+	// stored hash_hex, and what the verifier derives from them: its
+	// prev_hash_hex is the stored hash_hex of the event before it in this
+	// list ("" for the first), its chain_input_hex the bytes its fields
+	// and that hash give, and computed_hash_hex their SHA-256.
 	Events []chainVectorEvent `json:"events"`
-	// BrokenVersion is the version at which a verifier must stop: the
-	// first event whose version does not follow or whose stored hash is
-	// not what its content and predecessor hash to.
+	// BrokenVersion is the version number written on the first event at
+	// which a verifier must stop; BrokenBy says why: "version" (it is not
+	// the previous event's version + 1; the first event must be version
+	// 1) or "hash" (its computed hash is not its stored hash_hex).
 	BrokenVersion uint64 `json:"broken_version"`
+	BrokenBy      string `json:"broken_by"`
 }
 
 type chainVectors struct {
@@ -71,7 +82,10 @@ type chainVectors struct {
 func chainVectorInputs() chainVectors {
 	stream := "subscription-0f3c6a52-1a3e-5d7b-9c41-7e2f60a8b913"
 	return chainVectors{
-		Comment: "Test vectors of docs/formats.md, section 'Event chain hash'. Checked against the code by domain/event/vectors_test.go.",
+		Comment: "Test vectors of docs/formats.md, section 'Event chain hash'. Checked against the code by domain/event/vectors_test.go. " +
+			"events: one stream as the ledger wrote it. tampered: the stream changed as 'change' says; a verifier walks its events in order, " +
+			"links each to the stored hash_hex of the one before it, and stops at the first whose version does not follow or whose computed hash is not its stored one: " +
+			"broken_version is the version written on that event, broken_by says which check failed. Each tampered event shows the verifier's prev_hash_hex, chain_input_hex and computed_hash_hex.",
 		Events: []chainVectorEvent{
 			{StreamID: stream, Version: 1, EventID: "01938c5e-7a00-7000-8000-000000000001", Type: "subscription.purchased", SchemaVersion: 1,
 				Data:      `{"order_id":"demo-1","product_id":"ras","seats":20,"period":"1y"}`,
@@ -149,17 +163,33 @@ func computeChainVectors(in chainVectors) (chainVectors, error) {
 	prev1, _ := hex.DecodeString(ev[0].HashHex)
 	rehashed[1].HashHex = hex.EncodeToString(event.ChainHash(prev1, r))
 	out.Tampered = []chainTampered{
-		{Name: "version 2's data altered (ü -> u)", Events: altered, BrokenVersion: 2},
-		{Name: "version 2's effective time one microsecond earlier", Events: effective, BrokenVersion: 2},
-		{Name: "version 3's actor kind changed", Events: actor, BrokenVersion: 3},
-		{Name: "version 2 rewritten with a recomputed hash", Events: rehashed, BrokenVersion: 3},
-		{Name: "version 2 removed", Events: []chainVectorEvent{ev[0], ev[2]}, BrokenVersion: 3},
-		{Name: "versions 2 and 3 swapped", Events: []chainVectorEvent{ev[0], ev[2], ev[1]}, BrokenVersion: 3},
+		{Name: "version 2's data altered (ü -> u)", Change: `version 2's data {"name":"Zürich office"} became {"name":"Zurich office"}; its stored hash was kept`,
+			Events: altered, BrokenVersion: 2, BrokenBy: "hash"},
+		{Name: "version 2's effective time one microsecond earlier", Change: "version 2's effective_at 2026-02-28T23:59:59.999999Z became 2026-02-28T23:59:59.999998Z; its stored hash was kept",
+			Events: effective, BrokenVersion: 2, BrokenBy: "hash"},
+		{Name: "version 3's actor kind changed", Change: "version 3's actor_kind process became back_office; its stored hash was kept",
+			Events: actor, BrokenVersion: 3, BrokenBy: "hash"},
+		{Name: "version 2 rewritten with a recomputed hash", Change: `version 2's data became {"name":"Bern office"} and its hash_hex was recomputed from it: version 2 verifies, version 3, whose hash covers the old version 2 hash, does not`,
+			Events: rehashed, BrokenVersion: 3, BrokenBy: "hash"},
+		{Name: "version 2 removed", Change: "version 2 was taken out: version 3 follows version 1",
+			Events: []chainVectorEvent{ev[0], ev[2]}, BrokenVersion: 3, BrokenBy: "version"},
+		{Name: "versions 2 and 3 swapped", Change: "versions 2 and 3 change places: version 3 follows version 1",
+			Events: []chainVectorEvent{ev[0], ev[2], ev[1]}, BrokenVersion: 3, BrokenBy: "version"},
 	}
+	// What a verifier derives from each received event: the previous
+	// received event's stored hash, the bytes to hash, and their hash.
 	for i := range out.Tampered {
+		var prev []byte
 		for j := range out.Tampered[i].Events {
 			e := &out.Tampered[i].Events[j]
-			e.PrevHashHex, e.ChainInputHex = "", "" // a verifier recomputes them
+			r, err := e.record()
+			if err != nil {
+				return out, err
+			}
+			e.PrevHashHex = hex.EncodeToString(prev)
+			e.ChainInputHex = hex.EncodeToString(event.ChainInput(prev, r))
+			e.ComputedHashHex = hex.EncodeToString(event.ChainHash(prev, r))
+			prev = r.Hash
 		}
 	}
 	return out, nil
@@ -228,6 +258,27 @@ func TestVectors_event_chain_hash_X2(t *testing.T) {
 		var ce *event.ChainError
 		if !errors.As(err, &ce) || ce.Version != c.BrokenVersion {
 			t.Errorf("%s: %v, want a broken chain at version %d", c.Name, err, c.BrokenVersion)
+		}
+		// broken_by names the check that failed at that event: its version
+		// against its predecessor's, or its computed hash against its stored one.
+		for i, e := range c.Events {
+			previous := uint64(0)
+			if i > 0 {
+				previous = c.Events[i-1].Version
+			}
+			by := ""
+			switch {
+			case e.Version != previous+1:
+				by = "version"
+			case e.ComputedHashHex != e.HashHex:
+				by = "hash"
+			default:
+				continue
+			}
+			if e.Version != c.BrokenVersion || by != c.BrokenBy {
+				t.Errorf("%s: the first broken event is version %d by %s, the vector says version %d by %s", c.Name, e.Version, by, c.BrokenVersion, c.BrokenBy)
+			}
+			break
 		}
 	}
 }
