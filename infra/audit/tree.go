@@ -159,7 +159,16 @@ func (t *Tree) InclusionProof(ctx context.Context, index, size uint64) ([][]byte
 	if err != nil {
 		return nil, err
 	}
-	return nodes.Rehash(hashes, hashChildren)
+	return nonNil(nodes.Rehash(hashes, hashChildren))
+}
+
+// nonNil makes an empty proof an empty list, never nil: its JSON is
+// "hashes": [], as docs/formats.md states, not null.
+func nonNil(hashes [][]byte, err error) ([][]byte, error) {
+	if hashes == nil && err == nil {
+		hashes = [][]byte{}
+	}
+	return hashes, err
 }
 
 // ConsistencyProof returns the RFC 6962 consistency proof between the
@@ -173,7 +182,7 @@ func (t *Tree) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]b
 	if err != nil {
 		return nil, err
 	}
-	return nodes.Rehash(hashes, hashChildren)
+	return nonNil(nodes.Rehash(hashes, hashChildren))
 }
 
 // compactRange rebuilds the compact range of the first size leaves from

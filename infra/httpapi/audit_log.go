@@ -78,9 +78,10 @@ func trimAuditPrefix(err error) string {
 	return msg
 }
 
-// queryUint reads an optional positive integer parameter; ok is false
-// when the problem was answered.
-func queryUint(w http.ResponseWriter, r *http.Request, name string, required bool) (uint64, bool) {
+// queryUint reads an integer parameter of at least least (0 or 1);
+// absent, it is 0 unless required. ok is false when the problem was
+// answered.
+func queryUint(w http.ResponseWriter, r *http.Request, name string, required bool, least uint64) (uint64, bool) {
 	raw := r.URL.Query().Get(name)
 	if raw == "" {
 		if required {
@@ -90,8 +91,12 @@ func queryUint(w http.ResponseWriter, r *http.Request, name string, required boo
 		return 0, true
 	}
 	v, err := strconv.ParseUint(raw, 10, 63)
-	if err != nil || v == 0 {
-		WriteProblem(w, r, ProblemAuditQuery.New("%s must be a positive whole number, not %q", name, raw).Field(name))
+	if err != nil || v < least {
+		what := "a positive whole number"
+		if least == 0 {
+			what = "a whole number"
+		}
+		WriteProblem(w, r, ProblemAuditQuery.New("%s must be %s, not %q", name, what, raw).Field(name))
 		return 0, false
 	}
 	return v, true
@@ -111,7 +116,7 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	size, ok := queryUint(w, r, "size", false)
+	size, ok := queryUint(w, r, "size", false, 1)
 	if !ok {
 		return
 	}
@@ -131,11 +136,11 @@ func (s *Server) auditInclusion(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	position, ok := queryUint(w, r, "position", true)
+	position, ok := queryUint(w, r, "position", true, 1)
 	if !ok {
 		return
 	}
-	size, ok := queryUint(w, r, "size", false)
+	size, ok := queryUint(w, r, "size", false, 1)
 	if !ok {
 		return
 	}
@@ -152,11 +157,13 @@ func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	from, ok := queryUint(w, r, "from", true)
+	// from may be 0: the empty tree, whose checkpoint the log signs first,
+	// is consistent with every tree by an empty proof.
+	from, ok := queryUint(w, r, "from", true, 0)
 	if !ok {
 		return
 	}
-	to, ok := queryUint(w, r, "to", true)
+	to, ok := queryUint(w, r, "to", true, 1)
 	if !ok {
 		return
 	}
@@ -183,7 +190,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) {
 		name string
 		dst  *uint64
 	}{{"from_position", &f.FromPosition}, {"to_position", &f.ToPosition}, {"size", nil}} {
-		v, ok := queryUint(w, r, p.name, false)
+		v, ok := queryUint(w, r, p.name, false, 1)
 		if !ok {
 			return
 		}

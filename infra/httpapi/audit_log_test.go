@@ -44,6 +44,11 @@ func auditServer(t *testing.T) (*Server, *audit.Signer, []event.Record) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The empty log's checkpoint first, as a ledger started on an empty
+	// database signs it.
+	if _, err := c.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 10 {
 		if _, err := s.Store.Append(ctx, fmt.Sprintf("acct-%d", i%2), event.Any(), eventstoretest.NewEvent("test.happened", i)); err != nil {
 			t.Fatal(err)
@@ -113,6 +118,19 @@ func TestAuditLog_checkpoint_proofs_and_export_verify_X2(t *testing.T) {
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, 4, 10, cp.Hashes, older.Root, latest.Root); err != nil {
 		t.Fatal(err)
 	}
+	// From the empty tree: an empty proof, served as an empty list.
+	w = do(t, srv, http.MethodGet, "/v1/audit/proofs/consistency?from=0&to=10", nil, backOffice...)
+	var fromEmpty audit.ConsistencyProof
+	if err := json.Unmarshal(w.Body.Bytes(), &fromEmpty); err != nil || w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"hashes":[]`) {
+		t.Fatalf("consistency from 0 = %d %s", w.Code, w.Body)
+	}
+	empty, err := audit.OpenCheckpoint([]byte(fromEmpty.FromCheckpoint), vkey)
+	if err != nil || empty.Size != 0 {
+		t.Fatalf("the empty tree's checkpoint: %+v %v", empty, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, 0, 10, fromEmpty.Hashes, empty.Root, latest.Root); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, query := range []string{"", "?stream=acct-1", "?type=test.happened&from_position=3&to_position=7", "?size=4"} {
 		w = do(t, srv, http.MethodGet, "/v1/audit/export"+query, nil, backOffice...)
@@ -153,6 +171,8 @@ func TestAuditLog_bad_input_is_a_client_error_X2(t *testing.T) {
 		{"/v1/audit/proofs/inclusion?position=7&size=4", backOffice, 404, ProblemNotFound},
 		{"/v1/audit/proofs/inclusion?position=1&size=5", backOffice, 404, ProblemNotFound},
 		{"/v1/audit/proofs/consistency?from=4", backOffice, 400, ProblemAuditQuery},
+		{"/v1/audit/proofs/consistency?from=-1&to=10", backOffice, 400, ProblemAuditQuery},
+		{"/v1/audit/proofs/consistency?from=0", backOffice, 400, ProblemAuditQuery},
 		{"/v1/audit/proofs/consistency?from=10&to=4", backOffice, 400, ProblemAuditQuery},
 		{"/v1/audit/proofs/consistency?from=3&to=10", backOffice, 404, ProblemNotFound},
 		{"/v1/audit/export?from_position=9&to_position=2", backOffice, 400, ProblemAuditQuery},
