@@ -355,6 +355,10 @@ func TestProofs_verify_against_checkpoints_X2(t *testing.T) {
 			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, from, size, p.Hashes, old.Root, cp.Root); err != nil {
 				t.Fatalf("consistency %d→%d: %v", from, size, err)
 			}
+			// An empty proof is served as "hashes": [], not null.
+			if b, _ := json.Marshal(p); from == size && !bytes.Contains(b, []byte(`"hashes":[]`)) {
+				t.Errorf("consistency %d→%d is served as %s", from, size, b)
+			}
 		}
 	}
 	if _, err := svc.ConsistencyProof(ctx, 1, sizes[0]); !errors.Is(err, audit.ErrNotFound) {

@@ -46,6 +46,11 @@ func (c Checkpoint) String() string {
 	return fmt.Sprintf("%s size %d root %s", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root))
 }
 
+// canonical is standard base64 as every reader of notes and keys takes
+// it: padded, and with the unused bits of the last symbol zero, so that a
+// signature, a root or a key has one spelling only.
+var canonical = base64.StdEncoding.Strict()
+
 // parseBody reads a tlog-checkpoint text. Extension lines after the root
 // are allowed by the format and ignored.
 func parseBody(text string) (Checkpoint, error) {
@@ -62,7 +67,7 @@ func parseBody(text string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("%w: tree size %q is not a decimal number", ErrMalformedCheckpoint, lines[1])
 	}
 	c.Size = size
-	root, err := base64.StdEncoding.DecodeString(lines[2])
+	root, err := canonical.DecodeString(lines[2])
 	if err != nil || len(root) != sha256.Size {
 		return Checkpoint{}, fmt.Errorf("%w: root hash %q is not the base64 of %d bytes", ErrMalformedCheckpoint, lines[2], sha256.Size)
 	}
@@ -148,6 +153,9 @@ func OpenCheckpoint(msg []byte, verifierKey string) (Checkpoint, error) {
 	if len(msg) > MaxNoteSize {
 		return Checkpoint{}, fmt.Errorf("%w: %d bytes is too long for a checkpoint note", ErrMalformedCheckpoint, len(msg))
 	}
+	if err := checkNoteShape(msg); err != nil {
+		return Checkpoint{}, err
+	}
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
@@ -176,10 +184,40 @@ func OpenCheckpoint(msg []byte, verifierKey string) (Checkpoint, error) {
 	return c, nil
 }
 
+// checkNoteShape refuses, before any signature is looked at, what
+// note.Open would take but the format does not: a second empty line (the
+// text of a checkpoint has none, so the signatures follow the one empty
+// line there is) and signature lines whose base64 is not canonical.
+func checkNoteShape(msg []byte) error {
+	split := bytes.LastIndex(msg, []byte("\n\n"))
+	if split < 0 {
+		return fmt.Errorf("%w: no empty line before the signatures", ErrMalformedCheckpoint)
+	}
+	if bytes.Contains(msg[:split+1], []byte("\n\n")) || bytes.HasPrefix(msg, []byte("\n")) {
+		return fmt.Errorf("%w: more than one empty line", ErrMalformedCheckpoint)
+	}
+	for line := range strings.SplitSeq(strings.TrimSuffix(string(msg[split+2:]), "\n"), "\n") {
+		rest, ok := strings.CutPrefix(line, "— ")
+		_, b64, _ := strings.Cut(rest, " ")
+		if _, err := canonical.DecodeString(b64); !ok || err != nil {
+			return fmt.Errorf("%w: signature line %q is not an em dash, a name, a space and canonical base64", ErrMalformedCheckpoint, line)
+		}
+	}
+	return nil
+}
+
 // ParseVerifierKey reads a note verifier key as Signer.VerifierKey writes
-// it (surrounding white space is ignored: keys are copied from files).
+// it (surrounding white space is ignored: keys are copied from files):
+// the name, '+', the key hash in 8 lower-case hex digits, '+', and the
+// canonical base64 of the algorithm byte and the key.
 func ParseVerifierKey(vkey string) (note.Verifier, error) {
-	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	vkey = strings.TrimSpace(vkey)
+	_, rest, _ := strings.Cut(vkey, "+")
+	hash, key, _ := strings.Cut(rest, "+")
+	if _, err := canonical.DecodeString(key); err != nil || len(hash) != 8 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("%w: the public key is not a note verifier key (name+8 lower-case hex digits+canonical base64)", ErrMalformedCheckpoint)
+	}
+	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the public key is not a note verifier key (name+hash+base64): %v", ErrMalformedCheckpoint, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
@@ -88,7 +90,7 @@ type exportLine struct {
 	Data          json.RawMessage `json:"data,omitempty"`
 	// DataBase64 carries a payload that cannot travel as JSON byte for
 	// byte (insignificant white space, which an NDJSON line cannot keep).
-	DataBase64 []byte         `json:"data_base64,omitempty"`
+	DataBase64 b64            `json:"data_base64,omitempty"`
 	Metadata   exportMetadata `json:"metadata"`
 	RecordedAt string         `json:"recorded_at"`
 	Hash       string         `json:"hash"`
@@ -109,8 +111,52 @@ type exportMetadata struct {
 
 // lineProof proves a line's leaf in the tree of the header's checkpoint.
 type lineProof struct {
-	LeafIndex uint64   `json:"leaf_index"`
-	Hashes    [][]byte `json:"hashes"`
+	LeafIndex uint64 `json:"leaf_index"`
+	Hashes    []b64  `json:"hashes"`
+}
+
+// b64 is bytes that travel as standard base64, as encoding/json writes
+// []byte; read back, only the canonical spelling is taken (padded, unused
+// bits zero), so that an export line has one spelling of its bytes.
+type b64 []byte
+
+// MarshalJSON writes b in standard base64.
+func (b b64) MarshalJSON() ([]byte, error) {
+	return json.Marshal(base64.StdEncoding.EncodeToString(b))
+}
+
+// UnmarshalJSON reads canonical standard base64 (null: no bytes).
+func (b *b64) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*b = nil
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	d, err := canonical.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("%q is not canonical base64", s)
+	}
+	*b = d
+	return nil
+}
+
+func toB64s(hashes [][]byte) []b64 {
+	out := make([]b64, len(hashes))
+	for i, h := range hashes {
+		out[i] = h
+	}
+	return out
+}
+
+func fromB64s(hashes []b64) [][]byte {
+	out := make([][]byte, len(hashes))
+	for i, h := range hashes {
+		out[i] = h
+	}
+	return out
 }
 
 // formatTime writes t in RFC 3339 with microseconds, the precision every
@@ -128,7 +174,7 @@ func toLine(r event.Record) exportLine {
 	if rawJSONSafe(r.Data) {
 		l.Data = r.Data
 	} else {
-		l.DataBase64 = r.Data
+		l.DataBase64 = b64(r.Data)
 		if l.DataBase64 == nil {
 			l.DataBase64 = []byte{}
 		}
@@ -143,10 +189,10 @@ func toLine(r event.Record) exportLine {
 }
 
 // rawJSONSafe reports whether data survives encoding/json as a raw value
-// byte for byte: valid and already compact (the encoder compacts raw
-// values; HTML escaping is off).
+// byte for byte and makes a valid NDJSON line: valid JSON in valid UTF-8,
+// already compact (the encoder compacts raw values; HTML escaping is off).
 func rawJSONSafe(data []byte) bool {
-	if len(data) == 0 || !json.Valid(data) {
+	if len(data) == 0 || !utf8.Valid(data) || !json.Valid(data) {
 		return false
 	}
 	var b bytes.Buffer
@@ -163,7 +209,7 @@ func fromLine(l exportLine) (event.Record, error) {
 		if l.Data != nil {
 			return r, errors.New("both data and data_base64")
 		}
-		r.Data = l.DataBase64
+		r.Data = json.RawMessage(l.DataBase64)
 	}
 	kind, err := event.ParseActorKind(l.Metadata.Actor.Kind)
 	if err != nil {
@@ -240,7 +286,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, f Filter, size uint64
 			if err != nil {
 				return err
 			}
-			l.Proof = &lineProof{LeafIndex: index, Hashes: hashes}
+			l.Proof = &lineProof{LeafIndex: index, Hashes: toB64s(hashes)}
 		}
 		rep.Events++
 		if err := enc.Encode(l); err != nil {

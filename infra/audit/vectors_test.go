@@ -20,6 +20,7 @@ import (
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
 
 	"seatledger/domain/event"
 	"seatledger/infra/audit"
@@ -55,6 +56,7 @@ type auditVectorEvent struct {
 	ActorID       string `json:"actor_id"`
 	Command       string `json:"command"`
 	CorrelationID string `json:"correlation_id"`
+	CausationID   string `json:"causation_id"`
 	EffectiveAt   string `json:"effective_at"`
 	// What the store recorded.
 	Position   uint64 `json:"position"`
@@ -83,15 +85,25 @@ type auditVectorCheckpoint struct {
 
 type auditVectorProof struct {
 	Name string `json:"name"`
-	// Position and Size ask for an inclusion proof; From and To for a
-	// consistency proof.
-	Position uint64 `json:"position,omitempty"`
-	Size     uint64 `json:"size,omitempty"`
-	From     uint64 `json:"from,omitempty"`
-	To       uint64 `json:"to,omitempty"`
-	// JSON is the proof as the API serves it.
+	// Kind is "inclusion" (asked for with Position and Size) or
+	// "consistency" (From and To).
+	Kind     string  `json:"kind"`
+	Position uint64  `json:"position,omitempty"`
+	Size     uint64  `json:"size,omitempty"`
+	From     *uint64 `json:"from,omitempty"`
+	To       *uint64 `json:"to,omitempty"`
+	// JSON is the proof as the API serves it (tampered after, where
+	// Valid is false).
 	JSON  string `json:"json"`
 	Valid bool   `json:"valid"`
+}
+
+// auditVectorKey is a verifier key as an auditor may be handed it.
+type auditVectorKey struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	// Error is "" for a key that parses, else "malformed".
+	Error string `json:"error"`
 }
 
 type auditVectorNote struct {
@@ -105,12 +117,17 @@ type auditVectorNote struct {
 type auditVectorExport struct {
 	Name   string       `json:"name"`
 	Filter audit.Filter `json:"filter"`
-	// Size is the checkpoint the export is bounded by, and the one the
-	// auditor verifies it against.
-	Size   uint64 `json:"size"`
-	NDJSON string `json:"ndjson"`
-	// Error is "" for an export that verifies, else the reason a
-	// verifier names: altered, removed, reordered or added.
+	// Size is the checkpoint the export was bounded by when written;
+	// TrustedSize the auditor's checkpoint it is verified against.
+	Size        uint64 `json:"size"`
+	TrustedSize uint64 `json:"trusted_size"`
+	NDJSON      string `json:"ndjson"`
+	// Error is "" for an export that verifies, else what a verifier
+	// names: altered, removed, reordered or added (an event), malformed
+	// (not an export, or its checkpoint note unparsable), untrusted (its
+	// checkpoint not signed by the key, or of the auditor's size with
+	// another root) or stale (bounded by a checkpoint it cannot be
+	// checked against).
 	Error string `json:"error"`
 }
 
@@ -129,6 +146,7 @@ type auditVectors struct {
 	Events          []auditVectorEvent      `json:"events"`
 	Checkpoints     []auditVectorCheckpoint `json:"checkpoints"`
 	Notes           []auditVectorNote       `json:"notes"`
+	VerifierKeys    []auditVectorKey        `json:"verifier_keys"`
 	Proofs          []auditVectorProof      `json:"proofs"`
 	Exports         []auditVectorExport     `json:"exports"`
 }
@@ -147,7 +165,9 @@ func auditVectorInputs() auditVectors {
 			Data: data, ActorKind: kind, ActorID: actor, Command: command, CorrelationID: fmt.Sprintf("req-%d", n)}
 	}
 	report := e(6, inst, "installation.usage_reported", `{"seats":7}`, "installation", "5b8f0c1e-2d3a-5c4b-8e6f-7a9b0c1d2e3f", "ReportUsage")
-	report.EffectiveAt = "2026-03-01T08:59:30.5Z"
+	report.EffectiveAt = "2026-03-01T08:59:30.500000Z"
+	registered := e(3, sub, "subscription.registered", `{"account_id":"3e1d5c7a-9b2f-4e6d-8a0c-1b3d5f7a9c2e"}`, "person", "7d9c2f0e-6b1a-4c3d-9e8f-0a1b2c3d4e5f", "RegisterKey")
+	registered.CausationID = "01938c5e-7a00-7000-8000-000000000002"
 	return auditVectors{
 		Comment: "Test vectors of docs/formats.md, sections 'Audit Merkle leaf', 'Signed checkpoint note', 'Proof JSON' and 'NDJSON export'. " +
 			"Test keys only (seed = SHA-256 of a name). Checked against the code on SQLite and PostgreSQL by infra/audit/vectors_test.go.",
@@ -155,11 +175,11 @@ func auditVectorInputs() auditVectors {
 		KeySeedHex:      seedOf("seatledger test vector: audit signing key"),
 		OtherSeed:       seedOf("seatledger test vector: another ledger's key"),
 		ClockStart:      "2026-03-01T09:00:00Z",
-		CheckpointSizes: []uint64{5, 8},
+		CheckpointSizes: []uint64{0, 5, 8},
 		Events: []auditVectorEvent{
 			e(1, acct, "account.created", `{"company":{"name":"Acme AG","country":"CH"}}`, "person", "7d9c2f0e-6b1a-4c3d-9e8f-0a1b2c3d4e5f", "CreateBusinessAccount"),
 			e(2, sub, "subscription.purchased", `{"order_id":"demo-1","product_id":"ras","seats":20,"period":"1y"}`, "back_office", "order-system", "ApplyOrder"),
-			e(3, sub, "subscription.registered", `{"account_id":"3e1d5c7a-9b2f-4e6d-8a0c-1b3d5f7a9c2e"}`, "person", "7d9c2f0e-6b1a-4c3d-9e8f-0a1b2c3d4e5f", "RegisterKey"),
+			registered,
 			e(4, inst, "installation.activated", `{"server":"farm/srv-berlin-1","key_id":"0f3c6a52"}`, "installation", "5b8f0c1e-2d3a-5c4b-8e6f-7a9b0c1d2e3f", "Activate"),
 			e(5, acct, "account.renamed", `{"name":"Acme Zürich AG"}`, "person", "7d9c2f0e-6b1a-4c3d-9e8f-0a1b2c3d4e5f", "ChangeCompanyProfile"),
 			report,
@@ -212,13 +232,26 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 	for _, n := range in.CheckpointSizes {
 		sizes[n] = true
 	}
+	addCheckpoint := func() {
+		cp, err := cpr.CatchUp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, sig, _ := strings.Cut(string(cp.Note), "\n\n")
+		sig = strings.TrimSuffix(sig[strings.LastIndex(sig, " ")+1:], "\n")
+		out.Checkpoints = append(out.Checkpoints, auditVectorCheckpoint{Size: cp.Size, RootHex: hex.EncodeToString(cp.Root),
+			Body: body + "\n", SignatureB64: sig, Note: string(cp.Note)})
+	}
+	if sizes[0] {
+		addCheckpoint() // the empty log's
+	}
 	for i, e := range in.Events {
 		kind, err := event.ParseActorKind(e.ActorKind)
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := event.Proposed{ID: e.EventID, Type: e.Type, SchemaVersion: e.SchemaVersion, Data: json.RawMessage(e.Data),
-			Metadata: event.Metadata{Actor: event.Actor{Kind: kind, ID: e.ActorID}, Command: e.Command, CorrelationID: e.CorrelationID}}
+			Metadata: event.Metadata{Actor: event.Actor{Kind: kind, ID: e.ActorID}, Command: e.Command, CorrelationID: e.CorrelationID, CausationID: e.CausationID}}
 		if e.EffectiveAt != "" {
 			if p.Metadata.EffectiveAt, err = time.Parse(time.RFC3339Nano, e.EffectiveAt); err != nil {
 				t.Fatal(err)
@@ -231,14 +264,7 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 			t.Fatal(err)
 		}
 		if sizes[uint64(i+1)] {
-			cp, err := cpr.CatchUp(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, sig, _ := strings.Cut(string(cp.Note), "\n\n")
-			sig = strings.TrimSuffix(sig[strings.LastIndex(sig, " ")+1:], "\n")
-			out.Checkpoints = append(out.Checkpoints, auditVectorCheckpoint{Size: cp.Size, RootHex: hex.EncodeToString(cp.Root),
-				Body: body + "\n", SignatureB64: sig, Note: string(cp.Note)})
+			addCheckpoint()
 		}
 	}
 	records, err := s.Store.ReadAll(ctx, 0, len(in.Events)+1)
@@ -268,19 +294,26 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 		}
 		return b.String()
 	}
-	last := in.CheckpointSizes[len(in.CheckpointSizes)-1]
-	first := in.CheckpointSizes[0]
+	n := len(in.CheckpointSizes)
+	last, mid := in.CheckpointSizes[n-1], in.CheckpointSizes[n-2]
+	u := func(v uint64) *uint64 { return &v }
 	inc, err := svc.InclusionProof(ctx, 3, last)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := svc.ConsistencyProof(ctx, first, last)
+	cons, err := svc.ConsistencyProof(ctx, mid, last)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.Proofs = []auditVectorProof{
-		{Name: "inclusion of position 3 in the tree of size 8", Position: 3, Size: last, JSON: served(inc), Valid: true},
-		{Name: "consistency of the trees of sizes 5 and 8", From: first, To: last, JSON: served(cons), Valid: true},
+	fromEmpty, err := svc.ConsistencyProof(ctx, 0, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inclusion := func(name string, p audit.InclusionProof, valid bool) auditVectorProof {
+		return auditVectorProof{Name: name, Kind: "inclusion", Position: 3, Size: last, JSON: served(p), Valid: valid}
+	}
+	consistency := func(name string, from uint64, p audit.ConsistencyProof, valid bool) auditVectorProof {
+		return auditVectorProof{Name: name, Kind: "consistency", From: u(from), To: u(last), JSON: served(p), Valid: valid}
 	}
 	badInc := inc
 	badInc.Hashes = append([][]byte(nil), inc.Hashes...)
@@ -289,16 +322,31 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 	badInc.Hashes[0] = flipped
 	wrongIndex := inc
 	wrongIndex.LeafIndex++
+	otherLeaf := inc
+	otherLeaf.LeafHash, _ = hex.DecodeString(out.Events[3].LeafHashHex) // position 4's
+	wrongSize := inc
+	wrongSize.TreeSize--
 	badCons := cons
 	badCons.Hashes = append([][]byte(nil), cons.Hashes...)
 	flipped = bytes.Clone(badCons.Hashes[len(badCons.Hashes)-1])
 	flipped[31] ^= 0x80
 	badCons.Hashes[len(badCons.Hashes)-1] = flipped
-	out.Proofs = append(out.Proofs,
-		auditVectorProof{Name: "inclusion: the first audit path hash altered", Position: 3, Size: last, JSON: served(badInc)},
-		auditVectorProof{Name: "inclusion: the leaf index off by one", Position: 3, Size: last, JSON: served(wrongIndex)},
-		auditVectorProof{Name: "consistency: the last hash altered", From: first, To: last, JSON: served(badCons)},
-	)
+	wrongFrom := cons
+	wrongFrom.From--
+	emptyWithHash := fromEmpty
+	emptyWithHash.Hashes = [][]byte{cons.Hashes[0]}
+	out.Proofs = []auditVectorProof{
+		inclusion("inclusion of position 3 in the tree of size 8", inc, true),
+		consistency("consistency of the trees of sizes 5 and 8", mid, cons, true),
+		consistency("consistency of the empty tree (size 0) and the tree of size 8: an empty proof", 0, fromEmpty, true),
+		inclusion("inclusion: the first audit path hash altered", badInc, false),
+		inclusion("inclusion: the leaf index off by one", wrongIndex, false),
+		inclusion("inclusion: leaf_hash is another event's (position 4's), the path is position 3's", otherLeaf, false),
+		inclusion("inclusion: tree_size is not the checkpoint's size", wrongSize, false),
+		consistency("consistency: the last hash altered", mid, badCons, false),
+		consistency("consistency: from is not the from_checkpoint's size", mid, wrongFrom, false),
+		consistency("consistency from the empty tree with a hash in the proof", 0, emptyWithHash, false),
+	}
 
 	// Checkpoints an auditor must refuse.
 	good := out.Checkpoints[len(out.Checkpoints)-1]
@@ -310,20 +358,61 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 	if err != nil {
 		t.Fatal(err)
 	}
+	witness, err := audit.NewSigner("witness.example", ed25519.NewKeyFromSeed(otherSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
 	root, _ := hex.DecodeString(good.RootHex)
 	byOther, err := other.SignCheckpoint(audit.Checkpoint{Origin: in.Origin, Size: good.Size, Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sign signs any text with the ledger's key (and more signers): the
+	// cases whose oddity is signed, so that only the rule under test can
+	// refuse them.
+	sign := func(text string, more ...note.Signer) string {
+		msg, err := note.Sign(&note.Note{Text: text}, append([]note.Signer{signer}, more...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(msg)
+	}
+	rootB64 := base64.StdEncoding.EncodeToString(root)
+	sloppyRoot := rootB64[:len(rootB64)-2] + sloppyBase64(rootB64[len(rootB64)-2:len(rootB64)-1]) + "="
+	sigB64 := good.SignatureB64
+	sloppySig := sigB64[:len(sigB64)-2] + sloppyBase64(sigB64[len(sigB64)-2:len(sigB64)-1]) + "="
 	out.Notes = []auditVectorNote{
 		{Name: "the checkpoint as signed", Note: good.Note},
 		{Name: "tree size changed", Note: strings.Replace(good.Note, fmt.Sprintf("\n%d\n", good.Size), fmt.Sprintf("\n%d\n", good.Size+1), 1), Error: "untrusted"},
 		{Name: "signed by another key of the same name", Note: string(byOther), Error: "untrusted"},
 		{Name: "signature bytes altered", Note: strings.Replace(good.Note, good.SignatureB64, flipBase64(good.SignatureB64), 1), Error: "untrusted"},
 		{Name: "no signature line", Note: good.Body + "\n", Error: "malformed"},
+		{Name: "also signed by another key of another name (still valid: other signatures are ignored)", Note: sign(good.Body, witness)},
+		{Name: "a signature line of another key that does not parse, beside the valid one", Note: good.Note + "— witness.example not-base64!\n", Error: "malformed"},
+		{Name: "the signature's base64 has an unused bit set (the same bytes, another spelling)", Note: strings.Replace(good.Note, sigB64, sloppySig, 1), Error: "malformed"},
+		{Name: "an extension line after an empty line in the text (signed): a note has exactly one empty line", Note: sign(good.Body + "\nextension\n"), Error: "malformed"},
+		{Name: "the origin is not the key's name (signed by the key all the same)", Note: sign(strings.Replace(good.Body, in.Origin, "other.example", 1)), Error: "untrusted"},
+		{Name: "the size has a leading zero (signed)", Note: sign(strings.Replace(good.Body, fmt.Sprintf("\n%d\n", good.Size), fmt.Sprintf("\n0%d\n", good.Size), 1)), Error: "malformed"},
+		{Name: "the root's base64 has an unused bit set (signed)", Note: sign(strings.Replace(good.Body, rootB64, sloppyRoot, 1)), Error: "malformed"},
+		{Name: "an extension line after the root (signed; still valid: extension lines are ignored)", Note: sign(good.Body + "extension: 1\n")},
+	}
+	vk := out.VerifierKey
+	vkName, rest, _ := strings.Cut(vk, "+")
+	vkHash, vkKey, _ := strings.Cut(rest, "+")
+	keyBytes, _ := base64.StdEncoding.DecodeString(vkKey)
+	out.VerifierKeys = []auditVectorKey{
+		{Name: "the key as served", Key: vk},
+		{Name: "the key hash in upper-case hex", Key: vkName + "+" + strings.ToUpper(vkHash) + "+" + vkKey, Error: "malformed"},
+		{Name: "the key hash of another name", Key: "other.example+" + vkHash + "+" + vkKey, Error: "malformed"},
+		{Name: "the key's base64 is not padded base64 (a symbol of base64url)", Key: vkName + "+" + vkHash + "+" + strings.NewReplacer("+", "-", "/", "_").Replace(vkKey), Error: "malformed"},
+		{Name: "an unknown algorithm byte (0x02)", Key: func() string {
+			k := append([]byte{2}, keyBytes[1:]...)
+			sum := sha256.Sum256(append([]byte(vkName+"\n"), k...))
+			return vkName + "+" + hex.EncodeToString(sum[:4]) + "+" + base64.StdEncoding.EncodeToString(k)
+		}(), Error: "malformed"},
 	}
 
-	// Exports: the whole log, and one stream with a proof per line.
+	// Exports: the whole log, and filtered ones with a proof per line.
 	export := func(f audit.Filter, size uint64) string {
 		var b bytes.Buffer
 		if _, err := svc.Export(ctx, &b, f, size); err != nil {
@@ -332,30 +421,81 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 		return b.String()
 	}
 	whole := export(audit.Filter{}, last)
+	wholeMid := export(audit.Filter{}, mid)
 	filter := audit.Filter{StreamID: "subscription-0f3c6a52-1a3e-5d7b-9c41-7e2f60a8b913"}
 	filtered := export(filter, last)
+	upTo6 := audit.Filter{ToPosition: 6}
+	early := export(upTo6, last)
+	from4 := audit.Filter{FromPosition: 4}
+	late := export(from4, last)
 	lines := strings.SplitAfter(whole, "\n")
 	fl := strings.SplitAfter(filtered, "\n")
-	swap := func(ls []string, i, j int) string {
+	el := strings.SplitAfter(early, "\n")
+	swap := func(ls []string, pairs ...int) string {
 		c := append([]string(nil), ls...)
-		c[i], c[j] = c[j], c[i]
+		for k := 0; k < len(pairs); k += 2 {
+			c[pairs[k]], c[pairs[k+1]] = c[pairs[k+1]], c[pairs[k]]
+		}
 		return strings.Join(c, "")
 	}
-	drop := func(ls []string, i int) string {
+	drop := func(ls []string, i int) []string {
 		c := append([]string(nil), ls[:i]...)
-		return strings.Join(append(c, ls[i+1:]...), "")
+		return append(c, ls[i+1:]...)
 	}
+	join := func(ls []string) string { return strings.Join(ls, "") }
+	quoted := func(s string) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// The header's checkpoint replaced by one another key signed.
+	foreignHeader := strings.Replace(whole, quoted(good.Note), quoted(string(byOther)), 1)
+	seats := base64.StdEncoding.EncodeToString([]byte(`{ "seats": 5 }`))
+	sloppySeats := seats[:len(seats)-2] + sloppyBase64(seats[len(seats)-2:len(seats)-1]) + "="
+	x := func(name string, f audit.Filter, size, trusted uint64, ndjson, reason string) auditVectorExport {
+		return auditVectorExport{Name: name, Filter: f, Size: size, TrustedSize: trusted, NDJSON: ndjson, Error: reason}
+	}
+	none := audit.Filter{}
 	out.Exports = []auditVectorExport{
-		{Name: "the whole log", Size: last, NDJSON: whole},
-		{Name: "one stream, each line with its previous hash and inclusion proof", Filter: filter, Size: last, NDJSON: filtered},
-		{Name: "whole log: line 4 (position 3) with its data altered", Size: last, NDJSON: strings.Replace(whole, `"account_id":"3e1d`, `"account_id":"4e1d`, 1), Error: "altered"},
-		{Name: "whole log: line 5 (position 4) removed", Size: last, NDJSON: drop(lines, 4), Error: "removed"},
-		{Name: "whole log: lines 3 and 4 (positions 2 and 3) swapped", Size: last, NDJSON: swap(lines, 2, 3), Error: "reordered"},
-		{Name: "one stream: line 4's seats (data_base64) altered", Filter: filter, Size: last, NDJSON: strings.Replace(filtered,
-			base64.StdEncoding.EncodeToString([]byte(`{ "seats": 5 }`)), base64.StdEncoding.EncodeToString([]byte(`{ "seats": 50 }`)), 1), Error: "altered"},
-		{Name: "one stream: line 3 (version 2) removed", Filter: filter, Size: last, NDJSON: drop(fl, 2), Error: "removed"},
+		x("the whole log", none, last, last, whole, ""),
+		x("one stream, each line with its previous hash and inclusion proof", filter, last, last, filtered, ""),
+		x("whole log: line 4 (position 3) with its data altered", none, last, last, strings.Replace(whole, `"account_id":"3e1d`, `"account_id":"4e1d`, 1), "altered"),
+		x("whole log: line 5 (position 4) removed", none, last, last, join(drop(lines, 4)), "removed"),
+		x("whole log: lines 3 and 4 (positions 2 and 3) swapped", none, last, last, swap(lines, 2, 3), "reordered"),
+		x("one stream: line 4's seats (data_base64) altered", filter, last, last, strings.Replace(filtered, seats, base64.StdEncoding.EncodeToString([]byte(`{ "seats": 50 }`)), 1), "altered"),
+		x("one stream: line 3 (version 2) removed", filter, last, last, join(drop(fl, 2)), "removed"),
+
+		x("the whole log (size 8) against an auditor's older checkpoint (size 5): its first 5 events are compared", none, last, mid, whole, ""),
+		x("whole log: the export of size 5 with line 7 (position 6) of the size-8 export appended", none, mid, mid, wholeMid+lines[6], "added"),
+		x("whole log: line 3 (position 2) removed, lines 7 and 8 (positions 6 and 7) swapped: the first problem in line order is named", none, last, last,
+			join(drop(strings.SplitAfter(swap(lines, 6, 7), "\n"), 2)), "removed"),
+		x("whole log: line 8 (position 7) has data_base64 with an unused bit set (the same bytes, another spelling)", none, last, last, strings.Replace(whole, seats, sloppySeats, 1), "altered"),
+		x("whole log: the header's checkpoint is signed by another key", none, last, last, foreignHeader, "untrusted"),
+		x("whole log: the header names another format", none, last, last, strings.Replace(whole, "seatledger-audit-export/v1", "seatledger-audit-export/v2", 1), "malformed"),
+		x("whole log: the header has a field this version does not know", none, last, last, strings.Replace(whole, `"contiguous_positions":true`, `"contiguous_positions":true,"signed_by":"me"`, 1), "malformed"),
+		x("whole log: the header has an empty filter", none, last, last, strings.Replace(whole, `,"contiguous_positions"`, `,"filter":{},"contiguous_positions"`, 1), "malformed"),
+		x("whole log of size 5 against an auditor's newer checkpoint (size 8)", none, mid, last, wholeMid, "stale"),
+		x("one stream bounded by size 8 against an auditor's checkpoint of size 5", filter, last, mid, filtered, "stale"),
+		x("one stream: line 2 of the whole log (another stream) added", filter, last, last, fl[0]+lines[1]+join(fl[1:]), "added"),
+		x("one stream: lines 2 and 3 (versions 1 and 2) swapped", filter, last, last, swap(fl, 1, 2), "reordered"),
+		x("one stream: line 3's prev_hash altered", filter, last, last, strings.Replace(filtered, `"prev_hash":"`+out.Events[1].HashHex[:8], `"prev_hash":"`+out.Events[0].HashHex[:8], 1), "altered"),
+		x("positions up to 6: three streams interleaved, each line's prev_hash is the hash of its stream's previous line", upTo6, last, last, early, ""),
+		x("positions up to 6: line 3 (position 2, the subscription's version 1) removed: its stream starts at version 2", upTo6, last, last, join(drop(el, 2)), "removed"),
+		x("positions up to 6: line 4 (position 3, the subscription's last event kept) removed: still valid, a filtered export cannot show a stream's missing tail",
+			upTo6, last, last, join(drop(el, 3)), ""),
+		x("positions from 4: streams may start at any version, each line verifies alone", from4, last, last, late, ""),
 	}
 	return out
+}
+
+// sloppyBase64 returns the base64 symbol c with its lowest bit flipped:
+// before a padding "=", that bit is unused, so the text decodes to the
+// same bytes in a lenient decoder and is refused by a strict one.
+func sloppyBase64(c string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	return string(alphabet[strings.Index(alphabet, c)^1])
 }
 
 // flipBase64 changes the last byte of the base64 text's decoded bytes.
@@ -430,13 +570,23 @@ func TestVectors_audit_log_X2(t *testing.T) {
 			t.Errorf("note %q: %v, want %q", n.Name, err, n.Error)
 		}
 	}
+	for _, k := range stored.VerifierKeys {
+		_, err := audit.ParseVerifierKey(k.Key)
+		if (k.Error == "" && err != nil) || (k.Error != "" && !errors.Is(err, audit.ErrMalformedCheckpoint)) {
+			t.Errorf("verifier key %q: %v, want %q", k.Name, err, k.Error)
+		}
+	}
 	leafOf := map[uint64]auditVectorEvent{}
 	for _, e := range stored.Events {
 		leafOf[e.Position] = e
 	}
+	// The proofs as docs/formats.md says to check them: the notes first,
+	// the sizes against the notes', the leaf recomputed from the event
+	// (and the served leaf_hash the same), then RFC 9162.
 	for _, p := range stored.Proofs {
 		var err error
-		if p.Position != 0 {
+		switch p.Kind {
+		case "inclusion":
 			var ip audit.InclusionProof
 			if err = json.Unmarshal([]byte(p.JSON), &ip); err != nil {
 				t.Fatal(err)
@@ -444,26 +594,64 @@ func TestVectors_audit_log_X2(t *testing.T) {
 			e := leafOf[p.Position]
 			chain, _ := hex.DecodeString(e.HashHex)
 			leaf := audit.LeafHash(p.Position, chain) // recomputed from the event, not taken from the proof
-			err = proof.VerifyInclusion(rfc6962.DefaultHasher, ip.LeafIndex, ip.TreeSize, leaf[:], ip.Hashes, opened[p.Size].Root)
-		} else {
+			var cp audit.Checkpoint
+			cp, err = audit.OpenCheckpoint([]byte(ip.Checkpoint), stored.VerifierKey)
+			switch {
+			case err != nil:
+			case ip.Position != p.Position || ip.TreeSize != cp.Size || cp.Size != p.Size:
+				err = fmt.Errorf("position %d, tree size %d, checkpoint size %d", ip.Position, ip.TreeSize, cp.Size)
+			case !bytes.Equal(ip.LeafHash, leaf[:]):
+				err = errors.New("leaf_hash is not the event's leaf")
+			case ip.LeafIndex != ip.Position-1: // contiguous positions (SQL stores)
+				err = fmt.Errorf("leaf index %d for position %d", ip.LeafIndex, ip.Position)
+			default:
+				err = proof.VerifyInclusion(rfc6962.DefaultHasher, ip.LeafIndex, ip.TreeSize, leaf[:], ip.Hashes, cp.Root)
+			}
+		case "consistency":
 			var cp audit.ConsistencyProof
 			if err = json.Unmarshal([]byte(p.JSON), &cp); err != nil {
 				t.Fatal(err)
 			}
-			err = proof.VerifyConsistency(rfc6962.DefaultHasher, cp.From, cp.To, cp.Hashes, opened[p.From].Root, opened[p.To].Root)
+			var from, to audit.Checkpoint
+			if from, err = audit.OpenCheckpoint([]byte(cp.FromCheckpoint), stored.VerifierKey); err == nil {
+				to, err = audit.OpenCheckpoint([]byte(cp.ToCheckpoint), stored.VerifierKey)
+			}
+			switch {
+			case err != nil:
+			case cp.From != from.Size || cp.To != to.Size || from.Size != *p.From || to.Size != *p.To:
+				err = fmt.Errorf("from %d to %d, the notes' sizes %d and %d", cp.From, cp.To, from.Size, to.Size)
+			default:
+				err = proof.VerifyConsistency(rfc6962.DefaultHasher, cp.From, cp.To, cp.Hashes, from.Root, to.Root)
+			}
+		default:
+			t.Fatalf("proof %q of kind %q", p.Name, p.Kind)
 		}
 		if (err == nil) != p.Valid {
 			t.Errorf("proof %q: %v, want valid=%v", p.Name, err, p.Valid)
 		}
 	}
 	for _, x := range stored.Exports {
-		_, err := audit.VerifyExport(context.Background(), strings.NewReader(x.NDJSON), opened[x.Size], stored.VerifierKey)
-		var te *audit.TamperError
-		switch {
-		case x.Error == "" && err != nil:
-			t.Errorf("export %q: %v, want it to verify", x.Name, err)
-		case x.Error != "" && (!errors.As(err, &te) || te.Reason.String() != x.Error):
-			t.Errorf("export %q: %v, want %s", x.Name, err, x.Error)
+		_, err := audit.VerifyExport(context.Background(), strings.NewReader(x.NDJSON), opened[x.TrustedSize], stored.VerifierKey)
+		if got := exportReason(err); got != x.Error {
+			t.Errorf("export %q: %v (%q), want %q", x.Name, err, got, x.Error)
 		}
 	}
+}
+
+// exportReason names VerifyExport's outcome as docs/formats.md does.
+func exportReason(err error) string {
+	var te *audit.TamperError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &te):
+		return te.Reason.String()
+	case errors.Is(err, audit.ErrNotAnExport), errors.Is(err, audit.ErrMalformedCheckpoint):
+		return "malformed"
+	case errors.Is(err, audit.ErrUntrustedCheckpoint):
+		return "untrusted"
+	case errors.Is(err, audit.ErrStaleExport):
+		return "stale"
+	}
+	return "unnamed: " + err.Error()
 }

@@ -19,6 +19,12 @@ import (
 // of a version this build reads.
 var ErrNotAnExport = errors.New("audit: not an audit export")
 
+// ErrStaleExport is matched by an error about an export bounded by
+// another checkpoint than the auditor's, against which it cannot be
+// verified: a filtered export of another size, or a whole-log export
+// smaller than the auditor's checkpoint. Export again, bounded by yours.
+var ErrStaleExport = errors.New("audit: the export is bounded by another checkpoint than yours")
+
 // VerifyExport checks an export (as Export writes it) against a
 // checkpoint the auditor trusts (opened with OpenCheckpoint), using only
 // the export, that checkpoint and verifierKey, which must also have signed
@@ -39,8 +45,13 @@ func VerifyExport(ctx context.Context, r io.ReadSeeker, cp Checkpoint, verifierK
 		return VerifyReport{}, fmt.Errorf("%w: %v", ErrNotAnExport, err)
 	}
 	var h exportHeader
-	if err := json.Unmarshal(first, &h); err != nil || h.Format != ExportFormat {
+	dec := json.NewDecoder(bytes.NewReader(first))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil || dec.More() || h.Format != ExportFormat {
 		return VerifyReport{}, fmt.Errorf("%w: the first line is not a %s header", ErrNotAnExport, ExportFormat)
+	}
+	if h.Filter != nil && h.Filter.IsZero() {
+		return VerifyReport{}, fmt.Errorf("%w: the header's filter selects nothing; a whole-log export has no filter", ErrNotAnExport)
 	}
 	hc, err := OpenCheckpoint([]byte(h.Checkpoint), verifierKey)
 	if err != nil {
@@ -53,13 +64,13 @@ func VerifyExport(ctx context.Context, r io.ReadSeeker, cp Checkpoint, verifierK
 	lines := &lineReader{r: br}
 	if h.Filter != nil {
 		if hc.Size != cp.Size {
-			return VerifyReport{}, fmt.Errorf("the filtered export is proved against the checkpoint of size %d, yours has size %d: export again bounded by yours (--size %d)",
-				hc.Size, cp.Size, cp.Size)
+			return VerifyReport{}, fmt.Errorf("%w: the filtered export is proved against the checkpoint of size %d, yours has size %d: export again bounded by yours (--size %d)",
+				ErrStaleExport, hc.Size, cp.Size, cp.Size)
 		}
-		return verifyFiltered(ctx, lines, cp, *h.Filter)
+		return verifyFiltered(ctx, lines, cp, *h.Filter, &exportDiagnosis{r: r, cp: hc, contiguous: h.ContiguousPositions})
 	}
 	if cp.Size > hc.Size {
-		return VerifyReport{}, fmt.Errorf("your checkpoint (size %d) is newer than the export's (size %d): export again", cp.Size, hc.Size)
+		return VerifyReport{}, fmt.Errorf("%w: your checkpoint (size %d) is newer than the export's (size %d): export again", ErrStaleExport, cp.Size, hc.Size)
 	}
 	targets := []Checkpoint{cp}
 	if hc.Size > cp.Size {
@@ -237,8 +248,9 @@ func (d *exportDiagnosis) short(_ context.Context, count, lastPos uint64) error 
 	return e
 }
 
-// verifyFiltered checks a filtered export line by line against cp.
-func verifyFiltered(ctx context.Context, lines *lineReader, cp Checkpoint, f Filter) (VerifyReport, error) {
+// verifyFiltered checks a filtered export line by line against cp; d
+// tells a reordered line from a removed one, as for the whole log.
+func verifyFiltered(ctx context.Context, lines *lineReader, cp Checkpoint, f Filter, d *exportDiagnosis) (VerifyReport, error) {
 	rep := VerifyReport{Checkpoint: cp}
 	streams := map[string]*streamHead{}
 	var lastPos uint64
@@ -283,7 +295,7 @@ func verifyFiltered(ctx context.Context, lines *lineReader, cp Checkpoint, f Fil
 			return fail(ReasonAltered, "version %d with a previous hash %q", r.Version, *el.PrevHash)
 		}
 		leaf := LeafHash(r.Position, r.Hash)
-		if err := proof.VerifyInclusion(hasher, el.Proof.LeafIndex, cp.Size, leaf[:], el.Proof.Hashes, cp.Root); err != nil {
+		if err := proof.VerifyInclusion(hasher, el.Proof.LeafIndex, cp.Size, leaf[:], fromB64s(el.Proof.Hashes), cp.Root); err != nil {
 			return fail(ReasonAltered, "its inclusion proof (leaf %d of %d) does not lead to the checkpoint's root: %v", el.Proof.LeafIndex, cp.Size, err)
 		}
 		rep.Proofs++
@@ -291,14 +303,20 @@ func verifyFiltered(ctx context.Context, lines *lineReader, cp Checkpoint, f Fil
 		if st == nil {
 			st = &streamHead{}
 			streams[r.StreamID] = st
-			if f.complete() && r.Version != 1 {
-				return fail(ReasonRemoved, "the stream's export starts at version %d, not 1", r.Version)
+		}
+		if f.complete() {
+			// The filter keeps whole streams: each starts at version 1 and
+			// goes on one version at a time, each line linked to its
+			// stream's previous line.
+			if want := st.version + 1; r.Version != want {
+				err := d.version(ctx, want, r)
+				var te *TamperError
+				if errors.As(err, &te) && te.EventID != "" {
+					te.Line = lines.line
+				}
+				return rep, err
 			}
-		} else if f.complete() {
-			switch {
-			case r.Version != st.version+1:
-				return fail(ReasonRemoved, "the stream goes from version %d to %d: the lines between were removed or reordered", st.version, r.Version)
-			case !bytes.Equal(prev, st.hash):
+			if st.version > 0 && !bytes.Equal(prev, st.hash) {
 				return fail(ReasonAltered, "its previous hash is not the hash of version %d on an earlier line", st.version)
 			}
 		}
