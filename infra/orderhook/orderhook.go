@@ -180,11 +180,14 @@ func mac(secret []byte, ts string, body []byte) []byte {
 var ErrSignature = errors.New("orderhook: invalid signature")
 
 // Verify checks the X-Seatledger-Signature header of a delivery of body,
-// as the order system (and the tests) do: the header must be well formed,
-// its time within tolerance of now (either way; tolerance <= 0 means
-// DefaultTolerance), and one of its v1 signatures the HMAC of secret,
-// compared in constant time. Several v1 entries are allowed, so that a
-// sender may sign with an old and a new secret while they are rotated.
+// as the order system (and the tests) do: the header must be well formed
+// (entries split at ',' and trimmed of white space, each key=value; one
+// t of decimal digits; at least one v1 of 64 hex digits, every v1 well
+// formed; other keys ignored), its time within tolerance of now (either
+// way; tolerance <= 0 means DefaultTolerance), and one of its v1
+// signatures the HMAC of secret, compared in constant time. Several v1
+// entries are allowed, so that a sender may sign with an old and a new
+// secret while they are rotated.
 func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
 	if len(secret) == 0 {
 		return fmt.Errorf("%w: no secret to verify with", ErrSignature)
@@ -219,8 +222,10 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 	if ts == "" || len(sigs) == 0 {
 		return fmt.Errorf("%w: the header needs t= and v1=", ErrSignature)
 	}
+	// Digits only: ParseInt alone would take a sign ("+1774396800"), a
+	// second spelling of the same time under another MAC.
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
+	if err != nil || strings.Trim(ts, "0123456789") != "" {
 		return fmt.Errorf("%w: malformed timestamp", ErrSignature)
 	}
 	if age := now.Sub(time.Unix(sec, 0)); age > tolerance || age < -tolerance {

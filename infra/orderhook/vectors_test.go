@@ -99,8 +99,26 @@ func computeWebhookVectors(in webhookVectors) webhookVectors {
 		{Name: "an unknown scheme beside v1 is ignored", Header: "t=" + ts + ",v0=abc," + out.Header[len("t="+ts+","):], Body: in.Body, Now: in.SentAt, Valid: true},
 		{Name: "no v1 signature", Header: "t=" + ts, Body: in.Body, Now: in.SentAt},
 		{Name: "v1 in upper-case hex", Header: "t=" + ts + ",v1=" + strings.ToUpper(out.MACHex), Body: in.Body, Now: in.SentAt, Valid: true},
+		{Name: "spaces around the entries (trimmed)", Header: " t=" + ts + " , v1=" + out.MACHex + " ", Body: in.Body, Now: in.SentAt, Valid: true},
+		{Name: "two t entries", Header: "t=" + ts + ",t=" + ts + ",v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
+		{Name: "no t entry", Header: "v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
+		{Name: "t with a sign, MACed as written", Header: signedAt(in.Secret, "+"+ts, body), Body: in.Body, Now: in.SentAt},
+		{Name: "t not a number", Header: "t=" + ts + "x,v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
+		{Name: "a malformed v1 beside a valid one", Header: out.Header + ",v1=xyz", Body: in.Body, Now: in.SentAt},
+		{Name: "an empty entry (a trailing comma)", Header: out.Header + ",", Body: in.Body, Now: in.SentAt},
+		{Name: "an entry without '='", Header: out.Header + ",v2", Body: in.Body, Now: in.SentAt},
+		{Name: "the key in upper case (T= is another scheme: no t)", Header: "T=" + ts + ",v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
 	}
 	return out
+}
+
+// signedAt is a header whose t is ts exactly as given, with its v1 the
+// HMAC of that text: a sender's odd spelling of t, signed consistently.
+func signedAt(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // TestVectors_order_webhook_signature checks
