@@ -218,19 +218,39 @@ func fromLine(l exportLine) (event.Record, error) {
 	r.Metadata = event.Metadata{Actor: event.Actor{Kind: kind, ID: l.Metadata.Actor.ID}, Command: l.Metadata.Command,
 		CorrelationID: l.Metadata.CorrelationID, CausationID: l.Metadata.CausationID}
 	if l.Metadata.EffectiveAt != "" {
-		if r.Metadata.EffectiveAt, err = time.Parse(time.RFC3339Nano, l.Metadata.EffectiveAt); err != nil {
+		if r.Metadata.EffectiveAt, err = parseTime(l.Metadata.EffectiveAt); err != nil {
 			return r, fmt.Errorf("effective_at: %v", err)
 		}
-		r.Metadata.EffectiveAt = r.Metadata.EffectiveAt.UTC()
 	}
-	if r.RecordedAt, err = time.Parse(time.RFC3339Nano, l.RecordedAt); err != nil {
+	if r.RecordedAt, err = parseTime(l.RecordedAt); err != nil {
 		return r, fmt.Errorf("recorded_at: %v", err)
 	}
-	r.RecordedAt = r.RecordedAt.UTC()
-	if r.Hash, err = hex.DecodeString(l.Hash); err != nil || len(r.Hash) != event.HashSize {
-		return r, fmt.Errorf("hash %q is not %d bytes of hex", l.Hash, event.HashSize)
+	if r.Hash, err = parseHash(l.Hash); err != nil || len(r.Hash) != event.HashSize {
+		return r, fmt.Errorf("hash %q is not %d bytes in lower-case hex", l.Hash, event.HashSize)
 	}
 	return r, nil
+}
+
+// parseTime reads a time written as formatTime writes it, and no other
+// spelling of the same instant (an offset, other fractional digits).
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, err
+	}
+	if formatTime(t) != s {
+		return t, fmt.Errorf("%q is not a UTC time with six (or nine) fractional digits", s)
+	}
+	return t.UTC(), nil
+}
+
+// parseHash reads lower-case hex, the one spelling the export writes.
+func parseHash(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err == nil && hex.EncodeToString(b) != s {
+		err = fmt.Errorf("%q is not lower-case hex", s)
+	}
+	return b, err
 }
 
 // ExportReport says what an export wrote.

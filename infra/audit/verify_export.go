@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -281,7 +280,7 @@ func verifyFiltered(ctx context.Context, lines *lineReader, cp Checkpoint, f Fil
 		if el.PrevHash == nil || el.Proof == nil {
 			return fail(ReasonAltered, "a filtered export's line needs prev_hash and proof")
 		}
-		prev, err := hex.DecodeString(*el.PrevHash)
+		prev, err := parseHash(*el.PrevHash)
 		if err != nil || (len(prev) != 0 && len(prev) != event.HashSize) {
 			return fail(ReasonAltered, "prev_hash is not a hash")
 		}
