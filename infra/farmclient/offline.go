@@ -148,7 +148,7 @@ func Import(state *State, raw []byte, now time.Time) (offline.Kind, error) {
 	switch want {
 	case offline.Activation:
 		if ans.InstallationID == "" || ans.Credential == "" {
-			return "", fmt.Errorf("farmclient: the activation file names no installation or credential")
+			return "", fmt.Errorf("farmclient: the activation file is refused: %w: it names no installation or credential", offline.ErrMalformed)
 		}
 		state.InstallationID, state.Credential, state.Status, state.License = ans.InstallationID, ans.Credential, ans.Status, &lic
 	case offline.SubscriptionInfo:

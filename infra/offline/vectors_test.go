@@ -70,6 +70,10 @@ type vectorVerify struct {
 	// of docs/formats.md's "Verifying an answer").
 	Pending vectorPending `json:"pending"`
 	File    string        `json:"file"`
+	// Step is the step of "Verifying an answer" that decides the case
+	// (1 structure, 2 kind, 3 headers, 4 signature, 5 times, 6 the
+	// installation's checks); 6 for a file that passes them all.
+	Step int `json:"step"`
 	// Error is "" for a file that verifies, else the first reason of
 	// docs/formats.md's order: malformed, kind, signature, future,
 	// expired (steps 1-5, Verify), foreign or replayed (step 6, the
@@ -98,10 +102,6 @@ type offlineVectors struct {
 }
 
 var vectorErrors = map[string]error{"malformed": ErrMalformed, "kind": ErrKind, "signature": ErrSignature, "expired": ErrExpired, "future": ErrFuture}
-
-// stepSix are the outcomes of the installation's own checks (nonce,
-// server, installation), after Verify has passed.
-var stepSix = map[string]bool{"foreign": true, "replayed": true}
 
 // vectorSeed is a test key's seed: SHA-256 of its name, so anyone can see
 // it is no real key.
@@ -343,10 +343,30 @@ func computeOfflineVectors(in offlineVectors) (offlineVectors, error) {
 	if err != nil {
 		return out, err
 	}
+	noCredential := act
+	noCredential.Content = []byte(answer(out.Answers[0].Content, func(c map[string]any) { delete(c, "credential") }))
+	noCredentialRaw, err := s.Sign(noCredential)
+	if err != nil {
+		return out, err
+	}
+	unknownField, err := out.Answers[1].file()
+	if err != nil {
+		return out, err
+	}
+	unknownField.Content = []byte(answer(out.Answers[1].Content, func(c map[string]any) { c["note"] = "hello" }))
+	unknownFieldRaw, err := s.Sign(unknownField)
+	if err != nil {
+		return out, err
+	}
 	otherRefresh := pRef
 	otherRefresh.Nonce = "xu3b1QkVJtAWe_yHc2m8Pg" // a later refresh request's nonce
 	v := func(name string, pending vectorPending, file, reason string) vectorVerify {
 		return vectorVerify{Name: name, Kind: answerKindOf(pending.RequestKind), Now: at(valid), Pending: pending, File: file, Error: reason}
+	}
+	malformed := func(step int, name string, pending vectorPending, file string) vectorVerify {
+		c := v(name, pending, file, "malformed")
+		c.Step = step
+		return c
 	}
 	out.Verify = append(out.Verify,
 		v("CRLF line endings (still valid)", pAct, strings.ReplaceAll(good, "\n", "\r\n"), ""),
@@ -360,37 +380,37 @@ func computeOfflineVectors(in offlineVectors) (offlineVectors, error) {
 		v("relabelled as a subscription-information file (armor and Kind)", pRef,
 			strings.ReplaceAll(strings.Replace(good, "Kind: activation", "Kind: subscription-information", 1), "ACTIVATION FILE", "SUBSCRIPTION INFORMATION FILE"), "signature"),
 		v("an activation file where a deactivation file is expected", pDeact, good, "kind"),
-		v("signature truncated", pAct, replace(sig, sig[:len(sig)-4]), "malformed"),
-		v("signature in padded standard base64", pAct, replace(sig, "Signature: "+base64.StdEncoding.EncodeToString(sigBytes)), "malformed"),
+		malformed(3, "signature truncated", pAct, replace(sig, sig[:len(sig)-4])),
+		malformed(3, "signature in padded standard base64", pAct, replace(sig, "Signature: "+base64.StdEncoding.EncodeToString(sigBytes))),
 		vectorVerify{Name: "imported at its expiry", Kind: Activation, Now: at(act.Expires), Pending: pAct, File: good, Error: "expired"},
 		vectorVerify{Name: "imported a second before its expiry (still valid)", Kind: Activation, Now: at(act.Expires.Add(-time.Second)), Pending: pAct, File: good},
 		vectorVerify{Name: "issued more than the drift in the future", Kind: Activation, Now: at(act.Issued.Add(-DefaultDrift - time.Second)), Pending: pAct, File: good, Error: "future"},
 		vectorVerify{Name: "issued within the drift in the future (still valid)", Kind: Activation, Now: at(act.Issued.Add(-DefaultDrift)), Pending: pAct, File: good},
 
 		// Step 1: the structure.
-		v("an empty file", pAct, "", "malformed"),
-		v("no BEGIN line", pAct, without(0), "malformed"),
-		v("the END line names another label than the BEGIN line", pAct, replace("-----END SEATLEDGER ACTIVATION FILE-----", "-----END SEATLEDGER DEACTIVATION FILE-----"), "malformed"),
-		v("no empty line after the headers", pAct, without(header("Signature")+1), "malformed"),
-		v("a header without the space after its colon", pAct, replace("Server: ", "Server:"), "malformed"),
-		v("a header named twice", pAct, replace("Server: farm/srv-berlin-1\n", "Server: farm/srv-berlin-1\nServer: farm/srv-berlin-1\n"), "malformed"),
-		v("a header name with a space in it (signed)", pAct, signed(Activation, actHeaders(insertBeforeSigner("Farm Name", "Berlin")), act.Content), "malformed"),
-		v("no Kind header (signed without one)", pAct, signed(Activation, actHeaders(drop("Kind")), act.Content), "malformed"),
-		v("the body is not base64", pAct, replace("\n\ney", "\n\n*ey"), "malformed"),
-		v("the body's base64 has an unused bit set (the same bytes, another spelling)", pAct, strings.Join(sloppyBody, "\n")+"\n", "malformed"),
-		v("an armor of another kind with a broken header line (malformed comes before kind)", pDeact, replace("Server: ", "Server:"), "malformed"),
+		malformed(1, "an empty file", pAct, ""),
+		malformed(1, "no BEGIN line", pAct, without(0)),
+		malformed(1, "the END line names another label than the BEGIN line", pAct, replace("-----END SEATLEDGER ACTIVATION FILE-----", "-----END SEATLEDGER DEACTIVATION FILE-----")),
+		malformed(1, "no empty line after the headers", pAct, without(header("Signature")+1)),
+		malformed(1, "a header without the space after its colon", pAct, replace("Server: ", "Server:")),
+		malformed(1, "a header named twice", pAct, replace("Server: farm/srv-berlin-1\n", "Server: farm/srv-berlin-1\nServer: farm/srv-berlin-1\n")),
+		malformed(1, "a header name with a space in it (signed)", pAct, signed(Activation, actHeaders(insertBeforeSigner("Farm Name", "Berlin")), act.Content)),
+		malformed(1, "no Kind header (signed without one)", pAct, signed(Activation, actHeaders(drop("Kind")), act.Content)),
+		malformed(1, "the body is not base64", pAct, replace("\n\ney", "\n\n*ey")),
+		malformed(1, "the body's base64 has an unused bit set (the same bytes, another spelling)", pAct, strings.Join(sloppyBody, "\n")+"\n"),
+		malformed(1, "an armor of another kind with a broken header line (malformed comes before kind)", pDeact, replace("Server: ", "Server:")),
 		// Step 2: the kind.
 		v("an activation-request file where an activation file is expected", pAct, request, "kind"),
 		v("the armor says activation, the Kind header subscription-information (signed)", pAct,
 			signed(Activation, actHeaders(set("Kind", string(SubscriptionInfo))), act.Content), "kind"),
 		// Step 3: the headers an answer needs.
-		v("no Expires header (signed without one)", pAct, signed(Activation, actHeaders(drop("Expires")), act.Content), "malformed"),
-		v("no Signer header (signed without one)", pAct, signed(Activation, actHeaders(drop("Signer")), act.Content), "malformed"),
-		v("no Nonce header (signed without one)", pAct, signed(Activation, actHeaders(drop("Nonce")), act.Content), "malformed"),
-		v("Issued with a time-zone offset (signed)", pAct, signed(Activation, actHeaders(set("Issued", "2026-03-01T10:00:00+01:00")), act.Content), "malformed"),
-		v("Issued with fractional seconds (signed)", pAct, signed(Activation, actHeaders(set("Issued", "2026-03-01T09:00:00.000Z")), act.Content), "malformed"),
-		v("Signature before Signer (the signed bytes are the same; Signature must come last)", pAct, strings.Join(sigFirst, "\n")+"\n", "malformed"),
-		v("the signature's base64url has an unused bit set (the same bytes, another spelling)", pAct, replace(sig, sloppySig), "malformed"),
+		malformed(3, "no Expires header (signed without one)", pAct, signed(Activation, actHeaders(drop("Expires")), act.Content)),
+		malformed(3, "no Signer header (signed without one)", pAct, signed(Activation, actHeaders(drop("Signer")), act.Content)),
+		malformed(3, "no Nonce header (signed without one)", pAct, signed(Activation, actHeaders(drop("Nonce")), act.Content)),
+		malformed(3, "Issued with a time-zone offset (signed)", pAct, signed(Activation, actHeaders(set("Issued", "2026-03-01T10:00:00+01:00")), act.Content)),
+		malformed(3, "Issued with fractional seconds (signed)", pAct, signed(Activation, actHeaders(set("Issued", "2026-03-01T09:00:00.000Z")), act.Content)),
+		malformed(3, "Signature before Signer (the signed bytes are the same; Signature must come last)", pAct, strings.Join(sigFirst, "\n")+"\n"),
+		malformed(3, "the signature's base64url has an unused bit set (the same bytes, another spelling)", pAct, replace(sig, sloppySig)),
 		// Step 4: Signer and signature.
 		v("Signer names a key that is not pinned (signed by the pinned key all the same)", pAct,
 			signed(Activation, actHeaders(set("Signer", out.OtherKey.KeyID)), act.Content), "signature"),
@@ -401,8 +421,31 @@ func computeOfflineVectors(in offlineVectors) (offlineVectors, error) {
 		v("an answer to another request of the same kind (its nonce is not the pending one)", otherRefresh, out.Answers[1].File, "replayed"),
 		v("an answer for another server (signed for farm/srv-berlin-2)", pAct, string(foreignServerRaw), "foreign"),
 		v("a deactivation answer for another installation", pDeact, string(foreignInstallation), "foreign"),
+		malformed(6, "an activation answer without a credential (signed)", pAct, string(noCredentialRaw)),
+		malformed(6, "an answer whose content has a field the reader does not know (signed)", pRef, string(unknownFieldRaw)),
 	)
+	// The step that decides each case, where its reason does not say.
+	for i := range out.Verify {
+		if c := &out.Verify[i]; c.Step == 0 {
+			c.Step = map[string]int{"": 6, "kind": 2, "signature": 4, "future": 5, "expired": 5, "foreign": 6, "replayed": 6}[c.Error]
+		}
+	}
 	return out, nil
+}
+
+// answer is the JSON content with edit applied (keys in Go's map order,
+// sorted).
+func answer(content string, edit func(map[string]any)) string {
+	var c map[string]any
+	if err := json.Unmarshal([]byte(content), &c); err != nil {
+		panic(err)
+	}
+	edit(c)
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // answerKindOf is the kind that answers a request of kind k.
@@ -516,7 +559,7 @@ func TestVectors_offline_files_ACT2(t *testing.T) {
 		}
 		// Verify is steps 1-5; a file refused in step 6 passes them.
 		want := c.Error
-		if stepSix[want] {
+		if c.Step == 6 {
 			want = ""
 		}
 		f, err := Verify([]byte(c.File), c.Kind, pub, now, DefaultDrift)
