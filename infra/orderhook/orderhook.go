@@ -196,8 +196,9 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 		tolerance = DefaultTolerance
 	}
 	var (
-		ts   string
-		sigs [][]byte
+		ts     string
+		haveTS bool
+		sigs   [][]byte
 	)
 	for part := range strings.SplitSeq(header, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -206,10 +207,10 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 		}
 		switch k {
 		case "t":
-			if ts != "" {
+			if haveTS {
 				return fmt.Errorf("%w: two timestamps", ErrSignature)
 			}
-			ts = v
+			ts, haveTS = v, true
 		case "v1":
 			sig, err := hex.DecodeString(v)
 			if err != nil || len(sig) != sha256.Size {

@@ -101,6 +101,7 @@ func computeWebhookVectors(in webhookVectors) webhookVectors {
 		{Name: "v1 in upper-case hex", Header: "t=" + ts + ",v1=" + strings.ToUpper(out.MACHex), Body: in.Body, Now: in.SentAt, Valid: true},
 		{Name: "spaces around the entries (trimmed)", Header: " t=" + ts + " , v1=" + out.MACHex + " ", Body: in.Body, Now: in.SentAt, Valid: true},
 		{Name: "two t entries", Header: "t=" + ts + ",t=" + ts + ",v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
+		{Name: "an empty t, then the valid t (two t entries)", Header: "t=," + out.Header, Body: in.Body, Now: in.SentAt},
 		{Name: "no t entry", Header: "v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
 		{Name: "t with a sign, MACed as written", Header: signedAt(in.Secret, "+"+ts, body), Body: in.Body, Now: in.SentAt},
 		{Name: "t not a number", Header: "t=" + ts + "x,v1=" + out.MACHex, Body: in.Body, Now: in.SentAt},
