@@ -422,6 +422,16 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 	}
 	whole := export(audit.Filter{}, last)
 	wholeMid := export(audit.Filter{}, mid)
+	quoted := func(s string) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// An export bounded by the empty tree (the ledger writes one only
+	// while the log is empty): its header alone.
+	wholeEmpty := strings.Replace(strings.SplitAfter(whole, "\n")[0], quoted(good.Note), quoted(out.Checkpoints[0].Note), 1)
 	filter := audit.Filter{StreamID: "subscription-0f3c6a52-1a3e-5d7b-9c41-7e2f60a8b913"}
 	filtered := export(filter, last)
 	upTo6 := audit.Filter{ToPosition: 6}
@@ -443,13 +453,6 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 		return append(c, ls[i+1:]...)
 	}
 	join := func(ls []string) string { return strings.Join(ls, "") }
-	quoted := func(s string) string {
-		b, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
 	// The header's checkpoint replaced by one another key signed.
 	foreignHeader := strings.Replace(whole, quoted(good.Note), quoted(string(byOther)), 1)
 	seats := base64.StdEncoding.EncodeToString([]byte(`{ "seats": 5 }`))
@@ -483,6 +486,7 @@ func computeAuditVectors(t *testing.T, target sqldb.Target, in auditVectors) aud
 		x("whole log: the header has a field this version does not know", none, last, last, strings.Replace(whole, `"contiguous_positions":true`, `"contiguous_positions":true,"signed_by":"me"`, 1), "malformed"),
 		x("whole log: the header has an empty filter", none, last, last, strings.Replace(whole, `,"contiguous_positions"`, `,"filter":{},"contiguous_positions"`, 1), "malformed"),
 		x("whole log of size 5 against an auditor's newer checkpoint (size 8)", none, mid, last, wholeMid, "stale"),
+		x("whole log: the export of the empty tree (size 0) with line 2 of the size-8 export appended", none, 0, 0, wholeEmpty+lines[1], "added"),
 		x("one stream bounded by size 8 against an auditor's checkpoint of size 5", filter, last, mid, filtered, "stale"),
 		x("one stream: line 2 of the whole log (another stream) added", filter, last, last, fl[0]+lines[1]+join(fl[1:]), "added"),
 		x("one stream: lines 2 and 3 (versions 1 and 2) swapped", filter, last, last, swap(fl, 1, 2), "reordered"),

@@ -146,7 +146,7 @@ func VerifyLog(ctx context.Context, log Log, cp Checkpoint, opts VerifyOptions) 
 	if err != nil {
 		return VerifyReport{}, err
 	}
-	v := newVerifier([]Checkpoint{cp}, opts.Contiguous, 0)
+	v := newVerifier([]Checkpoint{cp}, opts.Contiguous)
 	v.progress = opts.Progress
 	scan := func(ctx context.Context, fn func([]event.Record) error) error {
 		return eventstore.ScanLog(ctx, log, 0, head, opts.PageSize, opts.Readers, fn)
@@ -185,7 +185,8 @@ type orderProblem struct {
 type verifier struct {
 	targets    []Checkpoint // ascending sizes; the root is compared at each
 	contiguous bool
-	limit      uint64 // events allowed (an export's size); 0: any
+	limit      uint64 // events allowed (an export's size) when limited
+	limited    bool   // an export: no event beyond limit, even when limit is 0
 	progress   func(uint64)
 	// lineOf, if set, gives the export line of the event of an ordinal.
 	lineOf func(ordinal uint64) uint64
@@ -196,8 +197,8 @@ type verifier struct {
 	lastPos uint64
 }
 
-func newVerifier(targets []Checkpoint, contiguous bool, limit uint64) *verifier {
-	return &verifier{targets: targets, contiguous: contiguous, limit: limit, streams: map[string]*streamHead{}}
+func newVerifier(targets []Checkpoint, contiguous bool) *verifier {
+	return &verifier{targets: targets, contiguous: contiguous, streams: map[string]*streamHead{}}
 }
 
 type job struct {
@@ -317,7 +318,7 @@ func (v *verifier) run(ctx context.Context, scan func(context.Context, func([]ev
 		}
 		end := min(j.stop, j.badHash)
 		for i := range end {
-			if v.limit > 0 && folded == v.limit {
+			if v.limited && folded == v.limit {
 				return rep, v.annotate(tamper(ReasonAdded, j.recs[i], "the export's checkpoint covers %d events; this one is beyond it", v.limit), folded)
 			}
 			if folded < last {
@@ -340,7 +341,7 @@ func (v *verifier) run(ctx context.Context, scan func(context.Context, func([]ev
 			r := j.recs[end]
 			var err error
 			switch {
-			case v.limit > 0 && folded == v.limit:
+			case v.limited && folded == v.limit:
 				err = tamper(ReasonAdded, r, "the export's checkpoint covers %d events; this one is beyond it", v.limit)
 			case j.badHash == end:
 				want := event.ChainHash(j.prev[end], r)

@@ -75,7 +75,10 @@ func VerifyExport(ctx context.Context, r io.ReadSeeker, cp Checkpoint, verifierK
 	if hc.Size > cp.Size {
 		targets = append(targets, hc)
 	}
-	v := newVerifier(targets, h.ContiguousPositions, hc.Size)
+	v := newVerifier(targets, h.ContiguousPositions)
+	// The header's checkpoint covers hc.Size events and no more: with the
+	// empty tree's checkpoint, not even one.
+	v.limit, v.limited = hc.Size, true
 	v.lineOf = func(ordinal uint64) uint64 { return ordinal + 2 }
 	scan := func(ctx context.Context, fn func([]event.Record) error) error {
 		for {
