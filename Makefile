@@ -10,7 +10,7 @@ BENCHTIME   ?= 3s
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: run build test test-short lint lint-openapi vectors bench bench-cli postgres chromium
+.PHONY: run build test test-short lint lint-openapi vectors bench bench-cli postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -21,7 +21,7 @@ build:
 	$(GO) build -o bin/ ./cmd/ledgerd ./cmd/ledger
 
 ## test: every test with -race; PostgreSQL is started first when it is down
-test: postgres chromium
+test: postgres chromium python3-cryptography
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-short: the same without the race detector, for a quick loop
@@ -63,4 +63,14 @@ chromium:
 		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
 		$$apt install -y --no-install-recommends chromium \
 		|| { $$apt update && $$apt install -y --no-install-recommends chromium; }; \
+	fi
+
+## python3-cryptography: install Debian's python3-cryptography (Ed25519 for docs/examples/verify_vectors.py,
+## which docs/vectors_test.go runs with /usr/bin/python3) when /usr/bin/python3 cannot import it
+python3-cryptography:
+	@if ! /usr/bin/python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null; then \
+		sudo=; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+		apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		$$apt install -y --no-install-recommends python3-cryptography \
+		|| { $$apt update && $$apt install -y --no-install-recommends python3-cryptography; }; \
 	fi

@@ -1,11 +1,13 @@
 // Package docs holds the ledger's format specifications (formats.md) and
-// their second implementation (examples/verify-vectors.mjs); its tests
-// keep both true to the test vectors in testdata/vectors, which the Go
-// packages' own tests check against the code.
+// two implementations of them besides the Go code
+// (examples/verify-vectors.mjs and examples/verify_vectors.py); its tests
+// keep all of them true to the test vectors in testdata/vectors, which the
+// Go packages' own tests check against the code.
 package docs
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -14,27 +16,62 @@ import (
 )
 
 // TestSecondImplementation_verifies_every_vector runs the JavaScript
-// verifier, written from formats.md alone, over every vector file: it
-// must agree with every expected byte, hash and verdict. Without Node.js
-// the test is skipped, except under CI=true, where that is a failure.
+// verifier, written from formats.md, over every vector file: it must agree
+// with every expected byte, hash and verdict. Without Node.js the test is
+// skipped, except under CI=true, where that is a failure.
 func TestSecondImplementation_verifies_every_vector(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is not installed: the second implementation of docs/formats.md cannot run (CI=true)")
-		}
-		t.Skip("node is not installed; skipping the JavaScript verifier of docs/formats.md")
+		missing(t, "node is not installed: the JavaScript verifier of docs/formats.md cannot run")
 	}
-	out, err := exec.Command(node, "examples/verify-vectors.mjs", "../testdata/vectors").CombinedOutput()
+	runVerifier(t, "verify-vectors.mjs", exec.Command(node, "examples/verify-vectors.mjs", "../testdata/vectors"))
+}
+
+// pythonPath is Debian's interpreter, whose python3-cryptography package
+// the Python verifier uses for Ed25519 (`make python3-cryptography`
+// installs it).
+const pythonPath = "/usr/bin/python3"
+
+// TestOutsideImplementation_verifies_every_vector runs the Python
+// verifier, which an outside engineer wrote from formats.md alone, over
+// every vector file: it must agree with every expected byte, hash and
+// verdict. Without /usr/bin/python3 or its cryptography module the test is
+// skipped, except under CI=true, where that is a failure.
+func TestOutsideImplementation_verifies_every_vector(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(pythonPath); err != nil {
+		missing(t, pythonPath+" is not installed: the Python verifier of docs/formats.md cannot run")
+	}
+	probe := exec.Command(pythonPath, "-c", "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey")
+	if out, err := probe.CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("%s has no cryptography module (make python3-cryptography): %v\n%s", pythonPath, err, out))
+	}
+	runVerifier(t, "verify_vectors.py", exec.Command(pythonPath, "examples/verify_vectors.py", "../testdata/vectors"))
+}
+
+// missing skips the test for a missing tool, or fails it under CI=true.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why + " (CI=true)")
+	}
+	t.Skip(why + "; skipping")
+}
+
+// runVerifier runs a verifier and demands that it passed checks and failed
+// none.
+func runVerifier(t *testing.T, name string, cmd *exec.Cmd) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("verify-vectors.mjs: %v\n%s", err, out)
+		t.Fatalf("%s: %v\n%s", name, err, out)
 	}
 	m := regexp.MustCompile(`(?m)^(\d+) passed, 0 failed$`).FindSubmatch(out)
 	if m == nil || string(m[1]) == "0" {
-		t.Fatalf("verify-vectors.mjs printed no passing checks:\n%s", out)
+		t.Fatalf("%s printed no passing checks:\n%s", name, out)
 	}
-	t.Logf("verify-vectors.mjs: %s", strings.TrimSpace(string(out)))
+	t.Logf("%s: %s", name, strings.TrimSpace(string(out)))
 }
 
 // TestFormats_examples_are_the_vectors keeps the examples quoted in
