@@ -29,7 +29,7 @@ itself). A checkpoint signed by another key is refused.
 With --database-url (default $` + config.EnvDatabaseURL + `) every stream's hash
 chain is recomputed and the Merkle root of the checkpoint's events compared;
 with --export, the same is done for an export written by 'ledger export' or
-GET /v1/audit/export. The first altered, removed or reordered event is named.
+GET /v1/audit/export. The first altered, removed, reordered or added event is named.
 
 Exit codes: 0 verified, 1 the log does not match (or could not be read), 2
 usage errors (a missing or malformed argument).`,
