@@ -242,8 +242,8 @@ def parse_offline(text):
     return label, headers, content
 
 
-def check_offline_headers(kind, headers, answer):
-    """Step 3, the headers a file of kind needs. -> (issued, expires)."""
+def check_offline_headers(headers, answer):
+    """Step 3, the headers a file needs (an answer more). -> (issued, expires)."""
     h = dict(headers)
     issued = file_time(h.get("Issued"))
     expires = file_time(h["Expires"]) if "Expires" in h else None
@@ -294,7 +294,7 @@ def verify_answer(text, expected_kind, now, pinned, pending):
         if label != label_of(expected_kind) or dict(headers)["Kind"] != expected_kind:
             raise Refused("kind")
         step = 3
-        issued, expires = check_offline_headers(expected_kind, headers, answer=True)
+        issued, expires = check_offline_headers(headers, answer=True)
         step = 4
         h = dict(headers)
         pub = pinned.get(h["Signer"])
@@ -379,7 +379,7 @@ def test_offline():
         n = "request %s" % r["name"]
         try:
             label, hdrs, body = parse_offline(r["file"])
-            check_offline_headers(r["kind"], hdrs, answer=False)
+            check_offline_headers(hdrs, answer=False)
         except Refused as e:
             check(S, n + ": parses", False, str(e))
             continue
