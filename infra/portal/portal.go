@@ -28,6 +28,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
@@ -195,7 +196,17 @@ const flashCookie = "seatledger_flash"
 
 // redirect sends the browser to target after a successful write (303: the
 // browser GETs it), with a message the next page shows once.
+//
+// A target that is not a path of this origin is never followed: the
+// browser goes home instead (every caller builds its target from its own
+// routes, but a form's "return" or "back" field is the browser's to send).
 func (p *Portal) redirect(w http.ResponseWriter, r *http.Request, target, flash string) {
+	if local, ok := localTarget(target); ok {
+		target = local
+	} else {
+		p.cfg.Logger.WarnContext(r.Context(), "portal: refused a redirect to another origin", "request_id", httpapi.RequestID(r.Context()))
+		target = "/"
+	}
 	if flash != "" {
 		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/", HttpOnly: true,
 			Secure: p.cfg.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 60})
@@ -219,13 +230,47 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
-// safeNext keeps a post-sign-in target on this site: a path, never
-// "//host" or a URL.
+// safeNext keeps a post-sign-in target on this site: a path of this
+// origin as the browser will read it (see localTarget), else "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+	if target, ok := localTarget(next); ok {
+		return target
 	}
-	return next
+	return "/"
+}
+
+// localTarget returns target as a browser reads it, and whether that is a
+// path of this origin. Browsers normalize a URL before parsing it (WHATWG
+// URL standard): they strip leading and trailing C0 controls and spaces,
+// remove every tab, LF and CR, and read a backslash as a slash in http(s)
+// URLs. So "/\t/evil.example" and "/\\evil.example" both become
+// "//evil.example", a link to another origin. The check is made on the
+// normalized form, which is also what is returned, so that what was
+// checked is what the browser follows.
+func localTarget(target string) (string, bool) {
+	s := strings.TrimFunc(target, func(r rune) bool { return r <= ' ' })
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\r':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return r
+	}, s)
+	// A path: one slash, then anything but a second one (which would
+	// start an authority: "//host" or, with more slashes, "///host").
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+		return "", false
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	return s, true
 }
 
 // assets are the embedded static files, served under a content hash so

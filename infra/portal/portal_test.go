@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -82,18 +83,56 @@ func TestPortal_serves_static_files_by_hash(t *testing.T) {
 }
 
 // After sign-in the browser goes back to a page of this site, never to
-// another one.
-func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"/subscriptions/1?x=1": "/subscriptions/1?x=1",
-		"":                     "/",
-		"//evil.example/":      "/",
-		"/\\evil.example":      "/",
-		"https://evil.example": "/",
-		"javascript:alert(1)":  "/",
-	} {
+// another one: every well-known open-redirect bypass is refused, judged
+// after the normalization browsers apply (tabs, CR and LF removed,
+// leading controls and spaces stripped, backslashes read as slashes).
+// The tab case is the reported one: /signin?next=/%09/evil.example sent
+// Chromium to evil.example.
+func TestSafeNext_keeps_the_target_on_this_origin(t *testing.T) {
+	t.Parallel()
+	kept := map[string]string{
+		"/subscriptions/1?x=1":         "/subscriptions/1?x=1",
+		"/accounts/a/farms#top":        "/accounts/a/farms#top",
+		"/tickets/T-1?next=//evil.com": "/tickets/T-1?next=//evil.com", // a query, not an authority
+		"/%2F/evil.example":            "/%2F/evil.example",            // browsers do not decode %2F here
+		"/%5Cevil.example":             "/%5Cevil.example",
+		" /me":                         "/me",
+		"/me\\security":                "/me/security",
+	}
+	refused := []string{
+		"", " ", "/\t/evil.example", "/\t\t/evil.example", "\t//evil.example", "/\n/evil.example", "/\r\n/evil.example",
+		"//evil.example/", "///evil.example", "////evil.example", "/\\evil.example", "\\\\evil.example", "\\/evil.example",
+		"/\\/evil.example", " //evil.example", "\x00//evil.example", "\x1f//evil.example", "/\x00/evil.example",
+		"https://evil.example", "http:evil.example", "https:/evil.example", "HTTPS://evil.example", "//evil.example@portal.example",
+		"javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "data:text/html,<script>alert(1)</script>",
+		"evil.example", "./evil.example", "../evil.example", "?next=//evil.example", "#//evil.example",
+		"/\u0085/evil.example",
+	}
+	for in, want := range kept {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range refused {
+		if got := safeNext(in); got != "/" {
+			t.Errorf("safeNext(%q) = %q, want / (a bypass)", in, got)
+		}
+	}
+	// Whatever is kept resolves, as a browser reads it, to this origin.
+	base, _ := url.Parse("https://portal.example/signin?next=x")
+	for in := range kept {
+		browser := strings.Map(func(r rune) rune {
+			if r == '\\' {
+				return '/'
+			}
+			return r
+		}, safeNext(in))
+		u, err := url.Parse(browser)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := base.ResolveReference(u); got.Host != "portal.example" || got.Scheme != "https" {
+			t.Errorf("safeNext(%q) leads to %s", in, got)
 		}
 	}
 }
