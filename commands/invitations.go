@@ -70,9 +70,11 @@ type Accepted struct {
 
 // AcceptInvitation runs the use case: the acting person (or the new one)
 // joins as a regular member. The link is checked before anybody is signed
-// up, and again, under the account's exact version, when joining.
+// up, and again, under the account's exact version, when joining. An
+// existing person joins only when the invited address is their verified
+// one (rule MEM-4), as their stream says now.
 func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInvitation) (Accepted, error) {
-	personID := meta.Actor.ID
+	joiner := account.Joiner{PersonID: meta.Actor.ID}
 	if cmd.NewPerson != nil {
 		a, err := h.Account(ctx, cmd.AccountID)
 		if err != nil {
@@ -89,16 +91,26 @@ func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInv
 		if err != nil {
 			return Accepted{}, err
 		}
-		personID = signedUp.PersonID
-		meta.Actor = event.Actor{Kind: event.ActorPerson, ID: personID}
+		// Signed up with the invited address, which the link proved.
+		joiner = account.Joiner{PersonID: signedUp.PersonID, Email: inv.Email, Verified: true}
+		meta.Actor = event.Actor{Kind: event.ActorPerson, ID: joiner.PersonID}
 	} else if meta.Actor.Kind != event.ActorPerson {
 		return Accepted{}, person.ErrBadCredentials
+	} else {
+		p, err := h.Person(ctx, joiner.PersonID)
+		if err != nil {
+			return Accepted{}, err
+		}
+		if !p.Exists() {
+			return Accepted{}, person.ErrBadCredentials
+		}
+		joiner.Email, joiner.Verified = p.Email(), p.Verified()
 	}
 	res, err := h.updateAccount(ctx, "AcceptInvitation", cmd.AccountID, meta, func(a account.Account, now time.Time) ([]any, error) {
-		return a.Accept(cmd.InvitationID, cmd.Token, personID, now)
+		return a.Accept(cmd.InvitationID, cmd.Token, joiner, now)
 	})
 	if err != nil {
 		return Accepted{}, err
 	}
-	return Accepted{AppendResult: res, PersonID: personID}, nil
+	return Accepted{AppendResult: res, PersonID: joiner.PersonID}, nil
 }

@@ -24,6 +24,14 @@ func signedUp(t *testing.T, h *commands.Handler, n int, email string) string {
 	return res.PersonID
 }
 
+// verified verifies the address of person id through its mailed link.
+func verified(t *testing.T, h *commands.Handler, id string) {
+	t.Helper()
+	if _, err := h.VerifyEmail(context.Background(), anonymous, id, linkKey.Token(person.TokenVerifyEmail, id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Rule MEM-1 (and the bad-input rule): sign-in fails alike for an unknown
 // address, a wrong password and a blocked membership.
 func TestSignIn_MEM1_MEM8(t *testing.T) {
@@ -36,6 +44,7 @@ func TestSignIn_MEM1_MEM8(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		verified(t, h, bob)
 		if _, err := h.AcceptInvitation(ctx, as(bob), commands.AcceptInvitation{AccountID: "acc-1", InvitationID: inv.InvitationIDs[0],
 			Token: linkKey.Token(account.TokenInvitation, inv.InvitationIDs[0])}); err != nil {
 			t.Fatal(err)
@@ -61,7 +70,8 @@ func TestSignIn_MEM1_MEM8(t *testing.T) {
 	})
 }
 
-// Rule MEM-4: an admin invites; an existing person joins with the link,
+// Rule MEM-4: an admin invites; the owner of the invited, verified
+// address joins with the link (nobody else, and not before verifying),
 // a new person signs up through it; the link works once; a revoked or
 // expired invitation does not work.
 func TestInvitations_MEM4(t *testing.T) {
@@ -85,6 +95,13 @@ func TestInvitations_MEM4(t *testing.T) {
 		if _, err := accept(as(bob), 0, "forged", nil); !errors.Is(err, account.ErrNoInvitation) {
 			t.Fatalf("forged token: %v", err)
 		}
+		if _, err := accept(as(bob), 0, token(0), nil); !errors.Is(err, account.ErrInvitationAddress) {
+			t.Fatalf("existing person, address not verified: %v", err)
+		}
+		if _, err := accept(as(ada), 0, token(0), nil); !errors.Is(err, account.ErrInvitationAddress) {
+			t.Fatalf("another person with bob's link: %v", err)
+		}
+		verified(t, h, bob)
 		if _, err := accept(as(bob), 0, token(0), nil); err != nil {
 			t.Fatalf("existing person: %v", err)
 		}

@@ -12,7 +12,6 @@ import (
 	"seatledger/infra/farmclient"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/offline"
-	"seatledger/infra/secret"
 	"seatledger/infra/sqldb/sqldbtest"
 )
 
@@ -37,17 +36,14 @@ const skip = 0
 // when a route is in neither the matrix nor the list of public routes.
 func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
-	ctx := t.Context()
-	key, err := secret.Load(ctx, m.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := linkKeyOf(m)
 
 	// Everybody signs up, signs in and takes a personal API token.
 	clients, ids := map[string]*client{}, map[string]string{}
 	for _, p := range []struct{ role, name string }{{"admin", "ada"}, {"member", "bob"}, {"blocked", "cyd"}, {"removed", "dan"}, {"other-admin", "eve"}, {"key-admin", "kim"}} {
 		c := newClient(t, m)
 		ids[p.role] = c.must(201, "POST", "/v1/signup", signUpBody(p.name, p.name+"@example.com")).str("person_id")
+		verifyEmail(t, m, ids[p.role])
 		c.must(200, "POST", "/v1/session", map[string]any{"email": p.name + "@example.com", "password": pw})
 		clients[p.role] = c
 	}

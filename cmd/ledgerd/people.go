@@ -31,7 +31,10 @@ type people struct {
 	offline  *offline.Signer
 	// mdmCA is the MDM signing authority's certificate, PEM (MISC-1).
 	mdmCA []byte
-	// tokens derives tokens from the server's secret (links, CSRF).
+	// linkKey derives tokens from the server's secret (links, CSRF,
+	// installation credentials).
+	linkKey secret.Key
+	// tokens is linkKey.Token.
 	tokens func(purpose, subject string) string
 }
 
@@ -65,7 +68,7 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
 		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
-	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, mdmCA: ca.CertificatePEM(), tokens: key.Token}, nil
+	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, mdmCA: ca.CertificatePEM(), linkKey: key, tokens: key.Token}, nil
 }
 
 // passwordParams are argon2id's parameters: OWASP's unless a test asked

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"seatledger/domain/person"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/mail/mailtest"
+	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -47,6 +49,18 @@ func peopleServer(t *testing.T, target sqldb.Target, extra ...string) (*Main, *m
 		}
 	})
 	return m, smtp
+}
+
+// linkKeyOf is the key the server derives its emailed links' tokens from,
+// so that a test can build a link the mail would carry.
+func linkKeyOf(m *Main) secret.Key { return m.people.linkKey }
+
+// verifyEmail verifies person id's address as its mailed link would
+// (MEM-4: only a verified address accepts an invitation).
+func verifyEmail(t *testing.T, m *Main, id string) {
+	t.Helper()
+	newClient(t, m).must(200, "POST", "/v1/email/verify", map[string]any{"person_id": id,
+		"token": linkKeyOf(m).Token(person.TokenVerifyEmail, id)})
 }
 
 // client is a browser (cookie jar) or a script (bearer token).
@@ -200,6 +214,8 @@ func TestPeople_end_to_end_MEM1_MEM2_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(t *testing.T)
 		// MEM-4: invite an existing person and a new one, in German.
 		bob := newClient(t, m)
 		bobID := bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
+		bobVerify := linkQuery(t, smtp.WaitFor(t, "bob@example.com", "", wait))
+		bob.must(200, "POST", "/v1/email/verify", map[string]any{"person_id": bobID, "token": bobVerify.Get("token")})
 		inv := ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com"}, "language": "de"})
 		bobMail := smtp.WaitFor(t, "bob@example.com", "Einladung", wait)
 		if !strings.Contains(bobMail.Body, "Acme GmbH") {
@@ -301,6 +317,85 @@ func TestPeople_end_to_end_MEM1_MEM2_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(t *testing.T)
 			t.Fatalf("the refused request changed the name: %s", me.raw)
 		}
 	})
+}
+
+// MEM-4: an invitation is for its address. A signed-in person with another
+// address who got hold of the link cannot join with it, nor can the
+// owner of the address before verifying it, nor anybody signing in with
+// another address's password; the owner joins once verified, and a new
+// person signs up with the invited address whatever they type.
+func TestInvitation_joins_only_the_owner_of_the_invited_verified_address_MEM4(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, smtp := peopleServer(t, target)
+		const wait = 10 * time.Second
+		ada := newClient(t, m)
+		ada.must(201, "POST", "/v1/signup", signUpBody("Ada", "ada@example.com"))
+		ada.must(200, "POST", "/v1/session", map[string]any{"email": "ada@example.com", "password": pw})
+		acc := ada.must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Acme GmbH", "country": "de",
+			"zip": "8200", "phone": "+41 52 672 20 30"}}).str("account_id")
+
+		// Eve, verified, holds a link mailed to dan@example.com.
+		eve := newClient(t, m)
+		eveID := eve.must(201, "POST", "/v1/signup", signUpBody("Eve", "eve@example.com")).str("person_id")
+		eveVerify := linkQuery(t, smtp.WaitFor(t, "eve@example.com", "", wait))
+		eve.must(200, "POST", "/v1/email/verify", map[string]any{"person_id": eveID, "token": eveVerify.Get("token")})
+		eve.must(200, "POST", "/v1/session", map[string]any{"email": "eve@example.com", "password": pw})
+		dan := newClient(t, m)
+		danID := dan.must(201, "POST", "/v1/signup", signUpBody("Dan", "dan@example.com")).str("person_id")
+		danVerify := linkQuery(t, smtp.WaitFor(t, "dan@example.com", "", wait))
+		ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{"dan@example.com", "fay@example.com"}, "language": "en"})
+		q := linkQuery(t, smtp.WaitFor(t, "dan@example.com", "Invitation", wait))
+		link := map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"), "token": q.Get("token")}
+
+		for _, c := range []struct {
+			name   string
+			client *client
+			body   map[string]any
+		}{
+			{"signed in as another person", eve, link},
+			{"with another person's email and password", newClient(t, m), withFields(link, "email", "eve@example.com", "password", pw)},
+			{"by the owner before verifying the address", newClient(t, m), withFields(link, "email", "dan@example.com", "password", pw)},
+		} {
+			if r := c.client.do("POST", "/v1/invitations/accept", c.body); r.status != 403 || r.problemType() != "invitation-address" {
+				t.Fatalf("%s: accept = %d %s, want 403 invitation-address", c.name, r.status, r.raw)
+			}
+		}
+		if r := eve.do("GET", "/v1/accounts/"+acc, nil); r.status != 403 {
+			t.Fatalf("eve reads the account after the refused joins: %d %s", r.status, r.raw)
+		}
+
+		// Verified, Dan joins with the same link: the refusals used nothing up.
+		dan.must(200, "POST", "/v1/email/verify", map[string]any{"person_id": danID, "token": danVerify.Get("token")})
+		dan.must(200, "POST", "/v1/invitations/accept", withFields(link, "email", "Dan@Example.com", "password", pw))
+		dan.must(200, "POST", "/v1/session", map[string]any{"email": "dan@example.com", "password": pw})
+		dan.must(200, "GET", "/v1/accounts/"+acc, nil)
+
+		// A new person signs up with the invited address, not the one they type.
+		q = linkQuery(t, smtp.WaitFor(t, "fay@example.com", "Invitation", wait))
+		fayBody := signUpBody("Fay", "mallory@example.com")
+		fay := newClient(t, m)
+		fayID := fay.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"),
+			"token": q.Get("token"), "new_person": fayBody}).str("person_id")
+		fay.must(200, "POST", "/v1/session", map[string]any{"email": "fay@example.com", "password": pw})
+		if me := fay.must(200, "GET", "/v1/me", nil); me.str("person_id") != fayID || me.str("email") != "fay@example.com" || me.body["email_verified"] != true {
+			t.Fatalf("the invited new person is %s", me.raw)
+		}
+		if r := newClient(t, m).do("POST", "/v1/session", map[string]any{"email": "mallory@example.com", "password": pw}); r.status != 401 {
+			t.Fatalf("the typed address got an account: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// withFields returns a copy of body with the key/value pairs added.
+func withFields(body map[string]any, kv ...string) map[string]any {
+	out := make(map[string]any, len(body)+len(kv)/2)
+	for k, v := range body {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
 }
 
 // Bad input is a 4xx problem naming the field and the reason, and

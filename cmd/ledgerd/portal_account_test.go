@@ -195,6 +195,9 @@ func TestPortalAccount_business_account_and_users_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(
 
 	// Dan has an account; signed in, he joins from his link and then leaves (MEM-4, MEM-9).
 	dan := signUpPage(t, m, "Dan", "dan@example.com")
+	vq := linkQuery(t, smtp.WaitFor(t, "dan@example.com", "Confirm your email", wait))
+	dan.Get("/verify-email?"+vq.Encode()).Want(200, "Verify your email address")
+	dan.Post("/verify-email", url.Values{"person": {vq.Get("person")}, "token": {vq.Get("token")}}).Want(200, "Your email address is verified.")
 	dq := linkQuery(t, smtp.WaitFor(t, "dan@example.com", "Einladung", wait))
 	dan.Get("/invitations/accept?"+dq.Encode()).Want(200, "Join as the person signed in")
 	dan.Post("/invitations/accept", url.Values{"account": {dq.Get("account")}, "invitation": {dq.Get("invitation")}, "token": {dq.Get("token")}})

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"seatledger/domain/account"
-	"seatledger/infra/secret"
 	"seatledger/infra/sqldb/sqldbtest"
 )
 
@@ -80,10 +79,7 @@ func supEventually(p *page, path string, texts ...string) *page {
 // Ada promotes them. It returns their person ID.
 func supJoin(t *testing.T, m *Main, ada *client, acc, name string, admin bool) string {
 	t.Helper()
-	links, err := secret.Load(t.Context(), m.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
+	links := linkKeyOf(m)
 	inv := ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{name + "@example.com"}})
 	invID := inv.body["invitation_ids"].([]any)[0].(string)
 	c, id := signedUp(t, m, name)

@@ -20,7 +20,6 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/infra/mail/mailtest"
-	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -72,6 +71,7 @@ func signedUp(t *testing.T, m *Main, name string) (*client, string) {
 	t.Helper()
 	c := newClient(t, m)
 	id := c.must(201, "POST", "/v1/signup", signUpBody(name, name+"@example.com")).str("person_id")
+	verifyEmail(t, m, id)
 	c.must(200, "POST", "/v1/session", map[string]any{"email": name + "@example.com", "password": pw})
 	c.bearer = c.must(201, "POST", "/v1/me/tokens", map[string]any{"name": "test"}).str("token")
 	return c, id
@@ -116,10 +116,7 @@ func TestSupport_end_to_end_TKT1_TKT2_TKT3_TKT4_MISC1_MISC2(t *testing.T) {
 		ada, _ := signedUp(t, m, "ada")
 		acc := ada.must(201, "POST", "/v1/keys/register", map[string]any{"key": pms.str("key"),
 			"company": map[string]any{"name": "Acme GmbH", "country": "DE", "zip": "8200", "phone": "+41 52 672 20 30"}}).str("account_id")
-		links, err := secret.Load(t.Context(), m.DB)
-		if err != nil {
-			t.Fatal(err)
-		}
+		links := linkKeyOf(m)
 		ids := map[string]string{}
 		clients := map[string]*client{}
 		inv := ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{"bob@example.com", "cyd@example.com", "eve@example.com"}})

@@ -30,6 +30,9 @@ var (
 	ErrNoInvitation = errors.New("account: the invitation link is not valid")
 	// ErrInvitationUsed: the invitation was accepted or withdrawn already.
 	ErrInvitationUsed = errors.New("account: the invitation can no longer be used")
+	// ErrInvitationAddress: the person redeeming an invitation is not the
+	// owner of the verified address it was sent to (rule MEM-4).
+	ErrInvitationAddress = errors.New("account: an invitation is for the verified owner of the address it was sent to")
 	// ErrInvitationExpired: the invitation is older than InvitationValidity.
 	ErrInvitationExpired = errors.New("account: the invitation has expired; ask an account admin for a new one")
 	// ErrInvalidCompany: the company details are not valid; the error is

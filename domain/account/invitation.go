@@ -159,11 +159,31 @@ func (a Account) CheckInvitation(id, token string, now time.Time) (Invitation, e
 	return inv, nil
 }
 
-// Accept redeems invitation id for person with the token from its link
-// (rule MEM-4): person joins as a regular member.
-func (a Account) Accept(id, token, person string, now time.Time) ([]any, error) {
-	if _, err := a.CheckInvitation(id, token, now); err != nil {
+// Joiner is the person who redeems an invitation, as their own stream
+// tells it: their ID, their normalized address and whether they verified it.
+type Joiner struct {
+	PersonID string
+	Email    string
+	Verified bool
+}
+
+// Accept redeems invitation id for joiner with the token from its link
+// (rule MEM-4): they join as a regular member. An invitation is for its
+// address: whoever holds the link joins only if the invited address is
+// their own verified one, so a forwarded or leaked link lets nobody else
+// in. (A new person signs up with the invited address, which the link
+// proves, and is verified by it.)
+func (a Account) Accept(id, token string, joiner Joiner, now time.Time) ([]any, error) {
+	inv, err := a.CheckInvitation(id, token, now)
+	if err != nil {
 		return nil, err
 	}
-	return a.Join(person, id)
+	switch {
+	case !strings.EqualFold(joiner.Email, inv.Email):
+		return nil, fmt.Errorf("%w: it was sent to another address; sign in as the person it was sent to, or sign up with that address", ErrInvitationAddress)
+	case !joiner.Verified:
+		return nil, fmt.Errorf("%w: your address is not verified yet; follow the link of the verification mail, then open the invitation again",
+			ErrInvitationAddress)
+	}
+	return a.Join(joiner.PersonID, id)
 }

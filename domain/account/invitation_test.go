@@ -61,7 +61,8 @@ func TestInvite_MEM4(t *testing.T) {
 }
 
 // Rule MEM-4: the link works once, with its own token, within 14 days,
-// unless revoked; the person joins as a regular member.
+// unless revoked, and only for the owner of the invited, verified
+// address; the person joins as a regular member.
 func TestAccept_MEM4(t *testing.T) {
 	t.Parallel()
 	pending := append(withMembers(), invited("inv-1", "dan@example.com"))
@@ -72,16 +73,26 @@ func TestAccept_MEM4(t *testing.T) {
 		token string
 		at    time.Time
 		want  error
+		// joiner is who accepts; default dan with the invited, verified address.
+		joiner *account.Joiner
 	}{
-		{"on time", pending, "s3cret-link-token", expires.Add(-time.Second), nil},
-		{"a wrong token", pending, "guess", t0, account.ErrNoInvitation},
-		{"after 14 days", pending, "s3cret-link-token", expires, account.ErrInvitationExpired},
-		{"twice", append(pending, account.MemberJoined{PersonID: "dan", InvitationID: "inv-1"}), "s3cret-link-token", t0, account.ErrInvitationUsed},
-		{"revoked", append(pending, account.InvitationRevoked{InvitationID: "inv-1", By: "ada"}), "s3cret-link-token", t0, account.ErrInvitationUsed},
-		{"never issued", withMembers(), "s3cret-link-token", t0, account.ErrNoInvitation},
+		{"on time", pending, "s3cret-link-token", expires.Add(-time.Second), nil, nil},
+		{"a wrong token", pending, "guess", t0, account.ErrNoInvitation, nil},
+		{"after 14 days", pending, "s3cret-link-token", expires, account.ErrInvitationExpired, nil},
+		{"twice", append(pending, account.MemberJoined{PersonID: "dan", InvitationID: "inv-1"}), "s3cret-link-token", t0, account.ErrInvitationUsed, nil},
+		{"revoked", append(pending, account.InvitationRevoked{InvitationID: "inv-1", By: "ada"}), "s3cret-link-token", t0, account.ErrInvitationUsed, nil},
+		{"never issued", withMembers(), "s3cret-link-token", t0, account.ErrNoInvitation, nil},
+		{"by the holder of a forwarded link, with another address", pending, "s3cret-link-token", t0, account.ErrInvitationAddress,
+			&account.Joiner{PersonID: "dan", Email: "eve@example.com", Verified: true}},
+		{"by the address's owner before they verified it", pending, "s3cret-link-token", t0, account.ErrInvitationAddress,
+			&account.Joiner{PersonID: "dan", Email: "dan@example.com"}},
 	}
 	for _, c := range cases {
-		got, err := given(c.given...).Accept("inv-1", c.token, "dan", c.at)
+		joiner := account.Joiner{PersonID: "dan", Email: "dan@example.com", Verified: true}
+		if c.joiner != nil {
+			joiner = *c.joiner
+		}
+		got, err := given(c.given...).Accept("inv-1", c.token, joiner, c.at)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
 		}
@@ -89,7 +100,8 @@ func TestAccept_MEM4(t *testing.T) {
 			t.Errorf("%s: decided %#v", c.name, got)
 		}
 	}
-	if _, err := given(append(pending[:len(pending):len(pending)], invited("inv-2", "bob@example.com"))...).Accept("inv-2", "s3cret-link-token", "bob", t0); !errors.Is(err, account.ErrAlreadyMember) {
+	if _, err := given(append(pending[:len(pending):len(pending)], invited("inv-2", "bob@example.com"))...).Accept("inv-2", "s3cret-link-token",
+		account.Joiner{PersonID: "bob", Email: "bob@example.com", Verified: true}, t0); !errors.Is(err, account.ErrAlreadyMember) {
 		t.Errorf("a member accepts: err = %v", err)
 	}
 	a := given(append(pending, account.MemberJoined{PersonID: "dan", InvitationID: "inv-1"})...)

@@ -54,6 +54,7 @@ var domainErrors = []struct {
 	{account.ErrNoInvitation, ProblemInvalidLink, "token"},
 	{account.ErrInvitationUsed, ProblemLinkUsed, ""},
 	{account.ErrInvitationExpired, ProblemLinkExpired, ""},
+	{account.ErrInvitationAddress, ProblemInvitationAddress, ""},
 	{session.ErrNoSession, ProblemUnauthorized, ""},
 	{subscription.ErrKeyFormat, ProblemKeyFormat, "key"},
 	{commands.ErrUnknownKey, ProblemUnknownKey, "key"},

@@ -50,23 +50,26 @@ var (
 	ProblemInvalidLink          = ProblemType{"invalid-link", "Link not valid", http.StatusBadRequest}
 	ProblemLinkUsed             = ProblemType{"link-used", "Link used already", http.StatusGone}
 	ProblemLinkExpired          = ProblemType{"link-expired", "Link expired", http.StatusGone}
-	ProblemLastAdmin            = ProblemType{"last-admin", "Last account admin", http.StatusConflict}
-	ProblemAlreadyMember        = ProblemType{"already-member", "Already a member", http.StatusConflict}
-	ProblemNotMember            = ProblemType{"not-member", "Not a member", http.StatusNotFound}
-	ProblemNoChange             = ProblemType{"no-change", "Nothing to change", http.StatusConflict}
-	ProblemTooManyTokens        = ProblemType{"too-many-tokens", "Too many API tokens", http.StatusConflict}
-	ProblemExists               = ProblemType{"exists", "Exists already", http.StatusConflict}
-	ProblemInvalidOrder         = ProblemType{"invalid-order", "Invalid order", http.StatusUnprocessableEntity}
-	ProblemOrderMismatch        = ProblemType{"order-mismatch", "Order ID used with other contents", http.StatusConflict}
-	ProblemKeyFormat            = ProblemType{"key-format", "Not a license key", http.StatusBadRequest}
-	ProblemUnknownKey           = ProblemType{"unknown-key", "Unknown license key", http.StatusNotFound}
-	ProblemKeyRegistered        = ProblemType{"key-registered", "Key registered to another account", http.StatusConflict}
-	ProblemNotRegistered        = ProblemType{"not-registered", "Subscription not registered", http.StatusConflict}
-	ProblemQuota                = ProblemType{"quota", "Not enough free seats", http.StatusConflict}
-	ProblemReseller             = ProblemType{"reseller", "Sold through a reseller", http.StatusConflict}
-	ProblemExpired              = ProblemType{"expired", "Subscription expired", http.StatusConflict}
-	ProblemPermanent            = ProblemType{"permanent-license", "Permanent license", http.StatusConflict}
-	ProblemModelFixed           = ProblemType{"model-fixed", "Licensing model cannot change", http.StatusConflict}
+	// ProblemInvitationAddress: an invitation is for its address; the
+	// person accepting it does not own that address, verified (MEM-4).
+	ProblemInvitationAddress = ProblemType{"invitation-address", "Invitation for another address", http.StatusForbidden}
+	ProblemLastAdmin         = ProblemType{"last-admin", "Last account admin", http.StatusConflict}
+	ProblemAlreadyMember     = ProblemType{"already-member", "Already a member", http.StatusConflict}
+	ProblemNotMember         = ProblemType{"not-member", "Not a member", http.StatusNotFound}
+	ProblemNoChange          = ProblemType{"no-change", "Nothing to change", http.StatusConflict}
+	ProblemTooManyTokens     = ProblemType{"too-many-tokens", "Too many API tokens", http.StatusConflict}
+	ProblemExists            = ProblemType{"exists", "Exists already", http.StatusConflict}
+	ProblemInvalidOrder      = ProblemType{"invalid-order", "Invalid order", http.StatusUnprocessableEntity}
+	ProblemOrderMismatch     = ProblemType{"order-mismatch", "Order ID used with other contents", http.StatusConflict}
+	ProblemKeyFormat         = ProblemType{"key-format", "Not a license key", http.StatusBadRequest}
+	ProblemUnknownKey        = ProblemType{"unknown-key", "Unknown license key", http.StatusNotFound}
+	ProblemKeyRegistered     = ProblemType{"key-registered", "Key registered to another account", http.StatusConflict}
+	ProblemNotRegistered     = ProblemType{"not-registered", "Subscription not registered", http.StatusConflict}
+	ProblemQuota             = ProblemType{"quota", "Not enough free seats", http.StatusConflict}
+	ProblemReseller          = ProblemType{"reseller", "Sold through a reseller", http.StatusConflict}
+	ProblemExpired           = ProblemType{"expired", "Subscription expired", http.StatusConflict}
+	ProblemPermanent         = ProblemType{"permanent-license", "Permanent license", http.StatusConflict}
+	ProblemModelFixed        = ProblemType{"model-fixed", "Licensing model cannot change", http.StatusConflict}
 	// ProblemInvalidCSR: the uploaded certificate signing request is
 	// malformed or not acceptable (MISC-1); the detail says why.
 	ProblemInvalidCSR = ProblemType{"invalid-csr", "Invalid certificate signing request", http.StatusBadRequest}
@@ -120,7 +123,7 @@ func ProblemTypes() []ProblemType {
 		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal, ProblemClockStopped,
 		ProblemPayloadTooLarge, ProblemUnsupportedMediaType, ProblemInternal, ProblemUnavailable, ProblemTimeout,
 		ProblemCSRF, ProblemTooManyRequests, ProblemBadCredentials, ProblemEmailTaken, ProblemWeakPassword,
-		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemLastAdmin,
+		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemInvitationAddress, ProblemLastAdmin,
 		ProblemAlreadyMember, ProblemNotMember, ProblemNoChange, ProblemTooManyTokens, ProblemExists,
 		ProblemInvalidOrder, ProblemOrderMismatch, ProblemKeyFormat, ProblemUnknownKey, ProblemKeyRegistered,
 		ProblemNotRegistered, ProblemQuota, ProblemReseller, ProblemExpired, ProblemPermanent, ProblemModelFixed,
