@@ -386,6 +386,49 @@ func TestInvitation_joins_only_the_owner_of_the_invited_verified_address_MEM4(t 
 	})
 }
 
+// MEM-1: a password reset ends every session and revokes every personal
+// API token of the person, since a reset usually follows a compromise;
+// the mail and the portal say so. Another person's token is untouched.
+func TestPasswordReset_revokes_API_tokens_and_ends_sessions_MEM1(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, smtp := peopleServer(t, target)
+		ada, bob := newClient(t, m), newClient(t, m)
+		ada.must(201, "POST", "/v1/signup", signUpBody("Ada", "ada@example.com"))
+		bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com"))
+		ada.must(200, "POST", "/v1/session", map[string]any{"email": "ada@example.com", "password": pw})
+		bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
+		scripts := []*client{newClient(t, m), newClient(t, m)}
+		for i, s := range scripts {
+			s.bearer = ada.must(201, "POST", "/v1/me/tokens", map[string]any{"name": "ci " + strconv.Itoa(i)}).str("token")
+			s.must(200, "GET", "/v1/me", nil)
+		}
+		bobScript := newClient(t, m)
+		bobScript.bearer = bob.must(201, "POST", "/v1/me/tokens", map[string]any{"name": "bob's"}).str("token")
+
+		newClient(t, m).must(202, "POST", "/v1/password/forgot", map[string]any{"email": "ada@example.com"})
+		mail := smtp.WaitFor(t, "ada@example.com", "Reset", 10*time.Second)
+		if !strings.Contains(mail.Body, "API tokens") {
+			t.Errorf("the reset mail does not say that the reset revokes the API tokens:\n%s", mail.Body)
+		}
+		reset := linkQuery(t, mail)
+		newClient(t, m).must(200, "POST", "/v1/password/reset", map[string]any{"person_id": reset.Get("person"), "token": reset.Get("token"),
+			"password": "tangerine vault orbit"})
+
+		for i, s := range scripts {
+			if r := s.do("GET", "/v1/me", nil); r.status != 401 {
+				t.Errorf("API token %d after the reset: %d %s", i, r.status, r.raw)
+			}
+		}
+		ada.must(401, "GET", "/v1/me", nil)
+		bobScript.must(200, "GET", "/v1/me", nil)
+		bob.must(200, "GET", "/v1/me", nil)
+		ada.must(200, "POST", "/v1/session", map[string]any{"email": "ada@example.com", "password": "tangerine vault orbit"})
+		if me := ada.must(200, "GET", "/v1/me", nil); len(me.body["api_tokens"].([]any)) != 0 {
+			t.Fatalf("tokens listed after the reset: %s", me.raw)
+		}
+	})
+}
+
 // withFields returns a copy of body with the key/value pairs added.
 func withFields(body map[string]any, kv ...string) map[string]any {
 	out := make(map[string]any, len(body)+len(kv)/2)

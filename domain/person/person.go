@@ -138,10 +138,17 @@ type APITokenIssued struct {
 	TokenHash []byte `json:"token_hash"`
 }
 
-// APITokenRevoked: the person revoked a token.
+// APITokenRevoked: a token was revoked, by the person or by a password
+// reset (rule MEM-1).
 type APITokenRevoked struct {
 	TokenID string `json:"token_id"`
+	// Reason is empty when the person revoked the token, ReasonPasswordReset
+	// when a password reset did.
+	Reason string `json:"reason,omitempty"`
 }
+
+// ReasonPasswordReset is the Reason of the tokens a password reset revokes.
+const ReasonPasswordReset = "password_reset"
 
 // Register adds the person's events to reg.
 func Register(reg *event.Registry) {
@@ -393,7 +400,10 @@ func (p Person) RequestPasswordReset(resetID string, tokenHash []byte, now time.
 }
 
 // ResetPassword sets a new password through the reset link: the newest
-// link only, once, within ResetValidity.
+// link only, once, within ResetValidity. It also revokes every live
+// personal API token (rule MEM-1): a reset usually follows a compromise,
+// and a token an intruder took must not outlive it. Each revocation is an
+// event of its own, so the history says which tokens the reset ended.
 func (p Person) ResetPassword(token, newHash string, now time.Time) ([]any, error) {
 	switch {
 	case !p.Exists():
@@ -401,7 +411,11 @@ func (p Person) ResetPassword(token, newHash string, now time.Time) ([]any, erro
 	case p.resetHash == nil || subtle.ConstantTimeCompare(HashToken(token), p.resetHash) != 1 || !now.Before(p.resetUntil):
 		return nil, ErrBadLink
 	}
-	return []any{PasswordReset{PasswordHash: newHash}}, nil
+	out := []any{PasswordReset{PasswordHash: newHash}}
+	for _, t := range p.APITokens() { // sorted: the same events for the same state
+		out = append(out, APITokenRevoked{TokenID: t.TokenID, Reason: ReasonPasswordReset})
+	}
+	return out, nil
 }
 
 // IssueAPIToken records a new personal API token (its hash only).

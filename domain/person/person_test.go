@@ -141,6 +141,33 @@ func TestResetPassword_MEM1(t *testing.T) {
 	}
 }
 
+// Rule MEM-1: a password reset revokes every live personal API token, each
+// by an event of its own that names the reset as the reason; a token
+// revoked earlier is not revoked again, and a person without tokens gets
+// the reset alone.
+func TestResetPassword_revokes_every_API_token_MEM1(t *testing.T) {
+	t.Parallel()
+	requested := person.PasswordResetRequested{ResetID: "r1", TokenHash: person.HashToken("reset-1"), ExpiresAt: t0.Add(person.ResetValidity)}
+	tok := func(id string) person.APITokenIssued {
+		return person.APITokenIssued{TokenID: id, Name: "ci " + id, TokenHash: person.HashToken("secret-" + id)}
+	}
+	p := given(signedUp(), tok("t2"), tok("t1"), tok("t3"), person.APITokenRevoked{TokenID: "t3"}, requested)
+	got, err := p.ResetPassword("reset-1", "new-hash", t0.Add(time.Minute))
+	want := []any{person.PasswordReset{PasswordHash: "new-hash"},
+		person.APITokenRevoked{TokenID: "t1", Reason: person.ReasonPasswordReset},
+		person.APITokenRevoked{TokenID: "t2", Reason: person.ReasonPasswordReset}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("reset = %#v, %v; want %#v", got, err, want)
+	}
+	after := given(append([]any{signedUp(), tok("t2"), tok("t1"), tok("t3"), person.APITokenRevoked{TokenID: "t3"}, requested}, got...)...)
+	if left := after.APITokens(); len(left) != 0 {
+		t.Fatalf("tokens left after the reset: %v", left)
+	}
+	if _, ok := after.APIToken(person.HashToken("secret-t1")); ok {
+		t.Fatal("a token still authenticates after the reset")
+	}
+}
+
 func TestProfile_and_password_changes(t *testing.T) {
 	t.Parallel()
 	p := given(signedUp())

@@ -112,7 +112,8 @@ func (p *Portal) reset(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "reset.html", v)
 		return
 	}
-	p.redirect(w, r, "/signin", "Your password is changed; sign in with it.")
+	p.redirect(w, r, "/signin", "Your password is changed; sign in with it. Every session signed in as you has been signed out, "+
+		"and your personal API tokens are revoked: create new ones for your scripts.")
 }
 
 func (p *Portal) verifyPage(w http.ResponseWriter, r *http.Request) {
