@@ -149,13 +149,13 @@ func TestPasswordReset_MEM1(t *testing.T) {
 		ctx := context.Background()
 		ada := signedUp(t, h, 1, "ada@example.com")
 		head, _ := store.Head(ctx)
-		if _, err := h.RequestPasswordReset(ctx, anonymous, "nobody@example.com"); err != nil {
+		if _, err := h.RequestPasswordReset(ctx, anonymous, "nobody@example.com", "reset-1"); err != nil {
 			t.Fatalf("an unknown address must not be an error: %v", err)
 		}
 		if h2, _ := store.Head(ctx); h2 != head {
 			t.Fatal("a reset for an unknown address appended")
 		}
-		res := must(t)(h.RequestPasswordReset(ctx, anonymous, "Ada@example.com"))
+		res := must(t)(h.RequestPasswordReset(ctx, anonymous, "Ada@example.com", "reset-2"))
 		recs, _ := store.ReadStream(ctx, person.StreamID(ada), res.LastVersion, 1)
 		reg := event.NewRegistry()
 		person.Register(reg)
@@ -177,6 +177,15 @@ func TestPasswordReset_MEM1(t *testing.T) {
 		must(t)(h.ChangePassword(ctx, as(ada), "tangerine vault orbit", "purple walrus lantern"))
 		if _, err := h.SignIn(ctx, "ada@example.com", "tangerine vault orbit", ""); !errors.Is(err, person.ErrBadCredentials) {
 			t.Fatalf("the old password still works: %v", err)
+		}
+
+		// A queued request fired twice (after a crash) records one reset.
+		queued := commands.Meta{Actor: anonymous.Actor, CorrelationID: "forgot-1", IdempotencyKey: "password-reset/1"}
+		first := must(t)(h.RequestPasswordReset(ctx, queued, "ada@example.com", "reset-3"))
+		head, _ = store.Head(ctx)
+		again := must(t)(h.RequestPasswordReset(ctx, queued, "ada@example.com", "reset-3"))
+		if h2, _ := store.Head(ctx); h2 != head || again.LastVersion != first.LastVersion {
+			t.Fatalf("the second run appended: %+v then %+v, head %d → %d", first, again, head, h2)
 		}
 	})
 }

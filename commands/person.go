@@ -86,19 +86,25 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// RequestPasswordReset records a reset request for the owner of email,
-// whose link the notifier mails (rule MEM-1). An unknown address is not an
-// error: the answer must not tell whether the address exists.
-func (h *Handler) RequestPasswordReset(ctx context.Context, meta Meta, email string) (event.AppendResult, error) {
+// RequestPasswordReset records reset request resetID for the owner of
+// email, whose link the notifier mails (rule MEM-1). An unknown address is
+// not an error: the answer must not tell whether the address exists. It
+// runs after the request was answered (a durable timer: see ledgerd's
+// password-reset queue), so that a known address and an unknown one cost
+// the client the same; resetID and meta's idempotency key come from that
+// timer, so a second run of the same request changes nothing.
+func (h *Handler) RequestPasswordReset(ctx context.Context, meta Meta, email, resetID string) (event.AppendResult, error) {
 	normalized, err := person.NormalizeEmail(email)
 	if err != nil {
 		return event.AppendResult{}, err
+	}
+	if resetID == "" {
+		return event.AppendResult{}, fmt.Errorf("%w: a reset needs an ID", person.ErrInvalid)
 	}
 	p, err := h.ownerOf(ctx, normalized)
 	if err != nil || !p.Exists() {
 		return event.AppendResult{}, err
 	}
-	resetID := uuid.Must(uuid.NewV7()).String()
 	hash := person.HashToken(h.tokens.Token(person.TokenPasswordReset, resetID))
 	return h.updatePerson(ctx, "RequestPasswordReset", p.ID(), meta, func(p person.Person, now time.Time) ([]any, error) {
 		return p.RequestPasswordReset(resetID, hash, now)

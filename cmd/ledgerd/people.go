@@ -36,6 +36,8 @@ type people struct {
 	linkKey secret.Key
 	// tokens is linkKey.Token.
 	tokens func(purpose, subject string) string
+	// resets queues forgotten-password requests; set with the timer loop.
+	resets passwordResets
 }
 
 // Registry returns the registry of every event the ledger writes.
@@ -92,7 +94,7 @@ func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
 		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
-		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads()}
+		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), PasswordResets: m.people.resets}
 }
 
 // purgeSessions deletes expired sessions every hour.

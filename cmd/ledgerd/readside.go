@@ -51,6 +51,8 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, fmt.Errorf("timers: %w", err)
 	}
 	loop.HandleDelivery(projections.TimerKindMail, m.people.mail.Handle)
+	m.people.resets = passwordResets{db: m.DB, clock: m.Clock, loop: loop}
+	loop.Handle(timerKindPasswordReset, m.people.resets.handler(m.people.commands))
 	m.handleInstallations(loop)
 	if err := m.handleLifecycle(loop); err != nil {
 		return nil, err

@@ -57,6 +57,20 @@ type PeopleConfig struct {
 	// Audit answers the history and as-of reads of entities;
 	// nil: those routes answer 503.
 	Audit *queries.Audit
+	// PasswordResets takes forgotten-password requests (MEM-1), served
+	// after the answer; nil: /v1/password/forgot answers 503.
+	PasswordResets PasswordResets
+}
+
+// PasswordResets queues forgotten-password requests (rule MEM-1). The
+// request is only queued while the client waits, and the queue looks the
+// address up later, so a known address and an unknown one cost the same
+// work and time: the answer's timing does not tell whether an address has
+// an account.
+type PasswordResets interface {
+	// Request durably queues a reset link for the owner of email, a
+	// normalized address, if it has one; meta is the request's.
+	Request(ctx context.Context, meta commands.Meta, email string) error
 }
 
 // principal is who makes a request: nobody, a person (by session cookie or

@@ -12,6 +12,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 )
 
 // Rate limits of sign-in and password-reset requests: per email address
@@ -198,14 +199,28 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit fu
 	var req struct {
 		Email string `json:"email"`
 	}
-	if !s.decode(w, r, &req) || !limit(req.Email, w, r) {
+	if !s.decode(w, r, &req) {
 		return
 	}
-	if _, err := s.cfg.People.Commands.RequestPasswordReset(r.Context(), meta(r), req.Email); err != nil {
+	// Only the address's form is checked here, which says nothing about
+	// whether it has an account; the lookup happens after the answer.
+	email, err := person.NormalizeEmail(req.Email)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	// The same answer whether or not the address exists.
+	if !limit(email, w, r) {
+		return
+	}
+	if s.cfg.People.PasswordResets == nil {
+		WriteProblem(w, r, ProblemUnavailable.New("password resets are not available on this server"))
+		return
+	}
+	if err := s.cfg.People.PasswordResets.Request(r.Context(), meta(r), email); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The same work, answer and time whether or not the address exists.
 	writeJSON(w, http.StatusAccepted, map[string]any{"detail": "if the address belongs to a person, a reset link is on its way"})
 }
 
