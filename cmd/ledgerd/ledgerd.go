@@ -177,8 +177,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Metrics:    m.Metrics,
 		People:     m.withFinance(m.withAuditLog(m.peopleAPI())),
 
-		StepClock: stepClock,
-		Portal:    pages,
+		StepClock:      stepClock,
+		Portal:         pages,
+		TrustedProxies: m.Config.TrustedProxies,
 	})
 	if err != nil {
 		return err

@@ -429,6 +429,40 @@ func TestPasswordReset_revokes_API_tokens_and_ends_sessions_MEM1(t *testing.T) {
 	})
 }
 
+// MEM-1: wrong passwords from other clients never lock the owner out.
+// Behind a trusted proxy (--trusted-proxies) each client is limited by
+// the address X-Forwarded-For names: a guesser is refused after five
+// tries, a crowd of guessers keeps failing, and the owner, from a client
+// that has not failed, signs in with the right password at once.
+func TestSignIn_others_failures_never_lock_the_owner_out_MEM1(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		m, _ := peopleServer(t, target, "LEDGER_TRUSTED_PROXIES", "127.0.0.1/32, ::1")
+		from := func(addr string) *client {
+			c := newClient(t, m)
+			c.header.Set("X-Forwarded-For", addr)
+			return c
+		}
+		from("192.0.2.77").must(201, "POST", "/v1/signup", signUpBody("Ada", "ada@example.com"))
+		wrong := map[string]any{"email": "ada@example.com", "password": "not the password"}
+
+		guesser := from("198.51.100.1")
+		for i := range 5 {
+			if r := guesser.do("POST", "/v1/session", wrong); r.status != 401 {
+				t.Fatalf("guess %d = %d %s", i+1, r.status, r.raw)
+			}
+		}
+		if r := guesser.do("POST", "/v1/session", wrong); r.status != 429 || r.header.Get("Retry-After") == "" {
+			t.Fatalf("sixth guess from one client = %d %s", r.status, r.raw)
+		}
+		for i := range 12 {
+			from("203.0.113."+strconv.Itoa(i+1)).do("POST", "/v1/session", wrong)
+		}
+		owner := from("192.0.2.77")
+		owner.must(200, "POST", "/v1/session", map[string]any{"email": "ADA@example.com", "password": pw})
+		owner.must(200, "GET", "/v1/me", nil)
+	})
+}
+
 // withFields returns a copy of body with the key/value pairs added.
 func withFields(body map[string]any, kv ...string) map[string]any {
 	out := make(map[string]any, len(body)+len(kv)/2)

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -60,6 +61,9 @@ const (
 	EnvOrderWebhookURL    = "LEDGER_ORDER_WEBHOOK_URL"
 	// EnvOrderWebhookSecret signs the deliveries to the order system.
 	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
+	// EnvTrustedProxies lists the reverse proxies whose X-Forwarded-For
+	// names the client.
+	EnvTrustedProxies = "LEDGER_TRUSTED_PROXIES"
 )
 
 // Defaults of the settings that have one.
@@ -180,6 +184,10 @@ type Config struct {
 	// OrderWebhookSecret, if set, signs the deliveries to the order
 	// system. A secret: environment only, never logged.
 	OrderWebhookSecret []byte
+	// TrustedProxies are the reverse proxies (CIDRs) whose X-Forwarded-For
+	// header names the client, for the limits per client address. Empty:
+	// the header is ignored and the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // LogValue describes c for the start-up log line with its secrets
@@ -210,6 +218,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("checkpoint_interval", c.CheckpointInterval),
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
+		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)),
 	}
 	if c.EventStoreURL != "" {
 		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
@@ -233,6 +242,14 @@ func (c Config) String() string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
 }
 
 func setOrUnset(set bool) string {
@@ -262,7 +279,7 @@ type Getenv func(key string) string
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
-	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL                                  setting
+	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL, trustedProxies                  setting
 	mdmCACert, mdmCAKey, offlineKey                                                             setting
 	auditKey, auditOrigin, checkpointInterval                                                   setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
@@ -328,6 +345,9 @@ var specs = []flagSpec{
 	{"order-webhook-url", EnvOrderWebhookURL, "",
 		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
 		func(r *raw) *setting { return &r.orderWebhookURL }},
+	{"trusted-proxies", EnvTrustedProxies, "",
+		"comma-separated CIDRs (or addresses) of the reverse proxies whose X-Forwarded-For names the client, for the limits per client; unset: the header is ignored",
+		func(r *raw) *setting { return &r.trustedProxies }},
 }
 
 // newFlagSet declares every flag on a fresh set writing into r.
@@ -551,10 +571,49 @@ func (r raw) validate() (Config, error) {
 		}
 	}
 
+	if v := strings.TrimSpace(r.trustedProxies.value); v != "" {
+		for _, item := range strings.Split(v, ",") {
+			p, err := parseProxy(strings.TrimSpace(item))
+			if err != nil {
+				fail(r.trustedProxies, "%v", err)
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// parseProxy reads one entry of --trusted-proxies: a CIDR or an address
+// (a /32 or /128). A prefix of length 0 is refused: it would let every
+// client name itself in X-Forwarded-For.
+func parseProxy(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		parsed, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an address like 192.0.2.10", s)
+		}
+		p = parsed.Masked()
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an address like 192.0.2.10", s)
+		}
+		a = a.Unmap()
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Bits() == 0 {
+		return netip.Prefix{}, fmt.Errorf("%q would trust every address: any client could then choose the address it is limited by", s)
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 { // ::ffff:10.0.0.0/104 is 10.0.0.0/8
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p, nil
 }
 
 // ParseDatabaseURL reads a database setting as sqldb.ParseURL does, naming

@@ -112,6 +112,25 @@ func TestParse_reads_the_audit_settings_X2(t *testing.T) {
 	}
 }
 
+// --trusted-proxies takes CIDRs and addresses, masked, IPv4-mapped ones
+// as IPv4; unset, no proxy is trusted.
+func TestParse_reads_the_trusted_proxies(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(map[string]string{EnvTrustedProxies: " 10.1.2.3/8, 192.0.2.10 ,2001:db8::/32,::ffff:172.16.0.0/108"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joinPrefixes(c.TrustedProxies); got != "10.0.0.0/8,192.0.2.10/32,2001:db8::/32,172.16.0.0/12" {
+		t.Errorf("trusted proxies = %s", got)
+	}
+	if !strings.Contains(c.String(), "trusted_proxies=10.0.0.0/8,") {
+		t.Errorf("the logged configuration lacks the proxies: %s", c)
+	}
+	if c, _ := Parse(nil, env(nil)); c.TrustedProxies != nil {
+		t.Errorf("default trusted proxies = %v, want none", c.TrustedProxies)
+	}
+}
+
 func TestParse_flag_wins_over_environment(t *testing.T) {
 	t.Parallel()
 	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
@@ -191,6 +210,12 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 			`LEDGER_CHECKPOINT_INTERVAL: "10ms" is not a duration of at least 100ms like 10s`},
 		{"checkpoint interval not a duration (X-2)", []string{"--checkpoint-interval=often"}, nil,
 			`--checkpoint-interval: "often" is not a duration of at least 100ms`},
+		{"trusted proxy not a CIDR", []string{"--trusted-proxies=10.0.0.0/8,proxy.internal"}, nil,
+			`--trusted-proxies: "proxy.internal" is not a CIDR like 10.0.0.0/8 or an address like 192.0.2.10`},
+		{"trusted proxy bad mask", nil, map[string]string{EnvTrustedProxies: "10.0.0.0/33"},
+			`LEDGER_TRUSTED_PROXIES: "10.0.0.0/33" is not a CIDR`},
+		{"trusting every address", nil, map[string]string{EnvTrustedProxies: "0.0.0.0/0"},
+			`LEDGER_TRUSTED_PROXIES: "0.0.0.0/0" would trust every address`},
 		{"unknown flag", []string{"--port=80"}, nil, `flag provided but not defined: -port (see --help)`},
 		{"positional argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 	} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -235,14 +236,83 @@ func meta(r *http.Request) commands.Meta {
 	return commands.Meta{Actor: actor, CorrelationID: RequestID(r.Context()), IdempotencyKey: r.Header.Get("Idempotency-Key")}
 }
 
-// clientAddr is the client's IP address, for rate limits. X-Forwarded-For
-// is not trusted: a client could send any.
+// clientAddr is the client's IP address, for rate limits: the one the
+// resolveClient middleware found (X-Forwarded-For counts only as far as
+// trusted proxies wrote it), or else the connection's peer.
 func clientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return a
+	}
+	return peerAddr(r)
+}
+
+type clientAddrKey struct{}
+
+// peerAddr is the IP address of the connection's other end.
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// resolveClient finds the client's address once per request, for
+// clientAddr. Behind a reverse proxy every request comes from the proxy,
+// so limits per client address would put every client in one bucket; a
+// proxy names the client in X-Forwarded-For. Anybody can send that
+// header, so it counts only when the peer is a trusted proxy, and then
+// only as far as trusted proxies wrote it: the list is read from its
+// right end (the hop the nearest proxy added) leftwards, past trusted
+// addresses, and the first untrusted one is the client. A malformed hop
+// ends the walk at the last proxy.
+func resolveClient(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			client := peerAddr(r)
+			if peer, err := netip.ParseAddr(client); err == nil && len(trusted) > 0 && isTrusted(peer) {
+				client = forwardedClient(r.Header.Values("X-Forwarded-For"), peer.Unmap(), isTrusted)
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, client)))
+		})
+	}
+}
+
+// forwardedClient walks the X-Forwarded-For hops from the right, starting
+// at the trusted peer; see resolveClient.
+func forwardedClient(headers []string, peer netip.Addr, isTrusted func(netip.Addr) bool) string {
+	var hops []string
+	for _, h := range headers {
+		for _, hop := range strings.Split(h, ",") {
+			hops = append(hops, strings.TrimSpace(hop))
+		}
+	}
+	last := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			ap, perr := netip.ParseAddrPort(hops[i]) // "203.0.113.7:1234", "[2001:db8::1]:1234"
+			if perr != nil {
+				return last.String()
+			}
+			a = ap.Addr()
+		}
+		a = a.Unmap()
+		if !isTrusted(a) {
+			return a.String()
+		}
+		last = a
+	}
+	return last.String()
 }
 
 func setSessionCookie(w http.ResponseWriter, value string, sess session.Session, secure bool) {

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -15,36 +15,18 @@ import (
 	"seatledger/domain/person"
 )
 
-// Rate limits of sign-in and password-reset requests: per email address
-// five at once, then one every 12 seconds; per client address twenty at
-// once, then one every 3 seconds.
-var (
-	perEmailEvery, perEmailBurst = 12 * time.Second, 5
-	perAddrEvery, perAddrBurst   = 3 * time.Second, 20
-)
-
 // peopleRoutes mounts the /v1 API of people, accounts and members.
 func (s *Server) peopleRoutes(r chi.Router) {
-	byEmail, byAddr := newLimiter(perEmailEvery, perEmailBurst), newLimiter(perAddrEvery, perAddrBurst)
-	limit := func(email string, w http.ResponseWriter, r *http.Request) bool {
-		for _, l := range []struct {
-			lim *limiter
-			key string
-		}{{byAddr, clientAddr(r)}, {byEmail, strings.ToLower(strings.TrimSpace(email))}} {
-			if ok, wait := l.lim.allow(l.key); !ok {
-				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-				WriteProblem(w, r, ProblemTooManyRequests.New("too many attempts; try again in %d seconds", int(wait.Seconds())+1))
-				return false
-			}
-		}
-		return true
-	}
+	// One guard for every password attempt (MEM-1), and one of its own for
+	// reset requests, so that asking for a reset link never counts
+	// against signing in.
+	limit, resets := attempts{newAttemptGuard()}, attempts{newAttemptGuard()}
 	r.Use(s.authenticate)
 	r.Post("/signup", s.signUp)
 	r.Post("/email/verify", s.verifyEmail)
 	r.Post("/session", func(w http.ResponseWriter, r *http.Request) { s.signIn(w, r, limit) })
 	r.Delete("/session", s.signOut)
-	r.Post("/password/forgot", func(w http.ResponseWriter, r *http.Request) { s.forgotPassword(w, r, limit) })
+	r.Post("/password/forgot", func(w http.ResponseWriter, r *http.Request) { s.forgotPassword(w, r, resets) })
 	r.Post("/password/reset", s.resetPassword)
 	r.Post("/invitations/accept", func(w http.ResponseWriter, r *http.Request) { s.acceptInvitation(w, r, limit) })
 	r.Group(func(r chi.Router) {
@@ -78,6 +60,42 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	s.financeRoutes(r)
 	s.auditLogRoutes(r)
 	s.historyRoutes(r)
+}
+
+// attempts applies the attempt guard to requests: admit answers 429 when
+// the guard refuses, record counts an attempt's outcome.
+type attempts struct{ guard *attemptGuard }
+
+// admit reports whether the request may try address now; if not, it has
+// answered 429 with Retry-After.
+func (a attempts) admit(w http.ResponseWriter, r *http.Request, address string) bool {
+	ok, wait := a.guard.admit(address, clientAddr(r))
+	if !ok {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		WriteProblem(w, r, ProblemTooManyRequests.New("too many attempts; try again in %d seconds", secs))
+	}
+	return ok
+}
+
+// record counts the outcome of a password check on address: a wrong
+// password is a failure, a right one clears the client's failures there.
+func (a attempts) record(r *http.Request, address string, err error) {
+	switch {
+	case err == nil:
+		a.guard.succeed(address, clientAddr(r))
+	case errors.Is(err, person.ErrBadCredentials):
+		a.guard.fail(address, clientAddr(r))
+	}
+}
+
+// attemptAddress is the key of an email address in the guard: its
+// normalized form, so that ADA@example.com and ada@example.com are one.
+func attemptAddress(raw string) string {
+	if email, err := person.NormalizeEmail(raw); err == nil {
+		return email
+	}
+	return strings.ToLower(strings.TrimSpace(raw))
 }
 
 // written answers a command with body and where its events are in the
@@ -164,12 +182,17 @@ type signInRequest struct {
 	AccountID string `json:"account_id,omitempty"`
 }
 
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, limit attempts) {
 	var req signInRequest
-	if !s.decode(w, r, &req) || !limit(req.Email, w, r) {
+	if !s.decode(w, r, &req) {
+		return
+	}
+	address := attemptAddress(req.Email)
+	if !limit.admit(w, r, address) {
 		return
 	}
 	p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, req.AccountID)
+	limit.record(r, address, err)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -195,7 +218,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit attempts) {
 	var req struct {
 		Email string `json:"email"`
 	}
@@ -209,9 +232,12 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit fu
 		s.fail(w, r, err)
 		return
 	}
-	if !limit(email, w, r) {
+	if !limit.admit(w, r, email) {
 		return
 	}
+	// Each request may mail the address: it counts like a failed attempt,
+	// so that one client cannot flood an address with reset mails.
+	limit.guard.fail(email, clientAddr(r))
 	if s.cfg.People.PasswordResets == nil {
 		WriteProblem(w, r, ProblemUnavailable.New("password resets are not available on this server"))
 		return
@@ -252,12 +278,13 @@ type acceptRequest struct {
 	NewPerson *signUpRequest `json:"new_person,omitempty"`
 }
 
-func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit attempts) {
 	var req acceptRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if req.Email != "" && !limit(req.Email, w, r) { // a password is checked: limited like a sign-in
+	address := attemptAddress(req.Email)
+	if req.Email != "" && !limit.admit(w, r, address) { // a password is checked: limited like a sign-in
 		return
 	}
 	m := meta(r)
@@ -268,6 +295,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit 
 		cmd.NewPerson = &su
 	case req.Email != "":
 		p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, "")
+		limit.record(r, address, err)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -322,15 +350,17 @@ func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, nil)
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, limit func(string, http.ResponseWriter, *http.Request) bool) {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, limit attempts) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	if !s.decode(w, r, &req) || !limit("person:"+principalOf(r.Context()).actor.ID, w, r) {
+	address := "person:" + principalOf(r.Context()).actor.ID
+	if !s.decode(w, r, &req) || !limit.admit(w, r, address) {
 		return
 	}
 	res, err := s.cfg.People.Commands.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
+	limit.record(r, address, err)
 	if err != nil {
 		s.fail(w, r, err)
 		return

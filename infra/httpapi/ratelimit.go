@@ -36,6 +36,40 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	b := l.bucket(key, now)
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// wait reports how long until key has a token, without taking one.
+func (l *limiter) wait(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		return 0
+	}
+	if tokens := b.lim.TokensAt(now); tokens < 1 {
+		return time.Duration((1 - tokens) * float64(l.every))
+	}
+	return 0
+}
+
+// take takes a token for key if one is left.
+func (l *limiter) take(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.bucket(key, now).lim.AllowN(now, 1)
+}
+
+// bucket returns key's bucket, made full when new; l.mu is held.
+func (l *limiter) bucket(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxKeys {
@@ -45,12 +79,7 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
+	return b
 }
 
 // sweep drops buckets idle long enough to be full again.
@@ -61,4 +90,101 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// Limits of password attempts (sign-in, the current password of a change,
+// an invitation accepted with a password) and of password-reset requests.
+var (
+	// perClientEvery, perClientBurst: one client address, whatever the
+	// email addresses it tries: twenty at once, then one every 3 seconds.
+	perClientEvery, perClientBurst = 3 * time.Second, 20
+	// perPairEvery, perPairBurst: one client on one email address: five
+	// at once, then one every 12 seconds.
+	perPairEvery, perPairBurst = 12 * time.Second, 5
+	// perAddressEvery, perAddressBurst: the failures on one email address
+	// from every client together: ten, then one every 30 seconds. Past
+	// them, the clients that have failed on the address are slowed down
+	// to that pace; clients that have not are not held back.
+	perAddressEvery, perAddressBurst = 30 * time.Second, 10
+	// failureMemory is how long a client counts as having failed on an
+	// address after its last failure there.
+	failureMemory = 15 * time.Minute
+)
+
+// attemptGuard limits attempts on an email address's password (rule
+// MEM-1) so that guessing is slow and yet nobody can lock the owner out:
+// a limit that counted every client's attempts on an address together
+// let one wrong try every 12 seconds from anywhere keep the owner out.
+// So the hard limits are per client (one address guessing many accounts)
+// and per (address, client) (one client guessing one account); failures
+// from every client together only slow down the clients that have failed
+// on that address themselves, so the owner, whose own client has not
+// failed, still gets in with the right password while the address is
+// under attack from elsewhere. A distributed guesser gets one free try
+// per client address and is then held to the address's pace.
+//
+// Like limiter, it is in memory, per process.
+type attemptGuard struct {
+	byClient, byPair, byAddress *limiter
+
+	mu     sync.Mutex
+	failed map[string]time.Time // (address, client) → last failure
+}
+
+func newAttemptGuard() *attemptGuard {
+	return &attemptGuard{
+		byClient:  newLimiter(perClientEvery, perClientBurst),
+		byPair:    newLimiter(perPairEvery, perPairBurst),
+		byAddress: newLimiter(perAddressEvery, perAddressBurst),
+		failed:    map[string]time.Time{},
+	}
+}
+
+func pairKey(address, client string) string { return address + "\x00" + client }
+
+// admit decides whether client may make an attempt on address now; when
+// not, it says how long to wait.
+func (g *attemptGuard) admit(address, client string) (bool, time.Duration) {
+	if ok, wait := g.byClient.allow(client); !ok {
+		return false, wait
+	}
+	if ok, wait := g.byPair.allow(pairKey(address, client)); !ok {
+		return false, wait
+	}
+	if g.hasFailed(address, client) {
+		if wait := g.byAddress.wait(address); wait > 0 {
+			return false, wait
+		}
+	}
+	return true, 0
+}
+
+// fail records a failed attempt (or a costly one, such as a reset mail).
+func (g *attemptGuard) fail(address, client string) {
+	now := g.byAddress.now()
+	g.byAddress.take(address)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.failed) >= maxKeys {
+		for k, at := range g.failed {
+			if now.Sub(at) > failureMemory {
+				delete(g.failed, k)
+			}
+		}
+	}
+	g.failed[pairKey(address, client)] = now
+}
+
+// succeed forgets the client's failures on address: it knows the password.
+func (g *attemptGuard) succeed(address, client string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.failed, pairKey(address, client))
+}
+
+func (g *attemptGuard) hasFailed(address, client string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	at, ok := g.failed[pairKey(address, client)]
+	return ok && g.byAddress.now().Sub(at) <= failureMemory
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -54,6 +55,10 @@ type Config struct {
 	// Portal, if set, serves every path the API does not (the customer
 	// portal's pages at /), behind the same request IDs, logs and metrics.
 	Portal http.Handler
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (rate limits count per client address); empty: the
+	// connection's peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 func (c *Config) setDefaults() {
@@ -114,7 +119,7 @@ func (s *Server) routes() {
 	r := s.router
 	// Order matters: the request ID exists before anything logs, and the
 	// recoverer sits inside the logger so that a panic logs as a 500.
-	r.Use(requestIDs, observeRequests(s.cfg.Logger, s.cfg.Metrics), recoverPanics(s.cfg.Logger))
+	r.Use(requestIDs, resolveClient(s.cfg.TrustedProxies), observeRequests(s.cfg.Logger, s.cfg.Metrics), recoverPanics(s.cfg.Logger))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemNotFound.New("no resource at %s", r.URL.Path))
 	})
