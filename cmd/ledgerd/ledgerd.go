@@ -165,7 +165,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// pages on every path that is not its own.
 	var api *httpapi.Server
 	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
-		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
+		Sessions: m.people.sessions,
+		API:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
 	if err != nil {
 		return err
 	}

@@ -114,6 +114,17 @@ func (s *Store) Put(ctx context.Context, ticketID, name, declaredType string, da
 	return a, nil
 }
 
+// Delete removes attachments of ticket ticketID that no event references
+// (the files of a reply that failed). Unknown IDs are ignored.
+func (s *Store) Delete(ctx context.Context, ticketID string, attachmentIDs ...string) error {
+	for _, id := range attachmentIDs {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM ticket_attachments WHERE ticket_id = ? AND attachment_id = ?`), ticketID, id); err != nil {
+			return fmt.Errorf("attachments: remove %s of ticket %s: %w", id, ticketID, err)
+		}
+	}
+	return nil
+}
+
 // Get returns attachment attachmentID of ticket ticketID with its bytes;
 // ErrNotFound if there is none. The bytes are checked against the stored
 // SHA-256.

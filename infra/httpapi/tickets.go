@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -137,12 +138,6 @@ func (s *Server) ticketDetails(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-// upload is one file of a reply, read but not stored yet.
-type upload struct {
-	name, declaredType string
-	data               []byte
-}
-
 type replyRequest struct {
 	Body string `json:"body"`
 	// Agent signs a support reply (back office only).
@@ -153,9 +148,10 @@ type replyRequest struct {
 // the back office as support. The body is multipart/form-data with a
 // "body" field, an optional "agent" field (back office) and up to ten
 // files named "attachments"; a reply without files may be sent as JSON
-// too. The caller is authorized before the body is read; every file is
-// checked before any is stored, and the files are stored before the
-// reply's event that references them.
+// too. The caller is authorized before the body is read; each file is
+// checked and stored as it arrives, so that at most one file (5 MiB) is
+// held in memory, and the files are stored before the reply's event that
+// references them. When the reply fails, its files are removed again.
 func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 	ctx, h := r.Context(), s.cfg.People.Commands
 	t, err := h.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionReply)
@@ -164,13 +160,13 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		req   replyRequest
-		files []upload
+		req    replyRequest
+		stored []ticket.Attachment
 	)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case mt == "multipart/form-data":
-		req, files, err = readReplyForm(w, r)
+		req, stored, err = s.readReplyForm(w, r, t.ID())
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -183,63 +179,52 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemUnsupportedMediaType.New("send the reply as multipart/form-data (field body, files attachments) or, without files, as application/json"))
 		return
 	}
-	store := s.cfg.People.Attachments
-	if len(files) > 0 && store == nil {
-		WriteProblem(w, r, ProblemUnavailable.New("attachments cannot be stored on this server; reply without files"))
-		return
-	}
-	for _, f := range files {
-		if _, err := attachments.Check(attachments.SanitizeName(f.name), f.declaredType, f.data); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	stored := make([]ticket.Attachment, 0, len(files))
-	for _, f := range files {
-		a, err := store.Put(ctx, t.ID(), f.name, f.declaredType, f.data)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		stored = append(stored, a)
-	}
 	res, err := h.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
 	if err != nil {
+		s.removeAttachments(r, t.ID(), stored)
 		s.fail(w, r, err)
 		return
+	}
+	if stored == nil {
+		stored = []ticket.Attachment{}
 	}
 	written(w, http.StatusCreated, res.AppendResult, map[string]any{"ticket_id": t.ID(), "reply_id": res.ReplyID, "attachments": stored})
 }
 
 // readReplyForm reads a multipart reply, at most MaxReplyBytes: its text
-// fields and its files, each file at most attachments.MaxBytes and at
-// most attachments.MaxFiles of them.
-func readReplyForm(w http.ResponseWriter, r *http.Request) (replyRequest, []upload, error) {
+// fields, and its files, at most attachments.MaxFiles, each read up to
+// attachments.MaxBytes and stored (checked by the store first) before the
+// next is read. On failure the files it stored are removed again.
+func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, ticketID string) (replyRequest, []ticket.Attachment, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxReplyBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return replyRequest{}, nil, ProblemInvalidRequest.New("the multipart body cannot be read: %v", err)
 	}
 	var (
-		req   replyRequest
-		files []upload
+		req    replyRequest
+		stored []ticket.Attachment
 	)
+	fail := func(err error) (replyRequest, []ticket.Attachment, error) {
+		s.removeAttachments(r, ticketID, stored)
+		return replyRequest{}, nil, err
+	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return req, files, nil
+			return req, stored, nil
 		}
 		if err != nil {
-			return replyRequest{}, nil, multipartProblem(err)
+			return fail(multipartProblem(err))
 		}
 		switch part.FormName() {
 		case "body", "agent":
 			b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
-				return replyRequest{}, nil, multipartProblem(err)
+				return fail(multipartProblem(err))
 			}
 			if len(b) > maxFormField {
-				return replyRequest{}, nil, ProblemInvalidRequest.New("field %s is longer than %d bytes", part.FormName(), maxFormField).Field(part.FormName())
+				return fail(ProblemInvalidRequest.New("field %s is longer than %d bytes", part.FormName(), maxFormField).Field(part.FormName()))
 			}
 			if part.FormName() == "body" {
 				req.Body = string(b)
@@ -247,21 +232,48 @@ func readReplyForm(w http.ResponseWriter, r *http.Request) (replyRequest, []uplo
 				req.Agent = string(b)
 			}
 		case "attachments":
-			if err := attachments.CheckCount(len(files) + 1); err != nil {
-				return replyRequest{}, nil, err
+			if err := attachments.CheckCount(len(stored) + 1); err != nil {
+				return fail(err)
+			}
+			store := s.cfg.People.Attachments
+			if store == nil {
+				return fail(ProblemUnavailable.New("attachments cannot be stored on this server; reply without files"))
 			}
 			name := part.FileName()
 			data, err := io.ReadAll(io.LimitReader(part, attachments.MaxBytes+1))
 			if err != nil {
-				return replyRequest{}, nil, multipartProblem(err)
+				return fail(multipartProblem(err))
 			}
 			if len(data) > attachments.MaxBytes {
-				return replyRequest{}, nil, fmt.Errorf("%w: %q is larger than %d bytes (5 MiB)", attachments.ErrTooLarge, attachments.SanitizeName(name), attachments.MaxBytes)
+				return fail(fmt.Errorf("%w: %q is larger than %d bytes (5 MiB)", attachments.ErrTooLarge, attachments.SanitizeName(name), attachments.MaxBytes))
 			}
-			files = append(files, upload{name: name, declaredType: part.Header.Get("Content-Type"), data: data})
+			a, err := store.Put(r.Context(), ticketID, name, part.Header.Get("Content-Type"), data)
+			if err != nil {
+				return fail(err)
+			}
+			stored = append(stored, a)
 		default:
-			return replyRequest{}, nil, ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName())
+			return fail(ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName()))
 		}
+	}
+}
+
+// removeAttachments deletes the files of a reply that failed. A file left
+// behind would be harmless (no event references it, so it is never
+// served), so a failure here is only logged.
+func (s *Server) removeAttachments(r *http.Request, ticketID string, stored []ticket.Attachment) {
+	if len(stored) == 0 {
+		return
+	}
+	ids := make([]string, len(stored))
+	for i, a := range stored {
+		ids[i] = a.AttachmentID
+	}
+	// The request's context may be what failed; the clean-up gets its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	if err := s.cfg.People.Attachments.Delete(ctx, ticketID, ids...); err != nil {
+		s.cfg.Logger.WarnContext(r.Context(), "removing the files of a failed reply", "request_id", RequestID(r.Context()), "ticket_id", ticketID, "error", err)
 	}
 }
 

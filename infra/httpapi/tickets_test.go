@@ -28,6 +28,7 @@ import (
 	"seatledger/infra/eventstore"
 	"seatledger/infra/projection"
 	"seatledger/infra/session"
+	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/storage"
 	"seatledger/projections"
@@ -42,6 +43,7 @@ type ticketsHarness struct {
 	h      *commands.Handler
 	store  eventstore.Store
 	rt     *projection.Runtime
+	db     *sqldb.DB
 }
 
 func newTicketsHarness(t *testing.T) *ticketsHarness {
@@ -68,7 +70,7 @@ func newTicketsHarness(t *testing.T) *ticketsHarness {
 	s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: h, Reads: db, Sessions: &session.Store{}, TermsVersion: "test",
 		Attachments: attachments.New(db, clk)}})
 	r := supportRouter(s)
-	return &ticketsHarness{t: t, router: r, h: h, store: store, rt: rt}
+	return &ticketsHarness{t: t, router: r, h: h, store: store, rt: rt, db: db}
 }
 
 func (x *ticketsHarness) do(actor, method, path, contentType string, body io.Reader) *httptest.ResponseRecorder {
@@ -219,6 +221,12 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 		if w.Code != c.status || !strings.Contains(w.Body.String(), c.typ.URI()) || !strings.Contains(w.Body.String(), c.words) {
 			t.Errorf("%s: %d %s", c.name, w.Code, w.Body)
 		}
+	}
+	// Files are stored as they arrive (one in memory at a time); a reply
+	// refused after some were stored removes them again.
+	var kept int
+	if err := x.db.QueryRow(`SELECT COUNT(*) FROM ticket_attachments`).Scan(&kept); err != nil || kept != len(replied.Attachments) {
+		t.Errorf("%d files stored after the refused replies (%v), want the %d of the accepted one", kept, err, len(replied.Attachments))
 	}
 
 	png := replied.Attachments[1]

@@ -93,13 +93,25 @@ func jsonRequest(method, path string, body any) request {
 
 // multipartRequest re-encodes the fields and files of a browser form that
 // the portal has parsed (to check its CSRF token) as the multipart body of
-// an API call.
+// an API call. The body is streamed: the files, which the form's parsing
+// left in temporary files beyond a small part in memory, are copied into
+// the call as the API reads it, never gathered in memory. A file that
+// cannot be read fails the call's body, which the API answers as a
+// problem.
 func multipartRequest(method, path string, fields map[string]string, fileField string, files []*multipart.FileHeader) (request, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		pw.CloseWithError(writeMultipart(mw, fields, fileField, files))
+	}()
+	return request{method: method, path: path, contentType: mw.FormDataContentType(), body: pr}, nil
+}
+
+// writeMultipart writes the fields and files into mw and closes it.
+func writeMultipart(mw *multipart.Writer, fields map[string]string, fileField string, files []*multipart.FileHeader) error {
 	for k, v := range fields {
 		if err := mw.WriteField(k, v); err != nil {
-			return request{}, err
+			return err
 		}
 	}
 	for _, fh := range files {
@@ -112,22 +124,19 @@ func multipartRequest(method, path string, fields map[string]string, fileField s
 		h.Set("Content-Type", ct)
 		part, err := mw.CreatePart(h)
 		if err != nil {
-			return request{}, err
+			return err
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return request{}, err
+			return err
 		}
 		_, err = io.Copy(part, f)
 		f.Close()
 		if err != nil {
-			return request{}, err
+			return err
 		}
 	}
-	if err := mw.Close(); err != nil {
-		return request{}, err
-	}
-	return request{method: method, path: path, contentType: mw.FormDataContentType(), body: &buf}, nil
+	return mw.Close()
 }
 
 // call sends req to the API as the browser of from: with its cookies, its
@@ -168,6 +177,9 @@ func (p *Portal) call(w http.ResponseWriter, from *http.Request, req request) *r
 	}
 	rep := &reply{header: http.Header{}}
 	p.cfg.API.ServeHTTP(rep, in)
+	if c, ok := req.body.(io.Closer); ok {
+		c.Close() // a streamed body the API did not read to its end stops being written
+	}
 	if rep.status == 0 {
 		rep.status = http.StatusOK
 	}

@@ -15,6 +15,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -33,6 +34,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/httpapi"
+	"seatledger/infra/offline"
+	"seatledger/infra/session"
 )
 
 //go:embed templates static
@@ -52,6 +55,17 @@ type Config struct {
 	// Now is the ledger's clock (what "expiring soon" counts from).
 	// Default time.Now.
 	Now func() time.Time
+	// Sessions tells a live session cookie from a dead one, so that a
+	// form is read only once the session it claims is known to exist.
+	// Required.
+	Sessions Sessions
+}
+
+// Sessions looks up browser sessions (*session.Store).
+type Sessions interface {
+	// Lookup returns the live session of a cookie's value, or an error
+	// matching session.ErrNoSession.
+	Lookup(ctx context.Context, value string) (session.Session, error)
 }
 
 // Portal is the portal's http.Handler.
@@ -64,8 +78,8 @@ type Portal struct {
 
 // New parses the templates and mounts the pages.
 func New(cfg Config) (*Portal, error) {
-	if cfg.API == nil || cfg.Tokens == nil {
-		return nil, errors.New("portal: needs the API and a token function")
+	if cfg.API == nil || cfg.Tokens == nil || cfg.Sessions == nil {
+		return nil, errors.New("portal: needs the API, a token function and the sessions")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -129,14 +143,47 @@ func securityHeaders(next http.Handler) http.Handler {
 // csrfPurpose is the purpose of the CSRF tokens derived from a session.
 const csrfPurpose = "portal-csrf"
 
-// maxForm bounds a form's body; uploads (ticket attachments, offline
-// request files, certificate requests) fit within it.
-const maxForm = 64 << 20
+// Limits of the forms' bodies. Nothing of a body is read before the
+// session the request claims is known to exist, and then only up to what
+// its route needs: small forms for everybody, files only on the upload
+// routes of a signed-in browser, of which at most maxFormMemory stays in
+// memory (the rest waits in temporary files, removed when the request
+// ends, and is streamed on to the API).
+const (
+	// maxAnonymousForm bounds the forms of a signed-out browser (sign-in,
+	// sign-up, forgotten password, the links of mails).
+	maxAnonymousForm = 64 << 10
+	// maxForm bounds a signed-in browser's forms without files.
+	maxForm = 1 << 20
+	// maxFormMemory is how much of an upload form stays in memory.
+	maxFormMemory = 1 << 20
+)
+
+// uploadLimits are the body limits of the routes whose forms carry files:
+// ten attachments of 5 MiB to a ticket reply, a CSR file, an offline
+// request file (the API refuses more than these itself).
+var uploadLimits = map[string]int64{
+	"/tickets/{ticketID}/replies":   httpapi.MaxReplyBytes,
+	"/accounts/{accountID}/mdm":     maxCSRFile + maxForm,
+	"/accounts/{accountID}/offline": offline.MaxSize + maxForm,
+}
+
+// formLimit is the body limit of r's route for a signed-in browser.
+func (p *Portal) formLimit(r *http.Request) int64 {
+	if limit, ok := uploadLimits[p.router.Find(chi.NewRouteContext(), r.Method, r.URL.Path)]; ok {
+		return limit
+	}
+	return maxForm
+}
 
 // checkCSRF refuses a write from another site. Two checks: the browser's
 // own Sec-Fetch-Site/Origin headers (net/http's CrossOriginProtection),
 // and, for a signed-in browser, the form's token derived from its session
-// (so that a browser without those headers is protected too).
+// (so that a browser without those headers is protected too). The
+// session is looked up before the form is read: a cookie that names no
+// live session makes the request a signed-out one (the cookie is dropped)
+// whose form may be small only, so that nobody can make the server hold
+// a large body by sending any cookie at all.
 func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 	origin := http.NewCrossOriginProtection()
 	origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,13 +196,31 @@ func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 			return
 		}
 		c, err := r.Cookie(httpapi.SessionCookie)
-		if err != nil || c.Value == "" {
-			next.ServeHTTP(w, r) // nobody signed in: nothing to forge on their behalf
+		signedIn := err == nil && c.Value != ""
+		if signedIn {
+			_, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+			switch {
+			case errors.Is(err, session.ErrNoSession):
+				signedIn = false
+				dropSessionCookie(w, r, p.cfg.SecureCookies)
+			case err != nil:
+				p.cfg.Logger.ErrorContext(r.Context(), "portal: session lookup failed", "request_id", httpapi.RequestID(r.Context()), "error", err)
+				p.render(w, r, "error.html", &View{Title: "Unavailable", Status: http.StatusServiceUnavailable,
+					Problem: &httpapi.Problem{Status: http.StatusServiceUnavailable, Title: "Unavailable", Detail: "the session could not be checked; try again shortly"}})
+				return
+			}
+		}
+		limit, memory := int64(maxAnonymousForm), int64(maxAnonymousForm)
+		if signedIn {
+			limit, memory = p.formLimit(r), maxFormMemory
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := r.ParseMultipartForm(memory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			p.badForm(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			p.badForm(w, r, err)
+		if !signedIn {
+			next.ServeHTTP(w, r) // nobody signed in: nothing to forge on their behalf
 			return
 		}
 		want := p.cfg.Tokens(csrfPurpose, c.Value)
@@ -165,6 +230,21 @@ func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	}))
+}
+
+// dropSessionCookie removes a dead session cookie from r, so that the
+// pages and the API calls after see a signed-out browser, and tells the
+// browser to forget it.
+func dropSessionCookie(w http.ResponseWriter, r *http.Request, secure bool) {
+	kept := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, c := range kept {
+		if c.Name != httpapi.SessionCookie {
+			r.AddCookie(c)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: httpapi.SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // csrfToken is the token of the browser's session ("" when signed out).
@@ -185,10 +265,18 @@ func (p *Portal) badForm(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail := http.StatusBadRequest, "the form could not be read: "+err.Error()
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		status, detail = http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is larger than %d MB", maxForm>>20)
+		status, detail = http.StatusRequestEntityTooLarge, "the form is larger than "+formSize(tooLarge.Limit)
 	}
 	p.render(w, r, "error.html", &View{Title: "Form not sent", Status: status,
 		Problem: &httpapi.Problem{Status: status, Title: "Form not sent", Detail: detail}})
+}
+
+// formSize says a body limit in KB or MB.
+func formSize(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d KB", n>>10)
 }
 
 // flashCookie carries a one-off message across a redirect.

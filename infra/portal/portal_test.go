@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"seatledger/infra/session"
 )
 
 // jsBudget is the most JavaScript the portal may ship (issue 8).
@@ -60,7 +62,7 @@ func TestPortal_templates_have_no_inline_code(t *testing.T) {
 // Static files are served with their type, and cached for a year only
 // under their current content hash.
 func TestPortal_serves_static_files_by_hash(t *testing.T) {
-	p, err := New(Config{API: http.NotFoundHandler(), Tokens: func(string, string) string { return "t" }})
+	p, err := New(Config{API: http.NotFoundHandler(), Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
 	if err != nil {
 		t.Fatal(err)
 	}
