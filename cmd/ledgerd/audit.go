@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,6 +9,7 @@ import (
 	"seatledger/infra/audit"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/newfile"
+	"seatledger/infra/secret"
 )
 
 // auditLog is the wiring of the log's tamper evidence (rule X-2): the
@@ -25,6 +27,8 @@ func (m *Main) openAuditLog() (*auditLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: signing key %s: %w", m.Config.AuditKey, err)
 	}
+	m.warnIfShared(m.Config.AuditKey, "the audit signing key")
+	m.recordSecret(secret.NameAuditKey, "--audit-key "+m.Config.AuditKey, publicKeyFingerprint(secret.NameAuditKey, key.Public().(ed25519.PublicKey)))
 	signer, err := audit.NewSigner(m.Config.AuditOrigin, key)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/portal"
+	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
 	"seatledger/infra/timers"
@@ -60,8 +61,10 @@ type Main struct {
 	// parameters (tests use cheap ones).
 	PasswordParams *argon2id.Params
 
-	readSide    *readSide
-	people      *people
+	readSide *readSide
+	people   *people
+	// secrets are the fingerprints of the secrets this process loaded.
+	secrets     []secret.Fingerprint
 	audit       *auditLog
 	history     *queries.Audit
 	historyOnce sync.Once
@@ -103,6 +106,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Clock = newClock(m.Config)
 	m.Metrics = httpapi.NewMetrics()
 
+	if err := m.checkSQLiteFiles(); err != nil {
+		return err
+	}
 	if m.DB, err = sqldb.Open(ctx, m.Config.Database); err != nil {
 		return err
 	}
@@ -135,6 +141,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if m.audit, err = m.openAuditLog(); err != nil {
+		return err
+	}
+	// Before anything signs, seals or derives with them: one ledger, one
+	// set of secrets.
+	if err := m.checkSecrets(ctx); err != nil {
 		return err
 	}
 

@@ -8,8 +8,10 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
+	"seatledger/infra/config"
 	"seatledger/infra/keyring"
 	"seatledger/infra/orderhook"
+	"seatledger/infra/secret"
 	"seatledger/infra/timers"
 	"seatledger/projections"
 )
@@ -19,10 +21,23 @@ import (
 // fresh secret on first start. The secret is never in the database, so a
 // copy of the database alone reveals no usable key.
 func (m *Main) openKeyring() (*keyring.Keyring, error) {
+	var (
+		k      *keyring.Keyring
+		err    error
+		source = config.EnvKeyringSecret
+	)
 	if len(m.Config.KeyringSecret) > 0 {
-		return keyring.New(m.Config.KeyringSecret)
+		k, err = keyring.New(m.Config.KeyringSecret)
+	} else {
+		k, err = keyring.LoadFile(m.Config.KeyringFile)
+		source = "--keyring-file " + m.Config.KeyringFile
+		m.warnIfShared(m.Config.KeyringFile, "the keyring's secret")
 	}
-	return keyring.LoadFile(m.Config.KeyringFile)
+	if err != nil {
+		return nil, err
+	}
+	m.recordSecret(secret.NameKeyring, source, k.Fingerprint())
+	return k, nil
 }
 
 // timerMeta is the metadata of the command timer t runs as actor: its ID

@@ -50,16 +50,17 @@ func (s *syncBuffer) String() string {
 func testEnv(t testing.TB, extra ...string) func(string) string {
 	t.Helper()
 	env := map[string]string{
-		"LEDGER_DATABASE_URL": filepath.Join(t.TempDir(), "data", "ledger.db"),
-		"LEDGER_ADDR":         "127.0.0.1:0",
-		"LEDGER_CLOCK":        "simulated",
-		"LEDGER_CLOCK_START":  clockStart.Format(time.RFC3339),
-		"LEDGER_ADMIN_TOKEN":  adminToken,
-		"LEDGER_KEYRING_FILE": filepath.Join(t.TempDir(), "keyring.secret"),
-		"LEDGER_MDM_CA_CERT":  filepath.Join(t.TempDir(), "mdm-ca.crt"),
-		"LEDGER_MDM_CA_KEY":   filepath.Join(t.TempDir(), "mdm-ca.key"),
-		"LEDGER_OFFLINE_KEY":  filepath.Join(t.TempDir(), "offline-signing.key"),
-		"LEDGER_AUDIT_KEY":    filepath.Join(t.TempDir(), "audit-signing.key"),
+		"LEDGER_DATABASE_URL":  filepath.Join(t.TempDir(), "data", "ledger.db"),
+		"LEDGER_ADDR":          "127.0.0.1:0",
+		"LEDGER_CLOCK":         "simulated",
+		"LEDGER_CLOCK_START":   clockStart.Format(time.RFC3339),
+		"LEDGER_ADMIN_TOKEN":   adminToken,
+		"LEDGER_KEYRING_FILE":  filepath.Join(t.TempDir(), "keyring.secret"),
+		"LEDGER_LINK_KEY_FILE": filepath.Join(t.TempDir(), "link-key.secret"),
+		"LEDGER_MDM_CA_CERT":   filepath.Join(t.TempDir(), "mdm-ca.crt"),
+		"LEDGER_MDM_CA_KEY":    filepath.Join(t.TempDir(), "mdm-ca.key"),
+		"LEDGER_OFFLINE_KEY":   filepath.Join(t.TempDir(), "offline-signing.key"),
+		"LEDGER_AUDIT_KEY":     filepath.Join(t.TempDir(), "audit-signing.key"),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

@@ -63,10 +63,15 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.warnIfShared(m.Config.MDMCAKey, "the MDM CA's key")
+	m.recordSecret(secret.NameMDMCA, "--mdm-ca-cert "+m.Config.MDMCACert+" and --mdm-ca-key "+m.Config.MDMCAKey,
+		secret.FingerprintOf(secret.NameMDMCA, ca.Certificate().Raw))
 	signer, err := offline.LoadOrCreateSigner(m.Config.OfflineKey)
 	if err != nil {
 		return nil, err
 	}
+	m.warnIfShared(m.Config.OfflineKey, "the offline signing key")
+	m.recordSecret(secret.NameOfflineKey, "--offline-key "+m.Config.OfflineKey, publicKeyFingerprint(secret.NameOfflineKey, signer.PublicKey()))
 	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
 		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
@@ -80,13 +85,6 @@ func (m *Main) passwordParams() argon2id.Params {
 		return *m.PasswordParams
 	}
 	return argon2id.Default
-}
-
-func (m *Main) linkKey(ctx context.Context) (secret.Key, error) {
-	if len(m.Config.SecretKey) > 0 {
-		return secret.New(m.Config.SecretKey)
-	}
-	return secret.Load(ctx, m.DB)
 }
 
 // peopleAPI configures the /v1 API.

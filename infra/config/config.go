@@ -48,6 +48,7 @@ const (
 	EnvMailDir         = "LEDGER_MAIL_DIR"
 	EnvSMTPURL         = "LEDGER_SMTP_URL"
 	EnvSecretKey       = "LEDGER_SECRET_KEY"
+	EnvLinkKeyFile     = "LEDGER_LINK_KEY_FILE"
 	EnvKeyringFile     = "LEDGER_KEYRING_FILE"
 	EnvKeyringSecret   = "LEDGER_KEYRING_SECRET"
 	EnvMDMCACert       = "LEDGER_MDM_CA_CERT"
@@ -74,6 +75,7 @@ const (
 	DefaultMailFrom        = "seatledger <no-reply@localhost>"
 	DefaultMailDir         = "./data/mail"
 	DefaultKeyringFile     = "./data/keyring.secret"
+	DefaultLinkKeyFile     = "./data/link-key.secret"
 	DefaultMDMCACert       = "./data/mdm-ca.crt"
 	DefaultMDMCAKey        = "./data/mdm-ca.key"
 	DefaultOfflineKey      = "./data/offline-signing.key"
@@ -145,9 +147,14 @@ type Config struct {
 	// SMTPURL is the mail relay (smtp://user:password@host:587); empty
 	// writes mail to MailDir. A secret: environment only, never logged.
 	SMTPURL string
-	// SecretKey, if set, is the key of emailed links' tokens; empty: one
-	// is generated and kept in the database. A secret.
+	// SecretKey, if set, is the key of emailed links' tokens (and of CSRF
+	// tokens and installation credentials); it wins over LinkKeyFile. A
+	// secret: environment only, never logged.
 	SecretKey []byte
+	// LinkKeyFile holds the link key when SecretKey is not set, generated
+	// on first start (mode 0600). Every process of one ledger needs the
+	// same one: copy it to each host, and back it up.
+	LinkKeyFile string
 	// ReadyMaxLag is how many events a projection may be behind the log
 	// while the server still reports itself ready.
 	ReadyMaxLag uint64
@@ -208,6 +215,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("smtp_set", c.SMTPURL != ""),
 		slog.String("mail_dir", c.MailDir),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("link_key_file", c.LinkKeyFile),
+		slog.String("link_key_secret", setOrUnset(len(c.SecretKey) > 0)),
 		slog.String("keyring_file", c.KeyringFile),
 		slog.String("keyring_secret", setOrUnset(len(c.KeyringSecret) > 0)),
 		slog.String("mdm_ca_cert", c.MDMCACert),
@@ -279,7 +288,7 @@ type Getenv func(key string) string
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
-	publicURL, mailFrom, mailDir, keyringFile, orderWebhookURL, trustedProxies                  setting
+	publicURL, mailFrom, mailDir, keyringFile, linkKeyFile, orderWebhookURL, trustedProxies     setting
 	mdmCACert, mdmCAKey, offlineKey                                                             setting
 	auditKey, auditOrigin, checkpointInterval                                                   setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
@@ -321,6 +330,9 @@ var specs = []flagSpec{
 		func(r *raw) *setting { return &r.mailDir }},
 	{"ready-max-lag", EnvReadyMaxLag, strconv.Itoa(DefaultReadyMaxLag), "events a projection may lag behind the log while /readyz still reports ready",
 		func(r *raw) *setting { return &r.readyMaxLag }},
+	{"link-key-file", EnvLinkKeyFile, DefaultLinkKeyFile,
+		"file of the key that derives emailed links' tokens, CSRF tokens and installation credentials, created on first start (mode 0600); unused when " + EnvSecretKey + " is set. Every process needs the same one",
+		func(r *raw) *setting { return &r.linkKeyFile }},
 	{"keyring-file", EnvKeyringFile, DefaultKeyringFile,
 		"file of the secret that seals license keys, created on first start; unused when " + EnvKeyringSecret + " is set. Back it up: losing it loses every key",
 		func(r *raw) *setting { return &r.keyringFile }},
@@ -377,7 +389,7 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "  %s\n      bearer token of the /admin/ endpoints, at least %d characters; environment only, so that it never shows in a process list\n",
 		EnvAdminToken, MinAdminTokenLength)
 	fmt.Fprintf(w, "  %s\n      mail relay, smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none for a local relay; environment only\n", EnvSMTPURL)
-	fmt.Fprintf(w, "  %s\n      key of emailed links' tokens, base64 of at least 32 bytes; environment only; default: generated and kept in the database\n", EnvSecretKey)
+	fmt.Fprintf(w, "  %s\n      key of emailed links' tokens, CSRF tokens and installation credentials, base64 of at least 32 bytes; environment only; wins over --link-key-file\n", EnvSecretKey)
 	fmt.Fprintf(w, "  %s\n      secret that seals license keys, base64 of at least %d bytes (e.g. openssl rand -base64 32); environment only; wins over --keyring-file\n",
 		EnvKeyringSecret, keyring.MinSecretBytes)
 	fmt.Fprintf(w, "  %s\n      secret that signs the deliveries to the order webhook (X-Seatledger-Signature), at least %d characters; environment only; unset: unsigned\n",
@@ -506,12 +518,15 @@ func (r raw) validate() (Config, error) {
 	}
 	c.SecureCookies = strings.HasPrefix(c.PublicURL, "https://")
 	c.MailFrom, c.MailDir, c.SMTPURL = r.mailFrom.value, r.mailDir.value, r.smtpURL.value
+	c.LinkKeyFile = r.linkKeyFile.value
 	if v := r.secretKey.value; v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(key) < 32 {
 			fail(r.secretKey, "must be base64 of at least 32 random bytes (e.g. openssl rand -base64 32)")
 		}
 		c.SecretKey = key
+	} else if c.LinkKeyFile == "" {
+		fail(r.linkKeyFile, "must name the file of the link key (or set %s)", EnvSecretKey)
 	}
 
 	c.KeyringFile = r.keyringFile.value

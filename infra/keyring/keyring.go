@@ -29,10 +29,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"seatledger/infra/newfile"
 	"strings"
 
 	"seatledger/domain/subscription"
+	"seatledger/infra/newfile"
+	secretpkg "seatledger/infra/secret"
 )
 
 // MinSecretBytes is the shortest secret accepted.
@@ -60,6 +61,8 @@ var ErrSealed = errors.New("keyring: the sealed key does not open with this keyr
 type Keyring struct {
 	lookup []byte
 	aead   cipher.AEAD
+	// fingerprint identifies the secret without revealing it.
+	fingerprint string
 }
 
 // New derives a keyring from secret, at least MinSecretBytes long. The
@@ -84,8 +87,13 @@ func New(secret []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	return &Keyring{lookup: lookup, aead: aead}, nil
+	return &Keyring{lookup: lookup, aead: aead, fingerprint: secretpkg.FingerprintOf(secretpkg.NameKeyring, secret)}, nil
 }
+
+// Fingerprint identifies the keyring's secret without revealing it, so
+// that a process started with another secret than the ledger's is
+// refused (secret.CheckFingerprints).
+func (k *Keyring) Fingerprint() string { return k.fingerprint }
 
 // ParseSecret decodes the value of LEDGER_KEYRING_SECRET: base64 (standard
 // or URL alphabet, padded or not) of at least MinSecretBytes bytes.

@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,8 +167,9 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 const maxIdleConns = 32
 
 // Open opens the target through database/sql. SQLite gets the pragmas the
-// ledger's durability promise rests on (see SQLitePragmas); its parent
-// folder is created when missing.
+// ledger's durability promise rests on (see SQLitePragmas); its folder
+// (mode 0700) and file (mode 0600) are created when missing, so that its
+// files are private from the start (see CheckSQLitePermissions).
 func Open(ctx context.Context, t Target) (*DB, error) {
 	var (
 		db  *sql.DB
@@ -178,10 +177,8 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	)
 	switch t.Engine {
 	case SQLite:
-		if dir := filepath.Dir(t.DSN); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("sqldb: create folder for %s: %w", t.DSN, err)
-			}
+		if err := createSQLiteFiles(t.DSN); err != nil {
+			return nil, err
 		}
 		db, err = sql.Open("sqlite", SQLiteDSN(t.DSN))
 	case Postgres:
