@@ -4,13 +4,25 @@
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
+# The Go vulnerability database, as the module proxy serves it (its OSV
+# files): vuln.go.dev is not reachable from every machine that runs make
+# lint, so the database govulncheck reads is built from this module.
+VULNDB      ?= golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 PKGS        := ./...
 # BENCHTIME is a duration; "Nx" repeats each whole replay or live run N times.
 BENCHTIME   ?= 3s
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
-.PHONY: run build test test-short lint lint-openapi vectors bench bench-cli postgres chromium python3-cryptography
+# Every go command of the project runs on Go 1.27.3, which the go command
+# fetches from the module proxy on first use: Go 1.26.8, the machines' own,
+# has vulnerabilities in net/http, crypto/tls, crypto/x509, html/template,
+# net/textproto and os that govulncheck reports (GO-2026-6599 to
+# GO-2026-6809), fixed in 1.27.3. go.mod names it as its toolchain too.
+export GOTOOLCHAIN := go1.27.3
+
+.PHONY: run build test test-short lint lint-openapi lint-vuln vectors bench bench-cli postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -28,8 +40,9 @@ test: postgres chromium python3-cryptography
 test-short:
 	$(GO) test -count=1 $(PKGS)
 
-## lint: gofmt, go vet, staticcheck, domain/ importing only the standard library, and the OpenAPI document
-lint: lint-openapi
+## lint: gofmt, go vet, staticcheck, domain/ importing only the standard library, the OpenAPI document,
+## and govulncheck
+lint: lint-openapi lint-vuln
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
@@ -43,6 +56,21 @@ lint-openapi:
 	@npm ci --prefix tools/openapi-lint --no-audit --no-fund --loglevel=error >/dev/null
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint \
 		--config tools/openapi-lint/redocly.yaml --format=stylish infra/httpapi/openapi.json
+
+## lint-vuln: govulncheck finds no vulnerability that the code reaches, in the modules it requires and in the
+## standard library of the toolchain above; its database is built from $(VULNDB) once per machine (in the Go
+## build cache) with that module's own indexdb, and read with -db file://
+VULNDB_DIR = $(shell $(GO) env GOCACHE)/seatledger-vulndb/$(subst /,_,$(VULNDB))
+lint-vuln:
+	@dir="$(VULNDB_DIR)"; if [ ! -s "$$dir/index/db.json" ]; then \
+		echo "lint-vuln: building the vulnerability database from $(VULNDB) (once per machine)"; \
+		src=$$($(GO) mod download -json $(VULNDB) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$$/\1/p'); \
+		[ -d "$$src/data/osv" ] || { echo "lint-vuln: $(VULNDB) has no data/osv"; exit 1; }; \
+		rm -rf "$$dir.tmp" && mkdir -p "$$(dirname "$$dir")" && \
+		$(GO) run $(subst golang.org/x/vulndb@,golang.org/x/vulndb/cmd/indexdb@,$(VULNDB)) -vulns "$$src/data/osv" -out "$$dir.tmp" && \
+		rm -rf "$$dir" && mv "$$dir.tmp" "$$dir"; \
+	fi
+	$(GO) run $(GOVULNCHECK) -db file://$(VULNDB_DIR) $(PKGS)
 
 ## vectors: rewrite testdata/vectors/*.json from the code, after a deliberate change of a format (docs/formats.md)
 vectors:
