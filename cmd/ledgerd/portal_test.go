@@ -249,3 +249,32 @@ func TestPortal_reads_a_form_only_after_the_session_and_only_as_far_as_its_route
 		}
 	})
 }
+
+// The open redirect of issue 17: /signin?next=/%09/evil.example sent the
+// browser, once signed in, to evil.example (browsers drop the tab and
+// read //evil.example). Through the real server, the sign-in answers
+// with a Location on the portal itself for every such next.
+func TestPortal_sign_in_never_redirects_to_another_origin(t *testing.T) {
+	t.Parallel()
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	signUpPage(t, m, "Ada", "ada@example.com")
+	for _, next := range []string{"/\t/evil.example", "/\\evil.example", "//evil.example", "/me"} { // five sign-ins: the limit per client
+		p := newPage(t, m)
+		p.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		form := url.Values{"email": {"ada@example.com"}, "password": {pw}, "next": {next}}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, p.base+"/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := p.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "/"
+		if next == "/me" {
+			want = "/me"
+		}
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != want {
+			t.Errorf("next %q: %d Location %q, want %q", next, resp.StatusCode, loc, want)
+		}
+	}
+}
