@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
+
 	"seatledger/infra/session"
 )
 
@@ -152,5 +154,33 @@ func TestHistoryPeople_are_the_actors_and_changed_members_X1(t *testing.T) {
 	}}
 	if got, want := historyPeople(page), []string{"p-ada", "p-bob", "p-cyd"}; !slices.Equal(got, want) {
 		t.Fatalf("people %v, want %v", got, want)
+	}
+}
+
+// The upload routes' body limits name routes the portal has: a renamed
+// route would otherwise fall back to the limit of a form without files.
+func TestUploadLimits_name_routes_of_the_portal(t *testing.T) {
+	t.Parallel()
+	p, err := New(Config{API: http.NotFoundHandler(), Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]bool{}
+	if err := chi.Walk(p.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if method == http.MethodPost {
+			routes[route] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for route, limit := range uploadLimits {
+		if !routes[route] {
+			t.Errorf("upload limit for %s, which is no POST route of the portal", route)
+		}
+		r := httptest.NewRequest(http.MethodPost, strings.ReplaceAll(strings.ReplaceAll(route, "{ticketID}", "T-1"), "{accountID}", "a-1"), nil)
+		if got := p.formLimit(r); got != limit || limit <= maxForm {
+			t.Errorf("%s: limit %d, want %d (more than a form's %d)", route, got, limit, maxForm)
+		}
 	}
 }
