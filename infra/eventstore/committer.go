@@ -134,8 +134,9 @@ type Committer struct {
 
 	// heads caches stream heads as of lastHead, the log head after this
 	// committer's last commit; only the run goroutine touches them. The
-	// cache is trusted only while the locked log head still equals
-	// lastHead, i.e. nobody else (another process) appended since.
+	// cache is a hint (rule X-8): trusted only while the locked log head
+	// still equals lastHead, i.e. nobody else (another process) appended
+	// since, and emptied as soon as somebody did.
 	heads    map[string]StreamHead
 	lastHead uint64
 	known    bool // lastHead is meaningful
@@ -383,14 +384,22 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest)
 				}
 			}
 		}
-	} else if len(uncached) < len(all) {
-		clear(c.heads) // another writer moved the log: reload every stream
-		more, err := tx.Load(ctx, all, nil)
-		if err != nil {
-			_ = tx.Rollback(ctx)
-			return fail(err)
+	} else {
+		// Another writer (another process) moved the log: every cached head
+		// may be stale, those of streams this batch does not touch too, so
+		// the cache starts over from what is read under this lock (issue
+		// 18: kept, a stale head looked current again after the next
+		// commit, and an append on it failed its whole batch on the unique
+		// (stream, version) key).
+		clear(c.heads)
+		if len(uncached) < len(all) {
+			more, err := tx.Load(ctx, all, nil)
+			if err != nil {
+				_ = tx.Rollback(ctx)
+				return fail(err)
+			}
+			state.Streams = more.Streams
 		}
-		state.Streams = more.Streams
 	}
 	replies, records, heads := decideBatch(state, batch, Timestamp(c.cfg.Clock.Now()))
 	if len(records) == 0 {

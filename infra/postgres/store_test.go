@@ -350,3 +350,11 @@ func TestAppend_unstorable_input_is_refused_without_failing_its_batch(t *testing
 		t.Errorf("head = %d, %v; want the 16 good events", h, err)
 	}
 }
+
+// Rule X-8: two stores on one database, as two processes would open it.
+func TestShared(t *testing.T) {
+	eventstoretest.RunShared(t, func(t *testing.T, clk clock.Clock) (eventstore.Store, eventstore.Store) {
+		dsn := pgtest.NewDatabase(t)
+		return openStore(t, dsn, Config{Clock: clk}), openStore(t, dsn, Config{Clock: clk})
+	})
+}

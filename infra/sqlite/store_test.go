@@ -84,3 +84,19 @@ func TestTwoStores_on_one_file_never_trust_stale_heads(t *testing.T) {
 		t.Fatalf("chain across two writers: %d events, %v", n, err)
 	}
 }
+
+// Rule X-8: two stores on one file, as two processes would open it.
+func TestShared(t *testing.T) {
+	eventstoretest.RunShared(t, func(t *testing.T, clk clock.Clock) (eventstore.Store, eventstore.Store) {
+		target := sqldbtest.SQLite(t)
+		open := func() eventstore.Store {
+			s, err := sqlite.Open(context.Background(), sqldbtest.Open(t, target), sqlite.Config{Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		return open(), open()
+	})
+}
