@@ -96,7 +96,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 }
 
 // benchServer boots ledgerd on target for a benchmark.
-func benchServer(b *testing.B, target sqldb.Target) *Main {
+func benchServer(b testing.TB, target sqldb.Target) *Main {
 	b.Helper()
 	logs := &syncBuffer{}
 	m := NewMain()
@@ -116,7 +116,7 @@ func benchServer(b *testing.B, target sqldb.Target) *Main {
 // activateFleet buys n subscriptions of 50 seats, registers them to one
 // business account, and activates one farm with each key over HTTP; it
 // returns their credentials.
-func activateFleet(b *testing.B, m *Main, n int) []string {
+func activateFleet(b testing.TB, m *Main, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	h := m.people.commands
