@@ -339,7 +339,7 @@ func (c *Committer) commit(batch []*appendRequest) {
 		req.reply <- r
 	}
 	if err == nil && len(records) > 0 {
-		c.notifier.Broadcast()
+		c.notifier.Advance(head)
 		if c.cfg.OnCommit != nil {
 			c.cfg.OnCommit(head)
 		}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"seatledger/domain/event"
@@ -11,9 +12,14 @@ import (
 // Notifier wakes everyone waiting for the log to grow. Wait returns a
 // channel that Broadcast closes; take the channel before reading the log,
 // then wait on it, and no append can slip between the two.
+//
+// It also keeps the highest log head it was told of (Advance), by this
+// process's commits or another's: a follower whose read stopped short of
+// it reads on instead of waiting.
 type Notifier struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu   sync.Mutex
+	ch   chan struct{}
+	head atomic.Uint64
 }
 
 // NewNotifier returns a Notifier with nobody waiting.
@@ -25,6 +31,21 @@ func (n *Notifier) Wait() <-chan struct{} {
 	defer n.mu.Unlock()
 	return n.ch
 }
+
+// Advance records that the log reaches at least head, and wakes every
+// current waiter.
+func (n *Notifier) Advance(head uint64) {
+	for {
+		cur := n.head.Load()
+		if head <= cur || n.head.CompareAndSwap(cur, head) {
+			break
+		}
+	}
+	n.Broadcast()
+}
+
+// Head returns the highest log head Advance was told of (0: none).
+func (n *Notifier) Head() uint64 { return n.head.Load() }
 
 // Broadcast wakes every current waiter.
 func (n *Notifier) Broadcast() {
@@ -61,7 +82,11 @@ func Follow(ctx context.Context, r LogReader, wake *Notifier, poll time.Duration
 			}
 			after = rec.Position
 		}
-		if len(page) == pageSize {
+		// A full page, or a page that stopped short of a head this process
+		// was told of, is not the end: a read may be answered from this
+		// process's own latest commits (Tail), which end before the events
+		// another process appended after them.
+		if len(page) == pageSize || (len(page) > 0 && after < wake.Head()) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -1,7 +1,9 @@
 package eventstore
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"seatledger/domain/event"
 )
@@ -60,5 +62,52 @@ func TestTail_answers_only_from_a_contiguous_run(t *testing.T) {
 	tail.forget()
 	if _, ok := tail.Read(40, 1); ok {
 		t.Fatal("a forgotten tail answered")
+	}
+}
+
+// tailThenDB answers reads the way a store with a Tail does: from the
+// tail's run when it can (ending at this process's last commit), from
+// the whole log otherwise.
+type tailThenDB struct {
+	tail *Tail
+	log  []event.Record // positions 1, 2, 3 …
+}
+
+func (r *tailThenDB) ReadAll(_ context.Context, after uint64, limit int) ([]event.Record, error) {
+	if recs, ok := r.tail.Read(after, limit); ok {
+		return recs, nil
+	}
+	if after >= uint64(len(r.log)) {
+		return nil, nil
+	}
+	return r.log[after:min(uint64(len(r.log)), after+uint64(limit))], nil
+}
+
+// Rule X-8: this process committed 1–2 (its tail), another process then
+// committed 3, and this process heard of it before its follower read. The
+// follower, answered 1–2 from the tail, reads on and delivers 3 at once,
+// rather than waiting for the next wake-up or poll.
+func TestFollow_reads_on_past_the_tail_to_a_head_it_was_told_of_X8(t *testing.T) {
+	t.Parallel()
+	tail := NewTail()
+	tail.push(tailRecords(1, 2))
+	r := &tailThenDB{tail: tail, log: tailRecords(1, 3)}
+	wake := NewNotifier()
+	wake.Advance(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan uint64, 3)
+	go func() {
+		_ = Follow(ctx, r, wake, time.Hour, 0, func(rec event.Record) error { got <- rec.Position; return nil })
+	}()
+	for want := uint64(1); want <= 3; want++ {
+		select {
+		case p := <-got:
+			if p != want {
+				t.Fatalf("delivered %d, want %d", p, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("position %d was not delivered: the follower waited although the head was known", want)
+		}
 	}
 }

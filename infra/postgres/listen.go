@@ -108,8 +108,11 @@ func (l *listener) run(ctx context.Context) {
 			continue
 		}
 		head, err := strconv.ParseUint(n.Payload, 10, 64)
-		if err != nil || l.raise(head) {
+		switch {
+		case err != nil:
 			l.notifier.Broadcast()
+		case l.raise(head):
+			l.notifier.Advance(head)
 		}
 	}
 }
