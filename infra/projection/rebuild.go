@@ -105,6 +105,7 @@ func (r *Runtime) reset(ctx context.Context, e *entry) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projection %s: rebuild: commit reset: %w", name, err)
 	}
+	e.storedAt = 0
 	return nil
 }
 
@@ -180,6 +181,7 @@ func (r *Runtime) tryBatch(ctx context.Context, e *entry, after uint64, page []e
 		return 0, 0, nil, fmt.Errorf("projection %s: rebuild: commit position %d: %w", name, reached, err)
 	}
 	committed = true
+	e.storedAt = reached
 	r.progress.Broadcast()
 	return reached, 0, nil, nil
 }

@@ -132,9 +132,18 @@ type entry struct {
 	// a batch applies the events after its first, so most deliveries are
 	// of events applied already.
 	applied atomic.Uint64
-	// stored is when the checkpoint was last committed (under lock).
-	stored time.Time
+	// stored is when the checkpoint was last committed by this process,
+	// and storedAt the position it was committed at (both under lock).
+	// The applied position is trusted past the stored checkpoint only
+	// while the checkpoint is still storedAt: once another process moved
+	// it (a rebuild, another owner), it says nothing of what is applied.
+	stored   time.Time
+	storedAt uint64
 }
+
+// resetApplied makes position the last applied position, also when that
+// moves it back: after another process moved the checkpoint.
+func (e *entry) resetApplied(position uint64) { e.applied.Store(position) }
 
 // markApplied records that position was committed.
 func (e *entry) markApplied(position uint64) {
@@ -340,13 +349,27 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	// before it was applied already (a redelivery after a lost Ack, another
 	// process, a rebuild) and is acknowledged without effect; an event that
 	// does not follow it is stale and sends the subscriber back to it.
+	//
+	// This process's applied position runs ahead of the checkpoint after
+	// passing over events the projection ignores (passOver); that is the
+	// position to follow only while the checkpoint is where this process
+	// stored it. Once another process moved it (rule X-8: a rebuild by
+	// `ledger projections rebuild`, another owner), the checkpoint alone
+	// says what is applied: a delivery that does not follow it is stale,
+	// and the subscriber goes back to it.
+	follows := cp.position
+	if cp.position == e.storedAt {
+		follows = max(cp.position, e.applied.Load())
+	} else if e.applied.Load() != cp.position {
+		e.resetApplied(cp.position)
+	}
 	switch {
 	case cp.state == StateFailed:
 		return fmt.Errorf("%w: projection %s is failed at position %d", watermill.ErrStaleDelivery, name, cp.failure.Position)
 	case rec.Position <= cp.position:
 		_ = tx.Rollback() // applied before (a redelivery, a rebuild or another process got there first)
 		return nil
-	case max(cp.position, e.applied.Load()) != after:
+	case follows != after:
 		return fmt.Errorf("%w: projection %s is at position %d, the delivery of %d follows %d",
 			watermill.ErrStaleDelivery, name, cp.position, rec.Position, after)
 	}
@@ -381,7 +404,7 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 		return fmt.Errorf("%w: projection %s: commit position %d: %w", watermill.ErrTransient, name, reached, err)
 	}
 	e.markApplied(reached)
-	e.stored = time.Now()
+	e.stored, e.storedAt = time.Now(), reached
 	r.progress.Broadcast()
 	return nil
 }
