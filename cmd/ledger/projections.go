@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"seatledger/infra/clock"
 	"seatledger/infra/config"
+	"seatledger/infra/lease"
 	"seatledger/infra/projection"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
@@ -50,17 +52,37 @@ func openStorage(cmd *cobra.Command, a *app) (*storage.Storage, error) {
 }
 
 // openRuntime opens the configured storage and a projection runtime on it.
-func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, func(), error) {
+func openRuntime(cmd *cobra.Command, a *app) (*projection.Runtime, *storage.Storage, func(), error) {
 	s, err := openStorage(cmd, a)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rt, err := projection.New(cmd.Context(), projection.Config{DB: s.DB, Log: s.Store, Projections: projections.All(timers.Scheduler{})})
 	if err != nil {
 		s.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return rt, func() { s.Close() }, nil
+	return rt, s, func() { s.Close() }, nil
+}
+
+// projectionOwners returns, by projection, the ledgerd process that
+// applies it now (rule X-8: the holder of its lease).
+func projectionOwners(cmd *cobra.Command, s *storage.Storage) (map[string]string, error) {
+	l, err := lease.New(lease.Config{DB: s.DB})
+	if err != nil {
+		return nil, err
+	}
+	held, err := l.List(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	owners := map[string]string{}
+	for _, h := range held {
+		if name, ok := strings.CutPrefix(h.Name, lease.ProjectionPrefix); ok && h.ExpiresAt.After(time.Now()) {
+			owners[name] = h.Holder
+		}
+	}
+	return owners, nil
 }
 
 func newProjectionsStatusCommand(a *app) *cobra.Command {
@@ -69,7 +91,7 @@ func newProjectionsStatusCommand(a *app) *cobra.Command {
 		Short: "Each projection's position, lag behind the log, and failure",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, done, err := openRuntime(cmd, a)
+			rt, s, done, err := openRuntime(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -78,14 +100,22 @@ func newProjectionsStatusCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			owners, err := projectionOwners(cmd, s)
+			if err != nil {
+				return err
+			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PROJECTION\tSTATE\tPOSITION\tHEAD\tLAG\tFAILURE")
+			fmt.Fprintln(w, "PROJECTION\tSTATE\tPOSITION\tHEAD\tLAG\tOWNER\tFAILURE")
 			for _, s := range statuses {
 				failure := ""
 				if f := s.Failure; f != nil {
 					failure = fmt.Sprintf("at position %d (stream %q version %d, %s): %s", f.Position, f.StreamID, f.Version, f.EventType, f.Reason)
 				}
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Name, s.State, s.Position, s.Head, s.Lag, failure)
+				owner := owners[s.Name]
+				if owner == "" {
+					owner = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.State, s.Position, s.Head, s.Lag, owner, failure)
 			}
 			return w.Flush()
 		},
@@ -102,7 +132,7 @@ whatever the size of the log. A running ledgerd picks up from where the
 rebuild leaves the checkpoint.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, done, err := openRuntime(cmd, a)
+			rt, _, done, err := openRuntime(cmd, a)
 			if err != nil {
 				return err
 			}

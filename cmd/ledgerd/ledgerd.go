@@ -19,6 +19,7 @@ import (
 	"seatledger/infra/config"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/lease"
 	"seatledger/infra/portal"
 	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
@@ -61,8 +62,10 @@ type Main struct {
 	// parameters (tests use cheap ones).
 	PasswordParams *argon2id.Params
 
-	readSide *readSide
-	people   *people
+	leases        *lease.Leases
+	releaseSQLite func() error // gives up the claim on the SQLite file
+	readSide      *readSide
+	people        *people
 	// secrets are the fingerprints of the secrets this process loaded.
 	secrets     []secret.Fingerprint
 	audit       *auditLog
@@ -109,6 +112,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.checkSQLiteFiles(); err != nil {
 		return err
 	}
+	if m.Config.Database.Engine == sqldb.SQLite {
+		// SQLite serves one process (rule X-8): a second ledgerd on the
+		// file is refused here, before it touches anything.
+		if m.releaseSQLite, err = sqldb.Claim(m.Config.Database.DSN); err != nil {
+			return err
+		}
+	}
 	if m.DB, err = sqldb.Open(ctx, m.Config.Database); err != nil {
 		return err
 	}
@@ -131,6 +141,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	if m.leases, err = m.openLeases(); err != nil {
 		return err
 	}
 
@@ -294,6 +307,9 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
 		}
 	}
+	if m.releaseSQLite != nil {
+		_ = m.releaseSQLite() // the lock goes with the process anyway
+	}
 	if m.Logger != nil {
 		m.Logger.Info("stopped")
 	}
@@ -337,8 +353,9 @@ func (m *Main) backgroundWorkers() []worker {
 		{"projections", m.readSide.router.Run},
 		{"timers", m.readSide.timers.Run},
 		{"sessions", m.purgeSessions},
-		{"audit snapshots", m.takeSnapshots},
-		{"audit checkpoints", m.audit.checkpointer.Run},
+		// One process at a time runs each of these (rule X-8).
+		{"audit snapshots", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Snapshots, m.takeSnapshots) }},
+		{"audit checkpoints", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Checkpointer, m.audit.checkpointer.Run) }},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

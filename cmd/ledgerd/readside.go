@@ -35,7 +35,8 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, fmt.Errorf("projections: %w", err)
 	}
 	logger := wm.NewSlogLogger(m.Logger)
-	sub, err := watermill.NewSubscriber(watermill.SubscriberConfig{Log: m.Store, Checkpoints: rt, Logger: logger})
+	sub, err := watermill.NewSubscriber(watermill.SubscriberConfig{Log: m.Store, Checkpoints: rt, Logger: logger,
+		Ownership: projectionLeases{m.leases}})
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
 	}

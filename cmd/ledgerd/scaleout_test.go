@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"seatledger/domain/installation"
 	"seatledger/infra/farmclient"
+	"seatledger/infra/lease"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -75,5 +78,109 @@ func TestTwoProcesses_usage_reports_on_one_installation_never_fail_X8(t *testing
 	}
 	if reports != 15 {
 		t.Fatalf("the installation recorded %d reports, want 15 (three a round, the retry not again)", reports)
+	}
+}
+
+// Rule X-8 on SQLite: the file serves one process. A second ledgerd on it
+// is refused at start with one line that names the file and the process
+// serving it, starts nothing and leaves the first one serving; once the
+// first stops, the file is free again.
+func TestSQLite_a_second_process_on_one_file_is_refused_in_one_line_X8(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t, "LEDGER_LOG_LEVEL", "warn")
+	first, _ := runMain(t, env)
+	var stdout, stderr syncBuffer
+	if code := run(t.Context(), nil, env, &stdout, &stderr); code != exitFailure {
+		t.Fatalf("second ledgerd on one SQLite file: exit %d, want %d\n%s", code, exitFailure, stderr.String())
+	}
+	var refusal []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if strings.HasPrefix(line, "ledgerd: ") {
+			refusal = append(refusal, line)
+		}
+	}
+	want := fmt.Sprintf("ledgerd: database %s is in use by process %d: SQLite runs one ledgerd process at a time; run several on PostgreSQL",
+		env("LEDGER_DATABASE_URL"), os.Getpid())
+	if len(refusal) != 1 || refusal[0] != want {
+		t.Fatalf("refusal = %q, want the one line %q", refusal, want)
+	}
+	if code, _, _ := get(t, "http://"+first.Addr()+"/healthz"); code != http.StatusOK {
+		t.Fatalf("the first process answers /healthz with %d after the refusal", code)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runMain(t, env) // the file is free again
+}
+
+// leaseHolders returns who holds each unexpired lease.
+func leaseHolders(t *testing.T, m *Main) map[string]string {
+	t.Helper()
+	held, err := m.leases.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, h := range held {
+		if h.ExpiresAt.After(time.Now()) {
+			out[h.Name] = h.Holder
+		}
+	}
+	return out
+}
+
+// Rule X-8: with two processes, each projection, the audit checkpointer
+// and the snapshot worker run in exactly one of them, while both take
+// writes; when a process stops, the other takes over what it ran, and the
+// read models follow the log again.
+func TestTwoProcesses_each_worker_has_one_owner_and_fails_over_X8(t *testing.T) {
+	t.Parallel()
+	ms := startProcesses(t, sqldbtest.Postgres(t), 2, "LEDGER_LEASE_TTL", "1s")
+	want := []string{lease.Checkpointer, lease.Snapshots}
+	for _, name := range ms[0].readSide.runtime.Names() {
+		want = append(want, lease.ProjectionPrefix+name)
+	}
+	holders := map[string]string{ms[0].leases.Holder(): "process 1", ms[1].leases.Holder(): "process 2"}
+	eventually(t, "every worker has an owner", func() bool {
+		held := leaseHolders(t, ms[0])
+		for _, name := range want {
+			if holders[held[name]] == "" {
+				return false
+			}
+		}
+		return true
+	})
+	creds := activateFleet(t, ms[1], 2)
+	ctx := context.Background()
+	for i, m := range ms { // reports and reads through both processes
+		c := &farmclient.Client{BaseURL: "http://" + m.Addr()}
+		if _, err := c.Report(ctx, creds[i], farmclient.SeatsReport(7, time.Time{}), fmt.Sprintf("owned-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Process 1 stops; process 2 takes over everything it ran.
+	if err := ms[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "process 2 owns every worker", func() bool {
+		held := leaseHolders(t, ms[1])
+		for _, name := range want {
+			if held[name] != ms[1].leases.Holder() {
+				return false
+			}
+		}
+		return true
+	})
+	c := &farmclient.Client{BaseURL: "http://" + ms[1].Addr()}
+	r, err := c.Report(ctx, creds[0], farmclient.SeatsReport(9, time.Time{}), "after-failover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := ms[1].Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ms[1].readSide.runtime.WaitFor(ctx, "installations", head, 30*time.Second); err != nil {
+		t.Fatalf("after the failover the installations read model does not follow the log: %v (report %+v)", err, r)
 	}
 }

@@ -65,6 +65,10 @@ const (
 	// EnvTrustedProxies lists the reverse proxies whose X-Forwarded-For
 	// names the client.
 	EnvTrustedProxies = "LEDGER_TRUSTED_PROXIES"
+	// EnvLeaseTTL and EnvFailoverTimeout tune running several processes
+	// on one database (rule X-8).
+	EnvLeaseTTL        = "LEDGER_LEASE_TTL"
+	EnvFailoverTimeout = "LEDGER_FAILOVER_TIMEOUT"
 )
 
 // Defaults of the settings that have one.
@@ -84,6 +88,10 @@ const (
 	DefaultAuditKey           = "./data/audit-signing.key"
 	DefaultAuditOrigin        = "seatledger"
 	DefaultCheckpointInterval = 10 * time.Second
+	// DefaultLeaseTTL and DefaultFailoverTimeout are the defaults of
+	// running several processes (rule X-8).
+	DefaultLeaseTTL        = 15 * time.Second
+	DefaultFailoverTimeout = 30 * time.Second
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -195,6 +203,13 @@ type Config struct {
 	// header names the client, for the limits per client address. Empty:
 	// the header is ignored and the connection's peer is the client.
 	TrustedProxies []netip.Prefix
+	// LeaseTTL is how long a process's hold on a background worker (a
+	// projection, the audit checkpointer, the snapshot worker) lasts
+	// without renewal: how soon another process takes over from a dead one.
+	LeaseTTL time.Duration
+	// FailoverTimeout is how long a request waits for the database to
+	// come back (a restart, a failover to the standby) before it fails.
+	FailoverTimeout time.Duration
 }
 
 // LogValue describes c for the start-up log line with its secrets
@@ -228,6 +243,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
 		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)),
+		slog.Duration("lease_ttl", c.LeaseTTL),
+		slog.Duration("failover_timeout", c.FailoverTimeout),
 	}
 	if c.EventStoreURL != "" {
 		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
@@ -292,6 +309,7 @@ type raw struct {
 	mdmCACert, mdmCAKey, offlineKey                                                             setting
 	auditKey, auditOrigin, checkpointInterval                                                   setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
+	leaseTTL, failoverTimeout                                                                   setting
 }
 
 type setting struct {
@@ -360,6 +378,12 @@ var specs = []flagSpec{
 	{"trusted-proxies", EnvTrustedProxies, "",
 		"comma-separated CIDRs (or addresses) of the reverse proxies whose X-Forwarded-For names the client, for the limits per client; unset: the header is ignored",
 		func(r *raw) *setting { return &r.trustedProxies }},
+	{"lease-ttl", EnvLeaseTTL, DefaultLeaseTTL.String(),
+		"how long a process's hold on a projection, the audit checkpointer or the snapshot worker lasts unrenewed: how soon another process takes over from a dead one",
+		func(r *raw) *setting { return &r.leaseTTL }},
+	{"failover-timeout", EnvFailoverTimeout, DefaultFailoverTimeout.String(),
+		"how long a request waits for the database to come back (a restart, a failover to the standby) before it fails with 503",
+		func(r *raw) *setting { return &r.failoverTimeout }},
 }
 
 // newFlagSet declares every flag on a fresh set writing into r.
@@ -595,6 +619,16 @@ func (r raw) validate() (Config, error) {
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
+	}
+	if d, err := time.ParseDuration(r.leaseTTL.value); err != nil || d < time.Second {
+		fail(r.leaseTTL, "%q is not a duration of at least 1s like 15s", r.leaseTTL.value)
+	} else {
+		c.LeaseTTL = d
+	}
+	if d, err := time.ParseDuration(r.failoverTimeout.value); err != nil || d < 0 {
+		fail(r.failoverTimeout, "%q is not a duration like 30s (0: fail at once)", r.failoverTimeout.value)
+	} else {
+		c.FailoverTimeout = d
 	}
 
 	if len(errs) > 0 {

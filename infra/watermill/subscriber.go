@@ -62,6 +62,18 @@ type SubscriberConfig struct {
 	HaltedPoll time.Duration
 	// Logger receives the subscriber's logs. Default: none.
 	Logger wm.LoggerAdapter
+	// Ownership, if set, feeds a consumer only while this process owns it
+	// (rule X-8: one process at a time applies each projection). Default:
+	// every consumer is always fed.
+	Ownership Ownership
+}
+
+// Ownership decides which process feeds a consumer.
+type Ownership interface {
+	// Hold waits until this process owns consumer, or ctx ends (it then
+	// returns ctx's error). It returns a context that ends when the
+	// ownership does, and release, which gives it up.
+	Hold(ctx context.Context, consumer string) (context.Context, func(), error)
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -164,9 +176,25 @@ func (s *Subscriber) Close() error {
 // errNacked ends one pass over the log when a message was not acknowledged.
 var errNacked = errors.New("watermill: message nacked")
 
-// run feeds consumer until ctx ends: each pass starts after the stored
-// checkpoint and lasts until a Nack or a read failure.
+// run feeds consumer until ctx ends, while this process owns it.
 func (s *Subscriber) run(ctx context.Context, consumer string, out chan<- *message.Message) {
+	if s.cfg.Ownership == nil {
+		s.feed(ctx, consumer, out)
+		return
+	}
+	for ctx.Err() == nil {
+		owned, release, err := s.cfg.Ownership.Hold(ctx, consumer)
+		if err != nil {
+			return // ctx ended
+		}
+		s.feed(owned, consumer, out) // until the ownership ends
+		release()
+	}
+}
+
+// feed feeds consumer until ctx ends: each pass starts after the stored
+// checkpoint and lasts until a Nack or a read failure.
+func (s *Subscriber) feed(ctx context.Context, consumer string, out chan<- *message.Message) {
 	log := s.cfg.Logger.With(wm.LogFields{"consumer": consumer})
 	haltedLogged := false
 	for ctx.Err() == nil {
