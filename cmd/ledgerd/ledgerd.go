@@ -355,7 +355,9 @@ func (m *Main) backgroundWorkers() []worker {
 		{"sessions", m.purgeSessions},
 		// One process at a time runs each of these (rule X-8).
 		{"audit snapshots", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Snapshots, m.takeSnapshots) }},
-		{"audit checkpoints", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Checkpointer, m.audit.checkpointer.Run) }},
+		{"audit checkpoints", func(ctx context.Context) error {
+			return m.leases.Run(ctx, lease.Checkpointer, m.audit.checkpointer.Run)
+		}},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

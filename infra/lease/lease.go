@@ -120,7 +120,7 @@ func (l *Leases) Holder() string { return l.cfg.Holder }
 // it, and renew it, every third; give it up when no renewal succeeded for
 // four fifths (the fifth left is the margin for the time a renewal takes
 // to reach the database, measured from when it was sent).
-func (l *Leases) every() time.Duration  { return l.cfg.TTL / 3 }
+func (l *Leases) every() time.Duration   { return l.cfg.TTL / 3 }
 func (l *Leases) trusted() time.Duration { return l.cfg.TTL * 4 / 5 }
 
 // retryRenewal is how soon a renewal that failed (the database is away,
