@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"seatledger/domain/event"
 	"seatledger/queries"
@@ -23,25 +24,45 @@ func (m *Main) historyReads() *queries.Audit {
 // takeSnapshots follows the log from its head and snapshots every stream
 // that reaches a multiple of the snapshot interval, so that even the
 // first as-of read of a long stream folds at most that many events. The
-// snapshots are a cache: events appended while the server was down are
-// not snapshotted here, and a read then folds from an older snapshot and
-// stores the missing ones itself.
+// snapshots are a cache: events appended while no process took them (the
+// server was down, or the worker was moving to another process) are not
+// snapshotted here, and a read then folds from an older snapshot and
+// stores the missing ones itself. A failed read of the log (the database
+// is restarting or failing over) is logged and the worker goes on from
+// where it was; it never stops the server.
 func (m *Main) takeSnapshots(ctx context.Context) error {
 	reads := m.historyReads()
-	head, err := m.Store.Head(ctx)
-	if err != nil {
-		return err
-	}
-	err = m.Store.Subscribe(ctx, head, func(rec event.Record) error {
-		if reads.SnapshotDue(rec) {
-			if err := reads.TakeSnapshot(ctx, rec.StreamID, rec.Version); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("taking an audit snapshot failed; reads fold from an older one", "stream", rec.StreamID, "error", err)
+	var (
+		after uint64
+		known bool
+	)
+	for {
+		err := func() error {
+			if !known {
+				head, err := m.Store.Head(ctx)
+				if err != nil {
+					return err
+				}
+				after, known = head, true
 			}
+			return m.Store.Subscribe(ctx, after, func(rec event.Record) error {
+				if reads.SnapshotDue(rec) {
+					if err := reads.TakeSnapshot(ctx, rec.StreamID, rec.Version); err != nil && ctx.Err() == nil {
+						m.Logger.Warn("taking an audit snapshot failed; reads fold from an older one", "stream", rec.StreamID, "error", err)
+					}
+				}
+				after = rec.Position
+				return nil
+			})
+		}()
+		if ctx.Err() != nil {
+			return nil
 		}
-		return nil
-	})
-	if ctx.Err() != nil {
-		return nil
+		m.Logger.Warn("the audit snapshot worker cannot read the log; trying again", "after", after, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
-	return err
 }

@@ -361,7 +361,7 @@ func (m *Main) backgroundWorkers() []worker {
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {
-			return timers.KeepSimulatedTime(ctx, m.DB, sim)
+			return timers.KeepSimulatedTime(ctx, m.DB, sim, m.Logger.With("component", "clock"))
 		}})
 	}
 	return workers

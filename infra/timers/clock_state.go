@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"seatledger/infra/clock"
@@ -58,20 +59,57 @@ func RestoreSimulated(ctx context.Context, db *sqldb.DB, start time.Time) (*cloc
 	return clk, nil
 }
 
-// KeepSimulatedTime saves clk's time every time it moves, until ctx ends
-// (it then returns ctx's error) or a save fails (it returns that error). The admin endpoint that advances the clock
-// may also call SaveSimulatedTime itself, to have the new time stored
-// before it answers.
-func KeepSimulatedTime(ctx context.Context, db *sqldb.DB, clk *clock.Simulated) error {
+// followEvery is how often KeepSimulatedTime looks for a move of the
+// simulated clock made by another process.
+const followEvery = 25 * time.Millisecond
+
+// KeepSimulatedTime keeps clk and the database's simulated time together
+// until ctx ends (it then returns ctx's error): it saves clk's time every
+// time it moves, and moves clk on to the saved time whenever another
+// process advanced it (rule X-8: every ledgerd on one database runs on
+// one simulated time, whichever of them was told to advance it). Neither
+// ever goes back, so the processes settle on the latest time any of them
+// reached. A save or a look that fails (the database is restarting or
+// failing over) is logged and tried again; it never stops the server. The
+// admin endpoint that advances the clock may also call SaveSimulatedTime
+// itself, to have the new time stored before it answers.
+func KeepSimulatedTime(ctx context.Context, db *sqldb.DB, clk *clock.Simulated, log *slog.Logger) error {
+	tick := time.NewTicker(followEvery)
+	defer tick.Stop()
+	var saved time.Time
+	failing := false
 	for {
 		moved := clk.Changed() // before saving: a move during the save is not missed
-		if err := SaveSimulatedTime(ctx, db, clk.Now()); err != nil && ctx.Err() == nil {
-			return err
+		err := func() error {
+			if now := clk.Now(); now.After(saved) {
+				if err := SaveSimulatedTime(ctx, db, now); err != nil {
+					return err
+				}
+				saved = now
+			}
+			latest, ok, err := LoadSimulatedTime(ctx, db)
+			if err != nil {
+				return err
+			}
+			if ok && latest.After(clk.Now()) {
+				saved = latest
+				return clk.Set(latest) // another process advanced it
+			}
+			return nil
+		}()
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Warn("keeping the simulated time in step with the database failed; trying again", "error", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("the simulated time is in step with the database again")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-moved:
+		case <-tick.C:
 		}
 	}
 }
