@@ -122,6 +122,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.DB, err = sqldb.Open(ctx, m.Config.Database); err != nil {
 		return err
 	}
+	m.DB.SetFailoverTimeout(m.Config.FailoverTimeout)
 	if err := m.Metrics.Register(collectors.NewDBStatsCollector(m.DB.DB, m.DB.Engine.String())); err != nil {
 		return fmt.Errorf("database metrics: %w", err)
 	}
@@ -332,8 +333,17 @@ func newClock(c config.Config) clock.Clock {
 func (m *Main) openStore(ctx context.Context) (eventstore.Store, error) {
 	return storage.OpenStore(ctx, m.DB, storage.Options{
 		Database: m.Config.Database, EventStoreURL: m.Config.EventStoreURL,
-		Clock: m.Clock, Observer: m.Metrics, Logger: m.Logger,
+		Clock: m.Clock, Observer: m.Metrics, Logger: m.Logger, FailoverTimeout: m.failoverTimeout(),
 	})
+}
+
+// failoverTimeout is the configured failover timeout as storage.Options
+// takes it: zero there means the default, so "fail at once" is negative.
+func (m *Main) failoverTimeout() time.Duration {
+	if m.Config.FailoverTimeout == 0 {
+		return -1
+	}
+	return m.Config.FailoverTimeout
 }
 
 // worker is a background component (the projection router, the timer

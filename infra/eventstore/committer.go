@@ -85,6 +85,13 @@ type CommitterConfig struct {
 	// OnCommit, if set, runs after each successful commit (e.g. to wake
 	// subscribers in other processes).
 	OnCommit func(head uint64)
+	// RetryFor is how long a batch that failed because the database was
+	// unavailable (the backend's error matches ErrUnavailable: a restart,
+	// a failover to a standby) is tried again before its appends fail.
+	// Zero: not retried. A retry looks every event ID of the batch up
+	// first, so an append whose commit went through although its answer
+	// was lost gets its first result, and is never stored twice.
+	RetryFor time.Duration
 }
 
 func (c *CommitterConfig) setDefaults() {
@@ -317,10 +324,14 @@ func (c *Committer) commit(batch []*appendRequest) {
 		return
 	}
 	start := time.Now()
-	// One caller's cancellation must not abort its neighbours' commit.
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
-	defer cancel()
-	replies, records, head, err := c.decideAndCommit(ctx, live)
+	replies, records, head, err := c.commitOnce(live, false)
+	for wait := retryWaitMin; err != nil && errors.Is(err, ErrUnavailable) && time.Since(start)+wait < c.cfg.RetryFor; wait = min(2*wait, retryWaitMax) {
+		// The database is away: restarting, or failing over to its
+		// standby. The batch may have committed before the connection
+		// broke, so the retry looks up every event ID of it.
+		time.Sleep(wait)
+		replies, records, head, err = c.commitOnce(live, true)
+	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.ObserveCommit(len(live), len(records), time.Since(start), err)
 	}
@@ -346,7 +357,22 @@ func (c *Committer) commit(batch []*appendRequest) {
 	}
 }
 
-func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest) ([]appendReply, []event.Record, uint64, error) {
+// The waits between the tries of a batch the database was unavailable for.
+const (
+	retryWaitMin = 50 * time.Millisecond
+	retryWaitMax = time.Second
+)
+
+// commitOnce decides and commits batch in one transaction bounded by
+// CommitTimeout; lookupAll looks every event ID up, not only the caller's.
+func (c *Committer) commitOnce(batch []*appendRequest, lookupAll bool) ([]appendReply, []event.Record, uint64, error) {
+	// One caller's cancellation must not abort its neighbours' commit.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
+	defer cancel()
+	return c.decideAndCommit(ctx, batch, lookupAll)
+}
+
+func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest, lookupAll bool) ([]appendReply, []event.Record, uint64, error) {
 	fail := func(err error) ([]appendReply, []event.Record, uint64, error) {
 		c.known = false // the transaction may or may not have committed
 		return make([]appendReply, len(batch)), nil, 0, err
@@ -361,7 +387,7 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest)
 				uncached = append(uncached, req.stream)
 			}
 		}
-		if req.callerIDs {
+		if req.callerIDs || lookupAll {
 			for _, e := range req.events {
 				ids = append(ids, e.ID)
 			}

@@ -46,6 +46,13 @@ type Store interface {
 // events, a malformed ID, type, payload or actor). Nothing was written.
 var ErrInvalid = errors.New("eventstore: invalid append")
 
+// ErrUnavailable is matched by an append or read that failed because the
+// database could not be reached (restarting, failing over to a standby)
+// for longer than the store waits for it. An append that fails with it
+// may or may not have been stored: retrying it with the same event IDs
+// settles which (rule X-4).
+var ErrUnavailable = errors.New("eventstore: the database is unavailable")
+
 // ErrClosed is returned by an append to a closed store.
 var ErrClosed = errors.New("eventstore: store is closed")
 

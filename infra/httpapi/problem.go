@@ -10,6 +10,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
+	"seatledger/infra/sqldb"
 )
 
 // ProblemTypeBase prefixes every problem type URI. The URIs are stable:
@@ -40,6 +41,7 @@ var (
 	ProblemUnsupportedMediaType = ProblemType{"unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	ProblemInternal             = ProblemType{"internal", "Internal server error", http.StatusInternalServerError}
 	ProblemUnavailable          = ProblemType{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
+	ProblemDatabaseUnavailable  = ProblemType{"database-unavailable", "Database unavailable", http.StatusServiceUnavailable}
 	ProblemTimeout              = ProblemType{"timeout", "Request timed out", http.StatusGatewayTimeout}
 	ProblemCSRF                 = ProblemType{"cross-origin-request", "Cross-origin request refused", http.StatusForbidden}
 	ProblemTooManyRequests      = ProblemType{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
@@ -222,6 +224,11 @@ func ProblemFor(err error) (*Problem, bool) {
 		// The client went away (or the server is stopping): nobody reads
 		// this answer, but it must not count as a server failure.
 		return ProblemUnavailable.New("the request was cancelled before it completed"), true
+	case errors.Is(err, eventstore.ErrUnavailable), sqldb.IsUnavailable(err):
+		// Rule X-8: the database is restarting or failing over to its
+		// standby and did not come back in time. Not a server bug: the
+		// client retries, with the same idempotency key if it sent one.
+		return ProblemDatabaseUnavailable.New("the database is unavailable (restarting or failing over); retry shortly with the same request"), true
 	}
 	return ProblemInternal.New(genericInternalDetail), false
 }
@@ -236,6 +243,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	cp.RequestID = RequestID(r.Context())
 	w.Header().Set("Content-Type", problemContentType)
 	w.Header().Set("Cache-Control", "no-store")
+	if cp.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(cp.Status)
 	_ = json.NewEncoder(w).Encode(cp) // the status is sent; a failed write has nowhere to go
 }

@@ -14,6 +14,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
+	"seatledger/infra/sqldb"
 )
 
 // notifyChannel carries the log head after every commit to the LISTEN
@@ -127,7 +128,7 @@ var _ eventstore.BatchBackend = (*backend)(nil)
 func (b *backend) BeginBatch(ctx context.Context) (eventstore.BatchTx, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: acquire a connection for an append batch: %w", err)
+		return nil, unavailable(fmt.Errorf("postgres: acquire a connection for an append batch: %w", err))
 	}
 	return &batchTx{conn: conn, beforeCommit: b.beforeCommit}, nil
 }
@@ -206,7 +207,7 @@ func (tx *batchTx) Load(ctx context.Context, streams []string, ids []string) (ev
 	}
 	if b.Len() > 0 {
 		if err := tx.conn.SendBatch(ctx, b).Close(); err != nil {
-			return eventstore.LogState{}, fmt.Errorf("postgres: lock the log head and load %d streams, %d event IDs: %w", len(streams), len(ids), err)
+			return eventstore.LogState{}, unavailable(fmt.Errorf("postgres: lock the log head and load %d streams, %d event IDs: %w", len(streams), len(ids), err))
 		}
 	}
 	state.Head, state.LastRecordedAt = tx.head, tx.recordedAt
@@ -241,7 +242,9 @@ func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []event
 		return nil
 	})
 	if err := tx.conn.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: commit positions %d–%d: %w", records[0].Position, last.Position, err)
+		// Lost with the connection, the COMMIT may or may not have been
+		// carried out: the committer retries with every event ID looked up.
+		return unavailable(fmt.Errorf("postgres: commit positions %d–%d: %w", records[0].Position, last.Position, err))
 	}
 	if !committed {
 		return fmt.Errorf("postgres: commit positions %d–%d: the transaction was rolled back", records[0].Position, last.Position)
@@ -265,6 +268,15 @@ func (tx *batchTx) Rollback(ctx context.Context) error {
 		return fmt.Errorf("postgres: roll back an append batch: %w", err)
 	}
 	return nil
+}
+
+// unavailable marks err as eventstore.ErrUnavailable when it says the
+// database was unreachable or lost, so that the committer retries.
+func unavailable(err error) error {
+	if sqldb.IsUnavailable(err) {
+		return fmt.Errorf("%w: %w", eventstore.ErrUnavailable, err)
+	}
+	return err
 }
 
 func (tx *batchTx) release() {

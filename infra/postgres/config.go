@@ -28,6 +28,11 @@ type Config struct {
 	// when no wake-up arrives: the safety net under the LISTEN connection
 	// that carries other processes' commits. Default 1s.
 	PollInterval time.Duration
+	// FailoverTimeout is how long an append or a read waits for the
+	// database to come back when it is unreachable (a restart, a failover
+	// to the standby) before it fails with eventstore.ErrUnavailable.
+	// Default 30s; negative: fail at once.
+	FailoverTimeout time.Duration
 
 	// beforeCommit, set only by tests, runs in each batch between Load and
 	// Commit, while the append lock is held.
@@ -36,8 +41,9 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxBatchEvents = 1024
-	DefaultPollInterval   = time.Second
+	DefaultMaxBatchEvents  = 1024
+	DefaultPollInterval    = time.Second
+	DefaultFailoverTimeout = 30 * time.Second
 )
 
 func (c *Config) setDefaults() {
@@ -49,6 +55,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	switch {
+	case c.FailoverTimeout == 0:
+		c.FailoverTimeout = DefaultFailoverTimeout
+	case c.FailoverTimeout < 0:
+		c.FailoverTimeout = 0
 	}
 }
 

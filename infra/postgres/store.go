@@ -43,6 +43,7 @@ type Store struct {
 	committer *eventstore.Committer
 	listener  *listener
 	poll      time.Duration
+	failover  time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,13 +100,14 @@ func start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) 
 		MaxBatchEvents: cfg.MaxBatchEvents,
 		Observer:       cfg.Observer,
 		OnCommit:       l.committed,
+		RetryFor:       cfg.FailoverTimeout,
 	})
 	if err != nil {
 		l.close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	l.start(committer.Notifier())
-	return &Store{pool: pool, committer: committer, listener: l, poll: cfg.PollInterval}, nil
+	return &Store{pool: pool, committer: committer, listener: l, poll: cfg.PollInterval, failover: cfg.FailoverTimeout}, nil
 }
 
 // lockHolderTimeout bounds how long a session may sit idle inside a
@@ -159,11 +161,15 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	if limit <= 0 || from > math.MaxInt64 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, sqlReadStream, stream, int64(from), limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read stream %q from version %d: %w", stream, from, err)
-	}
-	recs, err := scanRecords(rows, limit)
+	var recs []event.Record
+	err := s.again(ctx, func() error {
+		rows, err := s.pool.Query(ctx, sqlReadStream, stream, int64(from), limit)
+		if err != nil {
+			return err
+		}
+		recs, err = scanRecords(rows, limit)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read stream %q from version %d: %w", stream, from, err)
 	}
@@ -180,11 +186,15 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.R
 	if limit <= 0 || after >= math.MaxInt64 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, sqlReadAll, int64(after), limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read the log after position %d: %w", after, err)
-	}
-	recs, err := scanRecords(rows, limit)
+	var recs []event.Record
+	err := s.again(ctx, func() error {
+		rows, err := s.pool.Query(ctx, sqlReadAll, int64(after), limit)
+		if err != nil {
+			return err
+		}
+		recs, err = scanRecords(rows, limit)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read the log after position %d: %w", after, err)
 	}
@@ -232,11 +242,40 @@ func scanRecords(rows pgx.Rows, limit int) ([]event.Record, error) {
 // Head implements eventstore.Store.
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	var head int64
-	if err := s.pool.QueryRow(ctx, sqlHead).Scan(&head); err != nil {
+	if err := s.again(ctx, func() error { return s.pool.QueryRow(ctx, sqlHead).Scan(&head) }); err != nil {
 		return 0, fmt.Errorf("postgres: read the log head: %w", err)
 	}
 	return uint64(head), nil
 }
+
+// again runs read, and runs it again while it fails because the database
+// is unavailable (a restart, a failover to the standby: the pool replaces
+// the broken connections), for at most the failover timeout; a read has no
+// effect, so trying it again is always safe. It then fails with
+// eventstore.ErrUnavailable.
+func (s *Store) again(ctx context.Context, read func() error) error {
+	start := time.Now()
+	for wait := readRetryMin; ; wait = min(2*wait, readRetryMax) {
+		err := read()
+		if err == nil || !sqldb.IsUnavailable(err) || ctx.Err() != nil {
+			return err
+		}
+		if time.Since(start)+wait >= s.failover {
+			return fmt.Errorf("%w: %w", eventstore.ErrUnavailable, err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// The waits between the tries of a read the database was unavailable for.
+const (
+	readRetryMin = 50 * time.Millisecond
+	readRetryMax = time.Second
+)
 
 // Subscribe implements eventstore.Store. It is woken at once by commits of
 // this Store and, through LISTEN, of every other Store on the database; it

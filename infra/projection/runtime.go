@@ -375,8 +375,15 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	}
 	stx := WrapTx(tx, r.db.Engine)
 	if err := e.p.Apply(ctx, stx, rec); err != nil {
-		return fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
+		err = fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
 			name, rec.Type, rec.StreamID, rec.Version, rec.Position, err)
+		if sqldb.IsUnavailable(err) {
+			// The database went away under the transaction (a restart, a
+			// failover): nothing is wrong with the event, so it is retried
+			// until the database is back, never poisoned (rule X-8).
+			err = fmt.Errorf("%w: %w", watermill.ErrTransient, err)
+		}
+		return err
 	}
 	reached := rec.Position
 	if batch > 1 {
@@ -386,6 +393,9 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 		}
 		for _, next := range ahead {
 			if err := e.p.Apply(ctx, stx, next); err != nil {
+				if sqldb.IsUnavailable(err) {
+					return fmt.Errorf("%w: projection %s: apply position %d: %w", watermill.ErrTransient, name, next.Position, err)
+				}
 				return fmt.Errorf("%w: position %d: %w", errAheadFailed, next.Position, err)
 			}
 			reached = next.Position

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -115,6 +116,8 @@ type DB struct {
 	// a pool of its own whose connections commit with synchronous=NORMAL,
 	// sharing gate. Nil on PostgreSQL.
 	rebuildable *DB
+	// reconnect makes PostgreSQL connections wait out a failover; nil on SQLite.
+	reconnect *reconnector
 }
 
 // Tx is a transaction begun by DB.BeginTx. Commit or Rollback it, never
@@ -172,8 +175,9 @@ const maxIdleConns = 32
 // files are private from the start (see CheckSQLitePermissions).
 func Open(ctx context.Context, t Target) (*DB, error) {
 	var (
-		db  *sql.DB
-		err error
+		db        *sql.DB
+		err       error
+		reconnect *reconnector
 	)
 	switch t.Engine {
 	case SQLite:
@@ -182,7 +186,12 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		}
 		db, err = sql.Open("sqlite", SQLiteDSN(t.DSN))
 	case Postgres:
-		db, err = sql.Open("pgx", t.DSN)
+		var cfg *pgx.ConnConfig
+		if cfg, err = pgx.ParseConfig(t.DSN); err == nil {
+			reconnect = &reconnector{inner: stdlib.GetConnector(*cfg)}
+			reconnect.wait.Store(int64(DefaultFailoverTimeout))
+			db = sql.OpenDB(reconnect)
+		}
 	default:
 		return nil, fmt.Errorf("sqldb: unknown engine %q", t.Engine)
 	}
@@ -198,7 +207,7 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	// parsed and run again, and under load the pool churned through them.
 	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	out := &DB{DB: db, Engine: t.Engine}
+	out := &DB{DB: db, Engine: t.Engine, reconnect: reconnect}
 	if t.Engine == SQLite {
 		out.gate = make(chan struct{}, 1)
 		relaxed, err := sql.Open("sqlite", sqliteDSN(t.DSN, "NORMAL"))

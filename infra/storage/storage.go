@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
@@ -29,6 +30,10 @@ type Options struct {
 	Observer eventstore.CommitObserver
 	// Logger receives backend log lines. Default slog.Default().
 	Logger *slog.Logger
+	// FailoverTimeout is how long PostgreSQL appends, reads and new
+	// connections wait for the database when it is away (a restart, a
+	// failover to the standby). Default 30s; negative: fail at once.
+	FailoverTimeout time.Duration
 }
 
 // Storage is an open database with its event store.
@@ -49,6 +54,9 @@ func Open(ctx context.Context, o Options) (*Storage, error) {
 	db, err := sqldb.Open(ctx, o.Database)
 	if err != nil {
 		return nil, err
+	}
+	if o.FailoverTimeout != 0 {
+		db.SetFailoverTimeout(o.FailoverTimeout)
 	}
 	if _, err := sqldb.Migrate(ctx, db); err != nil {
 		db.Close()
@@ -73,7 +81,7 @@ func OpenStore(ctx context.Context, db *sqldb.DB, o Options) (eventstore.Store, 
 		}
 		return s, nil
 	case db.Engine == sqldb.Postgres:
-		s, err := postgres.Open(ctx, o.Database.DSN, postgres.Config{Clock: o.Clock, Observer: o.Observer})
+		s, err := postgres.Open(ctx, o.Database.DSN, postgres.Config{Clock: o.Clock, Observer: o.Observer, FailoverTimeout: o.FailoverTimeout})
 		if err != nil {
 			return nil, err
 		}
