@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
@@ -29,6 +32,12 @@ func TestProblemFor_maps_each_known_error_to_its_status_and_type(t *testing.T) {
 		{"deadline", fmt.Errorf("load: %w", context.DeadlineExceeded), ProblemTimeout, "did not complete in time"},
 		{"cancelled", context.Canceled, ProblemUnavailable, "cancelled"},
 		{"problem passes through", fmt.Errorf("decode: %w", ProblemPayloadTooLarge.New("too big")), ProblemPayloadTooLarge, "too big"},
+		// Rule X-8: a database restarting or failing over is a 503, never a 500.
+		{"store unavailable", fmt.Errorf("append: %w: %w", eventstore.ErrUnavailable, io.ErrUnexpectedEOF), ProblemDatabaseUnavailable, "failing over"},
+		{"read model connection lost", fmt.Errorf("list farms: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}),
+			ProblemDatabaseUnavailable, "retry shortly"},
+		{"standby is read-only", fmt.Errorf("save session: %w", &pgconn.PgError{Code: "25006", Message: "cannot execute INSERT in a read-only transaction"}),
+			ProblemDatabaseUnavailable, "retry shortly"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -119,5 +128,18 @@ func TestProblemTypes_have_unique_stable_URIs_listed_in_the_OpenAPI_document(t *
 		if !seen[u] {
 			t.Errorf("openapi.json lists %s, which ProblemTypes does not", u)
 		}
+	}
+}
+
+// Rule X-8: a 503 tells the client when to retry.
+func TestWriteProblem_503_carries_Retry_After_X8(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t, Config{})
+	s.router.Get("/away", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, s.cfg.Logger, fmt.Errorf("read: %w", eventstore.ErrUnavailable))
+	})
+	w := do(t, s, http.MethodGet, "/away", nil)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After 1", w.Code, w.Header().Get("Retry-After"))
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -186,10 +185,7 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		}
 		db, err = sql.Open("sqlite", SQLiteDSN(t.DSN))
 	case Postgres:
-		var cfg *pgx.ConnConfig
-		if cfg, err = pgx.ParseConfig(t.DSN); err == nil {
-			reconnect = &reconnector{inner: stdlib.GetConnector(*cfg)}
-			reconnect.wait.Store(int64(DefaultFailoverTimeout))
+		if reconnect, err = newReconnector(t.DSN); err == nil {
 			db = sql.OpenDB(reconnect)
 		}
 	default:
