@@ -139,6 +139,9 @@ type entry struct {
 	// it (a rebuild, another owner), it says nothing of what is applied.
 	stored   time.Time
 	storedAt uint64
+	// flushing is set while a store of passed-over progress is pending
+	// (see passOver).
+	flushing atomic.Bool
 }
 
 // resetApplied makes position the last applied position, also when that
@@ -326,7 +329,56 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 	}
 	e.markApplied(reached)
 	r.progress.Broadcast()
+	if e.flushing.CompareAndSwap(false, true) {
+		// Stored a moment ago: store this progress a little later, unless
+		// a commit does first, so that the checkpoint reaches the head when
+		// the log falls quiet. Other processes see a projection's progress
+		// only there (rule X-8: their reads wait for it).
+		time.AfterFunc(checkpointEvery, func() { r.flushPassed(e) })
+	}
 	return true, nil
+}
+
+// flushPassed stores the progress e passed over since its last store, if
+// the checkpoint is still where this process stored it.
+func (r *Runtime) flushPassed(e *entry) {
+	defer e.flushing.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.acquire(ctx); err != nil {
+		return
+	}
+	defer e.release()
+	applied := e.applied.Load()
+	if applied <= e.storedAt {
+		return // a commit stored it meanwhile
+	}
+	err := func() error {
+		tx, err := r.db.BeginRebuildable(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		cp, err := r.lockCheckpoint(ctx, tx, e.p.Name())
+		if err != nil {
+			return err
+		}
+		if cp.state != StateLive || cp.position != e.storedAt {
+			return nil // another process moved it: it is theirs to store
+		}
+		if err := WrapTx(tx, r.db.Engine).Exec(ctx, `UPDATE projection_checkpoints SET position = ?, updated_at = ? WHERE name = ?`,
+			applied, r.cfg.Clock.Now().UnixMicro(), e.p.Name()); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		e.stored, e.storedAt = time.Now(), applied
+		return nil
+	}()
+	if err != nil {
+		r.cfg.Logger.Debug("storing a projection's passed-over progress failed; the next event stores it", "projection", e.p.Name(), "error", err)
+	}
 }
 
 // applyFrom applies rec and up to batch-1 events that follow it in the log.
@@ -360,8 +412,11 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	follows := cp.position
 	if cp.position == e.storedAt {
 		follows = max(cp.position, e.applied.Load())
-	} else if e.applied.Load() != cp.position {
+	} else {
+		// This process goes on from the checkpoint as it finds it: what it
+		// passes over from here builds on it.
 		e.resetApplied(cp.position)
+		e.storedAt = cp.position
 	}
 	switch {
 	case cp.state == StateFailed:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"seatledger/infra/watermill"
+	"seatledger/projections"
 )
 
 // Rule X-8: what this process remembers of a projection's progress is a
@@ -56,5 +58,31 @@ func TestRuntime_rebuild_by_another_process_is_never_overtaken_X8(t *testing.T) 
 		last := e.append(t, "seat.added", 2)
 		waitFor(t, a, "stream_stats", last)
 		checkStats(t, e.db, e.store, last)
+	})
+}
+
+// seatsOnly is a selective projection: it reacts to seat events only, so
+// the runtime passes over the others without a transaction.
+type seatsOnly struct{ projections.StreamStats }
+
+func (seatsOnly) Prefixes() []string { return []string{"seat."} }
+
+// Rule X-8: other processes learn a projection's progress only from its
+// checkpoint. Events the projection passes over right after a commit are
+// stored a moment later even when nothing else follows, so that a read in
+// another process waiting for them (read your writes) is not left waiting
+// for the next event that happens to arrive.
+func TestRuntime_progress_passed_over_on_a_quiet_log_reaches_the_checkpoint_X8(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		owner := newRuntime(t, e.db, e.store, seatsOnly{})
+		run(t, owner, e.store, 3)
+		seat := e.append(t, "seat.added", 1)
+		waitFor(t, owner, "stream_stats", seat)
+		head := e.append(t, "license.issued", 3) // passed over, just after a commit
+		waitFor(t, owner, "stream_stats", head)
+		other := newRuntime(t, e.reopen(t), e.store, seatsOnly{}) // another process, not applying it
+		if err := other.WaitFor(context.Background(), "stream_stats", head, 10*time.Second); err != nil {
+			t.Fatalf("another process never sees the projection at the head of a quiet log: %v", err)
+		}
 	})
 }
