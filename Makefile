@@ -22,7 +22,7 @@ export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/b
 # GO-2026-6809), fixed in 1.27.3. go.mod names it as its toolchain too.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run build test test-short lint lint-openapi lint-vuln vectors bench bench-cli postgres chromium python3-cryptography
+.PHONY: run build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -35,6 +35,13 @@ build:
 ## test: every test with -race; PostgreSQL is started first when it is down
 test: postgres chromium python3-cryptography
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## test-cluster: rule X-8 on one machine: 3 ledgerd processes over a PostgreSQL primary and its
+## synchronous standby (Debian's binaries, loopback ports, temporary directories), kill -9 of ledgerd
+## processes and of the primary, promotion of the standby; prints the acknowledged writes, the
+## failover time and usage reports/s with 1 and 3 processes (about two minutes)
+test-cluster:
+	LEDGER_CLUSTER_TEST=1 $(GO) test -count=1 -timeout 15m -v -run TestCluster ./cmd/ledgerd/cluster
 
 ## test-short: the same without the race detector, for a quick loop
 test-short:

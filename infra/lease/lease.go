@@ -208,7 +208,12 @@ func (l *Leases) keep(held context.Context, cancel context.CancelFunc, name stri
 			return
 		}
 		sent := time.Now()
-		ok, err := l.renew(held, name, token)
+		// A renewal still on its way when the lease stops being trusted
+		// (the database is away, and its connections wait for it) is
+		// abandoned there: the holder must stop before the lease can expire.
+		rctx, cancelRenewal := context.WithDeadline(held, trustedUntil)
+		ok, err := l.renew(rctx, name, token)
+		cancelRenewal()
 		switch {
 		case err == nil && ok:
 			trustedUntil, wait = sent.Add(l.trusted()), l.every()

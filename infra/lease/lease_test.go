@@ -158,3 +158,31 @@ func TestLease_Run_restarts_work_after_a_takeover_and_reports_its_failure(t *tes
 		}
 	})
 }
+
+// Rule X-8: a renewal that hangs (here on a row lock; in a failover, on
+// connections waiting for the new primary) does not keep the holder
+// believing it holds the lease: its hold ends when the lease stops being
+// trusted, before the lease can expire for the other processes.
+func TestLease_a_renewal_that_hangs_ends_the_hold_in_time_X8(t *testing.T) {
+	t.Parallel()
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		a, _ := process(t, target, "a")
+		held, release := hold(t, a, "projection.installations", time.Second)
+		defer release()
+		blocker := sqldbtest.Open(t, target)
+		ctx := context.Background()
+		tx, err := blocker.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, blocker.Rebind(`UPDATE leases SET acquired_at = acquired_at WHERE name = ?`), "projection.installations"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-held.Done():
+		case <-time.After(2 * ttl):
+			t.Fatal("the hold outlived the lease's time to live while its renewal hung")
+		}
+	})
+}
