@@ -86,3 +86,28 @@ func TestRuntime_progress_passed_over_on_a_quiet_log_reaches_the_checkpoint_X8(t
 		}
 	})
 }
+
+// Rule X-8: the same, with process A's whole pipeline running (its
+// subscriber passes over what A remembers applying, watermill.Applied),
+// and events appended while B's rebuild runs: A follows B's checkpoint
+// rather than its memory, and the table ends equal to a fold of the log.
+func TestRuntime_pipeline_follows_a_rebuild_by_another_process_X8(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		head := e.appendMany(t, "license.issued", 300)
+		a := newRuntime(t, e.db, e.store, stats)
+		run(t, a, e.store, 3)
+		waitFor(t, a, "stream_stats", head)
+		b := newRuntime(t, e.reopen(t), e.store, stats)
+		err := b.Rebuild(context.Background(), "stream_stats", func(done, _ uint64) {
+			if done > 0 && done < head {
+				head = e.append(t, "seat.added", 2) // live events while B is part way
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := e.append(t, "seat.removed", 1)
+		waitFor(t, a, "stream_stats", last)
+		checkStats(t, e.db, e.store, last)
+	})
+}
