@@ -356,6 +356,22 @@ func TestHandle_writes_eml_files_without_SMTP(t *testing.T) {
 	}
 }
 
+// Rule X-8: a mail timer that fires again (its process died after writing
+// the mail, before recording that it fired) writes no second file.
+func TestHandle_writes_a_timer_s_eml_file_once_X8(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "mail")
+	s := newSender(t, mail.Config{Dir: dir})
+	for range 3 {
+		if err := s.Handle(context.Background(), mailTimer(t, "mail/ev-again", invitation("en"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v); want the one mail", entries, err)
+	}
+}
+
 func TestNew_reports_every_configuration_problem(t *testing.T) {
 	t.Parallel()
 	_, err := mail.New(mail.Config{SMTPURL: "smtp://u:hunter2@host:0", From: "not an address"})

@@ -108,6 +108,12 @@ func (t dirTransport) send(ctx context.Context, msg *gomail.Msg, id string, at t
 	if err := os.MkdirAll(t.dir, 0o700); err != nil {
 		return fmt.Errorf("create mail directory: %w", err)
 	}
+	// A timer fires again when its process died after writing the mail and
+	// before recording that it fired (or another process took over, rule
+	// the mail is written once, the first time.
+	if written, err := filepath.Glob(filepath.Join(t.dir, "*-"+messageID(id)[:12]+".eml")); err == nil && len(written) > 0 {
+		return nil
+	}
 	f, err := os.CreateTemp(t.dir, ".mail-*.tmp") // mode 0o600
 	if err != nil {
 		return fmt.Errorf("create mail file: %w", err)

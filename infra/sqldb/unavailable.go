@@ -37,6 +37,8 @@ func IsUnavailable(err error) bool {
 			return true
 		case pgErr.Code == "25006": // read-only SQL transaction: a standby, or a demoted primary
 			return true
+		case pgErr.Code == "53300": // too many connections: the server is full for a moment
+			return true
 		}
 		return false
 	case errors.As(err, &connErr), errors.As(err, &netErr):
