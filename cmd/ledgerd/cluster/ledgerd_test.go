@@ -177,7 +177,6 @@ type client struct {
 	http  *http.Client
 	procs []*process
 	out   *outcome
-	admin string
 }
 
 // errCut is a request cut off by the kill of its process.

@@ -195,14 +195,14 @@ func replicatedPair(t *testing.T, base string) (primary, standby *pgServer) {
 	standby = &pgServer{name: "standby", bin: bin, dir: filepath.Join(base, "standby"), sock: sock, port: freePort(t), user: u}
 	u.mkdir(t, primary.dir)
 	u.run(t, filepath.Join(bin, "initdb"), "-D", primary.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
-	conf := fmt.Sprintf(`
+	conf := `
 synchronous_standby_names = 'standby1'
 synchronous_commit = on
 wal_level = replica
 max_wal_senders = 5
 max_connections = 200
 shared_buffers = 64MB
-`)
+`
 	appendFile(t, filepath.Join(primary.dir, "postgresql.conf"), conf)
 	primary.start(t)
 	u.mkdir(t, standby.dir)
