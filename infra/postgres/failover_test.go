@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -26,8 +25,7 @@ type answerDropper struct {
 	ln      net.Listener
 	target  string
 	armed   atomic.Bool
-	dropped chan struct{}
-	once    sync.Once
+	dropped chan struct{} // a value for each answer dropped
 }
 
 func newAnswerDropper(t *testing.T, target string) *answerDropper {
@@ -36,7 +34,7 @@ func newAnswerDropper(t *testing.T, target string) *answerDropper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &answerDropper{ln: ln, target: target, dropped: make(chan struct{})}
+	p := &answerDropper{ln: ln, target: target, dropped: make(chan struct{}, 1)}
 	t.Cleanup(func() { ln.Close() })
 	go p.serve()
 	return p
@@ -63,7 +61,7 @@ func (p *answerDropper) serve() {
 					// CommandComplete "COMMIT": the server committed.
 					if bytes.Contains(buf[:n], []byte("COMMIT\x00")) && p.armed.CompareAndSwap(true, false) {
 						server.Close()
-						p.once.Do(func() { close(p.dropped) })
+						p.dropped <- struct{}{}
 						return
 					}
 					if _, werr := client.Write(buf[:n]); werr != nil {
@@ -124,7 +122,6 @@ func TestAppend_commit_whose_answer_was_lost_is_settled_by_idempotency_X8(t *tes
 		if res.FirstVersion != uint64(2+2*round) || res.LastVersion != uint64(3+2*round) {
 			t.Fatalf("round %d: result %+v, want versions %d-%d", round, res, 2+2*round, 3+2*round)
 		}
-		proxy.dropped, proxy.once = make(chan struct{}), sync.Once{}
 	}
 	recs, err := s.ReadStream(context.Background(), "usage", 1, 100)
 	if err != nil || len(recs) != 5 {
