@@ -407,6 +407,7 @@ func work(t *testing.T, c *client, f *fleet, w int, stop <-chan struct{}) {
 			case err != nil:
 			case ans.status == 201:
 				c.out.acknowledge("ticket reply", ans.position, "ticket-"+a.ticket, sent)
+			case ans.status == 409 && ans.problem == "conflict": // lost the race to other replies several times: answered, nothing written
 			case ans.status < 500:
 				t.Errorf("ticket reply: %d %s", ans.status, ans.raw)
 			}
