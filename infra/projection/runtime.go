@@ -340,15 +340,22 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 }
 
 // flushPassed stores the progress e passed over since its last store, if
-// the checkpoint is still where this process stored it.
+// the checkpoint is still where this process stored it. While events keep
+// coming, passOver stores every checkpointEvery by itself: the flush then
+// only looks again later, and writes once the log has fallen quiet.
 func (r *Runtime) flushPassed(e *entry) {
-	defer e.flushing.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.acquire(ctx); err != nil {
+		e.flushing.Store(false)
 		return
 	}
 	defer e.release()
+	if since := time.Since(e.stored); since < checkpointEvery {
+		time.AfterFunc(checkpointEvery-since, func() { r.flushPassed(e) })
+		return
+	}
+	defer e.flushing.Store(false)
 	applied := e.applied.Load()
 	if applied <= e.storedAt {
 		return // a commit stored it meanwhile
