@@ -247,11 +247,13 @@ func (l *Leases) acquire(ctx context.Context, name string) (int64, bool, error) 
 		return 0, false, err
 	}
 	var token int64
-	err = l.db.QueryRowContext(ctx, l.db.Rebind(`INSERT INTO leases (name, holder, token, acquired_at, expires_at) VALUES (?, ?, 1, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1,
-			acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-		WHERE leases.expires_at < excluded.acquired_at
-		RETURNING token`), name, l.cfg.Holder, now, now+l.cfg.TTL.Microseconds()).Scan(&token)
+	err = l.write(ctx, func(tx *sqldb.Tx) error {
+		return tx.QueryRowContext(ctx, l.db.Rebind(`INSERT INTO leases (name, holder, token, acquired_at, expires_at) VALUES (?, ?, 1, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1,
+				acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+			WHERE leases.expires_at < excluded.acquired_at
+			RETURNING token`), name, l.cfg.Holder, now, now+l.cfg.TTL.Microseconds()).Scan(&token)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, false, nil // held by another process
@@ -268,16 +270,35 @@ func (l *Leases) renew(ctx context.Context, name string, token int64) (bool, err
 	if err != nil {
 		return false, err
 	}
-	res, err := l.db.ExecContext(ctx, l.db.Rebind(`UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?`),
-		now+l.cfg.TTL.Microseconds(), name, l.cfg.Holder, token)
-	if err != nil {
-		return false, fmt.Errorf("lease: renew %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = l.write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, l.db.Rebind(`UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?`),
+			now+l.cfg.TTL.Microseconds(), name, l.cfg.Holder, token)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("lease: renew %s: %w", name, err)
 	}
 	return n == 1, nil
+}
+
+// write runs fn in a transaction of its own, begun through the database's
+// gate (on SQLite the process's writers queue there, not in SQLite's busy
+// handler).
+func (l *Leases) write(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // giveUp ends this process's term of lease name at once. A failure only
@@ -285,8 +306,11 @@ func (l *Leases) renew(ctx context.Context, name string, token int64) (bool, err
 func (l *Leases) giveUp(name string, token int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := l.db.ExecContext(ctx, l.db.Rebind(`UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND token = ?`),
-		name, l.cfg.Holder, token); err != nil {
+	if err := l.write(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, l.db.Rebind(`UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND token = ?`),
+			name, l.cfg.Holder, token)
+		return err
+	}); err != nil {
 		l.cfg.Logger.Warn("cannot give a lease up; it expires by itself", "lease", name, "error", err)
 		return
 	}
