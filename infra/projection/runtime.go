@@ -56,8 +56,8 @@ type Config struct {
 	// after it. Default 256; 1 applies one event per transaction.
 	LiveBatch int
 	// WaitPoll is how often WaitFor re-reads a checkpoint, for updates made
-	// by another process; updates made by this Runtime wake it at once.
-	// Default 100ms.
+	// by another process (rule X-8: the one that applies the projection);
+	// updates made by this Runtime wake it at once. Default 25ms.
 	WaitPoll time.Duration
 	// Logger receives the runtime's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -74,7 +74,7 @@ func (c *Config) setDefaults() {
 		c.RebuildBatch = 500
 	}
 	if c.WaitPoll <= 0 {
-		c.WaitPoll = 100 * time.Millisecond
+		c.WaitPoll = 25 * time.Millisecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -140,8 +140,10 @@ type entry struct {
 	stored   time.Time
 	storedAt uint64
 	// flushing is set while a store of passed-over progress is pending
-	// (see passOver).
+	// (see passOver); passed is when passOver last passed over an event,
+	// in Unix nanoseconds.
 	flushing atomic.Bool
+	passed   atomic.Int64
 }
 
 // resetApplied makes position the last applied position, also when that
@@ -328,34 +330,38 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 		return false, nil // store how far it got: applyFrom moves the checkpoint
 	}
 	e.markApplied(reached)
+	e.passed.Store(time.Now().UnixNano())
 	r.progress.Broadcast()
 	if e.flushing.CompareAndSwap(false, true) {
-		// Stored a moment ago: store this progress a little later, unless
-		// a commit does first, so that the checkpoint reaches the head when
-		// the log falls quiet. Other processes see a projection's progress
-		// only there (rule X-8: their reads wait for it).
-		time.AfterFunc(checkpointEvery, func() { r.flushPassed(e) })
+		// Stored a moment ago: store this progress as soon as the log falls
+		// quiet, unless a commit does first. Other processes see a
+		// projection's progress only there (rule X-8: their reads, and a
+		// clock advance waiting for the process managers, wait for it).
+		time.AfterFunc(quietFor, func() { r.flushPassed(e) })
 	}
 	return true, nil
 }
 
+// quietFor is how long no event must have been passed over before the
+// progress passed over is stored: while events keep coming, passOver
+// stores every checkpointEvery by itself.
+const quietFor = 20 * time.Millisecond
+
 // flushPassed stores the progress e passed over since its last store, if
-// the checkpoint is still where this process stored it. While events keep
-// coming, passOver stores every checkpointEvery by itself: the flush then
-// only looks again later, and writes once the log has fallen quiet.
+// the checkpoint is still where this process stored it, once no event was
+// passed over for quietFor.
 func (r *Runtime) flushPassed(e *entry) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.acquire(ctx); err != nil {
-		e.flushing.Store(false)
-		return
-	}
-	defer e.release()
-	if since := time.Since(e.stored); since < checkpointEvery {
-		time.AfterFunc(checkpointEvery-since, func() { r.flushPassed(e) })
+	if since := time.Since(time.Unix(0, e.passed.Load())); since < quietFor {
+		time.AfterFunc(quietFor-since, func() { r.flushPassed(e) }) // not quiet yet
 		return
 	}
 	defer e.flushing.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.acquire(ctx); err != nil {
+		return
+	}
+	defer e.release()
 	applied := e.applied.Load()
 	if applied <= e.storedAt {
 		return // a commit stored it meanwhile
