@@ -302,6 +302,9 @@ func runFaults(t *testing.T, c *client, f *fleet, primary, standby *pgServer) (i
 				a, err := c.do(i%processes, "POST", "/admin/clock/advance", adminToken, "", map[string]any{"by": "2h"})
 				if err == nil && a.status == 200 {
 					c.out.acknowledge("clock advance", a.position, "", sent)
+					fired, _ := a.body["timers_fired"].(float64)
+					t.Logf("clock advanced by 2h through ledgerd %d in %s, %d timers fired on the way", i%processes,
+						time.Since(sent).Round(time.Millisecond), int(fired))
 					break
 				}
 				if err == nil && a.status < 500 {
