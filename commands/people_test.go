@@ -49,7 +49,7 @@ func TestSignIn_MEM1_MEM8(t *testing.T) {
 			Token: linkKey.Token(account.TokenInvitation, inv.InvitationIDs[0])}); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := h.SignIn(ctx, " ADA@example.com", "correct horse battery", ""); err != nil || p.ID() != ada {
+		if p, err := h.SignIn(ctx, "ADA@example.com", "correct horse battery", ""); err != nil || p.ID() != ada {
 			t.Fatalf("sign in = %v, %v", p.ID(), err)
 		}
 		if _, err := h.SignIn(ctx, "bob@example.com", "correct horse battery", "acc-1"); err != nil {

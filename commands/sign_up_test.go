@@ -36,7 +36,7 @@ var anonymous = commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "a
 func TestSignUp_MEM1(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
 		ctx := context.Background()
-		res, err := h.SignUp(ctx, anonymous, signUp(" Ada@Example.com ", pid(1)))
+		res, err := h.SignUp(ctx, anonymous, signUp("Ada@Example.com", pid(1)))
 		if err != nil {
 			t.Fatal(err)
 		}

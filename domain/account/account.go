@@ -11,10 +11,11 @@
 package account
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // Role is a member's role in a business account (rule MEM-5): a regular
@@ -38,7 +39,7 @@ func ParseRole(s string) (Role, error) {
 	case RoleAdmin.s:
 		return RoleAdmin, nil
 	}
-	return Role{}, fmt.Errorf("account: unknown role %q (member or admin)", s)
+	return Role{}, invalid.New(ErrInvalid, "role", "role must be member or admin, not %q", s)
 }
 
 // MarshalText encodes the role's stable name.

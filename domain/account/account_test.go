@@ -84,11 +84,19 @@ func run(t *testing.T, cases []tc) {
 func TestCreate_MEM3(t *testing.T) {
 	t.Parallel()
 	run(t, []tc{
-		{name: "details are trimmed and the country upper-cased",
+		{name: "the country upper-cased",
 			when: func(a account.Account) ([]any, error) {
-				return a.Create("acc-1", "ada", "SC-1", account.Company{Name: " Acme GmbH ", Country: "de", ZIP: "8200", Phone: "+41 52 672 20 30"})
+				return a.Create("acc-1", "ada", "SC-1", account.Company{Name: "Acme GmbH", Country: "de", ZIP: "8200", Phone: "+41 52 672 20 30"})
 			},
 			then: created()},
+		{name: "rule X-7: details are not trimmed but refused", err: account.ErrInvalidCompany,
+			when: func(a account.Account) ([]any, error) {
+				return a.Create("acc-1", "ada", "SC-1", account.Company{Name: " Acme GmbH ", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"})
+			}},
+		{name: "rule X-7: a control character or an invisible one in a company field", err: account.ErrInvalidCompany,
+			when: func(a account.Account) ([]any, error) {
+				return a.Create("acc-1", "ada", "SC-1", account.Company{Name: "Acme\u200bGmbH", City: "Zü\x00rich", Country: "DE", ZIP: "8200", Phone: "1"})
+			}},
 		{name: "twice", given: created(), err: account.ErrExists,
 			when: func(a account.Account) ([]any, error) { return a.Create("acc-1", "ada", "SC-1", acme) }},
 		{name: "missing details", err: account.ErrInvalidCompany,
@@ -214,6 +222,17 @@ func TestChangeRole_MEM7_MEM9(t *testing.T) {
 			when: func(a account.Account) ([]any, error) { return a.ChangeRole("ada", "eve", account.RoleAdmin, "") }},
 		{name: "to the same role", given: withMembers(), err: account.ErrNoChange,
 			when: func(a account.Account) ([]any, error) { return a.ChangeRole("ada", "cyd", account.RoleAdmin, "") }},
+		{name: "rule X-7: no role (a null body once answered 500)", given: withMembers(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) { return a.ChangeRole("ada", "bob", account.Role{}, "") }},
+		{name: "rule X-7: a note with a NUL", given: withMembers(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) {
+				return a.ChangeRole("ada", "bob", account.RoleAdmin, "runs\x00IT")
+			}},
+		{name: "rule X-7: a note keeps its line breaks", given: withMembers(),
+			then: []any{account.RoleChanged{PersonID: "bob", Role: account.RoleAdmin, Note: "runs IT\nfrom May", By: "ada"}},
+			when: func(a account.Account) ([]any, error) {
+				return a.ChangeRole("ada", "bob", account.RoleAdmin, "runs IT\nfrom May")
+			}},
 	})
 	// MEM-7: a demoted admin loses management at once.
 	a := given(append(withMembers(), account.RoleChanged{PersonID: "cyd", Role: account.RoleMember, By: "ada"})...)

@@ -2,9 +2,9 @@ package account
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // Company holds a business account's details (rule MEM-3).
@@ -21,36 +21,31 @@ type Company struct {
 // maxFieldLength bounds every company field, in characters.
 const maxFieldLength = 200
 
-// Normalize trims c's fields and upper-cases the country code.
+// Normalize upper-cases the country code, the one field compared in a
+// normal form (like an email address); nothing is trimmed (rule X-7).
 func (c Company) Normalize() Company {
-	trim := strings.TrimSpace
-	return Company{
-		Name: trim(c.Name), Street: trim(c.Street), City: trim(c.City), Country: strings.ToUpper(trim(c.Country)),
-		State: trim(c.State), ZIP: trim(c.ZIP), Phone: trim(c.Phone),
-	}
+	c.Country = strings.ToUpper(c.Country)
+	return c
 }
 
 // Validate checks a normalized company: a name, a two-letter country
 // code, a ZIP or postal code and a phone number are required (the fields
-// the key-registration dialog asks for, rule KEY-2); every field is
-// bounded. It names every problem at once.
+// the key-registration dialog asks for, rule KEY-2); every field is one
+// line of clean, bounded text (rule X-7). It names every problem at once.
 func (c Company) Validate() error {
 	var problems invalid.List
 	fields := []struct{ name, value string }{
 		{"name", c.Name}, {"street", c.Street}, {"city", c.City}, {"state", c.State}, {"zip", c.ZIP}, {"phone", c.Phone},
 	}
 	for _, f := range fields {
-		if f.value == "" && (f.name == "name" || f.name == "zip" || f.name == "phone") {
-			problems.Add("company."+f.name, "%s is required", f.name)
+		check := text.Check
+		if f.name == "name" || f.name == "zip" || f.name == "phone" {
+			check = text.Required
 		}
+		problems.AddReason("company."+f.name, check(f.name, f.value, text.Name, maxFieldLength))
 	}
 	if len(c.Country) != 2 || strings.Trim(c.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		problems.Add("company.country", "country must be a two-letter ISO 3166 code such as DE or US")
-	}
-	for _, f := range fields {
-		if utf8.RuneCountInString(f.value) > maxFieldLength {
-			problems.Add("company."+f.name, "%s is longer than %d characters", f.name, maxFieldLength)
-		}
 	}
 	if phone := strings.Map(func(r rune) rune {
 		if strings.ContainsRune("0123456789+ ()-./", r) {

@@ -2,7 +2,9 @@ package account
 
 import (
 	"fmt"
-	"unicode/utf8"
+
+	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // maxNoteLength bounds the note of a role change, in characters.
@@ -78,11 +80,15 @@ func (a Account) ChangeRole(actor, person string, role Role, note string) ([]any
 	if err != nil {
 		return nil, err
 	}
+	var problems invalid.List
+	if role != RoleAdmin && role != RoleMember {
+		problems.Add("role", "role must be %s or %s, not %q", RoleAdmin, RoleMember, role)
+	}
+	problems.AddReason("note", text.Check("note", note, text.Free, maxNoteLength))
+	if err := problems.Err(ErrInvalid); err != nil {
+		return nil, err
+	}
 	switch {
-	case role != RoleAdmin && role != RoleMember:
-		return nil, fmt.Errorf("account: unknown role %q", role)
-	case utf8.RuneCountInString(note) > maxNoteLength:
-		return nil, fmt.Errorf("account: the note is longer than %d characters", maxNoteLength)
 	case m.Role == role:
 		return nil, fmt.Errorf("%w: %s is %s already", ErrNoChange, person, role)
 	case role == RoleMember && a.wouldLoseLastAdmin(m):

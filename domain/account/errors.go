@@ -38,6 +38,9 @@ var (
 	// ErrInvalidCompany: the company details are not valid; the error is
 	// an *invalid.Error naming each field ("company.zip").
 	ErrInvalidCompany = errors.New("account: invalid company details")
+	// ErrInvalid: a field of a member command (a role, a note) is not
+	// valid; the error is an *invalid.Error naming it (rule X-7).
+	ErrInvalid = errors.New("account: invalid request")
 )
 
 func forbidden(format string, args ...any) error {

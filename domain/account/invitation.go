@@ -3,12 +3,14 @@ package account
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"seatledger/domain/invalid"
 	"seatledger/domain/person"
 )
 
@@ -66,9 +68,9 @@ type Invitee struct {
 
 // normalizeLanguage accepts a two-letter ISO 639-1 code.
 func normalizeLanguage(raw string) (string, error) {
-	lang := strings.ToLower(strings.TrimSpace(raw))
+	lang := strings.ToLower(raw)
 	if len(lang) != 2 || strings.Trim(lang, "abcdefghijklmnopqrstuvwxyz") != "" {
-		return "", fmt.Errorf("%w: language %q is not a two-letter code such as en or de", ErrInvalidInvitation, raw)
+		return "", invalid.New(ErrInvalidInvitation, "language", "language %q is not a two-letter code such as en or de", raw)
 	}
 	return lang, nil
 }
@@ -110,7 +112,12 @@ func (a Account) Invite(actor, language string, invitees []Invitee, now time.Tim
 	for _, in := range invitees {
 		email, err := person.NormalizeEmail(in.Email)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalidInvitation, in.Email)
+			var fields *invalid.Error
+			reason := fmt.Sprintf("%q is not an email address", in.Email)
+			if errors.As(err, &fields) {
+				reason = fields.Fields[0].Reason
+			}
+			return nil, invalid.New(ErrInvalidInvitation, "emails", "%s", reason)
 		}
 		if seen[email] {
 			return nil, fmt.Errorf("%w: %s is named twice", ErrInvalidInvitation, email)

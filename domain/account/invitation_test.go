@@ -30,11 +30,19 @@ func TestInvite_MEM4(t *testing.T) {
 		{name: "several addresses, normalized", given: withMembers(),
 			then: []any{invited("inv-1", "bob@example.com"), invited("inv-2", "eve@example.org")},
 			when: func(a account.Account) ([]any, error) {
-				return a.Invite("ada", " DE", []account.Invitee{in("inv-1", " Bob@Example.COM "), in("inv-2", "eve@example.org")}, now)
+				return a.Invite("ada", "DE", []account.Invitee{in("inv-1", "Bob@Example.COM"), in("inv-2", "eve@example.org")}, now)
 			}},
 		{name: "by a regular member (MEM-5)", given: withMembers(), err: account.ErrForbidden,
 			when: func(a account.Account) ([]any, error) {
 				return a.Invite("bob", "en", []account.Invitee{in("inv-1", "x@example.com")}, now)
+			}},
+		{name: "rules MEM-1, X-7: an address with white space around it", given: withMembers(), err: account.ErrInvalidInvitation,
+			when: func(a account.Account) ([]any, error) {
+				return a.Invite("ada", "en", []account.Invitee{in("inv-1", " bob@example.com")}, now)
+			}},
+		{name: "rules MEM-1, X-7: a look-alike address with a zero-width space", given: withMembers(), err: account.ErrInvalidInvitation,
+			when: func(a account.Account) ([]any, error) {
+				return a.Invite("ada", "en", []account.Invitee{in("inv-1", "bob\u200b@example.com")}, now)
 			}},
 		{name: "not an address", given: withMembers(), err: account.ErrInvalidInvitation,
 			when: func(a account.Account) ([]any, error) {

@@ -2,11 +2,10 @@ package installation
 
 import (
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 	"seatledger/domain/usage"
 )
 
@@ -123,7 +122,7 @@ func (i Installation) Report(r Report, now time.Time) ([]any, error) {
 	if err := i.licensed(); err != nil {
 		return nil, err
 	}
-	seats, err := r.seats(i.model)
+	seats, summary, err := r.seats(i.model)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +134,7 @@ func (i Installation) Report(r Report, now time.Time) ([]any, error) {
 			r.ObservedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	current := !r.ObservedAt.Before(i.lastObserved)
-	out := []any{UsageReported{Seats: seats, Connections: r.Connections, ObservedAt: r.ObservedAt.UTC(), Current: current, Quota: r.Quota}}
+	out := []any{UsageReported{Seats: seats, Connections: summary, ObservedAt: r.ObservedAt.UTC(), Current: current, Quota: r.Quota}}
 	if !current {
 		return out, nil
 	}
@@ -143,24 +142,26 @@ func (i Installation) Report(r Report, now time.Time) ([]any, error) {
 	return append(out, i.assess(r.Quota, now)...), nil
 }
 
-func (r Report) seats(model Model) (int, error) {
+// seats counts the report's seats, and summarises its connections when
+// it lists them (PROD-3).
+func (r Report) seats(model Model) (int, *usage.Summary, error) {
 	switch {
 	case r.Connections == nil && (r.Seats < 0 || r.Seats > MaxSeats):
-		return 0, invalid.New(ErrInvalid, "seats", "a report counts 0 to %d seats, not %d", MaxSeats, r.Seats)
+		return 0, nil, invalid.New(ErrInvalid, "seats", "a report counts 0 to %d seats, not %d", MaxSeats, r.Seats)
 	case r.Connections == nil:
-		return r.Seats, nil
+		return r.Seats, nil, nil
 	case model != Farm.Model():
-		return 0, invalid.New(ErrInvalid, "connections", "a proxy server reports a count of managed computers, not connections")
+		return 0, nil, invalid.New(ErrInvalid, "connections", "a proxy server reports a count of managed computers, not connections")
 	case len(r.Connections) > MaxConnections:
-		return 0, invalid.New(ErrInvalid, "connections", "at most %d connections in one report, not %d", MaxConnections, len(r.Connections))
+		return 0, nil, invalid.New(ErrInvalid, "connections", "at most %d connections in one report, not %d; report larger farms as a count of seats", MaxConnections, len(r.Connections))
 	case r.Seats != 0:
-		return 0, invalid.New(ErrInvalid, "seats", "a report has either a count or connections, not both")
+		return 0, nil, invalid.New(ErrInvalid, "seats", "a report has either a count or connections, not both")
 	}
-	n, err := usage.Seats(r.Connections)
+	n, sum, err := usage.Summarize(r.Connections)
 	if err != nil {
-		return 0, invalid.New(ErrInvalid, "connections", "%v", err)
+		return 0, nil, invalid.New(ErrInvalid, "connections", "%v", err)
 	}
-	return n, nil
+	return n, &sum, nil
 }
 
 // assess decides what the current usage means under quota at now.
@@ -304,12 +305,11 @@ func (i Installation) Deactivate(reason Reason, mode Mode, nonce, by string) ([]
 
 // SetNotes replaces the admins' notes (INST-4).
 func (i Installation) SetNotes(notes, by string) ([]any, error) {
-	notes = strings.TrimSpace(notes)
-	switch {
+	switch reason := text.Check("notes", notes, text.Free, MaxNotes); {
 	case !i.Exists():
 		return nil, ErrNotFound
-	case utf8.RuneCountInString(notes) > MaxNotes || !utf8.ValidString(notes):
-		return nil, invalid.New(ErrInvalid, "notes", "notes are text of at most %d characters", MaxNotes)
+	case reason != "": // rule X-7: free text, kept as written
+		return nil, invalid.New(ErrInvalid, "notes", "%s", reason)
 	case notes == i.notes:
 		return nil, nil
 	}

@@ -1,6 +1,8 @@
 package installation
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"seatledger/domain/event"
@@ -99,11 +101,41 @@ type Refreshed struct {
 // Current false and moves nothing (USE-1). Quota is the key's quota when
 // the report arrived.
 type UsageReported struct {
-	Seats       int                `json:"seats"`
-	Connections []usage.Connection `json:"connections,omitempty"`
-	ObservedAt  time.Time          `json:"observed_at"`
-	Current     bool               `json:"current"`
-	Quota       int                `json:"quota"`
+	Seats int `json:"seats"`
+	// Connections summarises the connection list the seats were counted
+	// from, when the report sent one (PROD-3); the list itself is not
+	// kept, so that a report grows the log by a few hundred bytes however
+	// many connections it lists (schema version 2; version 1 held the
+	// list, and is upcast to its summary).
+	Connections *usage.Summary `json:"connections,omitempty"`
+	ObservedAt  time.Time      `json:"observed_at"`
+	Current     bool           `json:"current"`
+	Quota       int            `json:"quota"`
+}
+
+// upcastUsageReported turns a version 1 usage report, which held its
+// connection list, into version 2, which holds the list's summary.
+func upcastUsageReported(data json.RawMessage) (json.RawMessage, error) {
+	var v1 map[string]json.RawMessage
+	if err := json.Unmarshal(data, &v1); err != nil {
+		return nil, err
+	}
+	raw, ok := v1["connections"]
+	if !ok {
+		return data, nil
+	}
+	var conns []usage.Connection
+	if err := json.Unmarshal(raw, &conns); err != nil {
+		return nil, fmt.Errorf("connections: %w", err)
+	}
+	_, sum, err := usage.Summarize(conns)
+	if err != nil {
+		return nil, err
+	}
+	if v1["connections"], err = json.Marshal(sum); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v1)
 }
 
 // DeactivationRequested: an admin deactivated the installation in the
@@ -197,7 +229,8 @@ type OverLimitEnded struct {
 func Register(reg *event.Registry) {
 	reg.Register(TypeActivated, 1, Activated{})
 	reg.Register(TypeRefreshed, 1, Refreshed{})
-	reg.Register(TypeUsageReported, 1, UsageReported{})
+	reg.Register(TypeUsageReported, 2, UsageReported{})
+	reg.RegisterUpcaster(TypeUsageReported, 1, upcastUsageReported)
 	reg.Register(TypeDeactivationRequested, 1, DeactivationRequested{})
 	reg.Register(TypeDeactivated, 1, Deactivated{})
 	reg.Register(TypeNotesSet, 1, NotesSet{})

@@ -11,13 +11,12 @@ package installation
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/product"
+	"seatledger/domain/text"
 )
 
 // Kind is what an installation is (PROD-4).
@@ -78,10 +77,14 @@ const (
 
 // Limits on what an installation may send.
 const (
-	MaxField       = 200       // characters of an identity field
-	MaxSeats       = 1_000_000 // a reported count beyond this is absurd
-	MaxConnections = 10_000    // live connections in one report
-	MaxNotes       = 4_000     // characters of notes
+	MaxField = 200       // characters of an identity field
+	MaxSeats = 1_000_000 // a reported count beyond this is absurd
+	// MaxConnections bounds the live connections one report lists. The
+	// guides' farms are licensed for tens of concurrent users ("for 10
+	// concurrent users", sublicense quotas of 1 to 10); 1,000 is a hundred
+	// times that, and a larger farm reports a count of seats instead.
+	MaxConnections = 1_000
+	MaxNotes       = 4_000 // characters of notes
 	// Drift is how far in the future an installation's clock may be.
 	Drift = 5 * time.Minute
 )
@@ -111,28 +114,36 @@ type Identity struct {
 	OfflineUse      bool   `json:"offline_use,omitempty"`
 }
 
-// Check refuses an identity that lacks what its kind needs.
+// Check refuses an identity that lacks what its kind needs, or whose
+// fields are not clean, bounded text (rule X-7): the server ID, server
+// name, site code and app version are identifiers; the farm name and site
+// description are names. Each wrong field is named ("identity.server_id").
 func (id Identity) Check() error {
-	var required []string
+	var problems invalid.List
+	var required map[string]bool
 	switch id.Kind {
 	case Farm:
-		required = []string{id.ServerID, id.FarmName, id.AppVersion}
+		required = map[string]bool{"server_id": true, "farm_name": true, "app_version": true}
 	case ProxyServer:
-		required = []string{id.ServerName, id.SiteCode, id.AppVersion}
+		required = map[string]bool{"server_name": true, "site_code": true, "app_version": true}
 	default:
-		return fmt.Errorf("%w: the kind is %q or %q, not %q", ErrInvalid, Farm, ProxyServer, id.Kind)
+		problems.Add("identity.kind", "the kind is %q or %q, not %q", Farm, ProxyServer, id.Kind)
 	}
-	for _, v := range required {
-		if strings.TrimSpace(v) == "" {
-			return fmt.Errorf("%w: a %s needs %s", ErrInvalid, id.Kind, id.needs())
+	for _, f := range []struct {
+		name, value string
+		kind        text.Kind
+	}{
+		{"server_id", id.ServerID, text.Identifier}, {"farm_name", id.FarmName, text.Name},
+		{"server_name", id.ServerName, text.Identifier}, {"site_code", id.SiteCode, text.Identifier},
+		{"site_description", id.SiteDescription, text.Name}, {"app_version", id.AppVersion, text.Identifier},
+	} {
+		if required[f.name] && f.value == "" {
+			problems.Add("identity."+f.name, "a %s needs %s (%s is required)", id.Kind, id.needs(), f.name)
+			continue
 		}
+		problems.AddReason("identity."+f.name, text.Check(f.name, f.value, f.kind, MaxField))
 	}
-	for _, v := range []string{id.ServerID, id.FarmName, id.ServerName, id.SiteCode, id.SiteDescription, id.AppVersion} {
-		if utf8.RuneCountInString(v) > MaxField || !utf8.ValidString(v) {
-			return fmt.Errorf("%w: identity fields are valid text of at most %d characters", ErrInvalid, MaxField)
-		}
-	}
-	return nil
+	return problems.Err(ErrInvalid)
 }
 
 func (id Identity) needs() string {

@@ -132,6 +132,12 @@ func TestIdentityCheck_PROD4(t *testing.T) {
 		{"PROD-4 an over-long field the kind does not use", func(id *installation.Identity) { id.SiteDescription = long }, farmIdentity, false},
 		{"PROD-4 MaxField characters, counted as characters not bytes", func(id *installation.Identity) { id.FarmName = wide }, farmIdentity, true},
 		{"PROD-4 invalid text", func(id *installation.Identity) { id.FarmName = "Ly\xffon" }, farmIdentity, false},
+		{"X-7 a NUL in a server ID", func(id *installation.Identity) { id.ServerID = "srv\x00" }, farmIdentity, false},
+		{"X-7 a zero-width space in a server ID", func(id *installation.Identity) { id.ServerID = "srv\u200b1" }, farmIdentity, false},
+		{"X-7 a right-to-left override in a site code", func(id *installation.Identity) { id.SiteCode = "\u202eHRZ" }, proxyIdentity, false},
+		{"X-7 a line break in a farm name", func(id *installation.Identity) { id.FarmName = "Ly\non" }, farmIdentity, false},
+		{"X-7 a server ID with white space around it", func(id *installation.Identity) { id.ServerID = " srv-1" }, farmIdentity, false},
+		{"X-7 a farm name with an emoji and quotes", func(id *installation.Identity) { id.FarmName = "Lyon 🚀 \"B\" \\" }, farmIdentity, true},
 		{"PROD-4 no kind", func(id *installation.Identity) { id.Kind = "" }, farmIdentity, false},
 		{"PROD-4 an unknown kind", func(id *installation.Identity) { id.Kind = "gateway" }, farmIdentity, false},
 	}
@@ -405,6 +411,13 @@ func TestReport_USE1_PROD3(t *testing.T) {
 		tooMany[n] = usage.Connection{User: "u", Type: usage.PublishedApp, Host: "h"}
 	}
 	atMost := tooMany[:installation.MaxConnections]
+	summary := func(conns []usage.Connection) *usage.Summary {
+		_, sum, err := usage.Summarize(conns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &sum
+	}
 	for _, c := range []struct {
 		name string
 		i    installation.Installation
@@ -433,11 +446,11 @@ func TestReport_USE1_PROD3(t *testing.T) {
 		{"USE-1 the largest count", reported, installation.Report{Seats: installation.MaxSeats, ObservedAt: now, Quota: installation.MaxSeats},
 			[]any{installation.UsageReported{Seats: installation.MaxSeats, ObservedAt: now, Current: true, Quota: installation.MaxSeats}}, nil},
 		{"PROD-3 PROD-2 connections are counted with usage.Seats", reported, installation.Report{Connections: users, ObservedAt: now, Quota: 10},
-			[]any{installation.UsageReported{Seats: usersSeats, Connections: users, ObservedAt: now, Current: true, Quota: 10}}, nil},
+			[]any{installation.UsageReported{Seats: usersSeats, Connections: summary(users), ObservedAt: now, Current: true, Quota: 10}}, nil},
 		{"PROD-3 no connections: no seats", reported, installation.Report{Connections: []usage.Connection{}, ObservedAt: now, Quota: 10},
-			[]any{installation.UsageReported{Seats: 0, Connections: []usage.Connection{}, ObservedAt: now, Current: true, Quota: 10}}, nil},
+			[]any{installation.UsageReported{Seats: 0, Connections: summary([]usage.Connection{}), ObservedAt: now, Current: true, Quota: 10}}, nil},
 		{"PROD-3 MaxConnections connections", reported, installation.Report{Connections: atMost, ObservedAt: now, Quota: 10},
-			[]any{installation.UsageReported{Seats: 1, Connections: atMost, ObservedAt: now, Current: true, Quota: 10}}, nil},
+			[]any{installation.UsageReported{Seats: 1, Connections: summary(atMost), ObservedAt: now, Current: true, Quota: 10}}, nil},
 		{"PROD-3 more than MaxConnections connections are refused", reported, installation.Report{Connections: tooMany, Quota: 10},
 			nil, installation.ErrInvalid},
 		{"PROD-3 a count and connections are refused", reported, installation.Report{Seats: 3, Connections: users, Quota: 10},
@@ -1099,9 +1112,11 @@ func TestSetNotes_INST4(t *testing.T) {
 		want  []any
 		err   error
 	}{
-		{"INST-4 new notes, trimmed", noted, "  rack 5\nsecond line ", []any{installation.NotesSet{Notes: "rack 5\nsecond line", By: "ada"}}, nil},
+		{"INST-4 X-7 new notes, kept as written", noted, "  rack 5\nsecond line\t", []any{installation.NotesSet{Notes: "  rack 5\nsecond line\t", By: "ada"}}, nil},
 		{"INST-4 unchanged notes record nothing", noted, "rack 4", nil, nil},
-		{"INST-4 unchanged but for spaces", noted, " rack 4\n", nil, nil},
+		{"INST-4 X-7 a NUL in the notes", noted, "rack\x004", nil, installation.ErrInvalid},
+		{"INST-4 X-7 an escape character in the notes", noted, "rack\x1b[31m4", nil, installation.ErrInvalid},
+		{"INST-4 X-7 right-to-left text with its marks", noted, "\u202bרק 4\u202c, 🚀 \"quoted\" \\", []any{installation.NotesSet{Notes: "\u202bרק 4\u202c, 🚀 \"quoted\" \\", By: "ada"}}, nil},
 		{"INST-4 cleared", noted, "", []any{installation.NotesSet{Notes: "", By: "ada"}}, nil},
 		{"INST-4 MaxNotes characters", noted, strings.Repeat("é", installation.MaxNotes),
 			[]any{installation.NotesSet{Notes: strings.Repeat("é", installation.MaxNotes), By: "ada"}}, nil},

@@ -78,7 +78,7 @@ func TestSnapshot_restores_every_prefix_X2(t *testing.T) {
 	histories := storedEvents(t, map[string][]any{
 		"farm": {activated(farmActivation()),
 			installation.UsageReported{Seats: 8, ObservedAt: at(1), Current: true, Quota: 10,
-				Connections: []usage.Connection{{User: "ada", Type: usage.PublishedDesktop, Host: "h1"}}},
+				Connections: &usage.Summary{Connections: 1, Users: 1, Hosts: 1, ByType: map[usage.ConnectionType]int{usage.PublishedDesktop: 1}}},
 			installation.UsageReported{Seats: 12, ObservedAt: at(2), Current: true, Quota: 10},
 			installation.GraceStarted{Seats: 12, Quota: 10, Ends: at(2).Add(installation.GracePeriod)},
 			installation.OveruseDetected{Seats: 12, Quota: 10, DeactivateAt: at(70)},

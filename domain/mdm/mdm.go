@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/domain/text"
+
 	"seatledger/domain/event"
 )
 
@@ -142,6 +144,8 @@ func (c Certificates) Issue(e CertificateIssued) ([]any, error) {
 	}
 	if strings.TrimSpace(e.Subject) == "" {
 		problems = append(problems, "subject is required")
+	} else if reason := text.Check("subject", e.Subject, text.Name, 1024); reason != "" {
+		problems = append(problems, reason) // rule X-7
 	}
 	if e.NotBefore.IsZero() || !e.NotAfter.After(e.NotBefore) {
 		problems = append(problems, "not_after must come after not_before")

@@ -20,9 +20,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // Policy choices, recorded here because the guides are silent.
@@ -77,13 +80,24 @@ func EmailStreamID(email string) string {
 	return "email-" + hex.EncodeToString(sum[:])
 }
 
+// MaxEmailLength bounds an email address, in bytes (RFC 5321's path
+// limit less its angle brackets).
+const MaxEmailLength = 254
+
 // NormalizeEmail returns the address in the form the ledger compares and
-// stores: the bare address, trimmed and lower-cased. It refuses display
-// names and anything that is not one address.
+// stores: the bare address, lower-cased. It refuses display names,
+// anything that is not one address, and addresses that are not clean
+// identifiers (rules MEM-1, X-7): white space around them, control
+// characters, and invisible characters such as a zero-width space or a
+// right-to-left override, with which a look-alike of an existing address
+// would sign up as someone new. The error names the field "email".
 func NormalizeEmail(raw string) (string, error) {
-	addr, err := mail.ParseAddress(strings.TrimSpace(raw))
-	if err != nil || addr.Name != "" || len(addr.Address) > 254 {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, raw)
+	if reason := text.Required("email", raw, text.Identifier, MaxEmailLength); reason != "" {
+		return "", invalid.New(ErrInvalid, "email", "%s", reason)
+	}
+	addr, err := mail.ParseAddress(raw)
+	if err != nil || addr.Name != "" || len(addr.Address) > MaxEmailLength || addr.Address != raw {
+		return "", invalid.New(ErrInvalid, "email", "%q is not an email address", raw)
 	}
 	return strings.ToLower(addr.Address), nil
 }
@@ -287,6 +301,10 @@ func HashToken(token string) []byte {
 func CheckPassword(password string, email string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
+	case !utf8.ValidString(password) || strings.ContainsFunc(password, unicode.IsControl):
+		// rule X-7: a password is typed text; a control character or broken
+		// UTF-8 is a client's mistake, and one it could never type again.
+		return fmt.Errorf("%w: use letters, digits, spaces and symbols only, no control characters", ErrWeakPassword)
 	case n < MinPasswordLength:
 		return fmt.Errorf("%w: use at least %d characters", ErrWeakPassword, MinPasswordLength)
 	case n > MaxPasswordLength:
@@ -297,13 +315,15 @@ func CheckPassword(password string, email string) error {
 	return nil
 }
 
+// checkName checks a person's first and last name (rules MEM-1, X-7):
+// both required, names on one line without invisible characters, as
+// given (nothing trimmed).
 func checkName(first, last string) (string, string, error) {
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
-	switch {
-	case first == "" || last == "":
-		return "", "", fmt.Errorf("%w: first and last name are required", ErrInvalid)
-	case utf8.RuneCountInString(first) > maxNameLength || utf8.RuneCountInString(last) > maxNameLength:
-		return "", "", fmt.Errorf("%w: names are at most %d characters", ErrInvalid, maxNameLength)
+	var problems invalid.List
+	problems.AddReason("first_name", text.Required("first_name", first, text.Name, maxNameLength))
+	problems.AddReason("last_name", text.Required("last_name", last, text.Name, maxNameLength))
+	if err := problems.Err(ErrInvalid); err != nil {
+		return "", "", err
 	}
 	return first, last, nil
 }
@@ -420,12 +440,11 @@ func (p Person) ResetPassword(token, newHash string, now time.Time) ([]any, erro
 
 // IssueAPIToken records a new personal API token (its hash only).
 func (p Person) IssueAPIToken(tokenID, name string, tokenHash []byte) ([]any, error) {
-	name = strings.TrimSpace(name)
-	switch {
+	switch reason := text.Required("name", name, text.Name, maxNameLength); {
 	case !p.Exists():
 		return nil, ErrNotFound
-	case name == "" || utf8.RuneCountInString(name) > maxNameLength:
-		return nil, fmt.Errorf("%w: a token needs a name of at most %d characters", ErrInvalid, maxNameLength)
+	case reason != "":
+		return nil, invalid.New(ErrInvalid, "name", "%s", reason)
 	case len(p.tokens) >= MaxAPITokens:
 		return nil, ErrTooManyTokens
 	case tokenID == "" || len(tokenHash) != sha256.Size:

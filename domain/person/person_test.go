@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/person"
 )
 
@@ -35,7 +36,7 @@ func given(events ...any) person.Person {
 func TestSignUp_MEM1(t *testing.T) {
 	t.Parallel()
 	s := signedUp()
-	got, err := given().SignUp("ada", " Ada ", "Lovelace", s.Email, s.PasswordHash, "2026-01", verifyHash, t0)
+	got, err := given().SignUp("ada", "Ada", "Lovelace", s.Email, s.PasswordHash, "2026-01", verifyHash, t0)
 	if err != nil || !reflect.DeepEqual(got, []any{s}) {
 		t.Fatalf("sign-up = %#v, %v", got, err)
 	}
@@ -64,6 +65,10 @@ func TestCheckPassword_MEM1(t *testing.T) {
 		"short":                  false,
 		"ada@example.com":        false,
 		strings.Repeat("x", 129): false,
+		// rule X-7: no control character, no broken UTF-8
+		"correct horse\x00battery":  false,
+		"correct horse\tbattery":    false,
+		"correct horse \xffbattery": false,
 	} {
 		if err := person.CheckPassword(pw, "ada@example.com"); (err == nil) != ok {
 			t.Errorf("CheckPassword(%q) = %v", pw, err)
@@ -96,7 +101,7 @@ func TestVerifyEmail(t *testing.T) {
 // verified address and gets no verification link.
 func TestSignUpInvited_MEM4(t *testing.T) {
 	t.Parallel()
-	got, err := given().SignUpInvited("p1", " Ada ", "Lovelace", "ada@example.com", "hash", "2026-01", "inv-1")
+	got, err := given().SignUpInvited("p1", "Ada", "Lovelace", "ada@example.com", "hash", "2026-01", "inv-1")
 	want := person.SignedUp{PersonID: "p1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
 		PasswordHash: "hash", TermsVersion: "2026-01", VerifiedByInvitation: "inv-1"}
 	if err != nil || !reflect.DeepEqual(got, []any{want}) {
@@ -187,7 +192,7 @@ func TestProfile_and_password_changes(t *testing.T) {
 func TestAPITokens(t *testing.T) {
 	t.Parallel()
 	issued := person.APITokenIssued{TokenID: "tok-1", Name: "backup script", TokenHash: person.HashToken("slt_secret")}
-	got, err := given(signedUp()).IssueAPIToken("tok-1", " backup script ", person.HashToken("slt_secret"))
+	got, err := given(signedUp()).IssueAPIToken("tok-1", "backup script", person.HashToken("slt_secret"))
 	if err != nil || !reflect.DeepEqual(got, []any{issued}) {
 		t.Fatalf("issue = %#v, %v", got, err)
 	}
@@ -228,5 +233,65 @@ func TestEvents_round_trip_through_the_registry(t *testing.T) {
 	got, err := reg.Decode(event.Record{Type: person.TypeSignedUp, SchemaVersion: v, Data: data})
 	if err != nil || !reflect.DeepEqual(got, signedUp()) {
 		t.Fatalf("round trip = %#v, %v", got, err)
+	}
+}
+
+// rules MEM-1, X-7: an address is compared after normalization, and one
+// with invisible characters (a look-alike of another) is refused, as is
+// one with white space around it; nothing is trimmed or replaced.
+func TestNormalizeEmail_MEM1_X7_refuses_look_alikes(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"Ada@Example.com": "ada@example.com",
+		"ada@example.com": "ada@example.com",
+	} {
+		if got, err := person.NormalizeEmail(raw); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{
+		"ada\u200b@example.com", // zero-width space
+		"ada@example.com\u200b",
+		"\u202eada@example.com", // right-to-left override
+		"ada@exam\u00adple.com", // soft hyphen
+		"ada@example.com\ufeff", // byte order mark
+		" ada@example.com", "ada@example.com ", "ada@example.com\n",
+		"ada\x00@example.com", "ada\xff@example.com",
+		"Ada <ada@example.com>", "<ada@example.com>", "ada@example.com (Ada)",
+		"", "ada", strings.Repeat("a", 250) + "@example.com",
+	} {
+		_, err := person.NormalizeEmail(raw)
+		var fields *invalid.Error
+		if !errors.Is(err, person.ErrInvalid) || !errors.As(err, &fields) || fields.Fields[0].Name != "email" {
+			t.Errorf("NormalizeEmail(%q) = %v, want ErrInvalid naming email", raw, err)
+		}
+	}
+}
+
+// rule X-7: names are one line of visible text, taken as given; each
+// wrong one is named.
+func TestSignUp_X7_names_are_clean_text(t *testing.T) {
+	t.Parallel()
+	s := signedUp()
+	for _, c := range []struct{ first, last, field string }{
+		{" Ada", "Lovelace", "first_name"},
+		{"Ada", "Love\nlace", "last_name"},
+		{"A\u200bda", "Lovelace", "first_name"},
+		{"Ada", "Lovelace\u202e", "last_name"},
+		{"Ada\x00", "Lovelace", "first_name"},
+		{strings.Repeat("a", 101), "Lovelace", "first_name"},
+		{"", "Lovelace", "first_name"},
+	} {
+		_, err := given().SignUp("ada", c.first, c.last, s.Email, s.PasswordHash, "2026-01", person.HashToken("verify-token"), t0)
+		var fields *invalid.Error
+		if !errors.Is(err, person.ErrInvalid) || !errors.As(err, &fields) || fields.Fields[0].Name != c.field {
+			t.Errorf("SignUp(%q, %q) = %v, want ErrInvalid naming %s", c.first, c.last, err, c.field)
+		}
+	}
+	if _, err := given().SignUp("ada", "Zoë 🚀", "O'Brien-\"Smith\" \\", s.Email, s.PasswordHash, "2026-01", person.HashToken("verify-token"), t0); err != nil {
+		t.Errorf("a name with an emoji, quotes and a backslash: %v", err)
+	}
+	if _, err := given(s).IssueAPIToken("t", "backup\u2028script", person.HashToken("x")); !errors.Is(err, person.ErrInvalid) {
+		t.Errorf("a token name with a line separator: %v", err)
 	}
 }

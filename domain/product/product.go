@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
-	"unicode/utf8"
+
+	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 
 	"seatledger/domain/event"
 )
@@ -36,9 +37,12 @@ type Trial struct {
 
 // Limits of the catalog's fields.
 const (
-	MaxTrialDays  = 90
-	MaxTrialSeats = 100
-	maxName       = 100
+	// MaxMajorVersion bounds a product's major version: a version number,
+	// not a count, so a bound well beyond any real one.
+	MaxMajorVersion = 1_000_000
+	MaxTrialDays    = 90
+	MaxTrialSeats   = 100
+	maxName         = 100
 )
 
 // TypeDefined is the stable name of the catalog's one event.
@@ -112,31 +116,28 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // Define adds the product to the catalog or changes its terms.
 func (p Product) Define(d Defined) ([]any, error) {
-	d.Name = strings.TrimSpace(d.Name)
-	var problems []string
+	var problems invalid.List
 	if !ValidID(d.ProductID) {
-		problems = append(problems, fmt.Sprintf("product_id %q must be 1 to 40 lower-case letters, digits and dashes", d.ProductID))
+		problems.Add("product_id", "product_id %q must be 1 to 40 lower-case letters, digits and dashes", d.ProductID)
 	}
-	if d.Name == "" || utf8.RuneCountInString(d.Name) > maxName {
-		problems = append(problems, fmt.Sprintf("name must be 1 to %d characters", maxName))
-	}
+	problems.AddReason("name", text.Required("name", d.Name, text.Name, maxName)) // rule X-7
 	if d.Model != ConcurrentUsers && d.Model != ManagedComputers {
-		problems = append(problems, fmt.Sprintf("model %q must be concurrent_users or managed_computers", d.Model))
+		problems.Add("model", "model %q must be concurrent_users or managed_computers", d.Model)
 	}
 	if d.Trial.Days < 0 || d.Trial.Days > MaxTrialDays {
-		problems = append(problems, fmt.Sprintf("trial.days must be from 0 to %d, not %d", MaxTrialDays, d.Trial.Days))
+		problems.Add("trial.days", "trial.days must be from 0 to %d, not %d", MaxTrialDays, d.Trial.Days)
 	}
 	if d.Trial.Days > 0 && (d.Trial.Seats < 1 || d.Trial.Seats > MaxTrialSeats) {
-		problems = append(problems, fmt.Sprintf("trial.seats must be from 1 to %d, not %d", MaxTrialSeats, d.Trial.Seats))
+		problems.Add("trial.seats", "trial.seats must be from 1 to %d, not %d", MaxTrialSeats, d.Trial.Seats)
 	}
 	if d.Trial.Days == 0 && d.Trial.Seats != 0 {
-		problems = append(problems, "trial.seats needs trial.days")
+		problems.Add("trial.seats", "trial.seats needs trial.days")
 	}
-	if d.MajorVersion < 0 {
-		problems = append(problems, fmt.Sprintf("major_version must be 0 or more, not %d", d.MajorVersion))
+	if d.MajorVersion < 0 || d.MajorVersion > MaxMajorVersion {
+		problems.Add("major_version", "major_version must be from 0 to %d, not %d", MaxMajorVersion, d.MajorVersion)
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	if err := problems.Err(ErrInvalid); err != nil {
+		return nil, err
 	}
 	switch {
 	case p.Exists() && p.def.Model != d.Model:

@@ -18,8 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"seatledger/domain/text"
 
 	"seatledger/domain/event"
 )
@@ -249,16 +250,16 @@ func same(a, b Published) bool {
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// normalize trims and lower-cases what has one spelling and checks every
-// field, reporting every problem at once.
+// normalize lower-cases what has one spelling (a SHA-256) and checks
+// every field, reporting every problem at once; nothing is trimmed (rule
+// X-7).
 func normalize(p Published) (Published, error) {
 	var problems []string
 	if _, err := ParseVersion(p.Version); err != nil {
 		problems = append(problems, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
 	}
-	p.Notes = strings.TrimSpace(p.Notes)
-	if utf8.RuneCountInString(p.Notes) > MaxNotes {
-		problems = append(problems, fmt.Sprintf("notes must be at most %d characters", MaxNotes))
+	if reason := text.Check("notes", p.Notes, text.Free, MaxNotes); reason != "" {
+		problems = append(problems, reason)
 	}
 	if !p.ReleasedAt.IsZero() {
 		p.ReleasedAt = p.ReleasedAt.UTC().Truncate(time.Microsecond)
@@ -273,9 +274,7 @@ func normalize(p Published) (Published, error) {
 	seen := map[string]bool{}
 	for i, f := range p.Files {
 		at := fmt.Sprintf("files[%d]", i)
-		f.Name = strings.TrimSpace(f.Name)
-		f.SHA256 = strings.ToLower(strings.TrimSpace(f.SHA256))
-		f.URL = strings.TrimSpace(f.URL)
+		f.SHA256 = strings.ToLower(f.SHA256)
 		if err := checkFileName(f.Name); err != "" {
 			problems = append(problems, at+".name "+err)
 		} else if seen[f.Name] {
@@ -307,8 +306,8 @@ func checkFileName(name string) string {
 	switch {
 	case name == "" || utf8.RuneCountInString(name) > MaxFileName:
 		return fmt.Sprintf("must be 1 to %d characters", MaxFileName)
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || c == '/' || c == '\\' }):
-		return fmt.Sprintf("%q must not hold slashes or control characters", name)
+	case text.Check("", name, text.Name, MaxFileName) != "" || strings.ContainsAny(name, "/\\"):
+		return fmt.Sprintf("%q must be one line of visible text without slashes", name)
 	case name == "." || name == "..":
 		return fmt.Sprintf("%q is not a file name", name)
 	}
@@ -318,6 +317,9 @@ func checkFileName(name string) string {
 func checkURL(raw string) string {
 	if len(raw) > MaxURL {
 		return fmt.Sprintf("must be at most %d bytes", MaxURL)
+	}
+	if reason := text.Check("", raw, text.Identifier, MaxURL); reason != "" || strings.Contains(raw, " ") {
+		return "must be a URL without spaces, control or invisible characters"
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" {

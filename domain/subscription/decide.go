@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // MaxSeats bounds the seats of one order, a sanity limit on input.
@@ -40,6 +42,23 @@ func (o Order) digest(kind string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// MaxOrderIDLength bounds an order ID, in characters.
+const MaxOrderIDLength = 100
+
+// checkOrderID returns why id cannot be an order's ID, or "": the order
+// system's identifier, required and clean (rules SUB-4, X-7).
+func checkOrderID(id string) string {
+	return text.Required("order_id", id, text.Identifier, MaxOrderIDLength)
+}
+
+// orderIDError refuses an order whose ID is not one, naming the field.
+func orderIDError(id string) error {
+	if reason := checkOrderID(id); reason != "" {
+		return invalid.New(ErrInvalidOrder, "order_id", "%s", reason)
+	}
+	return nil
+}
+
 // seen reports whether order id was applied: (true, nil) for a retry with
 // the same contents, ErrOrderMismatch for other contents.
 func (s Subscription) seen(id, digest string) (bool, error) {
@@ -64,17 +83,15 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 		return nil, fmt.Errorf("%w: subscription %s exists already", ErrInvalidOrder, id)
 	}
 	var (
-		problems []string
+		problems invalid.List
 		err      error
 	)
-	if o.ID == "" {
-		problems = append(problems, "order_id is required")
-	}
+	problems.AddReason("order_id", checkOrderID(o.ID))
 	if !knownProduct {
-		problems = append(problems, fmt.Sprintf("product %q is not in the catalog", o.ProductID))
+		problems.Add("product_id", "product %q is not in the catalog", o.ProductID)
 	}
 	if o.Seats < 1 || o.Seats > MaxSeats {
-		problems = append(problems, fmt.Sprintf("seats must be from 1 to %d, not %d", MaxSeats, o.Seats))
+		problems.Add("seats", "seats must be from 1 to %d, not %d", MaxSeats, o.Seats)
 	}
 	var (
 		end          time.Time
@@ -83,30 +100,30 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 	if o.Period == Permanent {
 		if o.Insurance != "" {
 			if until, err := o.Insurance.After(now); err != nil || o.Insurance == Month {
-				problems = append(problems, fmt.Sprintf("insurance %q must be 1y, 2y or 3y", o.Insurance))
+				problems.Add("insurance", "insurance %q must be 1y, 2y or 3y", o.Insurance)
 			} else {
 				insuranceEnd = &until
 			}
 		}
 	} else if o.Insurance != "" {
-		problems = append(problems, "insurance is sold with permanent licenses only")
+		problems.Add("insurance", "insurance is sold with permanent licenses only")
 	} else if end, err = o.Period.After(now); err != nil {
-		problems = append(problems, fmt.Sprintf("period %q must be 1m, 1y, 2y, 3y or permanent", o.Period))
+		problems.Add("period", "period %q must be 1m, 1y, 2y, 3y or permanent", o.Period)
 	}
 	switch {
 	case o.Channel != Online && o.Channel != Reseller:
-		problems = append(problems, fmt.Sprintf("channel %q must be online or reseller", o.Channel))
+		problems.Add("channel", "channel %q must be online or reseller", o.Channel)
 	case o.Period == Month && o.Channel != Online:
-		problems = append(problems, "one-month subscriptions are sold online only") // SUB-1
+		problems.Add("channel", "one-month subscriptions are sold online only") // SUB-1
 	}
 	if o.SupportPlan != Standard && o.SupportPlan != Premium {
-		problems = append(problems, fmt.Sprintf("support_plan %q must be standard or premium", o.SupportPlan))
+		problems.Add("support_plan", "support_plan %q must be standard or premium", o.SupportPlan)
 	}
 	if primary.KeyID == "" || len(primary.Lookup) == 0 || len(primary.Sealed) == 0 {
-		problems = append(problems, "the primary key is missing")
+		problems.Add("", "the primary key is missing")
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidOrder, strings.Join(problems, "; "))
+	if err := problems.Err(ErrInvalidOrder); err != nil {
+		return nil, err
 	}
 	return []any{Purchased{SubscriptionID: id, OrderID: o.ID, OrderDigest: digest, ProductID: o.ProductID, Seats: o.Seats,
 		Period: o.Period, Channel: o.Channel, SupportPlan: o.SupportPlan, Start: now, End: end,
@@ -117,6 +134,9 @@ func (s Subscription) Purchase(id string, o Order, knownProduct bool, primary Se
 // AddSeats adds seats from an order (SUB-4); they go to the primary key.
 func (s Subscription) AddSeats(orderID string, seats int) ([]any, error) {
 	o := Order{ID: orderID, Seats: seats}
+	if err := orderIDError(orderID); err != nil {
+		return nil, err
+	}
 	if err := s.orderable(); err != nil {
 		return nil, err
 	}
@@ -135,6 +155,9 @@ func (s Subscription) AddSeats(orderID string, seats int) ([]any, error) {
 // without interruption (SUB-6).
 func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any, error) {
 	o := Order{ID: orderID, Period: period}
+	if err := orderIDError(orderID); err != nil {
+		return nil, err
+	}
 	if err := s.orderable(); err != nil {
 		return nil, err
 	}
@@ -176,6 +199,9 @@ func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any
 // Cancel stops renewals; the subscription runs to its end date.
 func (s Subscription) Cancel(orderID string) ([]any, error) {
 	o := Order{ID: orderID}
+	if err := orderIDError(orderID); err != nil {
+		return nil, err
+	}
 	if err := s.orderable(); err != nil {
 		return nil, err
 	}
@@ -213,7 +239,6 @@ func (s Subscription) RegisterTo(accountID, by string) ([]any, error) {
 
 // Rename sets the display name (SUB-5).
 func (s Subscription) Rename(name, by string) ([]any, error) {
-	name = strings.TrimSpace(name)
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -391,9 +416,12 @@ func (s Subscription) Eligible(keyID string, major int, now time.Time) (Eligibil
 	return Eligibility{Eligible: true, Reason: fmt.Sprintf("active subscription until %s", s.end.UTC().Format(time.DateOnly))}, nil
 }
 
+// checkName checks a subscription's or a sublicense's display name
+// (SUB-5, KEY-3): required, one line of clean text, taken as given
+// (rule X-7).
 func checkName(name string) error {
-	if name == "" || utf8.RuneCountInString(name) > maxNameLength {
-		return fmt.Errorf("%w: a name of 1 to %d characters is required", ErrInvalid, maxNameLength)
+	if reason := text.Required("name", name, text.Name, maxNameLength); reason != "" {
+		return invalid.New(ErrInvalid, "name", "%s", reason)
 	}
 	return nil
 }
@@ -413,7 +441,7 @@ func (s Subscription) CreateSublicense(key SealedKey, req Sublicense, by string,
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(req.Name)
+	name := req.Name
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -466,7 +494,6 @@ func (s Subscription) RenameSublicense(keyID, name, by string) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name = strings.TrimSpace(name)
 	if err := checkName(name); err != nil {
 		return nil, err
 	}

@@ -70,6 +70,11 @@ func TestPurchase_SUB1_SUB2_SUB3_KEY1(t *testing.T) {
 		{"a month from a reseller (SUB-1)", func(o *subscription.Order) { o.Period, o.Channel = subscription.Month, subscription.Reseller }, true, "online only"},
 		{"no support plan (SUB-3)", func(o *subscription.Order) { o.SupportPlan = "gold" }, true, "support_plan"},
 		{"no order ID", func(o *subscription.Order) { o.ID = "" }, true, "order_id"},
+		// rule X-7: the order ID that once broke the licenses read model on PostgreSQL
+		{"an order ID with a NUL", func(o *subscription.Order) { o.ID = "sw-11\x00" }, true, "order_id holds a NUL"},
+		{"an order ID with invalid UTF-8", func(o *subscription.Order) { o.ID = "sw-\xc0\xaf" }, true, "not valid UTF-8"},
+		{"an order ID with a zero-width space", func(o *subscription.Order) { o.ID = "sw\u200b-11" }, true, "invisible"},
+		{"a 64 KB order ID", func(o *subscription.Order) { o.ID = strings.Repeat("o", 64<<10) }, true, "longer than 100"},
 	}
 	for _, c := range bad {
 		o := order
@@ -113,6 +118,18 @@ func TestOrders_are_idempotent_by_order_ID_SUB4(t *testing.T) {
 	}
 	if _, err := s.AddSeats("ord-3", 0); !errors.Is(err, subscription.ErrInvalidOrder) {
 		t.Fatalf("zero seats: %v", err)
+	}
+	// rule X-7: every kind of order refuses an order ID that is not clean.
+	for _, id := range []string{"ord\x00", " ord-4", "ord\u202e4"} {
+		if _, err := s.AddSeats(id, 1); !errors.Is(err, subscription.ErrInvalidOrder) {
+			t.Errorf("add seats with order ID %q: %v", id, err)
+		}
+		if _, err := s.Renew(id, subscription.Year, t0); !errors.Is(err, subscription.ErrInvalidOrder) {
+			t.Errorf("renew with order ID %q: %v", id, err)
+		}
+		if _, err := s.Cancel(id); !errors.Is(err, subscription.ErrInvalidOrder) {
+			t.Errorf("cancel with order ID %q: %v", id, err)
+		}
 	}
 }
 
@@ -174,11 +191,20 @@ func TestRegister_KEY2_SUB7(t *testing.T) {
 func TestRename_and_auto_renew_SUB5_SUB2(t *testing.T) {
 	t.Parallel()
 	s := given(registered(t)...)
-	if evs, err := s.Rename("  Berlin office ", "ada"); err != nil || !reflect.DeepEqual(evs, []any{subscription.Renamed{Name: "Berlin office", By: "ada"}}) {
+	if evs, err := s.Rename("Berlin office", "ada"); err != nil || !reflect.DeepEqual(evs, []any{subscription.Renamed{Name: "Berlin office", By: "ada"}}) {
 		t.Fatalf("rename: %v, %v", evs, err)
 	}
 	if _, err := s.Rename(" ", "ada"); !errors.Is(err, subscription.ErrInvalid) {
 		t.Fatalf("empty name: %v", err)
+	}
+	// rule X-7: a name is clean text, as given: nothing trimmed or replaced.
+	for _, name := range []string{" Berlin office", "Berlin\x00office", "Berlin\u202eoffice", "Berlin\noffice", "Berlin \xff", strings.Repeat("b", 101)} {
+		if _, err := s.Rename(name, "ada"); !errors.Is(err, subscription.ErrInvalid) {
+			t.Errorf("rename to %q: %v", name, err)
+		}
+	}
+	if _, err := s.Rename("Büro 🚀 \"Nord\" \\ 2", "ada"); err != nil {
+		t.Errorf("rename with an emoji, quotes and a backslash: %v", err)
 	}
 	if evs, err := s.SetAutoRenew(false, "ada"); err != nil || len(evs) != 1 {
 		t.Fatalf("auto-renew off: %v, %v", evs, err)

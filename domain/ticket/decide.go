@@ -11,6 +11,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // Draft is what a member asks support (rule TKT-1): the ticket's account,
@@ -58,7 +59,7 @@ func (t Ticket) Open(id string, d Draft, knownProduct bool, now time.Time) ([]an
 	switch {
 	case problem != "":
 		problems.AddReason("description", problem)
-	case description == "":
+	case strings.TrimSpace(description) == "":
 		problems.Add("description", "description is required: describe the issue")
 	}
 	subject, problem := subjectOf(d.Subject, description)
@@ -75,18 +76,16 @@ func (t Ticket) Open(id string, d Draft, knownProduct bool, now time.Time) ([]an
 // subjectOf returns the subject as given, checked, or by default the
 // description's first line, shortened to MaxSubjectLength.
 func subjectOf(given, description string) (string, string) {
-	given = strings.TrimSpace(given)
 	if given != "" {
-		switch {
-		case !utf8.ValidString(given) || strings.ContainsFunc(given, unicode.IsControl):
-			return "", "subject must be one line of text"
-		case utf8.RuneCountInString(given) > MaxSubjectLength:
-			return "", fmt.Sprintf("subject is longer than %d characters", MaxSubjectLength)
-		}
-		return given, ""
+		// rule X-7: one line of clean text, as given
+		return given, text.Check("subject", given, text.Name, MaxSubjectLength)
 	}
-	first, _, _ := strings.Cut(description, "\n")
-	first = strings.Join(strings.FieldsFunc(first, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	first, _, _ := strings.Cut(strings.TrimSpace(description), "\n")
+	// A derived subject is one line of the description's words, without
+	// the invisible characters free text may hold.
+	first = strings.Join(strings.FieldsFunc(first, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || text.Check("", string(r), text.Name, 1) != ""
+	}), " ")
 	if utf8.RuneCountInString(first) > MaxSubjectLength {
 		runes := []rune(first)
 		first = strings.TrimSpace(string(runes[:MaxSubjectLength-1])) + "…"
@@ -126,18 +125,12 @@ func channelOf(kind string, callAt *time.Time, now time.Time) (ch Channel, field
 	return Channel{Kind: k, CallAt: &at}, "", ""
 }
 
-// checkText trims s and checks that it is text a read model can hold:
+// checkText checks that s is free text a read model can hold (rule X-7):
 // valid UTF-8, no control characters but line breaks and tabs, at most
-// max characters. It returns the trimmed text, or a problem.
+// max characters. It returns s as given (nothing trimmed), or a problem.
 func checkText(field, s string, max int) (string, string) {
-	s = strings.TrimSpace(s)
-	switch {
-	case !utf8.ValidString(s):
-		return "", field + " is not valid UTF-8 text"
-	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
-		return "", field + " holds control characters"
-	case utf8.RuneCountInString(s) > max:
-		return "", fmt.Sprintf("%s is longer than %d characters", field, max)
+	if problem := text.Check(field, s, text.Free, max); problem != "" {
+		return "", problem
 	}
 	return s, ""
 }
@@ -160,7 +153,7 @@ func (t Ticket) Reply(replyID, author string, fromSupport bool, body string, att
 	}
 	body, problem := checkText("body", body, MaxTextLength)
 	problems.AddReason("body", problem)
-	if body == "" && len(attachments) == 0 {
+	if strings.TrimSpace(body) == "" && len(attachments) == 0 {
 		problems.Add("body", "write a reply or attach a file")
 	}
 	t.checkAttachments(&problems, attachments)
@@ -188,9 +181,9 @@ func (t Ticket) checkAttachments(problems *invalid.List, attachments []Attachmen
 		switch {
 		case a.AttachmentID == "" || seen[a.AttachmentID] || taken:
 			problems.Add(field, "attachment %d has no ID of its own", i+1)
-		case a.Name == "" || utf8.RuneCountInString(a.Name) > MaxAttachmentName || strings.ContainsFunc(a.Name, unicode.IsControl) || strings.ContainsAny(a.Name, `/\`):
+		case text.Required("name", a.Name, text.Name, MaxAttachmentName) != "" || strings.ContainsAny(a.Name, `/\`):
 			problems.Add(field, "attachment %d needs a file name of at most %d characters, without path or control characters", i+1, MaxAttachmentName)
-		case a.ContentType == "":
+		case text.Required("content type", a.ContentType, text.Identifier, 255) != "":
 			problems.Add(field, "attachment %q has no content type", a.Name)
 		case a.Size < 1 || a.Size > MaxAttachmentBytes:
 			problems.Add(field, "attachment %q has %d bytes; a file has 1 to %d", a.Name, a.Size, MaxAttachmentBytes)

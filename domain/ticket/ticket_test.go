@@ -53,11 +53,17 @@ func TestOpen_TKT1(t *testing.T) {
 		phrase string
 	}{
 		{"by email", func(*ticket.Draft) {}, true, func(*ticket.Opened) {}, ""},
-		{"with a subject", func(d *ticket.Draft) { d.Subject = "  Activation fails " },
+		{"with a subject", func(d *ticket.Draft) { d.Subject = "Activation fails" },
 			true, func(o *ticket.Opened) { o.Subject = "Activation fails" }, ""},
+		{"X-7 a subject with white space around it", func(d *ticket.Draft) { d.Subject = "  Activation fails " }, true, nil, "white space"},
+		{"X-7 a subject with a right-to-left override", func(d *ticket.Draft) { d.Subject = "Activation\u202e fails" }, true, nil, "invisible"},
+		{"X-7 a description kept as written, with its marks", func(d *ticket.Draft) { d.Description = "  \u202bשלום\u202c 🚀 \"x\" \\\n\tdone\n" },
+			true, func(o *ticket.Opened) { o.Description = "  \u202bשלום\u202c 🚀 \"x\" \\\n\tdone\n"; o.Subject = "שלום 🚀 \"x\" \\" }, ""},
+		{"X-7 a description with invalid UTF-8", func(d *ticket.Draft) { d.Description = "a\xff\xfeb" }, true, nil, "not valid UTF-8"},
+		{"X-7 a description with an escape sequence", func(d *ticket.Draft) { d.Description = "a\x1b[2Jb" }, true, nil, "control character"},
 		{"a long first line is shortened", func(d *ticket.Draft) { d.Description = long },
 			true, func(o *ticket.Opened) {
-				o.Description = strings.TrimSpace(long)
+				o.Description = long
 				o.Subject = strings.TrimSpace(strings.Repeat("word ", 24)[:119]) + "…"
 			}, ""},
 		{"a booked call", func(d *ticket.Draft) { d.Channel, d.CallAt = "call", &call },
@@ -70,10 +76,10 @@ func TestOpen_TKT1(t *testing.T) {
 		{"a call without a time", func(d *ticket.Draft) { d.Channel = "call" }, true, nil, "needs call_at"},
 		{"a call in the past", func(d *ticket.Draft) { d.Channel, d.CallAt = "call", &past }, true, nil, "not in the future"},
 		{"a time for email", func(d *ticket.Draft) { d.CallAt = &call }, true, nil, "only for channel call"},
-		{"a subject of two lines", func(d *ticket.Draft) { d.Subject = "a\nb" }, true, nil, "one line"},
+		{"a subject of two lines", func(d *ticket.Draft) { d.Subject = "a\nb" }, true, nil, "control character"},
 		{"a subject too long", func(d *ticket.Draft) { d.Subject = strings.Repeat("x", 121) }, true, nil, "longer than 120"},
 		{"a description too long", func(d *ticket.Draft) { d.Description = strings.Repeat("x", 10_001) }, true, nil, "longer than 10000"},
-		{"a NUL byte", func(d *ticket.Draft) { d.Description = "a\x00b" }, true, nil, "control characters"},
+		{"X-7 a NUL byte", func(d *ticket.Draft) { d.Description = "a\x00b" }, true, nil, "NUL"},
 		{"no owner", func(d *ticket.Draft) { d.Owner = "" }, true, nil, "opened by a person"},
 	}
 	for _, c := range cases {
@@ -155,11 +161,19 @@ func TestDecisions_TKT2(t *testing.T) {
 			func(t ticket.Ticket) ([]any, error) { return t.ChangeStatus("open", support) }, nil, ticket.ErrNoChange, "open already"},
 		{"a closed ticket stays closed", []any{opened, ticket.Closed{By: member}},
 			func(t ticket.Ticket) ([]any, error) { return t.ChangeStatus("open", support) }, nil, ticket.ErrStatus, "closed"},
-		{"a member replies with a file", []any{opened},
+		{"X-7 a member replies with a file; the text is kept as written", []any{opened},
 			func(t ticket.Ticket) ([]any, error) {
 				return t.Reply("r-1", member, false, " here is the log ", []ticket.Attachment{pdf})
 			},
-			[]any{ticket.Replied{ReplyID: "r-1", Author: member, Body: "here is the log", Attachments: []ticket.Attachment{pdf}}}, nil, ""},
+			[]any{ticket.Replied{ReplyID: "r-1", Author: member, Body: " here is the log ", Attachments: []ticket.Attachment{pdf}}}, nil, ""},
+		{"X-7 an attachment name with a right-to-left override", []any{opened},
+			func(t ticket.Ticket) ([]any, error) {
+				evil := pdf
+				evil.Name = "invoice\u202efdp.exe"
+				return t.Reply("r-1", member, false, "see file", []ticket.Attachment{evil})
+			}, nil, ticket.ErrInvalid, "file name"},
+		{"X-7 a reply with a NUL", []any{opened},
+			func(t ticket.Ticket) ([]any, error) { return t.Reply("r-1", member, false, "a\x00b", nil) }, nil, ticket.ErrInvalid, "NUL"},
 		{"a member's reply reopens a ticket awaiting them (choice)", []any{opened, status(ticket.StatusAwaitingCustomer)},
 			func(t ticket.Ticket) ([]any, error) { return t.Reply("r-1", member, false, "done", nil) },
 			[]any{ticket.Replied{ReplyID: "r-1", Author: member, Body: "done"}, ticket.StatusChanged{Status: ticket.StatusOpen, By: member}}, nil, ""},
@@ -217,7 +231,9 @@ func TestDecisions_TKT2(t *testing.T) {
 			func(t ticket.Ticket) ([]any, error) { return t.Reopen(member) }, nil, ticket.ErrStatus, "the ticket is closed"},
 		{"survey a resolved ticket", []any{opened, status(ticket.StatusResolved)},
 			func(t ticket.Ticket) ([]any, error) { return t.SubmitSurvey(5, " great ", member) },
-			[]any{ticket.SurveySubmitted{Rating: 5, Feedback: "great", By: member}}, nil, ""},
+			[]any{ticket.SurveySubmitted{Rating: 5, Feedback: " great ", By: member}}, nil, ""},
+		{"X-7 survey feedback with invalid UTF-8", []any{opened, status(ticket.StatusResolved)},
+			func(t ticket.Ticket) ([]any, error) { return t.SubmitSurvey(5, "gr\xc0\xafeat", member) }, nil, ticket.ErrInvalid, "UTF-8"},
 		{"survey an open ticket", []any{opened},
 			func(t ticket.Ticket) ([]any, error) { return t.SubmitSurvey(5, "", member) }, nil, ticket.ErrStatus, "the ticket is open"},
 		{"survey twice (choice: once per ticket)", []any{opened, status(ticket.StatusResolved), ticket.SurveySubmitted{Rating: 4, By: member},

@@ -3,10 +3,15 @@
 package usage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"seatledger/domain/text"
 )
 
 // ConnectionType is how a user is connected to a session host.
@@ -57,11 +62,64 @@ func freeForAdmin(t ConnectionType) bool {
 // a seat anyway, and the rest are given in the order of host and user
 // names, so the answer does not depend on the order of the list.
 func Seats(conns []Connection) (int, error) {
+	seated, _, err := count(conns)
+	return len(seated), err
+}
+
+// Summary is what a report's list of connections comes to (PROD-3): the
+// usage event keeps it instead of the list, so that a report of many
+// connections grows the append-only log by a few hundred bytes, not by
+// the list. SHA256 ties the event to the list as the installation sent it.
+type Summary struct {
+	// Connections is how many connections were listed.
+	Connections int `json:"connections"`
+	// Users and Hosts count the distinct users and session hosts.
+	Users int `json:"users"`
+	Hosts int `json:"hosts"`
+	// Admin counts administrators' connections; FreeAdmin those of them
+	// that took no seat (PROD-2).
+	Admin     int `json:"admin"`
+	FreeAdmin int `json:"free_admin"`
+	// ByType counts connections by type.
+	ByType map[ConnectionType]int `json:"by_type"`
+	// SHA256 is the hex SHA-256 of the list's JSON encoding, in the order
+	// sent.
+	SHA256 string `json:"sha256"`
+}
+
+// Summarize returns the seats conns take (see Seats) and their summary.
+func Summarize(conns []Connection) (int, Summary, error) {
+	seated, free, err := count(conns)
+	if err != nil {
+		return 0, Summary{}, err
+	}
+	sum := Summary{Connections: len(conns), FreeAdmin: free, ByType: map[ConnectionType]int{}}
+	users, hosts := map[string]bool{}, map[string]bool{}
+	for _, c := range conns {
+		users[c.User], hosts[c.Host] = true, true
+		sum.ByType[c.Type]++
+		if c.Admin {
+			sum.Admin++
+		}
+	}
+	sum.Users, sum.Hosts = len(users), len(hosts)
+	raw, err := json.Marshal(conns)
+	if err != nil {
+		return 0, Summary{}, fmt.Errorf("usage: encode connections: %w", err)
+	}
+	digest := sha256.Sum256(raw)
+	sum.SHA256 = hex.EncodeToString(digest[:])
+	return len(seated), sum, nil
+}
+
+// count returns the users who take a seat and how many administrator
+// connections took none.
+func count(conns []Connection) (map[string]bool, int, error) {
 	seated := map[string]bool{}
 	byHost := map[string][]Connection{}
 	for i, c := range conns {
 		if err := c.check(); err != nil {
-			return 0, fmt.Errorf("connection %d: %w", i, err)
+			return nil, 0, fmt.Errorf("connection %d: %w", i, err)
 		}
 		if c.Admin && freeForAdmin(c.Type) {
 			byHost[c.Host] = append(byHost[c.Host], c)
@@ -93,15 +151,30 @@ func Seats(conns []Connection) (int, error) {
 			}
 		}
 	}
-	return len(seated), nil
+	free := 0
+	for _, h := range hosts {
+		for _, c := range byHost[h] {
+			if !seated[c.User] {
+				free++
+			}
+		}
+	}
+	return seated, free, nil
 }
 
+// MaxName bounds a connection's user and host names, in characters.
+const MaxName = 200
+
+// check refuses a connection the rules cannot count, or whose names are
+// not clean identifiers (rule X-7).
 func (c Connection) check() error {
+	if reason := text.Required("user", c.User, text.Identifier, MaxName); reason != "" {
+		return fmt.Errorf("%w: %s", ErrInvalid, reason)
+	}
+	if reason := text.Required("host", c.Host, text.Identifier, MaxName); reason != "" {
+		return fmt.Errorf("%w: %s", ErrInvalid, reason)
+	}
 	switch {
-	case strings.TrimSpace(c.User) == "":
-		return fmt.Errorf("%w: the user is required", ErrInvalid)
-	case strings.TrimSpace(c.Host) == "":
-		return fmt.Errorf("%w: the session host is required", ErrInvalid)
 	case !slices.Contains(ConnectionTypes, c.Type):
 		return fmt.Errorf("%w: type %q is not one of %v", ErrInvalid, c.Type, ConnectionTypes)
 	}

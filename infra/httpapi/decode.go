@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"seatledger/infra/strictjson"
 )
 
 // DefaultMaxBodyBytes bounds a JSON request body. Every request the API
@@ -22,29 +24,39 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 }
 
 // DecodeJSONLimit reads r's body, which must be one JSON value of at most
-// limit bytes sent as application/json, into dst. Fields dst does not
-// declare are refused rather than ignored, so that a misspelt field is
-// reported instead of silently dropped. The returned error is a *Problem
-// (415, 413 or 400) whose detail says what to fix; pass it to WriteError.
+// limit bytes sent as application/json, into dst (a pointer to a struct),
+// and refuses whatever rule X-7 refuses (package strictjson), naming each
+// wrong field in the problem's invalid_params:
+//
+//   - exactly one JSON value, of the shape dst declares (an object for a
+//     struct): not null, not followed by anything but white space;
+//   - every field of dst is required unless its json tag says omitempty
+//     or omitzero, or its Go type is a pointer; null is never a value (an
+//     optional field is left out instead), so nothing is defaulted;
+//   - fields dst does not declare are refused rather than ignored, names
+//     are matched exactly (not case-insensitively), and a field given
+//     twice is refused, so that what the client meant is never guessed;
+//   - each value has the JSON type of its field, and numbers fit it;
+//   - strings are valid UTF-8 — raw bytes and \u escapes alike, which
+//     encoding/json would silently turn into U+FFFD — with no NUL or other
+//     control character but line breaks and tabs (which fields may hold
+//     those, and every other text rule, is the domain's: package text).
+//
+// The returned error is a *Problem (415, 413 or 400) whose detail says
+// what to fix; pass it to WriteError.
 func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeProblem(err)
-	}
-	// One value only: a second one is most likely a client bug (two bodies
-	// concatenated) that would otherwise be half-applied.
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return decodeProblem(err)
+			return ProblemPayloadTooLarge.New("the body is larger than %d bytes", tooLarge.Limit)
 		}
-		return ProblemMalformedJSON.New("the body continues after its JSON value; send exactly one")
+		return ProblemInvalidRequest.New("the body could not be read: %v", err)
 	}
-	return nil
+	return decodeStrict(body, dst)
 }
 
 func checkJSONContentType(header string) error {
@@ -64,16 +76,34 @@ func checkJSONContentType(header string) error {
 	return nil
 }
 
+// decodeStrict checks body against the shape of dst (see
+// DecodeJSONLimit) and then decodes it into dst.
+func decodeStrict(body []byte, dst any) error {
+	err := strictjson.Decode(body, dst)
+	var refused *strictjson.Error
+	if !errors.As(err, &refused) {
+		return err // nil, or a programming error: a 500
+	}
+	if refused.Malformed {
+		return ProblemMalformedJSON.New("%s", refused.Reason)
+	}
+	p := ProblemInvalidRequest.New("%s", refused.Reason)
+	if len(refused.Fields) > 1 {
+		p.Detail = strings.Replace(p.Detail, " more problems)", " more problems, see invalid_params)", 1)
+	}
+	for _, f := range refused.Fields {
+		p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: f.Name, Reason: f.Reason})
+	}
+	return p
+}
+
 // decodeProblem explains a json.Decoder error in the client's terms.
 func decodeProblem(err error) *Problem {
 	var (
-		tooLarge  *http.MaxBytesError
 		syntax    *json.SyntaxError
 		typeError *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &tooLarge):
-		return ProblemPayloadTooLarge.New("the body is larger than %d bytes", tooLarge.Limit)
 	case errors.Is(err, io.EOF):
 		return ProblemMalformedJSON.New("the body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -84,12 +114,12 @@ func decodeProblem(err error) *Problem {
 		if typeError.Field == "" {
 			return ProblemInvalidRequest.New("the body is a JSON %s; send a JSON object", typeError.Value)
 		}
-		return ProblemInvalidRequest.New("field %q must be %s, not a JSON %s", typeError.Field, jsonKind(typeError.Type.Kind().String()), typeError.Value)
+		return ProblemInvalidRequest.New("field %q must be %s, not a JSON %s", typeError.Field, jsonKind(typeError.Type.Kind().String()), typeError.Value).Field(typeError.Field)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json has no typed error for DisallowUnknownFields.
 		return ProblemInvalidRequest.New("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
-	return ProblemMalformedJSON.New("the body cannot be read as JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	return ProblemInvalidRequest.New("the body does not fit the request: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // jsonKind names a Go kind the way a JSON client thinks of it.

@@ -51,6 +51,7 @@ var domainErrors = []struct {
 	{account.ErrExists, ProblemExists, "account_id"},
 	{account.ErrInvalidCompany, ProblemInvalidRequest, ""},
 	{account.ErrInvalidInvitation, ProblemInvalidRequest, ""},
+	{account.ErrInvalid, ProblemInvalidRequest, ""},
 	{account.ErrNoInvitation, ProblemInvalidLink, "token"},
 	{account.ErrInvitationUsed, ProblemLinkUsed, ""},
 	{account.ErrInvitationExpired, ProblemLinkExpired, ""},

@@ -28,12 +28,18 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"seatledger/infra/newfile"
 	"strings"
 	"time"
 
+	"seatledger/domain/text"
+	"seatledger/infra/newfile"
+
 	"seatledger/domain/mdm"
 )
+
+// MaxSubjectLength bounds a request's subject, as its RFC 2253 string,
+// in characters.
+const MaxSubjectLength = 1024
 
 // ErrCSR is matched by every error of ParseCSR: the request is malformed
 // or not acceptable. It is the domain's mdm.ErrCSR, so the HTTP layer
@@ -346,6 +352,12 @@ func ParseCSR(pemText string) (*x509.CertificateRequest, error) {
 	}
 	if strings.TrimSpace(csr.Subject.CommonName) == "" {
 		return nil, fmt.Errorf("%w: the subject has no common name (CN)", ErrCSR)
+	}
+	// rule X-7: the subject is recorded and shown; ASN.1 strings may hold
+	// NUL and other control or invisible characters that no read model on
+	// PostgreSQL could store and no admin could see.
+	if reason := text.Check("the subject", csr.Subject.String(), text.Name, MaxSubjectLength); reason != "" {
+		return nil, fmt.Errorf("%w: %s", ErrCSR, reason)
 	}
 	return csr, nil
 }
