@@ -10,6 +10,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/subscription"
 )
 
@@ -38,18 +39,21 @@ func (h *Handler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (
 	if meta.Actor.Kind != event.ActorPerson {
 		return KeyRegistered{}, fmt.Errorf("%w: a key is registered by a person", account.ErrForbidden)
 	}
-	if (cmd.AccountID == "") == (cmd.Company == nil) {
-		return KeyRegistered{}, fmt.Errorf("%w: give either the business account to register to or the company details of a new one", subscription.ErrInvalid)
-	}
 	if _, personal := account.PersonalOwner(cmd.AccountID); personal {
 		return KeyRegistered{}, fmt.Errorf("%w: keys are registered to business accounts, not personal ones", subscription.ErrInvalid)
 	}
+	// The key first: a portal sends the key alone to learn whether it is
+	// good before it asks for the details of a new business account.
 	s, _, err := h.LookUpKey(ctx, cmd.Key)
 	if err != nil {
 		return KeyRegistered{}, err
 	}
 	if s.AccountID() != "" && s.AccountID() != cmd.AccountID {
 		return KeyRegistered{}, subscription.ErrRegistered
+	}
+	if (cmd.AccountID == "") == (cmd.Company == nil) {
+		return KeyRegistered{}, invalid.New(subscription.ErrInvalid, "company",
+			"give either the business account to register to (account_id) or the company details of a new one (company)")
 	}
 	out := KeyRegistered{SubscriptionID: s.ID(), AccountID: cmd.AccountID}
 	if cmd.Company != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
@@ -500,6 +501,11 @@ func (e *entity) flatView() (map[string]string, error) {
 func (a *Audit) open(ctx context.Context, kind EntityKind, id string, bound *AsOf) (*entity, error) {
 	if strings.TrimSpace(id) == "" || len(id) > 200 {
 		return nil, invalidAudit("%s ID %q", kind, id)
+	}
+	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+		// rule X-7: no stream is named so (appends refuse it), and
+		// PostgreSQL would fail the lookup rather than find nothing.
+		return nil, unknownEntity(kind, strings.ToValidUTF8(id, "\uFFFD"))
 	}
 	switch kind {
 	case KindSubscription:

@@ -37,7 +37,7 @@ const FreeAdminPerHost = 2
 type Connection struct {
 	User  string         `json:"user"`
 	Type  ConnectionType `json:"type"`
-	Admin bool           `json:"admin"`
+	Admin bool           `json:"admin,omitempty"`
 	Host  string         `json:"host"`
 }
 

@@ -24,12 +24,11 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"path"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"seatledger/domain/text"
 
 	"github.com/google/uuid"
 
@@ -63,6 +62,8 @@ var (
 	// ErrType: the file's type is not allowed, or its declared type
 	// disagrees with its content.
 	ErrType = errors.New("attachments: file type not accepted")
+	// ErrName: the file's name is not clean text (rule X-7).
+	ErrName = errors.New("attachments: file name not accepted")
 	// ErrEmpty: the file has no bytes.
 	ErrEmpty = errors.New("attachments: file is empty")
 	// ErrNotFound: no such attachment of that ticket.
@@ -148,8 +149,12 @@ func (s *Store) Get(ctx context.Context, ticketID, attachmentID string) (ticket.
 // Check checks a file before it is stored and returns its content type:
 // not empty, at most MaxBytes, an allowed type, and a declared type that
 // agrees with http.DetectContentType of the bytes (a JSON file must also
-// parse). Parameters of the declared type (charset=…) are ignored.
+// parse), and a clean name (CheckName). Parameters of the declared type
+// (charset=…) are ignored.
 func Check(name, declaredType string, data []byte) (string, error) {
+	if err := CheckName(name); err != nil {
+		return "", err
+	}
 	switch {
 	case len(data) == 0:
 		return "", fmt.Errorf("%w: %q has no content", ErrEmpty, name)
@@ -196,33 +201,29 @@ func agrees(declared, detected string) bool {
 	return declared == detected
 }
 
-// SanitizeName makes a client's file name safe to store and to send back
-// in a Content-Disposition header: the last element of any path (either
-// slash), without control or bidirectional-override characters, trimmed,
-// at most MaxNameLength characters (keeping the extension), and
-// "attachment" when nothing is left.
+// SanitizeName returns the part of a client's file name that names the
+// file: the last element of any path (either slash; browsers on Windows
+// used to send one), or "attachment" when that is empty or a dot. The
+// rest of the name is kept as it is: CheckName refuses what cannot be
+// stored or shown (rule X-7), rather than changing it silently.
 func SanitizeName(name string) string {
-	name = strings.ToValidUTF8(name, "")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\uFEFF' {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.Trim(name, " .")
-	if name == "" {
+	if name == "" || name == "." || name == ".." {
 		return "attachment"
 	}
-	if utf8.RuneCountInString(name) > MaxNameLength {
-		ext := path.Ext(name)
-		if utf8.RuneCountInString(ext) > 20 {
-			ext = ""
-		}
-		runes := []rune(strings.TrimSuffix(name, ext))
-		name = strings.TrimSpace(string(runes[:MaxNameLength-utf8.RuneCountInString(ext)])) + ext
-	}
 	return name
+}
+
+// CheckName refuses a file name that is not one line of clean, visible
+// text of at most MaxNameLength characters (rule X-7): invalid UTF-8,
+// control characters, and invisible ones such as a right-to-left
+// override, which would make "invoice\u202Efdp.exe" show as
+// "invoiceexe.pdf". The error matches ErrName.
+func CheckName(name string) error {
+	if reason := text.Check("the file name", name, text.Name, MaxNameLength); reason != "" {
+		return fmt.Errorf("%w: %s; rename the file", ErrName, strings.ToValidUTF8(reason, "?"))
+	}
+	return nil
 }

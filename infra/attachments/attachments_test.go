@@ -108,30 +108,37 @@ func TestStore_limits_and_forged_types_TKT2(t *testing.T) {
 	})
 }
 
-func TestSanitizeName(t *testing.T) {
+// Rule X-7: a file name keeps its last path element only, and is taken as
+// it is or refused; nothing in it is removed or replaced.
+func TestSanitizeName_X7_refuses_rather_than_changes(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("é", 300) + ".log"
-	for in, want := range map[string]string{
+	for in, want := range map[string]string{ // "" means refused
 		"../../etc/passwd":       "passwd",
 		`..\..\boot.ini`:         "boot.ini",
-		"evil\u202Egnp.exe":      "evilgnp.exe",
-		"line\nbreak\x00.txt":    "linebreak.txt",
-		"  ..  ":                 "attachment",
+		"evil\u202Egnp.exe":      "",
+		"line\nbreak\x00.txt":    "",
+		"  ..  ":                 "",
 		"":                       "attachment",
-		"report (final).pdf":     "report (final).pdf",
-		long:                     strings.Repeat("é", 196) + ".log",
-		"bad\xffutf8.txt":        "badutf8.txt",
 		"dir/":                   "attachment",
-		"\ufeffbom.txt":          "bom.txt",
-		"trailing.dots...":       "trailing.dots",
+		"report (final).pdf":     "report (final).pdf",
+		long:                     "",
+		"bad\xffutf8.txt":        "",
+		"\ufeffbom.txt":          "",
 		"Überweisung März.pdf":   "Überweisung März.pdf",
 		"a/b\\c/d.png":           "d.png",
-		"tab\tname.txt":          "tabname.txt",
-		"zero\u200bwidth.txt":    "zero\u200bwidth.txt",
-		"rtl\u2067isolate\u2069": "rtlisolate",
+		"tab\tname.txt":          "",
+		"zero\u200bwidth.txt":    "",
+		"rtl\u2067isolate\u2069": "",
+		"🚀 launch \"plan\".txt":  "🚀 launch \"plan\".txt",
 	} {
-		if got := attachments.SanitizeName(in); got != want {
-			t.Errorf("SanitizeName(%q) = %q, want %q", in, got, want)
+		got := attachments.SanitizeName(in)
+		err := attachments.CheckName(got)
+		switch {
+		case want == "" && !errors.Is(err, attachments.ErrName):
+			t.Errorf("%q: name %q accepted (%v), want ErrName", in, got, err)
+		case want != "" && (err != nil || got != want):
+			t.Errorf("%q: name %q, %v; want %q", in, got, err, want)
 		}
 	}
 }

@@ -71,6 +71,9 @@ func Normalize(stream string, events []event.Proposed) ([]event.Proposed, error)
 		if !json.Valid(e.Data) {
 			return nil, invalid("event %d (%s): payload is not valid JSON", i, e.Type)
 		}
+		if payloadHoldsNUL(e.Data) {
+			return nil, invalid("event %d (%s): payload holds a NUL character, which no read model can store", i, e.Type)
+		}
 		if err := e.Metadata.Actor.Validate(); err != nil {
 			return nil, invalid("event %d (%s): %v", i, e.Type, err)
 		}
@@ -83,6 +86,31 @@ func Normalize(stream string, events []event.Proposed) ([]event.Proposed, error)
 		out[i] = e
 	}
 	return out, nil
+}
+
+// NamesAStream reports whether stream could name a stream: appends refuse
+// any other name, so a read of it finds nothing without asking a database
+// (PostgreSQL fails a query on invalid UTF-8 or NUL instead of finding
+// nothing).
+func NamesAStream(stream string) bool {
+	return stream != "" && len(stream) <= MaxStreamIDLength && storableText(stream)
+}
+
+// payloadHoldsNUL reports whether a JSON payload holds a \u0000 escape:
+// no read model on PostgreSQL can store a NUL in text or JSON, so an event
+// carrying one could never be applied there (rule X-7). It reads escapes
+// the way JSON does, so "\\u0000" (a backslash, then text) is not one.
+func payloadHoldsNUL(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' || i+1 >= len(data) {
+			continue
+		}
+		i++
+		if data[i] == 'u' && i+4 < len(data) && string(data[i+1:i+5]) == "0000" {
+			return true
+		}
+	}
+	return false
 }
 
 // storableText reports whether every backend can store s as text: a

@@ -240,8 +240,9 @@ func (s *Server) invitations(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Emails   []string `json:"emails"`
-		Language string   `json:"language"`
+		Emails []string `json:"emails"`
+		// Language of the invitation mail; absent: English.
+		Language string `json:"language,omitempty"`
 	}
 	if !s.decode(w, r, &req) {
 		return

@@ -95,6 +95,7 @@ var domainErrors = []struct {
 	{attachments.ErrType, ProblemAttachmentType, "attachments"},
 	{attachments.ErrTooMany, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrEmpty, ProblemAttachmentRejected, "attachments"},
+	{attachments.ErrName, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrNotFound, ProblemNotFound, ""},
 	{installation.ErrDeactivated, ProblemDeactivated, ""},
 	{installation.ErrTrialEnded, ProblemDeactivated, ""},

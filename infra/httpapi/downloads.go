@@ -31,7 +31,7 @@ const downloadsReadModel = "downloads"
 type releaseRequest struct {
 	// ReleasedAt is the release date shown; absent: now.
 	ReleasedAt *time.Time     `json:"released_at,omitempty"`
-	Notes      string         `json:"notes"`
+	Notes      string         `json:"notes,omitempty"`
 	Files      []release.File `json:"files"`
 }
 

@@ -58,13 +58,15 @@ func (s *Server) installationRoutes(r chi.Router) {
 }
 
 // identityRequest is an installation's identity as it sends it (PROD-4).
+// The fields a kind does not use are optional; which ones a kind needs is
+// the domain's rule (installation.Identity.Check).
 type identityRequest struct {
 	Kind            installation.Kind `json:"kind"`
-	ServerID        string            `json:"server_id"`
-	FarmName        string            `json:"farm_name"`
-	ServerName      string            `json:"server_name"`
-	SiteCode        string            `json:"site_code"`
-	SiteDescription string            `json:"site_description"`
+	ServerID        string            `json:"server_id,omitempty"`
+	FarmName        string            `json:"farm_name,omitempty"`
+	ServerName      string            `json:"server_name,omitempty"`
+	SiteCode        string            `json:"site_code,omitempty"`
+	SiteDescription string            `json:"site_description,omitempty"`
 	AppVersion      string            `json:"app_version"`
 }
 
@@ -163,7 +165,7 @@ func (s *Server) installationLicense(w http.ResponseWriter, r *http.Request) {
 type usageRequest struct {
 	ObservedAt  *time.Time         `json:"observed_at"`
 	Seats       *int               `json:"seats"`
-	Connections []usage.Connection `json:"connections"`
+	Connections []usage.Connection `json:"connections,omitempty"`
 }
 
 // maxUsageBody bounds a usage report: MaxConnections connections of a

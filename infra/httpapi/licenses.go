@@ -67,8 +67,8 @@ func requireBackOffice(next http.Handler) http.Handler {
 type productRequest struct {
 	Name         string        `json:"name"`
 	Model        product.Model `json:"model"`
-	Trial        product.Trial `json:"trial"`
-	MajorVersion int           `json:"major_version"`
+	Trial        product.Trial `json:"trial,omitzero"`
+	MajorVersion int           `json:"major_version,omitempty"`
 }
 
 func (s *Server) defineProduct(w http.ResponseWriter, r *http.Request) {
@@ -279,16 +279,12 @@ func (s *Server) renameSubscription(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setAutoRenew(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		On *bool `json:"on"`
+		On bool `json:"on"`
 	}
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if req.On == nil {
-		WriteProblem(w, r, ProblemInvalidRequest.New("on is required: true or false").Field("on"))
-		return
-	}
-	res, err := s.cfg.People.Commands.SetAutoRenew(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), *req.On)
+	res, err := s.cfg.People.Commands.SetAutoRenew(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.On)
 	s.answer(w, r, res, err)
 }
 

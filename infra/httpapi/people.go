@@ -176,7 +176,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
 type signInRequest struct {
 	Email        string `json:"email"`
 	Password     string `json:"password"`
-	KeepSignedIn bool   `json:"keep_signed_in"`
+	KeepSignedIn bool   `json:"keep_signed_in,omitempty"`
 	// AccountID, if set, signs in to that account: a blocked or missing
 	// membership fails like a wrong password.
 	AccountID string `json:"account_id,omitempty"`

@@ -119,7 +119,7 @@ func (s *Server) routes() {
 	r := s.router
 	// Order matters: the request ID exists before anything logs, and the
 	// recoverer sits inside the logger so that a panic logs as a 500.
-	r.Use(requestIDs, resolveClient(s.cfg.TrustedProxies), observeRequests(s.cfg.Logger, s.cfg.Metrics), recoverPanics(s.cfg.Logger))
+	r.Use(requestIDs, resolveClient(s.cfg.TrustedProxies), observeRequests(s.cfg.Logger, s.cfg.Metrics), recoverPanics(s.cfg.Logger), refuseUnclean)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemNotFound.New("no resource at %s", r.URL.Path))
 	})

@@ -315,17 +315,13 @@ func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
 // submitSurvey rates a resolved ticket, once (TKT-2).
 func (s *Server) submitSurvey(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Rating   *int   `json:"rating"`
+		Rating   int    `json:"rating"`
 		Feedback string `json:"feedback,omitempty"`
 	}
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if req.Rating == nil {
-		WriteProblem(w, r, ProblemInvalidRequest.New("rating is required: 1 to 5").Field("rating"))
-		return
-	}
-	res, err := s.cfg.People.Commands.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), *req.Rating, req.Feedback)
+	res, err := s.cfg.People.Commands.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Rating, req.Feedback)
 	s.answer(w, r, res, err)
 }
 

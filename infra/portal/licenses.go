@@ -99,7 +99,8 @@ func (p *Portal) registerKey(w http.ResponseWriter, r *http.Request) {
 	case v.IsBusiness():
 		body["account_id"] = v.AccountID
 	default:
-		body["company"] = map[string]any{}
+		// The key alone: the API checks it first and then asks for the
+		// company details (a problem naming "company").
 	}
 	var out map[string]any
 	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/keys/register", body), &out) {
@@ -132,7 +133,7 @@ func namesCompany(pr *httpapi.Problem) bool {
 		return false
 	}
 	for _, ip := range pr.InvalidParams {
-		if strings.HasPrefix(ip.Name, "company.") {
+		if ip.Name == "company" || strings.HasPrefix(ip.Name, "company.") {
 			return true
 		}
 	}

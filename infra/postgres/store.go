@@ -158,7 +158,7 @@ WHERE position > $1 ORDER BY position LIMIT $2`
 
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]event.Record, error) {
-	if limit <= 0 || from > math.MaxInt64 {
+	if limit <= 0 || from > math.MaxInt64 || !eventstore.NamesAStream(stream) {
 		return nil, nil
 	}
 	var recs []event.Record

@@ -124,6 +124,9 @@ const selectEvents = `SELECT position, stream_id, version, event_id, type, schem
 
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]event.Record, error) {
+	if !eventstore.NamesAStream(stream) {
+		return nil, nil
+	}
 	rows, err := s.db.QueryContext(ctx, selectEvents+`WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`, stream, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,6 +288,10 @@ func testInvalid(t *testing.T, s eventstore.Store, _ *clock.Simulated, _ Options
 		"no actor":        {"s", []event.Proposed{bad(func(e *event.Proposed) { e.Metadata.Actor = event.Actor{} })}},
 		"id twice in one": {"s", func() []event.Proposed { e := NewEvent("t", 1); return []event.Proposed{e, e} }()},
 		"one bad of two":  {"s", []event.Proposed{NewEvent("t", 1), bad(func(e *event.Proposed) { e.Data = nil })}},
+		// rule X-7: a NUL no read model on PostgreSQL could store
+		"NUL in the payload": {"s", []event.Proposed{bad(func(e *event.Proposed) { e.Data = json.RawMessage(`{"order_id":"sw-11\u0000"}`) })}},
+		"NUL in the stream":  {"s\x00", events(1)},
+		"invalid stream":     {"s\xc0\xaf", events(1)},
 	}
 	for name, c := range cases {
 		if _, err := s.Append(context.Background(), c.stream, event.Any(), c.evs...); !errors.Is(err, eventstore.ErrInvalid) {
@@ -295,6 +300,15 @@ func testInvalid(t *testing.T, s eventstore.Store, _ *clock.Simulated, _ Options
 	}
 	if h := head(t, s); h != 0 {
 		t.Fatalf("invalid appends wrote; head = %d", h)
+	}
+	// A payload that only spells a backslash before "u0000" holds no NUL.
+	mustAppend(t, s, "s", event.NoStream(), bad(func(e *event.Proposed) { e.Data = json.RawMessage(`{"path":"C:\\\\u0000"}`) }))
+	// rule X-7: a name no append accepts names no stream; reading it finds
+	// nothing rather than failing the database's query.
+	for _, stream := range []string{"s\x00", "s\xc0\xaf", "\xff", strings.Repeat("s", eventstore.MaxStreamIDLength+1)} {
+		if recs, err := s.ReadStream(context.Background(), stream, 1, 10); err != nil || len(recs) != 0 {
+			t.Errorf("reading stream %q: %d events, %v", stream, len(recs), err)
+		}
 	}
 }
 
