@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,7 +31,7 @@ func newProjectionsCommand(a *app) *cobra.Command {
 	}
 	commandGroup(cmd)
 	addStorageFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newProjectionsStatusCommand(a), newProjectionsRebuildCommand(a))
+	cmd.AddCommand(newProjectionsStatusCommand(a), newProjectionsRebuildCommand(a), newProjectionsRetryCommand(a))
 	return cmd
 }
 
@@ -165,6 +167,44 @@ rebuild leaves the checkpoint.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "rebuilt %s from %d events in %s\n", name, replayed, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+}
+
+func newProjectionsRetryCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry NAME",
+		Short: "Resume a projection stopped at an event it could not apply, once the cause is fixed",
+		Long: `A projection that cannot apply an event (its read model refused the row, a
+bug) stops at that event after its retries: it never skips it. The reads
+that need it answer 503 read-model-stopped, /readyz says "degraded" and
+names it, and seatledger_projection_stopped is 1; writes, the other reads
+and the other projections go on. ` + "`ledger projections status`" + ` shows the
+event and the error. Fix the cause (or deploy the fix), then run this: the
+running ledgerd delivers the same event again within a few seconds and
+catches up. If it still fails, the projection stops there again.`,
+		Example: "  ledger projections status\n  ledger projections retry licenses",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, _, done, err := openRuntime(cmd, a)
+			if err != nil {
+				return err
+			}
+			defer done()
+			name := args[0]
+			if !slices.Contains(rt.Names(), name) {
+				return usagef("no projection named %q (known: %v)", name, rt.Names())
+			}
+			f, err := rt.Retry(cmd.Context(), name)
+			if errors.Is(err, projection.ErrNotStopped) {
+				return usagef("%v", err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "retrying %s at position %d (stream %q version %d, %s), where it stopped: %s\n",
+				name, f.Position, f.StreamID, f.Version, f.EventType, f.Reason)
 			return nil
 		},
 	}

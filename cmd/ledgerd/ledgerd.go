@@ -176,8 +176,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		})
 	}
 
-	checks := append(databaseChecks(m.DB), httpapi.ProjectionsCheck(m.readSide.lag, m.Config.ReadyMaxLag))
+	checks := append(databaseChecks(m.DB), httpapi.ProjectionsCheck(m.readSide.lag, m.readSide.stopped, m.Config.ReadyMaxLag))
 	m.Metrics.SetProjectionLag(m.readSide.lag)
+	m.Metrics.SetProjectionStopped(m.readSide.stopped)
 	m.Metrics.SetTimersDue(m.readSide.timersDue)
 	var stepClock func(context.Context, time.Duration) (httpapi.ClockSteps, error)
 	if sim, ok := m.Clock.(*clock.Simulated); ok {

@@ -116,7 +116,7 @@ func (m *Main) stepClock(ctx context.Context, sim *clock.Simulated, d time.Durat
 }
 
 // lag reports each projection's distance from the log head, for /readyz
-// and /metrics.
+// and /metrics; a stopped projection's too (see stopped).
 func (rs *readSide) lag(ctx context.Context) (map[string]uint64, error) {
 	statuses, err := rs.runtime.Status(ctx)
 	if err != nil {
@@ -124,13 +124,35 @@ func (rs *readSide) lag(ctx context.Context) (map[string]uint64, error) {
 	}
 	lag := make(map[string]uint64, len(statuses))
 	for _, s := range statuses {
-		if s.Failure != nil {
-			return nil, fmt.Errorf("projection %s stopped at position %d (stream %q version %d): %s",
-				s.Name, s.Failure.Position, s.Failure.StreamID, s.Failure.Version, s.Failure.Reason)
-		}
 		lag[s.Name] = s.Lag
 	}
 	return lag, nil
+}
+
+// stopped reports the projections stopped at an event they cannot apply,
+// with where and why, for /readyz (degraded) and /metrics.
+func (rs *readSide) stopped(ctx context.Context) (map[string]string, error) {
+	statuses, err := rs.runtime.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stopped := map[string]string{}
+	for _, s := range statuses {
+		if f := s.Failure; f != nil {
+			stopped[s.Name] = fmt.Sprintf("at position %d (stream %q version %d, %s): %s", f.Position, f.StreamID, f.Version, f.EventType, f.Reason)
+		}
+	}
+	return stopped, nil
+}
+
+// projectionStopped answers httpapi.PeopleConfig.ProjectionStopped from
+// the runtime's memory of halts (at most a second old).
+func (rs *readSide) projectionStopped(ctx context.Context, name string) (bool, string, error) {
+	f, err := rs.runtime.Stopped(ctx, name)
+	if err != nil || f == nil {
+		return false, "", err
+	}
+	return true, fmt.Sprintf("at position %d (%s): %s", f.Position, f.EventType, f.Reason), nil
 }
 
 // timersDue reports how many timers are due and not yet fired.
@@ -139,4 +161,7 @@ func (rs *readSide) timersDue(ctx context.Context) (int, error) {
 	return b.Due, err
 }
 
-var _ httpapi.ProjectionLagFunc = (*readSide)(nil).lag
+var (
+	_ httpapi.ProjectionLagFunc     = (*readSide)(nil).lag
+	_ httpapi.ProjectionStoppedFunc = (*readSide)(nil).stopped
+)

@@ -34,6 +34,11 @@ type PeopleConfig struct {
 	// WaitFor blocks until projection has applied position (read your
 	// writes); nil: queries never wait.
 	WaitFor func(ctx context.Context, projection string, position uint64, timeout time.Duration) error
+	// ProjectionStopped, if set, says whether read model projection is
+	// stopped at an event it cannot apply (true) and why (for the log):
+	// the reads that need it then answer 503 read-model-stopped naming it,
+	// and every other request goes on (issue 16).
+	ProjectionStopped func(ctx context.Context, projection string) (bool, string, error)
 	// SecureCookies marks the session cookie Secure: set it when the
 	// server is reached over TLS (directly or behind a proxy).
 	SecureCookies bool

@@ -66,7 +66,7 @@ func (s *Server) withdrawRelease(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) downloadProducts(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "accountID")
-	if !s.authorizeAccountRead(w, r, id) || !s.waitFor(w, r, downloadsReadModel) {
+	if !s.authorizeAccountRead(w, r, id, downloadsReadModel) {
 		return
 	}
 	list, err := queries.DownloadProducts(r.Context(), s.cfg.People.Reads, id)
@@ -83,7 +83,7 @@ func (s *Server) downloadProducts(w http.ResponseWriter, r *http.Request) {
 // reached the client's position. It answers the request itself and
 // returns false when the read may not go on.
 func (s *Server) authorizeDownloads(w http.ResponseWriter, r *http.Request, accountID, productID string) bool {
-	if !s.authorizeAccountRead(w, r, accountID) || !s.waitFor(w, r, downloadsReadModel) {
+	if !s.authorizeAccountRead(w, r, accountID, downloadsReadModel) {
 		return false
 	}
 	ok, err := queries.HasActiveSubscription(r.Context(), s.cfg.People.Reads, accountID, productID)

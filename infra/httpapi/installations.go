@@ -447,7 +447,7 @@ func (s *Server) authorizeInstallationsRead(w http.ResponseWriter, r *http.Reque
 		s.fail(w, r, err)
 		return false
 	}
-	return s.waitFor(w, r, installationsReadModel)
+	return s.waitFor(w, r, installationsReadModel, licensesReadModel)
 }
 
 // installationDetails answers one installation with its notes and usage
@@ -458,7 +458,7 @@ func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.waitFor(w, r, installationsReadModel) {
+	if !s.waitFor(w, r, installationsReadModel, licensesReadModel) {
 		return
 	}
 	d, err := queries.InstallationDetails(r.Context(), s.cfg.People.Reads, id)

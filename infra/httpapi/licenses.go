@@ -210,7 +210,7 @@ func (s *Server) eligibility(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "accountID")
-	if !s.authorizeAccountRead(w, r, id) {
+	if !s.authorizeAccountRead(w, r, id, installationsReadModel) {
 		return
 	}
 	cards, err := queries.Dashboard(r.Context(), s.cfg.People.Reads, id)
@@ -235,14 +235,15 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"subscriptions": list})
 }
 
-// authorizeAccountRead is authorizeRead for the licenses read model; the
-// back office may read every account's subscriptions.
-func (s *Server) authorizeAccountRead(w http.ResponseWriter, r *http.Request, id string) bool {
+// authorizeAccountRead is authorizeRead for the licenses read model and
+// the others a read needs besides; the back office may read every
+// account's subscriptions.
+func (s *Server) authorizeAccountRead(w http.ResponseWriter, r *http.Request, id string, others ...string) bool {
 	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
 		s.fail(w, r, err)
 		return false
 	}
-	return s.waitFor(w, r, licensesReadModel)
+	return s.waitFor(w, r, append([]string{licensesReadModel}, others...)...)
 }
 
 func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +252,7 @@ func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.waitFor(w, r, licensesReadModel) {
+	if !s.waitFor(w, r, licensesReadModel, installationsReadModel) {
 		return
 	}
 	d, err := queries.SubscriptionDetails(r.Context(), s.cfg.People.Reads, id, r.URL.Query().Get("key_sort"))

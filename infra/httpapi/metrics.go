@@ -19,6 +19,10 @@ import (
 // projection is behind the head of the log.
 type ProjectionLagFunc func(ctx context.Context) (map[string]uint64, error)
 
+// ProjectionStoppedFunc reports the projections stopped at an event they
+// cannot apply, each with where and why (for operators).
+type ProjectionStoppedFunc func(ctx context.Context) (map[string]string, error)
+
 // TimersDueFunc reports how many durable timers are due and not fired yet.
 type TimersDueFunc func(ctx context.Context) (int, error)
 
@@ -41,7 +45,9 @@ type Metrics struct {
 	httpSeconds   *prometheus.HistogramVec
 
 	lagDesc, dueDesc *prometheus.Desc
+	stoppedDesc      *prometheus.Desc
 	lag              atomic.Pointer[ProjectionLagFunc]
+	stopped          atomic.Pointer[ProjectionStoppedFunc]
 	due              atomic.Pointer[TimersDueFunc]
 }
 
@@ -75,6 +81,9 @@ func NewMetrics() *Metrics {
 		}, []string{"method", "route", "status"}),
 		lagDesc: prometheus.NewDesc("seatledger_projection_lag_events",
 			"Events a projection is behind the head of the log.", []string{"projection"}, nil),
+		stoppedDesc: prometheus.NewDesc("seatledger_projection_stopped",
+			"1 while a projection is stopped at an event it cannot apply (the reads that need it answer 503 until `ledger projections retry`), else 0.",
+			[]string{"projection"}, nil),
 		dueDesc: prometheus.NewDesc("seatledger_timers_due",
 			"Durable timers that are due and not fired yet (the timer backlog).", nil, nil),
 	}
@@ -102,6 +111,11 @@ func (m *Metrics) ObserveCommit(requests, events int, took time.Duration, err er
 // It may be called at any time, for instance once the projection runtime
 // has started.
 func (m *Metrics) SetProjectionLag(fn ProjectionLagFunc) { m.lag.Store(&fn) }
+
+// SetProjectionStopped makes fn the source of the per-projection
+// stopped gauge; projections the lag function names and fn does not are
+// reported as running (0).
+func (m *Metrics) SetProjectionStopped(fn ProjectionStoppedFunc) { m.stopped.Store(&fn) }
 
 // SetTimersDue makes fn the source of the timers-due gauge.
 func (m *Metrics) SetTimersDue(fn TimersDueFunc) { m.due.Store(&fn) }
@@ -142,6 +156,7 @@ type gaugeFuncs struct{ m *Metrics }
 
 func (g gaugeFuncs) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.m.lagDesc
+	ch <- g.m.stoppedDesc
 	ch <- g.m.dueDesc
 }
 
@@ -156,6 +171,17 @@ func (g gaugeFuncs) Collect(ch chan<- prometheus.Metric) {
 		}
 		for name, lag := range lags {
 			ch <- prometheus.MustNewConstMetric(g.m.lagDesc, prometheus.GaugeValue, float64(lag), name)
+		}
+		if fn := g.m.stopped.Load(); fn != nil {
+			stopped, err := (*fn)(ctx)
+			if err != nil {
+				ch <- prometheus.NewInvalidMetric(g.m.stoppedDesc, err)
+			} else {
+				for name := range lags {
+					_, isStopped := stopped[name]
+					ch <- prometheus.MustNewConstMetric(g.m.stoppedDesc, prometheus.GaugeValue, map[bool]float64{true: 1}[isStopped], name)
+				}
+			}
 		}
 	}
 	if fn := g.m.due.Load(); fn != nil {

@@ -43,6 +43,10 @@ var (
 	ProblemUnavailable          = ProblemType{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
 	ProblemDatabaseUnavailable  = ProblemType{"database-unavailable", "Database unavailable", http.StatusServiceUnavailable}
 	ProblemTimeout              = ProblemType{"timeout", "Request timed out", http.StatusGatewayTimeout}
+	// ProblemReadModelStopped: a read model this read needs is stopped at
+	// an event it cannot apply, until an operator fixes the cause and
+	// retries it; the detail names it. Other reads and all writes go on.
+	ProblemReadModelStopped = ProblemType{"read-model-stopped", "Read model stopped", http.StatusServiceUnavailable}
 	ProblemCSRF                 = ProblemType{"cross-origin-request", "Cross-origin request refused", http.StatusForbidden}
 	ProblemTooManyRequests      = ProblemType{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
 	ProblemBadCredentials       = ProblemType{"bad-credentials", "Sign-in failed", http.StatusUnauthorized}
@@ -133,7 +137,7 @@ func ProblemTypes() []ProblemType {
 		ProblemTicketStatus, ProblemWatcherNotAdmin, ProblemAttachmentTooLarge, ProblemAttachmentType, ProblemAttachmentRejected,
 		ProblemDeactivated, ProblemKeyInUse, ProblemKeyChanges, ProblemOverLimit, ProblemTrialUsed, ProblemNoTrial,
 		ProblemModelMismatch, ProblemOfflineDisabled, ProblemOfflineFile, ProblemOfflineRejected, ProblemReplayed,
-		ProblemAuditQuery,
+		ProblemAuditQuery, ProblemReadModelStopped,
 	}
 }
 

@@ -103,7 +103,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	if !s.waitFor(w, r, ticketsReadModel) {
+	if !s.waitFor(w, r, ticketsReadModel, directoryReadModel, licensesReadModel) {
 		return
 	}
 	page, err := queries.Tickets(ctx, s.cfg.People.Reads, queries.TicketsFilter{AccountID: acc, Person: actor.ID, AllOfAccount: all,
@@ -123,7 +123,7 @@ func (s *Server) ticketDetails(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.waitFor(w, r, ticketsReadModel) {
+	if !s.waitFor(w, r, ticketsReadModel, directoryReadModel, licensesReadModel) {
 		return
 	}
 	d, err := queries.TicketDetails(r.Context(), s.cfg.People.Reads, t.ID())

@@ -144,6 +144,8 @@ type entry struct {
 	// in Unix nanoseconds.
 	flushing atomic.Bool
 	passed   atomic.Int64
+	// stopped remembers whether the projection is halted (see Stopped).
+	stopped stoppedCache
 }
 
 // resetApplied makes position the last applied position, also when that
@@ -565,7 +567,10 @@ func (r *Runtime) Halt(ctx context.Context, name string, rec event.Record, cause
 	if err != nil {
 		return fmt.Errorf("projection %s: mark failed at position %d: %w", name, rec.Position, err)
 	}
-	r.cfg.Logger.Error("projection failed; it stops at the event until resumed or rebuilt",
+	if e, ok := r.byName[name]; ok {
+		e.stopped.Store(nil) // read the checkpoint again: another process may have got past rec
+	}
+	r.cfg.Logger.Error("projection failed; it stops at the event until `ledger projections retry` or a rebuild; writes, reads that do not need it and the other projections go on",
 		"projection", name, "position", rec.Position, "stream", rec.StreamID, "version", rec.Version,
 		"event_type", rec.Type, "error", reason)
 	r.progress.Broadcast() // WaitFor callers learn at once that waiting is pointless
@@ -585,5 +590,6 @@ func (r *Runtime) Resume(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("projection %s: resume: %w", name, err)
 	}
+	r.byName[name].stopped.Store(nil)
 	return nil
 }
