@@ -145,4 +145,3 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
-

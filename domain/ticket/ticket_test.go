@@ -58,7 +58,10 @@ func TestOpen_TKT1(t *testing.T) {
 		{"X-7 a subject with white space around it", func(d *ticket.Draft) { d.Subject = "  Activation fails " }, true, nil, "white space"},
 		{"X-7 a subject with a right-to-left override", func(d *ticket.Draft) { d.Subject = "Activation\u202e fails" }, true, nil, "invisible"},
 		{"X-7 a description kept as written, with its marks", func(d *ticket.Draft) { d.Description = "  \u202bשלום\u202c 🚀 \"x\" \\\n\tdone\n" },
-			true, func(o *ticket.Opened) { o.Description = "  \u202bשלום\u202c 🚀 \"x\" \\\n\tdone\n"; o.Subject = "שלום 🚀 \"x\" \\" }, ""},
+			true, func(o *ticket.Opened) {
+				o.Description = "  \u202bשלום\u202c 🚀 \"x\" \\\n\tdone\n"
+				o.Subject = "שלום 🚀 \"x\" \\"
+			}, ""},
 		{"X-7 a description with invalid UTF-8", func(d *ticket.Draft) { d.Description = "a\xff\xfeb" }, true, nil, "not valid UTF-8"},
 		{"X-7 a description with an escape sequence", func(d *ticket.Draft) { d.Description = "a\x1b[2Jb" }, true, nil, "control character"},
 		{"a long first line is shortened", func(d *ticket.Draft) { d.Description = long },

@@ -47,15 +47,15 @@ var (
 	// an event it cannot apply, until an operator fixes the cause and
 	// retries it; the detail names it. Other reads and all writes go on.
 	ProblemReadModelStopped = ProblemType{"read-model-stopped", "Read model stopped", http.StatusServiceUnavailable}
-	ProblemCSRF                 = ProblemType{"cross-origin-request", "Cross-origin request refused", http.StatusForbidden}
-	ProblemTooManyRequests      = ProblemType{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
-	ProblemBadCredentials       = ProblemType{"bad-credentials", "Sign-in failed", http.StatusUnauthorized}
-	ProblemEmailTaken           = ProblemType{"email-taken", "Email address taken", http.StatusConflict}
-	ProblemWeakPassword         = ProblemType{"weak-password", "Password too weak", http.StatusBadRequest}
-	ProblemTermsNotAccepted     = ProblemType{"terms-not-accepted", "Terms of use not accepted", http.StatusBadRequest}
-	ProblemInvalidLink          = ProblemType{"invalid-link", "Link not valid", http.StatusBadRequest}
-	ProblemLinkUsed             = ProblemType{"link-used", "Link used already", http.StatusGone}
-	ProblemLinkExpired          = ProblemType{"link-expired", "Link expired", http.StatusGone}
+	ProblemCSRF             = ProblemType{"cross-origin-request", "Cross-origin request refused", http.StatusForbidden}
+	ProblemTooManyRequests  = ProblemType{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
+	ProblemBadCredentials   = ProblemType{"bad-credentials", "Sign-in failed", http.StatusUnauthorized}
+	ProblemEmailTaken       = ProblemType{"email-taken", "Email address taken", http.StatusConflict}
+	ProblemWeakPassword     = ProblemType{"weak-password", "Password too weak", http.StatusBadRequest}
+	ProblemTermsNotAccepted = ProblemType{"terms-not-accepted", "Terms of use not accepted", http.StatusBadRequest}
+	ProblemInvalidLink      = ProblemType{"invalid-link", "Link not valid", http.StatusBadRequest}
+	ProblemLinkUsed         = ProblemType{"link-used", "Link used already", http.StatusGone}
+	ProblemLinkExpired      = ProblemType{"link-expired", "Link expired", http.StatusGone}
 	// ProblemInvitationAddress: an invitation is for its address; the
 	// person accepting it does not own that address, verified (MEM-4).
 	ProblemInvitationAddress = ProblemType{"invitation-address", "Invitation for another address", http.StatusForbidden}
