@@ -61,6 +61,9 @@ type Main struct {
 	// PasswordParams, if set before Run, replace argon2id's OWASP
 	// parameters (tests use cheap ones).
 	PasswordParams *argon2id.Params
+	// Limits, if set before Run, replace httpapi.DefaultLimits (a load
+	// test of one installation's reports lifts them).
+	Limits *httpapi.Limits
 
 	leases        *lease.Leases
 	releaseSQLite func() error // gives up the claim on the SQLite file

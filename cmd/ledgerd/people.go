@@ -90,8 +90,8 @@ func (m *Main) passwordParams() argon2id.Params {
 // peopleAPI configures the /v1 API.
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
-		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, SecureCookies: m.Config.SecureCookies, TermsVersion: TermsVersion,
-		Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
+		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.Limits, SecureCookies: m.Config.SecureCookies,
+		TermsVersion: TermsVersion, Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
 		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), PasswordResets: m.people.resets}
 }
 

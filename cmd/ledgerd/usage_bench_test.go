@@ -19,6 +19,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
+	"seatledger/infra/httpapi"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -102,6 +103,7 @@ func benchServer(b testing.TB, target sqldb.Target) *Main {
 	m := NewMain()
 	m.Getenv = testEnv(b, "LEDGER_DATABASE_URL", target.DSN, "LEDGER_LOG_LEVEL", "warn")
 	m.LogOutput, m.PasswordParams = logs, &cheap
+	m.Limits = &httpapi.Limits{} // each installation reports as fast as it can: no per-installation limit
 	if err := m.ParseFlags(nil); err != nil {
 		b.Fatal(err)
 	}

@@ -77,13 +77,21 @@ func (i Installation) Contact(now time.Time) ([]any, error) {
 	return nil, nil
 }
 
-// Refresh records that the installation re-read its license (ACT-5).
+// Refresh records that the installation re-read its license (ACT-5). An
+// online refresh that tells the installation the license it was last told
+// records nothing: an installation polling its license cannot grow the
+// append-only log (issue 16), and nothing is lost, since the state is the
+// same. An offline refresh is always recorded: its request file's nonce
+// must be used once.
 func (i Installation) Refresh(mode Mode, nonce string, lic License, by string) ([]any, error) {
 	if nonce != "" && i.nonces[nonce] {
 		return nil, ErrReplayed
 	}
 	if err := i.licensed(); err != nil {
 		return nil, err
+	}
+	if mode == Online && nonce == "" && lic.same(i.license) {
+		return nil, nil
 	}
 	return []any{Refreshed{Mode: mode, Nonce: nonce, License: lic, By: by}}, nil
 }

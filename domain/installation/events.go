@@ -63,6 +63,13 @@ type License struct {
 	Trial     bool      `json:"trial,omitempty"`
 }
 
+// same reports whether l and o tell the same license, times compared as
+// instants.
+func (l License) same(o License) bool {
+	return l.KeyID == o.KeyID && l.KeyHint == o.KeyHint && l.Start.Equal(o.Start) && l.End.Equal(o.End) &&
+		l.Seats == o.Seats && l.Used == o.Used && l.Remaining == o.Remaining && l.Trial == o.Trial
+}
+
 // Activated: an installation was activated with a key, online or with an
 // offline request file (rules ACT-1, ACT-2), or as a trial without a key
 // (SUB-8). Generation counts the activations of this installation; it

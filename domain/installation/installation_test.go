@@ -1067,6 +1067,22 @@ func TestDeactivation_ACT6_ACT7(t *testing.T) {
 	}
 }
 
+// Rule ACT-5, issue 16: an online refresh that tells the license the
+// installation was last told records nothing, so polling cannot grow the
+// log; a changed license is recorded.
+func TestRefresh_ACT5_records_only_a_changed_license(t *testing.T) {
+	t.Parallel()
+	active := given(activated(farmActivation()))
+	if evs, err := active.Refresh(installation.Online, "", farmLicense, ""); err != nil || len(evs) != 0 {
+		t.Fatalf("an unchanged license: %#v %v", evs, err)
+	}
+	more := farmLicense
+	more.Used, more.Remaining = more.Used+1, more.Remaining-1
+	if evs, err := active.Refresh(installation.Online, "", more, ""); err != nil || !same(evs, []any{installation.Refreshed{Mode: installation.Online, License: more}}) {
+		t.Fatalf("a changed license: %#v %v", evs, err)
+	}
+}
+
 // Rules ACT-5, ACT-2: a refresh records the license re-read; an offline
 // request file is used once.
 func TestRefresh_ACT5(t *testing.T) {

@@ -39,6 +39,9 @@ type PeopleConfig struct {
 	// the reads that need it then answer 503 read-model-stopped naming it,
 	// and every other request goes on (issue 16).
 	ProjectionStopped func(ctx context.Context, projection string) (bool, string, error)
+	// Limits bound trial activations and installations' calls; nil:
+	// DefaultLimits.
+	Limits *Limits
 	// SecureCookies marks the session cookie Secure: set it when the
 	// server is reached over TLS (directly or behind a proxy).
 	SecureCookies bool

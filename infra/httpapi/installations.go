@@ -26,16 +26,35 @@ import (
 // ACT-6, USE-1, USE-6) and the portal's actions on installations (ACT-2,
 // ACT-3, ACT-7, INST-3, INST-4), inside peopleRoutes' authentication.
 func (s *Server) installationRoutes(r chi.Router) {
+	limits := DefaultLimits()
+	if s.cfg.People.Limits != nil {
+		limits = *s.cfg.People.Limits
+	}
+	trialsByAddr, trialsByServer := newRateLimiter(limits.TrialsPerAddress), newRateLimiter(limits.TrialsPerServer)
+	calls := newRateLimiter(limits.InstallationCalls)
 	// Activation needs no credential: the key is the secret.
 	r.Post("/installations/activations", s.activate)
-	r.Post("/installations/trials", s.activateTrial)
+	r.Post("/installations/trials", func(w http.ResponseWriter, r *http.Request) { s.activateTrial(w, r, trialsByAddr, trialsByServer) })
 	r.Get("/offline/public-key", s.offlinePublicKey)
 	r.Group(func(r chi.Router) {
 		r.Use(requireInstallation)
+		// A refresh records an event only when the license it tells has
+		// changed (installation.Refresh), and a deactivation once: neither
+		// is limited; an installation may always leave.
 		r.Get("/installation/license", s.installationLicense)
-		r.Post("/installation/usage", s.reportUsage)
 		r.Post("/installation/deactivation", s.deactivateSelf)
-		r.Post("/installation/enrollments", s.enroll)
+		r.Group(func(r chi.Router) {
+			// Each of these may record an event: bounded per installation.
+			r.Use(func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if admit(calls, principalOf(r.Context()).installation.ID(), "usage reports and enrollment requests from this installation", w, r) {
+						next.ServeHTTP(w, r)
+					}
+				})
+			})
+			r.Post("/installation/usage", s.reportUsage)
+			r.Post("/installation/enrollments", s.enroll)
+		})
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(requireBackOffice)
@@ -118,7 +137,13 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	s.answerActivation(w, r, commands.Activate{Key: req.Key, Identity: req.Identity.identity()})
 }
 
-func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request) {
+// activateTrial activates a trial (SUB-8). Nobody signs in for one, so
+// trials are limited per client address and per server before anything is
+// recorded (issue 16).
+func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request, byAddr, byServer *limiter) {
+	if !admit(byAddr, clientAddr(r), "trial activations from this address", w, r) {
+		return
+	}
 	var req trialRequest
 	if !s.decode(w, r, &req) {
 		return
@@ -127,7 +152,15 @@ func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("the product_id is required").Field("product_id"))
 		return
 	}
-	s.answerActivation(w, r, commands.Activate{ProductID: req.ProductID, Identity: req.Identity.identity()})
+	id := req.Identity.identity()
+	if err := id.Check(); err != nil { // bounded before it keys a limiter
+		s.fail(w, r, err)
+		return
+	}
+	if !admit(byServer, id.Server(), "trial activations for this server", w, r) {
+		return
+	}
+	s.answerActivation(w, r, commands.Activate{ProductID: req.ProductID, Identity: id})
 }
 
 func (s *Server) answerActivation(w http.ResponseWriter, r *http.Request, cmd commands.Activate) {
@@ -168,9 +201,9 @@ type usageRequest struct {
 	Connections []usage.Connection `json:"connections,omitempty"`
 }
 
-// maxUsageBody bounds a usage report: MaxConnections connections of a
-// few hundred bytes each.
-const maxUsageBody = 4 << 20
+// maxUsageBody bounds a usage report: installation.MaxConnections
+// connections of a few hundred bytes each.
+const maxUsageBody = 1 << 20
 
 func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
 	var req usageRequest
