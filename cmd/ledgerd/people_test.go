@@ -29,12 +29,22 @@ var cheap = argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1}
 // override the test's.
 func peopleServer(t *testing.T, target sqldb.Target, extra ...string) (*Main, *mailtest.Server) {
 	t.Helper()
+	return peopleServerWith(t, target, nil, extra...)
+}
+
+// peopleServerWith is peopleServer with configure run on the Main before
+// it starts (nil: nothing).
+func peopleServerWith(t *testing.T, target sqldb.Target, configure func(*Main), extra ...string) (*Main, *mailtest.Server) {
+	t.Helper()
 	smtp := mailtest.Start(t, "ledger", "smtp-secret")
 	env := testEnv(t, append([]string{"LEDGER_DATABASE_URL", target.DSN, "LEDGER_SMTP_URL", smtp.URL("ledger", "smtp-secret"),
 		"LEDGER_PUBLIC_URL", "http://portal.example"}, extra...)...)
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Getenv, m.LogOutput, m.PasswordParams = env, logs, &cheap
+	if configure != nil {
+		configure(m)
+	}
 	if err := m.ParseFlags(nil); err != nil {
 		t.Fatal(err)
 	}

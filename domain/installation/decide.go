@@ -107,9 +107,14 @@ type Report struct {
 }
 
 // RefuseReport records that a deactivated installation reported usage
-// (ACT-8), at most once a RefusedEvery; the report itself is refused.
+// (ACT-8), at most once a RefusedEvery; the report itself is refused. A
+// malformed report is not recorded (rule X-7): what it says is not a
+// report.
 func (i Installation) RefuseReport(r Report, now time.Time) ([]any, error) {
 	if !i.Exists() || i.Licensed() || now.Sub(i.lastRefused) < RefusedEvery {
+		return nil, nil
+	}
+	if _, _, err := r.seats(i.model); err != nil || r.ObservedAt.After(now.Add(Drift)) {
 		return nil, nil
 	}
 	seats := r.Seats

@@ -1187,6 +1187,14 @@ func TestRefuseReport_once_an_hour_ACT8(t *testing.T) {
 		t.Fatalf("an active installation's report refused: %v", out)
 	}
 	gone := active.Evolve(installation.Deactivated{Reason: installation.ByInstallation}, at)
+	// rule X-7: a malformed report is not a report, and is not recorded
+	// (the bad-input sweep found the largest int64 recorded as seats).
+	for _, bad := range []installation.Report{{Seats: 1 << 62}, {Seats: -1}, {Seats: 1, ObservedAt: at.Add(24 * time.Hour)},
+		{Connections: []usage.Connection{{User: "a\x00", Type: usage.RDPApp, Host: "h"}}}} {
+		if out, _ := gone.RefuseReport(bad, at); len(out) != 0 {
+			t.Fatalf("a malformed report %+v recorded: %v", bad, out)
+		}
+	}
 	out, _ := gone.RefuseReport(installation.Report{Seats: 3}, at)
 	if len(out) != 1 || out[0].(installation.ReportRefused).Seats != 3 {
 		t.Fatalf("first refused report: %v", out)
