@@ -533,6 +533,18 @@ func (d apiDoc) jsonCases(op apiOperation, fx sweepFixture, path string, base []
 	if len(s.Required) > 0 {
 		out = append(out, body("no required field", []byte("{}")))
 	}
+	var baseValue map[string]any
+	_ = json.Unmarshal(base, &baseValue)
+	out = append(out, d.propertyCases(s, baseValue, nil, body, 0)...)
+	return out
+}
+
+// propertyCases mutates each property of the object schema s, found at
+// path in base (nil: the body itself), one at a time; objects and arrays
+// of objects are followed one level deeper, so that a nested field
+// (files[0].size) is swept like a top-level one.
+func (d apiDoc) propertyCases(s schema, base map[string]any, path []string, body func(string, []byte) sweepCase, depth int) []sweepCase {
+	var out []sweepCase
 	names := make([]string, 0, len(s.Properties))
 	for name := range s.Properties {
 		names = append(names, name)
@@ -540,41 +552,100 @@ func (d apiDoc) jsonCases(op apiOperation, fx sweepFixture, path string, base []
 	sort.Strings(names)
 	for _, name := range names {
 		p := d.parse(s.Properties[name])
+		at := append(slices.Clone(path), name)
+		label := strings.Join(at, ".")
+		set := func(raw string) []byte { return mutate(base, at, raw) }
 		if slices.Contains(s.Required, name) {
-			out = append(out, body(name+" missing", withoutField(base, name)))
+			out = append(out, body(label+" missing", mutate(base, at, "")))
 		}
-		out = append(out, body(name+" null", withRawField(base, `"`+name+`"`, "null")))
+		out = append(out, body(label+" null", set("null")))
 		switch p.typ() {
 		case "string", "":
-			out = append(out, body(name+" a number", withField(base, name, 12345)))
+			out = append(out, body(label+" a number", set("12345")))
 			for _, v := range []struct{ what, raw string }{
 				{"a NUL", `"a\u0000b"`}, {"an escape character", `"a\u001bb"`}, {"an unpaired surrogate", `"a\ud800b"`},
 				{"a lone low surrogate", `"\udc00"`}, {"raw invalid bytes", "\"a\xff\xfeb\""}, {"an overlong encoding", "\"\xc0\xaf\""},
 				{"an encoded surrogate", "\"\xed\xa0\x80\""}, {"DEL and a C1 control", `"a\u007f\u0085b"`},
 			} {
-				out = append(out, body(name+" with "+v.what, withRawField(base, `"`+name+`"`, v.raw)))
+				out = append(out, body(label+" with "+v.what, set(v.raw)))
 			}
 		case "integer", "number":
-			out = append(out, body(name+" a string", withField(base, name, "12")))
-			out = append(out, body(name+" a fraction", withRawField(base, `"`+name+`"`, "1.5")))
-			out = append(out, body(name+" beyond float64", withRawField(base, `"`+name+`"`, "1e400")))
-			out = append(out, body(name+" beyond int64", withRawField(base, `"`+name+`"`, "9223372036854775808")))
-			out = append(out, body(name+" the largest int64", withRawField(base, `"`+name+`"`, "9223372036854775807")))
-			out = append(out, body(name+" negative", withRawField(base, `"`+name+`"`, "-1")))
-			out = append(out, body(name+" hugely negative", withRawField(base, `"`+name+`"`, "-9223372036854775808")))
+			for _, v := range []struct{ what, raw string }{
+				{"a string", `"12"`}, {"a fraction", "1.5"}, {"beyond float64", "1e400"}, {"beyond int64", "9223372036854775808"},
+				{"the largest int64", "9223372036854775807"}, {"negative", "-1"}, {"hugely negative", "-9223372036854775808"},
+			} {
+				out = append(out, body(label+" "+v.what, set(v.raw)))
+			}
 		case "boolean", "bool":
-			out = append(out, body(name+" a string", withField(base, name, "yes")))
-			out = append(out, body(name+" a number", withField(base, name, 1)))
+			out = append(out, body(label+" a string", set(`"yes"`)), body(label+" a number", set("1")))
 		case "array":
-			out = append(out, body(name+" an object", withField(base, name, map[string]any{})))
-			out = append(out, body(name+" holding null", withRawField(base, `"`+name+`"`, "[null]")))
-			out = append(out, body(name+" holding a NUL string", withRawField(base, `"`+name+`"`, `["\u0000"]`)))
+			out = append(out, body(label+" an object", set("{}")), body(label+" holding null", set("[null]")),
+				body(label+" holding a NUL string", set(`["\u0000"]`)))
+			item := d.parse(p.Items)
+			if items, ok := lookup(base, at).([]any); ok && len(items) > 0 && item.typ() == "object" && depth < 2 {
+				if first, ok := items[0].(map[string]any); ok {
+					nested := d.propertyCases(item, first, nil, func(what string, b []byte) sweepCase {
+						return body(label+"[0]."+strings.TrimPrefix(what, "body "), mutate(base, at, "["+string(b)+"]"))
+					}, depth+1)
+					out = append(out, nested...)
+				}
+			}
 		case "object":
-			out = append(out, body(name+" an array", withField(base, name, []any{})))
-			out = append(out, body(name+" with an unknown field", withRawField(base, `"`+name+`"`, `{"zz_unknown_field":1}`)))
+			out = append(out, body(label+" an array", set("[]")), body(label+" with an unknown field", set(`{"zz_unknown_field":1}`)))
+			if obj, ok := lookup(base, at).(map[string]any); ok && depth < 2 {
+				out = append(out, d.propertyCases(p, obj, nil, func(what string, b []byte) sweepCase {
+					return body(label+"."+strings.TrimPrefix(what, "body "), mutate(base, at, string(b)))
+				}, depth+1)...)
+			}
 		}
 	}
 	return out
+}
+
+// sweepMark stands for a raw JSON value in a body being built.
+const sweepMark = "@@sweep-raw-value@@"
+
+// mutate returns base as JSON with the value at path replaced by raw,
+// written as given (so that invalid bytes stay invalid), or removed when
+// raw is "".
+func mutate(base map[string]any, path []string, raw string) []byte {
+	var cp map[string]any
+	b, _ := json.Marshal(base)
+	_ = json.Unmarshal(b, &cp)
+	if cp == nil {
+		cp = map[string]any{}
+	}
+	obj := cp
+	for _, name := range path[:len(path)-1] {
+		next, ok := obj[name].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[name] = next
+		}
+		obj = next
+	}
+	last := path[len(path)-1]
+	if raw == "" {
+		delete(obj, last)
+		out, _ := json.Marshal(cp)
+		return out
+	}
+	obj[last] = sweepMark
+	out, _ := json.Marshal(cp)
+	return bytes.Replace(out, []byte(`"`+sweepMark+`"`), []byte(raw), 1)
+}
+
+// lookup returns the value at path in base, or nil.
+func lookup(base map[string]any, path []string) any {
+	var v any = base
+	for _, name := range path {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = obj[name]
+	}
+	return v
 }
 
 // withField returns the JSON object b with field name set to v.
