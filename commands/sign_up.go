@@ -53,6 +53,12 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 	if err != nil {
 		return SignedUp{}, err
 	}
+	// Everything the person's stream will check is checked before the
+	// address is claimed on its own stream: a refused sign-up must record
+	// nothing (rule X-7), nor lock its address for staleClaim.
+	if err := person.CheckNames(cmd.FirstName, cmd.LastName); err != nil {
+		return SignedUp{}, err
+	}
 	if err := h.checkPassword(cmd.Password, email, cmd.FirstName, cmd.LastName); err != nil {
 		return SignedUp{}, err
 	}

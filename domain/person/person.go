@@ -315,9 +315,16 @@ func CheckPassword(password string, email string) error {
 	return nil
 }
 
-// checkName checks a person's first and last name (rules MEM-1, X-7):
-// both required, names on one line without invisible characters, as
-// given (nothing trimmed).
+// CheckNames checks a person's first and last name (rules MEM-1, X-7)
+// before anything is recorded for the person, such as the claim of their
+// address: both required, names on one line without invisible
+// characters, as given (nothing trimmed). The error names each field.
+func CheckNames(first, last string) error {
+	_, _, err := checkName(first, last)
+	return err
+}
+
+// checkName checks a person's first and last name (see CheckNames).
 func checkName(first, last string) (string, string, error) {
 	var problems invalid.List
 	problems.AddReason("first_name", text.Required("first_name", first, text.Name, maxNameLength))

@@ -1,14 +1,14 @@
 package offline
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"seatledger/infra/strictjson"
 )
 
 // The contents of the files, as JSON. Requests name the installation by
@@ -89,11 +89,11 @@ func CheckProof(proof, credential string, k Kind, nonce, server, installationID 
 	return hmac.Equal([]byte(proof), []byte(Proof(credential, k, nonce, server, installationID)))
 }
 
-// DecodeContent reads f's content into v, refusing unknown fields.
+// DecodeContent reads f's content into v strictly (rule X-7, package
+// strictjson): one JSON object of v's shape, unknown fields refused, and
+// invalid UTF-8 refused rather than replaced.
 func DecodeContent(f File, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(f.Content))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(f.Content, v); err != nil {
 		return fmt.Errorf("%w: the content is not the JSON of a %s file: %v", ErrMalformed, f.Kind, err)
 	}
 	return nil

@@ -52,6 +52,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"seatledger/domain/text"
 )
 
 // Kind is what a file is for; it names the armor.
@@ -315,6 +317,10 @@ func decode(raw []byte, want Kind) (File, [][2]string, error) {
 	return f, h, nil
 }
 
+// maxHeaderValue bounds a header's value, in characters: a server's name
+// is at most two identity fields of 200.
+const maxHeaderValue = 512
+
 // parse reads the structure every file shares: the armor lines, the
 // headers up to the empty line (the Kind header among them), and the
 // body. Anything else is ErrMalformed.
@@ -349,6 +355,11 @@ func parse(raw []byte) (label string, h [][2]string, content []byte, err error) 
 		name, value, ok := strings.Cut(lines[i], ": ")
 		if _, dup := lookup(h, name); !ok || !validName(name) || dup {
 			return malformed("line %d is not a header (Name: value, each name once)", i+1)
+		}
+		// rule X-7: values are identifiers (a nonce, a server, times, a
+		// signature): clean, bounded text, or the file is refused.
+		if text.Check("", value, text.Identifier, maxHeaderValue) != "" {
+			return malformed("line %d: the %s header is not one line of visible text of at most %d characters", i+1, name, maxHeaderValue)
 		}
 		h = append(h, [2]string{name, value})
 	}
