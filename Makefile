@@ -12,6 +12,10 @@ VULNDB      ?= golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 PKGS        := ./...
 # BENCHTIME is a duration; "Nx" repeats each whole replay or live run N times.
 BENCHTIME   ?= 3s
+# FUZZTIME is how long `make fuzz` runs each fuzz target; FUZZPARALLEL how
+# many fuzzing workers each uses (the machines are small and shared).
+FUZZTIME     ?= 1m
+FUZZPARALLEL ?= 1
 
 export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
 
@@ -22,7 +26,7 @@ export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/b
 # GO-2026-6809), fixed in 1.27.3. go.mod names it as its toolchain too.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli postgres chromium python3-cryptography
+.PHONY: run build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli fuzz postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080
 run:
@@ -86,6 +90,19 @@ vectors:
 ## bench: the Go benchmarks of the event stores (SQLite and PostgreSQL)
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./infra/sqlite ./infra/postgres
+
+## fuzz: run every Go fuzz target (every func Fuzz… in a _test.go file) for
+## FUZZTIME each; `make test` runs their seed corpora (testdata/fuzz) only.
+## A failing input is written to the package's testdata/fuzz: commit it
+## with the fix, so that `make test` keeps checking it.
+fuzz: postgres
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "== $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $$pkg; \
+		done; \
+	done
 
 ## postgres: start the local PostgreSQL cluster when it is not answering
 postgres:

@@ -19,7 +19,7 @@ import (
 // purchase of seats of product, and ada, who registers its key to a new
 // business account. It returns the office's and ada's clients, the key
 // and the account.
-func installationsAccount(t *testing.T, m *Main, product string, seats int) (office, ada *client, key, acc, sub string) {
+func installationsAccount(t testing.TB, m *Main, product string, seats int) (office, ada *client, key, acc, sub string) {
 	t.Helper()
 	office = newClient(t, m)
 	office.bearer = adminToken

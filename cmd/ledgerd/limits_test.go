@@ -12,7 +12,7 @@ import (
 )
 
 // logHead is the position of the log's last event.
-func logHead(t *testing.T, m *Main) uint64 {
+func logHead(t testing.TB, m *Main) uint64 {
 	t.Helper()
 	h, err := m.Store.Head(context.Background())
 	if err != nil {

@@ -85,7 +85,7 @@ func runMain(t *testing.T, getenv func(string) string) (*Main, *syncBuffer) {
 	return m, logs
 }
 
-func get(t *testing.T, url string) (int, http.Header, []byte) {
+func get(t testing.TB, url string) (int, http.Header, []byte) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

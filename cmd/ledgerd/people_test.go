@@ -27,14 +27,14 @@ var cheap = argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1}
 // peopleServer boots ledgerd on engine's fresh database, mailing through
 // a real SMTP server started in the test; extra environment entries
 // override the test's.
-func peopleServer(t *testing.T, target sqldb.Target, extra ...string) (*Main, *mailtest.Server) {
+func peopleServer(t testing.TB, target sqldb.Target, extra ...string) (*Main, *mailtest.Server) {
 	t.Helper()
 	return peopleServerWith(t, target, nil, extra...)
 }
 
 // peopleServerWith is peopleServer with configure run on the Main before
 // it starts (nil: nothing).
-func peopleServerWith(t *testing.T, target sqldb.Target, configure func(*Main), extra ...string) (*Main, *mailtest.Server) {
+func peopleServerWith(t testing.TB, target sqldb.Target, configure func(*Main), extra ...string) (*Main, *mailtest.Server) {
 	t.Helper()
 	smtp := mailtest.Start(t, "ledger", "smtp-secret")
 	env := testEnv(t, append([]string{"LEDGER_DATABASE_URL", target.DSN, "LEDGER_SMTP_URL", smtp.URL("ledger", "smtp-secret"),
@@ -75,7 +75,7 @@ func verifyEmail(t *testing.T, m *Main, id string) {
 
 // client is a browser (cookie jar) or a script (bearer token).
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	http   *http.Client
 	bearer string
@@ -86,7 +86,7 @@ type client struct {
 	allow5xx int
 }
 
-func newClient(t *testing.T, m *Main) *client {
+func newClient(t testing.TB, m *Main) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, base: "http://" + m.Addr(), http: &http.Client{Jar: jar, Timeout: 20 * time.Second}, header: http.Header{}}
 }

@@ -122,7 +122,7 @@ func sweepOne(t *testing.T, m *Main, caller *client, op apiOperation, c sweepCas
 // sweepSetUp creates what the requests name: an account with its admin,
 // a member, a subscription with a sublicense, a farm, a ticket, a
 // release, an invitation and an API token.
-func sweepSetUp(t *testing.T, m *Main) sweepFixture {
+func sweepSetUp(t testing.TB, m *Main) sweepFixture {
 	t.Helper()
 	office, ada, key, acc, sub := installationsAccount(t, m, "ras", 20)
 	ada.bearer = ""
@@ -194,7 +194,7 @@ type apiParam struct {
 	Schema json.RawMessage `json:"schema"`
 }
 
-func fetchOpenAPI(t *testing.T, m *Main) apiDoc {
+func fetchOpenAPI(t testing.TB, m *Main) apiDoc {
 	t.Helper()
 	code, _, raw := get(t, "http://"+m.Addr()+"/openapi.json")
 	var doc apiDoc

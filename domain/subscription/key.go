@@ -63,6 +63,9 @@ func ParseKey(raw string) (string, error) {
 			return "", fmt.Errorf("%w: %q is not a key symbol", ErrKeyFormat, r)
 		}
 		symbols = append(symbols, i)
+		if len(symbols) > keySymbols {
+			break // too long already: no need to read the rest
+		}
 	}
 	if len(symbols) != keySymbols {
 		return "", fmt.Errorf("%w: a key has %d symbols, this has %d", ErrKeyFormat, keySymbols, len(symbols))
