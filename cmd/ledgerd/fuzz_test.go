@@ -95,7 +95,7 @@ func FuzzInstallationCredential(f *testing.F) {
 	_ = m
 	good := fx.callers["installationCredential"].bearer
 	for _, seed := range []string{good, good[:len(good)-1], good + "x", "sli_", "sli_x.1.y", "sli_00000000-0000-0000-0000-000000000000.1.abc",
-		"sli_" + strings.Repeat("a", 5000), "slt_x", "Bearer", strings.ReplaceAll(good, ".1.", ".99999999999999999999.")} {
+		"sli_" + strings.Repeat("a", 500), "slt_x", "Bearer", strings.ReplaceAll(good, ".1.", ".99999999999999999999.")} {
 		f.Add(seed)
 	}
 	anonymous := fx.callers[""]

@@ -236,7 +236,6 @@ func (d apiDoc) operations() []apiOperation {
 					o.security = append(o.security, scheme)
 				}
 			}
-			sort.SliceStable(o.security, func(i, j int) bool { return false })
 			for ct, c := range op.RequestBody.Content {
 				o.bodies[ct] = c.Schema
 			}

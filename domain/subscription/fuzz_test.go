@@ -17,7 +17,7 @@ func FuzzParseKey(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, seed := range []string{key, strings.ToLower(key), strings.ReplaceAll(key, "-", " "), "7K2MQ-X9PDA-4RT8V-HJ3NB-CW6Y5",
-		"", "\xff", "OOOOO-IIIII-LLLLL-00000-1111Z", strings.Repeat("0", 1000)} {
+		"", "\xff", "OOOOO-IIIII-LLLLL-00000-1111Z", strings.Repeat("0", 100)} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
