@@ -27,7 +27,6 @@ import (
 	"seatledger/infra/httpapi"
 	"seatledger/infra/offline"
 	"seatledger/infra/projection"
-	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -566,12 +565,9 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 	bobID := bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
 	bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
 	inv := ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{"bob@example.com"}})
-	key2, err := linkKeyOf(m)
-	if err != nil {
-		t.Fatal(err)
-	}
 	invID := inv.body["invitation_ids"].([]any)[0].(string)
-	bob.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": invID, "token": key2(invID)})
+	bob.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": invID,
+		"token": linkKeyOf(m).Token(account.TokenInvitation, invID)})
 	act := newClient(t, m).must(200, "POST", "/v1/installations/activations", map[string]any{"key": key,
 		"identity": map[string]any{"kind": "farm", "server_id": "srv-prop", "farm_name": "Prop", "app_version": "19.2"}})
 	ticket := ada.must(201, "POST", "/v1/accounts/"+acc+"/tickets", map[string]any{"product_id": "ras", "category": "technical",
@@ -583,15 +579,6 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 		ticket: ticket, mdmAccount: mdmAcc, keyForOffline: bought.str("key")}
 	e.enableOffline()
 	return e
-}
-
-// linkKeyOf returns how the server derives an invitation link's token.
-func linkKeyOf(m *Main) (func(invitationID string) string, error) {
-	key, err := secret.Load(context.Background(), m.DB)
-	if err != nil {
-		return nil, err
-	}
-	return func(id string) string { return key.Token(account.TokenInvitation, id) }, nil
 }
 
 // enableOffline turns offline activation on for the managed-computers
