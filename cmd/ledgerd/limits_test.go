@@ -48,6 +48,9 @@ func TestLimits_bound_what_anonymous_and_installation_callers_store(t *testing.T
 		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.str("detail"), "for this server") {
 			t.Fatalf("the 4th trial of one server: %d %s", r.status, r.raw)
 		}
+		if h := logHead(t, m); h != head {
+			t.Fatalf("a refused trial wrote %d events", h-head)
+		}
 		// Per client address: ten at once (four above), then 429.
 		for i := range 6 {
 			trial(fmt.Sprintf("srv-%d", i)).mustStatus(t, 200)

@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"seatledger/domain/events"
 	"time"
+
+	"seatledger/domain/events"
 
 	"seatledger/commands"
 	"seatledger/domain/event"

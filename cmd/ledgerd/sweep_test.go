@@ -678,12 +678,3 @@ func withRawField(b []byte, key, value string) []byte {
 	buf.WriteString(key + ":" + value + "}")
 	return buf.Bytes()
 }
-
-// withoutField returns the JSON object b without field name.
-func withoutField(b []byte, name string) []byte {
-	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(b, &fields)
-	delete(fields, name)
-	out, _ := json.Marshal(fields)
-	return out
-}

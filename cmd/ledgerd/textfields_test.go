@@ -98,7 +98,7 @@ func rawBody(body any, a adversarial) []byte {
 type propEnv struct {
 	t                    *testing.T
 	m                    *Main
-	office, ada, farm    *client
+	office, ada          *client
 	acc, sub, inst, bob  string
 	ticket, mdmAccount   string
 	n                    int // makes each request's other fields unique

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -95,48 +93,4 @@ func decodeStrict(body []byte, dst any) error {
 		p.InvalidParams = append(p.InvalidParams, InvalidParam{Name: f.Name, Reason: f.Reason})
 	}
 	return p
-}
-
-// decodeProblem explains a json.Decoder error in the client's terms.
-func decodeProblem(err error) *Problem {
-	var (
-		syntax    *json.SyntaxError
-		typeError *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.Is(err, io.EOF):
-		return ProblemMalformedJSON.New("the body is empty; send a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return ProblemMalformedJSON.New("the body ends in the middle of a JSON value")
-	case errors.As(err, &syntax):
-		return ProblemMalformedJSON.New("malformed JSON at byte %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
-	case errors.As(err, &typeError):
-		if typeError.Field == "" {
-			return ProblemInvalidRequest.New("the body is a JSON %s; send a JSON object", typeError.Value)
-		}
-		return ProblemInvalidRequest.New("field %q must be %s, not a JSON %s", typeError.Field, jsonKind(typeError.Type.Kind().String()), typeError.Value).Field(typeError.Field)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// encoding/json has no typed error for DisallowUnknownFields.
-		return ProblemInvalidRequest.New("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return ProblemInvalidRequest.New("the body does not fit the request: %s", strings.TrimPrefix(err.Error(), "json: "))
-}
-
-// jsonKind names a Go kind the way a JSON client thinks of it.
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct":
-		return "an object"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "an integer"
-	case "float32", "float64":
-		return "a number"
-	}
-	return fmt.Sprintf("of type %s", goKind)
 }
