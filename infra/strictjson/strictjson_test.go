@@ -89,3 +89,53 @@ func itemTexts(b fuzzBody) []string {
 	}
 	return out
 }
+
+// benchReport is a usage report as installations send it.
+type benchReport struct {
+	ObservedAt  *time.Time `json:"observed_at"`
+	Seats       *int       `json:"seats"`
+	Connections []struct {
+		User  string `json:"user"`
+		Type  string `json:"type"`
+		Admin bool   `json:"admin,omitempty"`
+		Host  string `json:"host"`
+	} `json:"connections,omitempty"`
+}
+
+// BenchmarkDecode prices the strict decoder on the hot path's bodies (a
+// usage report of a seat count, and of 100 connections) against plain
+// encoding/json, which it runs after its checks:
+//
+//	go test -run '^$' -bench BenchmarkDecode ./infra/strictjson
+func BenchmarkDecode(b *testing.B) {
+	conns := `{"observed_at":"2026-03-01T10:00:00Z","connections":[`
+	for i := range 100 {
+		if i > 0 {
+			conns += ","
+		}
+		conns += `{"user":"CORP\\user-` + string(rune('a'+i%26)) + `","type":"published_app","host":"rdsh-01"}`
+	}
+	conns += "]}"
+	for _, c := range []struct{ name, body string }{
+		{"seats", `{"observed_at":"2026-03-01T10:00:00Z","seats":12}`},
+		{"100-connections", conns},
+	} {
+		data := []byte(c.body)
+		b.Run(c.name+"/strict", func(b *testing.B) {
+			for b.Loop() {
+				var r benchReport
+				if err := strictjson.Decode(data, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/encoding-json", func(b *testing.B) {
+			for b.Loop() {
+				var r benchReport
+				if err := json.Unmarshal(data, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
