@@ -8,6 +8,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/person"
 )
 
@@ -57,8 +58,9 @@ type AcceptInvitation struct {
 	InvitationID string
 	Token        string
 	// NewPerson, if set, signs up a new person with the invited address
-	// first (their email counts as verified: the link proved it); else
-	// the acting person joins.
+	// first (their email counts as verified: the link proved it; an
+	// address the request gives must be that one); else the acting person
+	// joins.
 	NewPerson *SignUp
 }
 
@@ -86,6 +88,15 @@ func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInv
 			return Accepted{}, err
 		}
 		signUp := *cmd.NewPerson
+		if signUp.Email != "" {
+			// rule X-7: an address given is the invited one, or refused;
+			// it is never silently replaced by it.
+			given, err := person.NormalizeEmail(signUp.Email)
+			if err != nil || given != inv.Email {
+				return Accepted{}, invalid.New(person.ErrInvalid, "new_person.email",
+					"the invitation is for %s; leave email out or send that address", inv.Email)
+			}
+		}
 		signUp.Email = inv.Email
 		signedUp, err := h.signUp(ctx, meta, signUp, cmd.InvitationID)
 		if err != nil {

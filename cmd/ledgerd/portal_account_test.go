@@ -47,7 +47,7 @@ func TestPortalAccount_profile_password_and_tokens_MEM1_MEM2(t *testing.T) {
 
 	// MEM-1: a name is required; the API's reason stands next to the field.
 	ada.Post("/me", url.Values{"first_name": {"  "}, "last_name": {"Lovelace"}}).
-		Want(400, `id="e-first_name"`, "first and last name are required", `value="Lovelace"`)
+		Want(400, `id="e-first_name"`, "first_name is required", `value="Lovelace"`)
 	ada.Get("/me").Want(200, `value="Ada"`, `value="Tester"`)
 	ada.Post("/me", url.Values{"first_name": {"Augusta"}, "last_name": {"Lovelace"}}).
 		Want(200, "Your name is changed.", "Augusta Lovelace", `value="Augusta"`)
@@ -85,7 +85,7 @@ func TestPortalAccount_profile_password_and_tokens_MEM1_MEM2(t *testing.T) {
 
 	// API tokens: a name is required; the token is shown once.
 	ada.Get("/me/security")
-	ada.Post("/me/tokens", url.Values{"name": {" "}}).Want(400, `id="e-name"`, "a token needs a name")
+	ada.Post("/me/tokens", url.Values{"name": {" "}}).Want(400, `id="e-name"`, "name is required")
 	ada.Get("/me/security").Want(200, "You have no API tokens.")
 	ada.Post("/me/tokens", url.Values{"name": {"ci"}}).Want(http.StatusCreated, "will not be shown again", `Token “ci”`)
 	tok := regexp.MustCompile(`id="new-token" value="(slt_[^"]+)"`).FindStringSubmatch(ada.HTML)

@@ -310,7 +310,7 @@ func TestPortalInstallations_details_chart_and_notes_INST4_USE2(t *testing.T) {
 	}
 	p.Get("/accounts/"+acc+"/farms").Want(200, "rack 4, row B")
 	long := strings.Repeat("n", 4001)
-	p.Post(details+"/notes", url.Values{"notes": {long}}).Want(400, `id="e-notes"`, `aria-invalid="true"`, "at most 4000 characters", ">"+long+"</textarea>")
+	p.Post(details+"/notes", url.Values{"notes": {long}}).Want(400, `id="e-notes"`, `aria-invalid="true"`, "longer than 4000 characters", ">"+long+"</textarea>")
 	p.Get(details).Want(200, ">rack 4, row B</textarea>") // nothing changed
 
 	// An installation that does not exist.

@@ -186,9 +186,10 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 	ada.Want(200, "contact your reseller")
 	ada.Post("/subscriptions/"+sub2+"/auto-renew", url.Values{"on": {"true"}}).Want(409, "Sold through a reseller")
 
-	// SUB-5: rename; an empty name is the API's problem in the dialog.
+	// SUB-5: rename; an empty name is the API's problem, next to its field
+	// in the dialog (the API names the field: rule X-7).
 	ada.Get(S+"/rename").Want(200, "<dialog open", "Display name")
-	ada.Post(S+"/rename", url.Values{"name": {""}}).Want(400, "<dialog open", `class="problem"`)
+	ada.Post(S+"/rename", url.Values{"name": {""}}).Want(400, "<dialog open", `id="e-name"`, "name is required")
 	ada.Post(S+"/rename", url.Values{"name": {"Head office"}}).Want(200, "The subscription is renamed Head office.", "<h1>Head office</h1>")
 
 	// KEY-3: a sublicense with a quota, renewing with the subscription.

@@ -16,6 +16,7 @@ package text
 
 import (
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -77,9 +78,10 @@ func Check(field, value string, kind Kind, max int) string {
 	return ""
 }
 
-// Required is Check for a field that must not be empty.
+// Required is Check for a field that must not be empty; white space
+// alone counts as empty.
 func Required(field, value string, kind Kind, max int) string {
-	if value == "" {
+	if strings.TrimSpace(value) == "" {
 		return fmt.Sprintf("%s is required", field)
 	}
 	return Check(field, value, kind, max)

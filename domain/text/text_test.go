@@ -77,6 +77,9 @@ func TestRequired_X7_names_the_missing_field(t *testing.T) {
 	if got := text.Required("server_id", "", text.Identifier, 10); got != "server_id is required" {
 		t.Fatalf("reason %q", got)
 	}
+	if got := text.Required("server_id", " \t ", text.Identifier, 10); got != "server_id is required" {
+		t.Fatalf("white space alone: reason %q", got)
+	}
 	if got := text.Required("server_id", "srv", text.Identifier, 10); got != "" {
 		t.Fatalf("reason %q", got)
 	}

@@ -273,9 +273,21 @@ type acceptRequest struct {
 	Token        string `json:"token"`
 	// An existing person joins with their email and password (or by
 	// being signed in); a new person sends NewPerson.
-	Email     string         `json:"email,omitempty"`
-	Password  string         `json:"password,omitempty"`
-	NewPerson *signUpRequest `json:"new_person,omitempty"`
+	Email     string                `json:"email,omitempty"`
+	Password  string                `json:"password,omitempty"`
+	NewPerson *invitedSignUpRequest `json:"new_person,omitempty"`
+}
+
+// invitedSignUpRequest is a new person signing up through an invitation:
+// their address is the invited one, so email is optional, and one given
+// must be that address (it is never silently replaced).
+type invitedSignUpRequest struct {
+	PersonID    string `json:"person_id,omitempty"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email,omitempty"`
+	Password    string `json:"password"`
+	AcceptTerms bool   `json:"accept_terms"`
 }
 
 func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit attempts) {
@@ -291,7 +303,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit 
 	cmd := commands.AcceptInvitation{AccountID: req.AccountID, InvitationID: req.InvitationID, Token: req.Token}
 	switch {
 	case req.NewPerson != nil:
-		su := s.toSignUp(*req.NewPerson)
+		su := s.toSignUp(signUpRequest(*req.NewPerson))
 		cmd.NewPerson = &su
 	case req.Email != "":
 		p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, "")

@@ -473,6 +473,9 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 		path := "/accounts/" + url.PathEscape(v.AccountID) + "/" + k.Path
 		back, q := instReturn(v.Form.Get("return"), path)
 		ids := v.Form["installation"]
+		if ids == nil {
+			ids = []string{} // an empty selection is a list, not null (rule X-7)
+		}
 		if v.Form.Get("action") == "export" {
 			// The browser downloads the export from the API itself: its
 			// session authorizes it, and the rows stream.
