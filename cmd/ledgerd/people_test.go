@@ -243,6 +243,13 @@ func TestPeople_end_to_end_MEM1_MEM2_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(t *testing.T)
 		}
 		q = linkQuery(t, smtp.WaitFor(t, "cyd@example.com", "Einladung", wait))
 		cyd := newClient(t, m)
+		// rules MEM-4, X-7: the new person's address is the invited one; a
+		// request naming another is refused, not silently corrected.
+		other := newClient(t, m).do("POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"),
+			"token": q.Get("token"), "new_person": signUpBody("Cyd", "mallory@example.com")})
+		if other.status != 400 || !strings.Contains(other.raw, `"name":"new_person.email"`) {
+			t.Fatalf("accepting with another address: %d %s", other.status, other.raw)
+		}
 		cydBody := signUpBody("Cyd", "ignored@example.com")
 		delete(cydBody, "email")
 		cydID := cyd.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"), "token": q.Get("token"),
