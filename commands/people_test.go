@@ -108,7 +108,13 @@ func TestInvitations_MEM4(t *testing.T) {
 		if _, err := accept(as(bob), 0, token(0), nil); !errors.Is(err, account.ErrInvitationUsed) {
 			t.Fatalf("the link twice: %v", err)
 		}
-		newcomer := signUp("ignored@example.com", pid(3))
+		// rule X-7: the new person's address is the invited one; another
+		// is refused, not silently replaced; none at all takes the invited.
+		newcomer := signUp("other@example.com", pid(3))
+		if _, err := accept(anonymous, 1, token(1), &newcomer); !errors.Is(err, person.ErrInvalid) {
+			t.Fatalf("a new person with another address: %v", err)
+		}
+		newcomer.Email = ""
 		got, err := accept(anonymous, 1, token(1), &newcomer)
 		if err != nil || got.PersonID != pid(3) {
 			t.Fatalf("new person: %+v, %v", got, err)
