@@ -417,6 +417,8 @@ func init() {
 		"subscription.sublicense_deleted .key_id", "subscription.sublicense_deleted .by", "subscription.sublicense_renamed .key_id",
 		"subscription.sublicense_renamed .by", "ticket.closed .by", "ticket.opened .ticket_id", "ticket.opened .account_id", "ticket.opened .owner",
 		"ticket.reopened .by", "ticket.replied .reply_id", "ticket.replied .attachments[].attachment_id", "ticket.replied .attachments[].sha256",
+		"subscription.sublicense_expired .key_id", "subscription.sublicense_expired .key_name",
+		"subscription.sublicense_grace_started .key_id", "subscription.sublicense_grace_started .key_name",
 		"ticket.survey_submitted .by", "ticket.watcher_added .person_id", "ticket.watcher_added .by", "ticket.watcher_removed .person_id", "ticket.watcher_removed .by",
 	} {
 		derived[f] = "made by the ledger, the request's actor, or an enum the domain checks"
