@@ -402,7 +402,7 @@ func init() {
 		"installation.usage_report_refused .reason", "installation.usage_reported .connections.sha256", "installation.usage_reported .connections.by_type{k}",
 		"license_key.bound .installation_id", "license_key.issued .key_id", "license_key.issued .subscription_id", "license_key.released .installation_id",
 		"license_key.released .reason", "mdm.certificate_issued .serial", "mdm.certificate_issued .fingerprint_sha256", "mdm.certificate_issued .by",
-		"mdm.certificate_issued .subscription_id", "person.api_token_issued .token_id", "person.api_token_revoked .token_id", "person.password_changed .password_hash",
+		"mdm.certificate_issued .subscription_id", "person.api_token_issued .token_id", "person.api_token_revoked .token_id", "person.api_token_revoked .reason", "person.password_changed .password_hash",
 		"person.password_reset .password_hash", "person.password_reset_requested .reset_id", "person.signed_up .password_hash", "person.signed_up .terms_version",
 		"person.signed_up .verified_by_invitation", "product.defined .model", "release.published .product_id", "release.published .files[].kind",
 		"subscription.auto_renew_set .by", "subscription.cancelled .order_digest", "subscription.expiry_reminded .key_id", "subscription.expiry_reminded .key_name",
@@ -566,6 +566,7 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 	bob := newClient(t, m)
 	bobID := bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
 	bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
+	verifyEmail(t, m, bobID) // MEM-4: only a verified address accepts an invitation
 	inv := ada.must(201, "POST", "/v1/accounts/"+acc+"/invitations", map[string]any{"emails": []string{"bob@example.com"}})
 	invID := inv.body["invitation_ids"].([]any)[0].(string)
 	bob.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": invID,
