@@ -390,12 +390,18 @@ func TestInvitation_joins_only_the_owner_of_the_invited_verified_address_MEM4(t 
 		dan.must(200, "POST", "/v1/session", map[string]any{"email": "dan@example.com", "password": pw})
 		dan.must(200, "GET", "/v1/accounts/"+acc, nil)
 
-		// A new person signs up with the invited address, not the one they type.
+		// A new person signs up with the invited address: one typed that is
+		// another is refused, not silently replaced (rule X-7), and left
+		// out, the invited one is taken.
 		q = linkQuery(t, smtp.WaitFor(t, "fay@example.com", "Invitation", wait))
 		fayBody := signUpBody("Fay", "mallory@example.com")
 		fay := newClient(t, m)
-		fayID := fay.must(200, "POST", "/v1/invitations/accept", map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"),
-			"token": q.Get("token"), "new_person": fayBody}).str("person_id")
+		accept := map[string]any{"account_id": acc, "invitation_id": q.Get("invitation"), "token": q.Get("token"), "new_person": fayBody}
+		if r := fay.do("POST", "/v1/invitations/accept", accept); r.status != 400 || !strings.Contains(r.raw, `"name":"new_person.email"`) {
+			t.Fatalf("a new person typing another address: %d %s", r.status, r.raw)
+		}
+		delete(fayBody, "email")
+		fayID := fay.must(200, "POST", "/v1/invitations/accept", accept).str("person_id")
 		fay.must(200, "POST", "/v1/session", map[string]any{"email": "fay@example.com", "password": pw})
 		if me := fay.must(200, "GET", "/v1/me", nil); me.str("person_id") != fayID || me.str("email") != "fay@example.com" || me.body["email_verified"] != true {
 			t.Fatalf("the invited new person is %s", me.raw)
