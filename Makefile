@@ -100,7 +100,7 @@ fuzz: postgres
 		pkg=$$(dirname $$f); \
 		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
 			echo "== $$pkg $$t for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel $(FUZZPARALLEL) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -timeout 0 -parallel $(FUZZPARALLEL) $$pkg; \
 		done; \
 	done
 
