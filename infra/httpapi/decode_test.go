@@ -28,7 +28,7 @@ func TestDecodeJSON_refuses_bad_bodies_with_a_clear_problem(t *testing.T) {
 		{"wrong content type", "text/plain", `{"by":"7d"}`, ProblemUnsupportedMediaType, "text/plain is not accepted"},
 		{"wrong charset", "application/json; charset=latin1", `{"by":"7d"}`, ProblemUnsupportedMediaType, "charset latin1"},
 		{"unparsable content type", "application/json; =", `{}`, ProblemUnsupportedMediaType, "cannot be parsed"},
-		{"malformed", "application/json", `{"by":7d}`, ProblemMalformedJSON, "malformed JSON at byte 7"},
+		{"malformed", "application/json", `{"by":7d}`, ProblemMalformedJSON, "malformed JSON near byte"},
 		{"empty", "application/json", ``, ProblemMalformedJSON, "empty"},
 		{"cut short", "application/json", `{"by":"7d"`, ProblemMalformedJSON, "ends in the middle"},
 		{"two values", "application/json", `{"by":"7d"} {"by":"1d"}`, ProblemMalformedJSON, "continues after its JSON value"},

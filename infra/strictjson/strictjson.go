@@ -261,11 +261,17 @@ func (w *walker) token() (json.Token, []byte, error) {
 // syntax explains a tokenizer error, which ends the walk.
 func (w *walker) syntax(err error) error {
 	var syn *json.SyntaxError
+	isSyntax := errors.As(err, &syn)
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		// Since Go 1.27 the tokenizer reports a body cut short as a
+		// syntax error at its end rather than as an EOF.
+		isSyntax && syn.Offset >= int64(len(bytes.TrimRight(w.data, " \t\r\n"))):
 		return malformed("the body ends in the middle of a JSON value")
-	case errors.As(err, &syn):
-		return malformed("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case isSyntax:
+		// The tokenizer's offset is where it stopped, which is at or just
+		// before the bad byte depending on the token and the Go release.
+		return malformed("malformed JSON near byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
 	}
 	return malformed("the body cannot be read as JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
