@@ -42,3 +42,12 @@ func AccountsOfPerson(ctx context.Context, db DB, personID string) ([]AccountSum
 	}
 	return out, rows.Err()
 }
+
+// MyAccounts is the use case of the accounts v's person can switch
+// between (MEM-2); the read sees v's last write.
+func (q *Reads) MyAccounts(ctx context.Context, v Viewer) ([]AccountSummary, error) {
+	if err := q.await(ctx, v, DirectoryReadModel); err != nil {
+		return nil, err
+	}
+	return AccountsOfPerson(ctx, q.db, v.Actor.ID)
+}

@@ -107,3 +107,13 @@ func countInstallations(ctx context.Context, db DB, accountID string, cards []Pr
 	}
 	return rows.Err()
 }
+
+// Dashboard is the use case of account accountID's dashboard: v must be
+// allowed to view the account (from its events), and the read sees v's
+// last write.
+func (q *Reads) Dashboard(ctx context.Context, v Viewer, accountID string) ([]ProductCard, error) {
+	if err := q.authorizeAccount(ctx, v, accountID, LicensesReadModel, InstallationsReadModel); err != nil {
+		return nil, err
+	}
+	return Dashboard(ctx, q.db, accountID)
+}

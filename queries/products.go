@@ -35,3 +35,12 @@ func Products(ctx context.Context, db DB) ([]Product, error) {
 	}
 	return out, rows.Err()
 }
+
+// Products is the use case of the catalog: every signed-in caller may
+// read it; the read sees v's last write.
+func (q *Reads) Products(ctx context.Context, v Viewer) ([]Product, error) {
+	if err := q.await(ctx, v, LicensesReadModel); err != nil {
+		return nil, err
+	}
+	return Products(ctx, q.db)
+}

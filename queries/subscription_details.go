@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"seatledger/domain/invalid"
+	"seatledger/domain/subscription"
 )
 
 // Subscription is a subscription or permanent license with all its terms
@@ -244,4 +245,23 @@ func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string
 		slices.Sort(out[i].Administrators)
 	}
 	return out, admins.Err()
+}
+
+// SubscriptionDetails is the use case of a subscription's details page:
+// v must be allowed to view subscription subscriptionID (from its
+// events), and the read sees v's last write. A subscription the events
+// know but the read model does not yet is an error matching
+// ErrNotCaughtUp.
+func (q *Reads) SubscriptionDetails(ctx context.Context, v Viewer, subscriptionID, keySort string) (Details, error) {
+	if _, err := q.auth.AuthorizeSubscription(ctx, v.Actor, subscriptionID, subscription.ActionView, ""); err != nil {
+		return Details{}, err
+	}
+	if err := q.await(ctx, v, LicensesReadModel, InstallationsReadModel); err != nil {
+		return Details{}, err
+	}
+	d, err := SubscriptionDetails(ctx, q.db, subscriptionID, keySort)
+	if errors.Is(err, ErrNotFound) {
+		return Details{}, notCaughtUp{"the subscription is not in the read model yet; retry shortly"}
+	}
+	return d, err
 }

@@ -95,3 +95,13 @@ func Subscriptions(ctx context.Context, db DB, f SubscriptionsFilter) ([]Subscri
 	}
 	return out, rows.Err()
 }
+
+// Subscriptions is the use case of an account's subscriptions list: v
+// must be allowed to view account f.AccountID, and the read sees v's last
+// write.
+func (q *Reads) Subscriptions(ctx context.Context, v Viewer, f SubscriptionsFilter) ([]SubscriptionSummary, error) {
+	if err := q.authorizeAccount(ctx, v, f.AccountID, LicensesReadModel); err != nil {
+		return nil, err
+	}
+	return Subscriptions(ctx, q.db, f)
+}

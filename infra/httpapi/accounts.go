@@ -81,16 +81,22 @@ func (s *Server) waitFor(w http.ResponseWriter, r *http.Request, projections ...
 	return true
 }
 
+// myAccountsResponse is GET /v1/me/accounts.
+type myAccountsResponse struct {
+	Accounts []queries.AccountSummary `json:"accounts"`
+}
+
 func (s *Server) myAccounts(w http.ResponseWriter, r *http.Request) {
-	if !s.waitForDirectory(w, r) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	list, err := queries.AccountsOfPerson(r.Context(), s.cfg.People.Reads, principalOf(r.Context()).actor.ID)
+	list, err := s.reads.MyAccounts(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": list})
+	writeJSON(w, http.StatusOK, myAccountsResponse{Accounts: list})
 }
 
 type createAccountRequest struct {

@@ -69,6 +69,9 @@ type PeopleConfig struct {
 	// PasswordResets takes forgotten-password requests (MEM-1), served
 	// after the answer; nil: /v1/password/forgot answers 503.
 	PasswordResets PasswordResets
+	// Queries are the query use cases the reads call; nil: built from
+	// Commands, Reads, WaitFor and ProjectionStopped.
+	Queries *queries.Reads
 }
 
 // PasswordResets queues forgotten-password requests (rule MEM-1). The

@@ -79,6 +79,8 @@ var domainErrors = []struct {
 	{queries.ErrInvalidFilter, ProblemInvalidRequest, ""},
 	{queries.ErrInvalidAuditQuery, ProblemInvalidRequest, ""},
 	{queries.ErrUnknownEntity, ProblemNotFound, ""},
+	{queries.ErrReadModelStopped, ProblemReadModelStopped, ""},
+	{queries.ErrNotCaughtUp, ProblemUnavailable, ""},
 	{mdm.ErrCSR, ProblemInvalidCSR, "csr"},
 	{mdm.ErrNoEntitlement, ProblemNoEntitlement, ""},
 	{mdm.ErrDuplicateSerial, ProblemConflict, ""},

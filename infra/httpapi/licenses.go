@@ -86,16 +86,22 @@ func (s *Server) defineProduct(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, map[string]any{"product_id": id})
 }
 
+// productsResponse is GET /v1/products.
+type productsResponse struct {
+	Products []queries.Product `json:"products"`
+}
+
 func (s *Server) products(w http.ResponseWriter, r *http.Request) {
-	if !s.waitFor(w, r, licensesReadModel) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	list, err := queries.Products(r.Context(), s.cfg.People.Reads)
+	list, err := s.reads.Products(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": list})
+	writeJSON(w, http.StatusOK, productsResponse{Products: list})
 }
 
 // orderRequest is an order from the order system (SUB-4): a purchase, or
@@ -208,31 +214,54 @@ func (s *Server) eligibility(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, e)
 }
 
+// dashboardResponse is GET /v1/accounts/{accountID}/dashboard.
+type dashboardResponse struct {
+	Products []queries.ProductCard `json:"products"`
+}
+
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "accountID")
-	if !s.authorizeAccountRead(w, r, id, installationsReadModel) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	cards, err := queries.Dashboard(r.Context(), s.cfg.People.Reads, id)
+	cards, err := s.reads.Dashboard(r.Context(), v, chi.URLParam(r, "accountID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": cards})
+	writeJSON(w, http.StatusOK, dashboardResponse{Products: cards})
+}
+
+// subscriptionsResponse is GET /v1/accounts/{accountID}/subscriptions.
+type subscriptionsResponse struct {
+	Subscriptions []queries.SubscriptionSummary `json:"subscriptions"`
 }
 
 func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "accountID")
-	if !s.authorizeAccountRead(w, r, id) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	list, err := queries.Subscriptions(r.Context(), s.cfg.People.Reads, queries.SubscriptionsFilter{AccountID: id, Status: q.Get("status"), Sort: q.Get("sort")})
+	list, err := s.reads.Subscriptions(r.Context(), v, queries.SubscriptionsFilter{AccountID: chi.URLParam(r, "accountID"), Status: q.Get("status"), Sort: q.Get("sort")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"subscriptions": list})
+	writeJSON(w, http.StatusOK, subscriptionsResponse{Subscriptions: list})
+}
+
+func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
+	v, ok := viewer(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.reads.SubscriptionDetails(r.Context(), v, chi.URLParam(r, "subscriptionID"), r.URL.Query().Get("key_sort"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 // authorizeAccountRead is authorizeRead for the licenses read model and
@@ -244,27 +273,6 @@ func (s *Server) authorizeAccountRead(w http.ResponseWriter, r *http.Request, id
 		return false
 	}
 	return s.waitFor(w, r, append([]string{licensesReadModel}, others...)...)
-}
-
-func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "subscriptionID")
-	if _, err := s.cfg.People.Commands.AuthorizeSubscription(r.Context(), principalOf(r.Context()).actor, id, subscription.ActionView, ""); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !s.waitFor(w, r, licensesReadModel, installationsReadModel) {
-		return
-	}
-	d, err := queries.SubscriptionDetails(r.Context(), s.cfg.People.Reads, id, r.URL.Query().Get("key_sort"))
-	if errors.Is(err, queries.ErrNotFound) {
-		WriteProblem(w, r, ProblemUnavailable.New("the subscription is not in the read model yet; retry shortly"))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
 }
 
 func (s *Server) renameSubscription(w http.ResponseWriter, r *http.Request) {

@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"seatledger/commands"
-	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
+	"seatledger/queries"
 )
 
 // peopleRoutes mounts the /v1 API of people, accounts and members.
@@ -121,7 +121,29 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var stopped *queries.StoppedError
+	if errors.As(err, &stopped) {
+		s.cfg.Logger.WarnContext(r.Context(), "read refused: its read model is stopped", "request_id", RequestID(r.Context()),
+			"projection", stopped.ReadModel, "stopped", stopped.Why)
+		w.Header().Set("Retry-After", "60")
+	}
 	WriteError(w, r, s.cfg.Logger, err)
+}
+
+// viewer is who asks a query use case: the request's actor and the log
+// position it names in X-Ledger-Min-Position (read your writes). A
+// header that is not a position is answered 400 here (false).
+func viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer, bool) {
+	v := queries.Viewer{Actor: principalOf(r.Context()).actor}
+	if raw := r.Header.Get("X-Ledger-Min-Position"); raw != "" {
+		pos, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			WriteProblem(w, r, ProblemInvalidRequest.New("header X-Ledger-Min-Position must be a log position (a whole number), not %q", raw).Field("X-Ledger-Min-Position"))
+			return v, false
+		}
+		v.MinPosition = pos
+	}
+	return v, true
 }
 
 type signUpRequest struct {
@@ -326,24 +348,15 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit 
 }
 
 // MeToken is a live personal API token, without its secret.
-type MeToken struct {
-	TokenID string `json:"token_id"`
-	Name    string `json:"name"`
-}
+type MeToken = queries.MeToken
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	p, err := s.cfg.People.Commands.Person(r.Context(), principalOf(r.Context()).actor.ID)
+	me, err := s.reads.Me(r.Context(), queries.Viewer{Actor: principalOf(r.Context()).actor})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	first, last := p.Name()
-	tokens := []MeToken{}
-	for _, t := range p.APITokens() {
-		tokens = append(tokens, MeToken{TokenID: t.TokenID, Name: t.Name})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": p.ID(), "first_name": first, "last_name": last, "email": p.Email(),
-		"email_verified": p.Verified(), "personal_account_id": account.PersonalID(p.ID()), "api_tokens": tokens})
+	writeJSON(w, http.StatusOK, me)
 }
 
 func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {

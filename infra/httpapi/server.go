@@ -22,6 +22,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/clock"
+	"seatledger/queries"
 )
 
 // DefaultCheckTimeout bounds each readiness check.
@@ -94,6 +95,8 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg    Config
 	router *chi.Mux
+	// reads are the query use cases (with People only).
+	reads *queries.Reads
 }
 
 // New returns a Server with every route mounted.
@@ -103,6 +106,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, router: chi.NewRouter()}
+	if p := cfg.People; p != nil {
+		s.reads = p.Queries
+		if s.reads == nil {
+			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Authorizer: p.Commands, People: p.Commands,
+				ReadModels: queries.ReadModelFuncs{WaitForFunc: p.WaitFor, StoppedFunc: p.ProjectionStopped}, Wait: readWait})
+			if err != nil {
+				return nil, err
+			}
+			s.reads = reads
+		}
+	}
 	s.routes()
 	return s, nil
 }

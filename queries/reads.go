@@ -1,0 +1,210 @@
+package queries
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/person"
+	"seatledger/domain/subscription"
+)
+
+// The read models the query use cases wait for, by projection name.
+const (
+	// DirectoryReadModel holds people, accounts and members.
+	DirectoryReadModel = "directory"
+	// LicensesReadModel holds products, subscriptions and license keys.
+	LicensesReadModel = "licenses"
+	// InstallationsReadModel holds farms and proxy servers.
+	InstallationsReadModel = "installations"
+)
+
+// DefaultReadWait bounds how long a read waits for its read models to
+// reach the position its caller has seen (read your writes).
+const DefaultReadWait = 5 * time.Second
+
+// Viewer is who asks a query use case: the actor authorization is
+// decided for, and the log position of their last write, which the read
+// models must have applied before the read (read your writes; 0: none).
+type Viewer struct {
+	Actor event.Actor
+	// MinPosition is the position the read must see (X-Ledger-Min-Position
+	// in the API, the portal's cookie of the browser's last write).
+	MinPosition uint64
+}
+
+// Authorizer decides whether an actor may read, from the aggregates'
+// latest events (consistent state), never from a lagging read model. The
+// command side implements it.
+type Authorizer interface {
+	// Authorize returns nil when actor may take action on account id, an
+	// error matching account.ErrForbidden (or ErrNotFound) otherwise.
+	Authorize(ctx context.Context, actor event.Actor, id string, action account.Action) error
+	// AuthorizeSubscription returns the subscription id when actor may take
+	// action on it (on key keyID, when given).
+	AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error)
+}
+
+// People reads a person from their events (consistent state).
+type People interface {
+	// Person returns person id, or an error matching person.ErrNotFound.
+	Person(ctx context.Context, id string) (person.Person, error)
+}
+
+// ReadModels tells where the projections stand.
+type ReadModels interface {
+	// WaitFor blocks until projection has applied position, or timeout
+	// has passed (an error).
+	WaitFor(ctx context.Context, projection string, position uint64, timeout time.Duration) error
+	// Stopped says whether projection is stopped at an event it cannot
+	// apply, and why (for the log).
+	Stopped(ctx context.Context, projection string) (bool, string, error)
+}
+
+// ReadsConfig gives the query use cases their dependencies.
+type ReadsConfig struct {
+	// DB is the read store. Required.
+	DB DB
+	// Authorizer answers who may read what. Required.
+	Authorizer Authorizer
+	// People reads the signed-in person. Required.
+	People People
+	// ReadModels waits for the projections. Required.
+	ReadModels ReadModels
+	// Wait bounds a read's wait for its read models; default
+	// DefaultReadWait.
+	Wait time.Duration
+}
+
+// Validate reports every missing dependency.
+func (c ReadsConfig) Validate() error {
+	var errs []error
+	if c.DB == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.DB is required"))
+	}
+	if c.Authorizer == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.Authorizer is required"))
+	}
+	if c.People == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.People is required"))
+	}
+	if c.ReadModels == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.ReadModels is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Reads is the application's query side: each method is one query use
+// case that owns its whole story — authorization from consistent state,
+// read-your-writes waiting and the read — with a typed result. The API
+// and the portal both call it; neither repeats those steps.
+type Reads struct {
+	db     DB
+	auth   Authorizer
+	people People
+	models ReadModels
+	wait   time.Duration
+}
+
+// NewReads returns the query use cases over cfg, or the error of
+// cfg.Validate.
+func NewReads(cfg ReadsConfig) (*Reads, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = DefaultReadWait
+	}
+	return &Reads{db: cfg.DB, auth: cfg.Authorizer, people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait}, nil
+}
+
+// ErrReadModelStopped is matched by the error of a read whose read model
+// is stopped at an event it cannot apply (issue 16): that read is refused
+// until the operator resumes it; other reads and all writes go on.
+var ErrReadModelStopped = errors.New("queries: read model stopped")
+
+// StoppedError is the error of a read refused because ReadModel is stopped.
+type StoppedError struct {
+	// ReadModel is the stopped projection; Why is its reason, for the log.
+	ReadModel, Why string
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("queries: the read model %q this read needs is stopped at an event it cannot apply; "+
+		"the operator has been told and resumes it once the cause is fixed (ledger projections retry %s); other reads and all writes go on",
+		e.ReadModel, e.ReadModel)
+}
+
+// Is makes a StoppedError match ErrReadModelStopped.
+func (e *StoppedError) Is(target error) bool { return target == ErrReadModelStopped }
+
+// ErrNotCaughtUp is matched by the error of a read whose read model has not
+// reached what the viewer has seen yet; retrying shortly helps.
+var ErrNotCaughtUp = errors.New("queries: read model behind")
+
+// notCaughtUp is an ErrNotCaughtUp with a message for the person.
+type notCaughtUp struct{ msg string }
+
+func (e notCaughtUp) Error() string        { return "queries: " + e.msg }
+func (e notCaughtUp) Is(target error) bool { return target == ErrNotCaughtUp }
+
+// await makes sure the read models a read needs can answer it: none of
+// them is stopped (a *StoppedError: a stopped projection degrades only
+// the reads that need it), and each has applied v.MinPosition (read your
+// writes; an error matching ErrNotCaughtUp after the wait).
+func (q *Reads) await(ctx context.Context, v Viewer, readModels ...string) error {
+	for _, p := range readModels {
+		halted, why, err := q.models.Stopped(ctx, p)
+		if err != nil {
+			return fmt.Errorf("queries: is read model %s stopped: %w", p, err)
+		}
+		if halted {
+			return &StoppedError{ReadModel: p, Why: why}
+		}
+	}
+	if v.MinPosition == 0 {
+		return nil
+	}
+	for _, p := range readModels {
+		if err := q.models.WaitFor(ctx, p, v.MinPosition, q.wait); err != nil {
+			return notCaughtUp{fmt.Sprintf("the read model has not reached position %d yet; retry shortly", v.MinPosition)}
+		}
+	}
+	return nil
+}
+
+// authorizeAccount lets v read account id (from its events) and waits
+// for readModels.
+func (q *Reads) authorizeAccount(ctx context.Context, v Viewer, id string, readModels ...string) error {
+	if err := q.auth.Authorize(ctx, v.Actor, id, account.ActionView); err != nil {
+		return err
+	}
+	return q.await(ctx, v, readModels...)
+}
+
+// ReadModelFuncs adapts two functions to ReadModels. A nil WaitForFunc
+// never waits (a store without projections running behind it); a nil
+// StoppedFunc finds no read model stopped.
+type ReadModelFuncs struct {
+	WaitForFunc func(ctx context.Context, projection string, position uint64, timeout time.Duration) error
+	StoppedFunc func(ctx context.Context, projection string) (bool, string, error)
+}
+
+// WaitFor calls f.WaitForFunc, if set.
+func (f ReadModelFuncs) WaitFor(ctx context.Context, projection string, position uint64, timeout time.Duration) error {
+	if f.WaitForFunc == nil {
+		return nil
+	}
+	return f.WaitForFunc(ctx, projection, position, timeout)
+}
+
+// Stopped calls f.StoppedFunc, if set.
+func (f ReadModelFuncs) Stopped(ctx context.Context, projection string) (bool, string, error) {
+	if f.StoppedFunc == nil {
+		return false, "", nil
+	}
+	return f.StoppedFunc(ctx, projection)
+}
