@@ -192,20 +192,28 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	// The portal calls the API in process; the API serves the portal's
 	// pages on every path that is not its own.
-	var api *httpapi.Server
-	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
-		Sessions: m.people.sessions,
-		API:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
+	// The API and the portal are two edges over the same use cases.
+	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Authorizer: m.people.commands, People: m.people.commands,
+		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped}})
 	if err != nil {
 		return err
 	}
+	var api *httpapi.Server
+	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
+		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands,
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
+	if err != nil {
+		return err
+	}
+	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
+	peopleAPI.Queries = reads
 	api, err = httpapi.New(httpapi.Config{
 		Logger:     m.Logger,
 		Clock:      m.Clock,
 		AdminToken: m.Config.AdminToken,
 		Checks:     checks,
 		Metrics:    m.Metrics,
-		People:     m.withFinance(m.withAuditLog(m.peopleAPI())),
+		People:     peopleAPI,
 
 		StepClock:      stepClock,
 		Portal:         pages,

@@ -97,7 +97,7 @@ func acctContext(r *http.Request, v *View) {
 	if c, err := r.Cookie(accountCookie); err == nil && v.setAccount(c.Value) {
 		return
 	}
-	v.setAccount(str(v.Me["personal_account_id"]))
+	v.setAccount(v.Me.PersonalAccountID)
 }
 
 // --- Personal profile (MEM-1, MEM-2, MEM-3) ---
@@ -115,8 +115,8 @@ func (p *Portal) meProfile(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) meRenderProfile(w http.ResponseWriter, r *http.Request, v *View, failed string) {
 	acctContext(r, v)
 	if failed != "name" {
-		v.Form.Set("first_name", str(v.Me["first_name"]))
-		v.Form.Set("last_name", str(v.Me["last_name"]))
+		v.Form.Set("first_name", v.Me.FirstName)
+		v.Form.Set("last_name", v.Me.LastName)
 	}
 	acctData(v)["failed"] = failed
 	p.render(w, r, "account-profile.html", v)
@@ -318,7 +318,7 @@ func (p *Portal) businessLeave(w http.ResponseWriter, r *http.Request) {
 		p.businessRender(w, r, v, "leave")
 		return
 	}
-	p.redirect(w, r, "/me", fmt.Sprintf("You have left the business account %s.", str(v.Account["company_name"])))
+	p.redirect(w, r, "/me", fmt.Sprintf("You have left the business account %s.", v.Account.CompanyName))
 }
 
 // --- Users (MEM-4, MEM-5, MEM-7, MEM-8, MEM-9) ---

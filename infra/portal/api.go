@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -21,11 +20,6 @@ import (
 // writes, through the same routes, authorization and problem details that
 // the API's other clients get. The calls are made in process, carrying
 // the browser's cookies, so there is one policy and no second session.
-
-// positionCookie remembers the log position of the browser's last write,
-// so that the pages read after it wait for the read models to show it
-// (X-Ledger-Min-Position, read your writes).
-const positionCookie = "seatledger_seen"
 
 // reply is the API's answer to one in-process call.
 type reply struct {
@@ -192,9 +186,6 @@ func (p *Portal) call(w http.ResponseWriter, from *http.Request, req request) *r
 	}
 	return rep
 }
-
-// errSignIn: the API answered 401; the page sends the browser to sign in.
-var errSignIn = errors.New("portal: sign-in required")
 
 // read GETs path into out. A problem is returned as *httpapi.Problem; a
 // 401 as errSignIn.

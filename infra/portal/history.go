@@ -163,13 +163,13 @@ func (p *Portal) historyContext(w http.ResponseWriter, r *http.Request, v *View,
 	case "accounts":
 		account, back = id, "/accounts/"+url.PathEscape(id)
 		for _, a := range v.Accounts {
-			if str(a["account_id"]) == id && str(a["company_name"]) != "" {
-				label = str(a["company_name"])
+			if a.AccountID == id && a.CompanyName != "" {
+				label = a.CompanyName
 			}
 		}
 	case "people":
-		if id == str(v.Me["person_id"]) {
-			account, back, label = str(v.Me["personal_account_id"]), "/me", "your profile"
+		if id == v.Me.PersonID {
+			account, back, label = v.Me.PersonalAccountID, "/me", "your profile"
 		}
 	}
 	if account == "" {
@@ -178,7 +178,7 @@ func (p *Portal) historyContext(w http.ResponseWriter, r *http.Request, v *View,
 		}
 	}
 	if !v.setAccount(account) {
-		v.setAccount(str(v.Me["personal_account_id"]))
+		v.setAccount(v.Me.PersonalAccountID)
 	}
 	return label, back, keyNames
 }
@@ -242,8 +242,8 @@ const maxNamed = 200
 // signed-in person, and those of ids who are members of the page's
 // account, looked up by ID however many members it has.
 func (p *Portal) historyNames(w http.ResponseWriter, r *http.Request, v *View, ids []string) map[string]string {
-	me := str(v.Me["person_id"])
-	names := map[string]string{me: strings.TrimSpace(str(v.Me["first_name"])+" "+str(v.Me["last_name"])) + " (you)"}
+	me := v.Me.PersonID
+	names := map[string]string{me: strings.TrimSpace(v.Me.FirstName+" "+v.Me.LastName) + " (you)"}
 	q := url.Values{}
 	for _, id := range ids {
 		if id != me && len(q["person_id"]) < maxNamed {

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // licensePages: the dashboard of an account, registering a key, the
@@ -146,9 +147,9 @@ func (p *Portal) renderRegister(w http.ResponseWriter, r *http.Request, v *View)
 	}
 	// The business accounts the person may register to instead of
 	// creating one.
-	var admin []map[string]any
+	var admin []queries.AccountSummary
 	for _, a := range v.Accounts {
-		if str(a["kind"]) == "business" && str(a["role"]) == "admin" && str(a["status"]) == "active" {
+		if a.Kind == "business" && a.Role == "admin" && a.Status == "active" {
 			admin = append(admin, a)
 		}
 	}
@@ -301,7 +302,7 @@ func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *Vie
 	if v.Title == "" || dialog == "" {
 		v.Title = str(s["title"])
 	}
-	me := str(v.Me["person_id"])
+	me := v.Me.PersonID
 	keys := licArray(d["keys"])
 	free := 0
 	for _, k := range keys {

@@ -7,7 +7,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/domain/account"
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // accountCookie remembers the account the person last switched to, so
@@ -24,18 +26,19 @@ func (p *Portal) page(w http.ResponseWriter, r *http.Request, title, nav string)
 		p.signIn(w, r)
 		return nil
 	}
-	var accounts struct {
-		Accounts []map[string]any `json:"accounts"`
-	}
-	err := p.read(w, r, "/v1/me", &v.Me)
+	viewer, err := p.viewer(w, r)
+	var me queries.Me
 	if err == nil {
-		err = p.read(w, r, "/v1/me/accounts", &accounts)
+		me, err = p.cfg.Queries.Me(r.Context(), viewer)
+	}
+	if err == nil {
+		v.Accounts, err = p.cfg.Queries.MyAccounts(r.Context(), viewer)
 	}
 	if err != nil {
 		p.fail(w, r, v, err)
 		return nil
 	}
-	v.Accounts = accounts.Accounts
+	v.viewer, v.Me = viewer, &me
 	v.Flash = p.takeFlash(w, r)
 	if r.Method == http.MethodPost {
 		v.Form = r.PostForm
@@ -62,9 +65,9 @@ func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request, title, nav 
 // setAccount makes id the page's account; false if it is not one of the
 // person's active accounts.
 func (v *View) setAccount(id string) bool {
-	for _, a := range v.Accounts {
-		if str(a["account_id"]) == id && str(a["status"]) == "active" {
-			v.Account, v.AccountID = a, id
+	for i, a := range v.Accounts {
+		if a.AccountID == id && a.Status == "active" {
+			v.Account, v.AccountID = &v.Accounts[i], id
 			return true
 		}
 	}
@@ -72,10 +75,12 @@ func (v *View) setAccount(id string) bool {
 }
 
 // IsAdmin reports whether the person is an admin of the page's account.
-func (v *View) IsAdmin() bool { return v.Account != nil && str(v.Account["role"]) == "admin" }
+func (v *View) IsAdmin() bool {
+	return v.Account != nil && v.Account.Role == account.RoleAdmin.String()
+}
 
 // IsBusiness reports whether the page's account is a business account.
-func (v *View) IsBusiness() bool { return v.Account != nil && str(v.Account["kind"]) == "business" }
+func (v *View) IsBusiness() bool { return v.Account != nil && v.Account.Kind == "business" }
 
 // load reads an API path into v.Data[key]; on failure it answers the
 // error page (or the sign-in redirect) and returns false.
@@ -115,7 +120,7 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	id := str(v.Me["personal_account_id"])
+	id := v.Me.PersonalAccountID
 	if c, err := r.Cookie(accountCookie); err == nil && v.setAccount(c.Value) {
 		id = c.Value
 	}

@@ -33,9 +33,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/commands"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/offline"
 	"seatledger/infra/session"
+	"seatledger/queries"
 )
 
 //go:embed templates static
@@ -45,6 +47,10 @@ var files embed.FS
 type Config struct {
 	// API is the JSON API the portal calls in process. Required.
 	API http.Handler
+	// Queries are the query use cases the pages read through. Required.
+	Queries *queries.Reads
+	// Commands are the command use cases the forms send. Required.
+	Commands *commands.Handler
 	// Tokens derives the CSRF tokens from the session (secret.Key.Token).
 	// Required.
 	Tokens func(purpose, subject string) string
@@ -78,8 +84,8 @@ type Portal struct {
 
 // New parses the templates and mounts the pages.
 func New(cfg Config) (*Portal, error) {
-	if cfg.API == nil || cfg.Tokens == nil || cfg.Sessions == nil {
-		return nil, errors.New("portal: needs the API, a token function and the sessions")
+	if cfg.API == nil || cfg.Queries == nil || cfg.Commands == nil || cfg.Tokens == nil || cfg.Sessions == nil {
+		return nil, errors.New("portal: needs the API, the query and command use cases, a token function and the sessions")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

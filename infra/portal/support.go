@@ -221,7 +221,7 @@ func (p *Portal) ticketView(w http.ResponseWriter, r *http.Request, tab string) 
 			if agent := strings.TrimPrefix(str(reply["author"]), "support:"); agent != "" {
 				reply["author_label"] = "Support (" + agent + ")"
 			}
-		case str(reply["author"]) == str(v.Me["person_id"]):
+		case str(reply["author"]) == v.Me.PersonID:
 			reply["author_label"] = str(reply["author_name"]) + " (you)"
 		default:
 			reply["author_label"] = str(reply["author_name"])
@@ -235,7 +235,7 @@ func (p *Portal) ticketView(w http.ResponseWriter, r *http.Request, tab string) 
 	status := str(t["status"])
 	v.Data["id"] = str(t["ticket_id"])
 	v.Data["tab"] = tab
-	v.Data["is_owner"] = str(t["owner"]) == str(v.Me["person_id"])
+	v.Data["is_owner"] = str(t["owner"]) == v.Me.PersonID
 	v.Data["current"] = status == "open" || status == "in_progress" || status == "awaiting_customer"
 	v.Data["resolved"] = status == "resolved"
 	v.Data["can_reply"] = status != "closed"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // View is what every page's template is executed with: who is signed in,
@@ -24,12 +25,12 @@ type View struct {
 	Title string
 	// Nav names the header's current item ("dashboard", "subscriptions" …).
 	Nav string
-	// Me is the signed-in person (GET /v1/me); nil when nobody is.
-	Me map[string]any
-	// Accounts are the person's accounts (GET /v1/me/accounts).
-	Accounts []map[string]any
+	// Me is the signed-in person; nil when nobody is.
+	Me *queries.Me
+	// Accounts are the accounts the person can switch between (MEM-2).
+	Accounts []queries.AccountSummary
 	// Account is the account the page is about, one of Accounts.
-	Account map[string]any
+	Account *queries.AccountSummary
 	// AccountID is Account's ID.
 	AccountID string
 	// CSRF is the token every form of a signed-in person carries.
@@ -48,23 +49,25 @@ type View struct {
 	Path string
 	// JS is the URL of the portal's script, with its content hash.
 	JS, HTMX, CSS, Icon string
+
+	// viewer is who asks the page's use cases.
+	viewer queries.Viewer
 }
 
-// fail records a failed call: a problem is shown, anything else is a
-// generic error (the real one is logged by the API under the request ID).
+// fail records a failed call: a problem is shown as it is, any other
+// error as the problem the API's table maps it to (an unknown error is a
+// generic one; the page's handler logs the real one).
 func (v *View) fail(err error) {
 	var p *httpapi.Problem
 	switch {
 	case errors.As(err, &p):
 		v.Problem = p
-		v.Status = p.Status
 	case errors.Is(err, errSignIn):
 		v.Problem = &httpapi.Problem{Status: http.StatusUnauthorized, Title: "Sign-in required", Detail: "your session has ended; sign in again"}
-		v.Status = http.StatusUnauthorized
 	default:
-		v.Problem = &httpapi.Problem{Status: http.StatusInternalServerError, Title: "Something went wrong", Detail: err.Error()}
-		v.Status = http.StatusInternalServerError
+		v.Problem = problemOf(err)
 	}
+	v.Status = v.Problem.Status
 }
 
 // Err returns the API's reason for field name, or "".
@@ -223,13 +226,25 @@ func str(v any) string {
 	return fmt.Sprint(v)
 }
 
-// formatTime formats an RFC 3339 time of the API's JSON; anything else is
-// printed as it is.
+// formatTime formats a time: a time.Time (a zero one is ""), a
+// *time.Time (nil is ""), or an RFC 3339 text; anything else is printed
+// as it is.
 func formatTime(v any, layout string) string {
-	s := str(v)
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return s
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *time.Time:
+		if x == nil {
+			return ""
+		}
+		t = *x
+	default:
+		s := str(v)
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return s
+		}
 	}
 	if t.IsZero() {
 		return ""
