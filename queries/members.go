@@ -122,3 +122,13 @@ func Members(ctx context.Context, db DB, f MembersFilter) (MembersPage, error) {
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// Members is the use case of an account's members list: v must be
+// allowed to view account f.AccountID (from its events), and the read
+// sees v's last write.
+func (q *Reads) Members(ctx context.Context, v Viewer, f MembersFilter) (MembersPage, error) {
+	if err := q.authorizeAccount(ctx, v, f.AccountID, DirectoryReadModel); err != nil {
+		return MembersPage{}, err
+	}
+	return Members(ctx, q.db, f)
+}

@@ -188,10 +188,11 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.authorizeRead(w, r, id) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	page, err := queries.Members(r.Context(), s.cfg.People.Reads, f)
+	page, err := s.reads.Members(r.Context(), v, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

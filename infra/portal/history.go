@@ -120,7 +120,7 @@ func (p *Portal) historyContext(w http.ResponseWriter, r *http.Request, v *View,
 		var d map[string]any
 		if p.read(w, r, "/v1/subscriptions/"+url.PathEscape(id), &d) == nil {
 			s := licObject(d["subscription"])
-			account, label, back = str(s["account_id"]), subscriptionTitle(s), "/subscriptions/"+url.PathEscape(id)
+			account, label, back = str(s["account_id"]), subscriptionTitle(str(s["name"]), str(s["product_name"]), str(s["product_id"]), str(s["period"])), "/subscriptions/"+url.PathEscape(id)
 			for _, k := range licArray(d["keys"]) {
 				m := licObject(k)
 				keyNames[str(m["key_id"])] = str(m["name"])

@@ -10,6 +10,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/commands"
+	"seatledger/domain/account"
+	"seatledger/domain/event"
+	"seatledger/domain/subscription"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -46,86 +50,96 @@ func (p *Portal) licensePages(r chi.Router) {
 
 // ---- dashboard -------------------------------------------------------
 
+// dashboardView is the dashboard's data.
+type dashboardView struct {
+	// Cards are one per product of the account (INST-5, MEM-2).
+	Cards []queries.ProductCard
+}
+
 // dashboard shows a card per product of the account (INST-5, MEM-2).
 func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "Dashboard", "dashboard")
 	if v == nil {
 		return
 	}
-	if !p.load(w, r, v, "dashboard", "/v1/accounts/"+url.PathEscape(v.AccountID)+"/dashboard") {
+	cards, err := p.cfg.Queries.Dashboard(r.Context(), v.viewer, v.AccountID)
+	if err != nil {
+		p.fail(w, r, v, err)
 		return
 	}
-	v.Data["cards"] = licObject(v.Data["dashboard"])["products"]
+	v.Page = dashboardView{Cards: cards}
 	p.render(w, r, "licenses-dashboard.html", v)
 }
 
 // ---- register a key (KEY-2) -------------------------------------------
 
-// companyFields are the fields of the business-details dialog, named as
-// the API's problem names them ("company.zip").
-var companyFields = []string{"name", "country", "zip", "phone", "street", "city", "state"}
+// registerView is the register-key page's data.
+type registerView struct {
+	// Company: the business-details step is open.
+	Company bool
+	// AdminAccounts are the business accounts the person may register to
+	// instead of creating one.
+	AdminAccounts []queries.AccountSummary
+}
 
 func (p *Portal) registerKeyPage(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "Register key", "dashboard")
 	if v == nil {
 		return
 	}
-	p.renderRegister(w, r, v)
+	p.renderRegister(w, r, v, false)
 }
 
 // registerKey registers the key to the page's account when it is a
-// business account; from a personal account it first asks the API with
-// empty business details, so that the key itself is checked (format,
-// unknown, registered elsewhere) before the person fills in the
-// business-details dialog; the API's answer that the company is
-// incomplete opens that dialog. The dialog then sends the details (or
-// one of the person's business accounts).
+// business account; from a personal account it first asks with empty
+// business details, so that the key itself is checked (format, unknown,
+// registered elsewhere) before the person fills in the business-details
+// dialog; the answer that the company is incomplete opens that dialog.
+// The dialog then sends the details (or one of the person's business
+// accounts).
 func (p *Portal) registerKey(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "Register key", "dashboard")
 	if v == nil {
 		return
 	}
 	f := v.Form
-	body := map[string]any{"key": strings.TrimSpace(f.Get("key"))}
+	cmd := commands.RegisterKey{Key: strings.TrimSpace(f.Get("key"))}
 	companyStep := f.Get("step") == "company"
 	switch {
 	case companyStep && f.Get("account_id") != "":
-		body["account_id"] = f.Get("account_id")
+		cmd.AccountID = f.Get("account_id")
 	case companyStep:
-		c := map[string]any{}
-		for _, name := range companyFields {
-			c[name] = strings.TrimSpace(f.Get("company." + name))
-		}
-		body["company"] = c
+		t := func(name string) string { return strings.TrimSpace(f.Get("company." + name)) }
+		cmd.Company = &account.Company{Name: t("name"), Country: t("country"), ZIP: t("zip"), Phone: t("phone"),
+			Street: t("street"), City: t("city"), State: t("state")}
 	case v.IsBusiness():
-		body["account_id"] = v.AccountID
+		cmd.AccountID = v.AccountID
 	default:
-		// The key alone: the API checks it first and then asks for the
-		// company details (a problem naming "company").
+		// The key alone: the command checks it first and then asks for
+		// the company details (a problem naming "company").
 	}
-	var out map[string]any
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/keys/register", body), &out) {
-		switch {
-		case companyStep:
-			v.Data = map[string]any{"company": true}
-		case !v.IsBusiness() && namesCompany(v.Problem):
+	res, err := p.cfg.Commands.RegisterKey(r.Context(), v.meta(r), cmd)
+	if err != nil {
+		v.fail(err)
+		company := companyStep
+		if !companyStep && !v.IsBusiness() && namesCompany(v.Problem) {
 			// The key is fine; the business details are what is missing.
-			v.Data = map[string]any{"company": true}
+			company = true
 			v.Problem, v.Status = nil, 0
 		}
-		p.renderRegister(w, r, v)
+		p.renderRegister(w, r, v, company)
 		return
 	}
-	account := str(out["account_id"])
-	if account != "" {
-		http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: account, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
+	p.wrote(w, res.AppendResult)
+	if res.AccountID != "" {
+		http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: res.AccountID, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
 			SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
 	}
 	flash := "Your key is registered."
-	if out["account_created"] == true {
+	if res.AccountCreated {
 		flash = "Your key is registered to your new business account " + f.Get("company.name") + "."
 	}
-	p.redirect(w, r, "/subscriptions/"+url.PathEscape(str(out["subscription_id"])), flash)
+	p.redirect(w, r, "/subscriptions/"+url.PathEscape(res.SubscriptionID), flash)
 }
 
 // namesCompany reports whether a problem is about the company's details.
@@ -141,31 +155,44 @@ func namesCompany(pr *httpapi.Problem) bool {
 	return false
 }
 
-func (p *Portal) renderRegister(w http.ResponseWriter, r *http.Request, v *View) {
-	if v.Data == nil {
-		v.Data = map[string]any{}
-	}
-	// The business accounts the person may register to instead of
-	// creating one.
-	var admin []queries.AccountSummary
+func (p *Portal) renderRegister(w http.ResponseWriter, r *http.Request, v *View, company bool) {
+	page := registerView{Company: company}
 	for _, a := range v.Accounts {
-		if a.Kind == "business" && a.Role == "admin" && a.Status == "active" {
-			admin = append(admin, a)
+		if a.Kind == "business" && a.Role == account.RoleAdmin.String() && a.Status == "active" {
+			page.AdminAccounts = append(page.AdminAccounts, a)
 		}
 	}
-	v.Data["admin_accounts"] = admin
+	v.Page = page
 	p.render(w, r, "licenses-register.html", v)
 }
 
 // ---- subscriptions list ------------------------------------------------
 
-// subscriptionFilters are the list's display filters. The API knows
+// subscriptionFilters are the list's display filters. The query knows
 // "active" and "all"; expiring and expired are chosen here from all.
 var subscriptionFilters = []string{"all", "active", "expiring", "expired"}
 
 // expiringWithin is how soon an active subscription ends for it to be
 // "expiring" (as the installations lists' INST-2 choice: 30 days).
 const expiringWithin = 30 * 24 * time.Hour
+
+// subscriptionsView is the subscriptions list's data.
+type subscriptionsView struct {
+	Rows []subscriptionRow
+	// Counts are the rows under each of Filters.
+	Counts  map[string]int
+	Filters []string
+	// Products names the products of the account's subscriptions, by ID.
+	Products map[string]string
+}
+
+// subscriptionRow is one row of the subscriptions list.
+type subscriptionRow struct {
+	queries.SubscriptionSummary
+	// Title is the display name (subscriptionTitle); Display the status
+	// the list shows (displayStatus).
+	Title, Display string
+}
 
 func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "Subscriptions", "subscriptions")
@@ -182,59 +209,57 @@ func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Form.Set("status", status)
 	v.Form.Set("sort", sort)
-	if !p.load(w, r, v, "list", "/v1/accounts/"+url.PathEscape(v.AccountID)+"/subscriptions?status=all&sort="+url.QueryEscape(sort)) {
+	list, err := p.cfg.Queries.Subscriptions(r.Context(), v.viewer, queries.SubscriptionsFilter{AccountID: v.AccountID, Status: "all", Sort: sort})
+	if err != nil {
+		p.fail(w, r, v, err)
 		return
 	}
 	product := v.Value("product")
 	now := p.cfg.Now()
-	counts := map[string]int{}
-	var rows []map[string]any
-	products := map[string]string{}
-	for _, s := range licArray(licObject(v.Data["list"])["subscriptions"]) {
-		m := licObject(s)
-		products[str(m["product_id"])] = str(m["product_name"])
-		if product != "" && str(m["product_id"]) != product {
+	page := subscriptionsView{Counts: map[string]int{}, Filters: subscriptionFilters, Products: map[string]string{}}
+	for _, s := range list {
+		page.Products[s.ProductID] = s.ProductName
+		if product != "" && s.ProductID != product {
 			continue
 		}
-		m["title"] = subscriptionTitle(m)
-		m["display"] = displayStatus(m, now)
+		row := subscriptionRow{SubscriptionSummary: s, Title: subscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period),
+			Display: displayStatus(s.Status, s.End, now)}
 		for _, f := range subscriptionFilters {
-			if subscriptionInFilter(f, m, now) {
-				counts[f]++
+			if row.inFilter(f) {
+				page.Counts[f]++
 			}
 		}
-		if subscriptionInFilter(status, m, now) {
-			rows = append(rows, m)
+		if row.inFilter(status) {
+			page.Rows = append(page.Rows, row)
 		}
 	}
-	v.Data["rows"], v.Data["counts"], v.Data["filters"], v.Data["products"] = rows, counts, subscriptionFilters, products
+	v.Page = page
 	p.render(w, r, "licenses-subscriptions.html", v)
 }
 
-// subscriptionInFilter reports whether subscription s shows under filter f.
-func subscriptionInFilter(f string, s map[string]any, now time.Time) bool {
-	status := str(s["status"])
+// inFilter reports whether the row shows under filter f.
+func (s subscriptionRow) inFilter(f string) bool {
 	switch f {
 	case "active":
-		return status != "expired"
+		return s.Status != "expired"
 	case "expiring":
-		return displayStatus(s, now) == "expiring"
+		return s.Display == "expiring"
 	case "expired":
-		return status == "expired"
+		return s.Status == "expired"
 	}
 	return true
 }
 
 // displayStatus is the status a list shows: expired, in grace (ended,
 // still working: SUB-6), expiring (ends within 30 days), active.
-func displayStatus(s map[string]any, now time.Time) string {
-	switch str(s["status"]) {
+func displayStatus(status string, end *time.Time, now time.Time) string {
+	switch status {
 	case "expired":
 		return "expired"
 	case "grace":
 		return "grace"
 	}
-	if end, err := time.Parse(time.RFC3339Nano, str(s["end"])); err == nil && end.Before(now.Add(expiringWithin)) {
+	if end != nil && end.Before(now.Add(expiringWithin)) {
 		return "expiring"
 	}
 	return "active"
@@ -242,117 +267,146 @@ func displayStatus(s map[string]any, now time.Time) string {
 
 // subscriptionTitle is the display name (SUB-5), or the product's
 // "… Subscription" until an admin names it.
-func subscriptionTitle(s map[string]any) string {
-	if n := str(s["name"]); n != "" {
-		return n
+func subscriptionTitle(name, productName, productID, period string) string {
+	if name != "" {
+		return name
 	}
-	name := str(s["product_name"])
-	if name == "" {
-		name = str(s["product_id"])
+	if productName == "" {
+		productName = productID
 	}
-	if str(s["period"]) == "permanent" {
-		return name + " Permanent License"
+	if period == "permanent" {
+		return productName + " Permanent License"
 	}
-	return name + " Subscription"
+	return productName + " Subscription"
 }
 
 // ---- subscription details ------------------------------------------------
 
-// keySorts are the keys table's sortable columns (KEY-7), as the API's
-// key_sort names them.
+// keySorts are the keys table's sortable columns (KEY-7), as the query's
+// key sort names them.
 var keySorts = []string{"name", "type", "quota", "used", "vacant", "expiry"}
 
-// subscriptionPath is the API path of the page's subscription.
-func subscriptionPath(r *http.Request) string {
-	return "/v1/subscriptions/" + url.PathEscape(chi.URLParam(r, "subscriptionID"))
+// subscriptionView is the subscription details page's data, with the
+// dialog open over it.
+type subscriptionView struct {
+	// ID is the subscription's ID; Base the page's path.
+	ID, Base string
+	Sub      subscriptionTerms
+	Orders   []queries.Order
+	Keys     []keyRow
+	// Free is the primary key's quota: the seats no sublicense reserves.
+	Free, Seats int
+	// Manage: the person may create keys (an account admin, or a license
+	// administrator of the primary key: MEM-6).
+	Manage bool
+	// Sort and Dir are the keys table's order (KEY-7), Sorts its columns.
+	Sort, Dir string
+	Sorts     []string
+	// Dialog names the dialog open over the page ("" for none).
+	Dialog string
+
+	// The key dialogs: the key, the most its quota can be (its own seats
+	// and the free ones), its page's path, and its full key once shown
+	// (KEY-9).
+	Key     *keyRow
+	Max     int
+	KeyPath string
+	Secret  string
+	// The administrators tab (MEM-6): the key's administrators and the
+	// members who may be added.
+	Admins     []queries.Member
+	Candidates []queries.Member
 }
 
-// portalSubscriptionPath is the portal's page of the subscription.
+// subscriptionTerms is the subscription with its display name.
+type subscriptionTerms struct {
+	queries.Subscription
+	Title string
+}
+
+// keyRow is one license key of the page.
+type keyRow struct {
+	queries.LicenseKey
+	// Manage: the person may change the key (an account admin or one of
+	// its license administrators, MEM-6).
+	Manage bool
+	// Expires is when the key ends: its own expiry or the subscription's.
+	Expires *time.Time
+}
+
+// subscriptionPath is the portal's page of the route's subscription.
 func portalSubscriptionPath(r *http.Request) string {
 	return "/subscriptions/" + url.PathEscape(chi.URLParam(r, "subscriptionID"))
 }
 
-// loadSubscription reads the page's subscription into v (keys sorted as
-// the query's sort and dir ask) and makes its account the page's. dialog
+// loadSubscription reads the page's subscription (keys sorted as the
+// query's sort and dir ask) and makes its account the page's. dialog
 // names the dialog open over it ("" for none). It answers the error page
-// and returns false when the subscription cannot be read.
-func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *View, dialog string) bool {
+// and returns nil when the subscription cannot be read.
+func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *View, dialog string) *subscriptionView {
 	q := r.URL.Query()
 	col, dir := q.Get("sort"), q.Get("dir")
-	path := subscriptionPath(r)
+	keySort := ""
 	if slices.Contains(keySorts, col) {
 		if dir != "desc" {
 			dir = "asc"
 		}
-		keySort := col
+		keySort = col
 		if dir == "desc" {
 			keySort = "-" + col
 		}
-		path += "?key_sort=" + url.QueryEscape(keySort)
 	} else {
 		col, dir = "", ""
 	}
-	if !p.load(w, r, v, "details", path) {
-		return false
+	id := chi.URLParam(r, "subscriptionID")
+	d, err := p.cfg.Queries.SubscriptionDetails(r.Context(), v.viewer, id, keySort)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return nil
 	}
-	d := licObject(v.Data["details"])
-	s := licObject(d["subscription"])
-	v.setAccount(str(s["account_id"]))
-	s["title"] = subscriptionTitle(s)
+	s := d.Subscription
+	v.setAccount(s.AccountID)
+	page := &subscriptionView{ID: id, Base: portalSubscriptionPath(r), Orders: d.Orders, Seats: s.Seats, Sort: col, Dir: dir,
+		Sorts: keySorts, Dialog: dialog,
+		Sub: subscriptionTerms{Subscription: s, Title: subscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period)}}
 	if v.Title == "" || dialog == "" {
-		v.Title = str(s["title"])
+		v.Title = page.Sub.Title
 	}
-	me := v.Me.PersonID
-	keys := licArray(d["keys"])
-	free := 0
-	for _, k := range keys {
-		m := licObject(k)
-		if str(m["type"]) == "primary" {
-			free = licInt(m["quota"])
-			v.Data["primary"] = m
+	page.Manage = v.IsAdmin()
+	for _, k := range d.Keys {
+		row := keyRow{LicenseKey: k, Manage: v.IsAdmin() || slices.Contains(k.Administrators, v.Me.PersonID), Expires: k.ExpiresAt}
+		if row.Expires == nil {
+			row.Expires = s.End
 		}
-		admins := licArray(m["administrators"])
-		m["manage"] = v.IsAdmin() || slices.ContainsFunc(admins, func(a any) bool { return str(a) == me })
-		if m["expires_at"] == nil {
-			m["expires"] = s["end"]
-		} else {
-			m["expires"] = m["expires_at"]
+		if k.Type == "primary" {
+			page.Free = k.Quota
+			page.Manage = page.Manage || row.Manage
 		}
+		page.Keys = append(page.Keys, row)
 	}
-	manage := v.IsAdmin()
-	if primary := licObject(v.Data["primary"]); primary != nil && primary["manage"] == true {
-		manage = true
-	}
-	v.Data["id"] = chi.URLParam(r, "subscriptionID")
-	v.Data["base"] = portalSubscriptionPath(r)
-	v.Data["sub"], v.Data["orders"], v.Data["keys"] = s, licArray(d["orders"]), keys
-	v.Data["free"], v.Data["seats"] = free, licInt(s["seats"])
-	v.Data["manage"] = manage
-	v.Data["sort"], v.Data["dir"] = col, dir
-	v.Data["sorts"] = keySorts
-	v.Data["dialog"] = dialog
-	return true
+	v.Page = page
+	return page
 }
 
-// subscriptionPage is the details page, and renderSubscription renders it
-// with its dialog after v has been loaded.
+// subscriptionPage is the details page.
 func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "", "subscriptions")
-	if v == nil || !p.loadSubscription(w, r, v, "") {
+	if v == nil || p.loadSubscription(w, r, v, "") == nil {
 		return
 	}
 	p.render(w, r, "licenses-subscription.html", v)
 }
 
 // setAutoRenew turns renewal on or off (SUB-2); a reseller's subscription
-// answers the API's problem on the page.
+// answers the command's problem on the page.
 func (p *Portal) setAutoRenew(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "", "subscriptions")
 	if v == nil {
 		return
 	}
 	on := v.Form.Get("on") == "true"
-	if p.submit(w, r, v, jsonRequest(http.MethodPut, subscriptionPath(r)+"/auto-renew", map[string]any{"on": on}), nil) {
+	res, err := p.cfg.Commands.SetAutoRenew(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), on)
+	if p.done(w, v, res, err) {
 		msg := "Subscription renewal is off."
 		if on {
 			msg = "Subscription renewal is on."
@@ -363,20 +417,35 @@ func (p *Portal) setAutoRenew(w http.ResponseWriter, r *http.Request) {
 	p.rerender(w, r, v, "")
 }
 
+// done records a command's result: its position in the browser (read
+// your writes) and true, or its problem in v and false.
+func (p *Portal) done(w http.ResponseWriter, v *View, res event.AppendResult, err error) bool {
+	if err != nil {
+		v.fail(err)
+		return false
+	}
+	p.wrote(w, res)
+	return true
+}
+
 // rerender shows the subscription again with the problem of a failed form.
 func (p *Portal) rerender(w http.ResponseWriter, r *http.Request, v *View, dialog string) {
-	if p.loadSubscription(w, r, v, dialog) {
+	if p.loadSubscription(w, r, v, dialog) != nil {
 		p.render(w, r, "licenses-subscription.html", v)
 	}
 }
 
 func (p *Portal) renamePage(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "Rename the subscription", "subscriptions")
-	if v == nil || !p.loadSubscription(w, r, v, "rename") {
+	if v == nil {
+		return
+	}
+	page := p.loadSubscription(w, r, v, "rename")
+	if page == nil {
 		return
 	}
 	if v.Form.Get("name") == "" {
-		v.Form.Set("name", str(licObject(v.Data["sub"])["name"]))
+		v.Form.Set("name", page.Sub.Name)
 	}
 	p.render(w, r, "licenses-subscription.html", v)
 }
@@ -388,7 +457,8 @@ func (p *Portal) rename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(v.Form.Get("name"))
-	if p.submit(w, r, v, jsonRequest(http.MethodPut, subscriptionPath(r)+"/name", map[string]any{"name": name}), nil) {
+	res, err := p.cfg.Commands.RenameSubscription(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), name)
+	if p.done(w, v, res, err) {
 		p.redirect(w, r, portalSubscriptionPath(r), "The subscription is renamed "+name+".")
 		return
 	}
@@ -399,20 +469,24 @@ func (p *Portal) rename(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) newKeyPage(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "Create license key", "subscriptions")
-	if v == nil || !p.loadSubscription(w, r, v, "new-key") {
+	if v == nil {
+		return
+	}
+	page := p.loadSubscription(w, r, v, "new-key")
+	if page == nil {
 		return
 	}
 	if v.Form.Get("name") == "" {
-		v.Form.Set("name", "License key "+strconv.Itoa(len(licArray(v.Data["keys"]))))
+		v.Form.Set("name", "License key "+strconv.Itoa(len(page.Keys)))
 		v.Form.Set("renew_with_subscription", "on")
-		v.Form.Set("expires_at", formatTime(licObject(v.Data["sub"])["end"], time.DateOnly))
+		v.Form.Set("expires_at", formatTime(page.Sub.End, time.DateOnly))
 	}
 	p.render(w, r, "licenses-subscription.html", v)
 }
 
 // keyForm reads the quota and expiry of a key's form. It records a
 // problem in v (named after the field) and returns false when one is not
-// what the API takes, so that the API is never sent garbage.
+// what the command takes.
 func keyForm(v *View) (quota int, expires *time.Time, ok bool) {
 	f := v.Form
 	quota, err := strconv.Atoi(strings.TrimSpace(f.Get("quota")))
@@ -444,7 +518,7 @@ func licInvalid(v *View, name, reason string) {
 }
 
 // createKey creates a sublicense (KEY-3); a quota above the free seats is
-// the API's problem next to the quota (KEY-4).
+// the command's problem next to the quota (KEY-4).
 func (p *Portal) createKey(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "Create license key", "subscriptions")
 	if v == nil {
@@ -452,13 +526,11 @@ func (p *Portal) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	quota, expires, ok := keyForm(v)
 	if ok {
-		body := map[string]any{"name": strings.TrimSpace(v.Form.Get("name")), "quota": quota}
-		if expires != nil {
-			body["expires_at"] = expires
-		}
-		var out map[string]any
-		if p.submit(w, r, v, jsonRequest(http.MethodPost, subscriptionPath(r)+"/keys", body), &out) {
-			p.redirect(w, r, portalSubscriptionPath(r), "License key "+str(body["name"])+" is created with "+strconv.Itoa(quota)+" seats.")
+		name := strings.TrimSpace(v.Form.Get("name"))
+		res, err := p.cfg.Commands.CreateSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"),
+			subscription.Sublicense{Name: name, Quota: quota, ExpiresAt: expires})
+		if p.done(w, v, res.AppendResult, err) {
+			p.redirect(w, r, portalSubscriptionPath(r), "License key "+name+" is created with "+strconv.Itoa(quota)+" seats.")
 			return
 		}
 	}
@@ -471,37 +543,44 @@ func keyPath(r *http.Request) string {
 }
 
 // loadKey reads the subscription with the dialog of the route's key open.
-func (p *Portal) loadKey(w http.ResponseWriter, r *http.Request, v *View, dialog string) bool {
-	if !p.loadSubscription(w, r, v, dialog) {
-		return false
+func (p *Portal) loadKey(w http.ResponseWriter, r *http.Request, v *View, dialog string) *subscriptionView {
+	page := p.loadSubscription(w, r, v, dialog)
+	if page == nil {
+		return nil
 	}
 	id := chi.URLParam(r, "keyID")
-	for _, k := range licArray(v.Data["keys"]) {
-		if m := licObject(k); str(m["key_id"]) == id {
-			v.Data["key"] = m
-			// The most the key's quota can be: its own seats and the free ones.
-			v.Data["max"] = licInt(m["quota"]) + licInt(v.Data["free"])
-			v.Data["keypath"] = keyPath(r)
-			return true
+	for i, k := range page.Keys {
+		if k.KeyID == id {
+			page.Key = &page.Keys[i]
+			page.Max = k.Quota + page.Free
+			page.KeyPath = keyPath(r)
+			return page
 		}
 	}
 	p.fail(w, r, v, &httpapi.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "the subscription has no license key " + id})
-	return false
+	return nil
+}
+
+// keyFormOf fills the key dialog's form with the key as it is.
+func keyFormOf(k *keyRow) url.Values {
+	f := url.Values{"name": {k.Name}, "quota": {strconv.Itoa(k.Quota)}, "expires_at": {formatTime(k.Expires, time.DateOnly)}}
+	if k.ExpiresAt == nil {
+		f.Set("renew_with_subscription", "on")
+	}
+	return f
 }
 
 func (p *Portal) keyPage(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "License key", "subscriptions")
-	if v == nil || !p.loadKey(w, r, v, "key") {
+	if v == nil {
 		return
 	}
-	k := licObject(v.Data["key"])
-	v.Form.Set("name", str(k["name"]))
-	v.Form.Set("quota", str(k["quota"]))
-	if k["expires_at"] == nil {
-		v.Form.Set("renew_with_subscription", "on")
-		v.Form.Set("expires_at", formatTime(k["expires"], time.DateOnly))
-	} else {
-		v.Form.Set("expires_at", formatTime(k["expires_at"], time.DateOnly))
+	page := p.loadKey(w, r, v, "key")
+	if page == nil {
+		return
+	}
+	for name, values := range keyFormOf(page.Key) {
+		v.Form[name] = values
 	}
 	p.render(w, r, "licenses-subscription.html", v)
 }
@@ -516,14 +595,9 @@ func (p *Portal) changeKey(w http.ResponseWriter, r *http.Request) {
 	quota, expires, ok := keyForm(v)
 	if ok {
 		name := strings.TrimSpace(v.Form.Get("name"))
-		body := map[string]any{"name": name, "quota": quota}
-		if expires != nil {
-			body["expires_at"] = expires
-		} else {
-			body["renew_with_subscription"] = true
-		}
-		path := subscriptionPath(r) + "/keys/" + url.PathEscape(chi.URLParam(r, "keyID"))
-		if p.submit(w, r, v, jsonRequest(http.MethodPatch, path, body), nil) {
+		res, err := p.cfg.Commands.ChangeSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
+			commands.ChangeSublicense{Name: &name, Quota: &quota, ExpiresAt: expires, ClearExpiry: expires == nil})
+		if p.done(w, v, res, err) {
 			p.redirect(w, r, portalSubscriptionPath(r), "License key "+name+" is saved.")
 			return
 		}
@@ -532,42 +606,37 @@ func (p *Portal) changeKey(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.loadKey(w, r, v, "key") {
+	if p.loadKey(w, r, v, "key") != nil {
 		p.render(w, r, "licenses-subscription.html", v)
 	}
 }
 
 // showKey reveals the key in full, on an explicit request (KEY-9): the
-// API refuses anyone but the account's admins and the key's license
+// command refuses anyone but the account's admins and the key's license
 // administrators. The page is not stored (Cache-Control: no-store).
 func (p *Portal) showKey(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "License key", "subscriptions")
 	if v == nil {
 		return
 	}
-	var out map[string]any
-	path := subscriptionPath(r) + "/keys/" + url.PathEscape(chi.URLParam(r, "keyID")) + "/secret"
-	err := p.result(p.call(w, r, request{method: http.MethodGet, path: path}), &out)
+	key, err := p.cfg.Commands.RevealKey(r.Context(), v.viewer.Actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
 	if err != nil {
 		v.fail(err)
 	}
-	if !p.loadKey(w, r, v, "key") {
+	page := p.loadKey(w, r, v, "key")
+	if page == nil {
 		return
 	}
 	if err == nil {
-		v.Data["secret"] = str(out["key"])
+		page.Secret = key
 	}
-	k := licObject(v.Data["key"])
-	v.Form = url.Values{"name": {str(k["name"])}, "quota": {str(k["quota"])}, "expires_at": {formatTime(k["expires"], time.DateOnly)}}
-	if k["expires_at"] == nil {
-		v.Form.Set("renew_with_subscription", "on")
-	}
+	v.Form = keyFormOf(page.Key)
 	p.render(w, r, "licenses-subscription.html", v)
 }
 
 func (p *Portal) deleteKeyPage(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "Delete license key", "subscriptions")
-	if v == nil || !p.loadKey(w, r, v, "delete-key") {
+	if v == nil || p.loadKey(w, r, v, "delete-key") == nil {
 		return
 	}
 	p.render(w, r, "licenses-subscription.html", v)
@@ -580,12 +649,12 @@ func (p *Portal) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	path := subscriptionPath(r) + "/keys/" + url.PathEscape(chi.URLParam(r, "keyID"))
-	if p.submit(w, r, v, request{method: http.MethodDelete, path: path}, nil) {
+	res, err := p.cfg.Commands.DeleteSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	if p.done(w, v, res, err) {
 		p.redirect(w, r, portalSubscriptionPath(r), "The license key is deleted; its seats are back on the primary key.")
 		return
 	}
-	if p.loadKey(w, r, v, "delete-key") {
+	if p.loadKey(w, r, v, "delete-key") != nil {
 		p.render(w, r, "licenses-subscription.html", v)
 	}
 }
@@ -601,42 +670,38 @@ func (p *Portal) keyAdminsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) renderAdmins(w http.ResponseWriter, r *http.Request, v *View) {
-	if !p.loadKey(w, r, v, "admins") {
+	page := p.loadKey(w, r, v, "admins")
+	if page == nil {
 		return
 	}
-	account := str(licObject(v.Data["sub"])["account_id"])
-	var members struct {
-		Members []map[string]any `json:"members"`
-	}
-	if err := p.read(w, r, "/v1/accounts/"+url.PathEscape(account)+"/members?status=active&limit=200", &members); err != nil {
+	members, err := p.cfg.Queries.Members(r.Context(), v.viewer, queries.MembersFilter{AccountID: page.Sub.AccountID, Status: "active",
+		Limit: queries.MaxMembersPage})
+	if err != nil {
 		p.fail(w, r, v, err)
 		return
 	}
-	admins := licArray(licObject(v.Data["key"])["administrators"])
-	byID := map[string]map[string]any{}
-	var candidates []map[string]any
+	admins := page.Key.Administrators
+	byID := map[string]queries.Member{}
 	for _, m := range members.Members {
-		id := str(m["person_id"])
-		byID[id] = m
-		if !slices.ContainsFunc(admins, func(a any) bool { return str(a) == id }) {
-			candidates = append(candidates, m)
+		byID[m.PersonID] = m
+		if !slices.Contains(admins, m.PersonID) {
+			page.Candidates = append(page.Candidates, m)
 		}
 	}
-	var rows []map[string]any
 	for _, a := range admins {
-		m, ok := byID[str(a)]
+		m, ok := byID[a]
 		if !ok {
-			m = map[string]any{"person_id": str(a)}
+			m = queries.Member{PersonID: a}
 		}
-		rows = append(rows, m)
+		page.Admins = append(page.Admins, m)
 	}
-	v.Data["admins"], v.Data["candidates"] = rows, candidates
 	p.render(w, r, "licenses-subscription.html", v)
 }
 
-// adminPath is the API path of a key's administrator.
-func adminPath(r *http.Request, personID string) string {
-	return subscriptionPath(r) + "/keys/" + url.PathEscape(chi.URLParam(r, "keyID")) + "/administrators/" + url.PathEscape(personID)
+// setKeyAdmin makes personID a license administrator of the route's key,
+// or no longer one (MEM-6).
+func (p *Portal) setKeyAdmin(r *http.Request, v *View, personID string, on bool) (event.AppendResult, error) {
+	return p.cfg.Commands.SetKeyAdministrator(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"), personID, on)
 }
 
 func (p *Portal) addKeyAdmin(w http.ResponseWriter, r *http.Request) {
@@ -647,7 +712,7 @@ func (p *Portal) addKeyAdmin(w http.ResponseWriter, r *http.Request) {
 	person := v.Form.Get("person_id")
 	if person == "" {
 		licInvalid(v, "person_id", "choose a member of the account")
-	} else if p.submit(w, r, v, request{method: http.MethodPut, path: adminPath(r, person)}, nil) {
+	} else if res, err := p.setKeyAdmin(r, v, person, true); p.done(w, v, res, err) {
 		p.redirect(w, r, keyPath(r)+"/administrators", "The member is now a license administrator of this key.")
 		return
 	}
@@ -659,7 +724,7 @@ func (p *Portal) removeKeyAdmin(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if p.submit(w, r, v, request{method: http.MethodDelete, path: adminPath(r, chi.URLParam(r, "personID"))}, nil) {
+	if res, err := p.setKeyAdmin(r, v, chi.URLParam(r, "personID"), false); p.done(w, v, res, err) {
 		p.redirect(w, r, keyPath(r)+"/administrators", "The license administrator is removed from this key.")
 		return
 	}

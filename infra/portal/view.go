@@ -43,8 +43,11 @@ type View struct {
 	Problem *httpapi.Problem
 	// Status is the HTTP status the page is answered with.
 	Status int
-	// Data is the page's own data, as the API answered it.
+	// Data is the page's own data, as the API answered it (the pages not
+	// yet moved to typed views).
 	Data map[string]any
+	// Page is the page's own typed view model (dashboardView …).
+	Page any
 	// Path is the request's path and query, for links back here.
 	Path string
 	// JS is the URL of the portal's script, with its content hash.
