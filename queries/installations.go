@@ -611,3 +611,41 @@ func usageHistory(ctx context.Context, db DB, id string) ([]UsageDay, error) {
 	}
 	return out, rows.Err()
 }
+
+// Installations is the use case of an account's farms or proxy servers
+// (INST-1, INST-2): v must be allowed to view account f.AccountID (every
+// member may), and the read sees v's last write.
+func (q *Reads) Installations(ctx context.Context, v Viewer, f InstallationsFilter) (InstallationsPage, error) {
+	if err := q.authorizeAccount(ctx, v, f.AccountID, InstallationsReadModel, LicensesReadModel); err != nil {
+		return InstallationsPage{}, err
+	}
+	return Installations(ctx, q.db, f)
+}
+
+// ExportInstallationsCSV is the use case of the CSV export of an
+// account's farms or proxy servers (INST-3), authorized and waited for as
+// Installations before anything is written to w.
+func (q *Reads) ExportInstallationsCSV(ctx context.Context, v Viewer, f InstallationsFilter, columns []string, w io.Writer) error {
+	if err := q.authorizeAccount(ctx, v, f.AccountID, InstallationsReadModel, LicensesReadModel); err != nil {
+		return err
+	}
+	return ExportInstallationsCSV(ctx, q.db, f, columns, w)
+}
+
+// InstallationDetails is the use case of one installation's page
+// (INST-4): v must be allowed to view the installation (from its events),
+// and the read sees v's last write. An installation the events know but
+// the read model does not yet is an error matching ErrNotCaughtUp.
+func (q *Reads) InstallationDetails(ctx context.Context, v Viewer, id string) (InstallationDetail, error) {
+	if _, err := q.auth.AuthorizeInstallation(ctx, v.Actor, id, false); err != nil {
+		return InstallationDetail{}, err
+	}
+	if err := q.await(ctx, v, InstallationsReadModel, LicensesReadModel); err != nil {
+		return InstallationDetail{}, err
+	}
+	d, err := InstallationDetails(ctx, q.db, id)
+	if errors.Is(err, ErrNotFound) {
+		return InstallationDetail{}, notCaughtUp{"the installation is not in the read model yet; retry shortly"}
+	}
+	return d, err
+}

@@ -8,6 +8,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/installation"
 	"seatledger/domain/person"
 	"seatledger/domain/subscription"
 )
@@ -46,6 +47,9 @@ type Authorizer interface {
 	// AuthorizeSubscription returns the subscription id when actor may take
 	// action on it (on key keyID, when given).
 	AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error)
+	// AuthorizeInstallation returns installation id when actor may view it
+	// (manage: act on it).
+	AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error)
 }
 
 // People reads a person from their events (consistent state).

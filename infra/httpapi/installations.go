@@ -410,7 +410,8 @@ func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) (q
 // INST-2): every member of the account may see them.
 func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorizeInstallationsRead(w, r, chi.URLParam(r, "accountID")) {
+		v, ok := viewer(w, r)
+		if !ok {
 			return
 		}
 		f, err := s.installationsFilter(r, kind)
@@ -418,7 +419,7 @@ func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		page, err := queries.Installations(r.Context(), s.cfg.People.Reads, f)
+		page, err := s.reads.Installations(r.Context(), v, f)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -431,7 +432,8 @@ func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 // columns (INST-3), however many there are.
 func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorizeInstallationsRead(w, r, chi.URLParam(r, "accountID")) {
+		v, ok := viewer(w, r)
+		if !ok {
 			return
 		}
 		f, err := s.installationsFilter(r, kind)
@@ -447,7 +449,7 @@ func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 		// its first byte; the headers go out with that byte, so a refusal
 		// is still a problem document.
 		out := &lazyAttachment{w: w, contentType: "text/csv; charset=utf-8", filename: string(kind) + "s.csv"}
-		err = queries.ExportInstallationsCSV(r.Context(), s.cfg.People.Reads, f, columns, out)
+		err = s.reads.ExportInstallationsCSV(r.Context(), v, f, columns, out)
 		switch {
 		case err != nil && !out.started:
 			s.fail(w, r, err)
@@ -475,30 +477,15 @@ func (a *lazyAttachment) Write(p []byte) (int, error) {
 	return a.w.Write(p)
 }
 
-func (s *Server) authorizeInstallationsRead(w http.ResponseWriter, r *http.Request, accountID string) bool {
-	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, accountID, account.ActionView); err != nil {
-		s.fail(w, r, err)
-		return false
-	}
-	return s.waitFor(w, r, installationsReadModel, licensesReadModel)
-}
 
 // installationDetails answers one installation with its notes and usage
 // history (INST-4).
 func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "installationID")
-	if _, err := s.cfg.People.Commands.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, false); err != nil {
-		s.fail(w, r, err)
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	if !s.waitFor(w, r, installationsReadModel, licensesReadModel) {
-		return
-	}
-	d, err := queries.InstallationDetails(r.Context(), s.cfg.People.Reads, id)
-	if errors.Is(err, queries.ErrNotFound) {
-		WriteProblem(w, r, ProblemUnavailable.New("the installation is not in the read model yet; retry shortly"))
-		return
-	}
+	d, err := s.reads.InstallationDetails(r.Context(), v, chi.URLParam(r, "installationID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // The installations pages (issue 8): an account's farms and proxy servers
@@ -150,6 +151,21 @@ func (s instQuery) apiSort() string {
 	return sort
 }
 
+// filter is the query's filter of the state: account acc's
+// installations of kind k as of now. A limit that is not a whole number
+// from 1 is a problem naming it, as the API answers it.
+func (s instQuery) filter(acc string, k instKind, now time.Time) (queries.InstallationsFilter, error) {
+	f := queries.InstallationsFilter{AccountID: acc, Kind: k.Kind, Status: s.Filter, Sort: s.apiSort(), After: s.After, Now: now}
+	if s.Limit != "" {
+		n, err := strconv.Atoi(s.Limit)
+		if err != nil || n < 1 {
+			return f, httpapi.ProblemInvalidRequest.New("limit must be a whole number from 1, not %q", s.Limit).Field("limit")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
 // apiQuery is the API's query of the state (status, sort, cursor).
 func (s instQuery) apiQuery() url.Values {
 	q := url.Values{}
@@ -237,28 +253,33 @@ func (p *Portal) instListPage(k instKind) http.HandlerFunc {
 		if v == nil {
 			return
 		}
-		list, err := p.instLoadList(w, r, v.AccountID, k, instQueryOf(r.URL.Query()))
+		list, err := p.instLoadList(r, v, v.AccountID, k, instQueryOf(r.URL.Query()))
 		if err != nil {
 			p.fail(w, r, v, err)
 			return
 		}
-		v.Data = map[string]any{"list": list}
+		v.Page = &instPage{List: list}
 		p.render(w, r, "installations-list.html", v)
 	}
 }
 
-// instLoadList reads a page of the list from the API and prepares it.
-func (p *Portal) instLoadList(w http.ResponseWriter, r *http.Request, acc string, k instKind, q instQuery) (*instList, error) {
+// instPage is the installations list page's data: the list, and the
+// dialog open over it ("confirm" or "details") with its details.
+type instPage struct {
+	List    *instList
+	Dialog  string
+	Details *instDetails
+}
+
+// instLoadList reads a page of the list and prepares it.
+func (p *Portal) instLoadList(r *http.Request, v *View, acc string, k instKind, q instQuery) (*instList, error) {
 	path := "/accounts/" + url.PathEscape(acc) + "/" + k.Path
-	var page struct {
-		Installations []map[string]any `json:"installations"`
-		Next          string           `json:"next"`
+	f, err := q.filter(acc, k, p.cfg.Now())
+	if err != nil {
+		return nil, err
 	}
-	api := "/v1" + path
-	if aq := q.apiQuery(); len(aq) > 0 {
-		api += "?" + aq.Encode()
-	}
-	if err := p.read(w, r, api, &page); err != nil {
+	page, err := p.cfg.Queries.Installations(r.Context(), v.viewer, f)
+	if err != nil {
 		return nil, err
 	}
 	l := &instList{Kind: k, Account: acc, Path: path, Query: q, Filter: q.Filter}
@@ -310,8 +331,8 @@ func (p *Portal) instLoadList(w http.ResponseWriter, r *http.Request, acc string
 	if !slices.ContainsFunc(l.Columns, func(c instColumn) bool { return c.Name == k.NameCol }) {
 		linkCol = l.Columns[0].Name
 	}
-	for _, i := range page.Installations {
-		l.Rows = append(l.Rows, instRowOf(i, l.Columns, linkCol))
+	for i := range page.Installations {
+		l.Rows = append(l.Rows, instRowOf(&page.Installations[i], l.Columns, linkCol))
 	}
 	if page.Next != "" {
 		next := l.Query
@@ -352,13 +373,16 @@ func instExportURL(acc string, k instKind, q instQuery, ids []string) string {
 
 // instName is what an installation is called: its farm's or server's
 // name, or else its server.
-func instName(i map[string]any) string {
-	for _, f := range []string{"farm_name", "server_name", "server_id"} {
-		if s := str(i[f]); s != "" && (f != "farm_name" || str(i["kind"]) != "proxy_server") {
-			return s
-		}
+func instName(i *queries.InstallationSummary) string {
+	switch {
+	case i.FarmName != "" && i.Kind != "proxy_server":
+		return i.FarmName
+	case i.ServerName != "":
+		return i.ServerName
+	case i.ServerID != "":
+		return i.ServerID
 	}
-	return str(i["installation_id"])
+	return i.InstallationID
 }
 
 // instStatus is a status's badge class and words.
@@ -376,18 +400,18 @@ func instStatus(status string) (class, text string) {
 }
 
 // instKeyHint shows a key by its last group (KEY-9), a trial as such.
-func instKeyHint(i map[string]any) string {
-	if hint := str(i["key_hint"]); hint != "" {
-		return "…" + hint
+func instKeyHint(i *queries.InstallationSummary) string {
+	if i.KeyHint != "" {
+		return "…" + i.KeyHint
 	}
-	if str(i["trial"]) == "true" {
+	if i.Trial {
 		return "trial"
 	}
 	return ""
 }
 
-func instRowOf(i map[string]any, cols []instColumn, linkCol string) instRow {
-	id := str(i["installation_id"])
+func instRowOf(i *queries.InstallationSummary, cols []instColumn, linkCol string) instRow {
+	id := i.InstallationID
 	row := instRow{ID: id, Name: instName(i)}
 	for _, c := range cols {
 		var cell instCell
@@ -396,33 +420,39 @@ func instRowOf(i map[string]any, cols []instColumn, linkCol string) instRow {
 			cell.Text = instKeyHint(i)
 		case "farm_name", "server_name":
 			cell.Text = row.Name
-			if str(i["status"]) == "deactivation_pending" {
+			if i.Status == "deactivation_pending" {
 				cell.Marker = "deactivation pending"
 			}
 		case "status":
-			cell.Badge, cell.Text = instStatus(str(i["status"]))
-		case "server_id", "app_version", "site_code", "site_description":
-			cell.Text = str(i[c.Name])
+			cell.Badge, cell.Text = instStatus(i.Status)
+		case "server_id":
+			cell.Text = i.ServerID
+		case "app_version":
+			cell.Text = i.AppVersion
+		case "site_code":
+			cell.Text = i.SiteCode
+		case "site_description":
+			cell.Text = i.SiteDescription
 		case "offline_use":
 			cell.Text = "no"
-			if str(i["offline_use"]) == "true" {
+			if i.OfflineUse {
 				cell.Text = "yes"
 			}
 		case "activation_date":
-			cell.Text, cell.Time = formatTime(i["activated_at"], "2 Jan 2006"), formatTime(i["activated_at"], time.RFC3339)
+			cell.Text, cell.Time = formatTime(i.ActivatedAt, "2 Jan 2006"), formatTime(i.ActivatedAt, time.RFC3339)
 		case "latest_report_date", "last_report_date":
-			cell.Text, cell.Time = formatTime(i["last_report_at"], "2 Jan 2006"), formatTime(i["last_report_at"], time.RFC3339)
+			cell.Text, cell.Time = formatTime(i.LastReportAt, "2 Jan 2006"), formatTime(i.LastReportAt, time.RFC3339)
 			if cell.Text == "" {
 				cell.Text, cell.Time = "never", ""
 			}
 		case "peak_usage":
-			cell.Text = str(i["peak_usage"])
+			cell.Text = strconv.Itoa(i.PeakUsage)
 		case "max_managed_computers":
-			cell.Text = str(i["quota"])
+			cell.Text = strconv.Itoa(i.Quota)
 		case "registered_computers":
-			cell.Text = str(i["current_usage"])
+			cell.Text = strconv.Itoa(i.CurrentUsage)
 		case "notes":
-			cell.Text = instShorten(str(i["notes"]), 80)
+			cell.Text = instShorten(i.Notes, 80)
 		}
 		cell.Num = c.Num
 		if c.Name == linkCol {
@@ -497,17 +527,15 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 			return
 		}
 		// Ask first: name the selected rows (those of this account).
-		var page struct {
-			Installations []map[string]any `json:"installations"`
-		}
-		sel := url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"500"}}
-		if err := p.read(w, r, "/v1"+path+"?"+sel.Encode(), &page); err != nil {
+		page, err := p.cfg.Queries.Installations(r.Context(), v.viewer, queries.InstallationsFilter{AccountID: v.AccountID, Kind: k.Kind,
+			IDs: ids, Limit: 500, Now: p.cfg.Now()})
+		if err != nil {
 			p.fail(w, r, v, err)
 			return
 		}
 		c := &instConfirm{What: instCount(len(ids), k), IDs: ids, Return: back}
-		for _, i := range page.Installations {
-			c.Names = append(c.Names, instName(i))
+		for i := range page.Installations {
+			c.Names = append(c.Names, instName(&page.Installations[i]))
 		}
 		v.Title = "Deactivate " + k.Plural
 		p.instRenderList(w, r, v, k, q, c)
@@ -525,7 +553,7 @@ func instCount(n int, k instKind) string {
 // instRenderList renders the list with state q, with the problem v holds
 // and the confirmation c, if any.
 func (p *Portal) instRenderList(w http.ResponseWriter, r *http.Request, v *View, k instKind, q instQuery, c *instConfirm) {
-	list, err := p.instLoadList(w, r, v.AccountID, k, q)
+	list, err := p.instLoadList(r, v, v.AccountID, k, q)
 	if err != nil {
 		if v.Problem != nil { // the action's problem matters more than the list's
 			p.fail(w, r, v, v.Problem)
@@ -535,10 +563,11 @@ func (p *Portal) instRenderList(w http.ResponseWriter, r *http.Request, v *View,
 		return
 	}
 	list.Confirm = c
-	v.Data = map[string]any{"list": list}
+	page := &instPage{List: list}
 	if c != nil {
-		v.Data["dialog"] = "confirm"
+		page.Dialog = "confirm"
 	}
+	v.Page = page
 	p.render(w, r, "installations-list.html", v)
 }
 
@@ -556,27 +585,26 @@ func (p *Portal) instDetailsPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) instRenderDetails(w http.ResponseWriter, r *http.Request, v *View) {
 	id := chi.URLParam(r, "installationID")
 	problem, status := v.Problem, v.Status
-	var d map[string]any
-	if err := p.read(w, r, "/v1/installations/"+url.PathEscape(id), &d); err != nil {
+	d, err := p.cfg.Queries.InstallationDetails(r.Context(), v.viewer, id)
+	if err != nil {
 		p.fail(w, r, v, err)
 		return
 	}
 	v.Problem, v.Status = problem, status
-	k := instKindOf(str(d["kind"]))
+	k := instKindOf(d.Kind)
 	v.Nav = k.Nav
-	v.setAccount(str(d["account_id"]))
-	name := instName(d)
+	v.setAccount(d.AccountID)
+	name := instName(&d.InstallationSummary)
 	v.Title = strings.ToUpper(k.Singular[:1]) + k.Singular[1:] + " " + name
-	data := map[string]any{"details": instDetailsOf(k, d), "dialog": "details"}
+	details := instDetailsOf(k, d)
+	page := &instPage{Details: &details, Dialog: "details"}
 	// The list behind the dialog; without it the dialog stands alone.
 	if v.AccountID != "" {
-		problem, status := v.Problem, v.Status
-		if list, err := p.instLoadList(w, r, v.AccountID, k, instQuery{}); err == nil {
-			data["list"] = list
+		if list, err := p.instLoadList(r, v, v.AccountID, k, instQuery{}); err == nil {
+			page.List = list
 		}
-		v.Problem, v.Status = problem, status
 	}
-	v.Data = data
+	v.Page = page
 	p.render(w, r, "installations-list.html", v)
 }
 
@@ -584,7 +612,8 @@ func (p *Portal) instRenderDetails(w http.ResponseWriter, r *http.Request, v *Vi
 type instDetails struct {
 	ID, Name, AccountID, SubscriptionID string
 	Kind                                instKind
-	Raw                                 map[string]any
+	// Detail is the installation as the query answered it.
+	Detail                              queries.InstallationDetail
 	StatusClass, StatusText             string
 	Key                                 string
 	Used, Quota, Peak                   string
@@ -596,18 +625,15 @@ type instDetails struct {
 	Inactive bool // deactivated or pending already: no deactivate button
 }
 
-func instDetailsOf(k instKind, d map[string]any) instDetails {
-	id := str(d["installation_id"])
-	x := instDetails{ID: id, Name: instName(d), AccountID: str(d["account_id"]), SubscriptionID: str(d["subscription_id"]),
-		Kind: k, Raw: d, Key: instKeyHint(d), Used: str(d["current_usage"]), Quota: str(d["quota"]), Peak: str(d["peak_usage"]),
-		Notes: str(d["notes"]), Return: "/installations/" + url.PathEscape(id)}
-	x.StatusClass, x.StatusText = instStatus(str(d["status"]))
-	x.Inactive = str(d["status"]) == "deactivated" || str(d["status"]) == "deactivation_pending"
-	used, _ := strconv.Atoi(x.Used)
-	quota, _ := strconv.Atoi(x.Quota)
-	x.Over = used > quota
-	days, _ := d["usage"].([]any)
-	x.Chart = instChartOf(k, days, quota)
+func instDetailsOf(k instKind, d queries.InstallationDetail) instDetails {
+	id := d.InstallationID
+	x := instDetails{ID: id, Name: instName(&d.InstallationSummary), AccountID: d.AccountID, SubscriptionID: d.SubscriptionID,
+		Kind: k, Detail: d, Key: instKeyHint(&d.InstallationSummary), Used: strconv.Itoa(d.CurrentUsage), Quota: strconv.Itoa(d.Quota),
+		Peak: strconv.Itoa(d.PeakUsage), Notes: d.Notes, Return: "/installations/" + url.PathEscape(id)}
+	x.StatusClass, x.StatusText = instStatus(d.Status)
+	x.Inactive = d.Status == "deactivated" || d.Status == "deactivation_pending"
+	x.Over = d.CurrentUsage > d.Quota
+	x.Chart = instChartOf(k, d.Usage, d.Quota)
 	return x
 }
 
@@ -618,8 +644,8 @@ func (p *Portal) instNotes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "installationID")
-	if !p.submit(w, r, v, jsonRequest(http.MethodPut, "/v1/installations/"+url.PathEscape(id)+"/notes",
-		map[string]any{"notes": v.Form.Get("notes")}), nil) {
+	res, err := p.cfg.Commands.SetInstallationNotes(r.Context(), v.meta(r), id, v.Form.Get("notes"))
+	if !p.done(w, v, res, err) {
 		p.instRenderDetails(w, r, v)
 		return
 	}
@@ -658,7 +684,7 @@ type instTick struct {
 // instChartOf draws the days of the usage history against the quota in
 // force each day; a day recorded before the ledger kept it is drawn
 // against current, today's quota. Nil when nothing was reported yet.
-func instChartOf(k instKind, days []any, current int) *instChart {
+func instChartOf(k instKind, days []queries.UsageDay, current int) *instChart {
 	if len(days) == 0 {
 		return nil
 	}
@@ -666,11 +692,10 @@ func instChartOf(k instKind, days []any, current int) *instChart {
 	peaks, quotas := make([]int, len(days)), make([]int, len(days))
 	top := 1
 	for i, d := range days {
-		day, _ := d.(map[string]any)
-		peaks[i], _ = strconv.Atoi(str(day["peak"]))
+		peaks[i] = d.Peak
 		quotas[i] = current
-		if q, err := strconv.Atoi(str(day["quota"])); err == nil {
-			quotas[i] = q
+		if d.Quota != nil {
+			quotas[i] = *d.Quota
 		}
 		top = max(top, peaks[i], quotas[i])
 	}
@@ -681,9 +706,8 @@ func instChartOf(k instKind, days []any, current int) *instChart {
 	gap := min(slot*0.2, 8)
 	var path strings.Builder
 	for i, d := range days {
-		day, _ := d.(map[string]any)
 		n, q := peaks[i], quotas[i]
-		b := instBar{Day: str(day["day"]), Peak: n, Quota: q, Over: n > q, LastReportAt: formatTime(day["last_report_at"], "2 Jan 2006 15:04 MST"),
+		b := instBar{Day: d.Day, Peak: n, Quota: q, Over: n > q, LastReportAt: formatTime(d.LastReportAt, "2 Jan 2006 15:04 MST"),
 			X: round(c.Left + float64(i)*slot + gap/2), W: round(max(slot-gap, 1)), Y: y(n)}
 		if i == 0 {
 			fmt.Fprintf(&path, "M%g %g", c.Left, y(q))

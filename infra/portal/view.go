@@ -174,6 +174,8 @@ var funcs = template.FuncMap{
 		return formatTime(v, "2 Jan 2006 15:04 MST")
 	},
 	"isodate": func(v any) string { return formatTime(v, "2006-01-02") },
+	// rfc3339 is a time as the API's JSON writes it.
+	"rfc3339": func(v any) string { return formatTime(v, time.RFC3339Nano) },
 	// str prints a JSON value; nil is "".
 	"str": str,
 	// query returns the current query with keys set to values ("" removes).
