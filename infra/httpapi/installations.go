@@ -477,7 +477,6 @@ func (a *lazyAttachment) Write(p []byte) (int, error) {
 	return a.w.Write(p)
 }
 
-
 // installationDetails answers one installation with its notes and usage
 // history (INST-4).
 func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {

@@ -613,13 +613,13 @@ type instDetails struct {
 	ID, Name, AccountID, SubscriptionID string
 	Kind                                instKind
 	// Detail is the installation as the query answered it.
-	Detail                              queries.InstallationDetail
-	StatusClass, StatusText             string
-	Key                                 string
-	Used, Quota, Peak                   string
-	Over                                bool
-	Notes                               string
-	Chart                               *instChart
+	Detail                  queries.InstallationDetail
+	StatusClass, StatusText string
+	Key                     string
+	Used, Quota, Peak       string
+	Over                    bool
+	Notes                   string
+	Chart                   *instChart
 	// Return is the details page, where its forms come back.
 	Return   string
 	Inactive bool // deactivated or pending already: no deactivate button
