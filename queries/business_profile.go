@@ -73,3 +73,40 @@ func BusinessProfileOf(ctx context.Context, db DB, accountID, personID string) (
 	}
 	return p, rows.Err()
 }
+
+// PersonalProfile is a personal account's profile: its owner, who is its
+// only admin (MEM-2).
+type PersonalProfile struct {
+	AccountID string `json:"account_id"`
+	Kind      string `json:"kind"` // personal
+	Owner     string `json:"owner"`
+	MyRole    string `json:"my_role"`
+}
+
+// AccountProfile is an account's profile: exactly one of Personal and
+// Business is set.
+type AccountProfile struct {
+	Personal *PersonalProfile
+	Business *BusinessProfile
+}
+
+// AccountProfile is the use case of an account's profile (MEM-3): v must
+// be allowed to view account id (from its events), and the read sees v's
+// last write. A business account the events know but the read model does
+// not yet is an error matching ErrNotCaughtUp.
+func (q *Reads) AccountProfile(ctx context.Context, v Viewer, id string) (AccountProfile, error) {
+	if err := q.authorizeAccount(ctx, v, id, DirectoryReadModel); err != nil {
+		return AccountProfile{}, err
+	}
+	if owner, ok := account.PersonalOwner(id); ok {
+		return AccountProfile{Personal: &PersonalProfile{AccountID: id, Kind: "personal", Owner: owner, MyRole: account.RoleAdmin.String()}}, nil
+	}
+	p, err := BusinessProfileOf(ctx, q.db, id, v.Actor.ID)
+	if errors.Is(err, ErrNotFound) {
+		return AccountProfile{}, notCaughtUp{"the account's profile is not in the read model yet; retry shortly"}
+	}
+	if err != nil {
+		return AccountProfile{}, err
+	}
+	return AccountProfile{Business: &p}, nil
+}

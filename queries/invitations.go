@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"seatledger/domain/account"
+	"seatledger/domain/event"
 )
 
 // Invitation is one row of an account's invitations list (rule MEM-4).
@@ -41,4 +44,22 @@ func Invitations(ctx context.Context, db DB, accountID string, now time.Time) ([
 		out = append(out, i)
 	}
 	return out, rows.Err()
+}
+
+// Invitations is the use case of an account's invitations list (MEM-4):
+// it is for those who may manage the account's members, and for the back
+// office, which reads everything and changes nothing; the read sees v's
+// last write. A pending invitation past its expiry at now is expired.
+func (q *Reads) Invitations(ctx context.Context, v Viewer, accountID string, now time.Time) ([]Invitation, error) {
+	action := account.ActionManage
+	if v.Actor.Kind == event.ActorBackOffice {
+		action = account.ActionView
+	}
+	if err := q.auth.Authorize(ctx, v.Actor, accountID, action); err != nil {
+		return nil, err
+	}
+	if err := q.await(ctx, v, DirectoryReadModel); err != nil {
+		return nil, err
+	}
+	return Invitations(ctx, q.db, accountID, now)
 }

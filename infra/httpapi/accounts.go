@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/account"
-	"seatledger/domain/event"
 	"seatledger/queries"
 )
 
@@ -124,24 +122,19 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountProfile(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "accountID")
-	if !s.authorizeRead(w, r, id) {
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	if owner, ok := account.PersonalOwner(id); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"account_id": id, "kind": "personal", "owner": owner, "my_role": account.RoleAdmin.String()})
-		return
-	}
-	profile, err := queries.BusinessProfileOf(r.Context(), s.cfg.People.Reads, id, principalOf(r.Context()).actor.ID)
-	if errors.Is(err, queries.ErrNotFound) {
-		WriteProblem(w, r, ProblemUnavailable.New("the account's profile is not in the read model yet; retry shortly"))
-		return
-	}
-	if err != nil {
+	p, err := s.reads.AccountProfile(r.Context(), v, chi.URLParam(r, "accountID"))
+	switch {
+	case err != nil:
 		s.fail(w, r, err)
-		return
+	case p.Personal != nil:
+		writeJSON(w, http.StatusOK, p.Personal)
+	default:
+		writeJSON(w, http.StatusOK, p.Business)
 	}
-	writeJSON(w, http.StatusOK, profile)
 }
 
 func (s *Server) changeAccountProfile(w http.ResponseWriter, r *http.Request) {
@@ -248,27 +241,22 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, nil)
 }
 
+// invitationsResponse is GET /v1/accounts/{accountID}/invitations.
+type invitationsResponse struct {
+	Invitations []queries.Invitation `json:"invitations"`
+}
+
 func (s *Server) invitations(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "accountID")
-	// The invitations list is for those who manage members, and for the
-	// back office, which reads everything and changes nothing.
-	actor, action := principalOf(r.Context()).actor, account.ActionManage
-	if actor.Kind == event.ActorBackOffice {
-		action = account.ActionView
-	}
-	if err := s.cfg.People.Commands.Authorize(r.Context(), actor, id, action); err != nil {
-		s.fail(w, r, err)
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	if !s.waitForDirectory(w, r) {
-		return
-	}
-	list, err := queries.Invitations(r.Context(), s.cfg.People.Reads, id, s.cfg.Clock.Now())
+	list, err := s.reads.Invitations(r.Context(), v, chi.URLParam(r, "accountID"), s.cfg.Clock.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"invitations": list})
+	writeJSON(w, http.StatusOK, invitationsResponse{Invitations: list})
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {

@@ -8,8 +8,13 @@ import (
 	"unicode"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
+	"seatledger/commands"
+	"seatledger/domain/account"
+	"seatledger/domain/event"
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // accountPages: the signed-in person's own profile and security settings,
@@ -70,25 +75,18 @@ func acctRename(v *View, names map[string]string) {
 	}
 }
 
-// acctData returns v.Data, made.
-func acctData(v *View) map[string]any {
-	if v.Data == nil {
-		v.Data = map[string]any{}
-	}
-	return v.Data
+// meView is the data of the person's own pages: the form whose problem
+// is shown, and a new API token shown once (its name and secret).
+type meView struct {
+	Failed      string
+	Token, Name string
 }
 
-// acctCompanyFields are the company form's fields: "company.<field of
-// the API's company object>", as the API names them in its problems.
-var acctCompanyFields = []string{"name", "street", "city", "country", "state", "zip", "phone"}
-
-// acctCompany is the API's company object from the company form.
-func acctCompany(f url.Values) map[string]any {
-	c := map[string]any{}
-	for _, k := range acctCompanyFields {
-		c[k] = strings.TrimSpace(f.Get("company." + k))
-	}
-	return c
+// acctCompany is the company of the company form.
+func acctCompany(f url.Values) account.Company {
+	t := func(name string) string { return strings.TrimSpace(f.Get("company." + name)) }
+	return account.Company{Name: t("name"), Street: t("street"), City: t("city"), Country: t("country"), State: t("state"),
+		ZIP: t("zip"), Phone: t("phone")}
 }
 
 // acctContext shows /me's pages in the account last switched to (or the
@@ -118,7 +116,7 @@ func (p *Portal) meRenderProfile(w http.ResponseWriter, r *http.Request, v *View
 		v.Form.Set("first_name", v.Me.FirstName)
 		v.Form.Set("last_name", v.Me.LastName)
 	}
-	acctData(v)["failed"] = failed
+	v.Page = meView{Failed: failed}
 	p.render(w, r, "account-profile.html", v)
 }
 
@@ -128,7 +126,8 @@ func (p *Portal) meChangeName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	first, last := v.Form.Get("first_name"), v.Form.Get("last_name")
-	if !p.submit(w, r, v, jsonRequest(http.MethodPut, "/v1/me", map[string]any{"first_name": first, "last_name": last}), nil) {
+	res, err := p.cfg.Commands.ChangePersonProfile(r.Context(), v.meta(r), first, last)
+	if !p.done(w, v, res, err) {
 		field := "first_name"
 		if strings.TrimSpace(first) != "" && strings.TrimSpace(last) == "" {
 			field = "last_name"
@@ -148,17 +147,16 @@ func (p *Portal) meCreateAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	company := acctCompany(v.Form)
-	var out struct {
-		AccountID string `json:"account_id"`
-	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts", map[string]any{"company": company}), &out) {
+	id := uuid.Must(uuid.NewV7()).String()
+	res, err := p.cfg.Commands.CreateBusinessAccount(r.Context(), v.meta(r), commands.CreateBusinessAccount{AccountID: id, Company: company})
+	if !p.done(w, v, res, err) {
 		p.meRenderProfile(w, r, v, "account")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: out.AccountID, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
+	http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-	p.redirect(w, r, "/accounts/"+url.PathEscape(out.AccountID)+"/profile",
-		fmt.Sprintf("The business account %s is created; you are its account admin.", company["name"]))
+	p.redirect(w, r, "/accounts/"+url.PathEscape(id)+"/profile",
+		fmt.Sprintf("The business account %s is created; you are its account admin.", company.Name))
 }
 
 // --- Security settings (MEM-1) ---
@@ -175,7 +173,7 @@ func (p *Portal) meSecurity(w http.ResponseWriter, r *http.Request) {
 // problem is shown ("password", "token" or "revoke").
 func (p *Portal) meRenderSecurity(w http.ResponseWriter, r *http.Request, v *View, failed string) {
 	acctContext(r, v)
-	acctData(v)["failed"] = failed
+	v.Page = meView{Failed: failed}
 	p.render(w, r, "account-security.html", v)
 }
 
@@ -215,19 +213,15 @@ func (p *Portal) meIssueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := v.Form.Get("name")
-	var out struct {
-		TokenID string `json:"token_id"`
-		Token   string `json:"token"`
-	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/me/tokens", map[string]any{"name": name}), &out) {
+	res, err := p.cfg.Commands.IssueAPIToken(r.Context(), v.meta(r), name)
+	if !p.done(w, v, res.AppendResult, err) {
 		acctPlace(v, "name")
 		p.meRenderSecurity(w, r, v, "token")
 		return
 	}
 	acctContext(r, v)
 	v.Title = "Your new API token"
-	acctData(v)["token"] = out.Token
-	acctData(v)["name"] = strings.TrimSpace(name)
+	v.Page = meView{Token: res.Token, Name: strings.TrimSpace(name)}
 	v.Status = http.StatusCreated
 	p.render(w, r, "account-token.html", v)
 }
@@ -237,8 +231,8 @@ func (p *Portal) meRevokeToken(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	id := chi.URLParam(r, "tokenID")
-	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, "/v1/me/tokens/"+url.PathEscape(id), nil), nil) {
+	res, err := p.cfg.Commands.RevokeAPIToken(r.Context(), v.meta(r), chi.URLParam(r, "tokenID"))
+	if !p.done(w, v, res, err) {
 		p.meRenderSecurity(w, r, v, "revoke")
 		return
 	}
@@ -273,18 +267,33 @@ func (p *Portal) businessPage(dialog string) http.HandlerFunc {
 	}
 }
 
+// businessView is the business profile page's data.
+type businessView struct {
+	Profile queries.BusinessProfile
+	// Dialog is "", "edit" or "leave".
+	Dialog string
+}
+
 func (p *Portal) businessRender(w http.ResponseWriter, r *http.Request, v *View, dialog string) {
-	if !p.acctBusiness(w, r, v) || !p.load(w, r, v, "profile", "/v1/accounts/"+url.PathEscape(v.AccountID)) {
+	if !p.acctBusiness(w, r, v) {
+		return
+	}
+	profile, err := p.cfg.Queries.AccountProfile(r.Context(), v.viewer, v.AccountID)
+	if err == nil && profile.Business == nil {
+		err = &httpapi.Problem{Status: http.StatusNotFound, Title: "Not found", Detail: "a personal account has no business profile"}
+	}
+	if err != nil {
+		p.fail(w, r, v, err)
 		return
 	}
 	if dialog == "edit" && r.Method == http.MethodGet {
-		profile, _ := v.Data["profile"].(map[string]any)
-		company, _ := profile["company"].(map[string]any)
-		for _, k := range acctCompanyFields {
-			v.Form.Set("company."+k, str(company[k]))
+		c := profile.Business.Company
+		for k, val := range map[string]string{"name": c.Name, "street": c.Street, "city": c.City, "country": c.Country, "state": c.State,
+			"zip": c.ZIP, "phone": c.Phone} {
+			v.Form.Set("company."+k, val)
 		}
 	}
-	v.Data["dialog"] = dialog
+	v.Page = businessView{Profile: *profile.Business, Dialog: dialog}
 	p.render(w, r, "account-business.html", v)
 }
 
@@ -296,8 +305,8 @@ func (p *Portal) businessChange(w http.ResponseWriter, r *http.Request) {
 	if !p.acctBusiness(w, r, v) {
 		return
 	}
-	path := "/v1/accounts/" + url.PathEscape(v.AccountID) + "/profile"
-	if !p.submit(w, r, v, jsonRequest(http.MethodPut, path, acctCompany(v.Form)), nil) {
+	res, err := p.cfg.Commands.ChangeCompanyProfile(r.Context(), v.meta(r), commands.ChangeCompanyProfile{AccountID: v.AccountID, Company: acctCompany(v.Form)})
+	if !p.done(w, v, res, err) {
 		p.businessRender(w, r, v, "edit")
 		return
 	}
@@ -314,7 +323,8 @@ func (p *Portal) businessLeave(w http.ResponseWriter, r *http.Request) {
 	if !p.acctBusiness(w, r, v) {
 		return
 	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/leave", nil), nil) {
+	res, err := p.cfg.Commands.LeaveBusinessAccount(r.Context(), v.meta(r), commands.LeaveBusinessAccount{AccountID: v.AccountID})
+	if !p.done(w, v, res, err) {
 		p.businessRender(w, r, v, "leave")
 		return
 	}
@@ -335,10 +345,23 @@ func (p *Portal) usersPage(dialog string) http.HandlerFunc {
 	}
 }
 
-// acctMembersPage is one page of GET /v1/accounts/{id}/members.
-type acctMembersPage struct {
-	Members []map[string]any `json:"members"`
-	Next    string           `json:"next"`
+// usersView is the users page's data.
+type usersView struct {
+	// Base is the account's path; List the list's URL with its filters;
+	// QS the filters' query ("" or "?…"), kept by the dialogs' links.
+	Base, List, QS string
+	// Search, Role and Status are the list's filters.
+	Search, Role, Status string
+	Members              queries.MembersPage
+	// Invitations are the pending (or expired) invitations, shown to
+	// admins (ShowInvitations) when the filters let invited people in.
+	Invitations     []queries.Invitation
+	ShowInvitations bool
+	// Dialog is "", "invite", "member" or "delete"; Member and MemberName
+	// the member it is about.
+	Dialog     string
+	Member     *queries.Member
+	MemberName string
 }
 
 // usersRender renders the members list with the filters of the URL's
@@ -348,7 +371,6 @@ func (p *Portal) usersRender(w http.ResponseWriter, r *http.Request, v *View, di
 	if !p.acctBusiness(w, r, v) {
 		return
 	}
-	api := "/v1/accounts/" + url.PathEscape(v.AccountID)
 	base := "/accounts/" + url.PathEscape(v.AccountID)
 	q := r.URL.Query()
 	search, role, status := strings.TrimSpace(q.Get("q")), q.Get("role"), q.Get("status")
@@ -365,52 +387,51 @@ func (p *Portal) usersRender(w http.ResponseWriter, r *http.Request, v *View, di
 	if len(filter) > 0 {
 		qs = "?" + filter.Encode()
 	}
-	data := acctData(v)
-	data["q"] = map[string]any{"search": search, "role": role, "status": status}
-	data["qs"], data["list"], data["base"], data["dialog"] = qs, base+"/users"+qs, base, dialog
+	page := &usersView{Base: base, List: base + "/users" + qs, QS: qs, Search: search, Role: role, Status: status, Dialog: dialog}
+	v.Page = page
 
 	// The members: "invited" is the portal's own status (invitations, no
-	// members); the others are the API's filters.
-	if status == "invited" {
-		data["members"] = map[string]any{"members": []any{}}
-	} else {
-		params := url.Values{}
-		for k, s := range map[string]string{"search": search, "role": role, "status": status, "after": q.Get("after")} {
-			if s != "" {
-				params.Set(k, s)
-			}
-		}
-		path := api + "/members"
-		if len(params) > 0 {
-			path += "?" + params.Encode()
-		}
-		if !p.load(w, r, v, "members", path) {
+	// members); the others are the query's filters.
+	if status != "invited" {
+		if role != "" && role != "member" && role != "admin" {
+			p.fail(w, r, v, httpapi.ProblemInvalidRequest.New("role must be member or admin").Field("role"))
 			return
 		}
-	}
-
-	// Pending invitations, for admins (the API lists them to those who
-	// manage members), when the filters let invited people in.
-	if v.IsAdmin() && (status == "" || status == "invited") && role != "admin" && q.Get("after") == "" {
-		var out struct {
-			Invitations []map[string]any `json:"invitations"`
+		if status != "" && status != "active" && status != "blocked" {
+			p.fail(w, r, v, httpapi.ProblemInvalidRequest.New("status must be active or blocked").Field("status"))
+			return
 		}
-		if err := p.read(w, r, api+"/invitations", &out); err != nil {
+		if len(search) > 200 || len(q.Get("after")) > 1000 {
+			p.fail(w, r, v, httpapi.ProblemInvalidRequest.New("search or after is too long"))
+			return
+		}
+		members, err := p.cfg.Queries.Members(r.Context(), v.viewer, queries.MembersFilter{AccountID: v.AccountID, Search: search, Role: role,
+			Status: status, After: q.Get("after")})
+		if err != nil {
 			p.fail(w, r, v, err)
 			return
 		}
-		pending := []any{}
-		for _, inv := range out.Invitations {
-			st := str(inv["status"])
-			if (st == "pending" || st == "expired") && strings.Contains(strings.ToLower(str(inv["email"])), strings.ToLower(search)) {
-				pending = append(pending, inv)
+		page.Members = members
+	}
+
+	// Pending invitations, for admins (the query lists them to those who
+	// manage members), when the filters let invited people in.
+	if v.IsAdmin() && (status == "" || status == "invited") && role != "admin" && q.Get("after") == "" {
+		list, err := p.cfg.Queries.Invitations(r.Context(), v.viewer, v.AccountID, p.cfg.Now())
+		if err != nil {
+			p.fail(w, r, v, err)
+			return
+		}
+		for _, inv := range list {
+			if (inv.Status == "pending" || inv.Status == "expired") && strings.Contains(strings.ToLower(inv.Email), strings.ToLower(search)) {
+				page.Invitations = append(page.Invitations, inv)
 			}
 		}
-		data["invitations"], data["showInvitations"] = pending, true
+		page.ShowInvitations = true
 	}
 
 	if dialog == "member" || dialog == "delete" {
-		member, err := p.acctFindMember(w, r, api, chi.URLParam(r, "personID"))
+		member, err := p.acctFindMember(r, v, chi.URLParam(r, "personID"))
 		if err != nil {
 			p.fail(w, r, v, err)
 			return
@@ -420,52 +441,40 @@ func (p *Portal) usersRender(w http.ResponseWriter, r *http.Request, v *View, di
 				Detail: "this person is not a member of the account (any more)"})
 			return
 		}
-		data["member"] = member
-		name := strings.TrimSpace(str(member["first_name"]) + " " + str(member["last_name"]))
-		if name == "" {
-			name = str(member["email"])
+		page.Member = member
+		page.MemberName = strings.TrimSpace(member.FirstName + " " + member.LastName)
+		if page.MemberName == "" {
+			page.MemberName = member.Email
 		}
-		data["memberName"] = name
 		if r.Method == http.MethodGet || v.Form.Get("role") == "" { // a GET's "role" is the list's filter
-			v.Form.Set("role", str(member["role"]))
+			v.Form.Set("role", member.Role)
 		}
 	}
 	p.render(w, r, "account-users.html", v)
 }
 
-// acctFindMember reads the members list a page at a time until it finds
-// personID; nil if they are not a member.
-func (p *Portal) acctFindMember(w http.ResponseWriter, r *http.Request, api, personID string) (map[string]any, error) {
-	after := ""
-	for range 1000 {
-		path := api + "/members?limit=200"
-		if after != "" {
-			path += "&after=" + url.QueryEscape(after)
+// acctFindMember reads the member personID of the page's account; nil if
+// they are not a member.
+func (p *Portal) acctFindMember(r *http.Request, v *View, personID string) (*queries.Member, error) {
+	page, err := p.cfg.Queries.Members(r.Context(), v.viewer, queries.MembersFilter{AccountID: v.AccountID, PersonIDs: []string{personID}})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range page.Members {
+		if m.PersonID == personID {
+			return &m, nil
 		}
-		var page acctMembersPage
-		if err := p.read(w, r, path, &page); err != nil {
-			return nil, err
-		}
-		for _, m := range page.Members {
-			if str(m["person_id"]) == personID {
-				return m, nil
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
 	}
 	return nil, nil
 }
 
 // acctUsersPost starts a POST of the users pages.
-func (p *Portal) acctUsersPost(w http.ResponseWriter, r *http.Request) (*View, string) {
+func (p *Portal) acctUsersPost(w http.ResponseWriter, r *http.Request) *View {
 	v := p.accountPage(w, r, "Users", "users")
 	if v == nil || !p.acctBusiness(w, r, v) {
-		return nil, ""
+		return nil
 	}
-	return v, "/v1/accounts/" + url.PathEscape(v.AccountID)
+	return v
 }
 
 // acctUsersURL is the users list, keeping the filters the form carried.
@@ -479,7 +488,7 @@ func acctUsersURL(v *View, suffix string) string {
 
 // usersInvite invites one or several addresses in one language (MEM-4).
 func (p *Portal) usersInvite(w http.ResponseWriter, r *http.Request) {
-	v, api := p.acctUsersPost(w, r)
+	v := p.acctUsersPost(w, r)
 	if v == nil {
 		return
 	}
@@ -487,8 +496,12 @@ func (p *Portal) usersInvite(w http.ResponseWriter, r *http.Request) {
 	if emails == nil {
 		emails = []string{}
 	}
-	body := map[string]any{"emails": emails, "language": v.Form.Get("language")}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, api+"/invitations", body), nil) {
+	language := v.Form.Get("language")
+	if language == "" {
+		language = "en" // as the API: no language, an English mail
+	}
+	res, err := p.cfg.Commands.InviteMembers(r.Context(), v.meta(r), commands.InviteMembers{AccountID: v.AccountID, Language: language, Emails: emails})
+	if !p.done(w, v, res.AppendResult, err) {
 		field := "emails"
 		if v.Problem != nil && strings.Contains(v.Problem.Detail, "language") {
 			field = "language"
@@ -506,12 +519,12 @@ func (p *Portal) usersInvite(w http.ResponseWriter, r *http.Request) {
 
 // usersRevokeInvitation withdraws a pending invitation (MEM-4).
 func (p *Portal) usersRevokeInvitation(w http.ResponseWriter, r *http.Request) {
-	v, api := p.acctUsersPost(w, r)
+	v := p.acctUsersPost(w, r)
 	if v == nil {
 		return
 	}
-	id := chi.URLParam(r, "invitationID")
-	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, api+"/invitations/"+url.PathEscape(id), nil), nil) {
+	res, err := p.cfg.Commands.RevokeInvitation(r.Context(), v.meta(r), v.AccountID, chi.URLParam(r, "invitationID"))
+	if !p.done(w, v, res, err) {
 		p.usersRender(w, r, v, "")
 		return
 	}
@@ -524,7 +537,7 @@ func (p *Portal) usersRevokeInvitation(w http.ResponseWriter, r *http.Request) {
 
 // usersChangeRole promotes or demotes a member, with a note (MEM-7).
 func (p *Portal) usersChangeRole(w http.ResponseWriter, r *http.Request) {
-	v, api := p.acctUsersPost(w, r)
+	v := p.acctUsersPost(w, r)
 	if v == nil {
 		return
 	}
@@ -536,8 +549,13 @@ func (p *Portal) usersChangeRole(w http.ResponseWriter, r *http.Request) {
 		p.usersRender(w, r, v, "member")
 		return
 	}
-	body := map[string]any{"role": role, "note": strings.TrimSpace(v.Form.Get("note"))}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPut, api+"/members/"+url.PathEscape(person)+"/role", body), nil) {
+	newRole, err := account.ParseRole(role)
+	var res event.AppendResult
+	if err == nil {
+		res, err = p.cfg.Commands.ChangeMemberRole(r.Context(), v.meta(r), commands.ChangeMemberRole{AccountID: v.AccountID, PersonID: person,
+			Role: newRole, Note: strings.TrimSpace(v.Form.Get("note"))})
+	}
+	if !p.done(w, v, res, err) {
 		p.usersRender(w, r, v, "member")
 		return
 	}
@@ -559,15 +577,13 @@ func acctWho(v *View) string {
 // usersBlock blocks or unblocks a member (MEM-8).
 func (p *Portal) usersBlock(unblock bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, api := p.acctUsersPost(w, r)
+		v := p.acctUsersPost(w, r)
 		if v == nil {
 			return
 		}
-		person, action := chi.URLParam(r, "personID"), "block"
-		if unblock {
-			action = "unblock"
-		}
-		if !p.submit(w, r, v, jsonRequest(http.MethodPost, api+"/members/"+url.PathEscape(person)+"/"+action, nil), nil) {
+		person := chi.URLParam(r, "personID")
+		res, err := p.cfg.Commands.BlockMember(r.Context(), v.meta(r), commands.BlockMember{AccountID: v.AccountID, PersonID: person, Unblock: unblock})
+		if !p.done(w, v, res, err) {
 			p.usersRender(w, r, v, "member")
 			return
 		}
@@ -581,12 +597,12 @@ func (p *Portal) usersBlock(unblock bool) http.HandlerFunc {
 
 // usersDelete removes a member (MEM-8); they can be invited again.
 func (p *Portal) usersDelete(w http.ResponseWriter, r *http.Request) {
-	v, api := p.acctUsersPost(w, r)
+	v := p.acctUsersPost(w, r)
 	if v == nil {
 		return
 	}
-	person := chi.URLParam(r, "personID")
-	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, api+"/members/"+url.PathEscape(person), nil), nil) {
+	res, err := p.cfg.Commands.RemoveMember(r.Context(), v.meta(r), commands.RemoveMember{AccountID: v.AccountID, PersonID: chi.URLParam(r, "personID")})
+	if !p.done(w, v, res, err) {
 		p.usersRender(w, r, v, "delete")
 		return
 	}
