@@ -11,6 +11,7 @@ import (
 	"seatledger/domain/installation"
 	"seatledger/domain/person"
 	"seatledger/domain/subscription"
+	"seatledger/domain/ticket"
 )
 
 // The read models the query use cases wait for, by projection name.
@@ -21,6 +22,8 @@ const (
 	LicensesReadModel = "licenses"
 	// InstallationsReadModel holds farms and proxy servers.
 	InstallationsReadModel = "installations"
+	// TicketsReadModel holds support tickets.
+	TicketsReadModel = "tickets"
 )
 
 // DefaultReadWait bounds how long a read waits for its read models to
@@ -50,6 +53,8 @@ type Authorizer interface {
 	// AuthorizeInstallation returns installation id when actor may view it
 	// (manage: act on it).
 	AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error)
+	// AuthorizeTicket returns ticket id when actor may take action on it.
+	AuthorizeTicket(ctx context.Context, actor event.Actor, id string, action ticket.Action) (ticket.Ticket, error)
 }
 
 // People reads a person from their events (consistent state).

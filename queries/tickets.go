@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/domain/account"
+	"seatledger/domain/event"
 	"seatledger/domain/invalid"
+	"seatledger/domain/ticket"
 )
 
 // The tickets queries read the read model projections.Tickets keeps:
@@ -331,4 +334,82 @@ func ticketRows(ctx context.Context, db DB, query string, args []any, row func(s
 		}
 	}
 	return rows.Err()
+}
+
+// TicketsQuery asks for a page of an account's tickets (TKT-3, TKT-4).
+type TicketsQuery struct {
+	AccountID string
+	// Scope is "" (an admin's or the back office's: all of the account's
+	// tickets; a member's: their own), "all" (admins and the back office
+	// only) or "mine" (a person's own).
+	Scope string
+	// Status, Limit and After are as in TicketsFilter.
+	Status string
+	Limit  int
+	After  string
+}
+
+// ErrInvalidScope is matched by the error of a TicketsQuery whose Scope
+// is not one the viewer may ask for.
+var ErrInvalidScope = errors.New("queries: invalid scope")
+
+// queryError is a refused query with a message for the person; it
+// matches kind.
+type queryError struct {
+	kind error
+	msg  string
+}
+
+func (e *queryError) Error() string        { return "queries: " + e.msg }
+func (e *queryError) Is(target error) bool { return target == e.kind }
+
+// Tickets is the use case of "My Tickets" (TKT-4): v must be allowed to
+// view account tq.AccountID (from its events); a member sees their own
+// tickets, the account's admins and the back office all of the account's
+// (TKT-3) or, with Scope "mine", a person their own. Scope "all" asked by
+// a member matches account.ErrForbidden; an unknown scope, or "mine"
+// asked by the back office, ErrInvalidScope. The read sees v's last write.
+func (q *Reads) Tickets(ctx context.Context, v Viewer, tq TicketsQuery) (TicketsPage, error) {
+	if err := q.auth.Authorize(ctx, v.Actor, tq.AccountID, account.ActionView); err != nil {
+		return TicketsPage{}, err
+	}
+	all := v.Actor.Kind == event.ActorBackOffice || q.auth.Authorize(ctx, v.Actor, tq.AccountID, account.ActionManage) == nil
+	switch tq.Scope {
+	case "":
+	case "all":
+		if !all {
+			return TicketsPage{}, &queryError{account.ErrForbidden, "only the account's admins see all of its tickets; leave out scope, or ask for scope=mine"}
+		}
+	case "mine":
+		if v.Actor.Kind != event.ActorPerson {
+			return TicketsPage{}, &queryError{ErrInvalidScope, "scope=mine is for people; the back office sees all of an account's tickets"}
+		}
+		all = false
+	default:
+		return TicketsPage{}, &queryError{ErrInvalidScope, fmt.Sprintf("scope %q must be all or mine", tq.Scope)}
+	}
+	if err := q.await(ctx, v, TicketsReadModel, DirectoryReadModel, LicensesReadModel); err != nil {
+		return TicketsPage{}, err
+	}
+	return Tickets(ctx, q.db, TicketsFilter{AccountID: tq.AccountID, Person: v.Actor.ID, AllOfAccount: all, Status: tq.Status,
+		Limit: tq.Limit, After: tq.After})
+}
+
+// TicketDetails is the use case of a ticket's page (TKT-2, TKT-3): v must
+// be allowed to view ticket id (from its events, X-5), and the read sees
+// v's last write. A ticket the events know but the read model does not
+// yet is an error matching ErrNotCaughtUp.
+func (q *Reads) TicketDetails(ctx context.Context, v Viewer, id string) (TicketDetail, error) {
+	t, err := q.auth.AuthorizeTicket(ctx, v.Actor, id, ticket.ActionView)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	if err := q.await(ctx, v, TicketsReadModel, DirectoryReadModel, LicensesReadModel); err != nil {
+		return TicketDetail{}, err
+	}
+	d, err := TicketDetails(ctx, q.db, t.ID())
+	if errors.Is(err, ErrNotFound) {
+		return TicketDetail{}, notCaughtUp{"the ticket is not in the read model yet; retry shortly"}
+	}
+	return d, err
 }

@@ -76,6 +76,7 @@ var domainErrors = []struct {
 	{product.ErrModel, ProblemModelFixed, "model"},
 	{product.ErrNotFound, ProblemNotFound, ""},
 	{product.ErrNoChange, ProblemNoChange, ""},
+	{queries.ErrInvalidScope, ProblemInvalidRequest, "scope"},
 	{queries.ErrInvalidFilter, ProblemInvalidRequest, ""},
 	{queries.ErrInvalidAuditQuery, ProblemInvalidRequest, ""},
 	{queries.ErrUnknownEntity, ProblemNotFound, ""},

@@ -16,8 +16,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
-	"seatledger/domain/account"
-	"seatledger/domain/event"
 	"seatledger/domain/ticket"
 	"seatledger/infra/attachments"
 	"seatledger/queries"
@@ -69,45 +67,21 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 // account's (TKT-3), or with ?scope=mine their own. ?status= is a status,
 // current or closed; ?limit= and ?after= page.
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
-	ctx, h := r.Context(), s.cfg.People.Commands
-	acc, actor := chi.URLParam(r, "accountID"), principalOf(r.Context()).actor
-	if err := h.Authorize(ctx, actor, acc, account.ActionView); err != nil {
-		s.fail(w, r, err)
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	all := actor.Kind == event.ActorBackOffice || h.Authorize(ctx, actor, acc, account.ActionManage) == nil
-	switch q.Get("scope") {
-	case "":
-	case "all":
-		if !all {
-			WriteProblem(w, r, ProblemForbidden.New("only the account's admins see all of its tickets; leave out scope, or ask for scope=mine"))
-			return
-		}
-	case "mine":
-		if actor.Kind != event.ActorPerson {
-			WriteProblem(w, r, ProblemInvalidRequest.New("scope=mine is for people; the back office sees all of an account's tickets").Field("scope"))
-			return
-		}
-		all = false
-	default:
-		WriteProblem(w, r, ProblemInvalidRequest.New("scope %q must be all or mine", q.Get("scope")).Field("scope"))
-		return
-	}
-	limit := 0
+	tq := queries.TicketsQuery{AccountID: chi.URLParam(r, "accountID"), Scope: q.Get("scope"), Status: q.Get("status"), After: q.Get("after")}
 	if raw := q.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 {
 			WriteProblem(w, r, ProblemInvalidRequest.New("limit must be a whole number from 1 to %d, not %q", queries.MaxTicketsPage, raw).Field("limit"))
 			return
 		}
-		limit = n
+		tq.Limit = n
 	}
-	if !s.waitFor(w, r, ticketsReadModel, directoryReadModel, licensesReadModel) {
-		return
-	}
-	page, err := queries.Tickets(ctx, s.cfg.People.Reads, queries.TicketsFilter{AccountID: acc, Person: actor.ID, AllOfAccount: all,
-		Status: q.Get("status"), Limit: limit, After: q.Get("after")})
+	page, err := s.reads.Tickets(r.Context(), v, tq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -118,19 +92,11 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 // ticketDetails is one ticket with its replies, attachments' metadata,
 // watchers and survey, for those who may view it (TKT-3, X-5).
 func (s *Server) ticketDetails(w http.ResponseWriter, r *http.Request) {
-	t, err := s.cfg.People.Commands.AuthorizeTicket(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
-	if err != nil {
-		s.fail(w, r, err)
+	v, ok := viewer(w, r)
+	if !ok {
 		return
 	}
-	if !s.waitFor(w, r, ticketsReadModel, directoryReadModel, licensesReadModel) {
-		return
-	}
-	d, err := queries.TicketDetails(r.Context(), s.cfg.People.Reads, t.ID())
-	if errors.Is(err, queries.ErrNotFound) {
-		WriteProblem(w, r, ProblemUnavailable.New("the ticket is not in the read model yet; retry shortly"))
-		return
-	}
+	d, err := s.reads.TicketDetails(r.Context(), v, chi.URLParam(r, "ticketID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
