@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // supportPages: My Tickets, a new ticket, a ticket's conversation and
@@ -64,14 +65,12 @@ var ticketStatusFilters = []map[string]string{
 	{"value": "resolved", "label": "Resolved"},
 }
 
-// supLabelTicket adds the status as people read it to a ticket of the API.
-func supLabelTicket(t map[string]any) {
-	s := str(t["status"])
-	label, ok := ticketStatusLabels[s]
-	if !ok {
-		label = s
+// ticketStatusLabel is a ticket's status as people read it.
+func ticketStatusLabel(status string) string {
+	if label, ok := ticketStatusLabels[status]; ok {
+		return label
 	}
-	t["status_label"] = label
+	return status
 }
 
 // supAPI joins escaped segments under /v1.
@@ -95,42 +94,43 @@ func supBadInput(v *View, name, reason string) {
 
 // ---- My Tickets (TKT-3, TKT-4) ----
 
+// ticketsView is My Tickets' data.
+type ticketsView struct {
+	Tickets []ticketRow
+	// Next is the cursor of the next page ("" on the last).
+	Next     string
+	Statuses []map[string]string
+}
+
+// ticketRow is a ticket of a list, with its status as people read it.
+type ticketRow struct {
+	queries.TicketSummary
+	StatusLabel string
+}
+
 func (p *Portal) ticketsPage(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "My Tickets", "support")
 	if v == nil {
 		return
 	}
-	q := url.Values{}
-	for _, k := range []string{"status", "scope", "after"} {
-		if s := r.URL.Query().Get(k); s != "" {
-			q.Set(k, s)
-		}
-	}
-	path := supAPI("accounts", v.AccountID, "tickets")
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	var page map[string]any
-	if err := p.read(w, r, path, &page); err != nil {
-		var prob *httpapi.Problem
-		if !errors.As(err, &prob) || prob.Status >= 500 || prob.Status == http.StatusForbidden {
+	q := r.URL.Query()
+	page, err := p.cfg.Queries.Tickets(r.Context(), v.viewer, queries.TicketsQuery{AccountID: v.AccountID, Scope: q.Get("scope"),
+		Status: q.Get("status"), After: q.Get("after")})
+	if err != nil {
+		if prob := problemOf(err); prob.Status >= 500 || prob.Status == http.StatusForbidden {
 			p.fail(w, r, v, err)
 			return
 		}
-		v.fail(err) // a filter the API refuses: shown next to it
-		page = map[string]any{"tickets": []any{}}
+		v.fail(err) // a filter the query refuses: shown next to it
+		page = queries.TicketsPage{}
 	}
-	for _, t := range supList(page["tickets"]) {
-		if m, ok := t.(map[string]any); ok {
-			supLabelTicket(m)
-		}
+	view := ticketsView{Next: page.Next, Statuses: ticketStatusFilters}
+	for _, t := range page.Tickets {
+		view.Tickets = append(view.Tickets, ticketRow{TicketSummary: t, StatusLabel: ticketStatusLabel(t.Status)})
 	}
-	v.Data = map[string]any{"page": page, "statuses": ticketStatusFilters}
+	v.Page = view
 	p.render(w, r, "support-tickets.html", v)
 }
-
-// supList is a JSON array of the API, or nil.
-func supList(v any) []any { l, _ := v.([]any); return l }
 
 // ---- New ticket (TKT-1) ----
 
@@ -192,63 +192,87 @@ func supParseTime(s string) (time.Time, error) {
 
 // ---- A ticket: conversation, actions, survey (TKT-2) ----
 
-// ticketView reads the ticket of the route into v.Data["ticket"], with
-// its account as the page's; nil when it has answered itself.
-func (p *Portal) ticketView(w http.ResponseWriter, r *http.Request, tab string) *View {
-	id := chi.URLParam(r, "ticketID")
-	v := p.page(w, r, "Ticket "+id, "support")
-	if v == nil || !p.load(w, r, v, "ticket", supAPI("tickets", id)) {
-		return nil
-	}
-	t, _ := v.Data["ticket"].(map[string]any)
-	if t == nil {
-		p.fail(w, r, v, errors.New("the ticket's answer is not an object"))
-		return nil
-	}
-	v.setAccount(str(t["account_id"]))
-	supLabelTicket(t)
-	if s := str(t["subject"]); s != "" {
-		v.Title = fmt.Sprintf("Ticket %s: %s", str(t["ticket_id"]), s)
-	}
-	for _, x := range supList(t["replies"]) {
-		reply, ok := x.(map[string]any)
-		if !ok {
-			continue
-		}
-		switch {
-		case reply["from_support"] == true:
-			reply["author_label"] = "Support"
-			if agent := strings.TrimPrefix(str(reply["author"]), "support:"); agent != "" {
-				reply["author_label"] = "Support (" + agent + ")"
-			}
-		case str(reply["author"]) == v.Me.PersonID:
-			reply["author_label"] = str(reply["author_name"]) + " (you)"
-		default:
-			reply["author_label"] = str(reply["author_name"])
-		}
-		for _, a := range supList(reply["attachments"]) {
-			if m, ok := a.(map[string]any); ok {
-				m["size_label"] = supSize(m["size"])
-			}
-		}
-	}
-	status := str(t["status"])
-	v.Data["id"] = str(t["ticket_id"])
-	v.Data["tab"] = tab
-	v.Data["is_owner"] = str(t["owner"]) == v.Me.PersonID
-	v.Data["current"] = status == "open" || status == "in_progress" || status == "awaiting_customer"
-	v.Data["resolved"] = status == "resolved"
-	v.Data["can_reply"] = status != "closed"
-	v.Data["can_survey"] = status == "resolved" && t["survey"] == nil
-	return v
+// ticketPageView is a ticket's page data: the conversation tab and the
+// watchers tab.
+type ticketPageView struct {
+	T ticketDetailView
+	// ID is the ticket's ID; Tab "conversation" or "watchers".
+	ID, Tab string
+	// IsOwner: the person opened it (and so manages its watchers, TKT-3).
+	IsOwner bool
+	// Current, Resolved, CanReply and CanSurvey say what the page offers
+	// in the ticket's status (TKT-2).
+	Current, Resolved, CanReply, CanSurvey bool
+	// Candidates are the account's admins who may be added as watchers.
+	Candidates []queries.PersonRef
 }
 
-// supSize prints a byte count of the API's JSON for people.
-func supSize(v any) string {
-	n, err := strconv.ParseInt(str(v), 10, 64)
-	if err != nil {
-		return str(v)
+// ticketDetailView is the ticket with what people read.
+type ticketDetailView struct {
+	queries.TicketDetail
+	StatusLabel string
+	Replies     []replyView
+}
+
+// replyView is a reply with its author and its files as people read them.
+type replyView struct {
+	queries.TicketReply
+	AuthorLabel string
+	Attachments []attachmentView
+}
+
+// attachmentView is a file of a reply with its size for people.
+type attachmentView struct {
+	queries.AttachmentMetadata
+	SizeLabel string
+}
+
+// ticketView reads the ticket of the route, with its account as the
+// page's; nil when it has answered itself.
+func (p *Portal) ticketView(w http.ResponseWriter, r *http.Request, tab string) (*View, *ticketPageView) {
+	id := chi.URLParam(r, "ticketID")
+	v := p.page(w, r, "Ticket "+id, "support")
+	if v == nil {
+		return nil, nil
 	}
+	t, err := p.cfg.Queries.TicketDetails(r.Context(), v.viewer, id)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return nil, nil
+	}
+	v.setAccount(t.AccountID)
+	if t.Subject != "" {
+		v.Title = fmt.Sprintf("Ticket %s: %s", t.TicketID, t.Subject)
+	}
+	d := ticketDetailView{TicketDetail: t, StatusLabel: ticketStatusLabel(t.Status)}
+	for _, reply := range t.Replies {
+		rv := replyView{TicketReply: reply}
+		switch {
+		case reply.FromSupport:
+			rv.AuthorLabel = "Support"
+			if agent := strings.TrimPrefix(reply.Author, "support:"); agent != "" {
+				rv.AuthorLabel = "Support (" + agent + ")"
+			}
+		case reply.Author == v.Me.PersonID:
+			rv.AuthorLabel = reply.AuthorName + " (you)"
+		default:
+			rv.AuthorLabel = reply.AuthorName
+		}
+		for _, a := range reply.Attachments {
+			rv.Attachments = append(rv.Attachments, attachmentView{AttachmentMetadata: a, SizeLabel: supSize(a.Size)})
+		}
+		d.Replies = append(d.Replies, rv)
+	}
+	status := t.Status
+	page := &ticketPageView{T: d, ID: t.TicketID, Tab: tab, IsOwner: t.Owner == v.Me.PersonID,
+		Current:  status == "open" || status == "in_progress" || status == "awaiting_customer",
+		Resolved: status == "resolved", CanReply: status != "closed", CanSurvey: status == "resolved" && t.Survey == nil}
+	v.Page = page
+	return v, page
+}
+
+// supSize prints a byte count for people.
+func supSize(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
@@ -261,7 +285,7 @@ func supSize(v any) string {
 }
 
 func (p *Portal) ticketPage(w http.ResponseWriter, r *http.Request) {
-	v := p.ticketView(w, r, "conversation")
+	v, _ := p.ticketView(w, r, "conversation")
 	if v == nil {
 		return
 	}
@@ -271,11 +295,11 @@ func (p *Portal) ticketPage(w http.ResponseWriter, r *http.Request) {
 // replyToTicket forwards the reply form, with its files, to the API as
 // multipart (TKT-2): field body, files attachments.
 func (p *Portal) replyToTicket(w http.ResponseWriter, r *http.Request) {
-	v := p.ticketView(w, r, "conversation")
+	v, page := p.ticketView(w, r, "conversation")
 	if v == nil {
 		return
 	}
-	id := v.Data["id"].(string)
+	id := page.ID
 	req, err := multipartRequest(http.MethodPost, supAPI("tickets", id, "replies"), map[string]string{"body": v.Form.Get("body")},
 		"attachments", supFiles(r.MultipartForm, "attachments"))
 	if err != nil {
@@ -293,12 +317,17 @@ func (p *Portal) replyToTicket(w http.ResponseWriter, r *http.Request) {
 // action of the same name (close, reopen).
 func (p *Portal) ticketAction(action, done string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := p.ticketView(w, r, "conversation")
+		v, page := p.ticketView(w, r, "conversation")
 		if v == nil {
 			return
 		}
-		id := v.Data["id"].(string)
-		if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("tickets", id, action), nil), nil) {
+		id := page.ID
+		run := p.cfg.Commands.CloseTicket
+		if action == "reopen" {
+			run = p.cfg.Commands.ReopenTicket
+		}
+		res, err := run(r.Context(), v.meta(r), id)
+		if !p.done(w, v, res, err) {
 			p.render(w, r, "support-ticket.html", v)
 			return
 		}
@@ -307,19 +336,19 @@ func (p *Portal) ticketAction(action, done string) http.HandlerFunc {
 }
 
 func (p *Portal) submitSurvey(w http.ResponseWriter, r *http.Request) {
-	v := p.ticketView(w, r, "conversation")
+	v, page := p.ticketView(w, r, "conversation")
 	if v == nil {
 		return
 	}
-	id := v.Data["id"].(string)
+	id := page.ID
 	rating, err := strconv.Atoi(strings.TrimSpace(v.Form.Get("rating")))
 	if err != nil {
 		supBadInput(v, "rating", "choose a rating from 1 to 5")
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
-	body := map[string]any{"rating": rating, "feedback": v.Form.Get("feedback")}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("tickets", id, "survey"), body), nil) {
+	res, err := p.cfg.Commands.SubmitSurvey(r.Context(), v.meta(r), id, rating, v.Form.Get("feedback"))
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
@@ -330,37 +359,35 @@ func (p *Portal) submitSurvey(w http.ResponseWriter, r *http.Request) {
 
 // watchersView is the ticket's Watchers tab: its watchers, and the
 // account's admins the owner may add.
-func (p *Portal) watchersView(w http.ResponseWriter, r *http.Request) *View {
-	v := p.ticketView(w, r, "watchers")
+func (p *Portal) watchersView(w http.ResponseWriter, r *http.Request) (*View, *ticketPageView) {
+	v, page := p.ticketView(w, r, "watchers")
 	if v == nil {
-		return nil
+		return nil, nil
 	}
-	t := v.Data["ticket"].(map[string]any)
-	watching := map[string]bool{str(t["owner"]): true}
-	for _, x := range supList(t["watchers"]) {
-		if m, ok := x.(map[string]any); ok {
-			watching[str(m["person_id"])] = true
-		}
+	t := page.T
+	watching := map[string]bool{t.Owner: true}
+	for _, x := range t.Watchers {
+		watching[x.PersonID] = true
 	}
-	var candidates []any
 	if v.IsBusiness() {
-		var profile map[string]any
-		if err := p.read(w, r, supAPI("accounts", str(t["account_id"])), &profile); err != nil {
+		profile, err := p.cfg.Queries.AccountProfile(r.Context(), v.viewer, t.AccountID)
+		if err != nil {
 			p.fail(w, r, v, err)
-			return nil
+			return nil, nil
 		}
-		for _, x := range supList(profile["admins"]) {
-			if m, ok := x.(map[string]any); ok && !watching[str(m["person_id"])] {
-				candidates = append(candidates, m)
+		if profile.Business != nil {
+			for _, a := range profile.Business.Admins {
+				if !watching[a.PersonID] {
+					page.Candidates = append(page.Candidates, a)
+				}
 			}
 		}
 	}
-	v.Data["candidates"] = candidates
-	return v
+	return v, page
 }
 
 func (p *Portal) watchersPage(w http.ResponseWriter, r *http.Request) {
-	v := p.watchersView(w, r)
+	v, _ := p.watchersView(w, r)
 	if v == nil {
 		return
 	}
@@ -368,17 +395,18 @@ func (p *Portal) watchersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) addWatcher(w http.ResponseWriter, r *http.Request) {
-	v := p.watchersView(w, r)
+	v, page := p.watchersView(w, r)
 	if v == nil {
 		return
 	}
-	id, person := v.Data["id"].(string), strings.TrimSpace(v.Form.Get("person_id"))
+	id, person := page.ID, strings.TrimSpace(v.Form.Get("person_id"))
 	if person == "" {
 		supBadInput(v, "person_id", "choose an admin of the account")
 		p.render(w, r, "support-watchers.html", v)
 		return
 	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPut, supAPI("tickets", id, "watchers", person), nil), nil) {
+	res, err := p.cfg.Commands.AddWatcher(r.Context(), v.meta(r), id, person)
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-watchers.html", v)
 		return
 	}
@@ -386,12 +414,13 @@ func (p *Portal) addWatcher(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) removeWatcher(w http.ResponseWriter, r *http.Request) {
-	v := p.watchersView(w, r)
+	v, page := p.watchersView(w, r)
 	if v == nil {
 		return
 	}
-	id := v.Data["id"].(string)
-	if !p.submit(w, r, v, jsonRequest(http.MethodDelete, supAPI("tickets", id, "watchers", chi.URLParam(r, "personID")), nil), nil) {
+	id := page.ID
+	res, err := p.cfg.Commands.RemoveWatcher(r.Context(), v.meta(r), id, chi.URLParam(r, "personID"))
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-watchers.html", v)
 		return
 	}
@@ -467,6 +496,9 @@ func supPEMURL(pem string) template.URL {
 	return template.URL("data:application/x-pem-file;base64," + base64.StdEncoding.EncodeToString([]byte(pem)))
 }
 
+// supList is a JSON array of the API, or nil.
+func supList(v any) []any { l, _ := v.([]any); return l }
+
 // supFiles returns the files of a parsed multipart form's field name
 // that the browser sent with a name (an empty file input sends none); nil
 // when the form was not multipart.
@@ -530,7 +562,11 @@ func (p *Portal) downloadsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, f := range supList(rel["files"]) {
 			if m, ok := f.(map[string]any); ok {
-				m["size_label"] = supSize(m["size"])
+				if n, err := strconv.ParseInt(str(m["size"]), 10, 64); err == nil {
+					m["size_label"] = supSize(n)
+				} else {
+					m["size_label"] = str(m["size"])
+				}
 			}
 		}
 		card["release"] = rel
