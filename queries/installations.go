@@ -614,20 +614,30 @@ func usageHistory(ctx context.Context, db DB, id string) ([]UsageDay, error) {
 
 // Installations is the use case of an account's farms or proxy servers
 // (INST-1, INST-2): v must be allowed to view account f.AccountID (every
-// member may), and the read sees v's last write.
-func (q *Reads) Installations(ctx context.Context, v Viewer, f InstallationsFilter) (InstallationsPage, error) {
+// member may), and the read sees v's last write. limit is the page size
+// as the client sent it ("": the default); one that is not a whole
+// number from 1 is an *InputError of "limit".
+func (q *Reads) Installations(ctx context.Context, v Viewer, f InstallationsFilter, limit string) (InstallationsPage, error) {
 	if err := q.authorizeAccount(ctx, v, f.AccountID, InstallationsReadModel, LicensesReadModel); err != nil {
 		return InstallationsPage{}, err
+	}
+	var err error
+	if f.Limit, err = parseLimit(limit, 0); err != nil {
+		return InstallationsPage{}, invalidInput("limit", ErrInvalidFilter, "limit must be a whole number from 1, not %q", limit)
 	}
 	return Installations(ctx, q.db, f)
 }
 
 // ExportInstallationsCSV is the use case of the CSV export of an
-// account's farms or proxy servers (INST-3), authorized and waited for as
-// Installations before anything is written to w.
-func (q *Reads) ExportInstallationsCSV(ctx context.Context, v Viewer, f InstallationsFilter, columns []string, w io.Writer) error {
+// account's farms or proxy servers (INST-3), authorized, waited for and
+// checked as Installations before anything is written to w.
+func (q *Reads) ExportInstallationsCSV(ctx context.Context, v Viewer, f InstallationsFilter, limit string, columns []string, w io.Writer) error {
 	if err := q.authorizeAccount(ctx, v, f.AccountID, InstallationsReadModel, LicensesReadModel); err != nil {
 		return err
+	}
+	var err error
+	if f.Limit, err = parseLimit(limit, 0); err != nil {
+		return invalidInput("limit", ErrInvalidFilter, "limit must be a whole number from 1, not %q", limit)
 	}
 	return ExportInstallationsCSV(ctx, q.db, f, columns, w)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"seatledger/domain/account"
@@ -35,9 +36,59 @@ const DefaultReadWait = 5 * time.Second
 // models must have applied before the read (read your writes; 0: none).
 type Viewer struct {
 	Actor event.Actor
-	// MinPosition is the position the read must see (X-Ledger-Min-Position
-	// in the API, the portal's cookie of the browser's last write).
-	MinPosition uint64
+	// MinPosition is the position the read must see, as the client sent
+	// it (X-Ledger-Min-Position in the API, the portal's cookie of the
+	// browser's last write): a whole number, or "" for none. It is read
+	// only once the viewer is authorized; one that is not a position is a
+	// *PositionError.
+	MinPosition string
+}
+
+// PositionError is the error of a read whose Viewer.MinPosition is not a
+// log position; the edge names where it came from.
+type PositionError struct{ Raw string }
+
+func (e *PositionError) Error() string {
+	return fmt.Sprintf("queries: the position to read at must be a log position (a whole number), not %q", e.Raw)
+}
+
+// InputError is a refused input of a query use case: it names the field
+// and matches Kind (ErrInvalidFilter, ErrInvalidAuditQuery …). Inputs are
+// checked after the viewer is authorized, so that a caller who may not
+// read learns nothing from them.
+type InputError struct {
+	Field string
+	Kind  error
+	// Err is the reason; its message is the error's.
+	Err error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+
+// Is matches Kind.
+func (e *InputError) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns the reason.
+func (e *InputError) Unwrap() error { return e.Err }
+
+// InvalidField names the input.
+func (e *InputError) InvalidField() string { return e.Field }
+
+// invalidInput is an InputError of field, of kind, with a message.
+func invalidInput(field string, kind error, format string, args ...any) error {
+	return &InputError{Field: field, Kind: kind, Err: fmt.Errorf("queries: "+format, args...)}
+}
+
+// parseLimit reads a page size sent as text ("" is 0: the default).
+func parseLimit(raw string, maxPage int) (int, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || (maxPage > 0 && n > maxPage) {
+		return 0, errors.New(raw)
+	}
+	return n, nil
 }
 
 // Authorizer decides whether an actor may read, from the aggregates'
@@ -86,6 +137,9 @@ type ReadsConfig struct {
 	// Wait bounds a read's wait for its read models; default
 	// DefaultReadWait.
 	Wait time.Duration
+	// Audit answers the histories and as-of states of entities (X-1,
+	// X-2); nil: those reads answer ErrAuditUnavailable.
+	Audit *Audit
 }
 
 // Validate reports every missing dependency.
@@ -116,6 +170,7 @@ type Reads struct {
 	people People
 	models ReadModels
 	wait   time.Duration
+	audit  *Audit
 }
 
 // NewReads returns the query use cases over cfg, or the error of
@@ -127,7 +182,7 @@ func NewReads(cfg ReadsConfig) (*Reads, error) {
 	if cfg.Wait <= 0 {
 		cfg.Wait = DefaultReadWait
 	}
-	return &Reads{db: cfg.DB, auth: cfg.Authorizer, people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait}, nil
+	return &Reads{db: cfg.DB, auth: cfg.Authorizer, people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit}, nil
 }
 
 // ErrReadModelStopped is matched by the error of a read whose read model
@@ -174,12 +229,16 @@ func (q *Reads) await(ctx context.Context, v Viewer, readModels ...string) error
 			return &StoppedError{ReadModel: p, Why: why}
 		}
 	}
-	if v.MinPosition == 0 {
+	if v.MinPosition == "" {
 		return nil
 	}
+	pos, err := strconv.ParseUint(v.MinPosition, 10, 64)
+	if err != nil {
+		return &PositionError{Raw: v.MinPosition}
+	}
 	for _, p := range readModels {
-		if err := q.models.WaitFor(ctx, p, v.MinPosition, q.wait); err != nil {
-			return notCaughtUp{fmt.Sprintf("the read model has not reached position %d yet; retry shortly", v.MinPosition)}
+		if err := q.models.WaitFor(ctx, p, pos, q.wait); err != nil {
+			return notCaughtUp{fmt.Sprintf("the read model has not reached position %d yet; retry shortly", pos)}
 		}
 	}
 	return nil

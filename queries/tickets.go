@@ -343,9 +343,10 @@ type TicketsQuery struct {
 	// tickets; a member's: their own), "all" (admins and the back office
 	// only) or "mine" (a person's own).
 	Scope string
-	// Status, Limit and After are as in TicketsFilter.
+	// Status and After are as in TicketsFilter; Limit is the page size as
+	// the client sent it ("": the default).
 	Status string
-	Limit  int
+	Limit  string
 	After  string
 }
 
@@ -388,11 +389,15 @@ func (q *Reads) Tickets(ctx context.Context, v Viewer, tq TicketsQuery) (Tickets
 	default:
 		return TicketsPage{}, &queryError{ErrInvalidScope, fmt.Sprintf("scope %q must be all or mine", tq.Scope)}
 	}
+	limit, err := parseLimit(tq.Limit, 0)
+	if err != nil {
+		return TicketsPage{}, invalidInput("limit", ErrInvalidFilter, "limit must be a whole number from 1 to %d, not %q", MaxTicketsPage, tq.Limit)
+	}
 	if err := q.await(ctx, v, TicketsReadModel, DirectoryReadModel, LicensesReadModel); err != nil {
 		return TicketsPage{}, err
 	}
 	return Tickets(ctx, q.db, TicketsFilter{AccountID: tq.AccountID, Person: v.Actor.ID, AllOfAccount: all, Status: tq.Status,
-		Limit: tq.Limit, After: tq.After})
+		Limit: limit, After: tq.After})
 }
 
 // TicketDetails is the use case of a ticket's page (TKT-2, TKT-3): v must

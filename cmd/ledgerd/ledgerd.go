@@ -193,11 +193,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The portal calls the API in process; the API serves the portal's
 	// pages on every path that is not its own.
 	// The API and the portal are two edges over the same use cases.
+	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
 	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Authorizer: m.people.commands, People: m.people.commands,
-		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped}})
+		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
+		Audit:      peopleAPI.Audit})
 	if err != nil {
 		return err
 	}
+	peopleAPI.Queries = reads
 	var api *httpapi.Server
 	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
 		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands,
@@ -205,8 +208,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
-	peopleAPI.Queries = reads
 	api, err = httpapi.New(httpapi.Config{
 		Logger:     m.Logger,
 		Clock:      m.Clock,

@@ -85,10 +85,7 @@ type myAccountsResponse struct {
 }
 
 func (s *Server) myAccounts(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	list, err := s.reads.MyAccounts(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
@@ -122,10 +119,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountProfile(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	p, err := s.reads.AccountProfile(r.Context(), v, chi.URLParam(r, "accountID"))
 	switch {
 	case err != nil:
@@ -181,10 +175,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	page, err := s.reads.Members(r.Context(), v, f)
 	if err != nil {
 		s.fail(w, r, err)
@@ -247,10 +238,7 @@ type invitationsResponse struct {
 }
 
 func (s *Server) invitations(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	list, err := s.reads.Invitations(r.Context(), v, chi.URLParam(r, "accountID"), s.cfg.Clock.Now())
 	if err != nil {
 		s.fail(w, r, err)

@@ -1,15 +1,10 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
-	"seatledger/domain/account"
-	"seatledger/domain/event"
-	"seatledger/domain/subscription"
 	"seatledger/queries"
 )
 
@@ -35,25 +30,8 @@ func (s *Server) entityHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	hq := queries.HistoryQuery{Field: q.Get("field")}
-	var err error
-	if hq.AsOf, err = queries.ParseAsOf(q.Get("as_of")); err != nil {
-		WriteProblem(w, r, domainProblem(err).Field("as_of"))
-		return
-	}
-	if raw := q.Get("after"); raw != "" {
-		if hq.After, err = strconv.ParseUint(raw, 10, 64); err != nil {
-			WriteProblem(w, r, ProblemInvalidRequest.New("after must be a log position (a whole number), not %q", raw).Field("after"))
-			return
-		}
-	}
-	if raw := q.Get("limit"); raw != "" {
-		if hq.Limit, err = strconv.Atoi(raw); err != nil || hq.Limit < 1 || hq.Limit > 1000 {
-			WriteProblem(w, r, ProblemInvalidRequest.New("limit must be a whole number from 1 to 1000, not %q", raw).Field("limit"))
-			return
-		}
-	}
-	page, err := s.cfg.People.Audit.History(r.Context(), kind, id, hq)
+	page, err := s.reads.History(r.Context(), viewerOf(r), kind, id,
+		queries.HistoryRequest{AsOf: q.Get("as_of"), After: q.Get("after"), Limit: q.Get("limit"), Field: q.Get("field")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -69,12 +47,7 @@ func (s *Server) entityState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	asOf, err := queries.ParseAsOf(r.URL.Query().Get("as_of"))
-	if err != nil {
-		WriteProblem(w, r, domainProblem(err).Field("as_of"))
-		return
-	}
-	st, err := s.cfg.People.Audit.State(r.Context(), kind, id, asOf)
+	st, err := s.reads.EntityState(r.Context(), viewerOf(r), kind, id, r.URL.Query().Get("as_of"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -82,10 +55,11 @@ func (s *Server) entityState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// auditTarget reads the entity of the path and checks that the caller
-// may see it; it answers the problem and reports false otherwise.
+// auditTarget reads the entity of the path; it answers the problem and
+// reports false when the audit reads are not configured or the kind is
+// unknown. Who may read the entity is the query use case's.
 func (s *Server) auditTarget(w http.ResponseWriter, r *http.Request) (queries.EntityKind, string, bool) {
-	if s.cfg.People.Audit == nil {
+	if !s.reads.Audited() {
 		WriteProblem(w, r, ProblemUnavailable.New("the audit reads are not configured on this server"))
 		return "", "", false
 	}
@@ -96,41 +70,5 @@ func (s *Server) auditTarget(w http.ResponseWriter, r *http.Request) (queries.En
 		WriteProblem(w, r, p)
 		return "", "", false
 	}
-	id := chi.URLParam(r, "id")
-	if err := s.authorizeAudit(r.Context(), principalOf(r.Context()).actor, kind, id); err != nil {
-		s.fail(w, r, err)
-		return "", "", false
-	}
-	return kind, id, true
-}
-
-// authorizeAudit decides, from the entities' latest events, whether actor
-// may read the history of kind/id. An entity unknown to a caller other
-// than the back office is refused as forbidden.
-func (s *Server) authorizeAudit(ctx context.Context, actor event.Actor, kind queries.EntityKind, id string) error {
-	c := s.cfg.People.Commands
-	var err error
-	switch kind {
-	case queries.KindSubscription:
-		_, err = c.AuthorizeSubscription(ctx, actor, id, subscription.ActionView, "")
-	case queries.KindKey:
-		var sub string
-		if sub, err = s.cfg.People.Audit.KeySubscription(ctx, id); err == nil {
-			_, err = c.AuthorizeSubscription(ctx, actor, sub, subscription.ActionView, id)
-		}
-	case queries.KindInstallation:
-		_, err = c.AuthorizeInstallation(ctx, actor, id, false)
-	case queries.KindAccount:
-		err = c.Authorize(ctx, actor, id, account.ActionView)
-	case queries.KindPerson:
-		if actor.Kind != event.ActorBackOffice && (actor.Kind != event.ActorPerson || actor.ID != id) {
-			err = account.ErrForbidden
-		}
-	}
-	if err != nil && actor.Kind != event.ActorBackOffice {
-		if p := domainProblem(err); p != nil && p.Status == http.StatusNotFound {
-			return account.ErrForbidden
-		}
-	}
-	return err
+	return kind, chi.URLParam(r, "id"), true
 }

@@ -134,8 +134,13 @@ func domainProblem(err error) *Problem {
 			msg = msg[i+2:] // "account: …" → "…"
 		}
 		p := d.typ.New("%s", msg)
-		var fields *invalid.Error
+		var (
+			fields *invalid.Error
+			input  *queries.InputError
+		)
 		switch {
+		case errors.As(err, &input):
+			p.Field(input.InvalidField())
 		case errors.As(err, &fields):
 			for _, f := range fields.Fields {
 				if f.Name != "" {

@@ -389,37 +389,22 @@ const installationsReadModel = "installations"
 
 // installationsFilter reads a list's or an export's query: status, sort,
 // a selection of IDs (comma-separated), and the page.
-func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) (queries.InstallationsFilter, error) {
+func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) queries.InstallationsFilter {
 	q := r.URL.Query()
 	f := queries.InstallationsFilter{AccountID: chi.URLParam(r, "accountID"), Kind: string(kind), Status: q.Get("status"),
 		Sort: q.Get("sort"), After: q.Get("after"), Now: s.cfg.Clock.Now()}
 	if ids := q.Get("ids"); ids != "" {
 		f.IDs = strings.Split(ids, ",")
 	}
-	if raw := q.Get("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 {
-			return f, ProblemInvalidRequest.New("limit must be a whole number from 1, not %q", raw).Field("limit")
-		}
-		f.Limit = n
-	}
-	return f, nil
+	return f
 }
 
 // listInstallations answers an account's farms or proxy servers (INST-1,
 // INST-2): every member of the account may see them.
 func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, ok := viewer(w, r)
-		if !ok {
-			return
-		}
-		f, err := s.installationsFilter(r, kind)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		page, err := s.reads.Installations(r.Context(), v, f)
+		v := viewerOf(r)
+		page, err := s.reads.Installations(r.Context(), v, s.installationsFilter(r, kind), r.URL.Query().Get("limit"))
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -432,15 +417,8 @@ func (s *Server) listInstallations(kind installation.Kind) http.HandlerFunc {
 // columns (INST-3), however many there are.
 func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, ok := viewer(w, r)
-		if !ok {
-			return
-		}
-		f, err := s.installationsFilter(r, kind)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		v := viewerOf(r)
+		f := s.installationsFilter(r, kind)
 		var columns []string
 		if raw := r.URL.Query().Get("columns"); raw != "" {
 			columns = strings.Split(raw, ",")
@@ -449,7 +427,7 @@ func (s *Server) exportInstallations(kind installation.Kind) http.HandlerFunc {
 		// its first byte; the headers go out with that byte, so a refusal
 		// is still a problem document.
 		out := &lazyAttachment{w: w, contentType: "text/csv; charset=utf-8", filename: string(kind) + "s.csv"}
-		err = s.reads.ExportInstallationsCSV(r.Context(), v, f, columns, out)
+		err := s.reads.ExportInstallationsCSV(r.Context(), v, f, r.URL.Query().Get("limit"), columns, out)
 		switch {
 		case err != nil && !out.started:
 			s.fail(w, r, err)
@@ -480,10 +458,7 @@ func (a *lazyAttachment) Write(p []byte) (int, error) {
 // installationDetails answers one installation with its notes and usage
 // history (INST-4).
 func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	d, err := s.reads.InstallationDetails(r.Context(), v, chi.URLParam(r, "installationID"))
 	if err != nil {
 		s.fail(w, r, err)

@@ -92,10 +92,7 @@ type productsResponse struct {
 }
 
 func (s *Server) products(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	list, err := s.reads.Products(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
@@ -220,10 +217,7 @@ type dashboardResponse struct {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	cards, err := s.reads.Dashboard(r.Context(), v, chi.URLParam(r, "accountID"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -238,10 +232,7 @@ type subscriptionsResponse struct {
 }
 
 func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	q := r.URL.Query()
 	list, err := s.reads.Subscriptions(r.Context(), v, queries.SubscriptionsFilter{AccountID: chi.URLParam(r, "accountID"), Status: q.Get("status"), Sort: q.Get("sort")})
 	if err != nil {
@@ -252,10 +243,7 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	d, err := s.reads.SubscriptionDetails(r.Context(), v, chi.URLParam(r, "subscriptionID"), r.URL.Query().Get("key_sort"))
 	if err != nil {
 		s.fail(w, r, err)

@@ -127,23 +127,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			"projection", stopped.ReadModel, "stopped", stopped.Why)
 		w.Header().Set("Retry-After", "60")
 	}
+	var position *queries.PositionError
+	if errors.As(err, &position) {
+		err = ProblemInvalidRequest.New("header X-Ledger-Min-Position must be a log position (a whole number), not %q", position.Raw).Field("X-Ledger-Min-Position")
+	}
 	WriteError(w, r, s.cfg.Logger, err)
 }
 
-// viewer is who asks a query use case: the request's actor and the log
-// position it names in X-Ledger-Min-Position (read your writes). A
-// header that is not a position is answered 400 here (false).
-func viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer, bool) {
-	v := queries.Viewer{Actor: principalOf(r.Context()).actor}
-	if raw := r.Header.Get("X-Ledger-Min-Position"); raw != "" {
-		pos, err := strconv.ParseUint(raw, 10, 64)
-		if err != nil {
-			WriteProblem(w, r, ProblemInvalidRequest.New("header X-Ledger-Min-Position must be a log position (a whole number), not %q", raw).Field("X-Ledger-Min-Position"))
-			return v, false
-		}
-		v.MinPosition = pos
-	}
-	return v, true
+// viewerOf is who asks a query use case: the request's actor and the log
+// position it names in X-Ledger-Min-Position (read your writes), which
+// the use case reads once the actor is authorized.
+func viewerOf(r *http.Request) queries.Viewer {
+	return queries.Viewer{Actor: principalOf(r.Context()).actor, MinPosition: r.Header.Get("X-Ledger-Min-Position")}
 }
 
 type signUpRequest struct {

@@ -110,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 		s.reads = p.Queries
 		if s.reads == nil {
 			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Authorizer: p.Commands, People: p.Commands,
-				ReadModels: queries.ReadModelFuncs{WaitForFunc: p.WaitFor, StoppedFunc: p.ProjectionStopped}, Wait: readWait})
+				ReadModels: queries.ReadModelFuncs{WaitForFunc: p.WaitFor, StoppedFunc: p.ProjectionStopped}, Wait: readWait, Audit: p.Audit})
 			if err != nil {
 				return nil, err
 			}

@@ -67,21 +67,10 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 // account's (TKT-3), or with ?scope=mine their own. ?status= is a status,
 // current or closed; ?limit= and ?after= page.
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	q := r.URL.Query()
-	tq := queries.TicketsQuery{AccountID: chi.URLParam(r, "accountID"), Scope: q.Get("scope"), Status: q.Get("status"), After: q.Get("after")}
-	if raw := q.Get("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 {
-			WriteProblem(w, r, ProblemInvalidRequest.New("limit must be a whole number from 1 to %d, not %q", queries.MaxTicketsPage, raw).Field("limit"))
-			return
-		}
-		tq.Limit = n
-	}
-	page, err := s.reads.Tickets(r.Context(), v, tq)
+	page, err := s.reads.Tickets(r.Context(), v, queries.TicketsQuery{AccountID: chi.URLParam(r, "accountID"), Scope: q.Get("scope"),
+		Status: q.Get("status"), Limit: q.Get("limit"), After: q.Get("after")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,10 +81,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 // ticketDetails is one ticket with its replies, attachments' metadata,
 // watchers and survey, for those who may view it (TKT-3, X-5).
 func (s *Server) ticketDetails(w http.ResponseWriter, r *http.Request) {
-	v, ok := viewer(w, r)
-	if !ok {
-		return
-	}
+	v := viewerOf(r)
 	d, err := s.reads.TicketDetails(r.Context(), v, chi.URLParam(r, "ticketID"))
 	if err != nil {
 		s.fail(w, r, err)

@@ -45,8 +45,8 @@ func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer,
 	}
 	v := queries.Viewer{Actor: event.Actor{Kind: event.ActorPerson, ID: sess.PersonID}}
 	if c, err := r.Cookie(positionCookie); err == nil {
-		if pos, err := strconv.ParseUint(c.Value, 10, 64); err == nil {
-			v.MinPosition = pos
+		if _, err := strconv.ParseUint(c.Value, 10, 64); err == nil {
+			v.MinPosition = c.Value
 		}
 	}
 	return v, nil

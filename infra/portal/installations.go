@@ -152,18 +152,9 @@ func (s instQuery) apiSort() string {
 }
 
 // filter is the query's filter of the state: account acc's
-// installations of kind k as of now. A limit that is not a whole number
-// from 1 is a problem naming it, as the API answers it.
-func (s instQuery) filter(acc string, k instKind, now time.Time) (queries.InstallationsFilter, error) {
-	f := queries.InstallationsFilter{AccountID: acc, Kind: k.Kind, Status: s.Filter, Sort: s.apiSort(), After: s.After, Now: now}
-	if s.Limit != "" {
-		n, err := strconv.Atoi(s.Limit)
-		if err != nil || n < 1 {
-			return f, httpapi.ProblemInvalidRequest.New("limit must be a whole number from 1, not %q", s.Limit).Field("limit")
-		}
-		f.Limit = n
-	}
-	return f, nil
+// installations of kind k as of now (the page size is s.Limit).
+func (s instQuery) filter(acc string, k instKind, now time.Time) queries.InstallationsFilter {
+	return queries.InstallationsFilter{AccountID: acc, Kind: k.Kind, Status: s.Filter, Sort: s.apiSort(), After: s.After, Now: now}
 }
 
 // apiQuery is the API's query of the state (status, sort, cursor).
@@ -274,11 +265,7 @@ type instPage struct {
 // instLoadList reads a page of the list and prepares it.
 func (p *Portal) instLoadList(r *http.Request, v *View, acc string, k instKind, q instQuery) (*instList, error) {
 	path := "/accounts/" + url.PathEscape(acc) + "/" + k.Path
-	f, err := q.filter(acc, k, p.cfg.Now())
-	if err != nil {
-		return nil, err
-	}
-	page, err := p.cfg.Queries.Installations(r.Context(), v.viewer, f)
+	page, err := p.cfg.Queries.Installations(r.Context(), v.viewer, q.filter(acc, k, p.cfg.Now()), q.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +515,7 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 		}
 		// Ask first: name the selected rows (those of this account).
 		page, err := p.cfg.Queries.Installations(r.Context(), v.viewer, queries.InstallationsFilter{AccountID: v.AccountID, Kind: k.Kind,
-			IDs: ids, Limit: 500, Now: p.cfg.Now()})
+			IDs: ids, Now: p.cfg.Now()}, "500")
 		if err != nil {
 			p.fail(w, r, v, err)
 			return
