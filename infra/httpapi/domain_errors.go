@@ -81,6 +81,7 @@ var domainErrors = []struct {
 	{queries.ErrInvalidAuditQuery, ProblemInvalidRequest, ""},
 	{queries.ErrUnknownEntity, ProblemNotFound, ""},
 	{queries.ErrReadModelStopped, ProblemReadModelStopped, ""},
+	{queries.ErrAuditUnavailable, ProblemUnavailable, ""},
 	{queries.ErrNotCaughtUp, ProblemUnavailable, ""},
 	{mdm.ErrCSR, ProblemInvalidCSR, "csr"},
 	{mdm.ErrNoEntitlement, ProblemNoEntitlement, ""},

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/domain/event"
 	"seatledger/infra/httpapi"
+	"seatledger/queries"
 )
 
 // The history panel (rules X-1, X-2): who changed what of a subscription,
@@ -43,6 +46,16 @@ type historyEntry struct {
 // historyChange is one field the event changed.
 type historyChange struct{ Field, From, To string }
 
+// historyView is the history page's data.
+type historyView struct {
+	Entries []historyEntry
+	// Back is the entity's page and Label what it is called.
+	Back, Label string
+	// Next is the page of later changes, First the first page ("" for
+	// none).
+	Next, First string
+}
+
 func (p *Portal) historyPage(w http.ResponseWriter, r *http.Request) {
 	kind, id := chi.URLParam(r, "kind"), chi.URLParam(r, "id")
 	v := p.page(w, r, "History", "")
@@ -55,7 +68,6 @@ func (p *Portal) historyPage(w http.ResponseWriter, r *http.Request) {
 			Detail: "there is no history of " + kind + "; use subscriptions, keys, installations, accounts or people"})
 		return
 	}
-	q := url.Values{}
 	after, limit := v.Value("after"), v.Value("limit")
 	if limit == "" {
 		limit = strconv.Itoa(historyPageSize)
@@ -69,94 +81,115 @@ func (p *Portal) historyPage(w http.ResponseWriter, r *http.Request) {
 				Detail: name + " must be a whole number", InvalidParams: []httpapi.InvalidParam{{Name: name, Reason: "must be a whole number"}}})
 			return
 		}
-		q.Set(name, val)
 	}
-	base := "/v1/history/" + kind + "/" + url.PathEscape(id)
-	if !p.load(w, r, v, "history", base+"?"+q.Encode()) {
+	entityKind, err := queries.ParseEntityKind(kind)
+	if err != nil {
+		p.fail(w, r, v, err)
 		return
 	}
-	label, back, keyNames := p.historyContext(w, r, v, kind, id)
+	page, err := p.cfg.Queries.History(r.Context(), v.viewer, entityKind, id, queries.HistoryRequest{After: after, Limit: limit})
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
+	label, back, keyNames := p.historyContext(r, v, kind, id)
 	if label == "" {
 		label = noun + " " + id
 	}
 	v.Title = "History of " + label
-	page := licObject(v.Data["history"])
-	names := p.historyNames(w, r, v, historyPeople(page))
-	var entries []historyEntry
-	for _, e := range licArray(page["events"]) {
-		ev := licObject(e)
-		entry := historyEntry{Who: actorName(licObject(ev["actor"]), names), When: formatTime(ev["recorded_at"], "2 Jan 2006 15:04:05 MST"),
-			What: eventWords(str(ev["type"])), Command: str(ev["command"]), Note: str(licObject(ev["data"])["note"])}
-		for _, c := range licArray(ev["changes"]) {
-			ch := licObject(c)
-			from, to := changeValue(ch["from"]), changeValue(ch["to"])
+	names := p.historyNames(r, v, historyPeople(page))
+	view := historyView{Back: back, Label: label}
+	for _, ev := range page.Events {
+		entry := historyEntry{Who: actorName(ev.Actor, names), When: formatTime(ev.RecordedAt, "2 Jan 2006 15:04:05 MST"),
+			What: eventWords(ev.Type), Command: ev.Command, Note: str(jsonObject(ev.Data)["note"])}
+		for _, ch := range ev.Changes {
+			from, to := changeValue(jsonValue(ch.From)), changeValue(jsonValue(ch.To))
 			if from == to { // a container of changed fields, listed themselves
 				continue
 			}
-			entry.Changes = append(entry.Changes, historyChange{Field: fieldName(str(ch["field"]), keyNames, names), From: from, To: to})
+			entry.Changes = append(entry.Changes, historyChange{Field: fieldName(ch.Field, keyNames, names), From: from, To: to})
 		}
-		entries = append(entries, entry)
+		view.Entries = append(view.Entries, entry)
 	}
-	v.Data["entries"], v.Data["back"], v.Data["label"] = entries, back, label
 	self := "/history/" + kind + "/" + url.PathEscape(id)
-	if next := str(page["next_after"]); next != "" && next != "0" {
-		v.Data["next"] = self + "?" + url.Values{"after": {next}, "limit": {limit}}.Encode()
+	if page.NextAfter != 0 {
+		view.Next = self + "?" + url.Values{"after": {strconv.FormatUint(page.NextAfter, 10)}, "limit": {limit}}.Encode()
 	}
 	if after != "" {
-		v.Data["first"] = self
+		view.First = self
 	}
+	v.Page = view
 	p.render(w, r, "history.html", v)
+}
+
+// jsonValue decodes a JSON value as the API's clients read it (numbers
+// stay json.Number); nil when there is none.
+func jsonValue(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	return v
+}
+
+// jsonObject decodes a JSON object (nil if raw is not one).
+func jsonObject(raw json.RawMessage) map[string]any {
+	m, _ := jsonValue(raw).(map[string]any)
+	return m
 }
 
 // historyContext finds what the entity is called, the page to go back to,
 // and makes its account the page's (so that the header shows it and the
 // actors are named); for a subscription also its keys' names by ID. Each
 // read is best effort: the history shows without.
-func (p *Portal) historyContext(w http.ResponseWriter, r *http.Request, v *View, kind, id string) (label, back string, keyNames map[string]string) {
+func (p *Portal) historyContext(r *http.Request, v *View, kind, id string) (label, back string, keyNames map[string]string) {
 	var account string
 	keyNames = map[string]string{}
+	ctx := r.Context()
 	switch kind {
 	case "subscriptions":
-		var d map[string]any
-		if p.read(w, r, "/v1/subscriptions/"+url.PathEscape(id), &d) == nil {
-			s := licObject(d["subscription"])
-			account, label, back = str(s["account_id"]), subscriptionTitle(str(s["name"]), str(s["product_name"]), str(s["product_id"]), str(s["period"])), "/subscriptions/"+url.PathEscape(id)
-			for _, k := range licArray(d["keys"]) {
-				m := licObject(k)
-				keyNames[str(m["key_id"])] = str(m["name"])
+		if d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, id, ""); err == nil {
+			s := d.Subscription
+			account, label, back = s.AccountID, subscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period), "/subscriptions/"+url.PathEscape(id)
+			for _, k := range d.Keys {
+				keyNames[k.KeyID] = k.Name
 			}
 		}
 		v.Nav = "subscriptions"
 	case "keys":
 		// The key's first event names the subscription that issued it.
-		var first map[string]any
-		if p.read(w, r, "/v1/history/keys/"+url.PathEscape(id)+"?limit=1", &first) != nil {
+		first, err := p.cfg.Queries.History(ctx, v.viewer, queries.KindKey, id, queries.HistoryRequest{Limit: "1"})
+		if err != nil {
 			break
 		}
 		var sub string
-		if evs := licArray(first["events"]); len(evs) > 0 {
-			var data map[string]any
-			if b, err := json.Marshal(licObject(evs[0])["data"]); err == nil && json.Unmarshal(b, &data) == nil {
-				sub = str(data["subscription_id"])
-			}
+		if len(first.Events) > 0 {
+			sub = str(jsonObject(first.Events[0].Data)["subscription_id"])
 		}
-		var d map[string]any
-		if sub == "" || p.read(w, r, "/v1/subscriptions/"+url.PathEscape(sub), &d) != nil {
+		if sub == "" {
 			break
 		}
-		account = str(licObject(d["subscription"])["account_id"])
+		d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, sub, "")
+		if err != nil {
+			break
+		}
+		account = d.Subscription.AccountID
 		back = "/subscriptions/" + url.PathEscape(sub) + "/keys/" + url.PathEscape(id)
-		for _, k := range licArray(d["keys"]) {
-			if m := licObject(k); str(m["key_id"]) == id {
-				label = "license key " + str(m["name"])
+		for _, k := range d.Keys {
+			if k.KeyID == id {
+				label = "license key " + k.Name
 			}
 		}
 		v.Nav = "subscriptions"
 	case "installations":
-		var d map[string]any
-		if p.read(w, r, "/v1/installations/"+url.PathEscape(id), &d) == nil {
-			account = str(d["account_id"])
-			if n := str(d["farm_name"]) + str(d["server_name"]); n != "" {
+		if d, err := p.cfg.Queries.InstallationDetails(ctx, v.viewer, id); err == nil {
+			account = d.AccountID
+			if n := d.FarmName + d.ServerName; n != "" {
 				label = "installation " + n
 			}
 		}
@@ -210,7 +243,7 @@ func fieldName(field string, keyNames, people map[string]string) string {
 
 // historyPeople returns the person IDs a page of history shows: the
 // people who acted and the members whose fields changed.
-func historyPeople(page map[string]any) []string {
+func historyPeople(page queries.HistoryPage) []string {
 	seen := map[string]bool{}
 	var ids []string
 	add := func(id string) {
@@ -219,13 +252,12 @@ func historyPeople(page map[string]any) []string {
 			ids = append(ids, id)
 		}
 	}
-	for _, e := range licArray(page["events"]) {
-		ev := licObject(e)
-		if a := licObject(ev["actor"]); str(a["kind"]) == "person" {
-			add(str(a["id"]))
+	for _, ev := range page.Events {
+		if ev.Actor.Kind == event.ActorPerson {
+			add(ev.Actor.ID)
 		}
-		for _, c := range licArray(ev["changes"]) {
-			if rest, ok := strings.CutPrefix(str(licObject(c)["field"]), "members."); ok {
+		for _, c := range ev.Changes {
+			if rest, ok := strings.CutPrefix(c.Field, "members."); ok {
 				id, _, _ := strings.Cut(rest, ".")
 				add(id)
 			}
@@ -241,51 +273,47 @@ const maxNamed = 200
 // historyNames maps the person IDs the panel shows to names: the
 // signed-in person, and those of ids who are members of the page's
 // account, looked up by ID however many members it has.
-func (p *Portal) historyNames(w http.ResponseWriter, r *http.Request, v *View, ids []string) map[string]string {
+func (p *Portal) historyNames(r *http.Request, v *View, ids []string) map[string]string {
 	me := v.Me.PersonID
 	names := map[string]string{me: strings.TrimSpace(v.Me.FirstName+" "+v.Me.LastName) + " (you)"}
-	q := url.Values{}
+	var others []string
 	for _, id := range ids {
-		if id != me && len(q["person_id"]) < maxNamed {
-			q.Add("person_id", id)
+		if id != me && len(others) < maxNamed {
+			others = append(others, id)
 		}
 	}
-	if !v.IsBusiness() || len(q) == 0 {
+	if !v.IsBusiness() || len(others) == 0 {
 		return names
 	}
-	q.Set("limit", strconv.Itoa(len(q["person_id"])))
-	var members struct {
-		Members []map[string]any `json:"members"`
-	}
-	if p.read(w, r, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/members?"+q.Encode(), &members) != nil {
+	members, err := p.cfg.Queries.Members(r.Context(), v.viewer, queries.MembersFilter{AccountID: v.AccountID, PersonIDs: others, Limit: len(others)})
+	if err != nil {
 		return names
 	}
 	for _, m := range members.Members {
-		id := str(m["person_id"])
-		if _, ok := names[id]; !ok {
-			names[id] = strings.TrimSpace(str(m["first_name"]) + " " + str(m["last_name"]))
+		if _, ok := names[m.PersonID]; !ok {
+			names[m.PersonID] = strings.TrimSpace(m.FirstName + " " + m.LastName)
 		}
 	}
 	return names
 }
 
 // actorName says who did it (X-1).
-func actorName(a map[string]any, names map[string]string) string {
-	id := str(a["id"])
-	switch str(a["kind"]) {
-	case "person":
+func actorName(a event.Actor, names map[string]string) string {
+	id := a.ID
+	switch a.Kind {
+	case event.ActorPerson:
 		if n := names[id]; n != "" {
 			return n
 		}
 		return "person " + id
-	case "installation":
+	case event.ActorInstallation:
 		return "installation " + id
-	case "process":
+	case event.ActorProcess:
 		return "the ledger (" + id + ")"
-	case "back_office":
+	case event.ActorBackOffice:
 		return "back office (" + id + ")"
 	}
-	return str(a["kind"]) + " " + id
+	return a.Kind.String() + " " + id
 }
 
 // eventNames are the events whose type is not clear enough in words.

@@ -730,32 +730,3 @@ func (p *Portal) removeKeyAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	p.renderAdmins(w, r, v)
 }
-
-// ---- helpers ---------------------------------------------------------------
-
-// licObject returns a JSON object (nil if v is not one).
-func licObject(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-// licArray returns a JSON array (nil if v is not one).
-func licArray(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-// licInt returns a JSON number as an int (0 if it is not one).
-func licInt(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case float64:
-		return int(n)
-	}
-	i, err := strconv.Atoi(str(v))
-	if err != nil {
-		return 0
-	}
-	return i
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
+	"seatledger/domain/event"
 	"seatledger/infra/session"
 	"seatledger/queries"
 )
@@ -147,12 +148,12 @@ func TestSafeNext_keeps_the_target_on_this_origin(t *testing.T) {
 // (people, not the back office or the system) and the members whose
 // fields changed, each once.
 func TestHistoryPeople_are_the_actors_and_changed_members_X1(t *testing.T) {
-	page := map[string]any{"events": []any{
-		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-ada"},
-			"changes": []any{map[string]any{"field": "members.p-bob.role"}, map[string]any{"field": "members.p-bob"}, map[string]any{"field": "name"}}},
-		map[string]any{"actor": map[string]any{"kind": "back_office", "id": "admin"}},
-		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-cyd"}},
-		map[string]any{"actor": map[string]any{"kind": "person", "id": "p-ada"}},
+	person := func(id string) event.Actor { return event.Actor{Kind: event.ActorPerson, ID: id} }
+	page := queries.HistoryPage{Events: []queries.AuditEvent{
+		{Actor: person("p-ada"), Changes: []queries.FieldChange{{Field: "members.p-bob.role"}, {Field: "members.p-bob"}, {Field: "name"}}},
+		{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin"}},
+		{Actor: person("p-cyd")},
+		{Actor: person("p-ada")},
 	}}
 	if got, want := historyPeople(page), []string{"p-ada", "p-bob", "p-cyd"}; !slices.Equal(got, want) {
 		t.Fatalf("people %v, want %v", got, want)
