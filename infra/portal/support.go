@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/commands"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -134,12 +135,23 @@ func (p *Portal) ticketsPage(w http.ResponseWriter, r *http.Request) {
 
 // ---- New ticket (TKT-1) ----
 
+// newTicketData is the new ticket form's choices.
+type newTicketData struct {
+	Products   []queries.Product
+	Categories []map[string]string
+}
+
 func (p *Portal) newTicketView(w http.ResponseWriter, r *http.Request) *View {
 	v := p.accountPage(w, r, "New ticket", "support")
-	if v == nil || !p.load(w, r, v, "products", "/v1/products") {
+	if v == nil {
 		return nil
 	}
-	v.Data["categories"] = ticketCategories
+	products, err := p.cfg.Queries.Products(r.Context(), v.viewer)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return nil
+	}
+	v.Page = newTicketData{Products: products, Categories: ticketCategories}
 	return v
 }
 
@@ -157,7 +169,8 @@ func (p *Portal) openTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := v.Form
-	channel := map[string]any{"kind": f.Get("channel")}
+	cmd := commands.OpenTicket{AccountID: v.AccountID, ProductID: f.Get("product_id"), Category: f.Get("category"), Subject: f.Get("subject"),
+		Description: f.Get("description"), Channel: f.Get("channel")}
 	if at := strings.TrimSpace(f.Get("call_at")); at != "" && f.Get("channel") == "call" {
 		t, err := supParseTime(at)
 		if err != nil {
@@ -165,19 +178,15 @@ func (p *Portal) openTicket(w http.ResponseWriter, r *http.Request) {
 			p.render(w, r, "support-new.html", v)
 			return
 		}
-		channel["call_at"] = t
+		cmd.CallAt = &t
 	}
-	body := map[string]any{"product_id": f.Get("product_id"), "category": f.Get("category"), "subject": f.Get("subject"),
-		"description": f.Get("description"), "channel": channel}
-	var out struct {
-		TicketID string `json:"ticket_id"`
-	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("accounts", v.AccountID, "tickets"), body), &out) {
+	res, err := p.cfg.Commands.OpenTicket(r.Context(), v.meta(r), cmd)
+	if !p.done(w, v, res.AppendResult, err) {
 		p.render(w, r, "support-new.html", v)
 		return
 	}
-	p.redirect(w, r, "/tickets/"+url.PathEscape(out.TicketID),
-		fmt.Sprintf("Ticket %s is open. Quote its ID when you contact support.", out.TicketID))
+	p.redirect(w, r, "/tickets/"+url.PathEscape(res.TicketID),
+		fmt.Sprintf("Ticket %s is open. Quote its ID when you contact support.", res.TicketID))
 }
 
 // supParseTime reads a datetime-local input (or RFC 3339) as UTC.
