@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,4 +136,94 @@ func ReleaseFiles(ctx context.Context, db DB, productID, version string) ([]Rele
 		return nil, fmt.Errorf("%w: version %s of %s", ErrNotFound, version, productID)
 	}
 	return out, nil
+}
+
+// ErrNoEntitlement is matched by the error of a download read for a
+// product the account has no active or in-grace subscription of (MISC-2).
+var ErrNoEntitlement = errors.New("queries: no active subscription of the product")
+
+// ErrNoSuchRelease is matched by the error of a read of a version the
+// product does not have.
+var ErrNoSuchRelease = errors.New("queries: no such release")
+
+// DownloadsReadModel holds the products' releases and files.
+const DownloadsReadModel = "downloads"
+
+// DownloadProducts is the use case of an account's downloads page
+// (MISC-2): v must be allowed to view account accountID (from its
+// events), and the read sees v's last write.
+func (q *Reads) DownloadProducts(ctx context.Context, v Viewer, accountID string) ([]DownloadProduct, error) {
+	if err := q.authorizeAccount(ctx, v, accountID, LicensesReadModel, DownloadsReadModel); err != nil {
+		return nil, err
+	}
+	return DownloadProducts(ctx, q.db, accountID)
+}
+
+// ProductReleases is a product's version selector: its versions, newest
+// first, and the files of the version selected.
+type ProductReleases struct {
+	ProductID string           `json:"product_id"`
+	Versions  []ReleaseSummary `json:"versions"`
+	Version   string           `json:"version"`
+	Files     []ReleaseFile    `json:"files"`
+}
+
+// authorizeDownloads lets v read product productID's downloads in account
+// accountID if the account has an active or in-grace subscription of it
+// (else an error matching ErrNoEntitlement), once the read models have
+// reached v's last write.
+func (q *Reads) authorizeDownloads(ctx context.Context, v Viewer, accountID, productID string) error {
+	if err := q.authorizeAccount(ctx, v, accountID, LicensesReadModel, DownloadsReadModel); err != nil {
+		return err
+	}
+	ok, err := HasActiveSubscription(ctx, q.db, accountID, productID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &queryError{ErrNoEntitlement, fmt.Sprintf("the account has no active subscription of %s, whose downloads these are", productID)}
+	}
+	return nil
+}
+
+// releaseFiles reads the files of a version; an unknown version is an
+// *InputError of "version" matching ErrNoSuchRelease.
+func (q *Reads) releaseFiles(ctx context.Context, productID, version string) ([]ReleaseFile, error) {
+	files, err := ReleaseFiles(ctx, q.db, productID, version)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalidInput("version", ErrNoSuchRelease, "%s has no version %s to download", productID, version)
+	}
+	return files, err
+}
+
+// Releases is the use case of a product's version selector (MISC-2): the
+// product's versions and the files of version (default: the newest), for
+// those who may read its downloads in account accountID.
+func (q *Reads) Releases(ctx context.Context, v Viewer, accountID, productID, version string) (ProductReleases, error) {
+	if err := q.authorizeDownloads(ctx, v, accountID, productID); err != nil {
+		return ProductReleases{}, err
+	}
+	versions, err := Releases(ctx, q.db, productID)
+	if err != nil {
+		return ProductReleases{}, err
+	}
+	if version == "" && len(versions) > 0 {
+		version = versions[0].Version
+	}
+	out := ProductReleases{ProductID: productID, Versions: versions, Version: version, Files: []ReleaseFile{}}
+	if version != "" {
+		if out.Files, err = q.releaseFiles(ctx, productID, version); err != nil {
+			return ProductReleases{}, err
+		}
+	}
+	return out, nil
+}
+
+// ReleaseFiles is the use case of one version's files, for those who may
+// read the product's downloads in account accountID.
+func (q *Reads) ReleaseFiles(ctx context.Context, v Viewer, accountID, productID, version string) ([]ReleaseFile, error) {
+	if err := q.authorizeDownloads(ctx, v, accountID, productID); err != nil {
+		return nil, err
+	}
+	return q.releaseFiles(ctx, productID, version)
 }

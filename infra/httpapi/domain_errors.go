@@ -82,6 +82,8 @@ var domainErrors = []struct {
 	{queries.ErrUnknownEntity, ProblemNotFound, ""},
 	{queries.ErrReadModelStopped, ProblemReadModelStopped, ""},
 	{queries.ErrAuditUnavailable, ProblemUnavailable, ""},
+	{queries.ErrNoEntitlement, ProblemNoEntitlement, ""},
+	{queries.ErrNoSuchRelease, ProblemNotFound, "version"},
 	{queries.ErrNotCaughtUp, ProblemUnavailable, ""},
 	{mdm.ErrCSR, ProblemInvalidCSR, "csr"},
 	{mdm.ErrNoEntitlement, ProblemNoEntitlement, ""},

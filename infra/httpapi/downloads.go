@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -64,85 +63,46 @@ func (s *Server) withdrawRelease(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, map[string]any{"product_id": productID, "version": version})
 }
 
-func (s *Server) downloadProducts(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "accountID")
-	if !s.authorizeAccountRead(w, r, id, downloadsReadModel) {
-		return
-	}
-	list, err := queries.DownloadProducts(r.Context(), s.cfg.People.Reads, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": list})
+// downloadProductsResponse is GET /v1/accounts/{accountID}/downloads.
+type downloadProductsResponse struct {
+	Products []queries.DownloadProduct `json:"products"`
 }
 
-// authorizeDownloads lets a member of account accountID (or the back
-// office) read product productID's downloads if the account has an
-// active or in-grace subscription of it, once both read models have
-// reached the client's position. It answers the request itself and
-// returns false when the read may not go on.
-func (s *Server) authorizeDownloads(w http.ResponseWriter, r *http.Request, accountID, productID string) bool {
-	if !s.authorizeAccountRead(w, r, accountID, downloadsReadModel) {
-		return false
-	}
-	ok, err := queries.HasActiveSubscription(r.Context(), s.cfg.People.Reads, accountID, productID)
+func (s *Server) downloadProducts(w http.ResponseWriter, r *http.Request) {
+	list, err := s.reads.DownloadProducts(r.Context(), viewerOf(r), chi.URLParam(r, "accountID"))
 	if err != nil {
 		s.fail(w, r, err)
-		return false
+		return
 	}
-	if !ok {
-		WriteProblem(w, r, ProblemNoEntitlement.New("the account has no active subscription of %s, whose downloads these are", productID))
-		return false
-	}
-	return true
+	writeJSON(w, http.StatusOK, downloadProductsResponse{Products: list})
 }
 
 // releases answers the version selector: the product's versions, newest
 // first, and the files of the version ?version= selects (default: the
 // newest).
 func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
-	accountID, productID := chi.URLParam(r, "accountID"), chi.URLParam(r, "productID")
-	if !s.authorizeDownloads(w, r, accountID, productID) {
-		return
-	}
-	versions, err := queries.Releases(r.Context(), s.cfg.People.Reads, productID)
+	rel, err := s.reads.Releases(r.Context(), viewerOf(r), chi.URLParam(r, "accountID"), chi.URLParam(r, "productID"), r.URL.Query().Get("version"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	selected := r.URL.Query().Get("version")
-	if selected == "" && len(versions) > 0 {
-		selected = versions[0].Version
-	}
-	files := []queries.ReleaseFile{}
-	if selected != "" {
-		if files, err = queries.ReleaseFiles(r.Context(), s.cfg.People.Reads, productID, selected); err != nil {
-			s.failRelease(w, r, err, productID, selected)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"product_id": productID, "versions": versions, "version": selected, "files": files})
+	writeJSON(w, http.StatusOK, rel)
+}
+
+// releaseFilesResponse is GET /v1/accounts/{accountID}/downloads/{productID}/{version}.
+type releaseFilesResponse struct {
+	ProductID string                `json:"product_id"`
+	Version   string                `json:"version"`
+	Files     []queries.ReleaseFile `json:"files"`
 }
 
 // releaseFiles lists the files of one version.
 func (s *Server) releaseFiles(w http.ResponseWriter, r *http.Request) {
-	accountID, productID, version := chi.URLParam(r, "accountID"), chi.URLParam(r, "productID"), chi.URLParam(r, "version")
-	if !s.authorizeDownloads(w, r, accountID, productID) {
-		return
-	}
-	files, err := queries.ReleaseFiles(r.Context(), s.cfg.People.Reads, productID, version)
+	productID, version := chi.URLParam(r, "productID"), chi.URLParam(r, "version")
+	files, err := s.reads.ReleaseFiles(r.Context(), viewerOf(r), chi.URLParam(r, "accountID"), productID, version)
 	if err != nil {
-		s.failRelease(w, r, err, productID, version)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"product_id": productID, "version": version, "files": files})
-}
-
-func (s *Server) failRelease(w http.ResponseWriter, r *http.Request, err error, productID, version string) {
-	if errors.Is(err, queries.ErrNotFound) {
-		WriteProblem(w, r, ProblemNotFound.New("%s has no version %s to download", productID, version).Field("version"))
-		return
-	}
-	s.fail(w, r, err)
+	writeJSON(w, http.StatusOK, releaseFilesResponse{ProductID: productID, Version: version, Files: files})
 }
