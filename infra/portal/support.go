@@ -526,76 +526,97 @@ func supFiles(f *multipart.Form, name string) []*multipart.FileHeader {
 
 // ---- Downloads (MISC-2) ----
 
+// downloadsView is the downloads page's data: a card per product, and
+// the product asked for that is not one of the account's (Unlisted).
+type downloadsView struct {
+	Cards    []downloadCard
+	Unlisted string
+	// NoEntitlement: Unlisted is a product the account has no active
+	// subscription of.
+	NoEntitlement bool
+}
+
+// downloadCard is one product with its version selector.
+type downloadCard struct {
+	Product  queries.DownloadProduct
+	Selected bool
+	Release  queries.ProductReleases
+	// Files are the selected version's files with their sizes for people.
+	Files []fileView
+	// Problem is why the version selected cannot be shown.
+	Problem *httpapi.Problem
+}
+
+// fileView is a file of a version with its size for people.
+type fileView struct {
+	queries.ReleaseFile
+	SizeLabel string
+}
+
+// Notes returns the notes of the card's selected version.
+func (c downloadCard) Notes() string {
+	for _, r := range c.Release.Versions {
+		if r.Version == c.Release.Version {
+			return r.Notes
+		}
+	}
+	return ""
+}
+
 // downloadsPage lists the products the account may download, each with
 // its version selector (a GET form: ?product=…&version=…) and the files
 // of the version selected, newest by default. A product the account has
-// no subscription of is explained with the API's problem.
+// no subscription of is explained with the query's problem.
 func (p *Portal) downloadsPage(w http.ResponseWriter, r *http.Request) {
 	v := p.accountPage(w, r, "Downloads", "downloads")
-	if v == nil || !p.load(w, r, v, "downloads", supAPI("accounts", v.AccountID, "downloads")) {
+	if v == nil {
 		return
 	}
-	downloads, _ := v.Data["downloads"].(map[string]any)
+	ctx := r.Context()
+	products, err := p.cfg.Queries.DownloadProducts(ctx, v.viewer, v.AccountID)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
 	selected, version := r.URL.Query().Get("product"), strings.TrimSpace(r.URL.Query().Get("version"))
-	var cards []any
+	page := downloadsView{}
 	listed := false
-	for _, x := range supList(downloads["products"]) {
-		prod, ok := x.(map[string]any)
-		if !ok {
-			continue
+	for _, prod := range products {
+		card := downloadCard{Product: prod, Selected: prod.ProductID == selected}
+		asked := ""
+		if card.Selected {
+			listed, asked = true, version
 		}
-		id := str(prod["product_id"])
-		card := map[string]any{"product": prod, "selected": id == selected}
-		path := supAPI("accounts", v.AccountID, "downloads", id)
-		if id == selected {
-			listed = true
-			if version != "" {
-				path += "?version=" + url.QueryEscape(version)
-			}
-		}
-		var rel map[string]any
-		if err := p.read(w, r, path, &rel); err != nil {
-			var prob *httpapi.Problem
-			if !errors.As(err, &prob) {
-				p.fail(w, r, v, err)
-				return
-			}
-			card["problem"] = prob
-			if id == selected {
-				v.Problem, v.Status = prob, prob.Status
+		rel, err := p.cfg.Queries.Releases(ctx, v.viewer, v.AccountID, prod.ProductID, asked)
+		if err != nil {
+			card.Problem = problemOf(err)
+			if card.Selected {
+				v.Problem, v.Status = card.Problem, card.Problem.Status
 			}
 			// the selector still lists the versions: read them without the selection
-			if id == selected && version != "" && p.read(w, r, supAPI("accounts", v.AccountID, "downloads", id), &rel) == nil {
-				rel["version"], rel["files"] = version, []any{}
-			}
-		}
-		for _, f := range supList(rel["files"]) {
-			if m, ok := f.(map[string]any); ok {
-				if n, err := strconv.ParseInt(str(m["size"]), 10, 64); err == nil {
-					m["size_label"] = supSize(n)
-				} else {
-					m["size_label"] = str(m["size"])
+			if card.Selected && asked != "" {
+				if all, err := p.cfg.Queries.Releases(ctx, v.viewer, v.AccountID, prod.ProductID, ""); err == nil {
+					rel = all
+					rel.Version, rel.Files = asked, nil
 				}
 			}
 		}
-		card["release"] = rel
-		cards = append(cards, card)
+		for _, f := range rel.Files {
+			card.Files = append(card.Files, fileView{ReleaseFile: f, SizeLabel: supSize(f.Size)})
+		}
+		card.Release = rel
+		page.Cards = append(page.Cards, card)
 	}
 	if selected != "" && !listed {
-		// Not one of the account's products: the API says why (no
+		// Not one of the account's products: the query says why (no
 		// entitlement, MISC-2) and the page explains it.
-		var rel map[string]any
-		if err := p.read(w, r, supAPI("accounts", v.AccountID, "downloads", selected), &rel); err != nil {
-			var prob *httpapi.Problem
-			if !errors.As(err, &prob) {
-				p.fail(w, r, v, err)
-				return
-			}
+		if _, err := p.cfg.Queries.Releases(ctx, v.viewer, v.AccountID, selected, ""); err != nil {
+			prob := problemOf(err)
 			v.Problem, v.Status = prob, prob.Status
-			v.Data["unlisted"] = selected
-			v.Data["no_entitlement"] = strings.HasSuffix(prob.Type, "/no-entitlement")
+			page.Unlisted = selected
+			page.NoEntitlement = errors.Is(err, queries.ErrNoEntitlement)
 		}
 	}
-	v.Data["cards"] = cards
+	v.Page = page
 	p.render(w, r, "support-downloads.html", v)
 }
