@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
+	"seatledger/domain/mdm"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -442,9 +443,34 @@ func (p *Portal) removeWatcher(w http.ResponseWriter, r *http.Request) {
 // refuses a CSR over 64 KiB with its own problem.
 const maxCSRFile = 256 << 10
 
+// mdmData is the MDM page's data: the account's certificates, and one
+// just issued, shown once.
+type mdmData struct {
+	Certificates []mdm.Certificate
+	Issued       *issuedCertificate
+}
+
+// issuedCertificate is a new certificate with its download links.
+type issuedCertificate struct {
+	Serial, Certificate, CACertificate string
+	CertificateURL, CAURL              template.URL
+}
+
+// mdmLoad reads the account's certificates into v (from the account's
+// events, as the API's list); false when it has answered itself.
+func (p *Portal) mdmLoad(w http.ResponseWriter, r *http.Request, v *View, issued *issuedCertificate) bool {
+	list, err := p.cfg.Commands.MDMCertificates(r.Context(), v.viewer.Actor, v.AccountID)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return false
+	}
+	v.Page = mdmData{Certificates: list, Issued: issued}
+	return true
+}
+
 func (p *Portal) mdmView(w http.ResponseWriter, r *http.Request) *View {
 	v := p.accountPage(w, r, "MDM certificate", "mdm")
-	if v == nil || !p.load(w, r, v, "certificates", supAPI("accounts", v.AccountID, "mdm", "certificates")) {
+	if v == nil || !p.mdmLoad(w, r, v, nil) {
 		return nil
 	}
 	return v
@@ -489,12 +515,11 @@ func (p *Portal) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "support-mdm.html", v)
 		return
 	}
-	if !p.load(w, r, v, "certificates", supAPI("accounts", v.AccountID, "mdm", "certificates")) {
+	issued := &issuedCertificate{Serial: str(out["serial"]), Certificate: str(out["certificate"]), CACertificate: str(out["ca_certificate"])}
+	issued.CertificateURL, issued.CAURL = supPEMURL(issued.Certificate), supPEMURL(issued.CACertificate)
+	if !p.mdmLoad(w, r, v, issued) {
 		return
 	}
-	out["certificate_url"] = supPEMURL(str(out["certificate"]))
-	out["ca_url"] = supPEMURL(str(out["ca_certificate"]))
-	v.Data["issued"] = out
 	v.Form = url.Values{}
 	v.Flash = "The certificate is issued. Download it now: it is shown only once."
 	p.render(w, r, "support-mdm.html", v)
