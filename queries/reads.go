@@ -276,3 +276,11 @@ func (f ReadModelFuncs) Stopped(ctx context.Context, projection string) (bool, s
 	}
 	return f.StoppedFunc(ctx, projection)
 }
+
+// Await is read your writes for a command that decides from a read model
+// (an MDM certificate's entitling subscription): it returns once
+// readModels can answer and have applied v.MinPosition, with the errors
+// of the query use cases (*StoppedError, *PositionError, ErrNotCaughtUp).
+func (q *Reads) Await(ctx context.Context, v Viewer, readModels ...string) error {
+	return q.await(ctx, v, readModels...)
+}

@@ -12,72 +12,9 @@ import (
 	"seatledger/queries"
 )
 
-// readWait bounds how long a read waits for its projection to reach the
+// readWait bounds how long a read waits for its read models to reach the
 // position the client asked for.
 const readWait = 5 * time.Second
-
-// authorizeRead asks the one policy whether the caller may read account
-// id, from the account's latest events, and then waits for the directory
-// to reach the position in X-Ledger-Min-Position (read your writes). It
-// answers the request itself and returns false when the read may not go on.
-func (s *Server) authorizeRead(w http.ResponseWriter, r *http.Request, id string) bool {
-	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
-		s.fail(w, r, err)
-		return false
-	}
-	return s.waitForDirectory(w, r)
-}
-
-// directoryReadModel is the projection of people, accounts and members.
-const directoryReadModel = "directory"
-
-// waitForDirectory waits for the directory read model to apply the
-// position a client names in X-Ledger-Min-Position.
-func (s *Server) waitForDirectory(w http.ResponseWriter, r *http.Request) bool {
-	return s.waitFor(w, r, directoryReadModel)
-}
-
-// waitFor makes sure the read models a read needs can answer it: none of
-// them is stopped at an event it cannot apply (else 503 naming it: a
-// stopped projection degrades only the reads that need it), and each has
-// applied the position a client names in X-Ledger-Min-Position (read your
-// writes). It answers the request itself and returns false when the read
-// may not go on.
-func (s *Server) waitFor(w http.ResponseWriter, r *http.Request, projections ...string) bool {
-	if stopped := s.cfg.People.ProjectionStopped; stopped != nil {
-		for _, p := range projections {
-			halted, why, err := stopped(r.Context(), p)
-			if err != nil {
-				s.fail(w, r, err)
-				return false
-			}
-			if halted {
-				s.cfg.Logger.WarnContext(r.Context(), "read refused: its read model is stopped", "request_id", RequestID(r.Context()),
-					"projection", p, "stopped", why)
-				w.Header().Set("Retry-After", "60")
-				WriteProblem(w, r, ProblemReadModelStopped.New("the read model %q this read needs is stopped at an event it cannot apply; "+
-					"the operator has been told and resumes it once the cause is fixed (ledger projections retry %s); other reads and all writes go on", p, p))
-				return false
-			}
-		}
-	}
-	raw := r.Header.Get("X-Ledger-Min-Position")
-	if raw == "" || s.cfg.People.WaitFor == nil {
-		return true
-	}
-	pos, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		WriteProblem(w, r, ProblemInvalidRequest.New("header X-Ledger-Min-Position must be a log position (a whole number), not %q", raw).Field("X-Ledger-Min-Position"))
-		return false
-	}
-	for _, p := range projections {
-		if err := s.cfg.People.WaitFor(r.Context(), p, pos, readWait); err != nil {
-			WriteProblem(w, r, ProblemUnavailable.New("the read model has not reached position %d yet; retry shortly", pos))
-			return false
-		}
-	}
-	return true
-}
 
 // myAccountsResponse is GET /v1/me/accounts.
 type myAccountsResponse struct {

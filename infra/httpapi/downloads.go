@@ -22,9 +22,6 @@ import (
 // A product's downloads are for the members of an account with an active
 // (or in-grace) subscription of it, and the back office.
 
-// downloadsReadModel is the projection the downloads reads wait for.
-const downloadsReadModel = "downloads"
-
 // releaseRequest is a version to publish; the product and version are in
 // the path.
 type releaseRequest struct {

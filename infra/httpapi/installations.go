@@ -384,9 +384,6 @@ func (s *Server) setNotes(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, map[string]any{"notes": req.Notes})
 }
 
-// installationsReadModel is the projection the installation reads wait for.
-const installationsReadModel = "installations"
-
 // installationsFilter reads a list's or an export's query: status, sort,
 // a selection of IDs (comma-separated), and the page.
 func (s *Server) installationsFilter(r *http.Request, kind installation.Kind) queries.InstallationsFilter {

@@ -15,9 +15,6 @@ import (
 	"seatledger/queries"
 )
 
-// licensesReadModel is the projection the subscription reads wait for.
-const licensesReadModel = "licenses"
-
 // licenseRoutes mounts the /v1 API of products, orders, subscriptions and
 // license keys (issue 4), inside peopleRoutes' authentication.
 func (s *Server) licenseRoutes(r chi.Router) {
@@ -250,17 +247,6 @@ func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// authorizeAccountRead is authorizeRead for the licenses read model and
-// the others a read needs besides; the back office may read every
-// account's subscriptions.
-func (s *Server) authorizeAccountRead(w http.ResponseWriter, r *http.Request, id string, others ...string) bool {
-	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
-		s.fail(w, r, err)
-		return false
-	}
-	return s.waitFor(w, r, append([]string{licensesReadModel}, others...)...)
 }
 
 func (s *Server) renameSubscription(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"seatledger/domain/mdm"
+	"seatledger/queries"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -49,7 +50,8 @@ func (s *Server) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The entitling subscription is found in the licenses read model: a
 	// client that has just registered its key sends its position.
-	if !s.waitFor(w, r, licensesReadModel) {
+	if err := s.reads.Await(r.Context(), viewerOf(r), queries.LicensesReadModel); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	id := chi.URLParam(r, "accountID")

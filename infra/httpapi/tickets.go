@@ -21,9 +21,6 @@ import (
 	"seatledger/queries"
 )
 
-// ticketsReadModel is the projection the ticket reads wait for.
-const ticketsReadModel = "tickets"
-
 // MaxReplyBytes bounds a reply's request body: ten files of 5 MiB and the
 // text, with room for the multipart framing.
 const MaxReplyBytes = 60 << 20

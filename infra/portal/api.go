@@ -187,13 +187,6 @@ func (p *Portal) call(w http.ResponseWriter, from *http.Request, req request) *r
 	return rep
 }
 
-// read GETs path into out. A problem is returned as *httpapi.Problem; a
-// 401 as errSignIn.
-func (p *Portal) read(w http.ResponseWriter, r *http.Request, path string, out any) error {
-	rep := p.call(w, r, request{method: http.MethodGet, path: path})
-	return p.result(rep, out)
-}
-
 // result turns a reply into out or an error.
 func (p *Portal) result(rep *reply, out any) error {
 	if !rep.ok() {

@@ -82,21 +82,6 @@ func (v *View) IsAdmin() bool {
 // IsBusiness reports whether the page's account is a business account.
 func (v *View) IsBusiness() bool { return v.Account != nil && v.Account.Kind == "business" }
 
-// load reads an API path into v.Data[key]; on failure it answers the
-// error page (or the sign-in redirect) and returns false.
-func (p *Portal) load(w http.ResponseWriter, r *http.Request, v *View, key, path string) bool {
-	var out any
-	if err := p.read(w, r, path, &out); err != nil {
-		p.fail(w, r, v, err)
-		return false
-	}
-	if v.Data == nil {
-		v.Data = map[string]any{}
-	}
-	v.Data[key] = out
-	return true
-}
-
 // fail answers a page whose data could not be read: sign in again after
 // a 401, the error page with the API's problem otherwise.
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *View, err error) {

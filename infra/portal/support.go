@@ -530,9 +530,6 @@ func supPEMURL(pem string) template.URL {
 	return template.URL("data:application/x-pem-file;base64," + base64.StdEncoding.EncodeToString([]byte(pem)))
 }
 
-// supList is a JSON array of the API, or nil.
-func supList(v any) []any { l, _ := v.([]any); return l }
-
 // supFiles returns the files of a parsed multipart form's field name
 // that the browser sent with a name (an empty file input sends none); nil
 // when the form was not multipart.

@@ -18,8 +18,8 @@ import (
 )
 
 // View is what every page's template is executed with: who is signed in,
-// the accounts they can switch between, the form as sent, the problem the
-// API answered and the page's own data.
+// the accounts they can switch between, the form as sent, the problem of
+// a failed use case and the page's own typed data (Page).
 type View struct {
 	// Title is the page's title (also its <h1>).
 	Title string
@@ -43,9 +43,6 @@ type View struct {
 	Problem *httpapi.Problem
 	// Status is the HTTP status the page is answered with.
 	Status int
-	// Data is the page's own data, as the API answered it (the pages not
-	// yet moved to typed views).
-	Data map[string]any
 	// Page is the page's own typed view model (dashboardView …).
 	Page any
 	// Path is the request's path and query, for links back here.
