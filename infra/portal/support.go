@@ -510,12 +510,23 @@ func (p *Portal) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 			csr = string(b)
 		}
 	}
-	var out map[string]any
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, supAPI("accounts", v.AccountID, "mdm", "certificates"), map[string]any{"csr": csr}), &out) {
+	if csr == "" {
+		v.fail(httpapi.ProblemInvalidCSR.New("csr is required: the PEM text of a certificate signing request").Field("csr"))
 		p.render(w, r, "support-mdm.html", v)
 		return
 	}
-	issued := &issuedCertificate{Serial: str(out["serial"]), Certificate: str(out["certificate"]), CACertificate: str(out["ca_certificate"])}
+	// The entitling subscription is found in the licenses read model: the
+	// browser's last write (a key just registered) must be in it.
+	err := p.cfg.Queries.Await(r.Context(), v.viewer, queries.LicensesReadModel)
+	var res commands.IssuedCertificate
+	if err == nil {
+		res, err = p.cfg.Commands.IssueMDMCertificate(r.Context(), v.meta(r), v.AccountID, csr)
+	}
+	if !p.done(w, v, res.AppendResult, err) {
+		p.render(w, r, "support-mdm.html", v)
+		return
+	}
+	issued := &issuedCertificate{Serial: res.Serial, Certificate: string(res.CertificatePEM), CACertificate: string(res.CACertificatePEM)}
 	issued.CertificateURL, issued.CAURL = supPEMURL(issued.Certificate), supPEMURL(issued.CACertificate)
 	if !p.mdmLoad(w, r, v, issued) {
 		return
