@@ -79,16 +79,16 @@ func (q *Reads) authorizeAudit(ctx context.Context, actor event.Actor, kind Enti
 	var err error
 	switch kind {
 	case KindSubscription:
-		_, err = q.auth.AuthorizeSubscription(ctx, actor, id, subscription.ActionView, "")
+		_, err = q.subscriptions.AuthorizeSubscription(ctx, actor, id, subscription.ActionView, "")
 	case KindKey:
 		var sub string
 		if sub, err = q.audit.KeySubscription(ctx, id); err == nil {
-			_, err = q.auth.AuthorizeSubscription(ctx, actor, sub, subscription.ActionView, id)
+			_, err = q.subscriptions.AuthorizeSubscription(ctx, actor, sub, subscription.ActionView, id)
 		}
 	case KindInstallation:
-		_, err = q.auth.AuthorizeInstallation(ctx, actor, id, false)
+		_, err = q.installations.AuthorizeInstallation(ctx, actor, id, false)
 	case KindAccount:
-		err = q.auth.Authorize(ctx, actor, id, account.ActionView)
+		err = q.accounts.Authorize(ctx, actor, id, account.ActionView)
 	case KindPerson:
 		if actor.Kind != event.ActorBackOffice && (actor.Kind != event.ActorPerson || actor.ID != id) {
 			err = account.ErrForbidden

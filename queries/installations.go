@@ -647,7 +647,7 @@ func (q *Reads) ExportInstallationsCSV(ctx context.Context, v Viewer, f Installa
 // and the read sees v's last write. An installation the events know but
 // the read model does not yet is an error matching ErrNotCaughtUp.
 func (q *Reads) InstallationDetails(ctx context.Context, v Viewer, id string) (InstallationDetail, error) {
-	if _, err := q.auth.AuthorizeInstallation(ctx, v.Actor, id, false); err != nil {
+	if _, err := q.installations.AuthorizeInstallation(ctx, v.Actor, id, false); err != nil {
 		return InstallationDetail{}, err
 	}
 	if err := q.await(ctx, v, InstallationsReadModel, LicensesReadModel); err != nil {

@@ -55,7 +55,7 @@ func (q *Reads) Invitations(ctx context.Context, v Viewer, accountID string, now
 	if v.Actor.Kind == event.ActorBackOffice {
 		action = account.ActionView
 	}
-	if err := q.auth.Authorize(ctx, v.Actor, accountID, action); err != nil {
+	if err := q.accounts.Authorize(ctx, v.Actor, accountID, action); err != nil {
 		return nil, err
 	}
 	if err := q.await(ctx, v, DirectoryReadModel); err != nil {

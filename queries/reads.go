@@ -91,19 +91,33 @@ func parseLimit(raw string, maxPage int) (int, error) {
 	return n, nil
 }
 
-// Authorizer decides whether an actor may read, from the aggregates'
+// The authorization the query use cases ask for, from the aggregates'
 // latest events (consistent state), never from a lagging read model. The
-// command side implements it.
-type Authorizer interface {
+// command side's handlers implement them, one per aggregate.
+
+// AccountAuthorizer decides who may act on an account.
+type AccountAuthorizer interface {
 	// Authorize returns nil when actor may take action on account id, an
 	// error matching account.ErrForbidden (or ErrNotFound) otherwise.
 	Authorize(ctx context.Context, actor event.Actor, id string, action account.Action) error
-	// AuthorizeSubscription returns the subscription id when actor may take
-	// action on it (on key keyID, when given).
+}
+
+// SubscriptionAuthorizer decides who may act on a subscription.
+type SubscriptionAuthorizer interface {
+	// AuthorizeSubscription returns the subscription id when actor may
+	// take action on it (on key keyID, when given).
 	AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error)
+}
+
+// InstallationAuthorizer decides who may see an installation.
+type InstallationAuthorizer interface {
 	// AuthorizeInstallation returns installation id when actor may view it
 	// (manage: act on it).
 	AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error)
+}
+
+// TicketAuthorizer decides who may act on a support ticket.
+type TicketAuthorizer interface {
 	// AuthorizeTicket returns ticket id when actor may take action on it.
 	AuthorizeTicket(ctx context.Context, actor event.Actor, id string, action ticket.Action) (ticket.Ticket, error)
 }
@@ -128,8 +142,12 @@ type ReadModels interface {
 type ReadsConfig struct {
 	// DB is the read store. Required.
 	DB DB
-	// Authorizer answers who may read what. Required.
-	Authorizer Authorizer
+	// Accounts, Subscriptions, Installations and Tickets answer who may
+	// read what. Required.
+	Accounts      AccountAuthorizer
+	Subscriptions SubscriptionAuthorizer
+	Installations InstallationAuthorizer
+	Tickets       TicketAuthorizer
 	// People reads the signed-in person. Required.
 	People People
 	// ReadModels waits for the projections. Required.
@@ -148,8 +166,17 @@ func (c ReadsConfig) Validate() error {
 	if c.DB == nil {
 		errs = append(errs, errors.New("queries: ReadsConfig.DB is required"))
 	}
-	if c.Authorizer == nil {
-		errs = append(errs, errors.New("queries: ReadsConfig.Authorizer is required"))
+	if c.Accounts == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.Accounts is required"))
+	}
+	if c.Subscriptions == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.Subscriptions is required"))
+	}
+	if c.Installations == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.Installations is required"))
+	}
+	if c.Tickets == nil {
+		errs = append(errs, errors.New("queries: ReadsConfig.Tickets is required"))
 	}
 	if c.People == nil {
 		errs = append(errs, errors.New("queries: ReadsConfig.People is required"))
@@ -165,12 +192,15 @@ func (c ReadsConfig) Validate() error {
 // read-your-writes waiting and the read — with a typed result. The API
 // and the portal both call it; neither repeats those steps.
 type Reads struct {
-	db     DB
-	auth   Authorizer
-	people People
-	models ReadModels
-	wait   time.Duration
-	audit  *Audit
+	db            DB
+	accounts      AccountAuthorizer
+	subscriptions SubscriptionAuthorizer
+	installations InstallationAuthorizer
+	tickets       TicketAuthorizer
+	people        People
+	models        ReadModels
+	wait          time.Duration
+	audit         *Audit
 }
 
 // NewReads returns the query use cases over cfg, or the error of
@@ -182,7 +212,8 @@ func NewReads(cfg ReadsConfig) (*Reads, error) {
 	if cfg.Wait <= 0 {
 		cfg.Wait = DefaultReadWait
 	}
-	return &Reads{db: cfg.DB, auth: cfg.Authorizer, people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit}, nil
+	return &Reads{db: cfg.DB, accounts: cfg.Accounts, subscriptions: cfg.Subscriptions, installations: cfg.Installations, tickets: cfg.Tickets,
+		people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit}, nil
 }
 
 // ErrReadModelStopped is matched by the error of a read whose read model
@@ -247,7 +278,7 @@ func (q *Reads) await(ctx context.Context, v Viewer, readModels ...string) error
 // authorizeAccount lets v read account id (from its events) and waits
 // for readModels.
 func (q *Reads) authorizeAccount(ctx context.Context, v Viewer, id string, readModels ...string) error {
-	if err := q.auth.Authorize(ctx, v.Actor, id, account.ActionView); err != nil {
+	if err := q.accounts.Authorize(ctx, v.Actor, id, account.ActionView); err != nil {
 		return err
 	}
 	return q.await(ctx, v, readModels...)

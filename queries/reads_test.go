@@ -69,7 +69,8 @@ func (m *readModels) Stopped(_ context.Context, name string) (bool, string, erro
 func newReads(t *testing.T, models *readModels) *queries.Reads {
 	t.Helper()
 	db := directory(t, sqldbtest.SQLite(t), 3)
-	r, err := queries.NewReads(queries.ReadsConfig{DB: db, Authorizer: policy{"admin-0": {"acc-1"}}, People: policy{}, ReadModels: models})
+	r, err := queries.NewReads(queries.ReadsConfig{DB: db, Accounts: policy{"admin-0": {"acc-1"}}, Subscriptions: policy{},
+		Installations: policy{}, Tickets: policy{}, People: policy{}, ReadModels: models})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ var (
 func TestNewReads_names_every_missing_dependency(t *testing.T) {
 	t.Parallel()
 	_, err := queries.NewReads(queries.ReadsConfig{})
-	for _, name := range []string{"DB", "Authorizer", "People", "ReadModels"} {
+	for _, name := range []string{"DB", "Accounts", "Subscriptions", "Installations", "Tickets", "People", "ReadModels"} {
 		if err == nil || !strings.Contains(err.Error(), "ReadsConfig."+name) {
 			t.Errorf("NewReads without %s: %v", name, err)
 		}

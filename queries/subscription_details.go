@@ -253,7 +253,7 @@ func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string
 // know but the read model does not yet is an error matching
 // ErrNotCaughtUp.
 func (q *Reads) SubscriptionDetails(ctx context.Context, v Viewer, subscriptionID, keySort string) (Details, error) {
-	if _, err := q.auth.AuthorizeSubscription(ctx, v.Actor, subscriptionID, subscription.ActionView, ""); err != nil {
+	if _, err := q.subscriptions.AuthorizeSubscription(ctx, v.Actor, subscriptionID, subscription.ActionView, ""); err != nil {
 		return Details{}, err
 	}
 	if err := q.await(ctx, v, LicensesReadModel, InstallationsReadModel); err != nil {

@@ -371,10 +371,10 @@ func (e *queryError) Is(target error) bool { return target == e.kind }
 // a member matches account.ErrForbidden; an unknown scope, or "mine"
 // asked by the back office, ErrInvalidScope. The read sees v's last write.
 func (q *Reads) Tickets(ctx context.Context, v Viewer, tq TicketsQuery) (TicketsPage, error) {
-	if err := q.auth.Authorize(ctx, v.Actor, tq.AccountID, account.ActionView); err != nil {
+	if err := q.accounts.Authorize(ctx, v.Actor, tq.AccountID, account.ActionView); err != nil {
 		return TicketsPage{}, err
 	}
-	all := v.Actor.Kind == event.ActorBackOffice || q.auth.Authorize(ctx, v.Actor, tq.AccountID, account.ActionManage) == nil
+	all := v.Actor.Kind == event.ActorBackOffice || q.accounts.Authorize(ctx, v.Actor, tq.AccountID, account.ActionManage) == nil
 	switch tq.Scope {
 	case "":
 	case "all":
@@ -405,7 +405,7 @@ func (q *Reads) Tickets(ctx context.Context, v Viewer, tq TicketsQuery) (Tickets
 // v's last write. A ticket the events know but the read model does not
 // yet is an error matching ErrNotCaughtUp.
 func (q *Reads) TicketDetails(ctx context.Context, v Viewer, id string) (TicketDetail, error) {
-	t, err := q.auth.AuthorizeTicket(ctx, v.Actor, id, ticket.ActionView)
+	t, err := q.tickets.AuthorizeTicket(ctx, v.Actor, id, ticket.ActionView)
 	if err != nil {
 		return TicketDetail{}, err
 	}

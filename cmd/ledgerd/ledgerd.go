@@ -194,7 +194,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// pages on every path that is not its own.
 	// The API and the portal are two edges over the same use cases.
 	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
-	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Authorizer: m.people.commands, People: m.people.commands,
+	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands, Subscriptions: m.people.commands,
+		Installations: m.people.commands, Tickets: m.people.commands, People: m.people.commands,
 		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
 		Audit:      peopleAPI.Audit})
 	if err != nil {

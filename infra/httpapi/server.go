@@ -109,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 	if p := cfg.People; p != nil {
 		s.reads = p.Queries
 		if s.reads == nil {
-			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Authorizer: p.Commands, People: p.Commands,
+			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Accounts: p.Commands, Subscriptions: p.Commands, Installations: p.Commands,
+				Tickets: p.Commands, People: p.Commands,
 				ReadModels: queries.ReadModelFuncs{WaitForFunc: p.WaitFor, StoppedFunc: p.ProjectionStopped}, Wait: readWait, Audit: p.Audit})
 			if err != nil {
 				return nil, err
