@@ -2,6 +2,8 @@ package projections
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -15,7 +17,9 @@ import (
 // their status (SUB-1..9), their keys with quotas (KEY-1, KEY-3..7) and
 // license administrators (MEM-6), and the orders history (SUB-4). It is
 // for display only: authorization and the seat arithmetic of KEY-4 are
-// decided on the subscription's events, never on these rows.
+// decided on the subscription's events, never on these rows; the primary
+// key's quota it shows is computed by that same arithmetic
+// (subscription.Allocation).
 //
 // Every statement is an insert that ignores a row already there, an
 // upsert, or an update to values the event carries, and the one
@@ -188,12 +192,39 @@ func (Licenses) order(ctx context.Context, tx Tx, sub, orderID, kind string, sea
 }
 
 // primaryQuota sets the primary key's quota to the seats no sublicense
-// reserves (rule KEY-4), as subscription.Subscription.Free computes it.
+// reserves (rule KEY-4), as subscription.Allocation computes it from the
+// seats and the sublicenses' quotas in the rows: the aggregate counts
+// with the same code, so the two cannot disagree. An expired sublicense's
+// row holds quota 0 and a deleted one's is gone (KEY-3, KEY-6).
 func (Licenses) primaryQuota(ctx context.Context, tx Tx, sub string) error {
-	return tx.Exec(ctx, `UPDATE lic_keys SET quota =
-			(SELECT s.seats FROM lic_subscriptions s WHERE s.subscription_id = ?) -
-			(SELECT COALESCE(SUM(r.quota), 0) FROM lic_keys r WHERE r.subscription_id = ? AND r.type = 'reserved')
-		WHERE subscription_id = ? AND type = 'primary'`, sub, sub, sub)
+	var seats int
+	err := tx.QueryRow(ctx, `SELECT seats FROM lic_subscriptions WHERE subscription_id = ?`, sub).Scan(&seats)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no subscription, no primary key
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT quota FROM lic_keys WHERE subscription_id = ? AND type = 'reserved'`, sub)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	alloc := subscription.Allocate(seats)
+	for rows.Next() {
+		var quota int
+		if err := rows.Scan(&quota); err != nil {
+			return err
+		}
+		alloc = alloc.Reserve(quota)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return tx.Exec(ctx, `UPDATE lic_keys SET quota = ? WHERE subscription_id = ? AND type = 'primary'`, alloc.Primary(), sub)
 }
 
 // timeOrNull is t in Unix microseconds, or NULL for the zero time.

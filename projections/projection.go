@@ -46,11 +46,23 @@ type Tx interface {
 	// QueryRow runs a query expected to return at most one row. Its Scan
 	// returns sql.ErrNoRows when there is none.
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Query runs a query that returns any number of rows. The caller
+	// closes them.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
 }
 
 // Row is one result row of Tx.QueryRow.
 type Row interface {
 	Scan(dest ...any) error
+}
+
+// Rows are the result rows of Tx.Query, read as database/sql's: Next,
+// Scan each row, then Err and Close.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
 }
 
 // Selective is implemented by a projection that applies only the events

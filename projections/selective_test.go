@@ -25,6 +25,11 @@ func (s spyTx) QueryRow(context.Context, string, ...any) Row {
 	return nil
 }
 
+func (s spyTx) Query(context.Context, string, ...any) (Rows, error) {
+	s.t.Errorf("applying %s, which its prefixes exclude, ran a query", s.event)
+	return nil, nil
+}
+
 type noScheduler struct{ t *testing.T }
 
 func (n noScheduler) Schedule(context.Context, Tx, Timer) error {
