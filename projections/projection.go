@@ -8,7 +8,6 @@ package projections
 
 import (
 	"context"
-	"strings"
 
 	"seatledger/domain/event"
 )
@@ -66,22 +65,13 @@ type Rows interface {
 }
 
 // Selective is implemented by a projection that applies only the events
-// whose type starts with one of its prefixes and ignores the rest. The
-// runtime then passes over a run of other events without a transaction
-// of its own: under a flood of events for one projection (usage reports)
-// the others would otherwise each commit, and wait for the disk, for
-// every batch.
+// of some types and ignores the rest. The runtime then passes over a run
+// of other events without a transaction of its own: under a flood of
+// events for one projection (usage reports) the others would otherwise
+// each commit, and wait for the disk, for every batch.
 type Selective interface {
-	Prefixes() []string
-}
-
-// Handles reports whether a projection with these prefixes applies an
-// event of type typ.
-func Handles(prefixes []string, typ string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
+	// EventTypes returns the types of the events the projection applies,
+	// sorted. Each projection here derives them from its table of typed
+	// handlers, so they are exactly the events it handles.
+	EventTypes() []string
 }
