@@ -1,9 +1,11 @@
 // Package projections turns the event log into read models and holds the
 // process managers' reactions to events and to time. A projection is plain
 // Go: a name, the tables it owns, and an Apply that updates them for one
-// event through the small Tx interface below. The runtime in infra opens the
-// transaction, calls Apply, and stores the projection's checkpoint in the
-// same transaction, so Apply never thinks about delivery, retries or crashes.
+// event through the small Tx interface below, handing the event to the
+// projection's typed handler for its type (see on). The runtime in infra
+// opens the transaction, calls Apply, and stores the projection's
+// checkpoint in the same transaction, so Apply never thinks about
+// delivery, retries or crashes.
 package projections
 
 import (
