@@ -19,6 +19,28 @@ type OfflineSigner interface {
 	Sign(f offline.File) ([]byte, error)
 }
 
+// OfflineHandler answers the request files of installations without a
+// connection, which people upload in the portal (rules ACT-2, ACT-3,
+// ACT-5, ACT-6).
+type OfflineHandler struct {
+	loader        *Loader
+	signer        OfflineSigner
+	installations *InstallationsHandler
+	subscriptions *SubscriptionsHandler
+}
+
+// NewOfflineHandler returns an OfflineHandler on loader that signs its
+// answers with signer, and activates, refreshes and deactivates through
+// installations, looking keys up with subscriptions. It returns an error
+// wrapping ErrMissingDependency if one of them is nil.
+func NewOfflineHandler(loader *Loader, signer OfflineSigner, installations *InstallationsHandler, subscriptions *SubscriptionsHandler) (*OfflineHandler, error) {
+	if err := dependencies("NewOfflineHandler", dep{"a Loader", loader != nil}, dep{"an OfflineSigner", signer != nil},
+		dep{"an InstallationsHandler", installations != nil}, dep{"a SubscriptionsHandler", subscriptions != nil}); err != nil {
+		return nil, err
+	}
+	return &OfflineHandler{loader: loader, signer: signer, installations: installations, subscriptions: subscriptions}, nil
+}
+
 // MaxRequestAge is how old an offline request file may be when it is
 // uploaded.
 const MaxRequestAge = 30 * 24 * time.Hour
@@ -44,19 +66,16 @@ var requestKinds = []offline.Kind{offline.ActivationRequest, offline.RefreshRequ
 // and answers with a confirmation. Each answer is signed, bound to the
 // request's nonce and server, and valid for offline.AnswerValidity. A
 // nonce is answered once: a replayed request is refused.
-func (h *Handler) AnswerOfflineRequest(ctx context.Context, meta Meta, accountID string, raw []byte) (OfflineAnswer, error) {
-	if h.offline == nil {
-		return OfflineAnswer{}, errors.New("commands: no offline signer configured")
-	}
+func (h *OfflineHandler) AnswerOfflineRequest(ctx context.Context, meta Meta, accountID string, raw []byte) (OfflineAnswer, error) {
 	// Who may upload to the account is checked before the file is read.
-	if err := h.Authorize(ctx, meta.Actor, accountID, account.ActionView); err != nil {
+	if err := h.loader.authorize(ctx, meta.Actor, accountID, account.ActionView); err != nil {
 		return OfflineAnswer{}, err
 	}
 	f, err := decodeRequest(raw)
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	now := h.clock.Now()
+	now := h.loader.clock.Now()
 	switch {
 	case f.Issued.After(now.Add(offline.DefaultDrift)):
 		return OfflineAnswer{}, fmt.Errorf("%w: the request is dated %s, in the future", offline.ErrFuture, f.Issued.Format(time.RFC3339))
@@ -70,7 +89,7 @@ func (h *Handler) AnswerOfflineRequest(ctx context.Context, meta Meta, accountID
 	if err := offline.DecodeContent(f, &req); err != nil {
 		return OfflineAnswer{}, err
 	}
-	i, err := h.AuthorizeInstallation(ctx, meta.Actor, req.InstallationID, true)
+	i, err := h.installations.AuthorizeInstallation(ctx, meta.Actor, req.InstallationID, true)
 	if err == nil && i.AccountID() != accountID {
 		err = installation.ErrNotFound
 	}
@@ -80,7 +99,7 @@ func (h *Handler) AnswerOfflineRequest(ctx context.Context, meta Meta, accountID
 	if err := h.offlineAllowed(ctx, accountID); err != nil {
 		return OfflineAnswer{}, err
 	}
-	if f.Server != i.Identity().Server() || !offline.CheckProof(req.Proof, h.Credential(i), f.Kind, f.Nonce, f.Server, i.ID()) {
+	if f.Server != i.Identity().Server() || !offline.CheckProof(req.Proof, h.installations.Credential(i), f.Kind, f.Nonce, f.Server, i.ID()) {
 		return OfflineAnswer{}, fmt.Errorf("%w: the request was not written by this installation's current activation", offline.ErrSignature)
 	}
 	if f.Kind == offline.RefreshRequest {
@@ -99,8 +118,8 @@ func decodeRequest(raw []byte) (offline.File, error) {
 	return offline.File{}, fmt.Errorf("%w: not an activation, refresh or deactivation request file", offline.ErrKind)
 }
 
-func (h *Handler) offlineAllowed(ctx context.Context, accountID string) error {
-	a, err := h.Account(ctx, accountID)
+func (h *OfflineHandler) offlineAllowed(ctx context.Context, accountID string) error {
+	a, err := h.loader.account(ctx, accountID)
 	if err != nil {
 		return err
 	}
@@ -110,7 +129,7 @@ func (h *Handler) offlineAllowed(ctx context.Context, accountID string) error {
 	return nil
 }
 
-func (h *Handler) answerActivation(ctx context.Context, meta Meta, accountID string, f offline.File) (OfflineAnswer, error) {
+func (h *OfflineHandler) answerActivation(ctx context.Context, meta Meta, accountID string, f offline.File) (OfflineAnswer, error) {
 	var req offline.ActivationRequestContent
 	if err := offline.DecodeContent(f, &req); err != nil {
 		return OfflineAnswer{}, err
@@ -124,31 +143,31 @@ func (h *Handler) answerActivation(ctx context.Context, meta Meta, accountID str
 	if f.Server != id.Server() {
 		return OfflineAnswer{}, fmt.Errorf("%w: the Server header %q is not the identity's %q", offline.ErrMalformed, f.Server, id.Server())
 	}
-	s, keyID, err := h.LookUpKey(ctx, req.Key)
+	s, keyID, err := h.subscriptions.LookUpKey(ctx, req.Key)
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
 	if s.AccountID() != accountID {
 		return OfflineAnswer{}, fmt.Errorf("%w: the key is not registered to this business account", ErrUnknownKey)
 	}
-	if err := h.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, keyID); err != nil {
+	if err := h.loader.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, keyID); err != nil {
 		return OfflineAnswer{}, err
 	}
-	act, err := h.Activate(ctx, meta, Activate{Key: req.Key, Identity: id, Mode: installation.Offline, Nonce: f.Nonce, AccountID: accountID})
+	act, err := h.installations.Activate(ctx, meta, Activate{Key: req.Key, Identity: id, Mode: installation.Offline, Nonce: f.Nonce, AccountID: accountID})
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
 	return h.sign(offline.Activation, f, act.Installation, act.Credential, act.License, act.Position)
 }
 
-func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
-	if err := h.contact(ctx, meta, i); err != nil {
+func (h *OfflineHandler) answerRefresh(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
+	if err := h.installations.contact(ctx, meta, i); err != nil {
 		return OfflineAnswer{}, err
 	}
 	var lic installation.License
-	res, err := update(ctx, h, h.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+	res, err := update(ctx, h.loader, h.loader.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		var err error
-		if _, lic, err = h.terms(ctx, i); err != nil {
+		if _, lic, err = h.installations.terms(ctx, i); err != nil {
 			return nil, err
 		}
 		return i.Refresh(installation.Offline, f.Nonce, lic, meta.Actor.ID)
@@ -159,8 +178,8 @@ func (h *Handler) answerRefresh(ctx context.Context, meta Meta, f offline.File, 
 	return h.sign(offline.SubscriptionInfo, f, i, "", lic, res.Position)
 }
 
-func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
-	position, deactivated, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
+func (h *OfflineHandler) answerDeactivation(ctx context.Context, meta Meta, f offline.File, i installation.Installation) (OfflineAnswer, error) {
+	position, deactivated, err := h.installations.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.Deactivate(installation.ByInstallation, installation.Offline, f.Nonce, meta.Actor.ID)
 	})
 	if err == nil && !deactivated {
@@ -169,7 +188,7 @@ func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.F
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	after, err := h.Installation(ctx, i.ID())
+	after, err := h.loader.installation(ctx, i.ID())
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
@@ -178,7 +197,7 @@ func (h *Handler) answerDeactivation(ctx context.Context, meta Meta, f offline.F
 
 // sign answers request f with a signed file of kind k; position is where
 // the request's changes end in the log.
-func (h *Handler) sign(k offline.Kind, f offline.File, i installation.Installation, credential string, lic installation.License, position uint64) (OfflineAnswer, error) {
+func (h *OfflineHandler) sign(k offline.Kind, f offline.File, i installation.Installation, credential string, lic installation.License, position uint64) (OfflineAnswer, error) {
 	id := i.Identity()
 	content, err := json.Marshal(offline.AnswerContent{
 		InstallationID: i.ID(), Credential: credential, Status: string(i.Status()),
@@ -189,8 +208,8 @@ func (h *Handler) sign(k offline.Kind, f offline.File, i installation.Installati
 	if err != nil {
 		return OfflineAnswer{}, err
 	}
-	now := h.clock.Now().UTC().Truncate(time.Second)
-	raw, err := h.offline.Sign(offline.File{Kind: k, Issued: now, Expires: now.Add(offline.AnswerValidity), Nonce: f.Nonce, Server: f.Server, Content: content})
+	now := h.loader.clock.Now().UTC().Truncate(time.Second)
+	raw, err := h.signer.Sign(offline.File{Kind: k, Issued: now, Expires: now.Add(offline.AnswerValidity), Nonce: f.Nonce, Server: f.Server, Content: content})
 	if err != nil {
 		return OfflineAnswer{}, err
 	}

@@ -23,10 +23,10 @@ import (
 // TermsVersion is the version of the terms of use that sign-up accepts.
 const TermsVersion = "2026-01"
 
-// people is the wiring of the write side: its handler (people, accounts,
-// subscriptions and keys), browser sessions and the mail sender.
+// people is the wiring of the write side: its handlers (people, accounts,
+// subscriptions and keys, …), browser sessions and the mail sender.
 type people struct {
-	commands *commands.Handler
+	commands *commands.Set
 	sessions *session.Store
 	mail     *mail.Sender
 	offline  *offline.Signer
@@ -73,9 +73,12 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	}
 	m.warnIfShared(m.Config.OfflineKey, "the offline signing key")
 	m.recordSecret(secret.NameOfflineKey, "--offline-key "+m.Config.OfflineKey, publicKeyFingerprint(secret.NameOfflineKey, signer.PublicKey()))
-	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
+	h, err := commands.NewSet(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
 		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
+	if err != nil {
+		return nil, err
+	}
 	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, mdmCA: ca.CertificatePEM(), linkKey: key, tokens: key.Token}, nil
 }
 

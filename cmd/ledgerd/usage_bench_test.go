@@ -124,21 +124,21 @@ func activateFleet(b testing.TB, m *Main, n int) []string {
 	h := m.people.commands
 	office := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "bench"}}
 	admin := commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "bench-admin"}}
-	if _, err := h.DefineProduct(ctx, office, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
+	if _, err := h.Orders.DefineProduct(ctx, office, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := h.CreateBusinessAccount(ctx, admin, commands.CreateBusinessAccount{AccountID: "bench-account",
+	if _, err := h.Accounts.CreateBusinessAccount(ctx, admin, commands.CreateBusinessAccount{AccountID: "bench-account",
 		Company: account.Company{Name: "Bench AG", Country: "CH", ZIP: "8000", Phone: "+41 44 000 00 00"}}); err != nil {
 		b.Fatal(err)
 	}
 	creds := make([]string, n)
 	for i := range n {
-		p, err := h.Purchase(ctx, office, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 50,
+		p, err := h.Orders.Purchase(ctx, office, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 50,
 			Period: subscription.Year, Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := h.RegisterKey(ctx, admin, commands.RegisterKey{Key: p.Key, AccountID: "bench-account"}); err != nil {
+		if _, err := h.Subscriptions.RegisterKey(ctx, admin, commands.RegisterKey{Key: p.Key, AccountID: "bench-account"}); err != nil {
 			b.Fatal(err)
 		}
 		body, _ := json.Marshal(map[string]any{"key": p.Key, "identity": map[string]any{"kind": "farm",

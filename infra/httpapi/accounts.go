@@ -23,7 +23,7 @@ const readWait = 5 * time.Second
 // to reach the position in X-Ledger-Min-Position (read your writes). It
 // answers the request itself and returns false when the read may not go on.
 func (s *Server) authorizeRead(w http.ResponseWriter, r *http.Request, id string) bool {
-	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
+	if err := s.cfg.People.Commands.Accounts.Authorize(r.Context(), principalOf(r.Context()).actor, id, account.ActionView); err != nil {
 		s.fail(w, r, err)
 		return false
 	}
@@ -109,7 +109,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("account_id must be a UUID").Field("account_id"))
 		return
 	}
-	res, err := s.cfg.People.Commands.CreateBusinessAccount(r.Context(), meta(r), commands.CreateBusinessAccount{AccountID: req.AccountID, Company: req.Company})
+	res, err := s.cfg.People.Commands.Accounts.CreateBusinessAccount(r.Context(), meta(r), commands.CreateBusinessAccount{AccountID: req.AccountID, Company: req.Company})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -143,7 +143,7 @@ func (s *Server) changeAccountProfile(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &company) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeCompanyProfile(r.Context(), meta(r), commands.ChangeCompanyProfile{AccountID: chi.URLParam(r, "accountID"), Company: company})
+	res, err := s.cfg.People.Commands.Accounts.ChangeCompanyProfile(r.Context(), meta(r), commands.ChangeCompanyProfile{AccountID: chi.URLParam(r, "accountID"), Company: company})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -201,7 +201,7 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeMemberRole(r.Context(), meta(r), commands.ChangeMemberRole{
+	res, err := s.cfg.People.Commands.Accounts.ChangeMemberRole(r.Context(), meta(r), commands.ChangeMemberRole{
 		AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID"), Role: req.Role, Note: req.Note})
 	if err != nil {
 		s.fail(w, r, err)
@@ -212,7 +212,7 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) blockMember(unblock bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		res, err := s.cfg.People.Commands.BlockMember(r.Context(), meta(r), commands.BlockMember{
+		res, err := s.cfg.People.Commands.Accounts.BlockMember(r.Context(), meta(r), commands.BlockMember{
 			AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID"), Unblock: unblock})
 		if err != nil {
 			s.fail(w, r, err)
@@ -223,7 +223,7 @@ func (s *Server) blockMember(unblock bool) http.HandlerFunc {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RemoveMember(r.Context(), meta(r), commands.RemoveMember{
+	res, err := s.cfg.People.Commands.Accounts.RemoveMember(r.Context(), meta(r), commands.RemoveMember{
 		AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID")})
 	if err != nil {
 		s.fail(w, r, err)
@@ -233,7 +233,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.LeaveBusinessAccount(r.Context(), meta(r), commands.LeaveBusinessAccount{AccountID: chi.URLParam(r, "accountID")})
+	res, err := s.cfg.People.Commands.Accounts.LeaveBusinessAccount(r.Context(), meta(r), commands.LeaveBusinessAccount{AccountID: chi.URLParam(r, "accountID")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -249,7 +249,7 @@ func (s *Server) invitations(w http.ResponseWriter, r *http.Request) {
 	if actor.Kind == event.ActorBackOffice {
 		action = account.ActionView
 	}
-	if err := s.cfg.People.Commands.Authorize(r.Context(), actor, id, action); err != nil {
+	if err := s.cfg.People.Commands.Accounts.Authorize(r.Context(), actor, id, action); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -276,7 +276,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 	if req.Language == "" {
 		req.Language = "en"
 	}
-	res, err := s.cfg.People.Commands.InviteMembers(r.Context(), meta(r), commands.InviteMembers{
+	res, err := s.cfg.People.Commands.Accounts.InviteMembers(r.Context(), meta(r), commands.InviteMembers{
 		AccountID: chi.URLParam(r, "accountID"), Language: req.Language, Emails: req.Emails})
 	if err != nil {
 		s.fail(w, r, err)
@@ -286,7 +286,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RevokeInvitation(r.Context(), meta(r), chi.URLParam(r, "accountID"), chi.URLParam(r, "invitationID"))
+	res, err := s.cfg.People.Commands.Accounts.RevokeInvitation(r.Context(), meta(r), chi.URLParam(r, "accountID"), chi.URLParam(r, "invitationID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -112,16 +112,16 @@ func (s *Server) authorizeAudit(ctx context.Context, actor event.Actor, kind que
 	var err error
 	switch kind {
 	case queries.KindSubscription:
-		_, err = c.AuthorizeSubscription(ctx, actor, id, subscription.ActionView, "")
+		_, err = c.Subscriptions.AuthorizeSubscription(ctx, actor, id, subscription.ActionView, "")
 	case queries.KindKey:
 		var sub string
 		if sub, err = s.cfg.People.Audit.KeySubscription(ctx, id); err == nil {
-			_, err = c.AuthorizeSubscription(ctx, actor, sub, subscription.ActionView, id)
+			_, err = c.Subscriptions.AuthorizeSubscription(ctx, actor, sub, subscription.ActionView, id)
 		}
 	case queries.KindInstallation:
-		_, err = c.AuthorizeInstallation(ctx, actor, id, false)
+		_, err = c.Installations.AuthorizeInstallation(ctx, actor, id, false)
 	case queries.KindAccount:
-		err = c.Authorize(ctx, actor, id, account.ActionView)
+		err = c.Accounts.Authorize(ctx, actor, id, account.ActionView)
 	case queries.KindPerson:
 		if actor.Kind != event.ActorBackOffice && (actor.Kind != event.ActorPerson || actor.ID != id) {
 			err = account.ErrForbidden

@@ -40,7 +40,7 @@ import (
 // actor from X-Test-Actor ("person:ada", "back_office:x"). It returns the
 // router, the handler, and a function that brings the read models up to
 // the log.
-func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Handler, func()) {
+func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Set, func()) {
 	t.Helper()
 	ctx := context.Background()
 	target := sqldbtest.SQLite(t)
@@ -61,7 +61,7 @@ func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Handler, func()) 
 		t.Fatal(err)
 	}
 	keys, _ := keyring.New([]byte("fedcba9876543210fedcba9876543210"))
-	h := commands.NewHandler(commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
+	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Licenses{}, projections.Downloads{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -106,20 +106,20 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 		{ProductID: "pmm", Name: "Mac Management", Model: product.ManagedComputers, MajorVersion: 8},
 		{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19},
 	} {
-		if _, err := h.DefineProduct(ctx, bo, p); err != nil {
+		if _, err := h.Orders.DefineProduct(ctx, bo, p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for acc, prod := range map[string]string{"acc-pmm": "pmm", "acc-ras": "ras"} {
-		p, err := h.Purchase(ctx, bo, subscription.Order{ID: "ord-" + acc, ProductID: prod, Seats: 5, Period: subscription.Year,
+		p, err := h.Orders.Purchase(ctx, bo, subscription.Order{ID: "ord-" + acc, ProductID: prod, Seats: 5, Period: subscription.Year,
 			Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.CreateBusinessAccount(ctx, ada, commands.CreateBusinessAccount{AccountID: acc, Company: acme}); err != nil {
+		if _, err := h.Accounts.CreateBusinessAccount(ctx, ada, commands.CreateBusinessAccount{AccountID: acc, Company: acme}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.RegisterKey(ctx, ada, commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
+		if _, err := h.Subscriptions.RegisterKey(ctx, ada, commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -46,7 +46,7 @@ func openAPIOperations(t *testing.T, s *Server) map[string]bool {
 func TestOpenAPI_documents_every_route_and_nothing_else(t *testing.T) {
 	t.Parallel()
 	// The people API is mounted for the walk only; no request reaches it.
-	s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: commands.NewHandler(commands.Config{}),
+	s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test"}})
 	documented := openAPIOperations(t, s)
 	served := map[string]bool{}

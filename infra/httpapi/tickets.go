@@ -53,7 +53,7 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.OpenTicket(r.Context(), meta(r), commands.OpenTicket{AccountID: chi.URLParam(r, "accountID"),
+	res, err := s.cfg.People.Commands.Tickets.OpenTicket(r.Context(), meta(r), commands.OpenTicket{AccountID: chi.URLParam(r, "accountID"),
 		ProductID: req.ProductID, Category: req.Category, Subject: req.Subject, Description: req.Description,
 		Channel: req.Channel.Kind, CallAt: req.Channel.CallAt})
 	if err != nil {
@@ -71,12 +71,12 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	ctx, h := r.Context(), s.cfg.People.Commands
 	acc, actor := chi.URLParam(r, "accountID"), principalOf(r.Context()).actor
-	if err := h.Authorize(ctx, actor, acc, account.ActionView); err != nil {
+	if err := h.Accounts.Authorize(ctx, actor, acc, account.ActionView); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
-	all := actor.Kind == event.ActorBackOffice || h.Authorize(ctx, actor, acc, account.ActionManage) == nil
+	all := actor.Kind == event.ActorBackOffice || h.Accounts.Authorize(ctx, actor, acc, account.ActionManage) == nil
 	switch q.Get("scope") {
 	case "":
 	case "all":
@@ -118,7 +118,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 // ticketDetails is one ticket with its replies, attachments' metadata,
 // watchers and survey, for those who may view it (TKT-3, X-5).
 func (s *Server) ticketDetails(w http.ResponseWriter, r *http.Request) {
-	t, err := s.cfg.People.Commands.AuthorizeTicket(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
+	t, err := s.cfg.People.Commands.Tickets.AuthorizeTicket(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -154,7 +154,7 @@ type replyRequest struct {
 // references them. When the reply fails, its files are removed again.
 func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 	ctx, h := r.Context(), s.cfg.People.Commands
-	t, err := h.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionReply)
+	t, err := h.Tickets.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionReply)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -179,7 +179,7 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemUnsupportedMediaType.New("send the reply as multipart/form-data (field body, files attachments) or, without files, as application/json"))
 		return
 	}
-	res, err := h.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
+	res, err := h.Tickets.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
 	if err != nil {
 		s.removeAttachments(r, t.ID(), stored)
 		s.fail(w, r, err)
@@ -296,19 +296,19 @@ func (s *Server) changeTicketStatus(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeTicketStatus(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Status, req.Agent)
+	res, err := s.cfg.People.Commands.Tickets.ChangeTicketStatus(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Status, req.Agent)
 	s.answer(w, r, res, err)
 }
 
 // closeTicket closes a current ticket (TKT-2).
 func (s *Server) closeTicket(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.CloseTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
+	res, err := s.cfg.People.Commands.Tickets.CloseTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
 	s.answer(w, r, res, err)
 }
 
 // reopenTicket reopens a resolved ticket (TKT-2).
 func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.ReopenTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
+	res, err := s.cfg.People.Commands.Tickets.ReopenTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
 	s.answer(w, r, res, err)
 }
 
@@ -321,19 +321,19 @@ func (s *Server) submitSurvey(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Rating, req.Feedback)
+	res, err := s.cfg.People.Commands.Tickets.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Rating, req.Feedback)
 	s.answer(w, r, res, err)
 }
 
 // addWatcher makes an admin of the account a watcher (TKT-3): the owner's.
 func (s *Server) addWatcher(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.AddWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
+	res, err := s.cfg.People.Commands.Tickets.AddWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
 	s.answer(w, r, res, err)
 }
 
 // removeWatcher removes a watcher (TKT-3): the owner's.
 func (s *Server) removeWatcher(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RemoveWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
+	res, err := s.cfg.People.Commands.Tickets.RemoveWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
 	s.answer(w, r, res, err)
 }
 
@@ -344,7 +344,7 @@ func (s *Server) removeWatcher(w http.ResponseWriter, r *http.Request) {
 // sandboxing CSP, and no caching.
 func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t, err := s.cfg.People.Commands.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
+	t, err := s.cfg.People.Commands.Tickets.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
 	if err != nil {
 		s.fail(w, r, err)
 		return

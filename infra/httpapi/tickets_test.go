@@ -40,7 +40,7 @@ import (
 type ticketsHarness struct {
 	t      *testing.T
 	router http.Handler
-	h      *commands.Handler
+	h      *commands.Set
 	store  eventstore.Store
 	rt     *projection.Runtime
 	db     *sqldb.DB
@@ -61,7 +61,7 @@ func newTicketsHarness(t *testing.T) *ticketsHarness {
 	for _, register := range []func(*event.Registry){account.Register, person.Register, product.Register, ticket.Register} {
 		register(reg)
 	}
-	h := commands.NewHandler(commands.Config{Store: store, Registry: reg, Clock: clk})
+	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Tickets{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -147,10 +147,10 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 	x := newTicketsHarness(t)
 	ctx := context.Background()
 	backOffice := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}}
-	if _, err := x.h.DefineProduct(ctx, backOffice, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
+	if _, err := x.h.Orders.DefineProduct(ctx, backOffice, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.h.CreateBusinessAccount(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "ada"}},
+	if _, err := x.h.Accounts.CreateBusinessAccount(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "ada"}},
 		commands.CreateBusinessAccount{AccountID: "acc-1", Company: account.Company{Name: "Acme", Country: "DE", ZIP: "1", Phone: "1"}}); err != nil {
 		t.Fatal(err)
 	}
