@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"seatledger/domain/event"
+	"seatledger/domain/offlinefile"
 )
 
 // EventStore is what the write side needs of the event store.
@@ -84,9 +85,10 @@ type Config struct {
 	// CA and Entitlements issue MDM certificates (MDMHandler, rule MISC-1).
 	CA           CertificateAuthority
 	Entitlements Entitlements
-	// Offline signs the answers to offline request files (OfflineHandler,
-	// rule ACT-2).
-	Offline OfflineSigner
+	// OfflineFormat reads offline request files, and OfflineSigner signs
+	// the answers to them (OfflineHandler, rule ACT-2).
+	OfflineFormat offlinefile.Format
+	OfflineSigner offlinefile.Signer
 	// CacheSize bounds how many aggregates of each kind stay in memory.
 	// Zero: 10,000.
 	CacheSize int
@@ -98,7 +100,8 @@ func (cfg Config) Validate() error {
 	return dependencies("Config",
 		dep{"Store", cfg.Store != nil}, dep{"Registry", cfg.Registry != nil}, dep{"Clock", cfg.Clock != nil},
 		dep{"Passwords", cfg.Passwords != nil}, dep{"Tokens", cfg.Tokens != nil}, dep{"Keys", cfg.Keys != nil},
-		dep{"CA", cfg.CA != nil}, dep{"Entitlements", cfg.Entitlements != nil}, dep{"Offline", cfg.Offline != nil})
+		dep{"CA", cfg.CA != nil}, dep{"Entitlements", cfg.Entitlements != nil}, dep{"OfflineFormat", cfg.OfflineFormat != nil},
+		dep{"OfflineSigner", cfg.OfflineSigner != nil})
 }
 
 // Set is the write side: one handler per aggregate, all sharing one
@@ -135,7 +138,7 @@ func NewSet(cfg Config) (*Set, error) {
 	s.Orders, errs[3] = NewOrdersHandler(l, cfg.Keys)
 	s.Releases, errs[4] = NewReleasesHandler(l)
 	s.Installations, errs[5] = NewInstallationsHandler(l, cfg.Tokens, s.Subscriptions)
-	s.Offline, errs[6] = NewOfflineHandler(l, cfg.Offline, s.Installations, s.Subscriptions)
+	s.Offline, errs[6] = NewOfflineHandler(l, cfg.OfflineFormat, cfg.OfflineSigner, s.Installations, s.Subscriptions)
 	s.Tickets, errs[7] = NewTicketsHandler(l)
 	s.MDM, errs[8] = NewMDMHandler(l, cfg.CA, cfg.Entitlements)
 	if err := errors.Join(errs[:]...); err != nil {

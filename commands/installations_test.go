@@ -16,6 +16,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/offlinefile"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
 	"seatledger/domain/usage"
@@ -52,7 +53,7 @@ func forEachEngineInst(t *testing.T, fn func(t *testing.T, e *instEnv)) {
 		}
 		signer := offline.NewSigner(priv)
 		h := newSet(t, commands.Config{Store: store, Registry: registry(), Clock: clk,
-			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys, Offline: signer})
+			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys, OfflineSigner: signer})
 		fn(t, &instEnv{h: h, store: store, clk: clk, signer: signer})
 	})
 }
@@ -623,7 +624,7 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		must(t)(e.h.Orders.AddSeats(ctx, backOffice, sub, "ord-more", 5))
 		proof := func(k offline.Kind) ([]byte, string) {
 			n, _ := offline.NewNonce()
-			c, _ := json.Marshal(offline.ProofRequestContent{InstallationID: act.InstallationID, Proof: offline.Proof(act.Credential, k, n, server, act.InstallationID)})
+			c, _ := json.Marshal(offline.ProofRequestContent{InstallationID: act.InstallationID, Proof: offlinefile.Proof(act.Credential, k, n, server, act.InstallationID)})
 			raw, err := offline.Encode(offline.File{Kind: k, Issued: e.clk.Now(), Nonce: n, Server: server, Content: c})
 			if err != nil {
 				t.Fatal(err)

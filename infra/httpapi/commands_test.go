@@ -48,8 +48,11 @@ func newTestCommands(t testing.TB, cfg commands.Config) *commands.Set {
 	if cfg.Entitlements == nil {
 		cfg.Entitlements = noEntitlements{}
 	}
-	if cfg.Offline == nil {
-		cfg.Offline = offline.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	if cfg.OfflineFormat == nil {
+		cfg.OfflineFormat = offline.Format{}
+	}
+	if cfg.OfflineSigner == nil {
+		cfg.OfflineSigner = offline.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
 	}
 	h, err := commands.NewSet(cfg)
 	if err != nil {
