@@ -56,7 +56,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	})
 }
 
-// forEachEngineB gives fn a command handler on an empty event store of
+// forEachEngineB gives fn the write side (a commands.Set) on an empty event store of
 // every SQL engine, for benchmarks.
 func forEachEngineB(b *testing.B, fn func(b *testing.B, h *commands.Set, store eventstore.Store)) {
 	for _, engine := range []struct {

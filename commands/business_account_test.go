@@ -30,7 +30,7 @@ var (
 
 var acme = account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}
 
-// forEachEngine gives fn a command handler on an empty event store of
+// forEachEngine gives fn the write side (a commands.Set) on an empty event store of
 // every SQL engine.
 func forEachEngine(t *testing.T, fn func(t *testing.T, h *commands.Set, store eventstore.Store)) {
 	forEachEngineClock(t, func(t *testing.T, h *commands.Set, store eventstore.Store, _ *clock.Simulated) { fn(t, h, store) })

@@ -109,15 +109,27 @@ func (cfg Config) Validate() error {
 // others read from. It is what the edges (the HTTP API, the portal, the
 // timers) are given.
 type Set struct {
-	Accounts      *AccountsHandler
-	People        *PeopleHandler
+	// Accounts: business accounts, members, invitations, and every
+	// authorization that depends on an account.
+	Accounts *AccountsHandler
+	// People: sign-up, sign-in, passwords, profiles and API tokens.
+	People *PeopleHandler
+	// Subscriptions: registering keys, sublicenses, license
+	// administrators, and the lifecycle's timers.
 	Subscriptions *SubscriptionsHandler
-	Orders        *OrdersHandler
-	Releases      *ReleasesHandler
+	// Orders: the back office's product catalog and orders.
+	Orders *OrdersHandler
+	// Releases: the downloads catalog.
+	Releases *ReleasesHandler
+	// Installations: activation, usage, deactivation, and the overuse
+	// timers.
 	Installations *InstallationsHandler
-	Offline       *OfflineHandler
-	Tickets       *TicketsHandler
-	MDM           *MDMHandler
+	// Offline: the answers to offline request files.
+	Offline *OfflineHandler
+	// Tickets: support tickets.
+	Tickets *TicketsHandler
+	// MDM: MDM certificates.
+	MDM *MDMHandler
 }
 
 // NewSet builds every handler from cfg on one Loader. It returns cfg's

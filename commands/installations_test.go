@@ -29,7 +29,7 @@ import (
 	"seatledger/infra/storage"
 )
 
-// instEnv is a command handler that signs offline answers, on an empty
+// instEnv is the write side, which signs offline answers, on an empty
 // store of one engine, with the simulated clock they share.
 type instEnv struct {
 	h      *commands.Set

@@ -20,7 +20,7 @@ import (
 	"seatledger/infra/storage"
 )
 
-// twoProcesses returns two command handlers on one database, each with a
+// twoProcesses returns the write sides of two processes on one database, each with a
 // store of its own, as two ledgerd processes have: each keeps its own
 // cache of aggregates.
 func twoProcesses(t *testing.T, target sqldb.Target) (a, b *commands.Set, clk *clock.Simulated) {
