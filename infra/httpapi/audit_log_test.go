@@ -181,7 +181,7 @@ func TestAuditLog_bad_input_is_a_client_error_X2(t *testing.T) {
 		{"/v1/audit/export?size=5", backOffice, 404, ProblemNotFound},
 	}
 	for _, c := range cases {
-		w := do(t, srv, http.MethodGet, c.path, nil, c.header...)
+		w := do(t, srv, http.MethodGet, c.path, nil, append(append([]string{}, c.header...), badInput...)...)
 		if w.Code != c.status {
 			t.Errorf("%s = %d, want %d: %s", c.path, w.Code, c.status, w.Body)
 			continue

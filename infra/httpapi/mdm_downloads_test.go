@@ -158,7 +158,11 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 		"a stranger":      {"/v1/accounts/acc-pmm/mdm/certificates", csr, "person:eve", 403, "forbidden", ""},
 		"concurrent only": {"/v1/accounts/acc-ras/mdm/certificates", csr, "person:ada", 403, "no-entitlement", "managed-computers"},
 	} {
-		w := do(t, router, http.MethodPost, c.path, jsonBody(t, map[string]string{"csr": c.csr}), "X-Test-Actor", c.actor, "Content-Type", "application/json")
+		header := []string{"X-Test-Actor", c.actor, "Content-Type", "application/json"}
+		if c.typ == "invalid-csr" {
+			header = append(header, badInput...)
+		}
+		w := do(t, router, http.MethodPost, c.path, jsonBody(t, map[string]string{"csr": c.csr}), header...)
 		p := problemOf(t, w)
 		if w.Code != c.status || p.Type != ProblemTypeBase+c.typ || !strings.Contains(p.Detail, c.detail) {
 			t.Errorf("%s: %d %s: %s", name, w.Code, p.Type, p.Detail)
@@ -182,6 +186,8 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 	if w := do(t, router, http.MethodPut, "/v1/products/pmm/releases/8.9", changed, asBO...); problemOf(t, w).Type != ProblemReleaseImmutable.URI() {
 		t.Errorf("republish with other contents: %d %s", w.Code, w.Body)
 	}
+	changed = jsonBody(t, map[string]any{"notes": "other", "files": []map[string]any{{"name": "pmm.msi", "kind": "installer", "size": 10,
+		"sha256": strings.Repeat("ab", 32), "url": "https://dl.example.com/x.msi"}}})
 	if w := do(t, router, http.MethodPut, "/v1/products/pmm/releases/8.11", changed, asAda...); w.Code != http.StatusForbidden {
 		t.Errorf("a person publishing: %d", w.Code)
 	}
