@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	"seatledger/infra/farmclient"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/httpapi/openapitest"
 )
 
 // lockedBuffer collects a server's log while the test reads it.
@@ -105,7 +108,35 @@ func startLedgerd(t *testing.T) string {
 	if addr == "" {
 		t.Fatalf("ledgerd did not start:\n%s", logs)
 	}
-	return "http://" + addr
+	return validatingProxy(t, "http://"+addr)
+}
+
+// validatingProxy serves base through a reverse proxy that validates
+// every exchange against the OpenAPI document base serves (issue 19), and
+// returns the proxy's URL; the mismatches fail t when it ends.
+func validatingProxy(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /openapi.json = %d %v", resp.StatusCode, err)
+	}
+	v, err := openapitest.Load(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := openapitest.Collect(t)
+	proxy := httptest.NewServer(v.Handler(httputil.NewSingleHostReverseProxy(target), report))
+	t.Cleanup(proxy.Close)
+	return proxy.URL
 }
 
 // httpCaller calls the API as the back office or a person.

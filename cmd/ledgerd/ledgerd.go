@@ -64,6 +64,10 @@ type Main struct {
 	// Limits, if set before Run, replace httpapi.DefaultLimits (a load
 	// test of one installation's reports lifts them).
 	Limits *httpapi.Limits
+	// WrapHandler, if set before Run, wraps the handler the HTTP server
+	// serves (the end-to-end tests validate every exchange against the
+	// served OpenAPI document).
+	WrapHandler func(http.Handler) http.Handler
 
 	leases        *lease.Leases
 	releaseSQLite func() error // gives up the claim on the SQLite file
@@ -76,6 +80,7 @@ type Main struct {
 	historyOnce sync.Once
 
 	listener       net.Listener
+	api            *httpapi.Server // what server serves, unless WrapHandler wrapped it
 	server         *http.Server
 	cancelRequests context.CancelFunc
 	stopWorkers    context.CancelFunc
@@ -223,8 +228,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Close lets them finish (Shutdown) before cancelling it.
 	requestsCtx, cancelRequests := context.WithCancel(context.Background())
 	m.cancelRequests = cancelRequests
+	m.api = api
+	var handler http.Handler = api
+	if m.WrapHandler != nil {
+		handler = m.WrapHandler(api)
+	}
 	m.server = &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

@@ -7,8 +7,8 @@ import (
 )
 
 // closeObjects closes every object schema of doc that lists properties
-// and leaves others unsaid, so that an undescribed field fails
-// validation. Subschemas that describe part of an object (allOf members,
+// and leaves others unsaid (unevaluatedProperties: false), so that an
+// undescribed field fails validation. Subschemas that describe part of an object (allOf members,
 // if/then/else, not) stay open; the schema composing them is closed with
 // unevaluatedProperties instead, which sees what its members evaluated.
 // A component used both alone and as an allOf member is closed alone and
@@ -69,12 +69,13 @@ func closeObjects(doc *openapi3.T) {
 			len(s.PatternProperties) > 0 {
 			continue
 		}
+		// unevaluatedProperties rather than additionalProperties even
+		// where nothing is composed: it is a JSON Schema 2020-12 keyword,
+		// so kin-openapi validates with its 2020-12 validator, whose
+		// semantics are OpenAPI 3.1's (an empty schema admits null),
+		// instead of falling back to its OpenAPI 3.0 one.
 		no := false
-		if len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.If != nil {
-			s.UnevaluatedProperties = openapi3.BoolSchema{Has: &no}
-		} else {
-			s.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
-		}
+		s.UnevaluatedProperties = openapi3.BoolSchema{Has: &no}
 	}
 }
 

@@ -7,10 +7,9 @@
 //
 // The document is validated as written, with one tightening: an object
 // schema that lists its properties and says nothing about others is
-// closed (additionalProperties: false, or unevaluatedProperties: false
-// where it composes subschemas), so that a field the server answers but
-// the document does not describe is drift too. Clients of the document
-// see it unchanged.
+// closed (unevaluatedProperties: false), so that a field the server
+// answers but the document does not describe is drift too. Clients of the
+// document see it unchanged.
 //
 // Tests that send invalid requests on purpose (rule X-7's sweep, fuzzing)
 // mark them with MarkInvalid: their requests are not validated, their
@@ -32,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -177,7 +177,7 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, checkRequest bool, 
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			out = append(out, fmt.Sprintf("openapi: %s: request %s %s does not match the document: %s",
-				name, req.Method, req.URL.RequestURI(), describe(err)))
+				name, req.Method, shorten(req.URL.RequestURI()), describe(err)))
 		}
 	}
 	out = append(out, v.checkResponse(ctx, in, name, status, header, body, truncated)...)
@@ -185,7 +185,7 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, checkRequest bool, 
 }
 
 func (v *Validator) checkResponse(ctx context.Context, in *openapi3filter.RequestValidationInput, name string, status int, header http.Header, body []byte, truncated bool) []string {
-	where := fmt.Sprintf("openapi: %s: response %d to %s %s", name, status, in.Request.Method, in.Request.URL.RequestURI())
+	where := fmt.Sprintf("openapi: %s: response %d to %s %s", name, status, in.Request.Method, shorten(in.Request.URL.RequestURI()))
 	responses := in.Route.Operation.Responses
 	ref := responses.Status(status)
 	if ref == nil {
@@ -251,7 +251,34 @@ func describe(err error) string {
 			return prefix + ": " + describe(inner)
 		}
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return brief(err.Error())
+}
+
+// shorten cuts a request URI (a sweep's path of 10,000 bytes) for a
+// report.
+func shorten(uri string) string {
+	if len(uri) > 120 {
+		return uri[:120] + "…"
+	}
+	return uri
+}
+
+// brief puts a kin-openapi message on one line without the schema it
+// quotes (the operation names where to read it) and with the value cut
+// short.
+func brief(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if i := strings.Index(msg, " Schema: "); i >= 0 {
+		value := ""
+		if j := strings.LastIndex(msg, " Value: "); j > i {
+			value = msg[j:]
+			if len(value) > 160 {
+				value = value[:160] + "…"
+			}
+		}
+		msg = msg[:i] + value
+	}
+	return msg
 }
 
 // recorder passes the response through while keeping a copy of its
@@ -313,4 +340,40 @@ func (r *recorder) Flush() {
 		r.WriteHeader(http.StatusOK)
 	}
 	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// maxReported bounds the mismatches one Collect reports: a sweep repeats
+// one mismatch over hundreds of requests.
+const maxReported = 60
+
+// Collect returns a report function for Handler that keeps each distinct
+// mismatch and fails t with them when the test ends — after the cleanups
+// registered later, such as closing the server, so every exchange has
+// been answered and validated by then, and none is reported to a test
+// that has already finished.
+func Collect(t testing.TB) func(problem string) {
+	var (
+		mu       sync.Mutex
+		problems []string
+		seen     = map[string]bool{}
+	)
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for i, p := range problems {
+			if i == maxReported {
+				t.Errorf("openapi: and %d more mismatches", len(problems)-maxReported)
+				break
+			}
+			t.Error(p)
+		}
+	})
+	return func(problem string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[problem] {
+			seen[problem] = true
+			problems = append(problems, problem)
+		}
+	}
 }
