@@ -125,34 +125,56 @@ func (v *Validator) Handler(next http.Handler, report func(problem string)) http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		invalid := r.Header.Get(InvalidRequestHeader) != ""
 		r.Header.Del(InvalidRequestHeader)
-		var reqBody []byte
-		if r.Body != nil && r.Body != http.NoBody {
-			var err error
-			reqBody, err = io.ReadAll(r.Body)
-			if err != nil {
-				// A body the client broke off: nothing to validate.
-				invalid = true
-			}
-			r.Body = io.NopCloser(bytes.NewReader(reqBody))
-		}
 		// What the handler sees of the request may change while it runs
 		// (middleware sets context values); validate a copy taken now.
 		probe := r.Clone(context.WithoutCancel(r.Context()))
+		// The body is kept as the handler reads it, never read ahead:
+		// how much of a body the server takes is behaviour tests check.
+		body := &tee{ReadCloser: r.Body, eof: r.Body == nil || r.Body == http.NoBody}
+		if !body.eof {
+			r.Body = body
+		}
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		rec.finish()
-		for _, p := range v.Check(probe, reqBody, !invalid, rec.status(), rec.header, rec.body.Bytes(), rec.overflow) {
+		check := checkRequest
+		switch {
+		case invalid:
+			check = skipRequest
+		case !body.eof || body.overflow:
+			// Refused before its end (a wrong Content-Type, a body over
+			// the limit): the rest of the request is still checked.
+			check = checkRequestWithoutBody
+		}
+		for _, p := range v.check(probe, body.kept.Bytes(), check, rec.status(), rec.header, rec.body.Bytes(), rec.overflow) {
 			report(p)
 		}
 	})
 }
+
+// requestCheck says how much of a request is validated.
+type requestCheck int
+
+const (
+	checkRequest            requestCheck = iota // all of it
+	checkRequestWithoutBody                     // the body was not read to its end
+	skipRequest                                 // invalid on purpose
+)
 
 // Check validates one exchange: the request (with its body) unless
 // checkRequest is false, and the response with status, header and body
 // (unless truncated). It returns one line per mismatch, each naming the
 // operation; an exchange on a path the document does not describe
 // returns nothing.
-func (v *Validator) Check(req *http.Request, reqBody []byte, checkRequest bool, status int, header http.Header, body []byte, truncated bool) []string {
+func (v *Validator) Check(req *http.Request, reqBody []byte, checkReq bool, status int, header http.Header, body []byte, truncated bool) []string {
+	check := checkRequest
+	if !checkReq {
+		check = skipRequest
+	}
+	return v.check(req, reqBody, check, status, header, body, truncated)
+}
+
+func (v *Validator) check(req *http.Request, reqBody []byte, check requestCheck, status int, header http.Header, body []byte, truncated bool) []string {
 	route, params, err := v.router.FindRoute(req)
 	if err != nil {
 		return nil
@@ -170,10 +192,11 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, checkRequest bool, 
 			MultiError:          true,
 			AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
 			SkipSettingDefaults: true,
+			ExcludeRequestBody:  check == checkRequestWithoutBody,
 		},
 	}
 	var out []string
-	if checkRequest {
+	if check != skipRequest {
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			out = append(out, fmt.Sprintf("openapi: %s: request %s %s does not match the document: %s",
@@ -279,6 +302,30 @@ func brief(msg string) string {
 		msg = msg[:i] + value
 	}
 	return msg
+}
+
+// tee keeps what the handler reads of a request's body.
+type tee struct {
+	io.ReadCloser
+	kept     bytes.Buffer
+	eof      bool // read to its end
+	overflow bool // longer than maxBody: not kept
+}
+
+func (t *tee) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if !t.overflow {
+		if t.kept.Len()+n > maxBody {
+			t.overflow = true
+			t.kept.Reset()
+		} else {
+			t.kept.Write(p[:n])
+		}
+	}
+	if err == io.EOF {
+		t.eof = true
+	}
+	return n, err
 }
 
 // recorder passes the response through while keeping a copy of its
