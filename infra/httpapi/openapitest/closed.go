@@ -61,7 +61,7 @@ func closeObjects(doc *openapi3.T) {
 		}
 	}
 	for s := range c.seen {
-		if c.partial[s] || len(s.Properties) == 0 && !(s.Type.Includes("object") && len(s.AllOf) > 0) {
+		if c.partial[s] || len(s.Properties) == 0 && len(s.AllOf) == 0 {
 			continue
 		}
 		if s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil ||
