@@ -94,9 +94,21 @@ func (m *Main) passwordParams() argon2id.Params {
 // peopleAPI configures the /v1 API.
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
-		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.Limits, SecureCookies: m.Config.SecureCookies,
+		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.limits(), SecureCookies: m.Config.SecureCookies,
 		TermsVersion: TermsVersion, Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
 		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), PasswordResets: m.people.resets}
+}
+
+// limits are the API's limits: Limits when a test set them, else the
+// defaults with the configured bound on installations' calls
+// (--installation-call-limit; off: none).
+func (m *Main) limits() *httpapi.Limits {
+	if m.Limits != nil {
+		return m.Limits
+	}
+	l := httpapi.DefaultLimits()
+	l.InstallationCalls = httpapi.Rate{Every: m.Config.InstallationCallEvery, Burst: m.Config.InstallationCallBurst}
+	return &l
 }
 
 // purgeSessions deletes expired sessions every hour.
