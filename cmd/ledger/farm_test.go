@@ -46,10 +46,16 @@ func (l *lockedBuffer) String() string {
 // when the test ends.
 func startLedgerd(t *testing.T) string {
 	t.Helper()
+	return startLedgerdIn(t, t.TempDir())
+}
+
+// startLedgerdIn is startLedgerd in dir, its SQLite file data/ledger.db,
+// with the settings env (KEY=value) added.
+func startLedgerdIn(t *testing.T, dir string, env ...string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs ledgerd")
 	}
-	dir := t.TempDir()
 	bin := filepath.Join(dir, "ledgerd")
 	if out, err := exec.Command("go", "build", "-o", bin, "seatledger/cmd/ledgerd").CombinedOutput(); err != nil {
 		t.Fatalf("go build ledgerd: %v\n%s", err, out)
@@ -66,6 +72,7 @@ func startLedgerd(t *testing.T) string {
 		"LEDGER_DATABASE_URL="+filepath.Join(data, "ledger.db"), "LEDGER_MAIL_DIR="+filepath.Join(data, "mail"),
 		"LEDGER_KEYRING_FILE="+filepath.Join(data, "keyring.secret"), "LEDGER_OFFLINE_KEY="+filepath.Join(data, "offline.key"),
 		"LEDGER_MDM_CA_CERT="+filepath.Join(data, "mdm-ca.crt"), "LEDGER_MDM_CA_KEY="+filepath.Join(data, "mdm-ca.key"))
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
