@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,13 @@ const installationsUnderLoad = 64
 // of raw single-row INSERT commits by as many clients in the same run
 // (pgbench's simple-insert workload) and the ratio of the two.
 //
+// cpu-ms/report is the CPU budget per report (issue 21): the process's
+// user and system CPU time (getrusage) from the first report until the
+// projections have applied the last one, divided by the reports. The
+// process holds the server and the load generator both, so the figure is
+// an upper bound of the server's own; `ledger bench ingest` measures the
+// server alone from another process.
+//
 //	go test -run XXX -bench BenchmarkUsageIngest -benchtime 40000x ./cmd/ledgerd
 func BenchmarkUsageIngest(b *testing.B) {
 	for _, engine := range []struct {
@@ -51,6 +59,8 @@ func BenchmarkUsageIngest(b *testing.B) {
 
 			latencies := make([][]time.Duration, len(creds))
 			var sent, failed atomic.Int64
+			settleProjections(b, m) // the activations' projection work is not the reports'
+			cpu0 := processCPU(b)
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -70,12 +80,17 @@ func BenchmarkUsageIngest(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
+			settleProjections(b, m)
+			cpu := processCPU(b) - cpu0
 			all := slices.Concat(latencies...)
 			slices.Sort(all)
 			rate := float64(len(all)) / elapsed.Seconds()
 			b.ReportMetric(rate, "reports/s")
 			b.ReportMetric(float64(percentile(all, 50).Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(percentile(all, 99).Microseconds())/1000, "p99-ms")
+			if len(all) > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(all)), "cpu-ms/report")
+			}
 			b.ReportMetric(0, "ns/op")
 			if failed.Load() > 0 {
 				b.Fatalf("%d reports failed", failed.Load())
@@ -86,6 +101,28 @@ func BenchmarkUsageIngest(b *testing.B) {
 				b.ReportMetric(rate/inserts, "ratio")
 			}
 		})
+	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU(b testing.TB) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// settleProjections waits until every projection has applied the log's
+// last event.
+func settleProjections(b testing.TB, m *Main) {
+	b.Helper()
+	head := logHead(b, m)
+	for _, name := range m.readSide.runtime.Names() {
+		if err := m.readSide.runtime.WaitFor(context.Background(), name, head, time.Minute); err != nil {
+			b.Fatalf("projection %s: %v", name, err)
+		}
 	}
 }
 
