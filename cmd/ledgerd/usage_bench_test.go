@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -42,7 +43,9 @@ const installationsUnderLoad = 64
 // projections have applied the last one, divided by the reports. The
 // process holds the server and the load generator both, so the figure is
 // an upper bound of the server's own; `ledger bench ingest` measures the
-// server alone from another process.
+// server alone from another process. allocs/report and B/report count
+// the heap allocations of the same span the same way (runtime.MemStats):
+// unlike the times, they hardly move with the machine's other load.
 //
 //	go test -run XXX -bench BenchmarkUsageIngest -benchtime 40000x ./cmd/ledgerd
 func BenchmarkUsageIngest(b *testing.B) {
@@ -61,6 +64,8 @@ func BenchmarkUsageIngest(b *testing.B) {
 			var sent, failed atomic.Int64
 			settleProjections(b, m) // the activations' projection work is not the reports'
 			cpu0 := processCPU(b)
+			var mem0, mem1 runtime.MemStats
+			runtime.ReadMemStats(&mem0)
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -82,6 +87,7 @@ func BenchmarkUsageIngest(b *testing.B) {
 			b.StopTimer()
 			settleProjections(b, m)
 			cpu := processCPU(b) - cpu0
+			runtime.ReadMemStats(&mem1)
 			all := slices.Concat(latencies...)
 			slices.Sort(all)
 			rate := float64(len(all)) / elapsed.Seconds()
@@ -90,6 +96,8 @@ func BenchmarkUsageIngest(b *testing.B) {
 			b.ReportMetric(float64(percentile(all, 99).Microseconds())/1000, "p99-ms")
 			if len(all) > 0 {
 				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(all)), "cpu-ms/report")
+				b.ReportMetric(float64(mem1.Mallocs-mem0.Mallocs)/float64(len(all)), "allocs/report")
+				b.ReportMetric(float64(mem1.TotalAlloc-mem0.TotalAlloc)/float64(len(all)), "B/report")
 			}
 			b.ReportMetric(0, "ns/op")
 			if failed.Load() > 0 {
