@@ -44,12 +44,14 @@ func newBenchIngestCommand(a *app) *cobra.Command {
 		Long: `Measure usage-report ingest of a running ledgerd from another process, over
 HTTP, as installations would load it: --installations installations each send
 one report after the other, on keep-alive connections, for --duration. It
-prints reports/s, the latency percentiles, the failed reports by status, and
-the server's CPU time per report (from its /metrics, where the server exposes
-process_cpu_seconds_total), ending with one name=value line per figure. The
-CPU is read once the server's projections have caught up with the reports
-(seatledger_projection_lag_events, waited for up to a minute), so that it
-counts their work too; ingest_projection_catchup_s is how long that took.
+prints the accepted reports per second, their latency percentiles, the failed
+reports by status, and the server's CPU time per accepted report (from its
+/metrics, where the server exposes process_cpu_seconds_total), ending with one
+name=value line per figure. The CPU is read once the server's projections have
+caught up with the reports (seatledger_projection_lag_events, waited for up to
+a minute), so that it counts their work too; ingest_projection_catchup_s is
+how long that took. It is the ledgerd process's CPU only: a PostgreSQL
+server's own work is not in it.
 
 The server is --url or $LEDGER_URL; the admin token is $LEDGER_ADMIN_TOKEN.
 Before the load the benchmark sets up, through the API, what the reports need,
