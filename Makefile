@@ -51,14 +51,16 @@ test-cluster:
 test-short:
 	$(GO) test -count=1 $(PKGS)
 
-## lint: gofmt, go vet, staticcheck, domain/ importing only the standard library, the OpenAPI document,
-## and govulncheck
+## lint: gofmt, go vet, staticcheck, domain/ importing only the standard library, commands/, queries/ and
+## projections/ importing no infra/ package, the OpenAPI document, and govulncheck
 lint: lint-openapi lint-vuln
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	@bad=$$($(GO) list -f '{{range .Imports}}{{.}} {{end}}' ./domain/... | tr ' ' '\n' | grep -v '^seatledger/domain' | grep '\.' || true); \
 	if [ -n "$$bad" ]; then echo "domain/ imports third-party packages:"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{$$p := .ImportPath}}{{range .Imports}}{{$$p}} imports {{.}}{{"\n"}}{{end}}' ./commands/... ./queries/... ./projections/... | grep ' imports seatledger/infra/' || true); \
+	if [ -n "$$bad" ]; then echo "commands/, queries/ and projections/ must not import infra/ (imports point cmd → infra → {commands, queries, projections} → domain):"; echo "$$bad"; exit 1; fi
 
 ## lint-openapi: infra/httpapi/openapi.json has no error and no warning under Redocly CLI's recommended
 ## rules (recommended-strict: warnings are errors); the CLI is pinned by tools/openapi-lint/package-lock.json

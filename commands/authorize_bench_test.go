@@ -22,9 +22,9 @@ import (
 // (one read that finds no new event) and the policy asked. Target:
 // median ≤ 50 µs. It reports p50 and p99 in µs.
 func BenchmarkAuthorize(b *testing.B) {
-	forEachEngineB(b, func(b *testing.B, h *commands.Handler, store eventstore.Store) {
+	forEachEngineB(b, func(b *testing.B, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
-		if _, err := h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
+		if _, err := h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
 			b.Fatal(err)
 		}
 		for batch := range 20 {
@@ -39,13 +39,13 @@ func BenchmarkAuthorize(b *testing.B) {
 			}
 		}
 		member := event.Actor{Kind: event.ActorPerson, ID: "p-4242"}
-		if err := h.Authorize(ctx, member, "acc-1", account.ActionView); err != nil {
+		if err := h.Accounts.Authorize(ctx, member, "acc-1", account.ActionView); err != nil {
 			b.Fatal(err) // also warms the cache
 		}
 		var lat []time.Duration
 		for b.Loop() {
 			start := time.Now()
-			if err := h.Authorize(ctx, member, "acc-1", account.ActionView); err != nil {
+			if err := h.Accounts.Authorize(ctx, member, "acc-1", account.ActionView); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))
@@ -56,9 +56,9 @@ func BenchmarkAuthorize(b *testing.B) {
 	})
 }
 
-// forEachEngineB gives fn a command handler on an empty event store of
+// forEachEngineB gives fn the write side (a commands.Set) on an empty event store of
 // every SQL engine, for benchmarks.
-func forEachEngineB(b *testing.B, fn func(b *testing.B, h *commands.Handler, store eventstore.Store)) {
+func forEachEngineB(b *testing.B, fn func(b *testing.B, h *commands.Set, store eventstore.Store)) {
 	for _, engine := range []struct {
 		name   string
 		target func(testing.TB) sqldb.Target
@@ -72,7 +72,7 @@ func forEachEngineB(b *testing.B, fn func(b *testing.B, h *commands.Handler, sto
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { store.Close() })
-			fn(b, commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk, Keys: keys}), store)
+			fn(b, newSet(b, commands.Config{Store: store, Registry: registry(), Clock: clk, Keys: keys}), store)
 		})
 	}
 }

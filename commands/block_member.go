@@ -17,7 +17,7 @@ type BlockMember struct {
 }
 
 // BlockMember runs the use case.
-func (h *Handler) BlockMember(ctx context.Context, meta Meta, cmd BlockMember) (event.AppendResult, error) {
+func (h *AccountsHandler) BlockMember(ctx context.Context, meta Meta, cmd BlockMember) (event.AppendResult, error) {
 	name := "BlockMember"
 	if cmd.Unblock {
 		name = "UnblockMember"

@@ -30,15 +30,15 @@ var (
 
 var acme = account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}
 
-// forEachEngine gives fn a command handler on an empty event store of
+// forEachEngine gives fn the write side (a commands.Set) on an empty event store of
 // every SQL engine.
-func forEachEngine(t *testing.T, fn func(t *testing.T, h *commands.Handler, store eventstore.Store)) {
-	forEachEngineClock(t, func(t *testing.T, h *commands.Handler, store eventstore.Store, _ *clock.Simulated) { fn(t, h, store) })
+func forEachEngine(t *testing.T, fn func(t *testing.T, h *commands.Set, store eventstore.Store)) {
+	forEachEngineClock(t, func(t *testing.T, h *commands.Set, store eventstore.Store, _ *clock.Simulated) { fn(t, h, store) })
 }
 
 // forEachEngineClock is forEachEngine with the simulated clock the store
 // and the handler share.
-func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler, store eventstore.Store, clk *clock.Simulated)) {
+func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Set, store eventstore.Store, clk *clock.Simulated)) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		db := sqldbtest.Open(t, target)
 		clk := clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
@@ -47,7 +47,7 @@ func forEachEngineClock(t *testing.T, fn func(t *testing.T, h *commands.Handler,
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		fn(t, commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
+		fn(t, newSet(t, commands.Config{Store: store, Registry: registry(), Clock: clk,
 			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys}), store, clk)
 	})
 }
@@ -73,10 +73,10 @@ func must(t *testing.T) func(event.AppendResult, error) event.AppendResult {
 // accountWithAdmins creates acc with "ada" as creator and the others as
 // admins, joined through events appended directly (joining by invitation
 // is its own use case).
-func accountWithAdmins(t *testing.T, h *commands.Handler, store eventstore.Store, acc string, admins ...string) {
+func accountWithAdmins(t *testing.T, h *commands.Set, store eventstore.Store, acc string, admins ...string) {
 	t.Helper()
 	ctx := context.Background()
-	res := must(t)(h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: acc, Company: acme}))
+	res := must(t)(h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: acc, Company: acme}))
 	for i, p := range admins {
 		data := fmt.Sprintf(`{"person_id":%q}`, p)
 		if _, err := store.Append(ctx, account.StreamID(acc), event.Exact(res.LastVersion+uint64(i)), event.Proposed{
@@ -84,16 +84,16 @@ func accountWithAdmins(t *testing.T, h *commands.Handler, store eventstore.Store
 			Metadata: event.Metadata{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}}); err != nil {
 			t.Fatal(err)
 		}
-		must(t)(h.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: acc, PersonID: p, Role: account.RoleAdmin}))
+		must(t)(h.Accounts.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: acc, PersonID: p, Role: account.RoleAdmin}))
 		res.LastVersion += 2
 	}
 }
 
 // Rule X-1: the events carry who asked, the command and the correlation ID.
 func TestCreateBusinessAccount_records_who_and_why_X1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
-		must(t)(h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}))
+		must(t)(h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}))
 		recs, err := store.ReadStream(ctx, account.StreamID("acc-1"), 1, 10)
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("%d events, %v", len(recs), err)
@@ -102,7 +102,7 @@ func TestCreateBusinessAccount_records_who_and_why_X1(t *testing.T) {
 		if recs[0].Type != account.TypeCreated || md.Actor.ID != "ada" || md.Command != "CreateBusinessAccount" || md.CorrelationID != "corr-ada" {
 			t.Fatalf("event %s with metadata %+v", recs[0].Type, md)
 		}
-		_, err = h.CreateBusinessAccount(ctx, as("eve"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme})
+		_, err = h.Accounts.CreateBusinessAccount(ctx, as("eve"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme})
 		if !errors.Is(err, account.ErrExists) {
 			t.Fatalf("creating it again: %v", err)
 		}
@@ -111,18 +111,18 @@ func TestCreateBusinessAccount_records_who_and_why_X1(t *testing.T) {
 
 // Rules MEM-5 and X-5: refused commands append nothing.
 func TestRefused_commands_change_nothing_MEM5_X5(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		accountWithAdmins(t, h, store, "acc-1")
 		for name, run := range map[string]func() (event.AppendResult, error){
 			"stranger changes the profile": func() (event.AppendResult, error) {
-				return h.ChangeCompanyProfile(ctx, as("eve"), commands.ChangeCompanyProfile{AccountID: "acc-1", Company: acme})
+				return h.Accounts.ChangeCompanyProfile(ctx, as("eve"), commands.ChangeCompanyProfile{AccountID: "acc-1", Company: acme})
 			},
 			"stranger blocks the admin": func() (event.AppendResult, error) {
-				return h.BlockMember(ctx, as("eve"), commands.BlockMember{AccountID: "acc-1", PersonID: "ada"})
+				return h.Accounts.BlockMember(ctx, as("eve"), commands.BlockMember{AccountID: "acc-1", PersonID: "ada"})
 			},
 			"a command on an account that does not exist": func() (event.AppendResult, error) {
-				return h.RemoveMember(ctx, as("eve"), commands.RemoveMember{AccountID: "acc-404", PersonID: "ada"})
+				return h.Accounts.RemoveMember(ctx, as("eve"), commands.RemoveMember{AccountID: "acc-404", PersonID: "ada"})
 			},
 		} {
 			if _, err := run(); !errors.Is(err, account.ErrForbidden) {
@@ -139,7 +139,7 @@ func TestRefused_commands_change_nothing_MEM5_X5(t *testing.T) {
 // moment never leave the account without an admin; every decision is made
 // from the account's latest events, and the loser decides again.
 func TestChangeMemberRole_concurrent_demotions_keep_an_admin_MEM9(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		for round := range 10 {
 			acc := fmt.Sprintf("acc-%d", round)
@@ -150,7 +150,7 @@ func TestChangeMemberRole_concurrent_demotions_keep_an_admin_MEM9(t *testing.T) 
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = h.ChangeMemberRole(ctx, as(pair[0]), commands.ChangeMemberRole{AccountID: acc, PersonID: pair[1], Role: account.RoleMember})
+					_, errs[i] = h.Accounts.ChangeMemberRole(ctx, as(pair[0]), commands.ChangeMemberRole{AccountID: acc, PersonID: pair[1], Role: account.RoleMember})
 				}()
 			}
 			wg.Wait()
@@ -174,21 +174,21 @@ func TestChangeMemberRole_concurrent_demotions_keep_an_admin_MEM9(t *testing.T) 
 // first result and appends nothing, even though deciding again would now
 // be refused.
 func TestIdempotent_retry_returns_the_first_result_X4(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		accountWithAdmins(t, h, store, "acc-1", "cyd")
 		meta := as("ada")
 		meta.IdempotencyKey = "req-42"
 		cmd := commands.BlockMember{AccountID: "acc-1", PersonID: "cyd"}
-		first, err := h.BlockMember(ctx, meta, cmd)
+		first, err := h.Accounts.BlockMember(ctx, meta, cmd)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := h.BlockMember(ctx, meta, cmd)
+		again, err := h.Accounts.BlockMember(ctx, meta, cmd)
 		if err != nil || again != first {
 			t.Fatalf("retry = %+v, %v; want %+v", again, err, first)
 		}
-		if _, err := h.BlockMember(ctx, as("ada"), cmd); !errors.Is(err, account.ErrNoChange) {
+		if _, err := h.Accounts.BlockMember(ctx, as("ada"), cmd); !errors.Is(err, account.ErrNoChange) {
 			t.Fatalf("a new request (no key) decides again: err = %v", err)
 		}
 		if head, _ := store.Head(ctx); head != first.Position {

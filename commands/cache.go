@@ -41,7 +41,7 @@ func newCache[A any](max int, stream func(string) string, seed func(string) A, e
 }
 
 // current returns aggregate id as of its stream's current version.
-func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint64, error) {
+func (c *cache[A]) current(ctx context.Context, l *Loader, id string) (A, uint64, error) {
 	stream := c.stream(id)
 	c.mu.Lock()
 	e, cached := c.entries[stream]
@@ -52,7 +52,7 @@ func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint6
 	}
 	changed := false
 	for {
-		page, err := h.store.ReadStream(ctx, stream, version+1, readPage)
+		page, err := l.store.ReadStream(ctx, stream, version+1, readPage)
 		if err != nil {
 			return agg, 0, fmt.Errorf("commands: load %q: %w", stream, err)
 		}
@@ -63,7 +63,7 @@ func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint6
 			owned = true
 		}
 		for _, rec := range page {
-			payload, err := h.registry.Decode(rec)
+			payload, err := l.registry.Decode(rec)
 			if err != nil {
 				return agg, 0, err // an undecodable event is never skipped
 			}
@@ -84,14 +84,14 @@ func (c *cache[A]) current(ctx context.Context, h *Handler, id string) (A, uint6
 // to — the quota of a key while recording a usage report — where a read
 // from a moment ago is as good as one now: the other aggregate may change
 // the instant after either read.
-func (c *cache[A]) recent(ctx context.Context, h *Handler, id string, maxAge time.Duration) (A, uint64, error) {
+func (c *cache[A]) recent(ctx context.Context, l *Loader, id string, maxAge time.Duration) (A, uint64, error) {
 	c.mu.Lock()
 	e, ok := c.entries[c.stream(id)]
 	c.mu.Unlock()
 	if ok && time.Since(e.synced) <= maxAge {
 		return e.agg, e.version, nil
 	}
-	return c.current(ctx, h, id)
+	return c.current(ctx, l, id)
 }
 
 // put stores agg at version, read from the stream just now, unless a

@@ -15,7 +15,7 @@ type ChangeCompanyProfile struct {
 }
 
 // ChangeCompanyProfile runs the use case.
-func (h *Handler) ChangeCompanyProfile(ctx context.Context, meta Meta, cmd ChangeCompanyProfile) (event.AppendResult, error) {
+func (h *AccountsHandler) ChangeCompanyProfile(ctx context.Context, meta Meta, cmd ChangeCompanyProfile) (event.AppendResult, error) {
 	return h.updateAccount(ctx, "ChangeCompanyProfile", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			return a.ChangeProfile(meta.Actor.ID, cmd.Company)

@@ -17,7 +17,7 @@ type ChangeMemberRole struct {
 }
 
 // ChangeMemberRole runs the use case.
-func (h *Handler) ChangeMemberRole(ctx context.Context, meta Meta, cmd ChangeMemberRole) (event.AppendResult, error) {
+func (h *AccountsHandler) ChangeMemberRole(ctx context.Context, meta Meta, cmd ChangeMemberRole) (event.AppendResult, error) {
 	return h.updateAccount(ctx, "ChangeMemberRole", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) {
 			return a.ChangeRole(meta.Actor.ID, cmd.PersonID, cmd.Role, cmd.Note)

@@ -32,7 +32,7 @@ func newSupportCode() string {
 }
 
 // CreateBusinessAccount runs the use case.
-func (h *Handler) CreateBusinessAccount(ctx context.Context, meta Meta, cmd CreateBusinessAccount) (event.AppendResult, error) {
+func (h *AccountsHandler) CreateBusinessAccount(ctx context.Context, meta Meta, cmd CreateBusinessAccount) (event.AppendResult, error) {
 	if meta.Actor.Kind != event.ActorPerson {
 		return event.AppendResult{}, fmt.Errorf("%w: a business account is created by a person", account.ErrForbidden)
 	}

@@ -62,11 +62,11 @@ func TestVectors_installation_credential_shape_ACT1(t *testing.T) {
 		}
 		first := e.activate(t, key, farm("srv-1"))
 		check(first, 1)
-		i, err := e.h.Authenticate(ctx, first.Credential)
+		i, err := e.h.Installations.Authenticate(ctx, first.Credential)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.h.DeactivateSelf(ctx, installer, i); err != nil {
+		if err := e.h.Installations.DeactivateSelf(ctx, installer, i); err != nil {
 			t.Fatal(err)
 		}
 		second := e.activate(t, key, farm("srv-1"))
@@ -87,7 +87,7 @@ func TestVectors_installation_credential_shape_ACT1(t *testing.T) {
 			return 'A'
 		}, c[len(c)-1:]))
 		for _, bad := range refused {
-			if _, err := e.h.Authenticate(ctx, bad); !errors.Is(err, commands.ErrCredential) {
+			if _, err := e.h.Installations.Authenticate(ctx, bad); !errors.Is(err, commands.ErrCredential) {
 				t.Errorf("credential %q: %v, want refused", bad, err)
 			}
 		}

@@ -30,13 +30,30 @@ func evolveInstallation(i installation.Installation, payload any, rec event.Reco
 	return i.Evolve(payload, rec.Effective())
 }
 
-// Installation returns installation id as of its latest event.
-func (h *Handler) Installation(ctx context.Context, id string) (installation.Installation, error) {
-	i, _, err := h.installations.current(ctx, h, id)
-	if err == nil && !i.Exists() {
-		err = installation.ErrNotFound
+// InstallationsHandler runs the use cases of installations: activation,
+// usage reports, enrollment, deactivation and notes (rules ACT-1..8,
+// USE-1..6, INST-3, INST-4, SUB-8), and the overuse timers.
+type InstallationsHandler struct {
+	loader        *Loader
+	tokens        Tokens
+	subscriptions *SubscriptionsHandler // an activation looks its key up
+}
+
+// NewInstallationsHandler returns an InstallationsHandler on loader;
+// tokens derives the installations' credentials, and subscriptions looks
+// up the keys they activate with and authorizes people on them. It
+// returns an error wrapping ErrMissingDependency if one of them is nil.
+func NewInstallationsHandler(loader *Loader, tokens Tokens, subscriptions *SubscriptionsHandler) (*InstallationsHandler, error) {
+	if err := dependencies("NewInstallationsHandler", dep{"a Loader", loader != nil}, dep{"Tokens", tokens != nil},
+		dep{"a SubscriptionsHandler", subscriptions != nil}); err != nil {
+		return nil, err
 	}
-	return i, err
+	return &InstallationsHandler{loader: loader, tokens: tokens, subscriptions: subscriptions}, nil
+}
+
+// Installation returns installation id as of its latest event.
+func (h *InstallationsHandler) Installation(ctx context.Context, id string) (installation.Installation, error) {
+	return h.loader.installation(ctx, id)
 }
 
 // credentialPrefix starts every installation credential, so that a
@@ -48,14 +65,14 @@ const credentialPrefix = "sli_"
 // key derives from both. Nothing of it is stored; a new activation
 // retires the credentials of earlier ones, and a repeated activation
 // gets the same credential again.
-func (h *Handler) Credential(i installation.Installation) string {
+func (h *InstallationsHandler) Credential(i installation.Installation) string {
 	gen := strconv.Itoa(i.Generation())
 	return credentialPrefix + i.ID() + "." + gen + "." + h.tokens.Token("installation-credential", i.ID()+"/"+gen)
 }
 
 // Authenticate returns the installation a credential belongs to, or
 // ErrCredential.
-func (h *Handler) Authenticate(ctx context.Context, credential string) (installation.Installation, error) {
+func (h *InstallationsHandler) Authenticate(ctx context.Context, credential string) (installation.Installation, error) {
 	rest, ok := strings.CutPrefix(credential, credentialPrefix)
 	parts := strings.SplitN(rest, ".", 3)
 	if !ok || len(parts) != 3 || !validUUID(parts[0]) {
@@ -66,7 +83,7 @@ func (h *Handler) Authenticate(ctx context.Context, credential string) (installa
 	// be missed, for at most hotFreshness; a decision on the installation
 	// is appended under its exact version, and a report checks that its
 	// credential's generation is still current.
-	i, _, err := h.installations.recent(ctx, h, parts[0], hotFreshness)
+	i, _, err := h.loader.installations.recent(ctx, h.loader, parts[0], hotFreshness)
 	if err == nil && !i.Exists() {
 		return i, ErrCredential
 	}
@@ -125,7 +142,7 @@ type Activation struct {
 // the key's stream under its exact version, so two installations racing
 // for one key cannot both win. Without a key: a trial of the product,
 // once per server (SUB-8).
-func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activation, error) {
+func (h *InstallationsHandler) Activate(ctx context.Context, meta Meta, a Activate) (Activation, error) {
 	if a.Mode == "" {
 		a.Mode = installation.Online
 	}
@@ -136,7 +153,7 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 	if a.Key == "" {
 		return h.activateTrial(ctx, meta, a)
 	}
-	s, keyID, err := h.LookUpKey(ctx, a.Key)
+	s, keyID, err := h.subscriptions.LookUpKey(ctx, a.Key)
 	if err != nil {
 		return Activation{}, err
 	}
@@ -192,8 +209,8 @@ func (h *Handler) Activate(ctx context.Context, meta Meta, a Activate) (Activati
 
 // activation checks what the key's subscription allows and builds the
 // activation to decide on.
-func (h *Handler) activation(ctx context.Context, s subscription.Subscription, keyID string, a Activate) (installation.Activation, error) {
-	now := h.clock.Now()
+func (h *InstallationsHandler) activation(ctx context.Context, s subscription.Subscription, keyID string, a Activate) (installation.Activation, error) {
+	now := h.loader.clock.Now()
 	k, _ := s.Key(keyID)
 	switch {
 	case s.AccountID() == "":
@@ -209,7 +226,7 @@ func (h *Handler) activation(ctx context.Context, s subscription.Subscription, k
 			subscription.ErrExpired, k.ExpiresAt.UTC().Format(time.DateOnly))
 	}
 	if a.Mode == installation.Offline {
-		acct, err := h.Account(ctx, s.AccountID())
+		acct, err := h.loader.account(ctx, s.AccountID())
 		if err != nil {
 			return installation.Activation{}, err
 		}
@@ -217,7 +234,7 @@ func (h *Handler) activation(ctx context.Context, s subscription.Subscription, k
 			return installation.Activation{}, ErrOfflineDisabled
 		}
 	}
-	p, err := h.Product(ctx, s.ProductID())
+	p, err := h.loader.product(ctx, s.ProductID())
 	if err != nil {
 		return installation.Activation{}, err
 	}
@@ -244,11 +261,11 @@ func licenseOf(s subscription.Subscription, k subscription.Key, used int) instal
 	return installation.LicenseOf(k.ID, k.Hint, s.Start(), end, k.Quota, used, false)
 }
 
-func (h *Handler) activateTrial(ctx context.Context, meta Meta, a Activate) (Activation, error) {
+func (h *InstallationsHandler) activateTrial(ctx context.Context, meta Meta, a Activate) (Activation, error) {
 	if a.Mode != installation.Online {
 		return Activation{}, fmt.Errorf("%w: a trial is activated online", installation.ErrInvalid)
 	}
-	p, err := h.Product(ctx, a.ProductID)
+	p, err := h.loader.product(ctx, a.ProductID)
 	if err != nil {
 		return Activation{}, err
 	}
@@ -262,7 +279,7 @@ func (h *Handler) activateTrial(ctx context.Context, meta Meta, a Activate) (Act
 	}
 	lic := i.License()
 	if !i.Exists() {
-		now := h.clock.Now().UTC()
+		now := h.loader.clock.Now().UTC()
 		end := now.AddDate(0, 0, p.Trial().Days)
 		lic = installation.LicenseOf("", "", now, end, p.Trial().Seats, 0, true)
 	}
@@ -273,14 +290,14 @@ func (h *Handler) activateTrial(ctx context.Context, meta Meta, a Activate) (Act
 
 // recordActivation appends the activation and answers with the
 // installation's credential and license.
-func (h *Handler) recordActivation(ctx context.Context, meta Meta, req installation.Activation) (Activation, error) {
-	res, err := update(ctx, h, h.installations, req.ID, "Activate", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+func (h *InstallationsHandler) recordActivation(ctx context.Context, meta Meta, req installation.Activation) (Activation, error) {
+	res, err := update(ctx, h.loader, h.loader.installations, req.ID, "Activate", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		return i.Activate(req)
 	})
 	if err != nil {
 		return Activation{}, err
 	}
-	i, err := h.Installation(ctx, req.ID)
+	i, err := h.loader.installation(ctx, req.ID)
 	if err != nil {
 		return Activation{}, err
 	}
@@ -289,8 +306,8 @@ func (h *Handler) recordActivation(ctx context.Context, meta Meta, req installat
 	return Activation{AppendResult: res, Installation: i, Credential: h.Credential(i), License: lic}, nil
 }
 
-func (h *Handler) installationOrNew(ctx context.Context, id string) (installation.Installation, error) {
-	i, _, err := h.installations.current(ctx, h, id)
+func (h *InstallationsHandler) installationOrNew(ctx context.Context, id string) (installation.Installation, error) {
+	i, _, err := h.loader.installations.current(ctx, h.loader, id)
 	return i, err
 }
 
@@ -305,16 +322,16 @@ const abandonedBinding = time.Minute
 // deactivated with its release interrupted, pending a portal deactivation
 // recorded before ACT-7 released keys at once, or whose activation was
 // abandoned — is released first, in the same append.
-func (h *Handler) bindKey(ctx context.Context, meta Meta, keyID, id string) (string, error) {
+func (h *InstallationsHandler) bindKey(ctx context.Context, meta Meta, keyID, id string) (string, error) {
 	var prev string
-	_, err := update(ctx, h, h.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
+	_, err := update(ctx, h.loader, h.loader.licenseKeys, keyID, "Activate", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
 		func(k licensekey.Key, now time.Time) ([]any, error) {
 			prev = k.Last()
 			out, err := k.Bind(id)
 			if !errors.Is(err, licensekey.ErrInUse) {
 				return out, err
 			}
-			other, err := h.Installation(ctx, k.Bound())
+			other, err := h.loader.installation(ctx, k.Bound())
 			switch {
 			case errors.Is(err, installation.ErrNotFound) && now.Sub(k.BoundAt()) < abandonedBinding:
 				return nil, fmt.Errorf("%w: another installation is being activated with it", licensekey.ErrInUse)
@@ -350,11 +367,11 @@ func describe(i installation.Installation) string {
 
 // releaseKey lets installation i's key go (ACT-6..8); the key's stream
 // records it, so the key may activate another installation.
-func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Installation, reason installation.Reason) (event.AppendResult, error) {
+func (h *InstallationsHandler) releaseKey(ctx context.Context, meta Meta, i installation.Installation, reason installation.Reason) (event.AppendResult, error) {
 	if i.KeyID() == "" {
 		return event.AppendResult{}, nil // a trial holds no key
 	}
-	return update(ctx, h, h.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
+	return update(ctx, h.loader, h.loader.licenseKeys, i.KeyID(), "ReleaseKey", Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, EffectiveAt: meta.EffectiveAt},
 		func(k licensekey.Key, _ time.Time) ([]any, error) { return k.Release(i.ID(), string(reason)) })
 }
 
@@ -362,9 +379,9 @@ func (h *Handler) releaseKey(ctx context.Context, meta Meta, i installation.Inst
 // that deactivated it, releases its key. It reports whether this call
 // deactivated the installation, and the position of its last append (the
 // key's release if any), which a read after it waits for.
-func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) (uint64, bool, error) {
+func (h *InstallationsHandler) deactivate(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, time.Time) ([]any, error)) (uint64, bool, error) {
 	deactivated := false
-	res, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
+	res, err := update(ctx, h.loader, h.loader.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		out, err := decide(i, now)
 		deactivated = hasDeactivation(out)
 		return out, err
@@ -372,7 +389,7 @@ func (h *Handler) deactivate(ctx context.Context, meta Meta, id, command string,
 	if err != nil || !deactivated {
 		return res.Position, false, err
 	}
-	i, err := h.Installation(ctx, id)
+	i, err := h.loader.installation(ctx, id)
 	if err != nil {
 		return res.Position, true, err
 	}
@@ -392,8 +409,8 @@ func hasDeactivation(events []any) bool {
 // contact makes a pending deactivation or an ended trial take effect at
 // an installation's call (ACT-7, SUB-8): it returns
 // installation.ErrDeactivated if the installation is (now) deactivated.
-func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Installation) error {
-	out, err := i.Contact(h.clock.Now())
+func (h *InstallationsHandler) contact(ctx context.Context, meta Meta, i installation.Installation) error {
+	out, err := i.Contact(h.loader.clock.Now())
 	if err != nil || len(out) == 0 {
 		return err
 	}
@@ -409,7 +426,7 @@ func (h *Handler) contact(ctx context.Context, meta Meta, i installation.Install
 // terms returns the quota and license of installation i's key now: from
 // its subscription as read at most hotFreshness ago, or a trial's own. A
 // deleted key has no seats.
-func (h *Handler) terms(ctx context.Context, i installation.Installation) (int, installation.License, error) {
+func (h *InstallationsHandler) terms(ctx context.Context, i installation.Installation) (int, installation.License, error) {
 	return h.termsAsOf(ctx, i, hotFreshness)
 }
 
@@ -417,13 +434,13 @@ func (h *Handler) terms(ctx context.Context, i installation.Installation) (int, 
 // reads it up to its stream's head. A timer decides on the head (rule
 // seats bought just before a clock advance must count at the
 // timers it steps through, whatever the wall clock says.
-func (h *Handler) termsAsOf(ctx context.Context, i installation.Installation, maxAge time.Duration) (int, installation.License, error) {
+func (h *InstallationsHandler) termsAsOf(ctx context.Context, i installation.Installation, maxAge time.Duration) (int, installation.License, error) {
 	if i.Trial() {
 		lic := i.License()
 		lic.Used, lic.Remaining = i.Seats(), max(lic.Seats-i.Seats(), 0)
 		return lic.Seats, lic, nil
 	}
-	s, _, err := h.subscriptions.recent(ctx, h, i.SubscriptionID(), maxAge)
+	s, _, err := h.loader.subscriptions.recent(ctx, h.loader, i.SubscriptionID(), maxAge)
 	if err != nil {
 		return 0, installation.License{}, err
 	}
@@ -438,12 +455,12 @@ func (h *Handler) termsAsOf(ctx context.Context, i installation.Installation, ma
 // License re-reads the license of the installation (rule ACT-5): the
 // answer of an online refresh, recorded, so that added seats take effect
 // at once and auditors see what the installation was told.
-func (h *Handler) License(ctx context.Context, meta Meta, i installation.Installation) (installation.License, error) {
+func (h *InstallationsHandler) License(ctx context.Context, meta Meta, i installation.Installation) (installation.License, error) {
 	if err := h.contact(ctx, meta, i); err != nil {
 		return installation.License{}, err
 	}
 	var lic installation.License
-	_, err := update(ctx, h, h.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+	_, err := update(ctx, h.loader, h.loader.installations, i.ID(), "Refresh", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		var err error
 		if _, lic, err = h.terms(ctx, i); err != nil {
 			return nil, err
@@ -469,7 +486,7 @@ type UsageRecorded struct {
 // a deactivated installation cannot report (ACT-8), and one whose portal
 // deactivation was pending learns here that it is deactivated (ACT-7).
 // With an idempotency key (rule X-4), a retried report is recorded once.
-func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Installation, r UsageReport) (res UsageRecorded, err error) {
+func (h *InstallationsHandler) ReportUsage(ctx context.Context, meta Meta, i installation.Installation, r UsageReport) (res UsageRecorded, err error) {
 	defer func() {
 		if errors.Is(err, installation.ErrDeactivated) {
 			h.recordRefusal(ctx, meta, i.ID(), r)
@@ -484,7 +501,7 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 		grace installation.Grace
 	)
 	generation := i.Generation()
-	appended, err := updateHot(ctx, h, h.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+	appended, err := updateHot(ctx, h.loader, h.loader.installations, i.ID(), "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		if i.Generation() != generation {
 			return nil, ErrCredential // activated again since the credential was checked
 		}
@@ -508,9 +525,9 @@ func (h *Handler) ReportUsage(ctx context.Context, meta Meta, i installation.Ins
 // installation reported usage (ACT-8). The report is refused either way:
 // a failure to record does not change the answer, and the installation's
 // next report tries again.
-func (h *Handler) recordRefusal(ctx context.Context, meta Meta, id string, r UsageReport) {
+func (h *InstallationsHandler) recordRefusal(ctx context.Context, meta Meta, id string, r UsageReport) {
 	meta.IdempotencyKey = "" // the refusal is not the report
-	_, _ = update(ctx, h, h.installations, id, "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
+	_, _ = update(ctx, h.loader, h.loader.installations, id, "ReportUsage", meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		return i.RefuseReport(r, now)
 	})
 }
@@ -528,13 +545,13 @@ type Enrollment struct {
 // enrollment is recorded and counts at once, decided under the
 // installation's exact version: two enrollments cannot both take the last
 // seats. With an idempotency key (rule X-4), a retry is recorded once.
-func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installation, adding int) (Enrollment, error) {
+func (h *InstallationsHandler) Enroll(ctx context.Context, meta Meta, i installation.Installation, adding int) (Enrollment, error) {
 	if err := h.contact(ctx, meta, i); err != nil {
 		return Enrollment{}, err
 	}
 	var out Enrollment
 	generation := i.Generation()
-	res, err := update(ctx, h, h.installations, i.ID(), "Enroll", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+	res, err := update(ctx, h.loader, h.loader.installations, i.ID(), "Enroll", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		if i.Generation() != generation {
 			return nil, ErrCredential // activated again since the credential was checked
 		}
@@ -555,7 +572,7 @@ func (h *Handler) Enroll(ctx context.Context, meta Meta, i installation.Installa
 
 // DeactivateSelf is a deactivation by the installation, online (ACT-6):
 // its key is released at once.
-func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.Installation) error {
+func (h *InstallationsHandler) DeactivateSelf(ctx context.Context, meta Meta, i installation.Installation) error {
 	_, _, err := h.deactivate(ctx, meta, i.ID(), "Deactivate", func(i installation.Installation, now time.Time) ([]any, error) {
 		if out, err := i.Contact(now); err != nil || len(out) > 0 {
 			return out, err
@@ -571,7 +588,7 @@ func (h *Handler) DeactivateSelf(ctx context.Context, meta Meta, i installation.
 // DeactivateInstallation deactivates installation id now for reason, on
 // behalf of the process manager (KEY-6, SUB-6, SUB-8); an installation
 // already deactivated stays as it is.
-func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id string, reason installation.Reason) error {
+func (h *InstallationsHandler) DeactivateInstallation(ctx context.Context, meta Meta, id string, reason installation.Reason) error {
 	_, _, err := h.deactivate(ctx, meta, id, "DeactivateInstallation", func(i installation.Installation, now time.Time) ([]any, error) {
 		switch {
 		case !i.Exists():
@@ -594,7 +611,7 @@ func (h *Handler) DeactivateInstallation(ctx context.Context, meta Meta, id stri
 // and the license administrators of its key may manage it (MEM-5, MEM-6),
 // and the back office may view every one. An installation that does not
 // exist, or is a trial (no account's), is refused like a foreign one.
-func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error) {
+func (h *InstallationsHandler) AuthorizeInstallation(ctx context.Context, actor event.Actor, id string, manage bool) (installation.Installation, error) {
 	unknown := installation.ErrNotFound // the back office sees every installation, so may know which exist
 	if actor.Kind != event.ActorBackOffice {
 		unknown = account.ErrForbidden
@@ -602,7 +619,7 @@ func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, 
 	if !validUUID(id) {
 		return installation.Installation{}, unknown
 	}
-	i, err := h.Installation(ctx, id)
+	i, err := h.loader.installation(ctx, id)
 	if errors.Is(err, installation.ErrNotFound) || (err == nil && i.Trial()) {
 		return installation.Installation{}, unknown
 	}
@@ -613,7 +630,7 @@ func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, 
 	if manage {
 		action = subscription.ActionManageKey
 	}
-	if _, err := h.AuthorizeSubscription(ctx, actor, i.SubscriptionID(), action, i.KeyID()); err != nil {
+	if _, err := h.subscriptions.AuthorizeSubscription(ctx, actor, i.SubscriptionID(), action, i.KeyID()); err != nil {
 		if errors.Is(err, subscription.ErrNotFound) {
 			err = installation.ErrNotFound
 		}
@@ -628,7 +645,7 @@ func (h *Handler) AuthorizeInstallation(ctx context.Context, actor event.Actor, 
 // installation is checked before any is changed, so a selection with one
 // foreign installation changes nothing. The result is the last append's
 // (the highest position), for a read of the change to wait for.
-func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) (event.AppendResult, error) {
+func (h *InstallationsHandler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) (event.AppendResult, error) {
 	var last event.AppendResult
 	if len(ids) == 0 || len(ids) > 500 {
 		return last, fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
@@ -643,7 +660,7 @@ func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []stri
 		}
 	}
 	for _, id := range ids {
-		res, err := update(ctx, h, h.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+		res, err := update(ctx, h.loader, h.loader.installations, id, "RequestDeactivation", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 			return i.RequestDeactivation(meta.Actor.ID)
 		})
 		if errors.Is(err, installation.ErrDeactivated) {
@@ -657,7 +674,7 @@ func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []stri
 		}
 		// ACT-7: the key is free at once, so that it can leave a server
 		// that will never call again; a retry releases nothing twice.
-		i, err := h.Installation(ctx, id)
+		i, err := h.loader.installation(ctx, id)
 		if err != nil {
 			return last, fmt.Errorf("installation %s: %w", id, err)
 		}
@@ -676,23 +693,12 @@ func (h *Handler) RequestDeactivation(ctx context.Context, meta Meta, ids []stri
 }
 
 // SetInstallationNotes replaces an installation's notes (INST-4).
-func (h *Handler) SetInstallationNotes(ctx context.Context, meta Meta, id, notes string) (event.AppendResult, error) {
+func (h *InstallationsHandler) SetInstallationNotes(ctx context.Context, meta Meta, id, notes string) (event.AppendResult, error) {
 	if _, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true); err != nil {
 		return event.AppendResult{}, err
 	}
-	return update(ctx, h, h.installations, id, "SetInstallationNotes", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
+	return update(ctx, h.loader, h.loader.installations, id, "SetInstallationNotes", meta, func(i installation.Installation, _ time.Time) ([]any, error) {
 		return i.SetNotes(notes, meta.Actor.ID)
-	})
-}
-
-// SetOfflineActivation enables or disables offline activation for a
-// business account (ACT-3): the back office only.
-func (h *Handler) SetOfflineActivation(ctx context.Context, meta Meta, accountID string, enabled bool) (event.AppendResult, error) {
-	if err := backOffice(meta, "enables offline activation"); err != nil {
-		return event.AppendResult{}, err
-	}
-	return update(ctx, h, h.accounts, accountID, "SetOfflineActivation", meta, func(a account.Account, _ time.Time) ([]any, error) {
-		return a.SetOfflineActivation(enabled, meta.Actor.ID)
 	})
 }
 
@@ -701,32 +707,32 @@ func (h *Handler) SetOfflineActivation(ctx context.Context, meta Meta, accountID
 // stale by later events records nothing.
 
 // InstallationGraceEnded runs at the end of an overuse grace (USE-4).
-func (h *Handler) InstallationGraceEnded(ctx context.Context, meta Meta, id string) error {
+func (h *InstallationsHandler) InstallationGraceEnded(ctx context.Context, meta Meta, id string) error {
 	return h.overuse(ctx, meta, id, "GraceEnded", installation.Installation.GraceEnded)
 }
 
 // InstallationDeactivationDue runs when a detected overuse reaches its
 // deadline (USE-4).
-func (h *Handler) InstallationDeactivationDue(ctx context.Context, meta Meta, id string) error {
+func (h *InstallationsHandler) InstallationDeactivationDue(ctx context.Context, meta Meta, id string) error {
 	return h.overuse(ctx, meta, id, "DeactivationDue", installation.Installation.DeactivationDue)
 }
 
 // RevalidateInstallation is the 20-minute check of a suspended farm (USE-4).
-func (h *Handler) RevalidateInstallation(ctx context.Context, meta Meta, id string) error {
+func (h *InstallationsHandler) RevalidateInstallation(ctx context.Context, meta Meta, id string) error {
 	return h.overuse(ctx, meta, id, "Revalidate", func(i installation.Installation, quota int, _ time.Time) ([]any, error) {
 		return i.Revalidate(quota)
 	})
 }
 
 // AlertOverLimit is the hourly check of a proxy server over its limit (USE-6).
-func (h *Handler) AlertOverLimit(ctx context.Context, meta Meta, id string) error {
+func (h *InstallationsHandler) AlertOverLimit(ctx context.Context, meta Meta, id string) error {
 	return h.overuse(ctx, meta, id, "AlertOverLimit", func(i installation.Installation, quota int, _ time.Time) ([]any, error) {
 		return i.AlertOverLimit(quota)
 	})
 }
 
-func (h *Handler) overuse(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, int, time.Time) ([]any, error)) error {
-	_, err := update(ctx, h, h.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
+func (h *InstallationsHandler) overuse(ctx context.Context, meta Meta, id, command string, decide func(installation.Installation, int, time.Time) ([]any, error)) error {
+	_, err := update(ctx, h.loader, h.loader.installations, id, command, meta, func(i installation.Installation, now time.Time) ([]any, error) {
 		if !i.Exists() {
 			return nil, installation.ErrNotFound
 		}
@@ -737,18 +743,4 @@ func (h *Handler) overuse(ctx context.Context, meta Meta, id, command string, de
 		return decide(i, quota, now)
 	})
 	return err
-}
-
-// seatsUsed returns the seats the installation bound to key keyID uses
-// now (KEY-5, KEY-7): 0 when no installation holds it.
-func (h *Handler) seatsUsed(ctx context.Context, keyID string) (int, error) {
-	k, _, err := h.licenseKeys.current(ctx, h, keyID)
-	if err != nil || k.Bound() == "" {
-		return 0, err
-	}
-	i, err := h.Installation(ctx, k.Bound())
-	if err != nil || !i.HoldsKey() {
-		return 0, err
-	}
-	return i.Seats(), nil
 }

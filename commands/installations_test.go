@@ -16,6 +16,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
 	"seatledger/domain/licensekey"
+	"seatledger/domain/offlinefile"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
 	"seatledger/domain/usage"
@@ -28,10 +29,10 @@ import (
 	"seatledger/infra/storage"
 )
 
-// instEnv is a command handler that signs offline answers, on an empty
+// instEnv is the write side, which signs offline answers, on an empty
 // store of one engine, with the simulated clock they share.
 type instEnv struct {
-	h      *commands.Handler
+	h      *commands.Set
 	store  eventstore.Store
 	clk    *clock.Simulated
 	signer *offline.Signer
@@ -51,8 +52,8 @@ func forEachEngineInst(t *testing.T, fn func(t *testing.T, e *instEnv)) {
 			t.Fatal(err)
 		}
 		signer := offline.NewSigner(priv)
-		h := commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
-			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys, Offline: signer})
+		h := newSet(t, commands.Config{Store: store, Registry: registry(), Clock: clk,
+			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys, OfflineSigner: signer})
 		fn(t, &instEnv{h: h, store: store, clk: clk, signer: signer})
 	})
 }
@@ -65,7 +66,7 @@ func farm(serverID string) installation.Identity {
 
 func (e *instEnv) activate(t *testing.T, key string, id installation.Identity) commands.Activation {
 	t.Helper()
-	a, err := e.h.Activate(context.Background(), installer, commands.Activate{Key: key, Identity: id})
+	a, err := e.h.Installations.Activate(context.Background(), installer, commands.Activate{Key: key, Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +76,11 @@ func (e *instEnv) activate(t *testing.T, key string, id installation.Identity) c
 func (e *instEnv) report(t *testing.T, cred string, seats int) commands.UsageRecorded {
 	t.Helper()
 	ctx := context.Background()
-	i, err := e.h.Authenticate(ctx, cred)
+	i, err := e.h.Installations.Authenticate(ctx, cred)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: seats, ObservedAt: e.clk.Now()})
+	r, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: seats, ObservedAt: e.clk.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,27 +103,27 @@ func TestActivate_online_ACT1_ACT4_KEY8(t *testing.T) {
 		if again.Credential != a.Credential || again.LastVersion != a.LastVersion {
 			t.Fatalf("a repeated activation changed the credential or appended: %+v", again)
 		}
-		i, err := e.h.Authenticate(ctx, a.Credential)
+		i, err := e.h.Installations.Authenticate(ctx, a.Credential)
 		if err != nil || i.ID() != a.Installation.ID() {
 			t.Fatalf("authenticate: %v", err)
 		}
 		for _, bad := range []string{"", "sli_", a.Credential + "x", strings.Replace(a.Credential, ".1.", ".2.", 1), "sli_" + strings.Repeat("0", 36) + ".1.abc"} {
-			if _, err := e.h.Authenticate(ctx, bad); !errors.Is(err, commands.ErrCredential) {
+			if _, err := e.h.Installations.Authenticate(ctx, bad); !errors.Is(err, commands.ErrCredential) {
 				t.Errorf("credential %q: %v", bad, err)
 			}
 		}
 		// SUB-7: an unregistered key activates nothing.
-		p, err := e.h.Purchase(ctx, backOffice, subscription.Order{ID: "ord-unreg", ProductID: "ras", Seats: 3, Period: subscription.Year,
+		p, err := e.h.Orders.Purchase(ctx, backOffice, subscription.Order{ID: "ord-unreg", ProductID: "ras", Seats: 3, Period: subscription.Year,
 			Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: p.Key, Identity: farm("srv-9")}); !errors.Is(err, subscription.ErrNotRegistered) {
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: p.Key, Identity: farm("srv-9")}); !errors.Is(err, subscription.ErrNotRegistered) {
 			t.Errorf("unregistered key (SUB-7): %v", err)
 		}
 		// PROD-1, PROD-4: a proxy server cannot run a concurrent-users key.
 		proxy := installation.Identity{Kind: installation.ProxyServer, ServerName: "px", SiteCode: "S1", AppVersion: "2.0"}
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: proxy}); !errors.Is(err, installation.ErrModel) {
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: proxy}); !errors.Is(err, installation.ErrModel) {
 			t.Errorf("model mismatch (PROD-4): %v", err)
 		}
 	})
@@ -144,7 +145,7 @@ func TestActivate_concurrent_installations_one_key_KEY8(t *testing.T) {
 		)
 		for n := range racers {
 			wg.Go(func() {
-				a, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-" + string(rune('a'+n)))})
+				a, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-" + string(rune('a'+n)))})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -161,7 +162,7 @@ func TestActivate_concurrent_installations_one_key_KEY8(t *testing.T) {
 		if len(won) != 1 || lost != racers-1 {
 			t.Fatalf("%d won, %d lost", len(won), lost)
 		}
-		s, keyID, err := e.h.LookUpKey(ctx, key)
+		s, keyID, err := e.h.Subscriptions.LookUpKey(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,29 +191,29 @@ func TestKey_changes_of_installation_KEY8_ACT6_ACT8(t *testing.T) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
 		first := e.activate(t, key, farm("srv-0"))
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-x")}); !errors.Is(err, licensekey.ErrInUse) ||
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-x")}); !errors.Is(err, licensekey.ErrInUse) ||
 			!strings.Contains(err.Error(), "srv-0") {
 			t.Fatalf("a second installation while bound: %v", err)
 		}
 		prev := first
 		for n := 1; n <= 3; n++ {
-			i, _ := e.h.Authenticate(ctx, prev.Credential)
-			if err := e.h.DeactivateSelf(ctx, installer, i); err != nil {
+			i, _ := e.h.Installations.Authenticate(ctx, prev.Credential)
+			if err := e.h.Installations.DeactivateSelf(ctx, installer, i); err != nil {
 				t.Fatal(err)
 			}
 			// ACT-8: a deactivated installation cannot report or refresh.
-			if _, err := e.h.Authenticate(ctx, prev.Credential); err != nil {
+			if _, err := e.h.Installations.Authenticate(ctx, prev.Credential); err != nil {
 				t.Fatal(err)
 			}
-			i, _ = e.h.Authenticate(ctx, prev.Credential)
-			if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1}); !errors.Is(err, installation.ErrDeactivated) {
+			i, _ = e.h.Installations.Authenticate(ctx, prev.Credential)
+			if _, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1}); !errors.Is(err, installation.ErrDeactivated) {
 				t.Fatalf("report after deactivation: %v", err)
 			}
-			if _, err := e.h.License(ctx, installer, i); !errors.Is(err, installation.ErrDeactivated) {
+			if _, err := e.h.Installations.License(ctx, installer, i); !errors.Is(err, installation.ErrDeactivated) {
 				t.Fatalf("refresh after deactivation: %v", err)
 			}
 			// The refused report is recorded for the auditors, once an hour.
-			if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 2}); !errors.Is(err, installation.ErrDeactivated) {
+			if _, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 2}); !errors.Is(err, installation.ErrDeactivated) {
 				t.Fatalf("second report after deactivation: %v", err)
 			}
 			recs, _ := e.store.ReadStream(ctx, installation.StreamID(i.ID()), 1, 1000)
@@ -221,11 +222,11 @@ func TestKey_changes_of_installation_KEY8_ACT6_ACT8(t *testing.T) {
 			}
 			prev = e.activate(t, key, farm("srv-"+string(rune('0'+n))))
 		}
-		i, _ := e.h.Authenticate(ctx, prev.Credential)
-		if err := e.h.DeactivateSelf(ctx, installer, i); err != nil {
+		i, _ := e.h.Installations.Authenticate(ctx, prev.Credential)
+		if err := e.h.Installations.DeactivateSelf(ctx, installer, i); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-new")})
+		_, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-new")})
 		if !errors.Is(err, licensekey.ErrChangesUsedUp) || !strings.Contains(err.Error(), "3 of 3 changes used") {
 			t.Fatalf("a fourth change: %v", err)
 		}
@@ -234,7 +235,7 @@ func TestKey_changes_of_installation_KEY8_ACT6_ACT8(t *testing.T) {
 		if back.Installation.Generation() != 2 || back.Credential == prev.Credential {
 			t.Fatalf("reactivation: generation %d", back.Installation.Generation())
 		}
-		if _, err := e.h.Authenticate(ctx, prev.Credential); !errors.Is(err, commands.ErrCredential) {
+		if _, err := e.h.Installations.Authenticate(ctx, prev.Credential); !errors.Is(err, commands.ErrCredential) {
 			t.Errorf("the credential of the earlier activation still works: %v", err)
 		}
 	})
@@ -253,7 +254,7 @@ func TestOveruse_grace_suspension_reactivation_USE3_USE4_USE5(t *testing.T) {
 		id := a.Installation.ID()
 		proc := commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}
 		state := func() installation.Installation {
-			i, err := e.h.Installation(ctx, id)
+			i, err := e.h.Installations.Installation(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,19 +267,19 @@ func TestOveruse_grace_suspension_reactivation_USE3_USE4_USE5(t *testing.T) {
 		}
 		graceEnds := r.Installation.GraceEnds()
 		// USE-1: an older report is recorded, current usage stays.
-		i, _ := e.h.Authenticate(ctx, a.Credential)
-		if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 3, ObservedAt: e.clk.Now().Add(-time.Hour)}); err != nil {
+		i, _ := e.h.Installations.Authenticate(ctx, a.Credential)
+		if _, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 3, ObservedAt: e.clk.Now().Add(-time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		if got := state(); got.Seats() != 12 || got.Peak() != 12 {
 			t.Fatalf("an older report moved usage to %d (peak %d)", got.Seats(), got.Peak())
 		}
 		e.clk.Advance(installation.GracePeriod)
-		if err := e.h.InstallationGraceEnded(ctx, proc, id); err != nil {
+		if err := e.h.Installations.InstallationGraceEnded(ctx, proc, id); err != nil {
 			t.Fatal(err)
 		}
 		e.clk.Advance(installation.DeactivationDelay)
-		if err := e.h.InstallationDeactivationDue(ctx, proc, id); err != nil {
+		if err := e.h.Installations.InstallationDeactivationDue(ctx, proc, id); err != nil {
 			t.Fatal(err)
 		}
 		if got := state(); got.Status() != installation.SuspendedStatus {
@@ -286,7 +287,7 @@ func TestOveruse_grace_suspension_reactivation_USE3_USE4_USE5(t *testing.T) {
 		}
 		e.report(t, a.Credential, 9) // a suspended farm still reports
 		e.clk.Advance(installation.RevalidateInterval)
-		if err := e.h.RevalidateInstallation(ctx, proc, id); err != nil {
+		if err := e.h.Installations.RevalidateInstallation(ctx, proc, id); err != nil {
 			t.Fatal(err)
 		}
 		if got := state(); got.Status() != installation.Active {
@@ -298,7 +299,7 @@ func TestOveruse_grace_suspension_reactivation_USE3_USE4_USE5(t *testing.T) {
 			t.Fatal("the grace started again without seats bought")
 		}
 		// USE-5: seats bought, the grace is available again.
-		must(t)(e.h.AddSeats(ctx, backOffice, sub, "ord-more", 1))
+		must(t)(e.h.Orders.AddSeats(ctx, backOffice, sub, "ord-more", 1))
 		r = e.report(t, a.Credential, 13)
 		if !r.Installation.GraceEnds().After(graceEnds) {
 			t.Fatal("no new grace after seats were bought")
@@ -320,7 +321,7 @@ func TestTimer_run_late_records_its_due_time_X6_USE4(t *testing.T) {
 		e.clk.Advance(installation.GracePeriod + 5*time.Hour) // the process was down
 		timer := commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "installation-manager"}, IdempotencyKey: "grace-end-1",
 			EffectiveAt: graceEnds}
-		if err := e.h.InstallationGraceEnded(ctx, timer, id); err != nil {
+		if err := e.h.Installations.InstallationGraceEnded(ctx, timer, id); err != nil {
 			t.Fatal(err)
 		}
 		evs, err := e.store.ReadStream(ctx, installation.StreamID(id), 1, 100)
@@ -337,7 +338,7 @@ func TestTimer_run_late_records_its_due_time_X6_USE4(t *testing.T) {
 		}
 		// Its successor, late too, suspends at its own due time.
 		timer = commands.Meta{Actor: timer.Actor, IdempotencyKey: "deadline-1", EffectiveAt: graceEnds.Add(installation.DeactivationDelay)}
-		if err := e.h.InstallationDeactivationDue(ctx, timer, id); err != nil {
+		if err := e.h.Installations.InstallationDeactivationDue(ctx, timer, id); err != nil {
 			t.Fatal(err)
 		}
 		evs, _ = e.store.ReadStream(ctx, installation.StreamID(id), last.Version+1, 10)
@@ -353,14 +354,14 @@ func TestTimer_run_late_records_its_due_time_X6_USE4(t *testing.T) {
 func TestOverLimit_managed_computers_USE6_USE7(t *testing.T) {
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
-		must(t)(e.h.DefineProduct(ctx, backOffice, product.Defined{ProductID: "mdm", Name: "Device Management", Model: product.ManagedComputers, MajorVersion: 2}))
+		must(t)(e.h.Orders.DefineProduct(ctx, backOffice, product.Defined{ProductID: "mdm", Name: "Device Management", Model: product.ManagedComputers, MajorVersion: 2}))
 		_, key := registeredSubscription(t, e.h, subscription.Order{ID: "ord-mdm", ProductID: "mdm", Seats: 5, Period: subscription.Year,
 			Channel: subscription.Online, SupportPlan: subscription.Standard}, "acc-1")
 		proxy := installation.Identity{Kind: installation.ProxyServer, ServerName: "px-1", SiteCode: "ZRH", SiteDescription: "Zurich", AppVersion: "2.1"}
 		a := e.activate(t, key, proxy)
 		e.report(t, a.Credential, 5)
-		i, _ := e.h.Authenticate(ctx, a.Credential)
-		if _, err := e.h.Enroll(ctx, installer, i, 1); !errors.Is(err, installation.ErrOverLimit) || !strings.Contains(err.Error(), "5 computers are managed") {
+		i, _ := e.h.Installations.Authenticate(ctx, a.Credential)
+		if _, err := e.h.Installations.Enroll(ctx, installer, i, 1); !errors.Is(err, installation.ErrOverLimit) || !strings.Contains(err.Error(), "5 computers are managed") {
 			t.Fatalf("enrolling the 6th of 5: %v", err)
 		}
 		r := e.report(t, a.Credential, 7)
@@ -368,16 +369,16 @@ func TestOverLimit_managed_computers_USE6_USE7(t *testing.T) {
 			t.Fatalf("7 of 5: %+v", r.Installation)
 		}
 		proc := commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}
-		if err := e.h.AlertOverLimit(ctx, proc, a.Installation.ID()); err != nil {
+		if err := e.h.Installations.AlertOverLimit(ctx, proc, a.Installation.ID()); err != nil {
 			t.Fatal(err)
 		}
 		e.report(t, a.Credential, 4)
-		got, _ := e.h.Installation(ctx, a.Installation.ID())
+		got, _ := e.h.Installations.Installation(ctx, a.Installation.ID())
 		if got.OverLimit() {
 			t.Fatal("still over the limit with 4 of 5")
 		}
-		i, _ = e.h.Authenticate(ctx, a.Credential)
-		if _, err := e.h.Enroll(ctx, installer, i, 1); err != nil {
+		i, _ = e.h.Installations.Authenticate(ctx, a.Credential)
+		if _, err := e.h.Installations.Enroll(ctx, installer, i, 1); err != nil {
 			t.Fatalf("enrolling the 5th of 5: %v", err)
 		}
 	})
@@ -395,35 +396,35 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
 		a := e.activate(t, key, farm("srv-1"))
-		if _, err := e.h.RequestDeactivation(ctx, as("mallory"), []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("mallory"), []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
 			t.Fatalf("a stranger: %v", err)
 		}
-		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
 			t.Fatal("a selection with an unknown installation was accepted")
 		}
-		if got, _ := e.h.Installation(ctx, a.Installation.ID()); got.Status() != installation.Active {
+		if got, _ := e.h.Installations.Installation(ctx, a.Installation.ID()); got.Status() != installation.Active {
 			t.Fatalf("a refused selection changed the status to %s", got.Status())
 		}
-		res, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()})
+		res, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := e.h.Installation(ctx, a.Installation.ID()); got.Status() != installation.Pending {
+		if got, _ := e.h.Installations.Installation(ctx, a.Installation.ID()); got.Status() != installation.Pending {
 			t.Fatalf("ACT-7 after the portal's deactivation: %s, want pending until its next contact", got.Status())
 		}
 		// A retry releases nothing twice and answers the same.
-		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
 			t.Fatalf("a retried deactivation: %v", err)
 		}
 		// The farm never calls again: its key activates another at once.
-		b, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")})
+		b, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")})
 		if err != nil {
 			t.Fatalf("ACT-7 the key after a portal deactivation, before any contact: %v", err)
 		}
 		if res.Position == 0 || b.Position <= res.Position {
 			t.Errorf("positions: deactivation %d, activation %d", res.Position, b.Position)
 		}
-		old, _ := e.h.Installation(ctx, a.Installation.ID())
+		old, _ := e.h.Installations.Installation(ctx, a.Installation.ID())
 		if old.Status() != installation.Inactive {
 			t.Fatalf("ACT-7 once its key activates another: %s, want deactivated", old.Status())
 		}
@@ -441,30 +442,30 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 			t.Fatalf("KEY-8 the key's stream: %s (%s, %s), want %s, released by the portal, one change", kinds, keyEvents[2].Data, last.Data, want)
 		}
 		// The stolen farm calls after all: refused.
-		i, err := e.h.Authenticate(ctx, a.Credential)
+		i, err := e.h.Installations.Authenticate(ctx, a.Credential)
 		if err == nil {
-			_, err = e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1})
+			_, err = e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1})
 		}
 		if !errors.Is(err, installation.ErrDeactivated) {
 			t.Fatalf("ACT-8 the old farm's call: %v", err)
 		}
 
 		// A farm that calls before its key moves learns of it at that call.
-		p2, err := e.h.Purchase(ctx, backOffice, subscription.Order{ID: "ord-2", ProductID: "ras", Seats: 5, Period: subscription.Year,
+		p2, err := e.h.Orders.Purchase(ctx, backOffice, subscription.Order{ID: "ord-2", ProductID: "ras", Seats: 5, Period: subscription.Year,
 			Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			t.Fatal(err)
 		}
 		key2 := p2.Key
-		if _, err := e.h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: key2, AccountID: "acc-1"}); err != nil {
+		if _, err := e.h.Subscriptions.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: key2, AccountID: "acc-1"}); err != nil {
 			t.Fatal(err)
 		}
 		c := e.activate(t, key2, farm("srv-3"))
-		if _, err := e.h.RequestDeactivation(ctx, as("ada"), []string{c.Installation.ID()}); err != nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{c.Installation.ID()}); err != nil {
 			t.Fatal(err)
 		}
-		i, _ = e.h.Authenticate(ctx, c.Credential)
-		if _, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1}); !errors.Is(err, installation.ErrDeactivated) {
+		i, _ = e.h.Installations.Authenticate(ctx, c.Credential)
+		if _, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Seats: 1}); !errors.Is(err, installation.ErrDeactivated) {
 			t.Fatalf("ACT-7 the next contact: %v", err)
 		}
 		e.activate(t, key2, farm("srv-4"))
@@ -477,18 +478,18 @@ func TestChangeSublicense_not_below_used_seats_KEY5(t *testing.T) {
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
 		sub, _ := registeredSubscription(t, e.h, yearly, "acc-1")
-		sl, err := e.h.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Berlin", Quota: 6})
+		sl, err := e.h.Subscriptions.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Berlin", Quota: 6})
 		if err != nil {
 			t.Fatal(err)
 		}
 		a := e.activate(t, sl.Key, farm("srv-b"))
 		e.report(t, a.Credential, 5)
 		four := 4
-		if _, err := e.h.ChangeSublicense(ctx, as("ada"), sub, sl.KeyID, commands.ChangeSublicense{Quota: &four}); err == nil {
+		if _, err := e.h.Subscriptions.ChangeSublicense(ctx, as("ada"), sub, sl.KeyID, commands.ChangeSublicense{Quota: &four}); err == nil {
 			t.Fatal("a quota of 4 below the 5 seats in use was accepted")
 		}
 		five := 5
-		must(t)(e.h.ChangeSublicense(ctx, as("ada"), sub, sl.KeyID, commands.ChangeSublicense{Quota: &five}))
+		must(t)(e.h.Subscriptions.ChangeSublicense(ctx, as("ada"), sub, sl.KeyID, commands.ChangeSublicense{Quota: &five}))
 	})
 }
 
@@ -499,8 +500,8 @@ func TestReportUsage_connections_PROD2_PROD3(t *testing.T) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
 		a := e.activate(t, key, farm("srv-1"))
-		i, _ := e.h.Authenticate(ctx, a.Credential)
-		r, err := e.h.ReportUsage(ctx, installer, i, commands.UsageReport{Connections: []usage.Connection{
+		i, _ := e.h.Installations.Authenticate(ctx, a.Credential)
+		r, err := e.h.Installations.ReportUsage(ctx, installer, i, commands.UsageReport{Connections: []usage.Connection{
 			{User: "ann", Type: usage.PublishedApp, Host: "h1"},
 			{User: "ann", Type: usage.RDPApp, Host: "h2"},
 			{User: "root", Type: usage.PublishedDesktop, Admin: true, Host: "h1"},
@@ -520,12 +521,12 @@ func TestReportUsage_retry_is_recorded_once_X4(t *testing.T) {
 		a := e.activate(t, key, farm("srv-1"))
 		meta := installer
 		meta.IdempotencyKey = "report-1"
-		i, _ := e.h.Authenticate(ctx, a.Credential)
-		first, err := e.h.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: 4, ObservedAt: e.clk.Now()})
+		i, _ := e.h.Installations.Authenticate(ctx, a.Credential)
+		first, err := e.h.Installations.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: 4, ObservedAt: e.clk.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.h.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: 4, ObservedAt: e.clk.Now()})
+		again, err := e.h.Installations.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: 4, ObservedAt: e.clk.Now()})
 		if err != nil || again.FirstVersion != first.FirstVersion {
 			t.Fatalf("retry: %+v (first %+v): %v", again.AppendResult, first.AppendResult, err)
 		}
@@ -551,16 +552,16 @@ func TestTrial_once_per_server_SUB8(t *testing.T) {
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
 		catalog(t, e.h)
-		a, err := e.h.Activate(ctx, installer, commands.Activate{ProductID: "ras", Identity: farm("srv-t")})
+		a, err := e.h.Installations.Activate(ctx, installer, commands.Activate{ProductID: "ras", Identity: farm("srv-t")})
 		if err != nil || !a.License.Trial || a.License.Seats != 5 || !a.License.End.Equal(a.License.Start.AddDate(0, 0, 30)) {
 			t.Fatalf("trial %+v: %v", a.License, err)
 		}
 		proc := commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "test"}}
 		e.clk.Advance(31 * 24 * time.Hour)
-		if err := e.h.DeactivateInstallation(ctx, proc, a.Installation.ID(), installation.TrialEnded); err != nil {
+		if err := e.h.Installations.DeactivateInstallation(ctx, proc, a.Installation.ID(), installation.TrialEnded); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{ProductID: "ras", Identity: farm("srv-t")}); !errors.Is(err, installation.ErrTrialUsed) {
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{ProductID: "ras", Identity: farm("srv-t")}); !errors.Is(err, installation.ErrTrialUsed) {
 			t.Fatalf("a second trial: %v", err)
 		}
 	})
@@ -597,14 +598,14 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		id := offline.Identity{Kind: "farm", ServerID: "srv-off", FarmName: "Offline farm", AppVersion: "19.2"}
 		server := installation.Identity{Kind: installation.Farm, ServerID: "srv-off"}.Server()
 		req, nonce := offlineRequest(t, offline.ActivationRequest, server, e.clk.Now(), offline.ActivationRequestContent{Key: key, Identity: id})
-		if _, err := e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req); !errors.Is(err, commands.ErrOfflineDisabled) {
+		if _, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req); !errors.Is(err, commands.ErrOfflineDisabled) {
 			t.Fatalf("offline before the back office enabled it (ACT-3): %v", err)
 		}
-		if _, err := e.h.SetOfflineActivation(ctx, as("ada"), "acc-1", true); !errors.Is(err, account.ErrForbidden) {
+		if _, err := e.h.Accounts.SetOfflineActivation(ctx, as("ada"), "acc-1", true); !errors.Is(err, account.ErrForbidden) {
 			t.Fatalf("an admin enabling offline: %v", err)
 		}
-		must(t)(e.h.SetOfflineActivation(ctx, backOffice, "acc-1", true))
-		ans, err := e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req)
+		must(t)(e.h.Accounts.SetOfflineActivation(ctx, backOffice, "acc-1", true))
+		ans, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -616,14 +617,14 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		if err := offline.DecodeContent(f, &act); err != nil || act.Credential == "" || act.License.Seats != 10 {
 			t.Fatalf("activation content %+v: %v", act, err)
 		}
-		if _, err := e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req); !errors.Is(err, installation.ErrReplayed) {
+		if _, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req); !errors.Is(err, installation.ErrReplayed) {
 			t.Fatalf("a replayed request: %v", err)
 		}
 		// ACT-5: seats added, an offline refresh certifies them.
-		must(t)(e.h.AddSeats(ctx, backOffice, sub, "ord-more", 5))
+		must(t)(e.h.Orders.AddSeats(ctx, backOffice, sub, "ord-more", 5))
 		proof := func(k offline.Kind) ([]byte, string) {
 			n, _ := offline.NewNonce()
-			c, _ := json.Marshal(offline.ProofRequestContent{InstallationID: act.InstallationID, Proof: offline.Proof(act.Credential, k, n, server, act.InstallationID)})
+			c, _ := json.Marshal(offline.ProofRequestContent{InstallationID: act.InstallationID, Proof: offlinefile.Proof(act.Credential, k, n, server, act.InstallationID)})
 			raw, err := offline.Encode(offline.File{Kind: k, Issued: e.clk.Now(), Nonce: n, Server: server, Content: c})
 			if err != nil {
 				t.Fatal(err)
@@ -631,7 +632,7 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 			return raw, n
 		}
 		refresh, _ := proof(offline.RefreshRequest)
-		ans, err = e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", refresh)
+		ans, err = e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", refresh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -644,15 +645,15 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		n, _ := offline.NewNonce()
 		c, _ := json.Marshal(offline.ProofRequestContent{InstallationID: act.InstallationID, Proof: "forged"})
 		forged, _ := offline.Encode(offline.File{Kind: offline.DeactivationRequest, Issued: e.clk.Now(), Nonce: n, Server: server, Content: c})
-		if _, err := e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", forged); !errors.Is(err, offline.ErrSignature) {
+		if _, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", forged); !errors.Is(err, offline.ErrSignature) {
 			t.Fatalf("a forged proof: %v", err)
 		}
 		// ACT-6: the key is released only when the deactivation is uploaded.
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-other")}); !errors.Is(err, licensekey.ErrInUse) {
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-other")}); !errors.Is(err, licensekey.ErrInUse) {
 			t.Fatalf("the key is free before the upload: %v", err)
 		}
 		deact, _ := proof(offline.DeactivationRequest)
-		ans, err = e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", deact)
+		ans, err = e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", deact)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -662,7 +663,7 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		e.activate(t, key, farm("srv-other"))
 		// A future-dated request is refused.
 		future, _ := offlineRequest(t, offline.ActivationRequest, server, e.clk.Now().Add(time.Hour), offline.ActivationRequestContent{Key: key, Identity: id})
-		if _, err := e.h.AnswerOfflineRequest(ctx, as("ada"), "acc-1", future); !errors.Is(err, offline.ErrFuture) {
+		if _, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", future); !errors.Is(err, offline.ErrFuture) {
 			t.Fatalf("a request from the future: %v", err)
 		}
 	})
@@ -675,7 +676,7 @@ func TestActivate_abandoned_binding_frees_the_key_KEY8(t *testing.T) {
 	forEachEngineInst(t, func(t *testing.T, e *instEnv) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
-		_, keyID, err := e.h.LookUpKey(ctx, key)
+		_, keyID, err := e.h.Subscriptions.LookUpKey(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -684,7 +685,7 @@ func TestActivate_abandoned_binding_frees_the_key_KEY8(t *testing.T) {
 			Data: []byte(`{"installation_id":"` + ghost + `","change":false,"changes":0}`), Metadata: event.Metadata{Actor: installer.Actor}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")}); !errors.Is(err, licensekey.ErrInUse) {
+		if _, err := e.h.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-2")}); !errors.Is(err, licensekey.ErrInUse) {
 			t.Fatalf("while the other activation may still be running: %v", err)
 		}
 		e.clk.Advance(2 * time.Minute)

@@ -28,7 +28,7 @@ type Invited struct {
 }
 
 // InviteMembers runs the use case.
-func (h *Handler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMembers) (Invited, error) {
+func (h *AccountsHandler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMembers) (Invited, error) {
 	invitees := make([]account.Invitee, len(cmd.Emails))
 	ids := make([]string, len(cmd.Emails))
 	for i, email := range cmd.Emails {
@@ -46,7 +46,7 @@ func (h *Handler) InviteMembers(ctx context.Context, meta Meta, cmd InviteMember
 }
 
 // RevokeInvitation withdraws a pending invitation (rule MEM-4).
-func (h *Handler) RevokeInvitation(ctx context.Context, meta Meta, accountID, invitationID string) (event.AppendResult, error) {
+func (h *AccountsHandler) RevokeInvitation(ctx context.Context, meta Meta, accountID, invitationID string) (event.AppendResult, error) {
 	return h.updateAccount(ctx, "RevokeInvitation", accountID, meta, func(a account.Account, _ time.Time) ([]any, error) {
 		return a.RevokeInvitation(meta.Actor.ID, invitationID)
 	})
@@ -75,15 +75,15 @@ type Accepted struct {
 // up, and again, under the account's exact version, when joining. An
 // existing person joins only when the invited address is their verified
 // one (rule MEM-4), as their stream says now.
-func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInvitation) (Accepted, error) {
+func (h *AccountsHandler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInvitation) (Accepted, error) {
 	joiner := account.Joiner{PersonID: meta.Actor.ID}
 	if cmd.NewPerson != nil {
-		a, err := h.Account(ctx, cmd.AccountID)
+		a, err := h.loader.account(ctx, cmd.AccountID)
 		if err != nil {
 			return Accepted{}, err
 		}
 		// Check the link as joining will, before anybody is created.
-		inv, err := a.CheckInvitation(cmd.InvitationID, cmd.Token, h.clock.Now())
+		inv, err := a.CheckInvitation(cmd.InvitationID, cmd.Token, h.loader.clock.Now())
 		if err != nil {
 			return Accepted{}, err
 		}
@@ -98,7 +98,7 @@ func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInv
 			}
 		}
 		signUp.Email = inv.Email
-		signedUp, err := h.signUp(ctx, meta, signUp, cmd.InvitationID)
+		signedUp, err := h.people.signUp(ctx, meta, signUp, cmd.InvitationID)
 		if err != nil {
 			return Accepted{}, err
 		}
@@ -108,7 +108,7 @@ func (h *Handler) AcceptInvitation(ctx context.Context, meta Meta, cmd AcceptInv
 	} else if meta.Actor.Kind != event.ActorPerson {
 		return Accepted{}, person.ErrBadCredentials
 	} else {
-		p, err := h.Person(ctx, joiner.PersonID)
+		p, err := h.loader.person(ctx, joiner.PersonID)
 		if err != nil {
 			return Accepted{}, err
 		}

@@ -35,7 +35,7 @@ type KeyRegistered struct {
 
 // RegisterKey runs the use case. A key registered to another account is
 // refused before any account is created for it.
-func (h *Handler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (KeyRegistered, error) {
+func (h *SubscriptionsHandler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (KeyRegistered, error) {
 	if meta.Actor.Kind != event.ActorPerson {
 		return KeyRegistered{}, fmt.Errorf("%w: a key is registered by a person", account.ErrForbidden)
 	}
@@ -61,14 +61,14 @@ func (h *Handler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (
 		if meta.IdempotencyKey != "" { // a retry creates the same account
 			out.AccountID = uuid.NewSHA1(subscriptionIDs, []byte("register/"+meta.Actor.ID+"/"+meta.IdempotencyKey)).String()
 		}
-		if _, err := h.CreateBusinessAccount(ctx, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, IdempotencyKey: meta.IdempotencyKey},
+		if _, err := h.accounts.CreateBusinessAccount(ctx, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID, IdempotencyKey: meta.IdempotencyKey},
 			CreateBusinessAccount{AccountID: out.AccountID, Company: *cmd.Company}); err != nil {
 			return KeyRegistered{}, err
 		}
 		out.AccountCreated = true
 	}
-	out.AppendResult, err = update(ctx, h, h.subscriptions, s.ID(), "RegisterKey", meta, func(s subscription.Subscription, _ time.Time) ([]any, error) {
-		a, err := h.Account(ctx, out.AccountID)
+	out.AppendResult, err = update(ctx, h.loader, h.loader.subscriptions, s.ID(), "RegisterKey", meta, func(s subscription.Subscription, _ time.Time) ([]any, error) {
+		a, err := h.loader.account(ctx, out.AccountID)
 		if err != nil {
 			return nil, err
 		}
@@ -81,13 +81,13 @@ func (h *Handler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (
 }
 
 // RenameSubscription sets the display name (SUB-5).
-func (h *Handler) RenameSubscription(ctx context.Context, meta Meta, id, name string) (event.AppendResult, error) {
+func (h *SubscriptionsHandler) RenameSubscription(ctx context.Context, meta Meta, id, name string) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "RenameSubscription", id, meta, subscription.ActionManage, "",
 		func(s subscription.Subscription, _ time.Time) ([]any, error) { return s.Rename(name, meta.Actor.ID) })
 }
 
 // SetAutoRenew turns auto-renewal on or off (SUB-2).
-func (h *Handler) SetAutoRenew(ctx context.Context, meta Meta, id string, on bool) (event.AppendResult, error) {
+func (h *SubscriptionsHandler) SetAutoRenew(ctx context.Context, meta Meta, id string, on bool) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "SetAutoRenew", id, meta, subscription.ActionManage, "",
 		func(s subscription.Subscription, _ time.Time) ([]any, error) {
 			return s.SetAutoRenew(on, meta.Actor.ID)
@@ -96,13 +96,13 @@ func (h *Handler) SetAutoRenew(ctx context.Context, meta Meta, id string, on boo
 
 // SetKeyAdministrator grants (on) or revokes a member's management of one
 // key (MEM-6). Only members of the account can be granted it.
-func (h *Handler) SetKeyAdministrator(ctx context.Context, meta Meta, id, keyID, personID string, on bool) (event.AppendResult, error) {
+func (h *SubscriptionsHandler) SetKeyAdministrator(ctx context.Context, meta Meta, id, keyID, personID string, on bool) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "SetKeyAdministrator", id, meta, subscription.ActionManage, "",
 		func(s subscription.Subscription, _ time.Time) ([]any, error) {
 			if !on {
 				return s.RevokeAdministrator(keyID, personID, meta.Actor.ID)
 			}
-			a, err := h.Account(ctx, s.AccountID())
+			a, err := h.loader.account(ctx, s.AccountID())
 			if err != nil {
 				return nil, err
 			}
@@ -124,25 +124,25 @@ type SublicenseCreated struct {
 // account's admins and the primary key's license administrators may.
 // Its seats come from the primary key, decided under the subscription's
 // exact version, so concurrent creations never reserve more than there is.
-func (h *Handler) CreateSublicense(ctx context.Context, meta Meta, id string, req subscription.Sublicense) (SublicenseCreated, error) {
+func (h *SubscriptionsHandler) CreateSublicense(ctx context.Context, meta Meta, id string, req subscription.Sublicense) (SublicenseCreated, error) {
 	// Check what can be checked before a key is issued for a request that
 	// is bound to fail; the decision under the exact version checks again.
-	s, err := h.Subscription(ctx, id)
+	s, err := h.loader.subscription(ctx, id)
 	if err != nil {
 		return SublicenseCreated{}, err
 	}
-	if err := h.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, s.PrimaryKey().ID); err != nil {
+	if err := h.loader.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, s.PrimaryKey().ID); err != nil {
 		return SublicenseCreated{}, err
 	}
-	if _, err := s.CreateSublicense(placeholderKey, req, meta.Actor.ID, h.clock.Now()); err != nil {
+	if _, err := s.CreateSublicense(placeholderKey, req, meta.Actor.ID, h.loader.clock.Now()); err != nil {
 		return SublicenseCreated{}, err
 	}
-	key, sealed, err := h.issueKey(ctx, meta, "CreateSublicense", id)
+	key, sealed, err := issueKey(ctx, h.loader, h.keys, meta, "CreateSublicense", id)
 	if err != nil {
 		return SublicenseCreated{}, err
 	}
-	res, err := update(ctx, h, h.subscriptions, id, "CreateSublicense", meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
-		if err := h.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, s.PrimaryKey().ID); err != nil {
+	res, err := update(ctx, h.loader, h.loader.subscriptions, id, "CreateSublicense", meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
+		if err := h.loader.authorizeSubscription(ctx, meta.Actor, s, subscription.ActionManageKey, s.PrimaryKey().ID); err != nil {
 			return nil, err
 		}
 		return s.CreateSublicense(sealed, req, meta.Actor.ID, now)
@@ -165,7 +165,7 @@ type ChangeSublicense struct {
 
 // ChangeSublicense runs the use case: the account's admins and the key's
 // license administrators may.
-func (h *Handler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID string, c ChangeSublicense) (event.AppendResult, error) {
+func (h *SubscriptionsHandler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID string, c ChangeSublicense) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "ChangeSublicense", id, meta, subscription.ActionManageKey, keyID,
 		func(s subscription.Subscription, now time.Time) ([]any, error) {
 			k, ok := s.Key(keyID)
@@ -190,7 +190,7 @@ func (h *Handler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID str
 			case c.ExpiresAt != nil:
 				expires = c.ExpiresAt
 			}
-			used, err := h.seatsUsed(ctx, keyID)
+			used, err := h.loader.seatsUsed(ctx, keyID)
 			if err != nil {
 				return nil, err
 			}
@@ -204,7 +204,7 @@ func (h *Handler) ChangeSublicense(ctx context.Context, meta Meta, id, keyID str
 
 // DeleteSublicense deletes a sublicense; its seats return to the primary
 // key (KEY-6).
-func (h *Handler) DeleteSublicense(ctx context.Context, meta Meta, id, keyID string) (event.AppendResult, error) {
+func (h *SubscriptionsHandler) DeleteSublicense(ctx context.Context, meta Meta, id, keyID string) (event.AppendResult, error) {
 	return h.updateSubscription(ctx, "DeleteSublicense", id, meta, subscription.ActionManageKey, keyID,
 		func(s subscription.Subscription, _ time.Time) ([]any, error) {
 			return s.DeleteSublicense(keyID, meta.Actor.ID)

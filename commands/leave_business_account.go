@@ -15,7 +15,7 @@ type LeaveBusinessAccount struct {
 }
 
 // LeaveBusinessAccount runs the use case.
-func (h *Handler) LeaveBusinessAccount(ctx context.Context, meta Meta, cmd LeaveBusinessAccount) (event.AppendResult, error) {
+func (h *AccountsHandler) LeaveBusinessAccount(ctx context.Context, meta Meta, cmd LeaveBusinessAccount) (event.AppendResult, error) {
 	if meta.Actor.Kind != event.ActorPerson {
 		return event.AppendResult{}, fmt.Errorf("%w: only a person leaves an account", account.ErrForbidden)
 	}

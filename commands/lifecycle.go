@@ -16,15 +16,15 @@ import (
 
 // LapseSubscription records the status the end date has brought (SUB-6):
 // grace, then expired.
-func (h *Handler) LapseSubscription(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
-	return update(ctx, h, h.subscriptions, id, "LapseSubscription", meta,
+func (h *SubscriptionsHandler) LapseSubscription(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
+	return update(ctx, h.loader, h.loader.subscriptions, id, "LapseSubscription", meta,
 		func(s subscription.Subscription, now time.Time) ([]any, error) { return s.Lapse(now) })
 }
 
 // RemindExpiry records that the subscription (keyID empty) or a
 // sublicense ends at end in daysLeft days, so that its admins are mailed.
-func (h *Handler) RemindExpiry(ctx context.Context, meta Meta, id, keyID string, end time.Time, daysLeft int) (event.AppendResult, error) {
-	return update(ctx, h, h.subscriptions, id, "RemindExpiry", meta,
+func (h *SubscriptionsHandler) RemindExpiry(ctx context.Context, meta Meta, id, keyID string, end time.Time, daysLeft int) (event.AppendResult, error) {
+	return update(ctx, h.loader, h.loader.subscriptions, id, "RemindExpiry", meta,
 		func(s subscription.Subscription, _ time.Time) ([]any, error) {
 			return s.RemindExpiry(keyID, end, daysLeft)
 		})
@@ -33,8 +33,8 @@ func (h *Handler) RemindExpiry(ctx context.Context, meta Meta, id, keyID string,
 // RequestRenewal asks the order system, through the outbox, to renew an
 // auto-renewing subscription that ends at end (SUB-2). The request's ID is
 // the command's idempotency key.
-func (h *Handler) RequestRenewal(ctx context.Context, meta Meta, id string, end time.Time) (event.AppendResult, error) {
-	return update(ctx, h, h.subscriptions, id, "RequestRenewal", meta,
+func (h *SubscriptionsHandler) RequestRenewal(ctx context.Context, meta Meta, id string, end time.Time) (event.AppendResult, error) {
+	return update(ctx, h.loader, h.loader.subscriptions, id, "RequestRenewal", meta,
 		func(s subscription.Subscription, _ time.Time) ([]any, error) {
 			return s.RequestRenewal(meta.IdempotencyKey, end)
 		})
@@ -45,8 +45,8 @@ func (h *Handler) RequestRenewal(ctx context.Context, meta Meta, id string, end 
 // which its installations are deactivated and its seats return to the
 // primary key. A timer planned for an expiry that has moved records
 // nothing.
-func (h *Handler) LapseSublicense(ctx context.Context, meta Meta, id, keyID string, expiresAt time.Time) (event.AppendResult, error) {
-	return update(ctx, h, h.subscriptions, id, "LapseSublicense", meta,
+func (h *SubscriptionsHandler) LapseSublicense(ctx context.Context, meta Meta, id, keyID string, expiresAt time.Time) (event.AppendResult, error) {
+	return update(ctx, h.loader, h.loader.subscriptions, id, "LapseSublicense", meta,
 		func(s subscription.Subscription, now time.Time) ([]any, error) {
 			return s.LapseSublicense(keyID, expiresAt, now)
 		})

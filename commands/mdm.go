@@ -50,6 +50,26 @@ type Entitlements interface {
 	ActiveSubscriptions(ctx context.Context, accountID string, model product.Model) ([]string, error)
 }
 
+// MDMHandler runs the use cases of MDM certificates (rule MISC-1).
+type MDMHandler struct {
+	loader       *Loader
+	ca           CertificateAuthority
+	entitlements Entitlements
+	mdm          *cache[mdm.Certificates]
+}
+
+// NewMDMHandler returns an MDMHandler on loader that signs with ca the
+// certificates of the accounts that entitlements proposes. It returns an
+// error wrapping ErrMissingDependency if one of them is nil.
+func NewMDMHandler(loader *Loader, ca CertificateAuthority, entitlements Entitlements) (*MDMHandler, error) {
+	if err := dependencies("NewMDMHandler", dep{"a Loader", loader != nil}, dep{"a CertificateAuthority", ca != nil},
+		dep{"Entitlements", entitlements != nil}); err != nil {
+		return nil, err
+	}
+	return &MDMHandler{loader: loader, ca: ca, entitlements: entitlements, mdm: newCache(loader.cacheSize, mdm.StreamID,
+		func(string) mdm.Certificates { return mdm.Certificates{} }, evolveMDM, mdm.Certificates.Clone)}, nil
+}
+
 // MDMCertificateValidity is how long an MDM certificate is valid (choice:
 // a year, renewed by uploading a new request, like Apple's push
 // certificates).
@@ -80,13 +100,10 @@ func evolveMDM(c mdm.Certificates, payload any, rec event.Record) mdm.Certificat
 //
 // With an idempotency key, a retry returns the certificate the first
 // request issued.
-func (h *Handler) IssueMDMCertificate(ctx context.Context, meta Meta, accountID, csrPEM string) (IssuedCertificate, error) {
-	if h.ca == nil || h.entitlements == nil {
-		return IssuedCertificate{}, errors.New("commands: IssueMDMCertificate needs Config.CA and Config.Entitlements")
-	}
+func (h *MDMHandler) IssueMDMCertificate(ctx context.Context, meta Meta, accountID, csrPEM string) (IssuedCertificate, error) {
 	var issued *mdm.CertificateIssued // what the last decision appended
-	res, err := update(ctx, h, h.mdm, accountID, "IssueMDMCertificate", meta, func(c mdm.Certificates, now time.Time) ([]any, error) {
-		acct, err := h.Account(ctx, accountID)
+	res, err := update(ctx, h.loader, h.mdm, accountID, "IssueMDMCertificate", meta, func(c mdm.Certificates, now time.Time) ([]any, error) {
+		acct, err := h.loader.account(ctx, accountID)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +131,7 @@ func (h *Handler) IssueMDMCertificate(ctx context.Context, meta Meta, accountID,
 	if issued == nil || meta.IdempotencyKey != "" {
 		// Perhaps a retry of a request that took effect, answered without
 		// deciding: answer with the certificate the stream holds.
-		c, _, err := h.mdm.current(ctx, h, accountID)
+		c, _, err := h.mdm.current(ctx, h.loader, accountID)
 		if err != nil {
 			return IssuedCertificate{}, err
 		}
@@ -130,7 +147,7 @@ func (h *Handler) IssueMDMCertificate(ctx context.Context, meta Meta, accountID,
 }
 
 // signMDM has the authority sign csr and returns the event recording it.
-func (h *Handler) signMDM(csr *x509.CertificateRequest, by, subscriptionID string, now time.Time) (mdm.CertificateIssued, error) {
+func (h *MDMHandler) signMDM(csr *x509.CertificateRequest, by, subscriptionID string, now time.Time) (mdm.CertificateIssued, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return mdm.CertificateIssued{}, err
@@ -170,13 +187,13 @@ func randomSerial() (*big.Int, error) {
 // product, active or in grace (SUB-6: in grace, installations keep
 // working, and so does their management). The read model proposes, the
 // subscriptions' latest events decide (see Entitlements).
-func (h *Handler) managedSubscription(ctx context.Context, accountID string, now time.Time) (string, error) {
+func (h *MDMHandler) managedSubscription(ctx context.Context, accountID string, now time.Time) (string, error) {
 	ids, err := h.entitlements.ActiveSubscriptions(ctx, accountID, product.ManagedComputers)
 	if err != nil {
 		return "", err
 	}
 	for _, id := range ids {
-		s, err := h.Subscription(ctx, id)
+		s, err := h.loader.subscription(ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -186,7 +203,7 @@ func (h *Handler) managedSubscription(ctx context.Context, accountID string, now
 		if st := s.StatusAt(now); st != subscription.Active && st != subscription.InGrace {
 			continue
 		}
-		p, err := h.Product(ctx, s.ProductID())
+		p, err := h.loader.product(ctx, s.ProductID())
 		if errors.Is(err, product.ErrNotFound) {
 			continue
 		}
@@ -204,11 +221,11 @@ func (h *Handler) managedSubscription(ctx context.Context, accountID string, now
 // oldest first, for a member of the account (or the back office). The list
 // is read from the account's MDM stream, not from a read model: an account
 // has a handful of certificates, and an admin sees the one just issued.
-func (h *Handler) MDMCertificates(ctx context.Context, actor event.Actor, accountID string) ([]mdm.Certificate, error) {
-	if err := h.Authorize(ctx, actor, accountID, account.ActionView); err != nil {
+func (h *MDMHandler) MDMCertificates(ctx context.Context, actor event.Actor, accountID string) ([]mdm.Certificate, error) {
+	if err := h.loader.authorize(ctx, actor, accountID, account.ActionView); err != nil {
 		return nil, err
 	}
-	c, _, err := h.mdm.current(ctx, h, accountID)
+	c, _, err := h.mdm.current(ctx, h.loader, accountID)
 	if err != nil {
 		return nil, err
 	}

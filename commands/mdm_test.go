@@ -39,7 +39,7 @@ var productPMM = product.Defined{ProductID: "pmm", Name: "Mac Management for SCC
 // mdmEnv is a handler with the MDM signing authority and the licenses
 // read model as its entitlements, on one engine.
 type mdmEnv struct {
-	h     *commands.Handler
+	h     *commands.Set
 	store eventstore.Store
 	clk   *clock.Simulated
 	ca    *mdmca.CA
@@ -68,7 +68,7 @@ func forEachEngineMDM(t *testing.T, fn func(t *testing.T, e *mdmEnv)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
+		h := newSet(t, commands.Config{Store: store, Registry: registry(), Clock: clk,
 			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
 		fn(t, &mdmEnv{h: h, store: store, clk: clk, ca: ca, rt: rt, db: db})
 	})
@@ -85,19 +85,19 @@ func (e *mdmEnv) sync(t *testing.T) {
 // managedSubscription buys a year of "pmm" by order orderID and registers
 // it to a new account acc whose admin is "ada"; it returns the
 // subscription's ID.
-func managedSubscription(t *testing.T, h *commands.Handler, acc, orderID string) string {
+func managedSubscription(t *testing.T, h *commands.Set, acc, orderID string) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := h.DefineProduct(ctx, backOffice, productPMM); err != nil && !errors.Is(err, product.ErrNoChange) {
+	if _, err := h.Orders.DefineProduct(ctx, backOffice, productPMM); err != nil && !errors.Is(err, product.ErrNoChange) {
 		t.Fatal(err)
 	}
-	p, err := h.Purchase(ctx, backOffice, subscription.Order{ID: orderID, ProductID: "pmm", Seats: 50, Period: subscription.Year,
+	p, err := h.Orders.Purchase(ctx, backOffice, subscription.Order{ID: orderID, ProductID: "pmm", Seats: 50, Period: subscription.Year,
 		Channel: subscription.Online, SupportPlan: subscription.Standard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t)(h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: acc, Company: acme}))
-	if _, err := h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
+	must(t)(h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: acc, Company: acme}))
+	if _, err := h.Subscriptions.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
 		t.Fatal(err)
 	}
 	return p.SubscriptionID
@@ -132,7 +132,7 @@ func TestIssueMDMCertificate_admin_of_a_managed_computers_subscription_MISC1(t *
 		csr, key := newCSR(t, "mdm.acme.example")
 		meta := as("ada")
 		meta.IdempotencyKey = "upload-1"
-		issued, err := e.h.IssueMDMCertificate(ctx, meta, "acc-1", csr)
+		issued, err := e.h.MDM.IssueMDMCertificate(ctx, meta, "acc-1", csr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestIssueMDMCertificate_admin_of_a_managed_computers_subscription_MISC1(t *
 		if md := recs[0].Metadata; recs[0].Type != mdm.TypeCertificateIssued || md.Actor.ID != "ada" || md.Command != "IssueMDMCertificate" {
 			t.Errorf("event %s metadata %+v", recs[0].Type, md)
 		}
-		list, err := e.h.MDMCertificates(ctx, as("ada").Actor, "acc-1")
+		list, err := e.h.MDM.MDMCertificates(ctx, as("ada").Actor, "acc-1")
 		if err != nil || len(list) != 1 {
 			t.Fatalf("list %+v, %v", list, err)
 		}
@@ -179,15 +179,15 @@ func TestIssueMDMCertificate_admin_of_a_managed_computers_subscription_MISC1(t *
 			t.Errorf("listed %+v", c)
 		}
 
-		again, err := e.h.IssueMDMCertificate(ctx, meta, "acc-1", csr)
+		again, err := e.h.MDM.IssueMDMCertificate(ctx, meta, "acc-1", csr)
 		if err != nil || again.Serial != issued.Serial || string(again.CertificatePEM) != string(issued.CertificatePEM) || again.LastVersion != issued.LastVersion {
 			t.Errorf("retry answered %s (%v), first %s", again.Serial, err, issued.Serial)
 		}
-		second, err := e.h.IssueMDMCertificate(ctx, as("ada"), "acc-1", csr)
+		second, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), "acc-1", csr)
 		if err != nil || second.Serial == issued.Serial {
 			t.Errorf("a second upload: %s, %v", second.Serial, err)
 		}
-		if list, _ := e.h.MDMCertificates(ctx, as("ada").Actor, "acc-1"); len(list) != 2 {
+		if list, _ := e.h.MDM.MDMCertificates(ctx, as("ada").Actor, "acc-1"); len(list) != 2 {
 			t.Errorf("%d certificates listed, want 2", len(list))
 		}
 	})
@@ -206,14 +206,14 @@ func TestIssueMDMCertificate_refuses_members_and_malformed_requests_MISC1(t *tes
 		head, _ := e.store.Head(ctx)
 		csr, _ := newCSR(t, "mdm.acme.example")
 		for name, meta := range map[string]commands.Meta{"a member": as("carl"), "a stranger": as("eve"), "the back office": backOffice} {
-			if _, err := e.h.IssueMDMCertificate(ctx, meta, "acc-1", csr); !errors.Is(err, account.ErrForbidden) {
+			if _, err := e.h.MDM.IssueMDMCertificate(ctx, meta, "acc-1", csr); !errors.Is(err, account.ErrForbidden) {
 				t.Errorf("%s: %v, want ErrForbidden", name, err)
 			}
 		}
-		if _, err := e.h.MDMCertificates(ctx, as("eve").Actor, "acc-1"); !errors.Is(err, account.ErrForbidden) {
+		if _, err := e.h.MDM.MDMCertificates(ctx, as("eve").Actor, "acc-1"); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("a stranger listing: %v", err)
 		}
-		if list, err := e.h.MDMCertificates(ctx, as("carl").Actor, "acc-1"); err != nil || len(list) != 0 {
+		if list, err := e.h.MDM.MDMCertificates(ctx, as("carl").Actor, "acc-1"); err != nil || len(list) != 0 {
 			t.Errorf("a member listing: %v %v", list, err)
 		}
 		for name, c := range map[string]struct{ pem, want string }{
@@ -221,7 +221,7 @@ func TestIssueMDMCertificate_refuses_members_and_malformed_requests_MISC1(t *tes
 			"a certificate":    {strings.ReplaceAll(csr, "CERTIFICATE REQUEST", "CERTIFICATE"), "not a CERTIFICATE REQUEST"},
 			"garbage in a PEM": {"-----BEGIN CERTIFICATE REQUEST-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE REQUEST-----\n", "not a valid PKCS #10"},
 		} {
-			_, err := e.h.IssueMDMCertificate(ctx, as("ada"), "acc-1", c.pem)
+			_, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), "acc-1", c.pem)
 			if !errors.Is(err, mdm.ErrCSR) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s: %v, want ErrCSR saying %q", name, err, c.want)
 			}
@@ -243,21 +243,21 @@ func TestIssueMDMCertificate_needs_an_active_managed_computers_subscription_MISC
 		ctx := context.Background()
 		registeredSubscription(t, e.h, yearly, "acc-ras") // concurrent users
 		sub := managedSubscription(t, e.h, "acc-pmm", "ord-pmm")
-		must(t)(e.h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-none", Company: acme}))
+		must(t)(e.h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-none", Company: acme}))
 		e.sync(t)
 		csr, _ := newCSR(t, "mdm.acme.example")
 		for _, acc := range []string{"acc-ras", "acc-none"} {
-			if _, err := e.h.IssueMDMCertificate(ctx, as("ada"), acc, csr); !errors.Is(err, mdm.ErrNoEntitlement) {
+			if _, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), acc, csr); !errors.Is(err, mdm.ErrNoEntitlement) {
 				t.Errorf("%s: %v, want ErrNoEntitlement", acc, err)
 			}
 		}
 
-		s, _ := e.h.Subscription(ctx, sub)
+		s, _ := e.h.Subscriptions.Subscription(ctx, sub)
 		// SUB-6: in grace, the subscription still entitles.
 		if err := e.clk.Set(s.End().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); err != nil {
+		if _, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); err != nil {
 			t.Errorf("in grace: %v", err)
 		}
 		// Expired, with the read model still saying active.
@@ -267,13 +267,13 @@ func TestIssueMDMCertificate_needs_an_active_managed_computers_subscription_MISC
 		if ids, err := (queries.Entitlements{DB: e.db}).ActiveSubscriptions(ctx, "acc-pmm", product.ManagedComputers); err != nil || len(ids) != 1 {
 			t.Fatalf("the read model lists %v, %v; want the subscription still", ids, err)
 		}
-		if _, err := e.h.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); !errors.Is(err, mdm.ErrNoEntitlement) {
+		if _, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); !errors.Is(err, mdm.ErrNoEntitlement) {
 			t.Errorf("expired, read model stale: %v", err)
 		}
 		// And once the lifecycle has recorded it.
-		must(t)(e.h.LapseSubscription(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "lifecycle"}}, sub))
+		must(t)(e.h.Subscriptions.LapseSubscription(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorProcess, ID: "lifecycle"}}, sub))
 		e.sync(t)
-		if _, err := e.h.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); !errors.Is(err, mdm.ErrNoEntitlement) {
+		if _, err := e.h.MDM.IssueMDMCertificate(ctx, as("ada"), "acc-pmm", csr); !errors.Is(err, mdm.ErrNoEntitlement) {
 			t.Errorf("expired: %v", err)
 		}
 	})

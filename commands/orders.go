@@ -11,30 +11,41 @@ import (
 	"seatledger/domain/subscription"
 )
 
+// OrdersHandler runs the back office's use cases of the product catalog
+// and of orders: purchases, added seats, renewals and cancellations (rules
+// PROD-1, SUB-1..9, KEY-1).
+type OrdersHandler struct {
+	loader *Loader
+	keys   Keys
+}
+
+// NewOrdersHandler returns an OrdersHandler on loader; keys issues the
+// primary keys of purchases. It returns an error wrapping
+// ErrMissingDependency if one of them is nil.
+func NewOrdersHandler(loader *Loader, keys Keys) (*OrdersHandler, error) {
+	if err := dependencies("NewOrdersHandler", dep{"a Loader", loader != nil}, dep{"Keys", keys != nil}); err != nil {
+		return nil, err
+	}
+	return &OrdersHandler{loader: loader, keys: keys}, nil
+}
+
 // DefineProduct adds a product to the catalog or changes its terms (rules
 // PROD-1, SUB-8): the back office's.
-func (h *Handler) DefineProduct(ctx context.Context, meta Meta, d product.Defined) (event.AppendResult, error) {
+func (h *OrdersHandler) DefineProduct(ctx context.Context, meta Meta, d product.Defined) (event.AppendResult, error) {
 	if err := backOffice(meta, "keeps the product catalog"); err != nil {
 		return event.AppendResult{}, err
 	}
 	if !product.ValidID(d.ProductID) {
 		return event.AppendResult{}, fmt.Errorf("%w: product_id %q must be 1 to 40 lower-case letters, digits and dashes", product.ErrInvalid, d.ProductID)
 	}
-	return update(ctx, h, h.products, d.ProductID, "DefineProduct", meta,
+	return update(ctx, h.loader, h.loader.products, d.ProductID, "DefineProduct", meta,
 		func(p product.Product, _ time.Time) ([]any, error) { return p.Define(d) })
 }
 
 // Product returns product id of the catalog; product.ErrNotFound if it
 // is not in it.
-func (h *Handler) Product(ctx context.Context, id string) (product.Product, error) {
-	if !product.ValidID(id) {
-		return product.Product{}, product.ErrNotFound
-	}
-	p, _, err := h.products.current(ctx, h, id)
-	if err == nil && !p.Exists() {
-		err = product.ErrNotFound
-	}
-	return p, err
+func (h *OrdersHandler) Product(ctx context.Context, id string) (product.Product, error) {
+	return h.loader.product(ctx, id)
 }
 
 // Purchased is what Purchase returns: the subscription and its primary
@@ -49,7 +60,7 @@ type Purchased struct {
 // issues a subscription, whose ID the order ID names, with its primary
 // key. The same order again returns the same subscription and key and
 // changes nothing; the same order ID with other contents is refused.
-func (h *Handler) Purchase(ctx context.Context, meta Meta, o subscription.Order) (Purchased, error) {
+func (h *OrdersHandler) Purchase(ctx context.Context, meta Meta, o subscription.Order) (Purchased, error) {
 	if err := backOffice(meta, "applies orders"); err != nil {
 		return Purchased{}, err
 	}
@@ -57,7 +68,7 @@ func (h *Handler) Purchase(ctx context.Context, meta Meta, o subscription.Order)
 		return Purchased{}, fmt.Errorf("%w: order_id is required", subscription.ErrInvalidOrder)
 	}
 	id := SubscriptionID(o.ID)
-	p, err := h.Product(ctx, o.ProductID)
+	p, err := h.loader.product(ctx, o.ProductID)
 	known := err == nil
 	if err != nil && !errors.Is(err, product.ErrNotFound) {
 		return Purchased{}, err
@@ -65,31 +76,31 @@ func (h *Handler) Purchase(ctx context.Context, meta Meta, o subscription.Order)
 	if o.Period == subscription.Permanent {
 		o.LicensedMajor = p.MajorVersion()
 	}
-	s, err := h.Subscription(ctx, id)
+	s, err := h.loader.subscription(ctx, id)
 	if err != nil {
 		return Purchased{}, err
 	}
 	if s.Exists() { // a retry, or a reused order ID: the domain tells which
-		if _, err := s.Purchase(id, o, known, s.PrimaryKey().Stored(), h.clock.Now()); err != nil {
+		if _, err := s.Purchase(id, o, known, s.PrimaryKey().Stored(), h.loader.clock.Now()); err != nil {
 			return Purchased{}, err
 		}
 		return h.purchased(s, id)
 	}
-	if _, err := (subscription.Subscription{}).Purchase(id, o, known, placeholderKey, h.clock.Now()); err != nil {
+	if _, err := (subscription.Subscription{}).Purchase(id, o, known, placeholderKey, h.loader.clock.Now()); err != nil {
 		return Purchased{}, err // refuse bad orders before a key is issued for them
 	}
-	key, sealed, err := h.issueKey(ctx, meta, "Purchase", id)
+	key, sealed, err := issueKey(ctx, h.loader, h.keys, meta, "Purchase", id)
 	if err != nil {
 		return Purchased{}, err
 	}
-	res, err := update(ctx, h, h.subscriptions, id, "Purchase", meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
+	res, err := update(ctx, h.loader, h.loader.subscriptions, id, "Purchase", meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
 		return s.Purchase(id, o, known, sealed, now)
 	})
 	if err != nil {
 		return Purchased{}, err
 	}
 	if res.FirstVersion != 1 { // a concurrent retry won: answer with its key
-		if s, err = h.Subscription(ctx, id); err != nil {
+		if s, err = h.loader.subscription(ctx, id); err != nil {
 			return Purchased{}, err
 		}
 		return h.purchased(s, id)
@@ -101,7 +112,7 @@ func (h *Handler) Purchase(ctx context.Context, meta Meta, o subscription.Order)
 var placeholderKey = subscription.SealedKey{KeyID: "-", Lookup: []byte{0}, Sealed: []byte{0}}
 
 // purchased answers a purchase that had taken effect already.
-func (h *Handler) purchased(s subscription.Subscription, id string) (Purchased, error) {
+func (h *OrdersHandler) purchased(s subscription.Subscription, id string) (Purchased, error) {
 	key, err := h.keys.Open(s.PrimaryKey().Stored())
 	if err != nil {
 		return Purchased{}, err
@@ -111,29 +122,29 @@ func (h *Handler) purchased(s subscription.Subscription, id string) (Purchased, 
 }
 
 // AddSeats applies an order adding seats (SUB-4).
-func (h *Handler) AddSeats(ctx context.Context, meta Meta, id, orderID string, seats int) (event.AppendResult, error) {
+func (h *OrdersHandler) AddSeats(ctx context.Context, meta Meta, id, orderID string, seats int) (event.AppendResult, error) {
 	return h.order(ctx, meta, "AddSeats", id, func(s subscription.Subscription, _ time.Time) ([]any, error) {
 		return s.AddSeats(orderID, seats)
 	})
 }
 
 // Renew applies a renewal order (SUB-4, SUB-6, SUB-9).
-func (h *Handler) Renew(ctx context.Context, meta Meta, id, orderID string, period subscription.Period) (event.AppendResult, error) {
+func (h *OrdersHandler) Renew(ctx context.Context, meta Meta, id, orderID string, period subscription.Period) (event.AppendResult, error) {
 	return h.order(ctx, meta, "Renew", id, func(s subscription.Subscription, now time.Time) ([]any, error) {
 		return s.Renew(orderID, period, now)
 	})
 }
 
 // Cancel applies a cancellation order: no more renewals.
-func (h *Handler) Cancel(ctx context.Context, meta Meta, id, orderID string) (event.AppendResult, error) {
+func (h *OrdersHandler) Cancel(ctx context.Context, meta Meta, id, orderID string) (event.AppendResult, error) {
 	return h.order(ctx, meta, "Cancel", id, func(s subscription.Subscription, _ time.Time) ([]any, error) {
 		return s.Cancel(orderID)
 	})
 }
 
-func (h *Handler) order(ctx context.Context, meta Meta, command, id string, decide func(subscription.Subscription, time.Time) ([]any, error)) (event.AppendResult, error) {
+func (h *OrdersHandler) order(ctx context.Context, meta Meta, command, id string, decide func(subscription.Subscription, time.Time) ([]any, error)) (event.AppendResult, error) {
 	if err := backOffice(meta, "applies orders"); err != nil {
 		return event.AppendResult{}, err
 	}
-	return update(ctx, h, h.subscriptions, id, command, meta, decide)
+	return update(ctx, h.loader, h.loader.subscriptions, id, command, meta, decide)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,19 +16,42 @@ import (
 	"seatledger/domain/person"
 )
 
+// PeopleHandler runs the use cases of people: signing up and in, their
+// email address, password, profile and API tokens (rule MEM-1).
+type PeopleHandler struct {
+	loader    *Loader
+	passwords Passwords
+	tokens    Tokens
+	claims    *cache[emailClaim] // who owns an address: only sign-up and sign-in read them
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// NewPeopleHandler returns a PeopleHandler on loader; passwords hashes
+// and checks passwords, tokens derives the mailed links. It returns an
+// error wrapping ErrMissingDependency if one of them is nil.
+func NewPeopleHandler(loader *Loader, passwords Passwords, tokens Tokens) (*PeopleHandler, error) {
+	if err := dependencies("NewPeopleHandler", dep{"a Loader", loader != nil}, dep{"Passwords", passwords != nil},
+		dep{"Tokens", tokens != nil}); err != nil {
+		return nil, err
+	}
+	return &PeopleHandler{loader: loader, passwords: passwords, tokens: tokens,
+		claims: newCache(loader.cacheSize, person.EmailStreamID, func(string) emailClaim { return emailClaim{} }, evolveClaim, nil)}, nil
+}
+
 // Person returns person id as of its latest event (shared; never evolve it).
-func (h *Handler) Person(ctx context.Context, id string) (person.Person, error) {
-	p, _, err := h.persons.current(ctx, h, id)
-	return p, err
+func (h *PeopleHandler) Person(ctx context.Context, id string) (person.Person, error) {
+	return h.loader.person(ctx, id)
 }
 
 // updatePerson runs decide on person id as of its latest event.
-func (h *Handler) updatePerson(ctx context.Context, command, id string, meta Meta, decide func(person.Person, time.Time) ([]any, error)) (event.AppendResult, error) {
-	return update(ctx, h, h.persons, id, command, meta, decide)
+func (h *PeopleHandler) updatePerson(ctx context.Context, command, id string, meta Meta, decide func(person.Person, time.Time) ([]any, error)) (event.AppendResult, error) {
+	return update(ctx, h.loader, h.loader.persons, id, command, meta, decide)
 }
 
 // VerifyEmail redeems the emailed verification link (rule MEM-1).
-func (h *Handler) VerifyEmail(ctx context.Context, meta Meta, personID, token string) (event.AppendResult, error) {
+func (h *PeopleHandler) VerifyEmail(ctx context.Context, meta Meta, personID, token string) (event.AppendResult, error) {
 	return h.updatePerson(ctx, "VerifyEmail", personID, meta, func(p person.Person, now time.Time) ([]any, error) {
 		if !p.Exists() {
 			return nil, person.ErrBadLink // a link to nobody is just a bad link
@@ -42,7 +66,7 @@ func (h *Handler) VerifyEmail(ctx context.Context, meta Meta, personID, token st
 // or no membership — is the same person.ErrBadCredentials, and an unknown
 // address costs a password hash like a known one, so neither the answer
 // nor its timing tells whether the address exists.
-func (h *Handler) SignIn(ctx context.Context, email, password, accountID string) (person.Person, error) {
+func (h *PeopleHandler) SignIn(ctx context.Context, email, password, accountID string) (person.Person, error) {
 	normalized, err := person.NormalizeEmail(email)
 	if err != nil {
 		return person.Person{}, person.ErrBadCredentials
@@ -63,7 +87,7 @@ func (h *Handler) SignIn(ctx context.Context, email, password, accountID string)
 		return person.Person{}, person.ErrBadCredentials
 	}
 	if accountID != "" {
-		if err := h.Authorize(ctx, event.Actor{Kind: event.ActorPerson, ID: p.ID()}, accountID, account.ActionView); err != nil {
+		if err := h.loader.authorize(ctx, event.Actor{Kind: event.ActorPerson, ID: p.ID()}, accountID, account.ActionView); err != nil {
 			return person.Person{}, person.ErrBadCredentials
 		}
 	}
@@ -72,7 +96,7 @@ func (h *Handler) SignIn(ctx context.Context, email, password, accountID string)
 
 // dummyPasswordHash is a hash of a random password, verified against when
 // the address is unknown so that a sign-in takes as long either way.
-func (h *Handler) dummyPasswordHash() string {
+func (h *PeopleHandler) dummyPasswordHash() string {
 	h.dummyOnce.Do(func() {
 		h.dummyHash, _ = h.passwords.Hash(newSecret())
 	})
@@ -93,7 +117,7 @@ func newSecret() string {
 // password-reset queue), so that a known address and an unknown one cost
 // the client the same; resetID and meta's idempotency key come from that
 // timer, so a second run of the same request changes nothing.
-func (h *Handler) RequestPasswordReset(ctx context.Context, meta Meta, email, resetID string) (event.AppendResult, error) {
+func (h *PeopleHandler) RequestPasswordReset(ctx context.Context, meta Meta, email, resetID string) (event.AppendResult, error) {
 	normalized, err := person.NormalizeEmail(email)
 	if err != nil {
 		return event.AppendResult{}, err
@@ -113,7 +137,7 @@ func (h *Handler) RequestPasswordReset(ctx context.Context, meta Meta, email, re
 
 // ResetPassword sets a new password through the emailed link: the newest
 // link only, once, within person.ResetValidity (rule MEM-1).
-func (h *Handler) ResetPassword(ctx context.Context, meta Meta, personID, token, password string) (event.AppendResult, error) {
+func (h *PeopleHandler) ResetPassword(ctx context.Context, meta Meta, personID, token, password string) (event.AppendResult, error) {
 	p, err := h.Person(ctx, personID)
 	if err != nil {
 		return event.AppendResult{}, err
@@ -134,7 +158,7 @@ func (h *Handler) ResetPassword(ctx context.Context, meta Meta, personID, token,
 }
 
 // ChangePersonProfile renames the acting person.
-func (h *Handler) ChangePersonProfile(ctx context.Context, meta Meta, first, last string) (event.AppendResult, error) {
+func (h *PeopleHandler) ChangePersonProfile(ctx context.Context, meta Meta, first, last string) (event.AppendResult, error) {
 	return h.updatePerson(ctx, "ChangePersonProfile", meta.Actor.ID, meta, func(p person.Person, _ time.Time) ([]any, error) {
 		return p.ChangeProfile(first, last)
 	})
@@ -142,7 +166,7 @@ func (h *Handler) ChangePersonProfile(ctx context.Context, meta Meta, first, las
 
 // ChangePassword sets a new password for the acting person, who proves
 // they know the current one.
-func (h *Handler) ChangePassword(ctx context.Context, meta Meta, current, password string) (event.AppendResult, error) {
+func (h *PeopleHandler) ChangePassword(ctx context.Context, meta Meta, current, password string) (event.AppendResult, error) {
 	p, err := h.Person(ctx, meta.Actor.ID)
 	if err != nil {
 		return event.AppendResult{}, err
@@ -182,7 +206,7 @@ type IssuedAPIToken struct {
 
 // IssueAPIToken creates a personal API token for the acting person's
 // scripts (rule MEM-1). The token is "slt_<person ID>_<secret>".
-func (h *Handler) IssueAPIToken(ctx context.Context, meta Meta, name string) (IssuedAPIToken, error) {
+func (h *PeopleHandler) IssueAPIToken(ctx context.Context, meta Meta, name string) (IssuedAPIToken, error) {
 	id := uuid.Must(uuid.NewV7()).String()
 	token := apiTokenPrefix + meta.Actor.ID + "_" + newSecret()
 	res, err := h.updatePerson(ctx, "IssueAPIToken", meta.Actor.ID, meta, func(p person.Person, _ time.Time) ([]any, error) {
@@ -195,7 +219,7 @@ func (h *Handler) IssueAPIToken(ctx context.Context, meta Meta, name string) (Is
 }
 
 // RevokeAPIToken ends one of the acting person's tokens, at once.
-func (h *Handler) RevokeAPIToken(ctx context.Context, meta Meta, tokenID string) (event.AppendResult, error) {
+func (h *PeopleHandler) RevokeAPIToken(ctx context.Context, meta Meta, tokenID string) (event.AppendResult, error) {
 	return h.updatePerson(ctx, "RevokeAPIToken", meta.Actor.ID, meta, func(p person.Person, _ time.Time) ([]any, error) {
 		return p.RevokeAPIToken(tokenID)
 	})
@@ -203,7 +227,7 @@ func (h *Handler) RevokeAPIToken(ctx context.Context, meta Meta, tokenID string)
 
 // AuthenticateAPIToken returns the person a bearer token belongs to, from
 // the person's latest events: a revoked token fails on the next request.
-func (h *Handler) AuthenticateAPIToken(ctx context.Context, token string) (person.Person, error) {
+func (h *PeopleHandler) AuthenticateAPIToken(ctx context.Context, token string) (person.Person, error) {
 	rest, ok := strings.CutPrefix(token, apiTokenPrefix)
 	personID, _, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || personID == "" {

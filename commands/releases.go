@@ -8,6 +8,23 @@ import (
 	"seatledger/domain/release"
 )
 
+// ReleasesHandler runs the use cases of the downloads catalog: the back
+// office publishes and withdraws the releases of products (rule MISC-2).
+type ReleasesHandler struct {
+	loader   *Loader
+	releases *cache[release.Releases]
+}
+
+// NewReleasesHandler returns a ReleasesHandler on loader. It returns an
+// error wrapping ErrMissingDependency if loader is nil.
+func NewReleasesHandler(loader *Loader) (*ReleasesHandler, error) {
+	if err := dependencies("NewReleasesHandler", dep{"a Loader", loader != nil}); err != nil {
+		return nil, err
+	}
+	return &ReleasesHandler{loader: loader, releases: newCache(loader.cacheSize, release.StreamID,
+		func(string) release.Releases { return release.Releases{} }, evolveReleases, release.Releases.Clone)}, nil
+}
+
 func evolveReleases(r release.Releases, payload any, _ event.Record) release.Releases {
 	return r.Evolve(payload)
 }
@@ -18,34 +35,34 @@ func evolveReleases(r release.Releases, payload any, _ event.Record) release.Rel
 // with the same contents again changes nothing (it answers where the
 // stream stands); with other contents it is refused with
 // release.ErrImmutable.
-func (h *Handler) PublishRelease(ctx context.Context, meta Meta, productID string, r release.Published) (event.AppendResult, error) {
+func (h *ReleasesHandler) PublishRelease(ctx context.Context, meta Meta, productID string, r release.Published) (event.AppendResult, error) {
 	if err := backOffice(meta, "publishes releases"); err != nil {
 		return event.AppendResult{}, err
 	}
-	if _, err := h.Product(ctx, productID); err != nil {
+	if _, err := h.loader.product(ctx, productID); err != nil {
 		return event.AppendResult{}, err
 	}
 	r.ProductID = productID
-	return update(ctx, h, h.releases, productID, "PublishRelease", meta,
+	return update(ctx, h.loader, h.releases, productID, "PublishRelease", meta,
 		func(rs release.Releases, now time.Time) ([]any, error) { return rs.Publish(r, now) })
 }
 
 // WithdrawRelease withdraws a version of product productID from the
 // downloads catalog (the back office's); it stays in the history.
-func (h *Handler) WithdrawRelease(ctx context.Context, meta Meta, productID, version string) (event.AppendResult, error) {
+func (h *ReleasesHandler) WithdrawRelease(ctx context.Context, meta Meta, productID, version string) (event.AppendResult, error) {
 	if err := backOffice(meta, "withdraws releases"); err != nil {
 		return event.AppendResult{}, err
 	}
-	if _, err := h.Product(ctx, productID); err != nil {
+	if _, err := h.loader.product(ctx, productID); err != nil {
 		return event.AppendResult{}, err
 	}
-	return update(ctx, h, h.releases, productID, "WithdrawRelease", meta,
+	return update(ctx, h.loader, h.releases, productID, "WithdrawRelease", meta,
 		func(rs release.Releases, _ time.Time) ([]any, error) { return rs.Withdraw(version) })
 }
 
-// Releases returns the downloads catalog of product productID as of its
+// Catalog returns the downloads catalog of product productID as of its
 // stream's latest event. It is shared; never evolve it.
-func (h *Handler) Releases(ctx context.Context, productID string) (release.Releases, error) {
-	rs, _, err := h.releases.current(ctx, h, productID)
+func (h *ReleasesHandler) Catalog(ctx context.Context, productID string) (release.Releases, error) {
+	rs, _, err := h.releases.current(ctx, h.loader, productID)
 	return rs, err
 }

@@ -15,7 +15,7 @@ type RemoveMember struct {
 }
 
 // RemoveMember runs the use case.
-func (h *Handler) RemoveMember(ctx context.Context, meta Meta, cmd RemoveMember) (event.AppendResult, error) {
+func (h *AccountsHandler) RemoveMember(ctx context.Context, meta Meta, cmd RemoveMember) (event.AppendResult, error) {
 	return h.updateAccount(ctx, "RemoveMember", cmd.AccountID, meta,
 		func(a account.Account, _ time.Time) ([]any, error) { return a.Remove(meta.Actor.ID, cmd.PersonID) })
 }

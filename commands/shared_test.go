@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"testing"
@@ -9,27 +10,30 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/installation"
+	"seatledger/domain/product"
 	"seatledger/infra/clock"
+	"seatledger/infra/mdmca"
+	"seatledger/infra/offline"
 	"seatledger/infra/passwords"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/storage"
 )
 
-// twoProcesses returns two command handlers on one database, each with a
+// twoProcesses returns the write sides of two processes on one database, each with a
 // store of its own, as two ledgerd processes have: each keeps its own
 // cache of aggregates.
-func twoProcesses(t *testing.T, target sqldb.Target) (a, b *commands.Handler, clk *clock.Simulated) {
+func twoProcesses(t *testing.T, target sqldb.Target) (a, b *commands.Set, clk *clock.Simulated) {
 	t.Helper()
 	clk = clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	open := func() *commands.Handler {
+	open := func() *commands.Set {
 		db := sqldbtest.Open(t, target)
 		store, err := storage.OpenStore(context.Background(), db, storage.Options{Database: target, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		return commands.NewHandler(commands.Config{Store: store, Registry: registry(), Clock: clk,
+		return newSet(t, commands.Config{Store: store, Registry: registry(), Clock: clk,
 			Passwords: passwords.Policy{Hasher: hasher}, Tokens: linkKey, Keys: keys})
 	}
 	return open(), open(), clk
@@ -45,21 +49,21 @@ func TestInstallations_reported_through_two_processes_X8_ACT8_X4(t *testing.T) {
 		ctx := context.Background()
 		a, b, clk := twoProcesses(t, target)
 		_, key := registeredSubscription(t, a, yearly, "acc-1")
-		act, err := a.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-1")})
+		act, err := a.Installations.Activate(ctx, installer, commands.Activate{Key: key, Identity: farm("srv-1")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		report := func(h *commands.Handler, seats int, idemKey string) (commands.UsageRecorded, error) {
-			i, err := h.Authenticate(ctx, act.Credential)
+		report := func(h *commands.Set, seats int, idemKey string) (commands.UsageRecorded, error) {
+			i, err := h.Installations.Authenticate(ctx, act.Credential)
 			if err != nil {
 				return commands.UsageRecorded{}, err
 			}
 			meta := installer
 			meta.IdempotencyKey = idemKey
-			return h.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: seats, ObservedAt: clk.Now()})
+			return h.Installations.ReportUsage(ctx, meta, i, commands.UsageReport{Seats: seats, ObservedAt: clk.Now()})
 		}
 		for n := range 10 {
-			h := []*commands.Handler{a, b}[n%2]
+			h := []*commands.Set{a, b}[n%2]
 			if _, err := report(h, n%5, fmt.Sprintf("r-%d", n)); err != nil {
 				t.Fatalf("report %d through process %d: %v", n, 1+n%2, err)
 			}
@@ -75,7 +79,7 @@ func TestInstallations_reported_through_two_processes_X8_ACT8_X4(t *testing.T) {
 		if _, err := report(a, 2, "warm"); err != nil { // a's cache holds the installation active
 			t.Fatal(err)
 		}
-		if _, err := b.RequestDeactivation(ctx, as("ada"), []string{act.Installation.ID()}); err != nil {
+		if _, err := b.Installations.RequestDeactivation(ctx, as("ada"), []string{act.Installation.ID()}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := report(b, 1, "deactivating"); !errors.Is(err, installation.ErrDeactivated) {
@@ -84,9 +88,53 @@ func TestInstallations_reported_through_two_processes_X8_ACT8_X4(t *testing.T) {
 		if _, err := report(a, 1, "after"); !errors.Is(err, installation.ErrDeactivated) {
 			t.Fatalf("a report through the process whose cache held the installation active: %v; want it deactivated (ACT-8)", err)
 		}
-		got, err := a.Installation(ctx, act.Installation.ID())
+		got, err := a.Installations.Installation(ctx, act.Installation.ID())
 		if err != nil || got.Status() == installation.Active {
 			t.Fatalf("installation after both processes: %s, %v", got.Status(), err)
 		}
 	})
+}
+
+// newSet builds the write side from cfg, with the tests' own dependencies
+// standing in for those cfg leaves out: a test that issues no MDM
+// certificate and answers no offline file still builds those handlers.
+func newSet(tb testing.TB, cfg commands.Config) *commands.Set {
+	tb.Helper()
+	if cfg.Passwords == nil {
+		cfg.Passwords = passwords.Policy{Hasher: hasher}
+	}
+	if cfg.Tokens == nil {
+		cfg.Tokens = linkKey
+	}
+	if cfg.Keys == nil {
+		cfg.Keys = keys
+	}
+	if cfg.CA == nil {
+		ca, err := mdmca.Generate(cfg.Clock.Now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.CA = ca
+	}
+	if cfg.Entitlements == nil {
+		cfg.Entitlements = noEntitlements{}
+	}
+	if cfg.OfflineFormat == nil {
+		cfg.OfflineFormat = offline.Format{}
+	}
+	if cfg.OfflineSigner == nil {
+		cfg.OfflineSigner = offline.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	}
+	s, err := commands.NewSet(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// noEntitlements entitles no account to MDM certificates.
+type noEntitlements struct{}
+
+func (noEntitlements) ActiveSubscriptions(context.Context, string, product.Model) ([]string, error) {
+	return nil, nil
 }

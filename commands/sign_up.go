@@ -42,13 +42,13 @@ const staleClaim = 5 * time.Minute
 // A claim whose person was never created (the process died in between)
 // is taken over once it is staleClaim old, so an address is never locked
 // out for good.
-func (h *Handler) SignUp(ctx context.Context, meta Meta, cmd SignUp) (SignedUp, error) {
+func (h *PeopleHandler) SignUp(ctx context.Context, meta Meta, cmd SignUp) (SignedUp, error) {
 	return h.signUp(ctx, meta, cmd, "")
 }
 
 // signUp signs up; with invitationID the address counts as verified by
 // that invitation's link (rule MEM-4).
-func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationID string) (SignedUp, error) {
+func (h *PeopleHandler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationID string) (SignedUp, error) {
 	email, err := person.NormalizeEmail(cmd.Email)
 	if err != nil {
 		return SignedUp{}, err
@@ -72,7 +72,7 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 	}
 	// A person ID already in use must not claim a second address: the
 	// claim would outlive the refused sign-up and block that address.
-	if p, _, err := h.persons.current(ctx, h, cmd.PersonID); err != nil {
+	if p, _, err := h.loader.persons.current(ctx, h.loader, cmd.PersonID); err != nil {
 		return SignedUp{}, err
 	} else if p.Exists() {
 		return SignedUp{}, person.ErrExists
@@ -85,7 +85,7 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 		return SignedUp{}, err
 	}
 	verify := person.HashToken(h.tokens.Token(person.TokenVerifyEmail, cmd.PersonID))
-	res, err := update(ctx, h, h.persons, cmd.PersonID, "SignUp", meta, func(p person.Person, now time.Time) ([]any, error) {
+	res, err := update(ctx, h.loader, h.loader.persons, cmd.PersonID, "SignUp", meta, func(p person.Person, now time.Time) ([]any, error) {
 		if invitationID != "" {
 			return p.SignUpInvited(cmd.PersonID, cmd.FirstName, cmd.LastName, email, hash, cmd.TermsVersion, invitationID)
 		}
@@ -100,7 +100,7 @@ func (h *Handler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationI
 // checkPassword applies the password policy: the domain's length rules,
 // then the check against common and easily guessed passwords, with the
 // person's email and names as hints.
-func (h *Handler) checkPassword(password, email string, names ...string) error {
+func (h *PeopleHandler) checkPassword(password, email string, names ...string) error {
 	if err := person.CheckPassword(password, email); err != nil {
 		return err
 	}
@@ -112,10 +112,10 @@ func (h *Handler) checkPassword(password, email string, names ...string) error {
 
 // claimEmail makes personID the owner of email, or returns
 // person.ErrEmailTaken.
-func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID string) error {
+func (h *PeopleHandler) claimEmail(ctx context.Context, meta Meta, email, personID string) error {
 	stream := person.EmailStreamID(email)
 	for range maxAttempts {
-		claim, version, err := h.claims.current(ctx, h, email)
+		claim, version, err := h.claims.current(ctx, h.loader, email)
 		if err != nil {
 			return err
 		}
@@ -124,19 +124,19 @@ func (h *Handler) claimEmail(ctx context.Context, meta Meta, email, personID str
 			return nil // a retry of this sign-up
 		}
 		if owner != "" {
-			p, _, err := h.persons.current(ctx, h, owner)
+			p, _, err := h.loader.persons.current(ctx, h.loader, owner)
 			if err != nil {
 				return fmt.Errorf("commands: sign-up: look up %s: %w", owner, err)
 			}
-			if p.Exists() || h.clock.Now().Sub(claimedAt) < staleClaim {
+			if p.Exists() || h.loader.clock.Now().Sub(claimedAt) < staleClaim {
 				return person.ErrEmailTaken
 			}
 		}
-		claimed, err := h.encode("SignUp", stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID}, []any{person.EmailClaimed{PersonID: personID, Email: email}})
+		claimed, err := h.loader.encode("SignUp", stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID}, []any{person.EmailClaimed{PersonID: personID, Email: email}})
 		if err != nil {
 			return err
 		}
-		_, err = h.store.Append(ctx, stream, event.Exact(version), claimed...)
+		_, err = h.loader.store.Append(ctx, stream, event.Exact(version), claimed...)
 		if !errors.Is(err, event.ErrConflict) {
 			return err
 		}
@@ -158,11 +158,11 @@ func evolveClaim(c emailClaim, payload any, rec event.Record) emailClaim {
 }
 
 // ownerOf returns the person who owns email, or "" if nobody does.
-func (h *Handler) ownerOf(ctx context.Context, email string) (person.Person, error) {
-	claim, _, err := h.claims.current(ctx, h, email)
+func (h *PeopleHandler) ownerOf(ctx context.Context, email string) (person.Person, error) {
+	claim, _, err := h.claims.current(ctx, h.loader, email)
 	if err != nil || claim.owner == "" {
 		return person.Person{}, err
 	}
-	p, _, err := h.persons.current(ctx, h, claim.owner)
+	p, _, err := h.loader.persons.current(ctx, h.loader, claim.owner)
 	return p, err
 }

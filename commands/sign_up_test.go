@@ -34,9 +34,9 @@ var anonymous = commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "a
 // terms; the password is stored only as an argon2id hash; the email is
 // verified with the link's token.
 func TestSignUp_MEM1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
-		res, err := h.SignUp(ctx, anonymous, signUp("Ada@Example.com", pid(1)))
+		res, err := h.People.SignUp(ctx, anonymous, signUp("Ada@Example.com", pid(1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,14 +51,14 @@ func TestSignUp_MEM1(t *testing.T) {
 		if ok, err := hasher.Verify("correct horse battery", su.PasswordHash); !ok || err != nil || su.Email != "ada@example.com" {
 			t.Fatalf("stored %+v: verify %v, %v", su, ok, err)
 		}
-		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, "not the token"); !errors.Is(err, person.ErrBadLink) {
+		if _, err := h.People.VerifyEmail(ctx, anonymous, res.PersonID, "not the token"); !errors.Is(err, person.ErrBadLink) {
 			t.Fatalf("a wrong token verifies: %v", err)
 		}
-		if _, err := h.VerifyEmail(ctx, anonymous, res.PersonID, linkKey.Token(person.TokenVerifyEmail, res.PersonID)); err != nil {
+		if _, err := h.People.VerifyEmail(ctx, anonymous, res.PersonID, linkKey.Token(person.TokenVerifyEmail, res.PersonID)); err != nil {
 			t.Fatalf("the mailed token does not verify: %v", err)
 		}
 		// A retry with the same person ID after a lost answer is not a second sign-up.
-		if _, err := h.SignUp(ctx, anonymous, signUp("ada@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("ada@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
 			t.Fatalf("retry: err = %v", err)
 		}
 	})
@@ -66,12 +66,12 @@ func TestSignUp_MEM1(t *testing.T) {
 
 // Rule MEM-1: an email is unique, whatever its case, even when sign-ups race.
 func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
-		if _, err := h.SignUp(ctx, anonymous, signUp("bob@example.com", pid(1))); err != nil {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("bob@example.com", pid(1))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, signUp("BOB@example.com", pid(2))); !errors.Is(err, person.ErrEmailTaken) {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("BOB@example.com", pid(2))); !errors.Is(err, person.ErrEmailTaken) {
 			t.Fatalf("same address in capitals: err = %v", err)
 		}
 		const racers = 8
@@ -81,7 +81,7 @@ func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = h.SignUp(ctx, anonymous, signUp("cyd@example.com", pid(100+i)))
+				_, errs[i] = h.People.SignUp(ctx, anonymous, signUp("cyd@example.com", pid(100+i)))
 			}()
 		}
 		wg.Wait()
@@ -103,15 +103,15 @@ func TestSignUp_email_is_unique_under_concurrency_MEM1(t *testing.T) {
 // Rule MEM-1: a sign-up reusing an existing person's ID is refused before
 // it claims its address, so the address stays free for its real owner.
 func TestSignUp_with_a_taken_person_ID_leaves_the_address_free_MEM1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
-		if _, err := h.SignUp(ctx, anonymous, signUp("eve@example.com", pid(1))); err != nil {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("eve@example.com", pid(1))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, signUp("fay@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("fay@example.com", pid(1))); !errors.Is(err, person.ErrExists) {
 			t.Fatalf("a taken person ID: err = %v", err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, signUp("fay@example.com", pid(2))); err != nil {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp("fay@example.com", pid(2))); err != nil {
 			t.Fatalf("the address was blocked by the refused sign-up: %v", err)
 		}
 	})
@@ -120,7 +120,7 @@ func TestSignUp_with_a_taken_person_ID_leaves_the_address_free_MEM1(t *testing.T
 // A claim whose person was never created (the process died between the
 // two appends) blocks the address only for a while.
 func TestSignUp_takes_over_a_stale_claim(t *testing.T) {
-	forEachEngineClock(t, func(t *testing.T, h *commands.Handler, store eventstore.Store, clk *clock.Simulated) {
+	forEachEngineClock(t, func(t *testing.T, h *commands.Set, store eventstore.Store, clk *clock.Simulated) {
 		ctx := context.Background()
 		email := "dan@example.com"
 		if _, err := store.Append(ctx, person.EmailStreamID(email), event.NoStream(), event.Proposed{
@@ -128,13 +128,13 @@ func TestSignUp_takes_over_a_stale_claim(t *testing.T) {
 			Metadata: event.Metadata{Actor: anonymous.Actor}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, signUp(email, pid(1))); !errors.Is(err, person.ErrEmailTaken) {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp(email, pid(1))); !errors.Is(err, person.ErrEmailTaken) {
 			t.Fatalf("a fresh claim may be a sign-up in progress: err = %v", err)
 		}
 		if _, err := clk.Advance(6 * time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.SignUp(ctx, anonymous, signUp(email, pid(1))); err != nil {
+		if _, err := h.People.SignUp(ctx, anonymous, signUp(email, pid(1))); err != nil {
 			t.Fatalf("stale claim: %v", err)
 		}
 	})
@@ -142,7 +142,7 @@ func TestSignUp_takes_over_a_stale_claim(t *testing.T) {
 
 // Bad input changes nothing.
 func TestSignUp_refused_input_appends_nothing_MEM1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		weak := signUp("eve@example.com", pid(1))
 		weak.Password = "short"
@@ -162,7 +162,7 @@ func TestSignUp_refused_input_appends_nothing_MEM1(t *testing.T) {
 			"common password": {common, person.ErrWeakPassword},
 			"ID not a UUID":   {badID, person.ErrInvalid},
 		} {
-			if _, err := h.SignUp(ctx, anonymous, c.cmd); !errors.Is(err, c.want) {
+			if _, err := h.People.SignUp(ctx, anonymous, c.cmd); !errors.Is(err, c.want) {
 				t.Errorf("%s: err = %v, want %v", name, err, c.want)
 			}
 		}

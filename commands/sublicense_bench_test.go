@@ -18,21 +18,21 @@ import (
 // the subscription's event under its exact version (KEY-4). Target on
 // PostgreSQL: ≥ 2,000 creations/s. It reports creations/s.
 func BenchmarkCreateSublicense(b *testing.B) {
-	forEachEngineB(b, func(b *testing.B, h *commands.Handler, _ eventstore.Store) {
+	forEachEngineB(b, func(b *testing.B, h *commands.Set, _ eventstore.Store) {
 		ctx := context.Background()
-		if _, err := h.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
+		if _, err := h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-1", Company: acme}); err != nil {
 			b.Fatal(err)
 		}
 		catalogB(b, h)
 		const subscriptions = 256
 		subs := make([]string, subscriptions)
 		for i := range subs {
-			p, err := h.Purchase(ctx, backOffice, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 100_000,
+			p, err := h.Orders.Purchase(ctx, backOffice, subscription.Order{ID: fmt.Sprintf("bench-%d", i), ProductID: "ras", Seats: 100_000,
 				Period: subscription.Year, Channel: subscription.Online, SupportPlan: subscription.Standard})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := h.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: "acc-1"}); err != nil {
+			if _, err := h.Subscriptions.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: "acc-1"}); err != nil {
 				b.Fatal(err)
 			}
 			subs[i] = p.SubscriptionID
@@ -45,7 +45,7 @@ func BenchmarkCreateSublicense(b *testing.B) {
 			for pb.Next() {
 				sub := subs[next.Add(1)%subscriptions]
 				for {
-					_, err := h.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Branch", Quota: 1})
+					_, err := h.Subscriptions.CreateSublicense(ctx, as("ada"), sub, subscription.Sublicense{Name: "Branch", Quota: 1})
 					if err == nil {
 						break
 					}
@@ -62,9 +62,9 @@ func BenchmarkCreateSublicense(b *testing.B) {
 	})
 }
 
-func catalogB(b *testing.B, h *commands.Handler) {
+func catalogB(b *testing.B, h *commands.Set) {
 	b.Helper()
-	if _, err := h.DefineProduct(context.Background(), backOffice, productRAS); err != nil {
+	if _, err := h.Orders.DefineProduct(context.Background(), backOffice, productRAS); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -63,11 +63,32 @@ func backOffice(meta Meta, what string) error {
 	return nil
 }
 
+// SubscriptionsHandler runs the use cases of subscriptions and their
+// keys: registering a key to an account, naming, renewal settings, license
+// administrators and sublicenses (rules SUB-2..9, KEY-1..9, MEM-6), and
+// the lifecycle's timers (SUB-6, KEY-3).
+type SubscriptionsHandler struct {
+	loader   *Loader
+	keys     Keys
+	accounts *AccountsHandler // registering a key may create an account
+}
+
+// NewSubscriptionsHandler returns a SubscriptionsHandler on loader; keys
+// issues and reopens license keys, and accounts creates the business
+// account a key is registered to. It returns an error wrapping
+// ErrMissingDependency if one of them is nil.
+func NewSubscriptionsHandler(loader *Loader, keys Keys, accounts *AccountsHandler) (*SubscriptionsHandler, error) {
+	if err := dependencies("NewSubscriptionsHandler", dep{"a Loader", loader != nil}, dep{"Keys", keys != nil},
+		dep{"an AccountsHandler", accounts != nil}); err != nil {
+		return nil, err
+	}
+	return &SubscriptionsHandler{loader: loader, keys: keys, accounts: accounts}, nil
+}
+
 // Subscription returns subscription id as of its stream's latest event.
 // It is shared; never evolve it.
-func (h *Handler) Subscription(ctx context.Context, id string) (subscription.Subscription, error) {
-	s, _, err := h.subscriptions.current(ctx, h, id)
-	return s, err
+func (h *SubscriptionsHandler) Subscription(ctx context.Context, id string) (subscription.Subscription, error) {
+	return h.loader.subscription(ctx, id)
 }
 
 // AuthorizeSubscription answers whether actor may do action with
@@ -76,61 +97,44 @@ func (h *Handler) Subscription(ctx context.Context, id string) (subscription.Sub
 // (rules MEM-5, MEM-6, X-5), and returns the subscription it decided on.
 // The back office may view every subscription. A subscription that does
 // not exist is refused like a foreign one.
-func (h *Handler) AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error) {
-	s, err := h.Subscription(ctx, id)
+func (h *SubscriptionsHandler) AuthorizeSubscription(ctx context.Context, actor event.Actor, id string, action subscription.Action, keyID string) (subscription.Subscription, error) {
+	s, err := h.loader.subscription(ctx, id)
 	if err != nil {
 		return s, err
 	}
-	return s, h.authorizeSubscription(ctx, actor, s, action, keyID)
-}
-
-func (h *Handler) authorizeSubscription(ctx context.Context, actor event.Actor, s subscription.Subscription, action subscription.Action, keyID string) error {
-	if actor.Kind == event.ActorBackOffice && action == subscription.ActionView {
-		if !s.Exists() {
-			return subscription.ErrNotFound // the back office sees every subscription, so may know which exist
-		}
-		return nil
-	}
-	var acct account.Account
-	if s.AccountID() != "" {
-		var err error
-		if acct, err = h.Account(ctx, s.AccountID()); err != nil {
-			return err
-		}
-	}
-	return s.Authorize(actor, acct, action, keyID)
+	return s, h.loader.authorizeSubscription(ctx, actor, s, action, keyID)
 }
 
 // updateSubscription runs decide on subscription id as of its latest
 // event, once actor may do action (with key keyID) there.
-func (h *Handler) updateSubscription(ctx context.Context, command, id string, meta Meta, action subscription.Action, keyID string,
+func (h *SubscriptionsHandler) updateSubscription(ctx context.Context, command, id string, meta Meta, action subscription.Action, keyID string,
 	decide func(subscription.Subscription, time.Time) ([]any, error)) (event.AppendResult, error) {
-	return update(ctx, h, h.subscriptions, id, command, meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
-		if err := h.authorizeSubscription(ctx, meta.Actor, s, action, keyID); err != nil {
+	return update(ctx, h.loader, h.loader.subscriptions, id, command, meta, func(s subscription.Subscription, now time.Time) ([]any, error) {
+		if err := h.loader.authorizeSubscription(ctx, meta.Actor, s, action, keyID); err != nil {
 			return nil, err
 		}
 		return decide(s, now)
 	})
 }
 
-// issueKey draws a key for subscription id and records it on the key's
+// issueKey draws a key with keys for subscription subscriptionID and records it on the key's
 // own stream, before the subscription's event that holds it, so that the
 // key can be looked up the moment it exists. A fresh key's stream is new:
 // it is appended without reading it first, expecting no stream; 120
 // random bits never collide, but if they did, another key is drawn.
-func (h *Handler) issueKey(ctx context.Context, meta Meta, command, subscriptionID string) (string, subscription.SealedKey, error) {
+func issueKey(ctx context.Context, l *Loader, keys Keys, meta Meta, command, subscriptionID string) (string, subscription.SealedKey, error) {
 	for range maxAttempts {
-		key, sealed, err := h.keys.Issue()
+		key, sealed, err := keys.Issue()
 		if err != nil {
 			return "", sealed, err
 		}
 		stream := licensekey.StreamID(sealed.KeyID)
-		issued, err := h.encode(command, stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
+		issued, err := l.encode(command, stream, Meta{Actor: meta.Actor, CorrelationID: meta.CorrelationID},
 			[]any{licensekey.Issued{KeyID: sealed.KeyID, SubscriptionID: subscriptionID}})
 		if err != nil {
 			return "", sealed, err
 		}
-		_, err = h.store.Append(ctx, stream, event.Exact(0), issued...)
+		_, err = l.store.Append(ctx, stream, event.Exact(0), issued...)
 		if !errors.Is(err, event.ErrConflict) {
 			return key, sealed, err
 		}
@@ -142,17 +146,17 @@ func (h *Handler) issueKey(ctx context.Context, meta Meta, command, subscription
 // KEY-2, KEY-9): subscription.ErrKeyFormat for a typo, ErrUnknownKey for
 // a key the ledger does not know. It returns the subscription and the
 // key's ID.
-func (h *Handler) LookUpKey(ctx context.Context, raw string) (subscription.Subscription, string, error) {
+func (h *SubscriptionsHandler) LookUpKey(ctx context.Context, raw string) (subscription.Subscription, string, error) {
 	canonical, err := subscription.ParseKey(raw)
 	if err != nil {
 		return subscription.Subscription{}, "", err
 	}
 	id := h.keys.ID(canonical)
-	k, _, err := h.licenseKeys.current(ctx, h, id)
+	k, _, err := h.loader.licenseKeys.current(ctx, h.loader, id)
 	if err != nil || !k.Exists() {
 		return subscription.Subscription{}, "", errors.Join(err, ErrUnknownKey)
 	}
-	s, err := h.Subscription(ctx, k.SubscriptionID())
+	s, err := h.loader.subscription(ctx, k.SubscriptionID())
 	if err != nil {
 		return s, "", err
 	}
@@ -164,7 +168,7 @@ func (h *Handler) LookUpKey(ctx context.Context, raw string) (subscription.Subsc
 
 // RevealKey returns key keyID of subscription id in full (rule KEY-9): to
 // the account's admins and the key's license administrators only.
-func (h *Handler) RevealKey(ctx context.Context, actor event.Actor, id, keyID string) (string, error) {
+func (h *SubscriptionsHandler) RevealKey(ctx context.Context, actor event.Actor, id, keyID string) (string, error) {
 	s, err := h.AuthorizeSubscription(ctx, actor, id, subscription.ActionManageKey, keyID)
 	if err != nil {
 		return "", err
@@ -178,7 +182,7 @@ func (h *Handler) RevealKey(ctx context.Context, actor event.Actor, id, keyID st
 
 // Eligibility answers "may this key run version V?" (rule SUB-9) for
 // someone who may view its subscription.
-func (h *Handler) Eligibility(ctx context.Context, actor event.Actor, rawKey, version string) (subscription.Eligibility, error) {
+func (h *SubscriptionsHandler) Eligibility(ctx context.Context, actor event.Actor, rawKey, version string) (subscription.Eligibility, error) {
 	major, err := subscription.MajorOf(version)
 	if err != nil {
 		return subscription.Eligibility{}, err
@@ -187,8 +191,8 @@ func (h *Handler) Eligibility(ctx context.Context, actor event.Actor, rawKey, ve
 	if err != nil {
 		return subscription.Eligibility{}, err
 	}
-	if err := h.authorizeSubscription(ctx, actor, s, subscription.ActionView, ""); err != nil {
+	if err := h.loader.authorizeSubscription(ctx, actor, s, subscription.ActionView, ""); err != nil {
 		return subscription.Eligibility{}, err
 	}
-	return s.Eligible(keyID, major, h.clock.Now())
+	return s.Eligible(keyID, major, h.loader.clock.Now())
 }

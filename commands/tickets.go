@@ -17,6 +17,22 @@ import (
 	"seatledger/domain/ticket"
 )
 
+// TicketsHandler runs the use cases of support tickets (rules TKT-1..4).
+type TicketsHandler struct {
+	loader  *Loader
+	tickets *cache[ticket.Ticket]
+}
+
+// NewTicketsHandler returns a TicketsHandler on loader. It returns an
+// error wrapping ErrMissingDependency if loader is nil.
+func NewTicketsHandler(loader *Loader) (*TicketsHandler, error) {
+	if err := dependencies("NewTicketsHandler", dep{"a Loader", loader != nil}); err != nil {
+		return nil, err
+	}
+	return &TicketsHandler{loader: loader, tickets: newCache(loader.cacheSize, ticket.StreamID,
+		func(string) ticket.Ticket { return ticket.Ticket{} }, evolveTicket, ticket.Ticket.Clone)}, nil
+}
+
 // evolveTicket folds one recorded event into a ticket; it was opened at
 // the event's effective time.
 func evolveTicket(t ticket.Ticket, payload any, rec event.Record) ticket.Ticket {
@@ -55,14 +71,14 @@ var errTicketIDTaken = errors.New("commands: ticket ID taken")
 // an idempotency key the ticket ID is derived from it, so a retry returns
 // the same ticket; otherwise it is drawn at random (40 bits), and drawn
 // again in the unlikely case that it is taken.
-func (h *Handler) OpenTicket(ctx context.Context, meta Meta, cmd OpenTicket) (TicketOpened, error) {
+func (h *TicketsHandler) OpenTicket(ctx context.Context, meta Meta, cmd OpenTicket) (TicketOpened, error) {
 	if meta.Actor.Kind != event.ActorPerson {
 		return TicketOpened{}, fmt.Errorf("%w: a ticket is opened by a member of the account", account.ErrForbidden)
 	}
 	if cmd.AccountID == "" {
 		return TicketOpened{}, fmt.Errorf("%w: account_id is required", ticket.ErrInvalid)
 	}
-	_, err := h.Product(ctx, cmd.ProductID)
+	_, err := h.loader.product(ctx, cmd.ProductID)
 	known := err == nil
 	if err != nil && !errors.Is(err, product.ErrNotFound) {
 		return TicketOpened{}, err
@@ -74,8 +90,8 @@ func (h *Handler) OpenTicket(ctx context.Context, meta Meta, cmd OpenTicket) (Ti
 		if err != nil {
 			return TicketOpened{}, err
 		}
-		res, err := update(ctx, h, h.tickets, id, "OpenTicket", meta, func(t ticket.Ticket, now time.Time) ([]any, error) {
-			a, err := h.Account(ctx, cmd.AccountID)
+		res, err := update(ctx, h.loader, h.tickets, id, "OpenTicket", meta, func(t ticket.Ticket, now time.Time) ([]any, error) {
+			a, err := h.loader.account(ctx, cmd.AccountID)
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +146,7 @@ type TicketReplied struct {
 
 // ReplyToTicket runs the use case: the owner and the account's admins
 // reply as the customer, the back office as support.
-func (h *Handler) ReplyToTicket(ctx context.Context, meta Meta, id string, cmd ReplyToTicket) (TicketReplied, error) {
+func (h *TicketsHandler) ReplyToTicket(ctx context.Context, meta Meta, id string, cmd ReplyToTicket) (TicketReplied, error) {
 	author, fromSupport := meta.Actor.ID, false
 	if meta.Actor.Kind == event.ActorBackOffice {
 		agent, err := supportAgent(meta, cmd.Agent)
@@ -169,7 +185,7 @@ func supportAgent(meta Meta, agent string) (string, error) {
 
 // ChangeTicketStatus moves a ticket as support works on it (rule TKT-2):
 // the back office's, signed by agent (default: the back-office caller).
-func (h *Handler) ChangeTicketStatus(ctx context.Context, meta Meta, id, status, agent string) (event.AppendResult, error) {
+func (h *TicketsHandler) ChangeTicketStatus(ctx context.Context, meta Meta, id, status, agent string) (event.AppendResult, error) {
 	name, err := supportAgent(meta, agent)
 	if err != nil {
 		return event.AppendResult{}, err
@@ -181,14 +197,14 @@ func (h *Handler) ChangeTicketStatus(ctx context.Context, meta Meta, id, status,
 
 // CloseTicket closes a current ticket (rule TKT-2): its owner or an
 // admin of its account.
-func (h *Handler) CloseTicket(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
+func (h *TicketsHandler) CloseTicket(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
 	return h.updateTicket(ctx, "CloseTicket", id, meta, ticket.ActionManage, func(t ticket.Ticket, _ time.Time) ([]any, error) {
 		return t.Close(meta.Actor.ID)
 	})
 }
 
 // ReopenTicket reopens a resolved ticket (rule TKT-2).
-func (h *Handler) ReopenTicket(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
+func (h *TicketsHandler) ReopenTicket(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
 	return h.updateTicket(ctx, "ReopenTicket", id, meta, ticket.ActionManage, func(t ticket.Ticket, _ time.Time) ([]any, error) {
 		return t.Reopen(meta.Actor.ID)
 	})
@@ -196,7 +212,7 @@ func (h *Handler) ReopenTicket(ctx context.Context, meta Meta, id string) (event
 
 // SubmitSurvey records the rating (1–5) and feedback of a resolved
 // ticket, once (rule TKT-2).
-func (h *Handler) SubmitSurvey(ctx context.Context, meta Meta, id string, rating int, feedback string) (event.AppendResult, error) {
+func (h *TicketsHandler) SubmitSurvey(ctx context.Context, meta Meta, id string, rating int, feedback string) (event.AppendResult, error) {
 	return h.updateTicket(ctx, "SubmitSurvey", id, meta, ticket.ActionManage, func(t ticket.Ticket, _ time.Time) ([]any, error) {
 		return t.SubmitSurvey(rating, feedback, meta.Actor.ID)
 	})
@@ -205,9 +221,9 @@ func (h *Handler) SubmitSurvey(ctx context.Context, meta Meta, id string, rating
 // AddWatcher makes an admin of the ticket's account a watcher (rule
 // TKT-3): the owner's. Whether the person is an unblocked admin is
 // decided from the account's latest events.
-func (h *Handler) AddWatcher(ctx context.Context, meta Meta, id, personID string) (event.AppendResult, error) {
+func (h *TicketsHandler) AddWatcher(ctx context.Context, meta Meta, id, personID string) (event.AppendResult, error) {
 	return h.updateTicket(ctx, "AddWatcher", id, meta, ticket.ActionWatchers, func(t ticket.Ticket, _ time.Time) ([]any, error) {
-		a, err := h.Account(ctx, t.AccountID())
+		a, err := h.loader.account(ctx, t.AccountID())
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +233,7 @@ func (h *Handler) AddWatcher(ctx context.Context, meta Meta, id, personID string
 
 // RemoveWatcher stops a watcher watching the ticket (rule TKT-3): the
 // owner's.
-func (h *Handler) RemoveWatcher(ctx context.Context, meta Meta, id, personID string) (event.AppendResult, error) {
+func (h *TicketsHandler) RemoveWatcher(ctx context.Context, meta Meta, id, personID string) (event.AppendResult, error) {
 	return h.updateTicket(ctx, "RemoveWatcher", id, meta, ticket.ActionWatchers, func(t ticket.Ticket, _ time.Time) ([]any, error) {
 		return t.RemoveWatcher(personID, meta.Actor.ID)
 	})
@@ -230,23 +246,23 @@ func (h *Handler) RemoveWatcher(ctx context.Context, meta Meta, id, personID str
 // be typed as a person would (see ticket.NormalizeID). A person is
 // refused alike whether the ticket exists or not; the back office gets
 // ticket.ErrNotFound.
-func (h *Handler) AuthorizeTicket(ctx context.Context, actor event.Actor, id string, action ticket.Action) (ticket.Ticket, error) {
+func (h *TicketsHandler) AuthorizeTicket(ctx context.Context, actor event.Actor, id string, action ticket.Action) (ticket.Ticket, error) {
 	id = ticket.NormalizeID(id)
 	if !ticket.ValidID(id) {
 		return ticket.Ticket{}, ticket.Ticket{}.Authorize(actor, account.Account{}, action)
 	}
-	t, _, err := h.tickets.current(ctx, h, id)
+	t, _, err := h.tickets.current(ctx, h.loader, id)
 	if err != nil {
 		return ticket.Ticket{}, err
 	}
 	return t, h.authorizeTicket(ctx, actor, t, action)
 }
 
-func (h *Handler) authorizeTicket(ctx context.Context, actor event.Actor, t ticket.Ticket, action ticket.Action) error {
+func (h *TicketsHandler) authorizeTicket(ctx context.Context, actor event.Actor, t ticket.Ticket, action ticket.Action) error {
 	var acct account.Account
 	if t.Exists() {
 		var err error
-		if acct, err = h.Account(ctx, t.AccountID()); err != nil {
+		if acct, err = h.loader.account(ctx, t.AccountID()); err != nil {
 			return err
 		}
 	}
@@ -255,13 +271,13 @@ func (h *Handler) authorizeTicket(ctx context.Context, actor event.Actor, t tick
 
 // updateTicket runs decide on ticket id as of its latest event, once
 // actor may do action there.
-func (h *Handler) updateTicket(ctx context.Context, command, id string, meta Meta, action ticket.Action,
+func (h *TicketsHandler) updateTicket(ctx context.Context, command, id string, meta Meta, action ticket.Action,
 	decide func(ticket.Ticket, time.Time) ([]any, error)) (event.AppendResult, error) {
 	id = ticket.NormalizeID(id)
 	if !ticket.ValidID(id) {
 		return event.AppendResult{}, ticket.Ticket{}.Authorize(meta.Actor, account.Account{}, action)
 	}
-	return update(ctx, h, h.tickets, id, command, meta, func(t ticket.Ticket, now time.Time) ([]any, error) {
+	return update(ctx, h.loader, h.tickets, id, command, meta, func(t ticket.Ticket, now time.Time) ([]any, error) {
 		if err := h.authorizeTicket(ctx, meta.Actor, t, action); err != nil {
 			return nil, err
 		}

@@ -19,7 +19,7 @@ var farmIssue = commands.OpenTicket{AccountID: "acc-1", ProductID: "ras", Catego
 
 // ticketAccount makes acc-1 with ada and cyd as admins and bob and eve as
 // regular members, and the product "ras" in the catalog.
-func ticketAccount(t *testing.T, h *commands.Handler, store eventstore.Store) {
+func ticketAccount(t *testing.T, h *commands.Set, store eventstore.Store) {
 	t.Helper()
 	catalog(t, h)
 	accountWithAdmins(t, h, store, "acc-1", "cyd")
@@ -28,9 +28,9 @@ func ticketAccount(t *testing.T, h *commands.Handler, store eventstore.Store) {
 }
 
 // openTicket opens farmIssue as bob and returns the ticket's ID.
-func openTicket(t *testing.T, h *commands.Handler) string {
+func openTicket(t *testing.T, h *commands.Set) string {
 	t.Helper()
-	res, err := h.OpenTicket(context.Background(), as("bob"), farmIssue)
+	res, err := h.Tickets.OpenTicket(context.Background(), as("bob"), farmIssue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +44,10 @@ var supportDesk = commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, 
 // says who and why; a retry with the same idempotency key opens nothing
 // new; strangers, the back office and unknown products are refused.
 func TestOpenTicket_TKT1(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		ticketAccount(t, h, store)
-		res, err := h.OpenTicket(ctx, as("bob"), farmIssue)
+		res, err := h.Tickets.OpenTicket(ctx, as("bob"), farmIssue)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,18 +58,18 @@ func TestOpenTicket_TKT1(t *testing.T) {
 		if err != nil || len(recs) != 1 || recs[0].Type != ticket.TypeOpened || recs[0].Metadata.Command != "OpenTicket" || recs[0].Metadata.Actor.ID != "bob" {
 			t.Fatalf("events %+v, %v", recs, err)
 		}
-		tk, err := h.AuthorizeTicket(ctx, as("bob").Actor, strings.ToLower(res.TicketID), ticket.ActionView)
+		tk, err := h.Tickets.AuthorizeTicket(ctx, as("bob").Actor, strings.ToLower(res.TicketID), ticket.ActionView)
 		if err != nil || tk.Subject() != "The farm does not activate." || tk.Owner() != "bob" || tk.Status() != ticket.StatusOpen {
 			t.Fatalf("ticket %+v, %v", tk, err)
 		}
 
 		retry := as("bob")
 		retry.IdempotencyKey = "k-1"
-		first, err := h.OpenTicket(ctx, retry, farmIssue)
+		first, err := h.Tickets.OpenTicket(ctx, retry, farmIssue)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := h.OpenTicket(ctx, retry, farmIssue)
+		again, err := h.Tickets.OpenTicket(ctx, retry, farmIssue)
 		if err != nil || again.TicketID != first.TicketID || again.Position != first.Position {
 			t.Fatalf("retry: %+v, %v; first %+v", again, err, first)
 		}
@@ -77,28 +77,28 @@ func TestOpenTicket_TKT1(t *testing.T) {
 		call := time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)
 		booked := farmIssue
 		booked.Channel, booked.CallAt = "call", &call
-		res, err = h.OpenTicket(ctx, as("ada"), booked)
+		res, err = h.Tickets.OpenTicket(ctx, as("ada"), booked)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tk, _ := h.AuthorizeTicket(ctx, as("ada").Actor, res.TicketID, ticket.ActionView); tk.Channel().Kind != ticket.ChannelCall || !tk.Channel().CallAt.Equal(call) {
+		if tk, _ := h.Tickets.AuthorizeTicket(ctx, as("ada").Actor, res.TicketID, ticket.ActionView); tk.Channel().Kind != ticket.ChannelCall || !tk.Channel().CallAt.Equal(call) {
 			t.Errorf("booked call: %+v", tk.Channel())
 		}
 
 		unknown := farmIssue
 		unknown.ProductID = "nope"
-		if _, err := h.OpenTicket(ctx, as("bob"), unknown); !errors.Is(err, ticket.ErrInvalid) || !strings.Contains(err.Error(), "not in the catalog") {
+		if _, err := h.Tickets.OpenTicket(ctx, as("bob"), unknown); !errors.Is(err, ticket.ErrInvalid) || !strings.Contains(err.Error(), "not in the catalog") {
 			t.Errorf("unknown product: %v", err)
 		}
-		if _, err := h.OpenTicket(ctx, as("zed"), farmIssue); !errors.Is(err, account.ErrForbidden) {
+		if _, err := h.Tickets.OpenTicket(ctx, as("zed"), farmIssue); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("a stranger opens a ticket in acc-1: %v", err)
 		}
-		if _, err := h.OpenTicket(ctx, supportDesk, farmIssue); !errors.Is(err, account.ErrForbidden) {
+		if _, err := h.Tickets.OpenTicket(ctx, supportDesk, farmIssue); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("the back office opens a ticket: %v", err)
 		}
 		mine := farmIssue
 		mine.AccountID = account.PersonalID("zed")
-		if _, err := h.OpenTicket(ctx, as("zed"), mine); err != nil {
+		if _, err := h.Tickets.OpenTicket(ctx, as("zed"), mine); err != nil {
 			t.Errorf("a ticket in one's personal account: %v", err)
 		}
 	})
@@ -109,20 +109,20 @@ func TestOpenTicket_TKT1(t *testing.T) {
 // fills the survey of a resolved ticket once, reopens it and closes it;
 // nobody replies to a closed ticket; support never acts as the customer.
 func TestTicketLifecycle_TKT2(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		ticketAccount(t, h, store)
 		id := openTicket(t, h)
 		statusOf := func() ticket.Status {
 			t.Helper()
-			tk, err := h.AuthorizeTicket(ctx, supportDesk.Actor, id, ticket.ActionView)
+			tk, err := h.Tickets.AuthorizeTicket(ctx, supportDesk.Actor, id, ticket.ActionView)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return tk.Status()
 		}
-		must(t)(h.ChangeTicketStatus(ctx, supportDesk, id, "in_progress", "anna"))
-		r, err := h.ReplyToTicket(ctx, supportDesk, id, commands.ReplyToTicket{Body: "Please send the log.", Agent: "anna"})
+		must(t)(h.Tickets.ChangeTicketStatus(ctx, supportDesk, id, "in_progress", "anna"))
+		r, err := h.Tickets.ReplyToTicket(ctx, supportDesk, id, commands.ReplyToTicket{Body: "Please send the log.", Agent: "anna"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,54 +130,54 @@ func TestTicketLifecycle_TKT2(t *testing.T) {
 		if !strings.Contains(string(recs[0].Data), `"author":"support:anna","from_support":true`) {
 			t.Errorf("support's reply: %s", recs[0].Data)
 		}
-		must(t)(h.ChangeTicketStatus(ctx, supportDesk, id, "awaiting_customer", ""))
+		must(t)(h.Tickets.ChangeTicketStatus(ctx, supportDesk, id, "awaiting_customer", ""))
 		log := ticket.Attachment{AttachmentID: "a-1", Name: "farm.log", ContentType: "text/plain", Size: 42, SHA256: strings.Repeat("0f", 32)}
-		if _, err := h.ReplyToTicket(ctx, as("bob"), id, commands.ReplyToTicket{Body: "Here it is.", Attachments: []ticket.Attachment{log}}); err != nil {
+		if _, err := h.Tickets.ReplyToTicket(ctx, as("bob"), id, commands.ReplyToTicket{Body: "Here it is.", Attachments: []ticket.Attachment{log}}); err != nil {
 			t.Fatal(err)
 		}
 		if s := statusOf(); s != ticket.StatusOpen {
 			t.Errorf("after the member's reply: %s, want open", s)
 		}
-		if tk, _ := h.AuthorizeTicket(ctx, as("bob").Actor, id, ticket.ActionView); tk.Replies() != 2 {
+		if tk, _ := h.Tickets.AuthorizeTicket(ctx, as("bob").Actor, id, ticket.ActionView); tk.Replies() != 2 {
 			t.Errorf("replies %d", tk.Replies())
 		} else if _, ok := tk.Attachment("a-1"); !ok {
 			t.Error("the attachment is not the ticket's")
 		}
-		if _, err := h.SubmitSurvey(ctx, as("bob"), id, 5, ""); !errors.Is(err, ticket.ErrStatus) || !strings.Contains(err.Error(), "open") {
+		if _, err := h.Tickets.SubmitSurvey(ctx, as("bob"), id, 5, ""); !errors.Is(err, ticket.ErrStatus) || !strings.Contains(err.Error(), "open") {
 			t.Errorf("survey of an open ticket: %v", err)
 		}
-		must(t)(h.ChangeTicketStatus(ctx, supportDesk, id, "resolved", ""))
-		must(t)(h.SubmitSurvey(ctx, as("bob"), id, 4, "quick"))
-		if _, err := h.SubmitSurvey(ctx, as("bob"), id, 5, ""); !errors.Is(err, ticket.ErrNoChange) {
+		must(t)(h.Tickets.ChangeTicketStatus(ctx, supportDesk, id, "resolved", ""))
+		must(t)(h.Tickets.SubmitSurvey(ctx, as("bob"), id, 4, "quick"))
+		if _, err := h.Tickets.SubmitSurvey(ctx, as("bob"), id, 5, ""); !errors.Is(err, ticket.ErrNoChange) {
 			t.Errorf("second survey: %v", err)
 		}
-		if _, err := h.CloseTicket(ctx, as("bob"), id); !errors.Is(err, ticket.ErrStatus) {
+		if _, err := h.Tickets.CloseTicket(ctx, as("bob"), id); !errors.Is(err, ticket.ErrStatus) {
 			t.Errorf("closing a resolved ticket: %v", err)
 		}
-		must(t)(h.ReopenTicket(ctx, as("bob"), id))
+		must(t)(h.Tickets.ReopenTicket(ctx, as("bob"), id))
 		if s := statusOf(); s != ticket.StatusOpen {
 			t.Errorf("after reopening: %s", s)
 		}
-		if _, err := h.ChangeTicketStatus(ctx, supportDesk, id, "closed", ""); !errors.Is(err, ticket.ErrInvalid) {
+		if _, err := h.Tickets.ChangeTicketStatus(ctx, supportDesk, id, "closed", ""); !errors.Is(err, ticket.ErrInvalid) {
 			t.Errorf("support closing: %v", err)
 		}
 		for name, err := range map[string]error{
-			"close":  appendErr(h.CloseTicket(ctx, supportDesk, id)),
-			"reopen": appendErr(h.ReopenTicket(ctx, supportDesk, id)),
-			"survey": appendErr(h.SubmitSurvey(ctx, supportDesk, id, 5, "")),
+			"close":  appendErr(h.Tickets.CloseTicket(ctx, supportDesk, id)),
+			"reopen": appendErr(h.Tickets.ReopenTicket(ctx, supportDesk, id)),
+			"survey": appendErr(h.Tickets.SubmitSurvey(ctx, supportDesk, id, 5, "")),
 		} {
 			if !errors.Is(err, account.ErrForbidden) {
 				t.Errorf("the back office may %s: %v", name, err)
 			}
 		}
-		if _, err := h.ChangeTicketStatus(ctx, as("bob"), id, "resolved", ""); !errors.Is(err, account.ErrForbidden) {
+		if _, err := h.Tickets.ChangeTicketStatus(ctx, as("bob"), id, "resolved", ""); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("a member changes the status: %v", err)
 		}
-		must(t)(h.CloseTicket(ctx, as("bob"), id))
-		if _, err := h.ReplyToTicket(ctx, as("bob"), id, commands.ReplyToTicket{Body: "one more thing"}); !errors.Is(err, ticket.ErrStatus) || !strings.Contains(err.Error(), "closed") {
+		must(t)(h.Tickets.CloseTicket(ctx, as("bob"), id))
+		if _, err := h.Tickets.ReplyToTicket(ctx, as("bob"), id, commands.ReplyToTicket{Body: "one more thing"}); !errors.Is(err, ticket.ErrStatus) || !strings.Contains(err.Error(), "closed") {
 			t.Errorf("reply to a closed ticket: %v", err)
 		}
-		if _, err := h.ChangeTicketStatus(ctx, supportDesk, "T-0000-0000", "resolved", ""); !errors.Is(err, ticket.ErrNotFound) {
+		if _, err := h.Tickets.ChangeTicketStatus(ctx, supportDesk, "T-0000-0000", "resolved", ""); !errors.Is(err, ticket.ErrNotFound) {
 			t.Errorf("supportDesk, unknown ticket: %v", err)
 		}
 	})
@@ -190,29 +190,29 @@ func appendErr(_ event.AppendResult, err error) error { return err }
 // owner alone adds and removes watchers, who must be admins; a blocked
 // owner loses the ticket; nobody else learns whether a ticket exists.
 func TestTicketAccess_TKT3_X5(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, h *commands.Handler, store eventstore.Store) {
+	forEachEngine(t, func(t *testing.T, h *commands.Set, store eventstore.Store) {
 		ctx := context.Background()
 		ticketAccount(t, h, store)
 		id := openTicket(t, h)
 		for _, who := range []string{"ada", "cyd"} {
-			if _, err := h.AuthorizeTicket(ctx, as(who).Actor, id, ticket.ActionManage); err != nil {
+			if _, err := h.Tickets.AuthorizeTicket(ctx, as(who).Actor, id, ticket.ActionManage); err != nil {
 				t.Errorf("admin %s: %v", who, err)
 			}
 		}
-		if _, err := h.ReplyToTicket(ctx, as("cyd"), id, commands.ReplyToTicket{Body: "I am on it too."}); err != nil {
+		if _, err := h.Tickets.ReplyToTicket(ctx, as("cyd"), id, commands.ReplyToTicket{Body: "I am on it too."}); err != nil {
 			t.Errorf("an admin replies: %v", err)
 		}
 
-		_, stranger := h.AuthorizeTicket(ctx, as("eve").Actor, id, ticket.ActionView)
+		_, stranger := h.Tickets.AuthorizeTicket(ctx, as("eve").Actor, id, ticket.ActionView)
 		if !errors.Is(stranger, account.ErrForbidden) {
 			t.Fatalf("another member's ticket: %v", stranger)
 		}
 		accountWithAdmins(t, h, store, "acc-2")
 		for name, err := range map[string]error{
-			"missing":          ticketErr(h.AuthorizeTicket(ctx, as("eve").Actor, "T-0000-0000", ticket.ActionView)),
-			"malformed":        ticketErr(h.AuthorizeTicket(ctx, as("eve").Actor, "../../etc", ticket.ActionView)),
-			"reply to missing": replyErr(h.ReplyToTicket(ctx, as("eve"), "T-0000-0000", commands.ReplyToTicket{Body: "hi"})),
-			"close another's":  appendErr(h.CloseTicket(ctx, as("eve"), id)),
+			"missing":          ticketErr(h.Tickets.AuthorizeTicket(ctx, as("eve").Actor, "T-0000-0000", ticket.ActionView)),
+			"malformed":        ticketErr(h.Tickets.AuthorizeTicket(ctx, as("eve").Actor, "../../etc", ticket.ActionView)),
+			"reply to missing": replyErr(h.Tickets.ReplyToTicket(ctx, as("eve"), "T-0000-0000", commands.ReplyToTicket{Body: "hi"})),
+			"close another's":  appendErr(h.Tickets.CloseTicket(ctx, as("eve"), id)),
 		} {
 			if err == nil || err.Error() != stranger.Error() {
 				t.Errorf("%s: %v; want the same answer as %v", name, err, stranger)
@@ -220,39 +220,39 @@ func TestTicketAccess_TKT3_X5(t *testing.T) {
 		}
 		// acc-2 is ada's too, so another company's admin is played by zed.
 		joinMember(t, h, store, "acc-2", "zed")
-		if _, err := h.AuthorizeTicket(ctx, as("zed").Actor, id, ticket.ActionView); err == nil || err.Error() != stranger.Error() {
+		if _, err := h.Tickets.AuthorizeTicket(ctx, as("zed").Actor, id, ticket.ActionView); err == nil || err.Error() != stranger.Error() {
 			t.Errorf("another account's member: %v", err)
 		}
 
-		must(t)(h.AddWatcher(ctx, as("bob"), id, "cyd"))
-		if _, err := h.AddWatcher(ctx, as("bob"), id, "eve"); !errors.Is(err, ticket.ErrNotAdmin) {
+		must(t)(h.Tickets.AddWatcher(ctx, as("bob"), id, "cyd"))
+		if _, err := h.Tickets.AddWatcher(ctx, as("bob"), id, "eve"); !errors.Is(err, ticket.ErrNotAdmin) {
 			t.Errorf("a regular member as watcher: %v", err)
 		}
-		if _, err := h.AddWatcher(ctx, as("cyd"), id, "ada"); !errors.Is(err, account.ErrForbidden) {
+		if _, err := h.Tickets.AddWatcher(ctx, as("cyd"), id, "ada"); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("an admin who is not the owner adds a watcher: %v", err)
 		}
-		if _, err := h.AddWatcher(ctx, supportDesk, id, "ada"); !errors.Is(err, account.ErrForbidden) {
+		if _, err := h.Tickets.AddWatcher(ctx, supportDesk, id, "ada"); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("the back office adds a watcher: %v", err)
 		}
-		must(t)(h.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: "acc-1", PersonID: "bob", Role: account.RoleAdmin}))
-		must(t)(h.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: "acc-1", PersonID: "cyd", Role: account.RoleMember}))
-		if _, err := h.AddWatcher(ctx, as("bob"), id, "cyd"); !errors.Is(err, ticket.ErrNotAdmin) {
+		must(t)(h.Accounts.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: "acc-1", PersonID: "bob", Role: account.RoleAdmin}))
+		must(t)(h.Accounts.ChangeMemberRole(ctx, as("ada"), commands.ChangeMemberRole{AccountID: "acc-1", PersonID: "cyd", Role: account.RoleMember}))
+		if _, err := h.Tickets.AddWatcher(ctx, as("bob"), id, "cyd"); !errors.Is(err, ticket.ErrNotAdmin) {
 			t.Errorf("a demoted admin, decided from the account's latest events: %v", err)
 		}
-		tk, err := h.AuthorizeTicket(ctx, as("bob").Actor, id, ticket.ActionWatchers)
+		tk, err := h.Tickets.AuthorizeTicket(ctx, as("bob").Actor, id, ticket.ActionWatchers)
 		if err != nil || strings.Join(tk.Watchers(), ",") != "cyd" {
 			t.Fatalf("watchers %v, %v", tk.Watchers(), err)
 		}
-		must(t)(h.RemoveWatcher(ctx, as("bob"), id, "cyd"))
-		if _, err := h.RemoveWatcher(ctx, as("bob"), id, "cyd"); !errors.Is(err, ticket.ErrNoChange) {
+		must(t)(h.Tickets.RemoveWatcher(ctx, as("bob"), id, "cyd"))
+		if _, err := h.Tickets.RemoveWatcher(ctx, as("bob"), id, "cyd"); !errors.Is(err, ticket.ErrNoChange) {
 			t.Errorf("removing twice: %v", err)
 		}
 
-		must(t)(h.BlockMember(ctx, as("ada"), commands.BlockMember{AccountID: "acc-1", PersonID: "bob"}))
-		if _, err := h.CloseTicket(ctx, as("bob"), id); err == nil || err.Error() != stranger.Error() {
+		must(t)(h.Accounts.BlockMember(ctx, as("ada"), commands.BlockMember{AccountID: "acc-1", PersonID: "bob"}))
+		if _, err := h.Tickets.CloseTicket(ctx, as("bob"), id); err == nil || err.Error() != stranger.Error() {
 			t.Errorf("the blocked owner closes the ticket: %v", err)
 		}
-		must(t)(h.CloseTicket(ctx, as("ada"), id))
+		must(t)(h.Tickets.CloseTicket(ctx, as("ada"), id))
 	})
 }
 

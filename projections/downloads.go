@@ -28,39 +28,40 @@ func (Downloads) Name() string { return "downloads" }
 // Tables implements Projection.
 func (Downloads) Tables() []string { return []string{"dl_releases", "dl_files"} }
 
-var downloadPrefixes = []string{"release."}
+var downloadsTable = newTable("downloads",
+	on(Downloads.published),
+	on(Downloads.withdrawn),
+)
 
 // Apply implements Projection.
 func (d Downloads) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	return applyOf(d.Name(), rec, downloadPrefixes, func(payload any) error { return d.apply(ctx, tx, rec, payload) })
+	return downloadsTable.apply(d, ctx, tx, rec)
 }
 
-func (Downloads) apply(ctx context.Context, tx Tx, rec event.Record, payload any) error {
-	switch e := payload.(type) {
-	case release.Published:
-		v, err := release.ParseVersion(e.Version)
-		if err != nil {
-			return err // the aggregate validated it: a bug, never skipped
-		}
-		if err := tx.Exec(ctx, `INSERT INTO dl_releases (product_id, version, v1, v2, v3, v4, released_at, notes, published_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING`,
-			e.ProductID, e.Version, v[0], v[1], v[2], v[3], e.ReleasedAt.UnixMicro(), e.Notes, rec.RecordedAt.UnixMicro()); err != nil {
+// EventTypes implements Selective.
+func (Downloads) EventTypes() []string { return downloadsTable.eventTypes() }
+
+func (Downloads) published(ctx context.Context, tx Tx, rec event.Record, e release.Published) error {
+	v, err := release.ParseVersion(e.Version)
+	if err != nil {
+		return err // the aggregate validated it: a bug, never skipped
+	}
+	if err := tx.Exec(ctx, `INSERT INTO dl_releases (product_id, version, v1, v2, v3, v4, released_at, notes, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING`,
+		e.ProductID, e.Version, v[0], v[1], v[2], v[3], e.ReleasedAt.UnixMicro(), e.Notes, rec.RecordedAt.UnixMicro()); err != nil {
+		return err
+	}
+	for i, f := range e.Files {
+		if err := tx.Exec(ctx, `INSERT INTO dl_files (product_id, version, seq, name, kind, size, sha256, url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version, name) DO NOTHING`,
+			e.ProductID, e.Version, i, f.Name, string(f.Kind), f.Size, f.SHA256, f.URL); err != nil {
 			return err
 		}
-		for i, f := range e.Files {
-			if err := tx.Exec(ctx, `INSERT INTO dl_files (product_id, version, seq, name, kind, size, sha256, url)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version, name) DO NOTHING`,
-				e.ProductID, e.Version, i, f.Name, string(f.Kind), f.Size, f.SHA256, f.URL); err != nil {
-				return err
-			}
-		}
-		return nil
-	case release.Withdrawn:
-		product, _ := strings.CutPrefix(rec.StreamID, "release-")
-		return tx.Exec(ctx, `UPDATE dl_releases SET withdrawn = 1 WHERE product_id = ? AND version = ?`, product, e.Version)
 	}
 	return nil
 }
 
-// Prefixes implements Selective.
-func (Downloads) Prefixes() []string { return downloadPrefixes }
+func (Downloads) withdrawn(ctx context.Context, tx Tx, rec event.Record, e release.Withdrawn) error {
+	product, _ := strings.CutPrefix(rec.StreamID, "release-")
+	return tx.Exec(ctx, `UPDATE dl_releases SET withdrawn = 1 WHERE product_id = ? AND version = ?`, product, e.Version)
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"seatledger/domain/event"
@@ -72,30 +71,33 @@ func (InstallationManager) Name() string { return "installation_manager" }
 // must not forget what already fired.
 func (InstallationManager) Tables() []string { return []string{"pm_installations"} }
 
-// installationManagerPrefixes are the events the manager reacts to: every
-// installation event but usage reports, notes and refreshes, which it
-// would ignore, and the subscription's.
-var installationManagerPrefixes = []string{
-	installation.TypeActivated, installation.TypeDeactivated, "installation.overuse_", installation.TypeSuspended,
-	installation.TypeResumed, "installation.over_limit_", "subscription.",
-}
+var installationManagerTable = newTable("installation_manager",
+	on(InstallationManager.activated),
+	on(InstallationManager.deactivated),
+	on(InstallationManager.graceStarted),
+	on(InstallationManager.overuseDetected),
+	on(InstallationManager.overuseCleared),
+	on(InstallationManager.suspended),
+	on(InstallationManager.revalidated),
+	on(InstallationManager.resumed),
+	on(InstallationManager.overLimitStarted),
+	on(InstallationManager.overLimitAlerted),
+	on(InstallationManager.overLimitEnded),
+	on(InstallationManager.subscriptionExpired),
+	on(InstallationManager.sublicenseDeleted),
+	on(InstallationManager.sublicenseExpired),
+)
 
-// Prefixes implements Selective.
-func (InstallationManager) Prefixes() []string { return installationManagerPrefixes }
-
-// Apply implements Projection.
+// Apply implements Projection. Rule X-6: the next timer counts from when
+// the event took effect (a timer's due time, rec.Effective), not from
+// when it was recorded, so a late timer's successors fall due as they
+// would have.
 func (m InstallationManager) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	return applyOf(m.Name(), rec, installationManagerPrefixes, func(payload any) error {
-		if sub, ok := strings.CutPrefix(rec.StreamID, "subscription-"); ok {
-			return m.applySubscription(ctx, tx, rec, sub, payload)
-		}
-		id, ok := strings.CutPrefix(rec.StreamID, "installation-")
-		if !ok {
-			return nil
-		}
-		return m.applyInstallation(ctx, tx, rec, id, payload)
-	})
+	return installationManagerTable.apply(m, ctx, tx, rec)
 }
+
+// EventTypes implements Selective.
+func (InstallationManager) EventTypes() []string { return installationManagerTable.eventTypes() }
 
 // The columns of pm_installations that hold the pending timer of each
 // recurring kind.
@@ -109,71 +111,107 @@ const (
 
 var pmTimerColumns = []string{pmGraceTimer, pmOveruseTimer, pmRevalidateTimer, pmAlertTimer, pmTrialTimer}
 
-func (m InstallationManager) applyInstallation(ctx context.Context, tx Tx, rec event.Record, id string, payload any) error {
-	// rule X-6: the next timer counts from when the event took effect (a
-	// timer's due time), not from when it was recorded, so a late timer's
-	// successors fall due as they would have.
-	now := rec.Effective()
-	switch e := payload.(type) {
-	case installation.Activated:
-		if err := tx.Exec(ctx, `INSERT INTO pm_installations (installation_id, subscription_id, key_id, licensed) VALUES (?, ?, ?, 1)
-			ON CONFLICT (installation_id) DO UPDATE SET subscription_id = excluded.subscription_id, key_id = excluded.key_id, licensed = 1`,
-			id, e.SubscriptionID, e.KeyID); err != nil {
-			return fmt.Errorf("record activation of %s: %w", id, err)
-		}
-		if e.TrialEnd.IsZero() {
-			return nil
-		}
-		return m.replace(ctx, tx, id, pmTrialTimer, TimerKindDeactivate, rec, e.TrialEnd, string(installation.TrialEnded)) // SUB-8
-	case installation.Deactivated:
-		if err := m.cancel(ctx, tx, id, pmTimerColumns...); err != nil {
-			return err
-		}
-		if err := tx.Exec(ctx, `UPDATE pm_installations SET licensed = 0 WHERE installation_id = ?`, id); err != nil {
-			return fmt.Errorf("record deactivation of %s: %w", id, err)
-		}
+func (m InstallationManager) activated(ctx context.Context, tx Tx, rec event.Record, e installation.Activated) error {
+	id := installationID(rec)
+	if err := tx.Exec(ctx, `INSERT INTO pm_installations (installation_id, subscription_id, key_id, licensed) VALUES (?, ?, ?, 1)
+		ON CONFLICT (installation_id) DO UPDATE SET subscription_id = excluded.subscription_id, key_id = excluded.key_id, licensed = 1`,
+		id, e.SubscriptionID, e.KeyID); err != nil {
+		return fmt.Errorf("record activation of %s: %w", id, err)
+	}
+	if e.TrialEnd.IsZero() {
 		return nil
-	case installation.GraceStarted:
-		// A new grace (USE-5) supersedes a pending detection.
-		if err := m.cancel(ctx, tx, id, pmOveruseTimer); err != nil {
-			return err
-		}
-		return m.replace(ctx, tx, id, pmGraceTimer, TimerKindGraceEnd, rec, e.Ends, "") // USE-3, USE-4
-	case installation.OveruseDetected:
-		return m.replace(ctx, tx, id, pmOveruseTimer, TimerKindOveruseDeactivate, rec, e.DeactivateAt, "") // USE-4
-	case installation.OveruseCleared:
-		return m.cancel(ctx, tx, id, pmOveruseTimer)
-	case installation.Suspended, installation.Revalidated:
-		if err := m.cancel(ctx, tx, id, pmOveruseTimer); err != nil {
-			return err
-		}
-		return m.replace(ctx, tx, id, pmRevalidateTimer, TimerKindRevalidate, rec, now.Add(installation.RevalidateInterval), "") // USE-4
-	case installation.Resumed:
-		return m.cancel(ctx, tx, id, pmRevalidateTimer)
-	case installation.OverLimitStarted, installation.OverLimitAlerted:
-		return m.replace(ctx, tx, id, pmAlertTimer, TimerKindOverLimitAlert, rec, now.Add(installation.AlertInterval), "") // USE-6
-	case installation.OverLimitEnded:
-		return m.cancel(ctx, tx, id, pmAlertTimer)
+	}
+	return m.replace(ctx, tx, id, pmTrialTimer, TimerKindDeactivate, rec, e.TrialEnd, string(installation.TrialEnded)) // SUB-8
+}
+
+func (m InstallationManager) deactivated(ctx context.Context, tx Tx, rec event.Record, _ installation.Deactivated) error {
+	id := installationID(rec)
+	if err := m.cancel(ctx, tx, id, pmTimerColumns...); err != nil {
+		return err
+	}
+	if err := tx.Exec(ctx, `UPDATE pm_installations SET licensed = 0 WHERE installation_id = ?`, id); err != nil {
+		return fmt.Errorf("record deactivation of %s: %w", id, err)
 	}
 	return nil
 }
 
-func (m InstallationManager) applySubscription(ctx context.Context, tx Tx, rec event.Record, sub string, payload any) error {
-	switch e := payload.(type) {
-	case subscription.Expired:
-		// SUB-6: the expired subscription's installations are deactivated.
-		return m.deactivateWhere(ctx, tx, rec, "subscription_id", sub, installation.SubscriptionEnd)
-	case subscription.SublicenseDeleted:
-		// KEY-6: an installation using a deleted sublicense is deactivated.
-		if e.KeyID == "" {
-			return nil
-		}
-		return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.KeyDeleted)
-	case subscription.SublicenseExpired:
-		// KEY-3: so is one using a sublicense whose grace has ended.
-		return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.SubscriptionEnd)
+// graceStarted: USE-3, USE-4; a new grace (USE-5) supersedes a pending
+// detection.
+func (m InstallationManager) graceStarted(ctx context.Context, tx Tx, rec event.Record, e installation.GraceStarted) error {
+	id := installationID(rec)
+	if err := m.cancel(ctx, tx, id, pmOveruseTimer); err != nil {
+		return err
 	}
-	return nil
+	return m.replace(ctx, tx, id, pmGraceTimer, TimerKindGraceEnd, rec, e.Ends, "")
+}
+
+func (m InstallationManager) overuseDetected(ctx context.Context, tx Tx, rec event.Record, e installation.OveruseDetected) error {
+	return m.replace(ctx, tx, installationID(rec), pmOveruseTimer, TimerKindOveruseDeactivate, rec, e.DeactivateAt, "") // USE-4
+}
+
+func (m InstallationManager) overuseCleared(ctx context.Context, tx Tx, rec event.Record, _ installation.OveruseCleared) error {
+	return m.cancel(ctx, tx, installationID(rec), pmOveruseTimer)
+}
+
+func (m InstallationManager) suspended(ctx context.Context, tx Tx, rec event.Record, _ installation.Suspended) error {
+	return m.revalidateLater(ctx, tx, rec)
+}
+
+func (m InstallationManager) revalidated(ctx context.Context, tx Tx, rec event.Record, _ installation.Revalidated) error {
+	return m.revalidateLater(ctx, tx, rec)
+}
+
+// revalidateLater plans the next re-validation of a farm suspended for
+// overuse, 20 minutes on (USE-4).
+func (m InstallationManager) revalidateLater(ctx context.Context, tx Tx, rec event.Record) error {
+	id := installationID(rec)
+	if err := m.cancel(ctx, tx, id, pmOveruseTimer); err != nil {
+		return err
+	}
+	return m.replace(ctx, tx, id, pmRevalidateTimer, TimerKindRevalidate, rec, rec.Effective().Add(installation.RevalidateInterval), "")
+}
+
+func (m InstallationManager) resumed(ctx context.Context, tx Tx, rec event.Record, _ installation.Resumed) error {
+	return m.cancel(ctx, tx, installationID(rec), pmRevalidateTimer)
+}
+
+func (m InstallationManager) overLimitStarted(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitStarted) error {
+	return m.alertLater(ctx, tx, rec)
+}
+
+func (m InstallationManager) overLimitAlerted(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitAlerted) error {
+	return m.alertLater(ctx, tx, rec)
+}
+
+// alertLater plans the next hourly check of a proxy server over its
+// limit (USE-6).
+func (m InstallationManager) alertLater(ctx context.Context, tx Tx, rec event.Record) error {
+	return m.replace(ctx, tx, installationID(rec), pmAlertTimer, TimerKindOverLimitAlert, rec, rec.Effective().Add(installation.AlertInterval), "")
+}
+
+func (m InstallationManager) overLimitEnded(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitEnded) error {
+	return m.cancel(ctx, tx, installationID(rec), pmAlertTimer)
+}
+
+// subscriptionExpired: SUB-6, the expired subscription's installations
+// are deactivated.
+func (m InstallationManager) subscriptionExpired(ctx context.Context, tx Tx, rec event.Record, _ subscription.Expired) error {
+	return m.deactivateWhere(ctx, tx, rec, "subscription_id", subscriptionID(rec), installation.SubscriptionEnd)
+}
+
+// sublicenseDeleted: KEY-6, an installation using a deleted sublicense is
+// deactivated.
+func (m InstallationManager) sublicenseDeleted(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseDeleted) error {
+	if e.KeyID == "" {
+		return nil
+	}
+	return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.KeyDeleted)
+}
+
+// sublicenseExpired: KEY-3, so is one using a sublicense whose grace has
+// ended.
+func (m InstallationManager) sublicenseExpired(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseExpired) error {
+	return m.deactivateWhere(ctx, tx, rec, "key_id", e.KeyID, installation.SubscriptionEnd)
 }
 
 // deactivateWhere schedules, due at once, the deactivation of every

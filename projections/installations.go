@@ -9,8 +9,6 @@ import (
 	"seatledger/domain/installation"
 )
 
-var installationPrefixes = []string{"installation."}
-
 // licensedStatuses are the statuses of an installation that holds its
 // key (installation.Installation.Licensed), as SQL.
 const licensedStatuses = `('active', 'suspended', 'deactivation_pending')`
@@ -50,50 +48,85 @@ func (Installations) Tables() []string {
 	return []string{"inst_installations", "inst_usage_days"}
 }
 
-// Prefixes implements Selective.
-func (Installations) Prefixes() []string { return installationPrefixes }
+var installationsTable = newTable("installations",
+	on(Installations.activated),
+	on(Installations.refreshed),
+	on(Installations.reported),
+	on(Installations.deactivationRequested),
+	on(Installations.deactivated),
+	on(Installations.notesSet),
+	on(Installations.graceStarted),
+	on(Installations.suspended),
+	on(Installations.resumed),
+	on(Installations.enrolled),
+	on(Installations.overLimitStarted),
+	on(Installations.overLimitAlerted),
+	on(Installations.overLimitEnded),
+)
 
 // Apply implements Projection.
 func (in Installations) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	return applyOf(in.Name(), rec, installationPrefixes, func(payload any) error {
-		id, _ := strings.CutPrefix(rec.StreamID, "installation-")
-		return in.apply(ctx, tx, rec, payload, id)
-	})
+	return installationsTable.apply(in, ctx, tx, rec)
 }
 
-func (in Installations) apply(ctx context.Context, tx Tx, rec event.Record, payload any, id string) error {
-	set := func(assignments string, args ...any) error {
-		return tx.Exec(ctx, `UPDATE inst_installations SET `+assignments+` WHERE installation_id = ?`, append(args, id)...)
-	}
-	switch e := payload.(type) {
-	case installation.Activated:
-		return in.activated(ctx, tx, rec, e, id)
-	case installation.Refreshed:
-		return set(`quota = ?, license_end = ?`, e.License.Seats, timeOrNull(e.License.End))
-	case installation.UsageReported:
-		return in.reported(ctx, tx, rec, e, id)
-	case installation.DeactivationRequested:
-		return set(`status = ?`, string(installation.Pending))
-	case installation.Deactivated:
-		return set(`status = ?, over_limit = 0`, string(installation.Inactive))
-	case installation.NotesSet:
-		return set(`notes = ?`, e.Notes)
-	case installation.GraceStarted:
-		return set(`grace_ends = ?`, e.Ends.UnixMicro())
-	case installation.Suspended:
-		return set(`status = ?`, string(installation.SuspendedStatus))
-	case installation.Resumed:
-		return set(`status = ?`, string(installation.Active))
-	case installation.Enrolled:
-		// USE-6: enrolled computers count at once, until the next report.
-		return set(`current_usage = ?, quota = ?, peak_usage = CASE WHEN peak_usage < ? THEN ? ELSE peak_usage END`,
-			e.Managed, e.Quota, e.Managed, e.Managed)
-	case installation.OverLimitStarted, installation.OverLimitAlerted:
-		return set(`over_limit = 1`)
-	case installation.OverLimitEnded:
-		return set(`over_limit = 0`)
-	}
-	return nil
+// EventTypes implements Selective.
+func (Installations) EventTypes() []string { return installationsTable.eventTypes() }
+
+// installationID is the installation whose stream rec is in.
+func installationID(rec event.Record) string {
+	id, _ := strings.CutPrefix(rec.StreamID, "installation-")
+	return id
+}
+
+// set updates the columns of assignments of the installation rec is of.
+func (Installations) set(ctx context.Context, tx Tx, rec event.Record, assignments string, args ...any) error {
+	return tx.Exec(ctx, `UPDATE inst_installations SET `+assignments+` WHERE installation_id = ?`, append(args, installationID(rec))...)
+}
+
+func (in Installations) refreshed(ctx context.Context, tx Tx, rec event.Record, e installation.Refreshed) error {
+	return in.set(ctx, tx, rec, `quota = ?, license_end = ?`, e.License.Seats, timeOrNull(e.License.End))
+}
+
+func (in Installations) deactivationRequested(ctx context.Context, tx Tx, rec event.Record, _ installation.DeactivationRequested) error {
+	return in.set(ctx, tx, rec, `status = ?`, string(installation.Pending))
+}
+
+func (in Installations) deactivated(ctx context.Context, tx Tx, rec event.Record, _ installation.Deactivated) error {
+	return in.set(ctx, tx, rec, `status = ?, over_limit = 0`, string(installation.Inactive))
+}
+
+func (in Installations) notesSet(ctx context.Context, tx Tx, rec event.Record, e installation.NotesSet) error {
+	return in.set(ctx, tx, rec, `notes = ?`, e.Notes)
+}
+
+func (in Installations) graceStarted(ctx context.Context, tx Tx, rec event.Record, e installation.GraceStarted) error {
+	return in.set(ctx, tx, rec, `grace_ends = ?`, e.Ends.UnixMicro())
+}
+
+func (in Installations) suspended(ctx context.Context, tx Tx, rec event.Record, _ installation.Suspended) error {
+	return in.set(ctx, tx, rec, `status = ?`, string(installation.SuspendedStatus))
+}
+
+func (in Installations) resumed(ctx context.Context, tx Tx, rec event.Record, _ installation.Resumed) error {
+	return in.set(ctx, tx, rec, `status = ?`, string(installation.Active))
+}
+
+// enrolled: USE-6, enrolled computers count at once, until the next report.
+func (in Installations) enrolled(ctx context.Context, tx Tx, rec event.Record, e installation.Enrolled) error {
+	return in.set(ctx, tx, rec, `current_usage = ?, quota = ?, peak_usage = CASE WHEN peak_usage < ? THEN ? ELSE peak_usage END`,
+		e.Managed, e.Quota, e.Managed, e.Managed)
+}
+
+func (in Installations) overLimitStarted(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitStarted) error {
+	return in.set(ctx, tx, rec, `over_limit = 1`)
+}
+
+func (in Installations) overLimitAlerted(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitAlerted) error {
+	return in.set(ctx, tx, rec, `over_limit = 1`)
+}
+
+func (in Installations) overLimitEnded(ctx context.Context, tx Tx, rec event.Record, _ installation.OverLimitEnded) error {
+	return in.set(ctx, tx, rec, `over_limit = 0`)
 }
 
 // newActivation is true in activated's upsert when the row's activation
@@ -109,7 +142,8 @@ const newActivation = `(inst_installations.generation <> excluded.generation
 // suspension for overuse (USE-4) and no pending deactivation (ACT-7). (A
 // new activation always follows a deactivation, which has cleared the
 // over-limit flag.)
-func (Installations) activated(ctx context.Context, tx Tx, rec event.Record, e installation.Activated, id string) error {
+func (Installations) activated(ctx context.Context, tx Tx, rec event.Record, e installation.Activated) error {
+	id := installationID(rec)
 	idn := e.Identity
 	name := idn.FarmName
 	if idn.Kind == installation.ProxyServer {
@@ -140,8 +174,8 @@ func (Installations) activated(ctx context.Context, tx Tx, rec event.Record, e i
 // reported records a usage report (USE-1, USE-2): a current one moves
 // current usage, quota and last report time; every one may raise the
 // overall peak and its day's peak.
-func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e installation.UsageReported, id string) error {
-	received := rec.RecordedAt.UnixMicro()
+func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e installation.UsageReported) error {
+	id, received := installationID(rec), rec.RecordedAt.UnixMicro()
 	var err error
 	if e.Current { // one statement: a report is the hottest event of the log
 		err = tx.Exec(ctx, `UPDATE inst_installations SET current_usage = ?, quota = ?, last_report_at = ?, last_observed_at = ?,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"seatledger/domain/event"
@@ -80,79 +79,116 @@ func (Lifecycle) Name() string { return "lifecycle" }
 // must not forget what already fired.
 func (Lifecycle) Tables() []string { return []string{"lifecycle_subscriptions"} }
 
-var subscriptionPrefixes = []string{"subscription."}
+var lifecycleTable = newTable("lifecycle",
+	on(Lifecycle.purchased),
+	on(Lifecycle.renewed),
+	on(Lifecycle.autoRenewSet),
+	on(Lifecycle.cancelled),
+	on(Lifecycle.graceStarted),
+	on(Lifecycle.sublicenseCreated),
+	on(Lifecycle.sublicenseChanged),
+	on(Lifecycle.sublicenseGraceStarted),
+	on(Lifecycle.renewalRequested),
+)
 
-// Apply implements Projection.
+// Apply implements Projection. Rule X-6: the plans count from when the
+// event took effect (rec.Effective), not from when it was recorded.
 func (l Lifecycle) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	return applyOf(l.Name(), rec, subscriptionPrefixes, func(payload any) error {
-		sub, _ := strings.CutPrefix(rec.StreamID, "subscription-")
-		return l.apply(ctx, tx, rec, sub, payload)
-	})
+	return lifecycleTable.apply(l, ctx, tx, rec)
 }
 
-func (l Lifecycle) apply(ctx context.Context, tx Tx, rec event.Record, sub string, payload any) error {
-	now := rec.Effective() // rule X-6: plans count from when the event took effect
-	switch e := payload.(type) {
-	case subscription.Purchased:
-		if e.Period == subscription.Permanent {
-			return nil // nothing ends
-		}
-		if err := tx.Exec(ctx, `INSERT INTO lifecycle_subscriptions (subscription_id, end_at, auto_renew) VALUES (?, ?, ?)
-			ON CONFLICT (subscription_id) DO NOTHING`, sub, e.End.UnixMicro(), boolInt(e.AutoRenew)); err != nil {
-			return err
-		}
-		return l.plan(ctx, tx, sub, e.End, e.AutoRenew, now)
-	case subscription.Renewed:
-		if e.InsuranceEnd != nil {
-			return nil
-		}
-		old, autoRenew, ok, err := l.state(ctx, tx, sub)
-		if err != nil || !ok {
-			return err
-		}
-		if err := l.cancel(ctx, tx, sub, old); err != nil {
-			return err
-		}
-		if err := tx.Exec(ctx, `UPDATE lifecycle_subscriptions SET end_at = ? WHERE subscription_id = ?`, e.End.UnixMicro(), sub); err != nil {
-			return err
-		}
-		return l.plan(ctx, tx, sub, e.End, autoRenew, now)
-	case subscription.AutoRenewSet, subscription.Cancelled:
-		on := false
-		if set, ok := e.(subscription.AutoRenewSet); ok {
-			on = set.On
-		}
-		end, _, ok, err := l.state(ctx, tx, sub)
-		if err != nil || !ok {
-			return err
-		}
-		if err := tx.Exec(ctx, `UPDATE lifecycle_subscriptions SET auto_renew = ? WHERE subscription_id = ?`, boolInt(on), sub); err != nil {
-			return err
-		}
-		if !on {
-			return l.Scheduler.Cancel(ctx, tx, renewTimerID(sub, end))
-		}
-		return l.schedule(ctx, tx, renewTimerID(sub, end), TimerKindRenew, later(end.Add(-subscription.RenewalLead), now), LifecycleTimer{SubscriptionID: sub, End: end})
-	case subscription.GraceStarted:
-		return l.schedule(ctx, tx, "lapse/"+sub+"/"+stamp(e.End)+"/expiry", TimerKindLapse, e.End.Add(subscription.GracePeriod), LifecycleTimer{SubscriptionID: sub, End: e.End})
-	case subscription.SublicenseCreated:
-		return l.planKey(ctx, tx, sub, e.Key.KeyID, e.ExpiresAt, now)
-	case subscription.SublicenseChanged:
-		// The timers of the expiry it had record nothing when they fire.
-		return l.planKey(ctx, tx, sub, e.KeyID, e.ExpiresAt, now)
-	case subscription.SublicenseGraceStarted:
-		// KEY-3: 30 days of grace, then the sublicense expires.
-		return l.schedule(ctx, tx, lapseKeyTimerID(sub, e.KeyID, e.ExpiresAt)+"/expiry", TimerKindLapseSublicense,
-			e.ExpiresAt.Add(subscription.GracePeriod), LifecycleTimer{SubscriptionID: sub, KeyID: e.KeyID, End: e.ExpiresAt})
-	case subscription.RenewalRequested:
-		body, err := json.Marshal(RenewalRequest{Type: subscription.TypeRenewalRequested, RequestID: e.RequestID, SubscriptionID: sub,
-			ProductID: e.ProductID, Seats: e.Seats, Period: string(e.Period), End: e.End, RequestedAt: now})
-		if err != nil {
-			return err
-		}
-		return l.Scheduler.Schedule(ctx, tx, Timer{ID: "order-webhook/" + rec.ID, Kind: TimerKindOrderWebhook, Due: now, Payload: body})
+// EventTypes implements Selective.
+func (Lifecycle) EventTypes() []string { return lifecycleTable.eventTypes() }
+
+func (l Lifecycle) purchased(ctx context.Context, tx Tx, rec event.Record, e subscription.Purchased) error {
+	if e.Period == subscription.Permanent {
+		return nil // nothing ends
 	}
-	return nil
+	sub := subscriptionID(rec)
+	if err := tx.Exec(ctx, `INSERT INTO lifecycle_subscriptions (subscription_id, end_at, auto_renew) VALUES (?, ?, ?)
+		ON CONFLICT (subscription_id) DO NOTHING`, sub, e.End.UnixMicro(), boolInt(e.AutoRenew)); err != nil {
+		return err
+	}
+	return l.plan(ctx, tx, sub, e.End, e.AutoRenew, rec.Effective())
+}
+
+func (l Lifecycle) renewed(ctx context.Context, tx Tx, rec event.Record, e subscription.Renewed) error {
+	if e.InsuranceEnd != nil {
+		return nil
+	}
+	sub := subscriptionID(rec)
+	old, autoRenew, ok, err := l.state(ctx, tx, sub)
+	if err != nil || !ok {
+		return err
+	}
+	if err := l.cancel(ctx, tx, sub, old); err != nil {
+		return err
+	}
+	if err := tx.Exec(ctx, `UPDATE lifecycle_subscriptions SET end_at = ? WHERE subscription_id = ?`, e.End.UnixMicro(), sub); err != nil {
+		return err
+	}
+	return l.plan(ctx, tx, sub, e.End, autoRenew, rec.Effective())
+}
+
+func (l Lifecycle) autoRenewSet(ctx context.Context, tx Tx, rec event.Record, e subscription.AutoRenewSet) error {
+	return l.setAutoRenew(ctx, tx, rec, e.On)
+}
+
+// cancelled: a cancelled subscription renews no more.
+func (l Lifecycle) cancelled(ctx context.Context, tx Tx, rec event.Record, _ subscription.Cancelled) error {
+	return l.setAutoRenew(ctx, tx, rec, false)
+}
+
+// setAutoRenew records whether the subscription renews itself, and
+// schedules or cancels its renewal request (SUB-2).
+func (l Lifecycle) setAutoRenew(ctx context.Context, tx Tx, rec event.Record, on bool) error {
+	sub := subscriptionID(rec)
+	end, _, ok, err := l.state(ctx, tx, sub)
+	if err != nil || !ok {
+		return err
+	}
+	if err := tx.Exec(ctx, `UPDATE lifecycle_subscriptions SET auto_renew = ? WHERE subscription_id = ?`, boolInt(on), sub); err != nil {
+		return err
+	}
+	if !on {
+		return l.Scheduler.Cancel(ctx, tx, renewTimerID(sub, end))
+	}
+	return l.schedule(ctx, tx, renewTimerID(sub, end), TimerKindRenew, later(end.Add(-subscription.RenewalLead), rec.Effective()),
+		LifecycleTimer{SubscriptionID: sub, End: end})
+}
+
+func (l Lifecycle) graceStarted(ctx context.Context, tx Tx, rec event.Record, e subscription.GraceStarted) error {
+	sub := subscriptionID(rec)
+	return l.schedule(ctx, tx, "lapse/"+sub+"/"+stamp(e.End)+"/expiry", TimerKindLapse, e.End.Add(subscription.GracePeriod),
+		LifecycleTimer{SubscriptionID: sub, End: e.End})
+}
+
+func (l Lifecycle) sublicenseCreated(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseCreated) error {
+	return l.planKey(ctx, tx, subscriptionID(rec), e.Key.KeyID, e.ExpiresAt, rec.Effective())
+}
+
+// sublicenseChanged: the timers of the expiry it had record nothing when
+// they fire.
+func (l Lifecycle) sublicenseChanged(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseChanged) error {
+	return l.planKey(ctx, tx, subscriptionID(rec), e.KeyID, e.ExpiresAt, rec.Effective())
+}
+
+// sublicenseGraceStarted: KEY-3, 30 days of grace, then the sublicense
+// expires.
+func (l Lifecycle) sublicenseGraceStarted(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseGraceStarted) error {
+	sub := subscriptionID(rec)
+	return l.schedule(ctx, tx, lapseKeyTimerID(sub, e.KeyID, e.ExpiresAt)+"/expiry", TimerKindLapseSublicense,
+		e.ExpiresAt.Add(subscription.GracePeriod), LifecycleTimer{SubscriptionID: sub, KeyID: e.KeyID, End: e.ExpiresAt})
+}
+
+func (l Lifecycle) renewalRequested(ctx context.Context, tx Tx, rec event.Record, e subscription.RenewalRequested) error {
+	now := rec.Effective()
+	body, err := json.Marshal(RenewalRequest{Type: subscription.TypeRenewalRequested, RequestID: e.RequestID, SubscriptionID: subscriptionID(rec),
+		ProductID: e.ProductID, Seats: e.Seats, Period: string(e.Period), End: e.End, RequestedAt: now})
+	if err != nil {
+		return err
+	}
+	return l.Scheduler.Schedule(ctx, tx, Timer{ID: "order-webhook/" + rec.ID, Kind: TimerKindOrderWebhook, Due: now, Payload: body})
 }
 
 // plan schedules what the end date brings: reminders, the renewal
@@ -251,6 +287,3 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-// Prefixes implements Selective.
-func (Lifecycle) Prefixes() []string { return subscriptionPrefixes }

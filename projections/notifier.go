@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,120 +44,164 @@ func (Notifier) Tables() []string {
 		"notify_tickets", "notify_ticket_watchers", "notify_installations"}
 }
 
-var licensePrefixes = []string{"subscription.", "product."}
-
-// Prefixes implements Selective.
-func (Notifier) Prefixes() []string {
-	return slices.Concat(peoplePrefixes, licensePrefixes, ticketPrefixes, notifyInstallationPrefixes)
-}
+var notifierTable = newTable("notifier",
+	// People and accounts (MEM-1, MEM-4, MEM-8).
+	on(Notifier.signedUp),
+	on(Notifier.personProfileChanged),
+	on(Notifier.passwordResetRequested),
+	on(Notifier.accountCreated),
+	on(Notifier.accountProfileChanged),
+	on(Notifier.roleChanged),
+	on(Notifier.memberInvited),
+	on(Notifier.memberJoined),
+	on(Notifier.memberBlocked),
+	on(Notifier.memberUnblocked),
+	on(Notifier.memberRemoved),
+	on(Notifier.memberLeft),
+	// Subscriptions (SUB-6, KEY-3).
+	on(Notifier.productDefined),
+	on(Notifier.purchased),
+	on(Notifier.registered),
+	on(Notifier.renamed),
+	on(Notifier.expiryReminded),
+	on(Notifier.subscriptionGraceStarted),
+	on(Notifier.sublicenseGraceStarted),
+	// Tickets (TKT-3).
+	on(Notifier.ticketOpened),
+	on(Notifier.ticketReplied),
+	on(Notifier.ticketStatusChanged),
+	on(Notifier.ticketClosed),
+	on(Notifier.ticketReopened),
+	on(Notifier.watcherAdded),
+	on(Notifier.watcherRemoved),
+	// Installations (USE-3, USE-4, USE-6).
+	on(Notifier.installationActivated),
+	on(Notifier.installationGraceStarted),
+	on(Notifier.installationSuspended),
+	on(Notifier.overLimitStarted),
+	on(Notifier.overLimitAlerted),
+)
 
 // Apply implements Projection.
 func (n Notifier) Apply(ctx context.Context, tx Tx, rec event.Record) error {
-	if err := applyPeople(n.Name(), rec, func(payload any, acc, pid string) error { return n.apply(ctx, tx, rec, payload, acc, pid) }); err != nil {
-		return err
-	}
-	if err := applyOf(n.Name(), rec, licensePrefixes, func(payload any) error {
-		sub, _ := strings.CutPrefix(rec.StreamID, "subscription-")
-		return n.applyLicense(ctx, tx, rec, payload, sub)
-	}); err != nil {
-		return err
-	}
-	if err := applyOf(n.Name(), rec, ticketPrefixes, func(payload any) error {
-		id, _ := strings.CutPrefix(rec.StreamID, "ticket-")
-		return n.applyTicket(ctx, tx, rec, payload, id)
-	}); err != nil {
-		return err
-	}
-	return applyOf(n.Name(), rec, notifyInstallationPrefixes, func(payload any) error {
-		id, _ := strings.CutPrefix(rec.StreamID, "installation-")
-		return n.applyInstallation(ctx, tx, rec, payload, id)
-	})
+	return notifierTable.apply(n, ctx, tx, rec)
 }
 
-func (n Notifier) apply(ctx context.Context, tx Tx, rec event.Record, payload any, acc, pid string) error {
-	send := func(m Mail) error { return scheduleMail(ctx, tx, n.Scheduler, rec.ID, rec.Effective(), m) }
-	switch e := payload.(type) {
-	case person.SignedUp:
-		if err := tx.Exec(ctx, `INSERT INTO notify_persons (person_id, email, first_name, last_name) VALUES (?, ?, ?, ?)
-			ON CONFLICT (person_id) DO NOTHING`, e.PersonID, e.Email, e.FirstName, e.LastName); err != nil {
-			return err
-		}
-		if e.VerifiedByInvitation != "" {
-			return nil // the invitation link proved the address
-		}
-		return send(Mail{To: e.Email, Language: "en", Template: TemplateVerifyEmail, Data: map[string]string{"first_name": e.FirstName},
-			Link: &Link{Path: "/verify-email", Query: map[string]string{"person": e.PersonID}, TokenPurpose: person.TokenVerifyEmail, TokenSubject: e.PersonID}})
-	case person.ProfileChanged:
-		return tx.Exec(ctx, `UPDATE notify_persons SET first_name = ?, last_name = ? WHERE person_id = ?`, e.FirstName, e.LastName, pid)
-	case person.PasswordResetRequested:
-		p, err := n.person(ctx, tx, pid)
-		if err != nil || p.email == "" {
-			return err
-		}
-		return send(Mail{To: p.email, Language: "en", Template: TemplatePasswordReset, Data: map[string]string{"first_name": p.first},
-			Link: &Link{Path: "/reset-password", Query: map[string]string{"person": pid}, TokenPurpose: person.TokenPasswordReset, TokenSubject: e.ResetID}})
-	case account.Created:
-		if err := n.setMember(ctx, tx, e.AccountID, e.CreatorID, account.RoleAdmin); err != nil {
-			return err
-		}
-		return tx.Exec(ctx, `INSERT INTO notify_accounts (account_id, company_name) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`,
-			e.AccountID, e.Company.Name)
-	case account.RoleChanged:
-		return tx.Exec(ctx, `UPDATE notify_members SET role = ? WHERE account_id = ? AND person_id = ?`, e.Role.String(), acc, e.PersonID)
-	case account.MemberUnblocked:
-		if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 0 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
-			return err
-		}
-		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberUnblocked)
-	case account.MemberLeft:
-		return tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, e.PersonID)
-	case account.ProfileChanged:
-		return tx.Exec(ctx, `UPDATE notify_accounts SET company_name = ? WHERE account_id = ?`, e.Company.Name, acc)
-	case account.MemberInvited:
-		if err := n.setLanguage(ctx, tx, "invitation/"+e.InvitationID, e.Language); err != nil {
-			return err
-		}
-		inviter, err := n.person(ctx, tx, e.InvitedBy)
-		if err != nil {
-			return err
-		}
-		company, err := n.company(ctx, tx, acc)
-		if err != nil {
-			return err
-		}
-		return send(Mail{To: e.Email, Language: e.Language, Template: TemplateInvitation,
-			Data: map[string]string{"company": company, "inviter": strings.TrimSpace(inviter.first + " " + inviter.last)},
-			Link: &Link{Path: "/invitations/accept", Query: map[string]string{"account": acc, "invitation": e.InvitationID},
-				TokenPurpose: account.TokenInvitation, TokenSubject: e.InvitationID}})
-	case account.MemberJoined:
-		if err := n.setMember(ctx, tx, acc, e.PersonID, account.RoleMember); err != nil {
-			return err
-		}
-		if e.InvitationID == "" {
-			return nil
-		}
-		lang, err := n.language(ctx, tx, "invitation/"+e.InvitationID)
-		if err != nil {
-			return err
-		}
-		return n.setLanguage(ctx, tx, "member/"+acc+"/"+e.PersonID, lang)
-	case account.MemberBlocked:
-		if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 1 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
-			return err
-		}
-		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberBlocked)
-	case account.MemberRemoved:
-		if err := tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
-			return err
-		}
-		return n.tellMember(ctx, tx, send, acc, e.PersonID, TemplateMemberRemoved)
+// EventTypes implements Selective.
+func (Notifier) EventTypes() []string { return notifierTable.eventTypes() }
+
+// send puts m, caused by rec, in the outbox.
+func (n Notifier) send(ctx context.Context, tx Tx, rec event.Record, m Mail) error {
+	return scheduleMail(ctx, tx, n.Scheduler, rec.ID, rec.Effective(), m)
+}
+
+func (n Notifier) signedUp(ctx context.Context, tx Tx, rec event.Record, e person.SignedUp) error {
+	if err := tx.Exec(ctx, `INSERT INTO notify_persons (person_id, email, first_name, last_name) VALUES (?, ?, ?, ?)
+		ON CONFLICT (person_id) DO NOTHING`, e.PersonID, e.Email, e.FirstName, e.LastName); err != nil {
+		return err
 	}
-	return nil
+	if e.VerifiedByInvitation != "" {
+		return nil // the invitation link proved the address
+	}
+	return n.send(ctx, tx, rec, Mail{To: e.Email, Language: "en", Template: TemplateVerifyEmail, Data: map[string]string{"first_name": e.FirstName},
+		Link: &Link{Path: "/verify-email", Query: map[string]string{"person": e.PersonID}, TokenPurpose: person.TokenVerifyEmail, TokenSubject: e.PersonID}})
+}
+
+func (Notifier) personProfileChanged(ctx context.Context, tx Tx, rec event.Record, e person.ProfileChanged) error {
+	return tx.Exec(ctx, `UPDATE notify_persons SET first_name = ?, last_name = ? WHERE person_id = ?`, e.FirstName, e.LastName, personID(rec))
+}
+
+func (n Notifier) passwordResetRequested(ctx context.Context, tx Tx, rec event.Record, e person.PasswordResetRequested) error {
+	pid := personID(rec)
+	p, err := n.person(ctx, tx, pid)
+	if err != nil || p.email == "" {
+		return err
+	}
+	return n.send(ctx, tx, rec, Mail{To: p.email, Language: "en", Template: TemplatePasswordReset, Data: map[string]string{"first_name": p.first},
+		Link: &Link{Path: "/reset-password", Query: map[string]string{"person": pid}, TokenPurpose: person.TokenPasswordReset, TokenSubject: e.ResetID}})
+}
+
+func (n Notifier) accountCreated(ctx context.Context, tx Tx, _ event.Record, e account.Created) error {
+	if err := n.setMember(ctx, tx, e.AccountID, e.CreatorID, account.RoleAdmin); err != nil {
+		return err
+	}
+	return tx.Exec(ctx, `INSERT INTO notify_accounts (account_id, company_name) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING`,
+		e.AccountID, e.Company.Name)
+}
+
+func (Notifier) accountProfileChanged(ctx context.Context, tx Tx, rec event.Record, e account.ProfileChanged) error {
+	return tx.Exec(ctx, `UPDATE notify_accounts SET company_name = ? WHERE account_id = ?`, e.Company.Name, accountID(rec))
+}
+
+func (Notifier) roleChanged(ctx context.Context, tx Tx, rec event.Record, e account.RoleChanged) error {
+	return tx.Exec(ctx, `UPDATE notify_members SET role = ? WHERE account_id = ? AND person_id = ?`, e.Role.String(), accountID(rec), e.PersonID)
+}
+
+func (n Notifier) memberInvited(ctx context.Context, tx Tx, rec event.Record, e account.MemberInvited) error {
+	acc := accountID(rec)
+	if err := n.setLanguage(ctx, tx, "invitation/"+e.InvitationID, e.Language); err != nil {
+		return err
+	}
+	inviter, err := n.person(ctx, tx, e.InvitedBy)
+	if err != nil {
+		return err
+	}
+	company, err := n.company(ctx, tx, acc)
+	if err != nil {
+		return err
+	}
+	return n.send(ctx, tx, rec, Mail{To: e.Email, Language: e.Language, Template: TemplateInvitation,
+		Data: map[string]string{"company": company, "inviter": strings.TrimSpace(inviter.first + " " + inviter.last)},
+		Link: &Link{Path: "/invitations/accept", Query: map[string]string{"account": acc, "invitation": e.InvitationID},
+			TokenPurpose: account.TokenInvitation, TokenSubject: e.InvitationID}})
+}
+
+func (n Notifier) memberJoined(ctx context.Context, tx Tx, rec event.Record, e account.MemberJoined) error {
+	acc := accountID(rec)
+	if err := n.setMember(ctx, tx, acc, e.PersonID, account.RoleMember); err != nil {
+		return err
+	}
+	if e.InvitationID == "" {
+		return nil
+	}
+	lang, err := n.language(ctx, tx, "invitation/"+e.InvitationID)
+	if err != nil {
+		return err
+	}
+	return n.setLanguage(ctx, tx, "member/"+acc+"/"+e.PersonID, lang)
+}
+
+func (n Notifier) memberBlocked(ctx context.Context, tx Tx, rec event.Record, e account.MemberBlocked) error {
+	acc := accountID(rec)
+	if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 1 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+		return err
+	}
+	return n.tellMember(ctx, tx, rec, acc, e.PersonID, TemplateMemberBlocked)
+}
+
+func (n Notifier) memberUnblocked(ctx context.Context, tx Tx, rec event.Record, e account.MemberUnblocked) error {
+	acc := accountID(rec)
+	if err := tx.Exec(ctx, `UPDATE notify_members SET blocked = 0 WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+		return err
+	}
+	return n.tellMember(ctx, tx, rec, acc, e.PersonID, TemplateMemberUnblocked)
+}
+
+func (n Notifier) memberRemoved(ctx context.Context, tx Tx, rec event.Record, e account.MemberRemoved) error {
+	acc := accountID(rec)
+	if err := tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, acc, e.PersonID); err != nil {
+		return err
+	}
+	return n.tellMember(ctx, tx, rec, acc, e.PersonID, TemplateMemberRemoved)
+}
+
+func (Notifier) memberLeft(ctx context.Context, tx Tx, rec event.Record, e account.MemberLeft) error {
+	return tx.Exec(ctx, `DELETE FROM notify_members WHERE account_id = ? AND person_id = ?`, accountID(rec), e.PersonID)
 }
 
 // tellMember mails a member about their membership, in the language they
 // were invited in (rule MEM-8).
-func (n Notifier) tellMember(ctx context.Context, tx Tx, send func(Mail) error, acc, pid, template string) error {
+func (n Notifier) tellMember(ctx context.Context, tx Tx, rec event.Record, acc, pid, template string) error {
 	p, err := n.person(ctx, tx, pid)
 	if err != nil || p.email == "" {
 		return err // nobody to tell
@@ -171,7 +214,7 @@ func (n Notifier) tellMember(ctx context.Context, tx Tx, send func(Mail) error, 
 	if err != nil {
 		return err
 	}
-	return send(Mail{To: p.email, Language: lang, Template: template,
+	return n.send(ctx, tx, rec, Mail{To: p.email, Language: lang, Template: template,
 		Data: map[string]string{"first_name": p.first, "company": company}, Link: &Link{Path: "/"}})
 }
 
@@ -182,33 +225,43 @@ func (Notifier) setMember(ctx context.Context, tx Tx, acc, pid string, role acco
 		ON CONFLICT (account_id, person_id) DO UPDATE SET role = excluded.role, blocked = 0`, acc, pid, role.String())
 }
 
-// applyLicense mails the account's admins about their subscriptions'
-// lifecycle (rule SUB-6): an end coming in 30 and 3 days, and the grace
-// period, each in the language the admin was invited in.
-func (n Notifier) applyLicense(ctx context.Context, tx Tx, rec event.Record, payload any, sub string) error {
-	switch e := payload.(type) {
-	case product.Defined:
-		return tx.Exec(ctx, `INSERT INTO notify_products (product_id, name) VALUES (?, ?)
-			ON CONFLICT (product_id) DO UPDATE SET name = excluded.name`, e.ProductID, e.Name)
-	case subscription.Purchased:
-		return tx.Exec(ctx, `INSERT INTO notify_subscriptions (subscription_id, account_id, name, product_id, channel) VALUES (?, '', '', ?, ?)
-			ON CONFLICT (subscription_id) DO NOTHING`, sub, e.ProductID, string(e.Channel))
-	case subscription.Registered:
-		return tx.Exec(ctx, `UPDATE notify_subscriptions SET account_id = ? WHERE subscription_id = ?`, e.AccountID, sub)
-	case subscription.Renamed:
-		return tx.Exec(ctx, `UPDATE notify_subscriptions SET name = ? WHERE subscription_id = ?`, e.Name, sub)
-	case subscription.ExpiryReminded:
-		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionEnding, map[string]string{
-			"end": e.End.UTC().Format(time.DateOnly), "days_left": strconv.Itoa(e.DaysLeft), "key": e.KeyName, "auto_renew": yesNo(e.AutoRenew)})
-	case subscription.GraceStarted:
-		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionGrace, map[string]string{
-			"end": e.End.UTC().Format(time.DateOnly), "grace_end": e.End.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
-	case subscription.SublicenseGraceStarted:
-		// KEY-3: a sublicense lapses like a subscription, and says so.
-		return n.tellAdmins(ctx, tx, rec, sub, TemplateSubscriptionGrace, map[string]string{"key": e.KeyName,
-			"end": e.ExpiresAt.UTC().Format(time.DateOnly), "grace_end": e.ExpiresAt.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
-	}
-	return nil
+func (Notifier) productDefined(ctx context.Context, tx Tx, _ event.Record, e product.Defined) error {
+	return tx.Exec(ctx, `INSERT INTO notify_products (product_id, name) VALUES (?, ?)
+		ON CONFLICT (product_id) DO UPDATE SET name = excluded.name`, e.ProductID, e.Name)
+}
+
+func (Notifier) purchased(ctx context.Context, tx Tx, rec event.Record, e subscription.Purchased) error {
+	return tx.Exec(ctx, `INSERT INTO notify_subscriptions (subscription_id, account_id, name, product_id, channel) VALUES (?, '', '', ?, ?)
+		ON CONFLICT (subscription_id) DO NOTHING`, subscriptionID(rec), e.ProductID, string(e.Channel))
+}
+
+func (Notifier) registered(ctx context.Context, tx Tx, rec event.Record, e subscription.Registered) error {
+	return tx.Exec(ctx, `UPDATE notify_subscriptions SET account_id = ? WHERE subscription_id = ?`, e.AccountID, subscriptionID(rec))
+}
+
+func (Notifier) renamed(ctx context.Context, tx Tx, rec event.Record, e subscription.Renamed) error {
+	return tx.Exec(ctx, `UPDATE notify_subscriptions SET name = ? WHERE subscription_id = ?`, e.Name, subscriptionID(rec))
+}
+
+// expiryReminded mails the account's admins that an end is coming in 30
+// or 3 days (rule SUB-6), each in the language they were invited in.
+func (n Notifier) expiryReminded(ctx context.Context, tx Tx, rec event.Record, e subscription.ExpiryReminded) error {
+	return n.tellAdmins(ctx, tx, rec, subscriptionID(rec), TemplateSubscriptionEnding, map[string]string{
+		"end": e.End.UTC().Format(time.DateOnly), "days_left": strconv.Itoa(e.DaysLeft), "key": e.KeyName, "auto_renew": yesNo(e.AutoRenew)})
+}
+
+// subscriptionGraceStarted mails the account's admins that the grace
+// period runs (SUB-6).
+func (n Notifier) subscriptionGraceStarted(ctx context.Context, tx Tx, rec event.Record, e subscription.GraceStarted) error {
+	return n.tellAdmins(ctx, tx, rec, subscriptionID(rec), TemplateSubscriptionGrace, map[string]string{
+		"end": e.End.UTC().Format(time.DateOnly), "grace_end": e.End.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
+}
+
+// sublicenseGraceStarted: KEY-3, a sublicense lapses like a subscription,
+// and says so.
+func (n Notifier) sublicenseGraceStarted(ctx context.Context, tx Tx, rec event.Record, e subscription.SublicenseGraceStarted) error {
+	return n.tellAdmins(ctx, tx, rec, subscriptionID(rec), TemplateSubscriptionGrace, map[string]string{"key": e.KeyName,
+		"end": e.ExpiresAt.UTC().Format(time.DateOnly), "grace_end": e.ExpiresAt.Add(subscription.GracePeriod).UTC().Format(time.DateOnly)})
 }
 
 // tellAdmins mails every unblocked admin of the account subscription sub
@@ -341,49 +394,60 @@ func (Notifier) setLanguage(ctx context.Context, tx Tx, key, lang string) error 
 // maxReplyExcerpt bounds the reply text a ticket mail quotes, in characters.
 const maxReplyExcerpt = 2_000
 
-// applyTicket mails a ticket's owner and watchers — them only (rule
-// TKT-3) — when support replies or changes the status, and when a watcher
-// is added (the new watcher too). Each recipient gets their own message,
-// in the language they were invited in; the timer ID names the event and
-// the recipient.
-func (n Notifier) applyTicket(ctx context.Context, tx Tx, rec event.Record, payload any, id string) error {
-	switch e := payload.(type) {
-	case ticket.Opened:
-		return tx.Exec(ctx, `INSERT INTO notify_tickets (ticket_id, account_id, owner, product_id, subject, status) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (ticket_id) DO NOTHING`, id, e.AccountID, e.Owner, e.ProductID, e.Subject, ticket.StatusOpen.String())
-	case ticket.Replied:
-		if !e.FromSupport {
-			return nil // the customer's own replies are not mailed back to them
-		}
-		return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{
-			"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments))})
-	case ticket.StatusChanged:
-		if err := n.setTicketStatus(ctx, tx, id, e.Status); err != nil {
-			return err
-		}
-		if !ticket.IsSupport(e.By) {
-			return nil // a member's reply reopened it: they know
-		}
-		return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{"kind": "status"})
-	case ticket.Closed:
-		return n.setTicketStatus(ctx, tx, id, ticket.StatusClosed)
-	case ticket.Reopened:
-		return n.setTicketStatus(ctx, tx, id, ticket.StatusOpen)
-	case ticket.WatcherAdded:
-		if err := tx.Exec(ctx, `INSERT INTO notify_ticket_watchers (ticket_id, person_id) VALUES (?, ?)
-			ON CONFLICT (ticket_id, person_id) DO NOTHING`, id, e.PersonID); err != nil {
-			return err
-		}
-		w, err := n.person(ctx, tx, e.PersonID)
-		if err != nil {
-			return err
-		}
-		return n.tellTicket(ctx, tx, rec, id, TemplateTicketWatcher, e.PersonID, map[string]string{
-			"watcher": strings.TrimSpace(w.first + " " + w.last)})
-	case ticket.WatcherRemoved:
-		return tx.Exec(ctx, `DELETE FROM notify_ticket_watchers WHERE ticket_id = ? AND person_id = ?`, id, e.PersonID)
+// The ticket handlers mail a ticket's owner and watchers — them only
+// (rule TKT-3) — when support replies or changes the status, and when a
+// watcher is added (the new watcher too). Each recipient gets their own
+// message, in the language they were invited in; the timer ID names the
+// event and the recipient.
+
+func (Notifier) ticketOpened(ctx context.Context, tx Tx, rec event.Record, e ticket.Opened) error {
+	return tx.Exec(ctx, `INSERT INTO notify_tickets (ticket_id, account_id, owner, product_id, subject, status) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (ticket_id) DO NOTHING`, ticketID(rec), e.AccountID, e.Owner, e.ProductID, e.Subject, ticket.StatusOpen.String())
+}
+
+func (n Notifier) ticketReplied(ctx context.Context, tx Tx, rec event.Record, e ticket.Replied) error {
+	if !e.FromSupport {
+		return nil // the customer's own replies are not mailed back to them
 	}
-	return nil
+	return n.tellTicket(ctx, tx, rec, ticketID(rec), TemplateTicketUpdate, "", map[string]string{
+		"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments))})
+}
+
+func (n Notifier) ticketStatusChanged(ctx context.Context, tx Tx, rec event.Record, e ticket.StatusChanged) error {
+	id := ticketID(rec)
+	if err := n.setTicketStatus(ctx, tx, id, e.Status); err != nil {
+		return err
+	}
+	if !ticket.IsSupport(e.By) {
+		return nil // a member's reply reopened it: they know
+	}
+	return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{"kind": "status"})
+}
+
+func (n Notifier) ticketClosed(ctx context.Context, tx Tx, rec event.Record, _ ticket.Closed) error {
+	return n.setTicketStatus(ctx, tx, ticketID(rec), ticket.StatusClosed)
+}
+
+func (n Notifier) ticketReopened(ctx context.Context, tx Tx, rec event.Record, _ ticket.Reopened) error {
+	return n.setTicketStatus(ctx, tx, ticketID(rec), ticket.StatusOpen)
+}
+
+func (n Notifier) watcherAdded(ctx context.Context, tx Tx, rec event.Record, e ticket.WatcherAdded) error {
+	id := ticketID(rec)
+	if err := tx.Exec(ctx, `INSERT INTO notify_ticket_watchers (ticket_id, person_id) VALUES (?, ?)
+		ON CONFLICT (ticket_id, person_id) DO NOTHING`, id, e.PersonID); err != nil {
+		return err
+	}
+	w, err := n.person(ctx, tx, e.PersonID)
+	if err != nil {
+		return err
+	}
+	return n.tellTicket(ctx, tx, rec, id, TemplateTicketWatcher, e.PersonID, map[string]string{
+		"watcher": strings.TrimSpace(w.first + " " + w.last)})
+}
+
+func (Notifier) watcherRemoved(ctx context.Context, tx Tx, rec event.Record, e ticket.WatcherRemoved) error {
+	return tx.Exec(ctx, `DELETE FROM notify_ticket_watchers WHERE ticket_id = ? AND person_id = ?`, ticketID(rec), e.PersonID)
 }
 
 func (Notifier) setTicketStatus(ctx context.Context, tx Tx, id string, s ticket.Status) error {
@@ -495,39 +559,40 @@ func ticketExcerpt(s string, max int) string {
 	return string([]rune(s)[:max]) + "…"
 }
 
-// notifyInstallationPrefixes are the installation events the notifier
-// learns from or mails about.
-var notifyInstallationPrefixes = []string{installation.TypeActivated, installation.TypeGraceStarted, installation.TypeSuspended,
-	"installation.over_limit_"}
-
-// applyInstallation mails the account's admins about overuse of its
-// installations: a farm's 7-day grace starting (rule USE-3) and its
+// The installation handlers mail the account's admins about overuse of
+// its installations: a farm's 7-day grace starting (rule USE-3) and its
 // deactivation for overuse (USE-4), and a proxy server over its license
-// limit, when it starts and at every hourly alert after (USE-6). It
-// learns each installation's account and name from its activation.
-func (n Notifier) applyInstallation(ctx context.Context, tx Tx, rec event.Record, payload any, id string) error {
-	switch e := payload.(type) {
-	case installation.Activated:
-		idy := e.Identity
-		return tx.Exec(ctx, `INSERT INTO notify_installations (installation_id, account_id, kind, product_id, server_id, farm_name, server_name, site_code)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (installation_id) DO UPDATE SET account_id = excluded.account_id, kind = excluded.kind, product_id = excluded.product_id,
-				server_id = excluded.server_id, farm_name = excluded.farm_name, server_name = excluded.server_name, site_code = excluded.site_code`,
-			id, e.AccountID, string(idy.Kind), e.ProductID, idy.ServerID, idy.FarmName, idy.ServerName, idy.SiteCode)
-	case installation.GraceStarted:
-		return n.tellInstallation(ctx, tx, rec, id, "", TemplateInstallationGrace, map[string]string{
-			"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota), "grace_end": e.Ends.UTC().Format(mailTime)})
-	case installation.Suspended:
-		return n.tellInstallation(ctx, tx, rec, id, "", TemplateInstallationSuspended, map[string]string{
-			"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota)})
-	case installation.OverLimitStarted:
-		return n.tellInstallation(ctx, tx, rec, id, e.AccountID, TemplateInstallationOverLimit, map[string]string{
-			"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": "0"})
-	case installation.OverLimitAlerted:
-		return n.tellInstallation(ctx, tx, rec, id, e.AccountID, TemplateInstallationOverLimit, map[string]string{
-			"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": strconv.Itoa(e.Alert)})
-	}
-	return nil
+// limit, when it starts and at every hourly alert after (USE-6). The
+// notifier learns each installation's account and name from its
+// activation.
+
+func (Notifier) installationActivated(ctx context.Context, tx Tx, rec event.Record, e installation.Activated) error {
+	idy := e.Identity
+	return tx.Exec(ctx, `INSERT INTO notify_installations (installation_id, account_id, kind, product_id, server_id, farm_name, server_name, site_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation_id) DO UPDATE SET account_id = excluded.account_id, kind = excluded.kind, product_id = excluded.product_id,
+			server_id = excluded.server_id, farm_name = excluded.farm_name, server_name = excluded.server_name, site_code = excluded.site_code`,
+		installationID(rec), e.AccountID, string(idy.Kind), e.ProductID, idy.ServerID, idy.FarmName, idy.ServerName, idy.SiteCode)
+}
+
+func (n Notifier) installationGraceStarted(ctx context.Context, tx Tx, rec event.Record, e installation.GraceStarted) error {
+	return n.tellInstallation(ctx, tx, rec, installationID(rec), "", TemplateInstallationGrace, map[string]string{
+		"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota), "grace_end": e.Ends.UTC().Format(mailTime)})
+}
+
+func (n Notifier) installationSuspended(ctx context.Context, tx Tx, rec event.Record, e installation.Suspended) error {
+	return n.tellInstallation(ctx, tx, rec, installationID(rec), "", TemplateInstallationSuspended, map[string]string{
+		"seats": strconv.Itoa(e.Seats), "quota": strconv.Itoa(e.Quota)})
+}
+
+func (n Notifier) overLimitStarted(ctx context.Context, tx Tx, rec event.Record, e installation.OverLimitStarted) error {
+	return n.tellInstallation(ctx, tx, rec, installationID(rec), e.AccountID, TemplateInstallationOverLimit, map[string]string{
+		"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": "0"})
+}
+
+func (n Notifier) overLimitAlerted(ctx context.Context, tx Tx, rec event.Record, e installation.OverLimitAlerted) error {
+	return n.tellInstallation(ctx, tx, rec, installationID(rec), e.AccountID, TemplateInstallationOverLimit, map[string]string{
+		"computers": strconv.Itoa(e.Computers), "quota": strconv.Itoa(e.Quota), "alert": strconv.Itoa(e.Alert)})
 }
 
 // mailTime is how mail words a moment: in UTC, to the minute.

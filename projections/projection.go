@@ -1,14 +1,15 @@
 // Package projections turns the event log into read models and holds the
 // process managers' reactions to events and to time. A projection is plain
 // Go: a name, the tables it owns, and an Apply that updates them for one
-// event through the small Tx interface below. The runtime in infra opens the
-// transaction, calls Apply, and stores the projection's checkpoint in the
-// same transaction, so Apply never thinks about delivery, retries or crashes.
+// event through the small Tx interface below, handing the event to the
+// projection's typed handler for its type (see on). The runtime in infra
+// opens the transaction, calls Apply, and stores the projection's
+// checkpoint in the same transaction, so Apply never thinks about
+// delivery, retries or crashes.
 package projections
 
 import (
 	"context"
-	"strings"
 
 	"seatledger/domain/event"
 )
@@ -46,6 +47,9 @@ type Tx interface {
 	// QueryRow runs a query expected to return at most one row. Its Scan
 	// returns sql.ErrNoRows when there is none.
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Query runs a query that returns any number of rows. The caller
+	// closes them.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
 }
 
 // Row is one result row of Tx.QueryRow.
@@ -53,23 +57,23 @@ type Row interface {
 	Scan(dest ...any) error
 }
 
-// Selective is implemented by a projection that applies only the events
-// whose type starts with one of its prefixes and ignores the rest. The
-// runtime then passes over a run of other events without a transaction
-// of its own: under a flood of events for one projection (usage reports)
-// the others would otherwise each commit, and wait for the disk, for
-// every batch.
-type Selective interface {
-	Prefixes() []string
+// Rows are the result rows of Tx.Query, read as database/sql's: Next,
+// Scan each row, then Err and Close.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
 }
 
-// Handles reports whether a projection with these prefixes applies an
-// event of type typ.
-func Handles(prefixes []string, typ string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
+// Selective is implemented by a projection that applies only the events
+// of some types and ignores the rest. The runtime then passes over a run
+// of other events without a transaction of its own: under a flood of
+// events for one projection (usage reports) the others would otherwise
+// each commit, and wait for the disk, for every batch.
+type Selective interface {
+	// EventTypes returns the types of the events the projection applies,
+	// sorted. Each projection here derives them from its table of typed
+	// handlers, so they are exactly the events it handles.
+	EventTypes() []string
 }

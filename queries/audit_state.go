@@ -60,7 +60,7 @@ func (f *aggregateFold[A, S]) restore(row snapshotRow) error {
 }
 
 // The folds of the aggregates, evolving each as the write side does
-// (commands.Handler's caches), so that a state as of now is the state
+// (the caches of commands.Loader), so that a state as of now is the state
 // the write side decides on.
 
 func subscriptionFold() *aggregateFold[subscription.Subscription, subscription.Snapshot] {

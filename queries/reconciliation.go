@@ -318,9 +318,9 @@ type recSub struct {
 	id, account, product string
 	permanent            bool
 	end                  time.Time
-	expired              bool // the expiry event, not undone by a renewal
-	seats, seatsAtStart  int
-	reserved             int // the sublicenses' quotas
+	expired              bool                    // the expiry event, not undone by a renewal
+	alloc                subscription.Allocation // seats bought and reserved (KEY-4)
+	seatsAtStart         int
 	primary              *recKey
 	keys                 []*recKey
 	inUse, peak          int
@@ -413,7 +413,7 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 		if r.subs[id] != nil {
 			return // a purchase is the stream's first event; never twice
 		}
-		s := &recSub{id: id, product: e.ProductID, permanent: e.Period == subscription.Permanent, end: e.End, seats: e.Seats}
+		s := &recSub{id: id, product: e.ProductID, permanent: e.Period == subscription.Permanent, end: e.End, alloc: subscription.Allocate(e.Seats)}
 		s.primary = &recKey{sub: s, id: e.PrimaryKey.KeyID, name: "Primary", hint: e.PrimaryKey.Hint, primary: true}
 		s.keys = []*recKey{s.primary}
 		r.subs[id], r.keys[s.primary.id] = s, s.primary
@@ -426,7 +426,7 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 	}
 	switch e := payload.(type) {
 	case subscription.SeatsAdded:
-		s.seats += e.Seats
+		s.alloc = s.alloc.Buy(e.Seats)
 		r.quotaChanged(s.primary, at)
 		r.checkAllocation(s, at)
 	case subscription.Renewed:
@@ -441,12 +441,12 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 		k := &recKey{sub: s, id: e.Key.KeyID, name: e.Name, hint: e.Key.Hint, quota: e.Quota, expiresAt: e.ExpiresAt}
 		s.keys = append(s.keys, k)
 		r.keys[k.id] = k
-		s.reserved += e.Quota
+		s.alloc = s.alloc.Reserve(e.Quota)
 		r.quotaChanged(s.primary, at)
 		r.checkAllocation(s, at)
 	case subscription.SublicenseChanged:
 		if k := r.keys[e.KeyID]; k != nil && k.sub == s && !k.primary && k.deletedAt == nil {
-			s.reserved += e.Quota - k.quota
+			s.alloc = s.alloc.Release(k.quota).Reserve(e.Quota) // KEY-5
 			k.quota, k.expiresAt = e.Quota, e.ExpiresAt
 			r.quotaChanged(k, at)
 			r.quotaChanged(s.primary, at)
@@ -458,7 +458,7 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 		}
 	case subscription.SublicenseExpired:
 		if k := r.keys[e.KeyID]; k != nil && k.sub == s && !k.primary && k.deletedAt == nil && !k.expired {
-			s.reserved -= k.quota
+			s.alloc = s.alloc.Release(k.quota)
 			k.quota, k.expired = 0, true // KEY-3: its quota returns to the primary
 			r.quotaChanged(k, at)
 			r.quotaChanged(s.primary, at)
@@ -466,7 +466,7 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 		}
 	case subscription.SublicenseDeleted:
 		if k := r.keys[e.KeyID]; k != nil && k.sub == s && !k.primary && k.deletedAt == nil {
-			s.reserved -= k.quota
+			s.alloc = s.alloc.Release(k.quota)
 			deleted := at
 			k.quota, k.deletedAt = 0, &deleted // KEY-6: its quota returns to the primary
 			r.quotaChanged(k, at)
@@ -481,7 +481,7 @@ func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
 // the subscription is over-allocated.
 func (k *recKey) quotaNow() int {
 	if k.primary {
-		return k.sub.seats - k.sub.reserved
+		return k.sub.alloc.Primary()
 	}
 	return k.quota
 }
@@ -494,11 +494,12 @@ func (r *Reconciler) quotaChanged(k *recKey, at time.Time) {
 }
 
 func (r *Reconciler) checkAllocation(s *recSub, at time.Time) {
-	over := s.reserved > s.seats
+	over := s.alloc.OverAllocated()
 	s.overAllocated = over
 	if over && r.started {
 		r.flag(ExceptionAllocation, s, nil, nil, at, func() string {
-			return fmt.Sprintf("sublicenses reserve %d seats of the %d purchased: %d more than bought", s.reserved, s.seats, s.reserved-s.seats)
+			a := s.alloc
+			return fmt.Sprintf("sublicenses reserve %d seats of the %d purchased: %d more than bought", a.Reserved(), a.Seats(), -a.Primary())
 		})
 	}
 }
@@ -667,7 +668,7 @@ func (r *Reconciler) startPeriod() {
 	r.started = true
 	r.peak = r.inUse
 	for _, s := range r.subs {
-		s.seatsAtStart, s.peak = s.seats, s.inUse
+		s.seatsAtStart, s.peak = s.alloc.Seats(), s.inUse
 		for _, k := range s.keys {
 			k.peak = k.inUse
 			for _, in := range k.insts {
@@ -730,8 +731,8 @@ func (r *Reconciler) Result() Reconciliation {
 	for _, id := range ids {
 		s := r.subs[id]
 		out := SubscriptionReconciliation{SubscriptionID: s.id, AccountID: s.account, ProductID: s.product,
-			Status: s.statusAt(r.period.To), SeatsAtStart: s.seatsAtStart, SeatsPurchased: s.seats, SeatsChange: s.seats - s.seatsAtStart,
-			SublicenseSeats: s.reserved, PrimaryRemainder: s.seats - s.reserved, InUse: s.inUse, Peak: s.peak,
+			Status: s.statusAt(r.period.To), SeatsAtStart: s.seatsAtStart, SeatsPurchased: s.alloc.Seats(), SeatsChange: s.alloc.Seats() - s.seatsAtStart,
+			SublicenseSeats: s.alloc.Reserved(), PrimaryRemainder: s.alloc.Primary(), InUse: s.inUse, Peak: s.peak,
 			GracePeriodsUsed: s.graces, Suspensions: s.suspensions, Exceptions: perSub[s.id],
 			Keys: []KeyAllocation{}, Incidents: []OveruseIncident{}}
 		for _, k := range s.keys {

@@ -24,18 +24,21 @@ func init() { register(newBenchCommand) }
 func newBenchCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure an event store: append throughput, replay speed, live latency",
+		Short: "Measure an event store (append throughput, replay speed, live latency) or a running server's ingest",
 		Long: `Measure an event store and print the figures, ending with one name=value line per figure.
 
 Without --database-url the benchmark runs on a new temporary SQLite file that
 is removed afterwards; the environment's LEDGER_DATABASE_URL is deliberately
 not used, so that a benchmark never writes into a real ledger by accident.
-Benchmark events go to streams named bench-…, fill-… and live-….`,
+Benchmark events go to streams named bench-…, fill-… and live-….
+
+ingest is different: it drives a running ledgerd over HTTP (--url), and
+--database-url and --eventstore-url do not apply to it.`,
 	}
 	commandGroup(cmd)
 	cmd.PersistentFlags().String("database-url", "", "SQLite file path or postgres:// URL to measure (default: a temporary SQLite file)")
 	cmd.PersistentFlags().String("eventstore-url", "", "KurrentDB URL to measure (read models in --database-url, PostgreSQL)")
-	cmd.AddCommand(newBenchAppendCommand(a), newBenchReplayCommand(a), newBenchLiveCommand(a))
+	cmd.AddCommand(newBenchAppendCommand(a), newBenchReplayCommand(a), newBenchLiveCommand(a), newBenchIngestCommand(a))
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	"seatledger/infra/farmclient"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/httpapi/openapitest"
 )
 
 // lockedBuffer collects a server's log while the test reads it.
@@ -43,10 +46,16 @@ func (l *lockedBuffer) String() string {
 // when the test ends.
 func startLedgerd(t *testing.T) string {
 	t.Helper()
+	return startLedgerdIn(t, t.TempDir())
+}
+
+// startLedgerdIn is startLedgerd in dir, its SQLite file data/ledger.db,
+// with the settings env (KEY=value) added.
+func startLedgerdIn(t *testing.T, dir string, env ...string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs ledgerd")
 	}
-	dir := t.TempDir()
 	bin := filepath.Join(dir, "ledgerd")
 	if out, err := exec.Command("go", "build", "-o", bin, "seatledger/cmd/ledgerd").CombinedOutput(); err != nil {
 		t.Fatalf("go build ledgerd: %v\n%s", err, out)
@@ -63,6 +72,7 @@ func startLedgerd(t *testing.T) string {
 		"LEDGER_DATABASE_URL="+filepath.Join(data, "ledger.db"), "LEDGER_MAIL_DIR="+filepath.Join(data, "mail"),
 		"LEDGER_KEYRING_FILE="+filepath.Join(data, "keyring.secret"), "LEDGER_OFFLINE_KEY="+filepath.Join(data, "offline.key"),
 		"LEDGER_MDM_CA_CERT="+filepath.Join(data, "mdm-ca.crt"), "LEDGER_MDM_CA_KEY="+filepath.Join(data, "mdm-ca.key"))
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +115,35 @@ func startLedgerd(t *testing.T) string {
 	if addr == "" {
 		t.Fatalf("ledgerd did not start:\n%s", logs)
 	}
-	return "http://" + addr
+	return validatingProxy(t, "http://"+addr)
+}
+
+// validatingProxy serves base through a reverse proxy that validates
+// every exchange against the OpenAPI document base serves (issue 19), and
+// returns the proxy's URL; the mismatches fail t when it ends.
+func validatingProxy(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /openapi.json = %d %v", resp.StatusCode, err)
+	}
+	v, err := openapitest.Load(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := openapitest.Collect(t)
+	proxy := httptest.NewServer(v.Handler(httputil.NewSingleHostReverseProxy(target), report))
+	t.Cleanup(proxy.Close)
+	return proxy.URL
 }
 
 // httpCaller calls the API as the back office or a person.

@@ -12,6 +12,7 @@ import (
 
 	"seatledger/infra/clock"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/httpapi/openapitest"
 )
 
 const adminToken = "cli-admin-token-0123456789"
@@ -39,7 +40,14 @@ func startServer(t *testing.T, clk clock.Clock) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
+	// Every exchange is validated against the served OpenAPI document
+	// (issue 19); the report runs once the server has closed.
+	report := openapitest.Collect(t)
+	v, err := openapitest.Served(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(v.Handler(api, report))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"seatledger/infra/httpapi"
+	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/sqldb/sqldbtest"
 )
 
@@ -38,6 +39,7 @@ func fuzzSend(t *testing.T, c *client, method, path, contentType string, body []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	openapitest.MarkInvalid(req.Header, "fuzzed")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if strings.Contains(err.Error(), "invalid header") || strings.Contains(err.Error(), "invalid URL") {

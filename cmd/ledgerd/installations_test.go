@@ -367,7 +367,7 @@ func TestInstallations_bad_input_changes_nothing_ACT1_ACT2_ACT8_USE1_PROD3(t *te
 			{ada, "POST", "/v1/accounts/" + acc + "/offline-requests", "-----BEGIN SEATLEDGER ACTIVATION REQUEST FILE-----\nKind: activation-request\n\n!!!\n-----END SEATLEDGER ACTIVATION REQUEST FILE-----\n", 400, "offline-file"},
 			{ada, "POST", "/v1/accounts/" + acc + "/offline-requests", strings.Repeat("x", offline.MaxSize+1), 413, "payload-too-large"},
 		} {
-			r := c.who.do(c.method, c.path, c.body)
+			r := c.who.doInvalid(c.method, c.path, c.body)
 			if r.status != c.status || r.problemType() != c.problem {
 				t.Errorf("%s %s %v: %d %s, want %d %s", c.method, c.path, c.body != nil, r.status, r.raw, c.status, c.problem)
 			}

@@ -64,6 +64,10 @@ type Main struct {
 	// Limits, if set before Run, replace httpapi.DefaultLimits (a load
 	// test of one installation's reports lifts them).
 	Limits *httpapi.Limits
+	// WrapHandler, if set before Run, wraps the handler the HTTP server
+	// serves (the end-to-end tests validate every exchange against the
+	// served OpenAPI document).
+	WrapHandler func(http.Handler) http.Handler
 
 	leases        *lease.Leases
 	releaseSQLite func() error // gives up the claim on the SQLite file
@@ -76,6 +80,7 @@ type Main struct {
 	historyOnce sync.Once
 
 	listener       net.Listener
+	api            *httpapi.Server // what server serves, unless WrapHandler wrapped it
 	server         *http.Server
 	cancelRequests context.CancelFunc
 	stopWorkers    context.CancelFunc
@@ -194,8 +199,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// pages on every path that is not its own.
 	// The API and the portal are two edges over the same use cases.
 	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
-	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands, Subscriptions: m.people.commands,
-		Installations: m.people.commands, Tickets: m.people.commands, People: m.people.commands,
+	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands.Accounts, Subscriptions: m.people.commands.Subscriptions,
+		Installations: m.people.commands.Installations, Tickets: m.people.commands.Tickets, People: m.people.commands.People,
 		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
 		Audit:      peopleAPI.Audit})
 	if err != nil {
@@ -233,8 +238,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Close lets them finish (Shutdown) before cancelling it.
 	requestsCtx, cancelRequests := context.WithCancel(context.Background())
 	m.cancelRequests = cancelRequests
+	m.api = api
+	var handler http.Handler = api
+	if m.WrapHandler != nil {
+		handler = m.WrapHandler(api)
+	}
 	m.server = &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

@@ -61,7 +61,7 @@ func (m *Main) handleLifecycle(loop *timers.Loop) error {
 	if err != nil {
 		return err
 	}
-	h := m.people.commands
+	h := m.people.commands.Subscriptions
 	run := func(use func(ctx context.Context, meta commands.Meta, p projections.LifecycleTimer) error) timers.Handler {
 		return func(ctx context.Context, t timers.Timer) error {
 			var p projections.LifecycleTimer
@@ -101,7 +101,7 @@ var installationActor = event.Actor{Kind: event.ActorProcess, ID: "installation-
 // events records nothing, and each timer's ID is its command's
 // idempotency key, so a timer run twice records its events once.
 func (m *Main) handleInstallations(loop *timers.Loop) {
-	h := m.people.commands
+	h := m.people.commands.Installations
 	run := func(use func(ctx context.Context, meta commands.Meta, p projections.InstallationTimer) error) timers.Handler {
 		return func(ctx context.Context, t timers.Timer) error {
 			var p projections.InstallationTimer

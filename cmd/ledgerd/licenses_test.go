@@ -283,7 +283,7 @@ func TestSubscriptions_bad_input_changes_nothing_SUB1_SUB4_KEY3_KEY5_KEY9(t *tes
 			"a version without number":  {ada, "GET", "/v1/eligibility?version=next&key=" + bought.str("key"), nil, 400, "invalid-request", "major version"},
 			"changing a model":          {office, "PUT", "/v1/products/ras", map[string]any{"name": "RAS", "model": "managed_computers"}, 409, "model-fixed", "concurrent_users"},
 		} {
-			r := tc.c.do(tc.method, tc.path, tc.body)
+			r := tc.c.doInvalid(tc.method, tc.path, tc.body)
 			if r.status != tc.status || r.problemType() != tc.typ || !strings.Contains(r.str("detail"), tc.phrase) {
 				t.Errorf("%s: %d %s", name, r.status, r.raw)
 			}

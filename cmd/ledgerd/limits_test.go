@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"seatledger/infra/httpapi"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -119,4 +120,26 @@ func (r reply) mustStatus(t *testing.T, want int) reply {
 		t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)
 	}
 	return r
+}
+
+// The default --installation-call-limit is httpapi's default bound, and
+// "off" lifts only that one (issue 21: a load test's setting).
+func TestLimits_installation_call_limit_setting(t *testing.T) {
+	t.Parallel()
+	m := NewMain()
+	m.Getenv = func(string) string { return "" }
+	if err := m.ParseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := *m.limits(), httpapi.DefaultLimits(); got != want {
+		t.Errorf("default limits = %+v, want httpapi's %+v", got, want)
+	}
+	if err := m.ParseFlags([]string{"--installation-call-limit=off"}); err != nil {
+		t.Fatal(err)
+	}
+	want := httpapi.DefaultLimits()
+	want.InstallationCalls = httpapi.Rate{}
+	if got := *m.limits(); got != want {
+		t.Errorf("limits with off = %+v, want %+v", got, want)
+	}
 }

@@ -74,6 +74,7 @@ func runMain(t *testing.T, getenv func(string) string) (*Main, *syncBuffer) {
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Getenv, m.LogOutput = getenv, logs
+	validateExchanges(t, m)
 	if err := m.ParseFlags(nil); err != nil {
 		t.Fatal(err)
 	}

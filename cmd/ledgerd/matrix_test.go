@@ -303,7 +303,10 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 			if want == skip {
 				continue
 			}
-			r := callers[who].do(row.method, row.path, row.body)
+			// The matrix is about who may call, not about bodies: its
+			// requests carry the least that reaches the check, which the
+			// document need not accept; their answers are validated.
+			r := callers[who].doInvalid(row.method, row.path, row.body)
 			if r.status != want {
 				t.Errorf("%s %s as %s = %d, want %d: %s", row.method, row.path, who, r.status, want, r.raw)
 			}
@@ -320,7 +323,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		}
 	}
 
-	err = chi.Walk(m.server.Handler.(*httpapi.Server).Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err = chi.Walk(m.api.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		op := method + " " + route
 		if strings.HasPrefix(route, "/v1/") && !covered[op] && !public[op] {
 			t.Errorf("%s is in neither the authorization matrix nor the public routes", op)

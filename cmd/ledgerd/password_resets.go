@@ -73,7 +73,7 @@ func (q passwordResets) Request(ctx context.Context, meta commands.Meta, email s
 
 // handler fires a queued request: the reset for the address's owner, or
 // nothing for an address without one.
-func (q passwordResets) handler(h *commands.Handler) timers.Handler {
+func (q passwordResets) handler(h *commands.PeopleHandler) timers.Handler {
 	return func(ctx context.Context, t timers.Timer) error {
 		var req resetRequest
 		if err := json.Unmarshal(t.Payload, &req); err != nil {

@@ -23,10 +23,10 @@ import (
 // TermsVersion is the version of the terms of use that sign-up accepts.
 const TermsVersion = "2026-01"
 
-// people is the wiring of the write side: its handler (people, accounts,
-// subscriptions and keys), browser sessions and the mail sender.
+// people is the wiring of the write side: its handlers (people, accounts,
+// subscriptions and keys, …), browser sessions and the mail sender.
 type people struct {
-	commands *commands.Handler
+	commands *commands.Set
 	sessions *session.Store
 	mail     *mail.Sender
 	offline  *offline.Signer
@@ -73,9 +73,12 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	}
 	m.warnIfShared(m.Config.OfflineKey, "the offline signing key")
 	m.recordSecret(secret.NameOfflineKey, "--offline-key "+m.Config.OfflineKey, publicKeyFingerprint(secret.NameOfflineKey, signer.PublicKey()))
-	h := commands.NewHandler(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
+	h, err := commands.NewSet(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
-		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, Offline: signer})
+		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, OfflineFormat: offline.Format{}, OfflineSigner: signer})
+	if err != nil {
+		return nil, err
+	}
 	return &people{commands: h, sessions: session.New(m.DB, m.Clock), mail: sender, offline: signer, mdmCA: ca.CertificatePEM(), linkKey: key, tokens: key.Token}, nil
 }
 
@@ -91,9 +94,21 @@ func (m *Main) passwordParams() argon2id.Params {
 // peopleAPI configures the /v1 API.
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
-		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.Limits, SecureCookies: m.Config.SecureCookies,
+		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.limits(), SecureCookies: m.Config.SecureCookies,
 		TermsVersion: TermsVersion, Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
 		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), PasswordResets: m.people.resets}
+}
+
+// limits are the API's limits: Limits when a test set them, else the
+// defaults with the configured bound on installations' calls
+// (--installation-call-limit; off: none).
+func (m *Main) limits() *httpapi.Limits {
+	if m.Limits != nil {
+		return m.Limits
+	}
+	l := httpapi.DefaultLimits()
+	l.InstallationCalls = httpapi.Rate{Every: m.Config.InstallationCallEvery, Burst: m.Config.InstallationCallBurst}
+	return &l
 }
 
 // purgeSessions deletes expired sessions every hour.

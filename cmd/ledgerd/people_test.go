@@ -15,6 +15,7 @@ import (
 	"seatledger/domain/person"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/mail/mailtest"
 	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
@@ -42,6 +43,7 @@ func peopleServerWith(t testing.TB, target sqldb.Target, configure func(*Main), 
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Getenv, m.LogOutput, m.PasswordParams = env, logs, &cheap
+	validateExchanges(t, m)
 	if configure != nil {
 		configure(m)
 	}
@@ -108,6 +110,22 @@ func (r reply) problemType() string {
 
 func (c *client) do(method, path string, body any) reply {
 	c.t.Helper()
+	return c.send(c.request(method, path, body))
+}
+
+// doInvalid is do for a request that bad-input tests send invalid on
+// purpose: the check against the OpenAPI document validates its answer,
+// not the request.
+func (c *client) doInvalid(method, path string, body any) reply {
+	c.t.Helper()
+	req := c.request(method, path, body)
+	openapitest.MarkInvalid(req.Header, "bad input on purpose")
+	return c.send(req)
+}
+
+// request is the request do sends: body as JSON, or a string as it is.
+func (c *client) request(method, path string, body any) *http.Request {
+	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -124,7 +142,7 @@ func (c *client) do(method, path string, body any) reply {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return c.send(req)
+	return req
 }
 
 // send sends req as this client: its headers, its token, the last
@@ -158,9 +176,16 @@ func (c *client) send(req *http.Request) reply {
 }
 
 // must does the request and fails the test unless it answers want.
+//
+// A wanted 400 says the request is bad input on purpose: the check
+// against the OpenAPI document validates its answer, not the request.
 func (c *client) must(want int, method, path string, body any) reply {
 	c.t.Helper()
-	r := c.do(method, path, body)
+	send := c.do
+	if want == http.StatusBadRequest {
+		send = c.doInvalid
+	}
+	r := send(method, path, body)
 	if r.status != want {
 		c.t.Fatalf("%s %s = %d, want %d: %s", method, path, r.status, want, r.raw)
 	}
@@ -525,7 +550,7 @@ func TestPeople_bad_input_changes_nothing(t *testing.T) {
 			"terms not taken":  {noTerms, 400, "terms-not-accepted", "accept_terms", "terms"},
 			"wrong JSON types": {`{"first_name": 42}`, 400, "invalid-request", "", "first_name"},
 		} {
-			r := c.do("POST", "/v1/signup", tc.body)
+			r := c.doInvalid("POST", "/v1/signup", tc.body)
 			if r.status != tc.status || r.problemType() != tc.typ || !strings.Contains(r.str("detail"), tc.detailPhrase) {
 				t.Errorf("%s: %d %s", name, r.status, r.raw)
 			}

@@ -96,27 +96,27 @@ func seedPortalAccount(b *testing.B, m *Main) (*http.Client, []portalBenchPage) 
 			b.Fatal(err)
 		}
 	}
-	must(h.DefineProduct(ctx, office, product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19}))
-	ada, err := h.SignUp(ctx, office, commands.SignUp{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com", Password: pw, TermsVersion: TermsVersion})
+	must(h.Orders.DefineProduct(ctx, office, product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19}))
+	ada, err := h.People.SignUp(ctx, office, commands.SignUp{FirstName: "Ada", LastName: "Admin", Email: "ada@example.com", Password: pw, TermsVersion: TermsVersion})
 	if err != nil {
 		b.Fatal(err)
 	}
 	admin := commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: ada.PersonID}}
 	const acc = "bench-account"
-	must(h.CreateBusinessAccount(ctx, admin, commands.CreateBusinessAccount{AccountID: acc,
+	must(h.Accounts.CreateBusinessAccount(ctx, admin, commands.CreateBusinessAccount{AccountID: acc,
 		Company: account.Company{Name: "Bench AG", Country: "CH", ZIP: "8000", Phone: "+41 44 000 00 00"}}))
 
 	var firstSub, firstInstallation string
 	for s := range portalBenchSubs {
-		p, err := h.Purchase(ctx, office, subscription.Order{ID: fmt.Sprintf("portal-%d", s), ProductID: "ras", Seats: 2 * portalBenchKeys,
+		p, err := h.Orders.Purchase(ctx, office, subscription.Order{ID: fmt.Sprintf("portal-%d", s), ProductID: "ras", Seats: 2 * portalBenchKeys,
 			Period: subscription.Year, Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			b.Fatal(err)
 		}
-		must(h.RegisterKey(ctx, admin, commands.RegisterKey{Key: p.Key, AccountID: acc}))
+		must(h.Subscriptions.RegisterKey(ctx, admin, commands.RegisterKey{Key: p.Key, AccountID: acc}))
 		keys := []string{p.Key}
 		for k := 1; k < portalBenchKeys; k++ {
-			c, err := h.CreateSublicense(ctx, admin, p.SubscriptionID, subscription.Sublicense{Name: fmt.Sprintf("Site %d-%d", s, k), Quota: 1})
+			c, err := h.Subscriptions.CreateSublicense(ctx, admin, p.SubscriptionID, subscription.Sublicense{Name: fmt.Sprintf("Site %d-%d", s, k), Quota: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -124,7 +124,7 @@ func seedPortalAccount(b *testing.B, m *Main) (*http.Client, []portalBenchPage) 
 		}
 		for k, key := range keys {
 			id := installation.Identity{Kind: installation.Farm, ServerID: fmt.Sprintf("srv-%d-%d", s, k), FarmName: fmt.Sprintf("Farm %d-%d", s, k), AppVersion: "19.2"}
-			a, err := h.Activate(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorInstallation, ID: id.Server()}}, commands.Activate{Key: key, Identity: id})
+			a, err := h.Installations.Activate(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorInstallation, ID: id.Server()}}, commands.Activate{Key: key, Identity: id})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -141,19 +141,19 @@ func seedPortalAccount(b *testing.B, m *Main) (*http.Client, []portalBenchPage) 
 		for j := range emails {
 			emails[j] = fmt.Sprintf("member-%04d@example.com", i+j)
 		}
-		inv, err := h.InviteMembers(ctx, admin, commands.InviteMembers{AccountID: acc, Language: "en", Emails: emails})
+		inv, err := h.Accounts.InviteMembers(ctx, admin, commands.InviteMembers{AccountID: acc, Language: "en", Emails: emails})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for j, id := range inv.InvitationIDs {
-			must(h.AcceptInvitation(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "anonymous"}}, commands.AcceptInvitation{
+			must(h.Accounts.AcceptInvitation(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "anonymous"}}, commands.AcceptInvitation{
 				AccountID: acc, InvitationID: id, Token: m.people.tokens(account.TokenInvitation, id),
 				NewPerson: &commands.SignUp{FirstName: "Member", LastName: fmt.Sprint(i + j), Email: emails[j], Password: pw, TermsVersion: TermsVersion}}))
 		}
 	}
 	var firstTicket string
 	for i := range portalBenchTickets {
-		t, err := h.OpenTicket(ctx, admin, commands.OpenTicket{AccountID: acc, ProductID: "ras", Category: "technical",
+		t, err := h.Tickets.OpenTicket(ctx, admin, commands.OpenTicket{AccountID: acc, ProductID: "ras", Category: "technical",
 			Subject: fmt.Sprintf("Question %d", i), Description: "Farm does not start after the update.", Channel: "email"})
 		if err != nil {
 			b.Fatal(err)

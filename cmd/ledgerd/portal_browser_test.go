@@ -42,11 +42,24 @@ func (b *tab) open(path string) {
 	browse(b.t, b.ctx, chromedp.Navigate(b.base+path))
 }
 
-// fill types value into the form control named name.
+// fill types value into the form control named name. Keystrokes go to
+// whichever control has the focus, and htmx moves the focus to a swapped-in
+// page's autofocus control a moment after the swap: keys typed in that
+// moment land elsewhere. So fill reads the value back and types again
+// until the control holds it.
 func (b *tab) fill(name, value string) {
 	b.t.Helper()
 	sel := chromedp.CSS(fmt.Sprintf(`[name=%q]`, name))
-	browse(b.t, b.ctx, chromedp.WaitVisible(sel), chromedp.Clear(sel), chromedp.SendKeys(sel, value))
+	for try := 1; ; try++ {
+		browse(b.t, b.ctx, chromedp.WaitVisible(sel), chromedp.Clear(sel), chromedp.SendKeys(sel, value))
+		got := browseFor(b.t, b.ctx, chromedp.Value(sel))
+		if got == value {
+			return
+		}
+		if try == 3 {
+			b.t.Fatalf("the field %s holds %q after typing %q three times", name, got, value)
+		}
+	}
 }
 
 // fillSignUp fills a sign-up form (MEM-1): the person's names, address and

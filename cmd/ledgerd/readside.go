@@ -53,7 +53,7 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 	}
 	loop.HandleDelivery(projections.TimerKindMail, m.people.mail.Handle)
 	m.people.resets = passwordResets{db: m.DB, clock: m.Clock, loop: loop}
-	loop.Handle(timerKindPasswordReset, m.people.resets.handler(m.people.commands))
+	loop.Handle(timerKindPasswordReset, m.people.resets.handler(m.people.commands.People))
 	m.handleInstallations(loop)
 	if err := m.handleLifecycle(loop); err != nil {
 		return nil, err

@@ -180,7 +180,9 @@ func (r *x6Run) do(op x6Op, steps []time.Duration) {
 		if op.kind == "add_seats" {
 			body["seats"] = op.seats
 		} else {
-			body["period"] = "1m"
+			// The order kind is "renewal": "renew" was refused as an
+			// unknown kind, so the schedules renewed nothing.
+			body["kind"], body["period"] = "renewal", "1m"
 		}
 		a := r.office.do("POST", "/v1/orders", body)
 		r.answers = append(r.answers, fmt.Sprintf("%s → %d %s", op, a.status, a.problemType()))

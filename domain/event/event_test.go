@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -281,5 +282,33 @@ func TestNameUUID_is_RFC_9562_version_5(t *testing.T) {
 	dns := []byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
 	if got := event.NameUUID(dns, "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
 		t.Fatalf("NameUUID = %s", got)
+	}
+}
+
+// ChainHash is SHA-256 of ChainInput whatever the size of the data: the
+// input outgrows ChainHash's buffer on the stack, which must not change
+// what is hashed (rule X-2).
+func TestChainHash_is_SHA256_of_ChainInput_for_large_data_X2(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{0, 900, 1024, 70_000} {
+		r := record(1, []byte("previous hash of thirty-two bytes"))
+		r.Data = json.RawMessage(`"` + strings.Repeat("x", size) + `"`)
+		want := sha256.Sum256(event.ChainInput([]byte("previous hash of thirty-two bytes"), r))
+		if got := event.ChainHash([]byte("previous hash of thirty-two bytes"), r); string(got) != string(want[:]) {
+			t.Errorf("data of %d bytes: ChainHash %x, SHA-256 of ChainInput %x", size, got, want)
+		}
+	}
+}
+
+// BenchmarkChainHash hashes a usage report's record as the committer does
+// at every append (and `ledger verify` at every event).
+func BenchmarkChainHash(b *testing.B) {
+	r := record(1, nil)
+	r.StreamID, r.Type = "installation-0190c3f2-0000-7000-8000-000000000001", "installation.usage_reported"
+	r.Data = json.RawMessage(`{"seats":12,"observed_at":"2026-03-01T00:00:00Z","current":true,"quota":50}`)
+	prev := make([]byte, event.HashSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		event.ChainHash(prev, r)
 	}
 }

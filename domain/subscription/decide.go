@@ -445,7 +445,7 @@ func (s Subscription) CreateSublicense(key SealedKey, req Sublicense, by string,
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if err := s.checkQuota(req.Quota, s.Free()); err != nil {
+	if err := s.Allocation().CheckQuota(0, req.Quota); err != nil {
 		return nil, err
 	}
 	if err := s.checkExpiry(req.ExpiresAt, now); err != nil {
@@ -473,7 +473,7 @@ func (s Subscription) ChangeSublicense(keyID string, quota, used int, expiresAt 
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
-	if err := s.checkQuota(quota, s.Free()+k.Quota); err != nil {
+	if err := s.Allocation().CheckQuota(k.Quota, quota); err != nil {
 		return nil, err
 	}
 	if quota < used {
@@ -555,16 +555,6 @@ func (s Subscription) usable() error {
 		return ErrNotRegistered
 	case s.status == Ended:
 		return ErrExpired
-	}
-	return nil
-}
-
-func (s Subscription) checkQuota(quota, free int) error {
-	switch {
-	case quota < 1:
-		return fmt.Errorf("%w: a quota is at least 1 seat, not %d", ErrInvalid, quota)
-	case quota > free:
-		return fmt.Errorf("%w: %d requested, %d free", ErrQuota, quota, free)
 	}
 	return nil
 }

@@ -258,20 +258,21 @@ func (s Subscription) Keys() []Key {
 	return out
 }
 
-// reserved is the sum of the sublicenses' quotas.
-func (s Subscription) reserved() int {
-	n := 0
+// Allocation returns how the seats bought are allocated among the keys
+// (rule KEY-4): the sublicenses' quotas against the seats.
+func (s Subscription) Allocation() Allocation {
+	a := Allocate(s.seats)
 	for id, k := range s.keys {
 		if id != s.primary {
-			n += k.Quota
+			a = a.Reserve(k.Quota)
 		}
 	}
-	return n
+	return a
 }
 
 // Free returns the seats no sublicense reserves: the primary key's quota
 // (rule KEY-4).
-func (s Subscription) Free() int { return s.seats - s.reserved() }
+func (s Subscription) Free() int { return s.Allocation().Primary() }
 
 // Clone returns a copy that shares nothing with s (see account.Clone).
 func (s Subscription) Clone() Subscription {

@@ -69,6 +69,9 @@ const (
 	// on one database (rule X-8).
 	EnvLeaseTTL        = "LEDGER_LEASE_TTL"
 	EnvFailoverTimeout = "LEDGER_FAILOVER_TIMEOUT"
+	// EnvInstallationCallLimit bounds each installation's usage reports
+	// and enrollment requests (issue 16); a load test lifts it.
+	EnvInstallationCallLimit = "LEDGER_INSTALLATION_CALL_LIMIT"
 )
 
 // Defaults of the settings that have one.
@@ -92,6 +95,11 @@ const (
 	// running several processes (rule X-8).
 	DefaultLeaseTTL        = 15 * time.Second
 	DefaultFailoverTimeout = 30 * time.Second
+	// DefaultInstallationCallBurst and DefaultInstallationCallEvery are
+	// httpapi.DefaultLimits' bound on an installation's calls: 10 at once,
+	// then one a minute.
+	DefaultInstallationCallBurst = 10
+	DefaultInstallationCallEvery = time.Minute
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -210,6 +218,13 @@ type Config struct {
 	// FailoverTimeout is how long a request waits for the database to
 	// come back (a restart, a failover to the standby) before it fails.
 	FailoverTimeout time.Duration
+	// InstallationCallBurst and InstallationCallEvery bound each
+	// installation's usage reports and enrollment requests together: a
+	// burst of that many, then one every InstallationCallEvery. Zero (the
+	// setting "off") lifts the bound, for a load test such as
+	// `ledger bench ingest`.
+	InstallationCallBurst int
+	InstallationCallEvery time.Duration
 }
 
 // LogValue describes c for the start-up log line with its secrets
@@ -245,6 +260,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)),
 		slog.Duration("lease_ttl", c.LeaseTTL),
 		slog.Duration("failover_timeout", c.FailoverTimeout),
+		slog.String("installation_call_limit", formatCallLimit(c.InstallationCallBurst, c.InstallationCallEvery)),
 	}
 	if c.EventStoreURL != "" {
 		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
@@ -310,6 +326,7 @@ type raw struct {
 	auditKey, auditOrigin, checkpointInterval                                                   setting
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 	leaseTTL, failoverTimeout                                                                   setting
+	installationCallLimit                                                                       setting
 }
 
 type setting struct {
@@ -384,6 +401,9 @@ var specs = []flagSpec{
 	{"failover-timeout", EnvFailoverTimeout, DefaultFailoverTimeout.String(),
 		"how long a request waits for the database to come back (a restart, a failover to the standby) before it fails with 503",
 		func(r *raw) *setting { return &r.failoverTimeout }},
+	{"installation-call-limit", EnvInstallationCallLimit, formatCallLimit(DefaultInstallationCallBurst, DefaultInstallationCallEvery),
+		"each installation's usage reports and enrollment requests together: BURST/INTERVAL (that many at once, then one per interval), or off for a load test",
+		func(r *raw) *setting { return &r.installationCallLimit }},
 }
 
 // newFlagSet declares every flag on a fresh set writing into r.
@@ -631,10 +651,47 @@ func (r raw) validate() (Config, error) {
 		c.FailoverTimeout = d
 	}
 
+	if burst, every, err := parseCallLimit(r.installationCallLimit.value); err != nil {
+		fail(r.installationCallLimit, "%v", err)
+	} else {
+		c.InstallationCallBurst, c.InstallationCallEvery = burst, every
+	}
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// parseCallLimit reads --installation-call-limit: "off" (no bound, zeros)
+// or BURST/INTERVAL such as 10/1m.
+func parseCallLimit(v string) (int, time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "off" {
+		return 0, 0, nil
+	}
+	b, e, ok := strings.Cut(v, "/")
+	burst, errB := strconv.Atoi(b)
+	every, errE := time.ParseDuration(e)
+	if !ok || errB != nil || errE != nil || burst < 1 || every <= 0 {
+		return 0, 0, fmt.Errorf("%q is not BURST/INTERVAL like 10/1m, or off", v)
+	}
+	return burst, every, nil
+}
+
+// formatCallLimit writes what parseCallLimit reads.
+func formatCallLimit(burst int, every time.Duration) string {
+	if burst == 0 || every == 0 {
+		return "off"
+	}
+	d := every.String() // 1m0s, 1h0m0s: without the zero units
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return strconv.Itoa(burst) + "/" + d
 }
 
 // parseProxy reads one entry of --trusted-proxies: a CIDR or an address

@@ -131,6 +131,27 @@ func TestParse_reads_the_trusted_proxies(t *testing.T) {
 	}
 }
 
+func TestParse_reads_the_installation_call_limit(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InstallationCallBurst != DefaultInstallationCallBurst || c.InstallationCallEvery != DefaultInstallationCallEvery ||
+		!strings.Contains(c.String(), "installation_call_limit=10/1m") {
+		t.Errorf("default limit = %d/%v; logged as %s", c.InstallationCallBurst, c.InstallationCallEvery, c)
+	}
+	for value, want := range map[string]string{"120/90s": "120/1m30s", "5/2h": "5/2h", "off": "off"} {
+		c, err := Parse([]string{"--installation-call-limit=" + value}, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := formatCallLimit(c.InstallationCallBurst, c.InstallationCallEvery); got != want {
+			t.Errorf("%s read as %s, want %s", value, got, want)
+		}
+	}
+}
+
 func TestParse_flag_wins_over_environment(t *testing.T) {
 	t.Parallel()
 	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
@@ -182,6 +203,10 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 		{"log level", []string{"--log-level=loud"}, nil, `--log-level: unknown log level "loud"`},
 		{"shutdown timeout", nil, map[string]string{EnvShutdownTimeout: "-1s"}, `LEDGER_SHUTDOWN_TIMEOUT: "-1s" is not a positive duration`},
 		{"ready lag", []string{"--ready-max-lag=lots"}, nil, `--ready-max-lag: "lots" is not a number of events`},
+		{"installation call limit", nil, map[string]string{EnvInstallationCallLimit: "10 per minute"},
+			`LEDGER_INSTALLATION_CALL_LIMIT: "10 per minute" is not BURST/INTERVAL like 10/1m, or off`},
+		{"installation call limit of none", []string{"--installation-call-limit=0/1m"}, nil,
+			`--installation-call-limit: "0/1m" is not BURST/INTERVAL`},
 		{"short admin token", nil, map[string]string{EnvAdminToken: "secret"}, `LEDGER_ADMIN_TOKEN: too short: use at least 16 characters`},
 		{"admin token with space", nil, map[string]string{EnvAdminToken: "0123456789 abcdef"}, `LEDGER_ADMIN_TOKEN: must be printable ASCII without spaces`},
 		{"short keyring secret", nil, map[string]string{EnvKeyringSecret: base64.StdEncoding.EncodeToString(make([]byte, 31))},

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"seatledger/domain/offlinefile"
 	"seatledger/infra/farmclient"
 	"seatledger/infra/offline"
 )
@@ -229,7 +230,7 @@ func TestOffline_refresh_proves_the_credential_and_updates_the_license_ACT5(t *t
 	if err := offline.DecodeContent(f, &content); err != nil {
 		t.Fatal(err)
 	}
-	if content.InstallationID != "inst-1" || !offline.CheckProof(content.Proof, "sli_inst-1.1.secret", offline.RefreshRequest, f.Nonce, "farm/srv-1", "inst-1") {
+	if content.InstallationID != "inst-1" || !offlinefile.CheckProof(content.Proof, "sli_inst-1.1.secret", offline.RefreshRequest, f.Nonce, "farm/srv-1", "inst-1") {
 		t.Fatalf("the proof does not check: %+v", content)
 	}
 	if strings.Contains(string(req), "secret") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"seatledger/domain/offlinefile"
 	"seatledger/infra/offline"
 )
 
@@ -66,7 +67,7 @@ func WriteRequest(state *State, kind offline.Kind, key string, now time.Time) ([
 			return nil, errors.New("farmclient: a refresh request needs an active installation; activate first")
 		}
 		content = offline.ProofRequestContent{InstallationID: state.InstallationID,
-			Proof: offline.Proof(state.Credential, kind, nonce, server, state.InstallationID)}
+			Proof: offlinefile.Proof(state.Credential, kind, nonce, server, state.InstallationID)}
 	case offline.DeactivationRequest:
 		// Deactivated already by an earlier deactivation request: write
 		// it again (the first file may be lost); its answer is awaited.
@@ -75,7 +76,7 @@ func WriteRequest(state *State, kind offline.Kind, key string, now time.Time) ([
 			return nil, errors.New("farmclient: a deactivation request needs an active installation")
 		}
 		content = offline.ProofRequestContent{InstallationID: state.InstallationID,
-			Proof: offline.Proof(state.Credential, kind, nonce, server, state.InstallationID)}
+			Proof: offlinefile.Proof(state.Credential, kind, nonce, server, state.InstallationID)}
 	default:
 		return nil, fmt.Errorf("farmclient: %q is not a request kind: write %s, %s or %s", kind,
 			offline.ActivationRequest, offline.RefreshRequest, offline.DeactivationRequest)

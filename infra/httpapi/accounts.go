@@ -47,7 +47,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("account_id must be a UUID").Field("account_id"))
 		return
 	}
-	res, err := s.cfg.People.Commands.CreateBusinessAccount(r.Context(), meta(r), commands.CreateBusinessAccount{AccountID: req.AccountID, Company: req.Company})
+	res, err := s.cfg.People.Commands.Accounts.CreateBusinessAccount(r.Context(), meta(r), commands.CreateBusinessAccount{AccountID: req.AccountID, Company: req.Company})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (s *Server) changeAccountProfile(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &company) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeCompanyProfile(r.Context(), meta(r), commands.ChangeCompanyProfile{AccountID: chi.URLParam(r, "accountID"), Company: company})
+	res, err := s.cfg.People.Commands.Accounts.ChangeCompanyProfile(r.Context(), meta(r), commands.ChangeCompanyProfile{AccountID: chi.URLParam(r, "accountID"), Company: company})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,7 +129,7 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeMemberRole(r.Context(), meta(r), commands.ChangeMemberRole{
+	res, err := s.cfg.People.Commands.Accounts.ChangeMemberRole(r.Context(), meta(r), commands.ChangeMemberRole{
 		AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID"), Role: req.Role, Note: req.Note})
 	if err != nil {
 		s.fail(w, r, err)
@@ -140,7 +140,7 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) blockMember(unblock bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		res, err := s.cfg.People.Commands.BlockMember(r.Context(), meta(r), commands.BlockMember{
+		res, err := s.cfg.People.Commands.Accounts.BlockMember(r.Context(), meta(r), commands.BlockMember{
 			AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID"), Unblock: unblock})
 		if err != nil {
 			s.fail(w, r, err)
@@ -151,7 +151,7 @@ func (s *Server) blockMember(unblock bool) http.HandlerFunc {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RemoveMember(r.Context(), meta(r), commands.RemoveMember{
+	res, err := s.cfg.People.Commands.Accounts.RemoveMember(r.Context(), meta(r), commands.RemoveMember{
 		AccountID: chi.URLParam(r, "accountID"), PersonID: chi.URLParam(r, "personID")})
 	if err != nil {
 		s.fail(w, r, err)
@@ -161,7 +161,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.LeaveBusinessAccount(r.Context(), meta(r), commands.LeaveBusinessAccount{AccountID: chi.URLParam(r, "accountID")})
+	res, err := s.cfg.People.Commands.Accounts.LeaveBusinessAccount(r.Context(), meta(r), commands.LeaveBusinessAccount{AccountID: chi.URLParam(r, "accountID")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -196,7 +196,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 	if req.Language == "" {
 		req.Language = "en"
 	}
-	res, err := s.cfg.People.Commands.InviteMembers(r.Context(), meta(r), commands.InviteMembers{
+	res, err := s.cfg.People.Commands.Accounts.InviteMembers(r.Context(), meta(r), commands.InviteMembers{
 		AccountID: chi.URLParam(r, "accountID"), Language: req.Language, Emails: req.Emails})
 	if err != nil {
 		s.fail(w, r, err)
@@ -206,7 +206,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RevokeInvitation(r.Context(), meta(r), chi.URLParam(r, "accountID"), chi.URLParam(r, "invitationID"))
+	res, err := s.cfg.People.Commands.Accounts.RevokeInvitation(r.Context(), meta(r), chi.URLParam(r, "accountID"), chi.URLParam(r, "invitationID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -114,7 +114,7 @@ func TestAdminClock_advance_refuses_bad_durations(t *testing.T) {
 	s, _ := newTestServer(t, Config{Clock: sim})
 	auth := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/json"}
 	for _, body := range []string{`{"by":"seven days"}`, `{"by":"-1h"}`, `{"by":"0d"}`, `{}`, `{"by":"7d","dry_run":true}`} {
-		w := do(t, s, http.MethodPost, "/admin/clock/advance", strings.NewReader(body), auth...)
+		w := do(t, s, http.MethodPost, "/admin/clock/advance", strings.NewReader(body), append(auth, badInput...)...)
 		if p := problemOf(t, w); w.Code != http.StatusBadRequest {
 			t.Errorf("%s: %d %+v, want 400", body, w.Code, p)
 		}

@@ -64,7 +64,7 @@ func auditServer(t *testing.T) (*Server, *audit.Signer, []event.Record) {
 		t.Fatal(err)
 	}
 	svc := &audit.Service{Tree: audit.NewTree(s.DB), Log: s.Store, Streams: s.Store, VerifierKey: signer.VerifierKey(), Contiguous: true}
-	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: commands.NewHandler(commands.Config{}),
+	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test", AuditLog: svc}})
 	return srv, signer, recs
 }
@@ -181,7 +181,7 @@ func TestAuditLog_bad_input_is_a_client_error_X2(t *testing.T) {
 		{"/v1/audit/export?size=5", backOffice, 404, ProblemNotFound},
 	}
 	for _, c := range cases {
-		w := do(t, srv, http.MethodGet, c.path, nil, c.header...)
+		w := do(t, srv, http.MethodGet, c.path, nil, append(append([]string{}, c.header...), badInput...)...)
 		if w.Code != c.status {
 			t.Errorf("%s = %d, want %d: %s", c.path, w.Code, c.status, w.Body)
 			continue
@@ -194,7 +194,7 @@ func TestAuditLog_bad_input_is_a_client_error_X2(t *testing.T) {
 
 func TestAuditLog_unconfigured_is_unavailable(t *testing.T) {
 	t.Parallel()
-	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: commands.NewHandler(commands.Config{}),
+	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test"}})
 	for _, path := range []string{"/v1/audit/public-key", "/v1/audit/checkpoint"} {
 		h := backOffice

@@ -26,7 +26,7 @@ const SessionCookie = "seatledger_session"
 type PeopleConfig struct {
 	// Commands runs the use cases and answers authorization from the
 	// aggregates' latest events. Required.
-	Commands *commands.Handler
+	Commands *commands.Set
 	// Reads is the read store the queries read. Required.
 	Reads queries.DB
 	// Sessions keeps browser sessions. Required.
@@ -134,7 +134,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, principal{actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}})))
 				return
 			}
-			p, err := s.cfg.People.Commands.AuthenticateAPIToken(ctx, token)
+			p, err := s.cfg.People.Commands.People.AuthenticateAPIToken(ctx, token)
 			if errors.Is(err, person.ErrBadCredentials) {
 				unauthorized(w, r, "the bearer token is not valid or was revoked")
 				return
@@ -169,7 +169,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // authenticateInstallation serves a request made with an installation's
 // credential (ACT-1).
 func (s *Server) authenticateInstallation(w http.ResponseWriter, r *http.Request, next http.Handler, credential string) {
-	i, err := s.cfg.People.Commands.Authenticate(r.Context(), credential)
+	i, err := s.cfg.People.Commands.Installations.Authenticate(r.Context(), credential)
 	if errors.Is(err, commands.ErrCredential) {
 		unauthorized(w, r, "the installation's credential is not valid, or a later activation replaced it; activate again")
 		return

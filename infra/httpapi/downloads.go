@@ -41,7 +41,7 @@ func (s *Server) publishRelease(w http.ResponseWriter, r *http.Request) {
 	if req.ReleasedAt != nil {
 		p.ReleasedAt = *req.ReleasedAt
 	}
-	res, err := s.cfg.People.Commands.PublishRelease(r.Context(), meta(r), productID, p)
+	res, err := s.cfg.People.Commands.Releases.PublishRelease(r.Context(), meta(r), productID, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) publishRelease(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) withdrawRelease(w http.ResponseWriter, r *http.Request) {
 	productID, version := chi.URLParam(r, "productID"), chi.URLParam(r, "version")
-	res, err := s.cfg.People.Commands.WithdrawRelease(r.Context(), meta(r), productID, version)
+	res, err := s.cfg.People.Commands.Releases.WithdrawRelease(r.Context(), meta(r), productID, version)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -84,7 +84,7 @@ func financeServer(t *testing.T, target sqldb.Target, withLog bool) *Server {
 	at(2, 12, 0, sub, subscription.SublicenseRenamed{KeyID: "ks", Name: "=SUM(A1)", By: "ada"})
 	report(3, 8, 20, 9)
 
-	cfg := &PeopleConfig{Commands: commands.NewHandler(commands.Config{}), Reads: db, Sessions: &session.Store{}, TermsVersion: "test"}
+	cfg := &PeopleConfig{Commands: &commands.Set{}, Reads: db, Sessions: &session.Store{}, TermsVersion: "test"}
 	if withLog {
 		cfg.FinanceLog = func(ctx context.Context, fn func([]event.Record) error) error {
 			head, err := store.Head(ctx)
@@ -188,7 +188,7 @@ func TestReconciliation_refuses_bad_requests(t *testing.T) {
 		// Bought on March 1: it does not exist in February.
 		{"?from=2026-02-01&to=2026-02-28&subscription=sub-h", 404, "subscription", "purchased before 2026-03-01T00:00:00Z"},
 	} {
-		w := do(t, s, http.MethodGet, "/v1/finance/reconciliation"+c.query, nil, "Authorization", admin)
+		w := do(t, s, http.MethodGet, "/v1/finance/reconciliation"+c.query, nil, append([]string{"Authorization", admin}, badInput...)...)
 		p := problemOf(t, w)
 		if w.Code != c.status || len(p.InvalidParams) != 1 || p.InvalidParams[0].Name != c.field || !strings.Contains(p.Detail, c.says) {
 			t.Errorf("%q = %d %+v; want %d naming %s, saying %q", c.query, w.Code, p, c.status, c.field, c.says)

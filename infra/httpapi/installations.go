@@ -166,7 +166,7 @@ func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request, byAddr, b
 func (s *Server) answerActivation(w http.ResponseWriter, r *http.Request, cmd commands.Activate) {
 	m := meta(r)
 	m.Actor = installationActor(cmd)
-	a, err := s.cfg.People.Commands.Activate(r.Context(), m, cmd)
+	a, err := s.cfg.People.Commands.Installations.Activate(r.Context(), m, cmd)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -185,7 +185,7 @@ func installationActor(cmd commands.Activate) event.Actor {
 
 func (s *Server) installationLicense(w http.ResponseWriter, r *http.Request) {
 	i := principalOf(r.Context()).installation
-	lic, err := s.cfg.People.Commands.License(r.Context(), meta(r), i)
+	lic, err := s.cfg.People.Commands.Installations.License(r.Context(), meta(r), i)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -222,7 +222,7 @@ func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
 	if req.ObservedAt != nil {
 		report.ObservedAt = *req.ObservedAt
 	}
-	res, err := s.cfg.People.Commands.ReportUsage(r.Context(), meta(r), principalOf(r.Context()).installation, report)
+	res, err := s.cfg.People.Commands.Installations.ReportUsage(r.Context(), meta(r), principalOf(r.Context()).installation, report)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -250,7 +250,7 @@ func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deactivateSelf(w http.ResponseWriter, r *http.Request) {
 	i := principalOf(r.Context()).installation
-	if err := s.cfg.People.Commands.DeactivateSelf(r.Context(), meta(r), i); err != nil {
+	if err := s.cfg.People.Commands.Installations.DeactivateSelf(r.Context(), meta(r), i); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -267,7 +267,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := principalOf(r.Context()).installation
-	e, err := s.cfg.People.Commands.Enroll(r.Context(), meta(r), i, req.Computers)
+	e, err := s.cfg.People.Commands.Installations.Enroll(r.Context(), meta(r), i, req.Computers)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -295,7 +295,7 @@ func (s *Server) setOfflineActivation(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SetOfflineActivation(r.Context(), meta(r), chi.URLParam(r, "accountID"), req.Enabled)
+	res, err := s.cfg.People.Commands.Accounts.SetOfflineActivation(r.Context(), meta(r), chi.URLParam(r, "accountID"), req.Enabled)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -316,7 +316,7 @@ func (s *Server) answerOfflineRequest(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("the request file could not be read").Field("file"))
 		return
 	}
-	ans, err := s.cfg.People.Commands.AnswerOfflineRequest(r.Context(), meta(r), chi.URLParam(r, "accountID"), raw)
+	ans, err := s.cfg.People.Commands.Offline.AnswerOfflineRequest(r.Context(), meta(r), chi.URLParam(r, "accountID"), raw)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -341,7 +341,7 @@ type deactivateSelectedRequest struct {
 // contact.
 func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
 	acc := chi.URLParam(r, "accountID")
-	if err := s.cfg.People.Commands.Authorize(r.Context(), principalOf(r.Context()).actor, acc, account.ActionView); err != nil {
+	if err := s.cfg.People.Commands.Accounts.Authorize(r.Context(), principalOf(r.Context()).actor, acc, account.ActionView); err != nil {
 		s.fail(w, r, err) // who may act on the account is checked before what they send
 		return
 	}
@@ -350,7 +350,7 @@ func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, id := range req.InstallationIDs {
-		i, err := s.cfg.People.Commands.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, true)
+		i, err := s.cfg.People.Commands.Installations.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, true)
 		if err == nil && i.AccountID() != acc {
 			err = installation.ErrNotFound
 		}
@@ -359,7 +359,7 @@ func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := s.cfg.People.Commands.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs)
+	res, err := s.cfg.People.Commands.Installations.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -376,7 +376,7 @@ func (s *Server) setNotes(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SetInstallationNotes(r.Context(), meta(r), chi.URLParam(r, "installationID"), req.Notes)
+	res, err := s.cfg.People.Commands.Installations.SetInstallationNotes(r.Context(), meta(r), chi.URLParam(r, "installationID"), req.Notes)
 	if err != nil {
 		s.fail(w, r, err)
 		return

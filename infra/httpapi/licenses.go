@@ -74,7 +74,7 @@ func (s *Server) defineProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "productID")
-	res, err := s.cfg.People.Commands.DefineProduct(r.Context(), meta(r), product.Defined{ProductID: id, Name: req.Name,
+	res, err := s.cfg.People.Commands.Orders.DefineProduct(r.Context(), meta(r), product.Defined{ProductID: id, Name: req.Name,
 		Model: req.Model, Trial: req.Trial, MajorVersion: req.MajorVersion})
 	if err != nil && !errors.Is(err, product.ErrNoChange) { // defining the same terms again is a retry
 		s.fail(w, r, err)
@@ -131,7 +131,7 @@ func (s *Server) applyOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	h, ctx, m := s.cfg.People.Commands, r.Context(), meta(r)
 	if req.Kind == orderPurchase {
-		p, err := h.Purchase(ctx, m, subscription.Order{ID: req.OrderID, ProductID: req.ProductID, Seats: req.Seats, Period: req.Period,
+		p, err := h.Orders.Purchase(ctx, m, subscription.Order{ID: req.OrderID, ProductID: req.ProductID, Seats: req.Seats, Period: req.Period,
 			Channel: req.Channel, SupportPlan: req.SupportPlan, Insurance: req.Insurance})
 		if err != nil {
 			s.fail(w, r, err)
@@ -150,11 +150,11 @@ func (s *Server) applyOrder(w http.ResponseWriter, r *http.Request) {
 	)
 	switch req.Kind {
 	case orderAddSeats:
-		res, err = h.AddSeats(ctx, m, req.SubscriptionID, req.OrderID, req.Seats)
+		res, err = h.Orders.AddSeats(ctx, m, req.SubscriptionID, req.OrderID, req.Seats)
 	case orderRenewal:
-		res, err = h.Renew(ctx, m, req.SubscriptionID, req.OrderID, req.Period)
+		res, err = h.Orders.Renew(ctx, m, req.SubscriptionID, req.OrderID, req.Period)
 	case orderCancellation:
-		res, err = h.Cancel(ctx, m, req.SubscriptionID, req.OrderID)
+		res, err = h.Orders.Cancel(ctx, m, req.SubscriptionID, req.OrderID)
 	default:
 		WriteProblem(w, r, ProblemInvalidOrder.New("kind %q must be purchase, add_seats, renewal or cancellation", req.Kind).Field("kind"))
 		return
@@ -181,7 +181,7 @@ func (s *Server) registerKey(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.RegisterKey(r.Context(), meta(r), commands.RegisterKey{Key: req.Key, AccountID: req.AccountID, Company: req.Company})
+	res, err := s.cfg.People.Commands.Subscriptions.RegisterKey(r.Context(), meta(r), commands.RegisterKey{Key: req.Key, AccountID: req.AccountID, Company: req.Company})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -200,7 +200,7 @@ func (s *Server) eligibility(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("give the key and the version, as in ?key=…&version=19.2").Field("key"))
 		return
 	}
-	e, err := s.cfg.People.Commands.Eligibility(r.Context(), principalOf(r.Context()).actor, q.Get("key"), q.Get("version"))
+	e, err := s.cfg.People.Commands.Subscriptions.Eligibility(r.Context(), principalOf(r.Context()).actor, q.Get("key"), q.Get("version"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -256,7 +256,7 @@ func (s *Server) renameSubscription(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.RenameSubscription(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.Name)
+	res, err := s.cfg.People.Commands.Subscriptions.RenameSubscription(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.Name)
 	s.answer(w, r, res, err)
 }
 
@@ -267,7 +267,7 @@ func (s *Server) setAutoRenew(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SetAutoRenew(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.On)
+	res, err := s.cfg.People.Commands.Subscriptions.SetAutoRenew(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), req.On)
 	s.answer(w, r, res, err)
 }
 
@@ -291,7 +291,7 @@ func (s *Server) createSublicense(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.CreateSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
+	res, err := s.cfg.People.Commands.Subscriptions.CreateSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
 		subscription.Sublicense{Name: req.Name, Quota: req.Quota, ExpiresAt: req.ExpiresAt})
 	if err != nil {
 		s.fail(w, r, err)
@@ -317,18 +317,18 @@ func (s *Server) changeSublicense(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("give expires_at or renew_with_subscription, not both").Field("expires_at"))
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
+	res, err := s.cfg.People.Commands.Subscriptions.ChangeSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
 		commands.ChangeSublicense{Name: req.Name, Quota: req.Quota, ExpiresAt: req.ExpiresAt, ClearExpiry: req.RenewWithSubscription})
 	s.answer(w, r, res, err)
 }
 
 func (s *Server) deleteSublicense(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.DeleteSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	res, err := s.cfg.People.Commands.Subscriptions.DeleteSublicense(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
 	s.answer(w, r, res, err)
 }
 
 func (s *Server) revealKey(w http.ResponseWriter, r *http.Request) {
-	key, err := s.cfg.People.Commands.RevealKey(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	key, err := s.cfg.People.Commands.Subscriptions.RevealKey(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -338,7 +338,7 @@ func (s *Server) revealKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setKeyAdministrator(on bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		res, err := s.cfg.People.Commands.SetKeyAdministrator(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
+		res, err := s.cfg.People.Commands.Subscriptions.SetKeyAdministrator(r.Context(), meta(r), chi.URLParam(r, "subscriptionID"),
 			chi.URLParam(r, "keyID"), chi.URLParam(r, "personID"), on)
 		s.answer(w, r, res, err)
 	}

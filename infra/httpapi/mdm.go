@@ -55,7 +55,7 @@ func (s *Server) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "accountID")
-	res, err := s.cfg.People.Commands.IssueMDMCertificate(r.Context(), meta(r), id, req.CSR)
+	res, err := s.cfg.People.Commands.MDM.IssueMDMCertificate(r.Context(), meta(r), id, req.CSR)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mdmCertificates(w http.ResponseWriter, r *http.Request) {
-	list, err := s.cfg.People.Commands.MDMCertificates(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "accountID"))
+	list, err := s.cfg.People.Commands.MDM.MDMCertificates(r.Context(), principalOf(r.Context()).actor, chi.URLParam(r, "accountID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -23,7 +23,7 @@ func TestMDMCACertificate_is_public_PEM_MISC1(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := func(pem []byte) *Server {
-		s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: commands.NewHandler(commands.Config{}),
+		s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
 			Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test", MDMCACertificate: pem}})
 		return s
 	}

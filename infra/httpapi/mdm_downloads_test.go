@@ -40,7 +40,7 @@ import (
 // actor from X-Test-Actor ("person:ada", "back_office:x"). It returns the
 // router, the handler, and a function that brings the read models up to
 // the log.
-func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Handler, func()) {
+func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Set, func()) {
 	t.Helper()
 	ctx := context.Background()
 	target := sqldbtest.SQLite(t)
@@ -61,7 +61,7 @@ func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Handler, func()) 
 		t.Fatal(err)
 	}
 	keys, _ := keyring.New([]byte("fedcba9876543210fedcba9876543210"))
-	h := commands.NewHandler(commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
+	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Licenses{}, projections.Downloads{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -106,20 +106,20 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 		{ProductID: "pmm", Name: "Mac Management", Model: product.ManagedComputers, MajorVersion: 8},
 		{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19},
 	} {
-		if _, err := h.DefineProduct(ctx, bo, p); err != nil {
+		if _, err := h.Orders.DefineProduct(ctx, bo, p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for acc, prod := range map[string]string{"acc-pmm": "pmm", "acc-ras": "ras"} {
-		p, err := h.Purchase(ctx, bo, subscription.Order{ID: "ord-" + acc, ProductID: prod, Seats: 5, Period: subscription.Year,
+		p, err := h.Orders.Purchase(ctx, bo, subscription.Order{ID: "ord-" + acc, ProductID: prod, Seats: 5, Period: subscription.Year,
 			Channel: subscription.Online, SupportPlan: subscription.Standard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.CreateBusinessAccount(ctx, ada, commands.CreateBusinessAccount{AccountID: acc, Company: acme}); err != nil {
+		if _, err := h.Accounts.CreateBusinessAccount(ctx, ada, commands.CreateBusinessAccount{AccountID: acc, Company: acme}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.RegisterKey(ctx, ada, commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
+		if _, err := h.Subscriptions.RegisterKey(ctx, ada, commands.RegisterKey{Key: p.Key, AccountID: acc}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,7 +158,11 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 		"a stranger":      {"/v1/accounts/acc-pmm/mdm/certificates", csr, "person:eve", 403, "forbidden", ""},
 		"concurrent only": {"/v1/accounts/acc-ras/mdm/certificates", csr, "person:ada", 403, "no-entitlement", "managed-computers"},
 	} {
-		w := do(t, router, http.MethodPost, c.path, jsonBody(t, map[string]string{"csr": c.csr}), "X-Test-Actor", c.actor, "Content-Type", "application/json")
+		header := []string{"X-Test-Actor", c.actor, "Content-Type", "application/json"}
+		if c.typ == "invalid-csr" {
+			header = append(header, badInput...)
+		}
+		w := do(t, router, http.MethodPost, c.path, jsonBody(t, map[string]string{"csr": c.csr}), header...)
 		p := problemOf(t, w)
 		if w.Code != c.status || p.Type != ProblemTypeBase+c.typ || !strings.Contains(p.Detail, c.detail) {
 			t.Errorf("%s: %d %s: %s", name, w.Code, p.Type, p.Detail)
@@ -182,6 +186,8 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 	if w := do(t, router, http.MethodPut, "/v1/products/pmm/releases/8.9", changed, asBO...); problemOf(t, w).Type != ProblemReleaseImmutable.URI() {
 		t.Errorf("republish with other contents: %d %s", w.Code, w.Body)
 	}
+	changed = jsonBody(t, map[string]any{"notes": "other", "files": []map[string]any{{"name": "pmm.msi", "kind": "installer", "size": 10,
+		"sha256": strings.Repeat("ab", 32), "url": "https://dl.example.com/x.msi"}}})
 	if w := do(t, router, http.MethodPut, "/v1/products/pmm/releases/8.11", changed, asAda...); w.Code != http.StatusForbidden {
 		t.Errorf("a person publishing: %d", w.Code)
 	}

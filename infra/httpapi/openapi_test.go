@@ -2,13 +2,16 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
+	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/session"
 	"seatledger/infra/sqldb"
 )
@@ -46,7 +49,7 @@ func openAPIOperations(t *testing.T, s *Server) map[string]bool {
 func TestOpenAPI_documents_every_route_and_nothing_else(t *testing.T) {
 	t.Parallel()
 	// The people API is mounted for the walk only; no request reaches it.
-	s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: commands.NewHandler(commands.Config{}),
+	s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test"}})
 	documented := openAPIOperations(t, s)
 	served := map[string]bool{}
@@ -111,6 +114,98 @@ func TestOpenAPI_references_resolve(t *testing.T) {
 		}
 		if !strings.HasPrefix(ref, "#/") || node == nil {
 			t.Errorf("dangling $ref %s", ref)
+		}
+	}
+}
+
+// The validator the API tests pass every exchange through (issue 19)
+// catches drift between the code and the served document: a field the
+// document does not describe, a value of the wrong type, a status it does
+// not list, a body where it describes none, a request it does not accept.
+// A request marked invalid on purpose has its response validated only.
+func TestOpenAPI_validator_fails_an_exchange_that_drifts_from_the_document(t *testing.T) {
+	t.Parallel()
+	v, err := openapitest.Load(openAPIDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(status int, contentType, body string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The request body is validated as far as the handler reads
+			// it: to its end here, as a handler that decodes it.
+			_, _ = io.Copy(io.Discard, r.Body)
+			if contentType != "" {
+				w.Header().Set("Content-Type", contentType)
+			}
+			w.WriteHeader(status)
+			io.WriteString(w, body)
+		})
+	}
+	for _, c := range []struct {
+		name         string
+		method, path string
+		header       []string
+		body         string
+		server       http.Handler
+		want         []string // in the one report, in order; none: no report
+	}{
+		{"as documented", "GET", "/healthz", nil, "", answer(200, "application/json", `{"status":"ok"}`), nil},
+		{"an undocumented field", "GET", "/healthz", nil, "", answer(200, "application/json", `{"status":"ok","uptime":3}`),
+			[]string{"GET /healthz (getHealth): response 200", "uptime"}},
+		{"a value of the wrong type", "POST", "/admin/clock/advance", []string{"Content-Type", "application/json"}, `{"by":"7d"}`,
+			answer(200, "application/json", `{"now":"2026-03-08T09:00:00Z","timers_fired":"three"}`),
+			[]string{"POST /admin/clock/advance (advanceClock): response 200", "timers_fired"}},
+		{"a wrong date", "GET", "/admin/clock", nil, "", answer(200, "application/json", `{"now":"next Tuesday"}`),
+			[]string{"GET /admin/clock (getClock): response 200", "date-time"}},
+		{"an undocumented status", "GET", "/healthz", nil, "", answer(http.StatusCreated, "application/json", `{"status":"ok"}`),
+			[]string{"GET /healthz (getHealth): response 201", "status 201 is not documented"}},
+		{"an undocumented content type", "GET", "/healthz", nil, "", answer(200, "text/html", `<p>ok</p>`),
+			[]string{"GET /healthz (getHealth): response 200", "text/html"}},
+		{"a problem that is not one", "GET", "/healthz", nil, "", answer(400, "application/problem+json", `{"title":"no type"}`),
+			[]string{"GET /healthz (getHealth): response 400"}},
+		{"a request the document refuses", "POST", "/admin/clock/advance", []string{"Content-Type", "application/json"}, `{"by":7}`,
+			answer(200, "application/json", `{"now":"2026-03-08T09:00:00Z"}`),
+			[]string{"POST /admin/clock/advance (advanceClock): request POST /admin/clock/advance", "/by"}},
+		{"a bad request sent on purpose", "POST", "/admin/clock/advance",
+			[]string{"Content-Type", "application/json", openapitest.InvalidRequestHeader, "X-7"}, `{"by":7}`,
+			answer(400, "application/problem+json", `{"type":"https://seatledger.dev/problems/invalid-request","title":"Invalid request","status":400,"detail":"by: a string","instance":"/admin/clock/advance","request_id":"r"}`),
+			nil},
+		{"its response still validated", "POST", "/admin/clock/advance",
+			[]string{"Content-Type", "application/json", openapitest.InvalidRequestHeader, "X-7"}, `{"by":7}`,
+			answer(200, "application/json", `{"now":"2026-03-08T09:00:00Z","undo":true}`),
+			[]string{"POST /admin/clock/advance (advanceClock): response 200", "undo"}},
+		{"a path the document does not describe", "GET", "/signin", nil, "", answer(200, "text/html", `<form>`), nil},
+	} {
+		var reports []string
+		h := v.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get(openapitest.InvalidRequestHeader) != "" {
+				t.Errorf("%s: the handler saw the marker header", c.name)
+			}
+			c.server.ServeHTTP(w, r)
+		}), func(problem string) { reports = append(reports, problem) })
+		r := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		for i := 0; i+1 < len(c.header); i += 2 {
+			r.Header.Set(c.header[i], c.header[i+1])
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if len(c.want) == 0 {
+			if len(reports) != 0 {
+				t.Errorf("%s: reported %q", c.name, reports)
+			}
+			continue
+		}
+		if len(reports) != 1 {
+			t.Errorf("%s: %d reports %q, want one", c.name, len(reports), reports)
+			continue
+		}
+		rest := reports[0]
+		for _, w := range c.want {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%s: report %q does not say %q", c.name, reports[0], w)
+				break
+			}
+			rest = rest[i+len(w):]
 		}
 	}
 }

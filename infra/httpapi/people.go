@@ -163,7 +163,7 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SignUp(r.Context(), meta(r), s.toSignUp(req))
+	res, err := s.cfg.People.Commands.People.SignUp(r.Context(), meta(r), s.toSignUp(req))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -182,7 +182,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.VerifyEmail(r.Context(), meta(r), req.PersonID, req.Token)
+	res, err := s.cfg.People.Commands.People.VerifyEmail(r.Context(), meta(r), req.PersonID, req.Token)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -208,7 +208,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, limit attempts) 
 	if !limit.admit(w, r, address) {
 		return
 	}
-	p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, req.AccountID)
+	p, err := s.cfg.People.Commands.People.SignIn(r.Context(), req.Email, req.Password, req.AccountID)
 	limit.record(r, address, err)
 	if err != nil {
 		s.fail(w, r, err)
@@ -272,7 +272,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
+	res, err := s.cfg.People.Commands.People.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -323,7 +323,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit 
 		su := s.toSignUp(signUpRequest(*req.NewPerson))
 		cmd.NewPerson = &su
 	case req.Email != "":
-		p, err := s.cfg.People.Commands.SignIn(r.Context(), req.Email, req.Password, "")
+		p, err := s.cfg.People.Commands.People.SignIn(r.Context(), req.Email, req.Password, "")
 		limit.record(r, address, err)
 		if err != nil {
 			s.fail(w, r, err)
@@ -334,7 +334,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit 
 		unauthorized(w, r, "sign in, send your email and password, or send new_person to sign up")
 		return
 	}
-	res, err := s.cfg.People.Commands.AcceptInvitation(r.Context(), m, cmd)
+	res, err := s.cfg.People.Commands.Accounts.AcceptInvitation(r.Context(), m, cmd)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -362,7 +362,7 @@ func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangePersonProfile(r.Context(), meta(r), req.FirstName, req.LastName)
+	res, err := s.cfg.People.Commands.People.ChangePersonProfile(r.Context(), meta(r), req.FirstName, req.LastName)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -379,7 +379,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, limit at
 	if !s.decode(w, r, &req) || !limit.admit(w, r, address) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
+	res, err := s.cfg.People.Commands.People.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
 	limit.record(r, address, err)
 	if err != nil {
 		s.fail(w, r, err)
@@ -400,7 +400,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.IssueAPIToken(r.Context(), meta(r), req.Name)
+	res, err := s.cfg.People.Commands.People.IssueAPIToken(r.Context(), meta(r), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -409,7 +409,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RevokeAPIToken(r.Context(), meta(r), chi.URLParam(r, "tokenID"))
+	res, err := s.cfg.People.Commands.People.RevokeAPIToken(r.Context(), meta(r), chi.URLParam(r, "tokenID"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -109,8 +109,8 @@ func New(cfg Config) (*Server, error) {
 	if p := cfg.People; p != nil {
 		s.reads = p.Queries
 		if s.reads == nil {
-			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Accounts: p.Commands, Subscriptions: p.Commands, Installations: p.Commands,
-				Tickets: p.Commands, People: p.Commands,
+			reads, err := queries.NewReads(queries.ReadsConfig{DB: p.Reads, Accounts: p.Commands.Accounts, Subscriptions: p.Commands.Subscriptions, Installations: p.Commands.Installations,
+				Tickets: p.Commands.Tickets, People: p.Commands.People,
 				ReadModels: queries.ReadModelFuncs{WaitForFunc: p.WaitFor, StoppedFunc: p.ProjectionStopped}, Wait: readWait, Audit: p.Audit})
 			if err != nil {
 				return nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"seatledger/infra/clock"
+	"seatledger/infra/httpapi/openapitest"
 )
 
 // testToken is the admin token of test servers.
@@ -82,8 +83,25 @@ func do(t *testing.T, h http.Handler, method, path string, body io.Reader, heade
 		r.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	validated(t, h).ServeHTTP(w, r)
 	return w
+}
+
+// badInput marks a request of do as invalid on purpose: its response is
+// validated against the document, the request is not.
+var badInput = []string{openapitest.InvalidRequestHeader, "bad input on purpose"}
+
+// validated wraps h so that every exchange is validated against the
+// served OpenAPI document (issue 19); a mismatch fails t naming the
+// operation. A request sent invalid on purpose carries
+// openapitest.InvalidRequestHeader: only its response is validated.
+func validated(t testing.TB, h http.Handler) http.Handler {
+	t.Helper()
+	v, err := openapitest.Load(openAPIDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Handler(h, func(problem string) { t.Error(problem) })
 }
 
 // problemOf decodes a problem response, failing unless it is one.

@@ -48,7 +48,7 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.OpenTicket(r.Context(), meta(r), commands.OpenTicket{AccountID: chi.URLParam(r, "accountID"),
+	res, err := s.cfg.People.Commands.Tickets.OpenTicket(r.Context(), meta(r), commands.OpenTicket{AccountID: chi.URLParam(r, "accountID"),
 		ProductID: req.ProductID, Category: req.Category, Subject: req.Subject, Description: req.Description,
 		Channel: req.Channel.Kind, CallAt: req.Channel.CallAt})
 	if err != nil {
@@ -103,7 +103,7 @@ type replyRequest struct {
 // references them. When the reply fails, its files are removed again.
 func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 	ctx, h := r.Context(), s.cfg.People.Commands
-	t, err := h.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionReply)
+	t, err := h.Tickets.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionReply)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +128,7 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemUnsupportedMediaType.New("send the reply as multipart/form-data (field body, files attachments) or, without files, as application/json"))
 		return
 	}
-	res, err := h.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
+	res, err := h.Tickets.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
 	if err != nil {
 		s.removeAttachments(r, t.ID(), stored)
 		s.fail(w, r, err)
@@ -245,19 +245,19 @@ func (s *Server) changeTicketStatus(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.ChangeTicketStatus(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Status, req.Agent)
+	res, err := s.cfg.People.Commands.Tickets.ChangeTicketStatus(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Status, req.Agent)
 	s.answer(w, r, res, err)
 }
 
 // closeTicket closes a current ticket (TKT-2).
 func (s *Server) closeTicket(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.CloseTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
+	res, err := s.cfg.People.Commands.Tickets.CloseTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
 	s.answer(w, r, res, err)
 }
 
 // reopenTicket reopens a resolved ticket (TKT-2).
 func (s *Server) reopenTicket(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.ReopenTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
+	res, err := s.cfg.People.Commands.Tickets.ReopenTicket(r.Context(), meta(r), chi.URLParam(r, "ticketID"))
 	s.answer(w, r, res, err)
 }
 
@@ -270,19 +270,19 @@ func (s *Server) submitSurvey(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Rating, req.Feedback)
+	res, err := s.cfg.People.Commands.Tickets.SubmitSurvey(r.Context(), meta(r), chi.URLParam(r, "ticketID"), req.Rating, req.Feedback)
 	s.answer(w, r, res, err)
 }
 
 // addWatcher makes an admin of the account a watcher (TKT-3): the owner's.
 func (s *Server) addWatcher(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.AddWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
+	res, err := s.cfg.People.Commands.Tickets.AddWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
 	s.answer(w, r, res, err)
 }
 
 // removeWatcher removes a watcher (TKT-3): the owner's.
 func (s *Server) removeWatcher(w http.ResponseWriter, r *http.Request) {
-	res, err := s.cfg.People.Commands.RemoveWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
+	res, err := s.cfg.People.Commands.Tickets.RemoveWatcher(r.Context(), meta(r), chi.URLParam(r, "ticketID"), chi.URLParam(r, "personID"))
 	s.answer(w, r, res, err)
 }
 
@@ -293,7 +293,7 @@ func (s *Server) removeWatcher(w http.ResponseWriter, r *http.Request) {
 // sandboxing CSP, and no caching.
 func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t, err := s.cfg.People.Commands.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
+	t, err := s.cfg.People.Commands.Tickets.AuthorizeTicket(ctx, principalOf(ctx).actor, chi.URLParam(r, "ticketID"), ticket.ActionView)
 	if err != nil {
 		s.fail(w, r, err)
 		return

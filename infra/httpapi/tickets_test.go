@@ -26,6 +26,7 @@ import (
 	"seatledger/infra/attachments"
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
+	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/projection"
 	"seatledger/infra/session"
 	"seatledger/infra/sqldb"
@@ -40,10 +41,20 @@ import (
 type ticketsHarness struct {
 	t      *testing.T
 	router http.Handler
-	h      *commands.Handler
+	h      *commands.Set
 	store  eventstore.Store
 	rt     *projection.Runtime
 	db     *sqldb.DB
+	// badInput marks the requests as invalid on purpose (see invalid).
+	badInput bool
+}
+
+// invalid returns x sending its requests marked invalid on purpose: their
+// responses are validated against the OpenAPI document, they are not.
+func (x *ticketsHarness) invalid() *ticketsHarness {
+	y := *x
+	y.badInput = true
+	return &y
 }
 
 func newTicketsHarness(t *testing.T) *ticketsHarness {
@@ -61,7 +72,7 @@ func newTicketsHarness(t *testing.T) *ticketsHarness {
 	for _, register := range []func(*event.Registry){account.Register, person.Register, product.Register, ticket.Register} {
 		register(reg)
 	}
-	h := commands.NewHandler(commands.Config{Store: store, Registry: reg, Clock: clk})
+	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Tickets{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -77,11 +88,14 @@ func (x *ticketsHarness) do(actor, method, path, contentType string, body io.Rea
 	x.t.Helper()
 	req := httptest.NewRequest(method, path, body)
 	req.Header.Set("X-Test-Actor", actor)
+	if x.badInput {
+		openapitest.MarkInvalid(req.Header, "bad input on purpose")
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	w := httptest.NewRecorder()
-	x.router.ServeHTTP(w, req)
+	validated(x.t, x.router).ServeHTTP(w, req)
 	return w
 }
 
@@ -147,10 +161,10 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 	x := newTicketsHarness(t)
 	ctx := context.Background()
 	backOffice := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}}
-	if _, err := x.h.DefineProduct(ctx, backOffice, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
+	if _, err := x.h.Orders.DefineProduct(ctx, backOffice, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.h.CreateBusinessAccount(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "ada"}},
+	if _, err := x.h.Accounts.CreateBusinessAccount(ctx, commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "ada"}},
 		commands.CreateBusinessAccount{AccountID: "acc-1", Company: account.Company{Name: "Acme", Country: "DE", ZIP: "1", Phone: "1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +186,12 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 	if !ticket.ValidID(id) || w.Header().Get("Location") != "/v1/tickets/"+id {
 		t.Fatalf("ticket %q, Location %q", id, w.Header().Get("Location"))
 	}
-	if w := x.json("person:bob", http.MethodPost, "/v1/accounts/acc-1/tickets", map[string]any{"product_id": "ras", "category": "sales",
+	if w := x.invalid().json("person:bob", http.MethodPost, "/v1/accounts/acc-1/tickets", map[string]any{"product_id": "ras", "category": "sales",
 		"description": "x", "channel": map[string]any{"kind": "email"}}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "licensing, installation") {
 		t.Errorf("unknown category: %d %s", w.Code, w.Body)
 	}
 	// Every wrong field is named, so that a form shows each next to its input.
-	w = x.json("person:bob", http.MethodPost, "/v1/accounts/acc-1/tickets", map[string]any{"product_id": "ras", "category": "sales",
+	w = x.invalid().json("person:bob", http.MethodPost, "/v1/accounts/acc-1/tickets", map[string]any{"product_id": "ras", "category": "sales",
 		"description": " ", "channel": map[string]any{"kind": "call"}})
 	if p := problemOf(t, w); w.Code != http.StatusBadRequest || len(p.InvalidParams) != 3 ||
 		p.InvalidParams[0].Name != "category" || p.InvalidParams[1].Name != "description" || p.InvalidParams[2].Name != "channel.call_at" ||
@@ -217,7 +231,7 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 			return fs
 		}(), http.StatusBadRequest, ProblemAttachmentRejected, "at most 10 files"},
 	} {
-		w := x.reply("person:bob", id, "more", c.files...)
+		w := x.invalid().reply("person:bob", id, "more", c.files...)
 		if w.Code != c.status || !strings.Contains(w.Body.String(), c.typ.URI()) || !strings.Contains(w.Body.String(), c.words) {
 			t.Errorf("%s: %d %s", c.name, w.Code, w.Body)
 		}
@@ -297,7 +311,7 @@ func TestTickets_handlers_TKT1_TKT2_TKT3_TKT4(t *testing.T) {
 	if w := x.do("person:eve", http.MethodGet, "/v1/accounts/acc-1/tickets?scope=all", "", nil); w.Code != http.StatusForbidden {
 		t.Errorf("a member asks for all tickets: %d %s", w.Code, w.Body)
 	}
-	if w := x.do("person:eve", http.MethodGet, "/v1/accounts/acc-1/tickets?status=whatever", "", nil); w.Code != http.StatusBadRequest {
+	if w := x.invalid().do("person:eve", http.MethodGet, "/v1/accounts/acc-1/tickets?status=whatever", "", nil); w.Code != http.StatusBadRequest {
 		t.Errorf("an unknown status filter: %d %s", w.Code, w.Body)
 	}
 	d := decodeBody[struct {

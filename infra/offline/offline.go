@@ -46,65 +46,23 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"seatledger/domain/offlinefile"
 	"seatledger/domain/text"
 )
 
-// Kind is what a file is for; it names the armor.
-type Kind string
-
-// The kinds of files.
-const (
-	ActivationRequest   Kind = "activation-request"
-	Activation          Kind = "activation"
-	RefreshRequest      Kind = "refresh-request"
-	SubscriptionInfo    Kind = "subscription-information"
-	DeactivationRequest Kind = "deactivation-request"
-	Deactivation        Kind = "deactivation"
-)
-
-var kinds = []Kind{ActivationRequest, Activation, RefreshRequest, SubscriptionInfo, DeactivationRequest, Deactivation}
-
-// Signed reports whether files of kind k carry the ledger's signature.
-func (k Kind) Signed() bool {
-	return k == Activation || k == SubscriptionInfo || k == Deactivation
-}
-
-func (k Kind) armor() string {
+// armor is the label of the armor of a file of kind k.
+func armor(k Kind) string {
 	return "SEATLEDGER " + strings.ToUpper(strings.ReplaceAll(string(k), "-", " ")) + " FILE"
 }
 
 // MaxSize bounds a file: an upload larger than this is refused unread.
 const MaxSize = 64 << 10
-
-// DefaultDrift is how far in the future an issue time may lie before a
-// verifier refuses the file (clocks differ a little).
-const DefaultDrift = 5 * time.Minute
-
-// File is a decoded offline file.
-type File struct {
-	Kind    Kind
-	Issued  time.Time
-	Expires time.Time // zero: no expiry (requests)
-	Nonce   string    // binds an answer to its request
-	Server  string    // the installation's identity
-	Content []byte    // JSON
-}
-
-// Errors of reading and verifying files; each error wraps one of them.
-var (
-	ErrMalformed = errors.New("offline: not a well-formed file")
-	ErrKind      = errors.New("offline: a file of another kind")
-	ErrSignature = errors.New("offline: the signature does not match: the file was altered or signed by another ledger")
-	ErrExpired   = errors.New("offline: the file has expired")
-	ErrFuture    = errors.New("offline: the file is issued in the future")
-)
 
 // Signer signs files with the ledger's Ed25519 key.
 type Signer struct {
@@ -140,7 +98,7 @@ func (s *Signer) Sign(f File) ([]byte, error) {
 
 // Encode encodes an unsigned file (a request).
 func Encode(f File) ([]byte, error) {
-	if f.Kind.Signed() || !slices.Contains(kinds, f.Kind) {
+	if f.Kind.Signed() || !slices.Contains(offlinefile.Kinds, f.Kind) {
 		return nil, fmt.Errorf("%w: %s is not a request", ErrKind, f.Kind)
 	}
 	return encode(f.Kind, headers(f), f.Content), nil
@@ -156,7 +114,7 @@ func headers(f File) [][2]string {
 
 func encode(k Kind, h [][2]string, content []byte) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "-----BEGIN %s-----\n", k.armor())
+	fmt.Fprintf(&b, "-----BEGIN %s-----\n", armor(k))
 	for _, kv := range h {
 		fmt.Fprintf(&b, "%s: %s\n", kv[0], kv[1])
 	}
@@ -169,7 +127,7 @@ func encode(k Kind, h [][2]string, content []byte) []byte {
 	if body != "" {
 		b.WriteString(body + "\n")
 	}
-	fmt.Fprintf(&b, "-----END %s-----\n", k.armor())
+	fmt.Fprintf(&b, "-----END %s-----\n", armor(k))
 	return b.Bytes()
 }
 
@@ -224,11 +182,8 @@ func Verify(raw []byte, want Kind, pub ed25519.PublicKey, now time.Time, drift t
 	if !ed25519.Verify(pub, signedBytes(f.Kind, h, f.Content), sig) {
 		return File{}, ErrSignature
 	}
-	if f.Issued.After(now.Add(drift)) {
-		return File{}, fmt.Errorf("%w: issued %s, now %s", ErrFuture, f.Issued.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-	}
-	if !now.Before(f.Expires) {
-		return File{}, fmt.Errorf("%w: it expired on %s", ErrExpired, f.Expires.Format(time.RFC3339))
+	if err := offlinefile.CheckAnswer(f, now, drift); err != nil {
+		return File{}, err
 	}
 	return f, nil
 }
@@ -283,7 +238,7 @@ func decode(raw []byte, want Kind) (File, [][2]string, error) {
 	if err != nil {
 		return File{}, nil, err
 	}
-	if label != want.armor() {
+	if label != armor(want) {
 		return File{}, nil, fmt.Errorf("%w: this is a %q file, not a %s file", ErrKind, label, want)
 	}
 	if k := header(h, "Kind"); Kind(k) != want {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"seatledger/domain/offlinefile"
 )
 
 // The test vectors of docs/formats.md ("Offline request and answer
@@ -138,7 +140,7 @@ func vectorInputs() offlineVectors {
 	}
 	server := "farm/srv-berlin-1"
 	proofOf := func(k Kind, nonce string) *vectorProof {
-		return &vectorProof{Credential: credential, InstallationID: installationID, Expected: Proof(credential, k, nonce, server, installationID)}
+		return &vectorProof{Credential: credential, InstallationID: installationID, Expected: offlinefile.Proof(credential, k, nonce, server, installationID)}
 	}
 	request := func(k Kind, nonce string, content any) vectorFileCase {
 		b, _ := json.Marshal(content)
@@ -218,7 +220,7 @@ func computeOfflineVectors(in offlineVectors) (offlineVectors, error) {
 			return out, err
 		}
 		if c.Proof != nil {
-			c.Proof.Expected = Proof(c.Proof.Credential, c.Kind, c.Nonce, c.Server, c.Proof.InstallationID)
+			c.Proof.Expected = offlinefile.Proof(c.Proof.Credential, c.Kind, c.Nonce, c.Server, c.Proof.InstallationID)
 		}
 		raw, err := Encode(f)
 		if err != nil {
@@ -580,10 +582,10 @@ func TestVectors_offline_files_ACT2(t *testing.T) {
 			t.Errorf("request %s decodes to %+v, %v", c.Name, f, err)
 		}
 		if p := c.Proof; p != nil {
-			if !CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce, c.Server, p.InstallationID) {
+			if !offlinefile.CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce, c.Server, p.InstallationID) {
 				t.Errorf("request %s: its proof is refused", c.Name)
 			}
-			if CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce+"x", c.Server, p.InstallationID) {
+			if offlinefile.CheckProof(p.Expected, p.Credential, c.Kind, c.Nonce+"x", c.Server, p.InstallationID) {
 				t.Errorf("request %s: its proof passes for another nonce", c.Name)
 			}
 		}

@@ -126,7 +126,7 @@ func (p *Portal) meChangeName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	first, last := v.Form.Get("first_name"), v.Form.Get("last_name")
-	res, err := p.cfg.Commands.ChangePersonProfile(r.Context(), v.meta(r), first, last)
+	res, err := p.cfg.Commands.People.ChangePersonProfile(r.Context(), v.meta(r), first, last)
 	if !p.done(w, v, res, err) {
 		field := "first_name"
 		if strings.TrimSpace(first) != "" && strings.TrimSpace(last) == "" {
@@ -148,7 +148,7 @@ func (p *Portal) meCreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	company := acctCompany(v.Form)
 	id := uuid.Must(uuid.NewV7()).String()
-	res, err := p.cfg.Commands.CreateBusinessAccount(r.Context(), v.meta(r), commands.CreateBusinessAccount{AccountID: id, Company: company})
+	res, err := p.cfg.Commands.Accounts.CreateBusinessAccount(r.Context(), v.meta(r), commands.CreateBusinessAccount{AccountID: id, Company: company})
 	if !p.done(w, v, res, err) {
 		p.meRenderProfile(w, r, v, "account")
 		return
@@ -213,7 +213,7 @@ func (p *Portal) meIssueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := v.Form.Get("name")
-	res, err := p.cfg.Commands.IssueAPIToken(r.Context(), v.meta(r), name)
+	res, err := p.cfg.Commands.People.IssueAPIToken(r.Context(), v.meta(r), name)
 	if !p.done(w, v, res.AppendResult, err) {
 		acctPlace(v, "name")
 		p.meRenderSecurity(w, r, v, "token")
@@ -231,7 +231,7 @@ func (p *Portal) meRevokeToken(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	res, err := p.cfg.Commands.RevokeAPIToken(r.Context(), v.meta(r), chi.URLParam(r, "tokenID"))
+	res, err := p.cfg.Commands.People.RevokeAPIToken(r.Context(), v.meta(r), chi.URLParam(r, "tokenID"))
 	if !p.done(w, v, res, err) {
 		p.meRenderSecurity(w, r, v, "revoke")
 		return
@@ -305,7 +305,7 @@ func (p *Portal) businessChange(w http.ResponseWriter, r *http.Request) {
 	if !p.acctBusiness(w, r, v) {
 		return
 	}
-	res, err := p.cfg.Commands.ChangeCompanyProfile(r.Context(), v.meta(r), commands.ChangeCompanyProfile{AccountID: v.AccountID, Company: acctCompany(v.Form)})
+	res, err := p.cfg.Commands.Accounts.ChangeCompanyProfile(r.Context(), v.meta(r), commands.ChangeCompanyProfile{AccountID: v.AccountID, Company: acctCompany(v.Form)})
 	if !p.done(w, v, res, err) {
 		p.businessRender(w, r, v, "edit")
 		return
@@ -323,7 +323,7 @@ func (p *Portal) businessLeave(w http.ResponseWriter, r *http.Request) {
 	if !p.acctBusiness(w, r, v) {
 		return
 	}
-	res, err := p.cfg.Commands.LeaveBusinessAccount(r.Context(), v.meta(r), commands.LeaveBusinessAccount{AccountID: v.AccountID})
+	res, err := p.cfg.Commands.Accounts.LeaveBusinessAccount(r.Context(), v.meta(r), commands.LeaveBusinessAccount{AccountID: v.AccountID})
 	if !p.done(w, v, res, err) {
 		p.businessRender(w, r, v, "leave")
 		return
@@ -500,7 +500,7 @@ func (p *Portal) usersInvite(w http.ResponseWriter, r *http.Request) {
 	if language == "" {
 		language = "en" // as the API: no language, an English mail
 	}
-	res, err := p.cfg.Commands.InviteMembers(r.Context(), v.meta(r), commands.InviteMembers{AccountID: v.AccountID, Language: language, Emails: emails})
+	res, err := p.cfg.Commands.Accounts.InviteMembers(r.Context(), v.meta(r), commands.InviteMembers{AccountID: v.AccountID, Language: language, Emails: emails})
 	if !p.done(w, v, res.AppendResult, err) {
 		field := "emails"
 		if v.Problem != nil && strings.Contains(v.Problem.Detail, "language") {
@@ -523,7 +523,7 @@ func (p *Portal) usersRevokeInvitation(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	res, err := p.cfg.Commands.RevokeInvitation(r.Context(), v.meta(r), v.AccountID, chi.URLParam(r, "invitationID"))
+	res, err := p.cfg.Commands.Accounts.RevokeInvitation(r.Context(), v.meta(r), v.AccountID, chi.URLParam(r, "invitationID"))
 	if !p.done(w, v, res, err) {
 		p.usersRender(w, r, v, "")
 		return
@@ -552,7 +552,7 @@ func (p *Portal) usersChangeRole(w http.ResponseWriter, r *http.Request) {
 	newRole, err := account.ParseRole(role)
 	var res event.AppendResult
 	if err == nil {
-		res, err = p.cfg.Commands.ChangeMemberRole(r.Context(), v.meta(r), commands.ChangeMemberRole{AccountID: v.AccountID, PersonID: person,
+		res, err = p.cfg.Commands.Accounts.ChangeMemberRole(r.Context(), v.meta(r), commands.ChangeMemberRole{AccountID: v.AccountID, PersonID: person,
 			Role: newRole, Note: strings.TrimSpace(v.Form.Get("note"))})
 	}
 	if !p.done(w, v, res, err) {
@@ -582,7 +582,7 @@ func (p *Portal) usersBlock(unblock bool) http.HandlerFunc {
 			return
 		}
 		person := chi.URLParam(r, "personID")
-		res, err := p.cfg.Commands.BlockMember(r.Context(), v.meta(r), commands.BlockMember{AccountID: v.AccountID, PersonID: person, Unblock: unblock})
+		res, err := p.cfg.Commands.Accounts.BlockMember(r.Context(), v.meta(r), commands.BlockMember{AccountID: v.AccountID, PersonID: person, Unblock: unblock})
 		if !p.done(w, v, res, err) {
 			p.usersRender(w, r, v, "member")
 			return
@@ -601,7 +601,7 @@ func (p *Portal) usersDelete(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	res, err := p.cfg.Commands.RemoveMember(r.Context(), v.meta(r), commands.RemoveMember{AccountID: v.AccountID, PersonID: chi.URLParam(r, "personID")})
+	res, err := p.cfg.Commands.Accounts.RemoveMember(r.Context(), v.meta(r), commands.RemoveMember{AccountID: v.AccountID, PersonID: chi.URLParam(r, "personID")})
 	if !p.done(w, v, res, err) {
 		p.usersRender(w, r, v, "delete")
 		return

@@ -631,7 +631,7 @@ func (p *Portal) instNotes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "installationID")
-	res, err := p.cfg.Commands.SetInstallationNotes(r.Context(), v.meta(r), id, v.Form.Get("notes"))
+	res, err := p.cfg.Commands.Installations.SetInstallationNotes(r.Context(), v.meta(r), id, v.Form.Get("notes"))
 	if !p.done(w, v, res, err) {
 		p.instRenderDetails(w, r, v)
 		return

@@ -118,7 +118,7 @@ func (p *Portal) registerKey(w http.ResponseWriter, r *http.Request) {
 		// The key alone: the command checks it first and then asks for
 		// the company details (a problem naming "company").
 	}
-	res, err := p.cfg.Commands.RegisterKey(r.Context(), v.meta(r), cmd)
+	res, err := p.cfg.Commands.Subscriptions.RegisterKey(r.Context(), v.meta(r), cmd)
 	if err != nil {
 		v.fail(err)
 		company := companyStep
@@ -405,7 +405,7 @@ func (p *Portal) setAutoRenew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	on := v.Form.Get("on") == "true"
-	res, err := p.cfg.Commands.SetAutoRenew(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), on)
+	res, err := p.cfg.Commands.Subscriptions.SetAutoRenew(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), on)
 	if p.done(w, v, res, err) {
 		msg := "Subscription renewal is off."
 		if on {
@@ -457,7 +457,7 @@ func (p *Portal) rename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(v.Form.Get("name"))
-	res, err := p.cfg.Commands.RenameSubscription(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), name)
+	res, err := p.cfg.Commands.Subscriptions.RenameSubscription(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), name)
 	if p.done(w, v, res, err) {
 		p.redirect(w, r, portalSubscriptionPath(r), "The subscription is renamed "+name+".")
 		return
@@ -527,7 +527,7 @@ func (p *Portal) createKey(w http.ResponseWriter, r *http.Request) {
 	quota, expires, ok := keyForm(v)
 	if ok {
 		name := strings.TrimSpace(v.Form.Get("name"))
-		res, err := p.cfg.Commands.CreateSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"),
+		res, err := p.cfg.Commands.Subscriptions.CreateSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"),
 			subscription.Sublicense{Name: name, Quota: quota, ExpiresAt: expires})
 		if p.done(w, v, res.AppendResult, err) {
 			p.redirect(w, r, portalSubscriptionPath(r), "License key "+name+" is created with "+strconv.Itoa(quota)+" seats.")
@@ -595,7 +595,7 @@ func (p *Portal) changeKey(w http.ResponseWriter, r *http.Request) {
 	quota, expires, ok := keyForm(v)
 	if ok {
 		name := strings.TrimSpace(v.Form.Get("name"))
-		res, err := p.cfg.Commands.ChangeSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
+		res, err := p.cfg.Commands.Subscriptions.ChangeSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"),
 			commands.ChangeSublicense{Name: &name, Quota: &quota, ExpiresAt: expires, ClearExpiry: expires == nil})
 		if p.done(w, v, res, err) {
 			p.redirect(w, r, portalSubscriptionPath(r), "License key "+name+" is saved.")
@@ -619,7 +619,7 @@ func (p *Portal) showKey(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	key, err := p.cfg.Commands.RevealKey(r.Context(), v.viewer.Actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	key, err := p.cfg.Commands.Subscriptions.RevealKey(r.Context(), v.viewer.Actor, chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
 	if err != nil {
 		v.fail(err)
 	}
@@ -649,7 +649,7 @@ func (p *Portal) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	res, err := p.cfg.Commands.DeleteSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
+	res, err := p.cfg.Commands.Subscriptions.DeleteSublicense(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"))
 	if p.done(w, v, res, err) {
 		p.redirect(w, r, portalSubscriptionPath(r), "The license key is deleted; its seats are back on the primary key.")
 		return
@@ -701,7 +701,7 @@ func (p *Portal) renderAdmins(w http.ResponseWriter, r *http.Request, v *View) {
 // setKeyAdmin makes personID a license administrator of the route's key,
 // or no longer one (MEM-6).
 func (p *Portal) setKeyAdmin(r *http.Request, v *View, personID string, on bool) (event.AppendResult, error) {
-	return p.cfg.Commands.SetKeyAdministrator(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"), personID, on)
+	return p.cfg.Commands.Subscriptions.SetKeyAdministrator(r.Context(), v.meta(r), chi.URLParam(r, "subscriptionID"), chi.URLParam(r, "keyID"), personID, on)
 }
 
 func (p *Portal) addKeyAdmin(w http.ResponseWriter, r *http.Request) {

@@ -50,7 +50,7 @@ type Config struct {
 	// Queries are the query use cases the pages read through. Required.
 	Queries *queries.Reads
 	// Commands are the command use cases the forms send. Required.
-	Commands *commands.Handler
+	Commands *commands.Set
 	// Tokens derives the CSRF tokens from the session (secret.Key.Token).
 	// Required.
 	Tokens func(purpose, subject string) string

@@ -181,7 +181,7 @@ func (p *Portal) openTicket(w http.ResponseWriter, r *http.Request) {
 		}
 		cmd.CallAt = &t
 	}
-	res, err := p.cfg.Commands.OpenTicket(r.Context(), v.meta(r), cmd)
+	res, err := p.cfg.Commands.Tickets.OpenTicket(r.Context(), v.meta(r), cmd)
 	if !p.done(w, v, res.AppendResult, err) {
 		p.render(w, r, "support-new.html", v)
 		return
@@ -332,9 +332,9 @@ func (p *Portal) ticketAction(action, done string) http.HandlerFunc {
 			return
 		}
 		id := page.ID
-		run := p.cfg.Commands.CloseTicket
+		run := p.cfg.Commands.Tickets.CloseTicket
 		if action == "reopen" {
-			run = p.cfg.Commands.ReopenTicket
+			run = p.cfg.Commands.Tickets.ReopenTicket
 		}
 		res, err := run(r.Context(), v.meta(r), id)
 		if !p.done(w, v, res, err) {
@@ -357,7 +357,7 @@ func (p *Portal) submitSurvey(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
-	res, err := p.cfg.Commands.SubmitSurvey(r.Context(), v.meta(r), id, rating, v.Form.Get("feedback"))
+	res, err := p.cfg.Commands.Tickets.SubmitSurvey(r.Context(), v.meta(r), id, rating, v.Form.Get("feedback"))
 	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-ticket.html", v)
 		return
@@ -415,7 +415,7 @@ func (p *Portal) addWatcher(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "support-watchers.html", v)
 		return
 	}
-	res, err := p.cfg.Commands.AddWatcher(r.Context(), v.meta(r), id, person)
+	res, err := p.cfg.Commands.Tickets.AddWatcher(r.Context(), v.meta(r), id, person)
 	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-watchers.html", v)
 		return
@@ -429,7 +429,7 @@ func (p *Portal) removeWatcher(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := page.ID
-	res, err := p.cfg.Commands.RemoveWatcher(r.Context(), v.meta(r), id, chi.URLParam(r, "personID"))
+	res, err := p.cfg.Commands.Tickets.RemoveWatcher(r.Context(), v.meta(r), id, chi.URLParam(r, "personID"))
 	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-watchers.html", v)
 		return
@@ -459,7 +459,7 @@ type issuedCertificate struct {
 // mdmLoad reads the account's certificates into v (from the account's
 // events, as the API's list); false when it has answered itself.
 func (p *Portal) mdmLoad(w http.ResponseWriter, r *http.Request, v *View, issued *issuedCertificate) bool {
-	list, err := p.cfg.Commands.MDMCertificates(r.Context(), v.viewer.Actor, v.AccountID)
+	list, err := p.cfg.Commands.MDM.MDMCertificates(r.Context(), v.viewer.Actor, v.AccountID)
 	if err != nil {
 		p.fail(w, r, v, err)
 		return false
@@ -520,7 +520,7 @@ func (p *Portal) issueMDMCertificate(w http.ResponseWriter, r *http.Request) {
 	err := p.cfg.Queries.Await(r.Context(), v.viewer, queries.LicensesReadModel)
 	var res commands.IssuedCertificate
 	if err == nil {
-		res, err = p.cfg.Commands.IssueMDMCertificate(r.Context(), v.meta(r), v.AccountID, csr)
+		res, err = p.cfg.Commands.MDM.IssueMDMCertificate(r.Context(), v.meta(r), v.AccountID, csr)
 	}
 	if !p.done(w, v, res.AppendResult, err) {
 		p.render(w, r, "support-mdm.html", v)

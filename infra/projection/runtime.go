@@ -126,6 +126,10 @@ type Runtime struct {
 type entry struct {
 	p    projections.Projection
 	lock chan struct{}
+	// handles holds the event types a selective projection applies (its
+	// EventTypes, derived from its handlers), nil for one that applies
+	// every event. passOver passes over the others.
+	handles map[string]struct{}
 	// applied is the last position this process committed for the
 	// projection: a delivery at or before it is acknowledged without even
 	// reading the checkpoint. Every projection receives every event, and
@@ -146,6 +150,15 @@ type entry struct {
 	passed   atomic.Int64
 	// stopped remembers whether the projection is halted (see Stopped).
 	stopped stoppedCache
+}
+
+// applies reports whether the projection applies events of type typ.
+func (e *entry) applies(typ string) bool {
+	if e.handles == nil {
+		return true
+	}
+	_, ok := e.handles[typ]
+	return ok
 }
 
 // resetApplied makes position the last applied position, also when that
@@ -200,6 +213,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	now := cfg.Clock.Now().UnixMicro()
 	for _, p := range cfg.Projections {
 		e := &entry{p: p, lock: make(chan struct{}, 1)}
+		if sel, ok := p.(projections.Selective); ok {
+			e.handles = map[string]struct{}{}
+			for _, typ := range sel.EventTypes() {
+				e.handles[typ] = struct{}{}
+			}
+		}
 		r.order = append(r.order, e)
 		r.byName[p.Name()] = e
 		if _, err := r.db.ExecContext(ctx, r.db.Rebind(
@@ -313,8 +332,7 @@ const checkpointEvery = 200 * time.Millisecond
 // stores the checkpoint at most every checkpointEvery, through
 // applyFrom. It reports whether it passed over rec.
 func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, after uint64) (bool, error) {
-	sel, ok := e.p.(projections.Selective)
-	if !ok || e.applied.Load() != after || projections.Handles(sel.Prefixes(), rec.Type) {
+	if e.handles == nil || e.applied.Load() != after || e.applies(rec.Type) {
 		return false, nil
 	}
 	reached := rec.Position
@@ -323,7 +341,7 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 		return false, fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, e.p.Name(), rec.Position, err)
 	}
 	for _, next := range ahead {
-		if projections.Handles(sel.Prefixes(), next.Type) {
+		if e.applies(next.Type) {
 			break
 		}
 		reached = next.Position

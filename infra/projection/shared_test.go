@@ -65,7 +65,7 @@ func TestRuntime_rebuild_by_another_process_is_never_overtaken_X8(t *testing.T) 
 // the runtime passes over the others without a transaction.
 type seatsOnly struct{ projections.StreamStats }
 
-func (seatsOnly) Prefixes() []string { return []string{"seat."} }
+func (seatsOnly) EventTypes() []string { return []string{"seat.added", "seat.removed"} }
 
 // Rule X-8: other processes learn a projection's progress only from its
 // checkpoint. Events the projection passes over right after a commit are

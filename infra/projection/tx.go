@@ -13,6 +13,7 @@ import (
 type Statements interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // WrapTx returns tx as the projections.Tx a projection (or a timer
@@ -33,4 +34,12 @@ func (t sqlTx) Exec(ctx context.Context, query string, args ...any) error {
 
 func (t sqlTx) QueryRow(ctx context.Context, query string, args ...any) projections.Row {
 	return t.tx.QueryRowContext(ctx, t.engine.Rebind(query), args...)
+}
+
+func (t sqlTx) Query(ctx context.Context, query string, args ...any) (projections.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, t.engine.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -292,26 +293,55 @@ func sqliteDSN(path, synchronous string) string {
 
 // Rebind turns a query written with ? placeholders into the engine's form
 // ($1, $2 … on PostgreSQL). A ? inside a quoted string is left alone.
+//
+// The ledger's queries are constants run again and again (every
+// projection statement of every event is rebound), so each is rewritten
+// once and remembered; a query rebuilt for each call (an IN list of
+// varying length) is still answered, but only the first maxRebound
+// distinct queries are kept.
 func (e Engine) Rebind(query string) string {
-	if e != Postgres {
+	if e != Postgres || strings.IndexByte(query, '?') < 0 {
 		return query
 	}
-	var b strings.Builder
-	b.Grow(len(query) + 8)
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	q := rebind(query)
+	if reboundCount.Load() < maxRebound {
+		if _, loaded := rebound.LoadOrStore(query, q); !loaded {
+			reboundCount.Add(1)
+		}
+	}
+	return q
+}
+
+// maxRebound bounds how many distinct queries Rebind remembers.
+const maxRebound = 4096
+
+var (
+	rebound      sync.Map // query → its PostgreSQL form
+	reboundCount atomic.Int64
+)
+
+// rebind numbers the placeholders of query outside quoted strings. It
+// works on bytes: ? and ' are ASCII, which never occurs inside another
+// character's UTF-8 encoding.
+func rebind(query string) string {
+	b := make([]byte, 0, len(query)+16)
 	n, quoted := 0, false
-	for _, c := range query {
-		switch {
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
 		case c == '\'':
 			quoted = !quoted
 		case c == '?' && !quoted:
 			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(n), 10)
 			continue
 		}
-		b.WriteRune(c)
+		b = append(b, query[i])
 	}
-	return b.String()
+	return string(b)
 }
 
 // Rebind adapts query to db's engine.

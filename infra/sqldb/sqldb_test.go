@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,8 +61,22 @@ func TestRebind_numbers_placeholders_outside_strings_for_PostgreSQL(t *testing.T
 	if got := sqldb.SQLite.Rebind(q); got != q {
 		t.Errorf("SQLite rebind changed the query: %s", got)
 	}
-	if got, want := sqldb.Postgres.Rebind(q), `SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)`; got != want {
+	for range 2 { // rewritten, then remembered
+		if got, want := sqldb.Postgres.Rebind(q), `SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)`; got != want {
+			t.Errorf("Postgres rebind = %s, want %s", got, want)
+		}
+	}
+	// Characters beyond ASCII pass through whole, in strings and out.
+	if got, want := sqldb.Postgres.Rebind(`SELECT 'café ?' AS ü FROM t WHERE ö = ?`), `SELECT 'café ?' AS ü FROM t WHERE ö = $1`; got != want {
 		t.Errorf("Postgres rebind = %s, want %s", got, want)
+	}
+	// Queries built per call are answered right beyond the number of
+	// queries Rebind remembers.
+	for n := range 5000 {
+		q := fmt.Sprintf("SELECT * FROM t WHERE a = ? AND b = %d AND c IN (?, ?)", n)
+		if got, want := sqldb.Postgres.Rebind(q), fmt.Sprintf("SELECT * FROM t WHERE a = $1 AND b = %d AND c IN ($2, $3)", n); got != want {
+			t.Fatalf("Postgres rebind = %s, want %s", got, want)
+		}
 	}
 }
 
@@ -137,4 +152,19 @@ func TestBeginRebuildable_relaxes_only_its_own_commit(t *testing.T) {
 			t.Fatalf("the rebuildable writes are not all visible: %d, %v", total, err)
 		}
 	})
+}
+
+// BenchmarkRebind rebinds the statement a usage report's projection runs,
+// as every projection statement on PostgreSQL is rebound.
+func BenchmarkRebind(b *testing.B) {
+	q := `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at, quota)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (installation_id, day) DO UPDATE SET
+			peak = CASE WHEN excluded.peak > inst_usage_days.peak THEN excluded.peak ELSE inst_usage_days.peak END,
+			quota = CASE WHEN excluded.last_observed_at >= inst_usage_days.last_observed_at OR inst_usage_days.quota IS NULL
+				THEN excluded.quota ELSE inst_usage_days.quota END`
+	b.ReportAllocs()
+	for b.Loop() {
+		sqldb.Postgres.Rebind(q)
+	}
 }

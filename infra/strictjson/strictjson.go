@@ -265,8 +265,9 @@ func (w *walker) syntax(err error) error {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		// Since Go 1.27 the tokenizer reports a body cut short as a
-		// syntax error at its end rather than as an EOF.
-		isSyntax && syn.Offset >= int64(len(bytes.TrimRight(w.data, " \t\r\n"))):
+		// syntax error rather than as an EOF (its offset is no guide: it
+		// depends on how much the decoder had buffered).
+		isSyntax && strings.Contains(syn.Error(), "unexpected end of JSON input"):
 		return malformed("the body ends in the middle of a JSON value")
 	case isSyntax:
 		// The tokenizer's offset is where it stopped, which is at or just
