@@ -2,7 +2,6 @@ package commands_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,10 +9,8 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/installation"
-	"seatledger/domain/product"
 	"seatledger/infra/clock"
-	"seatledger/infra/mdmca"
-	"seatledger/infra/offline"
+	"seatledger/infra/commandstest"
 	"seatledger/infra/passwords"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
@@ -95,9 +92,10 @@ func TestInstallations_reported_through_two_processes_X8_ACT8_X4(t *testing.T) {
 	})
 }
 
-// newSet builds the write side from cfg, with the tests' own dependencies
-// standing in for those cfg leaves out: a test that issues no MDM
-// certificate and answers no offline file still builds those handlers.
+// newSet builds the write side from cfg with the tests' own password
+// hasher, link key and key ring; commandstest fills in the rest, so a test
+// that issues no MDM certificate and answers no offline file still builds
+// those handlers.
 func newSet(tb testing.TB, cfg commands.Config) *commands.Set {
 	tb.Helper()
 	if cfg.Passwords == nil {
@@ -109,32 +107,5 @@ func newSet(tb testing.TB, cfg commands.Config) *commands.Set {
 	if cfg.Keys == nil {
 		cfg.Keys = keys
 	}
-	if cfg.CA == nil {
-		ca, err := mdmca.Generate(cfg.Clock.Now())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cfg.CA = ca
-	}
-	if cfg.Entitlements == nil {
-		cfg.Entitlements = noEntitlements{}
-	}
-	if cfg.OfflineFormat == nil {
-		cfg.OfflineFormat = offline.Format{}
-	}
-	if cfg.OfflineSigner == nil {
-		cfg.OfflineSigner = offline.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
-	}
-	s, err := commands.NewSet(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-// noEntitlements entitles no account to MDM certificates.
-type noEntitlements struct{}
-
-func (noEntitlements) ActiveSubscriptions(context.Context, string, product.Model) ([]string, error) {
-	return nil, nil
+	return commandstest.New(tb, cfg)
 }

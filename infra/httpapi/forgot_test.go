@@ -13,6 +13,7 @@ import (
 	"seatledger/domain/events"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/clock"
+	"seatledger/infra/commandstest"
 	"seatledger/infra/passwords"
 	"seatledger/infra/secret"
 	"seatledger/infra/session"
@@ -51,7 +52,7 @@ func TestForgotPassword_does_the_same_work_for_known_and_unknown_addresses_MEM1(
 		}
 		t.Cleanup(func() { store.Close() })
 		key, _ := secret.New([]byte("0123456789abcdef0123456789abcdef"))
-		h := newTestCommands(t, commands.Config{Store: store, Registry: events.Registry(), Clock: clk, Tokens: key,
+		h := commandstest.New(t, commands.Config{Store: store, Registry: events.Registry(), Clock: clk, Tokens: key,
 			Passwords: passwords.New(argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1})})
 		if _, err := h.People.SignUp(ctx, commands.Meta{Actor: anonymousActor, CorrelationID: "signup"}, commands.SignUp{FirstName: "Ada", LastName: "Lovelace",
 			Email: "ada@example.com", Password: "correct horse battery", TermsVersion: "test"}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"seatledger/domain/release"
 	"seatledger/domain/subscription"
 	"seatledger/infra/clock"
+	"seatledger/infra/commandstest"
 	"seatledger/infra/keyring"
 	"seatledger/infra/mdmca"
 	"seatledger/infra/projection"
@@ -61,7 +62,7 @@ func mdmDownloadsRouter(t *testing.T) (http.Handler, *commands.Set, func()) {
 		t.Fatal(err)
 	}
 	keys, _ := keyring.New([]byte("fedcba9876543210fedcba9876543210"))
-	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
+	h := commandstest.New(t, commands.Config{Store: store, Registry: reg, Clock: clk, Keys: keys, CA: ca, Entitlements: queries.Entitlements{DB: db}})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Licenses{}, projections.Downloads{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"seatledger/domain/ticket"
 	"seatledger/infra/attachments"
 	"seatledger/infra/clock"
+	"seatledger/infra/commandstest"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/projection"
@@ -72,7 +73,7 @@ func newTicketsHarness(t *testing.T) *ticketsHarness {
 	for _, register := range []func(*event.Registry){account.Register, person.Register, product.Register, ticket.Register} {
 		register(reg)
 	}
-	h := newTestCommands(t, commands.Config{Store: store, Registry: reg, Clock: clk})
+	h := commandstest.New(t, commands.Config{Store: store, Registry: reg, Clock: clk})
 	rt, err := projection.New(ctx, projection.Config{DB: db, Log: store, Projections: []projections.Projection{projections.Tickets{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -1,4 +1,7 @@
-package httpapi
+// Package commandstest builds the write side for tests, with test
+// dependencies standing in for those a test leaves out: the write side
+// refuses to be built without any of them, and most tests use only a few.
+package commandstest
 
 import (
 	"context"
@@ -15,38 +18,38 @@ import (
 	"seatledger/infra/secret"
 )
 
-// newTestCommands builds the write side from cfg for a test of the API,
-// with test dependencies standing in for those cfg leaves out (cheap
-// password hashing, fixed keys, a fresh MDM authority, no entitlements):
-// the write side refuses to be built without any of them.
-func newTestCommands(t testing.TB, cfg commands.Config) *commands.Set {
-	t.Helper()
+// New builds the write side from cfg, filling what cfg leaves out: cheap
+// password hashing, fixed link and key-sealing keys, a fresh MDM
+// authority, no MDM entitlements, and an offline signer with an all-zero
+// seed. cfg must name the store, registry and clock.
+func New(tb testing.TB, cfg commands.Config) *commands.Set {
+	tb.Helper()
 	if cfg.Passwords == nil {
 		cfg.Passwords = passwords.New(argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1})
 	}
 	if cfg.Tokens == nil {
 		key, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		cfg.Tokens = key
 	}
 	if cfg.Keys == nil {
 		keys, err := keyring.New([]byte("fedcba9876543210fedcba9876543210"))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		cfg.Keys = keys
 	}
-	if cfg.CA == nil {
+	if cfg.CA == nil && cfg.Clock != nil {
 		ca, err := mdmca.Generate(cfg.Clock.Now())
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		cfg.CA = ca
 	}
 	if cfg.Entitlements == nil {
-		cfg.Entitlements = noEntitlements{}
+		cfg.Entitlements = NoEntitlements{}
 	}
 	if cfg.OfflineFormat == nil {
 		cfg.OfflineFormat = offline.Format{}
@@ -54,16 +57,17 @@ func newTestCommands(t testing.TB, cfg commands.Config) *commands.Set {
 	if cfg.OfflineSigner == nil {
 		cfg.OfflineSigner = offline.NewSigner(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
 	}
-	h, err := commands.NewSet(cfg)
+	s, err := commands.NewSet(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return h
+	return s
 }
 
-// noEntitlements entitles no account to MDM certificates.
-type noEntitlements struct{}
+// NoEntitlements entitles no account to MDM certificates.
+type NoEntitlements struct{}
 
-func (noEntitlements) ActiveSubscriptions(context.Context, string, product.Model) ([]string, error) {
+// ActiveSubscriptions returns none.
+func (NoEntitlements) ActiveSubscriptions(context.Context, string, product.Model) ([]string, error) {
 	return nil, nil
 }
