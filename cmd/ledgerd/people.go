@@ -100,15 +100,17 @@ func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 }
 
 // limits are the API's limits: Limits when a test set them, else the
-// defaults with the configured bound on installations' calls
-// (--installation-call-limit; off: none).
+// configured ones (--installation-call-limit, --trial-limit,
+// --trial-server-limit; off: none).
 func (m *Main) limits() *httpapi.Limits {
 	if m.Limits != nil {
 		return m.Limits
 	}
-	l := httpapi.DefaultLimits()
-	l.InstallationCalls = httpapi.Rate{Every: m.Config.InstallationCallEvery, Burst: m.Config.InstallationCallBurst}
-	return &l
+	return &httpapi.Limits{
+		TrialsPerAddress:  httpapi.Rate{Every: m.Config.TrialEvery, Burst: m.Config.TrialBurst},
+		TrialsPerServer:   httpapi.Rate{Every: m.Config.TrialServerEvery, Burst: m.Config.TrialServerBurst},
+		InstallationCalls: httpapi.Rate{Every: m.Config.InstallationCallEvery, Burst: m.Config.InstallationCallBurst},
+	}
 }
 
 // purgeSessions deletes expired sessions every hour.

@@ -72,6 +72,11 @@ const (
 	// EnvInstallationCallLimit bounds each installation's usage reports
 	// and enrollment requests (issue 16); a load test lifts it.
 	EnvInstallationCallLimit = "LEDGER_INSTALLATION_CALL_LIMIT"
+	// EnvTrialLimit and EnvTrialServerLimit bound anonymous trial
+	// activations per client address and per server (issue 16); a load
+	// or fault test lifts them.
+	EnvTrialLimit       = "LEDGER_TRIAL_LIMIT"
+	EnvTrialServerLimit = "LEDGER_TRIAL_SERVER_LIMIT"
 )
 
 // Defaults of the settings that have one.
@@ -100,6 +105,13 @@ const (
 	// then one a minute.
 	DefaultInstallationCallBurst = 10
 	DefaultInstallationCallEvery = time.Minute
+	// DefaultTrialBurst/Every and DefaultTrialServerBurst/Every are
+	// httpapi.DefaultLimits' bounds on trial activations: 10 per client
+	// address, then one every 6 minutes; 3 per server, then one every 20.
+	DefaultTrialBurst       = 10
+	DefaultTrialEvery       = 6 * time.Minute
+	DefaultTrialServerBurst = 3
+	DefaultTrialServerEvery = 20 * time.Minute
 )
 
 // MinAdminTokenLength is the shortest admin token accepted: the token
@@ -225,6 +237,14 @@ type Config struct {
 	// `ledger bench ingest`.
 	InstallationCallBurst int
 	InstallationCallEvery time.Duration
+	// TrialBurst and TrialEvery bound anonymous trial activations per
+	// client address, TrialServerBurst and TrialServerEvery per server, in
+	// the same way; zero (the setting "off") lifts the bound, for a load or
+	// fault test such as make test-cluster.
+	TrialBurst       int
+	TrialEvery       time.Duration
+	TrialServerBurst int
+	TrialServerEvery time.Duration
 }
 
 // LogValue describes c for the start-up log line with its secrets
@@ -261,6 +281,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("lease_ttl", c.LeaseTTL),
 		slog.Duration("failover_timeout", c.FailoverTimeout),
 		slog.String("installation_call_limit", formatCallLimit(c.InstallationCallBurst, c.InstallationCallEvery)),
+		slog.String("trial_limit", formatCallLimit(c.TrialBurst, c.TrialEvery)),
+		slog.String("trial_server_limit", formatCallLimit(c.TrialServerBurst, c.TrialServerEvery)),
 	}
 	if c.EventStoreURL != "" {
 		attrs = append(attrs, slog.String("eventstore", sqldb.Redact(c.EventStoreURL)))
@@ -327,6 +349,7 @@ type raw struct {
 	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
 	leaseTTL, failoverTimeout                                                                   setting
 	installationCallLimit                                                                       setting
+	trialLimit, trialServerLimit                                                                setting
 }
 
 type setting struct {
@@ -404,6 +427,12 @@ var specs = []flagSpec{
 	{"installation-call-limit", EnvInstallationCallLimit, formatCallLimit(DefaultInstallationCallBurst, DefaultInstallationCallEvery),
 		"each installation's usage reports and enrollment requests together: BURST/INTERVAL (that many at once, then one per interval), or off for a load test",
 		func(r *raw) *setting { return &r.installationCallLimit }},
+	{"trial-limit", EnvTrialLimit, formatCallLimit(DefaultTrialBurst, DefaultTrialEvery),
+		"anonymous trial activations per client address: BURST/INTERVAL (that many at once, then one per interval), or off for a load or fault test",
+		func(r *raw) *setting { return &r.trialLimit }},
+	{"trial-server-limit", EnvTrialServerLimit, formatCallLimit(DefaultTrialServerBurst, DefaultTrialServerEvery),
+		"anonymous trial activations per server, whatever the address: BURST/INTERVAL, or off for a load or fault test",
+		func(r *raw) *setting { return &r.trialServerLimit }},
 }
 
 // newFlagSet declares every flag on a fresh set writing into r.
@@ -656,6 +685,16 @@ func (r raw) validate() (Config, error) {
 	} else {
 		c.InstallationCallBurst, c.InstallationCallEvery = burst, every
 	}
+	if burst, every, err := parseCallLimit(r.trialLimit.value); err != nil {
+		fail(r.trialLimit, "%v", err)
+	} else {
+		c.TrialBurst, c.TrialEvery = burst, every
+	}
+	if burst, every, err := parseCallLimit(r.trialServerLimit.value); err != nil {
+		fail(r.trialServerLimit, "%v", err)
+	} else {
+		c.TrialServerBurst, c.TrialServerEvery = burst, every
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -663,7 +702,8 @@ func (r raw) validate() (Config, error) {
 	return c, nil
 }
 
-// parseCallLimit reads --installation-call-limit: "off" (no bound, zeros)
+// parseCallLimit reads --installation-call-limit, --trial-limit and
+// --trial-server-limit: "off" (no bound, zeros)
 // or BURST/INTERVAL such as 10/1m.
 func parseCallLimit(v string) (int, time.Duration, error) {
 	v = strings.TrimSpace(v)

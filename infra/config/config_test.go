@@ -207,6 +207,8 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 			`LEDGER_INSTALLATION_CALL_LIMIT: "10 per minute" is not BURST/INTERVAL like 10/1m, or off`},
 		{"installation call limit of none", []string{"--installation-call-limit=0/1m"}, nil,
 			`--installation-call-limit: "0/1m" is not BURST/INTERVAL`},
+		{"trial limit", nil, map[string]string{EnvTrialLimit: "ten"}, `LEDGER_TRIAL_LIMIT: "ten" is not BURST/INTERVAL like 10/1m, or off`},
+		{"trial server limit", []string{"--trial-server-limit=3/-1m"}, nil, `--trial-server-limit: "3/-1m" is not BURST/INTERVAL`},
 		{"short admin token", nil, map[string]string{EnvAdminToken: "secret"}, `LEDGER_ADMIN_TOKEN: too short: use at least 16 characters`},
 		{"admin token with space", nil, map[string]string{EnvAdminToken: "0123456789 abcdef"}, `LEDGER_ADMIN_TOKEN: must be printable ASCII without spaces`},
 		{"short keyring secret", nil, map[string]string{EnvKeyringSecret: base64.StdEncoding.EncodeToString(make([]byte, 31))},
@@ -391,5 +393,31 @@ func TestParse_help_is_not_an_error_to_report(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}
+	}
+}
+
+// TestParse_trial_limits: anonymous trial activations are bounded per
+// client address and per server by default (X-7, issue 16), and a load or
+// fault test (make test-cluster) lifts each bound with off.
+func TestParse_trial_limits_X7(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TrialBurst != DefaultTrialBurst || c.TrialEvery != DefaultTrialEvery ||
+		c.TrialServerBurst != DefaultTrialServerBurst || c.TrialServerEvery != DefaultTrialServerEvery ||
+		!strings.Contains(c.String(), "trial_limit=10/6m") || !strings.Contains(c.String(), "trial_server_limit=3/20m") {
+		t.Errorf("default trial limits = %d/%v and %d/%v; logged as %s", c.TrialBurst, c.TrialEvery, c.TrialServerBurst, c.TrialServerEvery, c)
+	}
+	c, err = Parse([]string{"--trial-limit=off"}, env(map[string]string{EnvTrialServerLimit: "50/1m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatCallLimit(c.TrialBurst, c.TrialEvery); got != "off" {
+		t.Errorf("--trial-limit=off read as %s", got)
+	}
+	if got := formatCallLimit(c.TrialServerBurst, c.TrialServerEvery); got != "50/1m" {
+		t.Errorf("LEDGER_TRIAL_SERVER_LIMIT=50/1m read as %s", got)
 	}
 }
