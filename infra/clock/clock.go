@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -99,4 +100,19 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("clock: empty duration")
 	}
 	return d, nil
+}
+
+// Sleep waits d of wall time, or until ctx ends, and returns ctx's error
+// then. Pauses between retries and polls are wall time whatever clock the
+// ledger runs on: a simulated clock does not make a database come back
+// sooner.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

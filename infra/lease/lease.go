@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"seatledger/infra/clock"
 	"seatledger/infra/sqldb"
 )
 
@@ -161,7 +162,7 @@ func (l *Leases) Hold(ctx context.Context, name string) (context.Context, func()
 			l.cfg.Logger.Warn("cannot take a lease; trying again", "lease", name, "error", err)
 			logged = err
 		}
-		if err := sleep(ctx, l.every()); err != nil {
+		if err := clock.Sleep(ctx, l.every()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -358,15 +359,4 @@ func (l *Leases) List(ctx context.Context) ([]Holding, error) {
 		return nil, fmt.Errorf("lease: list: %w", err)
 	}
 	return out, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

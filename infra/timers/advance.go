@@ -121,7 +121,7 @@ func (l *Loop) Advance(ctx context.Context, clk Stepper, d time.Duration) (Advan
 			return res, err
 		case !found:
 			// Another process's loop holds it, or fired it meanwhile.
-			if err := pause(ctx, 10*time.Millisecond); err != nil {
+			if err := clock.Sleep(ctx, 10*time.Millisecond); err != nil {
 				return res, err
 			}
 			continue
@@ -133,7 +133,7 @@ func (l *Loop) Advance(ctx context.Context, clk Stepper, d time.Duration) (Advan
 			if failures[t.ID]++; failures[t.ID] >= advanceAttempts {
 				return res, stopped(t, herr)
 			}
-			if err := pause(ctx, time.Duration(failures[t.ID])*50*time.Millisecond); err != nil {
+			if err := clock.Sleep(ctx, time.Duration(failures[t.ID])*50*time.Millisecond); err != nil {
 				return res, err
 			}
 			continue
@@ -166,16 +166,4 @@ func (l *Loop) isDelivery(kind string) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.deliveries[kind]
-}
-
-// pause waits d, or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

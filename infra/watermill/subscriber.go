@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"seatledger/domain/event"
+	"seatledger/infra/clock"
 )
 
 // Log is the part of eventstore.Store the subscriber reads: every event
@@ -203,7 +204,7 @@ func (s *Subscriber) feed(ctx context.Context, consumer string, out chan<- *mess
 			if ctx.Err() == nil {
 				log.Error("Cannot read the consumer's checkpoint; retrying", err, nil)
 			}
-			sleep(ctx, s.cfg.HaltedPoll)
+			_ = clock.Sleep(ctx, s.cfg.HaltedPoll)
 			continue
 		}
 		if cp.Halted {
@@ -211,7 +212,7 @@ func (s *Subscriber) feed(ctx context.Context, consumer string, out chan<- *mess
 				log.Info("Consumer is halted; waiting until it is resumed or rebuilt", wm.LogFields{"position": cp.Position})
 				haltedLogged = true
 			}
-			sleep(ctx, s.cfg.HaltedPoll)
+			_ = clock.Sleep(ctx, s.cfg.HaltedPoll)
 			continue
 		}
 		haltedLogged = false
@@ -232,10 +233,10 @@ func (s *Subscriber) feed(ctx context.Context, consumer string, out chan<- *mess
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, errNacked):
-			sleep(ctx, s.cfg.RedeliveryDelay)
+			_ = clock.Sleep(ctx, s.cfg.RedeliveryDelay)
 		default:
 			log.Error("Reading the event log failed; resuming from the checkpoint", err, wm.LogFields{"after": after})
-			sleep(ctx, s.cfg.HaltedPoll)
+			_ = clock.Sleep(ctx, s.cfg.HaltedPoll)
 		}
 	}
 }
@@ -257,14 +258,5 @@ func deliver(ctx context.Context, out chan<- *message.Message, msg *message.Mess
 		return fmt.Errorf("%w: %s at position %s", errNacked, msg.UUID, msg.Metadata.Get(MetaPosition))
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }
