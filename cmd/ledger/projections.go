@@ -140,12 +140,8 @@ rebuild leaves the checkpoint.`,
 			}
 			defer done()
 			name := args[0]
-			known := false
-			for _, n := range rt.Names() {
-				known = known || n == name
-			}
-			if !known {
-				return usagef("no projection named %q (known: %v)", name, rt.Names())
+			if err := knownProjection(rt, name); err != nil {
+				return err
 			}
 			var bar *progressbar.ProgressBar
 			start := time.Now()
@@ -193,8 +189,8 @@ catches up. If it still fails, the projection stops there again.`,
 			}
 			defer done()
 			name := args[0]
-			if !slices.Contains(rt.Names(), name) {
-				return usagef("no projection named %q (known: %v)", name, rt.Names())
+			if err := knownProjection(rt, name); err != nil {
+				return err
 			}
 			f, err := rt.Retry(cmd.Context(), name)
 			if errors.Is(err, projection.ErrNotStopped) {
@@ -208,4 +204,13 @@ catches up. If it still fails, the projection stops there again.`,
 			return nil
 		},
 	}
+}
+
+// knownProjection refuses, as a usage error, a name that is none of the
+// runtime's projections.
+func knownProjection(rt *projection.Runtime, name string) error {
+	if !slices.Contains(rt.Names(), name) {
+		return usagef("no projection named %q (known: %v)", name, rt.Names())
+	}
+	return nil
 }
