@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"seatledger/infra/httpapi"
 	"seatledger/infra/sqldb"
@@ -141,5 +142,16 @@ func TestLimits_installation_call_limit_setting(t *testing.T) {
 	want.InstallationCalls = httpapi.Rate{}
 	if got := *m.limits(); got != want {
 		t.Errorf("limits with off = %+v, want %+v", got, want)
+	}
+	// --trial-limit and --trial-server-limit likewise lift one
+	// bound each, for make test-cluster.
+	if err := m.ParseFlags([]string{"--trial-limit=off", "--trial-server-limit=50/1m"}); err != nil {
+		t.Fatal(err)
+	}
+	want = httpapi.DefaultLimits()
+	want.TrialsPerAddress = httpapi.Rate{}
+	want.TrialsPerServer = httpapi.Rate{Every: time.Minute, Burst: 50}
+	if got := *m.limits(); got != want {
+		t.Errorf("limits with the trial settings = %+v, want %+v", got, want)
 	}
 }
