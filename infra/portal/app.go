@@ -35,7 +35,7 @@ func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer,
 	if err != nil || c.Value == "" {
 		return queries.Viewer{}, errSignIn
 	}
-	sess, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+	sess, err := p.session(r, c.Value)
 	if errors.Is(err, session.ErrNoSession) {
 		dropSessionCookie(w, r, p.cfg.SecureCookies)
 		return queries.Viewer{}, errSignIn
@@ -50,6 +50,19 @@ func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer,
 		}
 	}
 	return v, nil
+}
+
+// sessionKey is the request context's key of the session checkCSRF
+// looked up for a form.
+type sessionKey struct{}
+
+// session returns the live session of the cookie value: the one checkCSRF
+// already looked up for this request, else from the store.
+func (p *Portal) session(r *http.Request, cookie string) (session.Session, error) {
+	if sess, ok := r.Context().Value(sessionKey{}).(session.Session); ok {
+		return sess, nil
+	}
+	return p.cfg.Sessions.Lookup(r.Context(), cookie)
 }
 
 // meta is the metadata of a command the page's person sends: the request

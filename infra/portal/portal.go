@@ -204,7 +204,11 @@ func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 		c, err := r.Cookie(httpapi.SessionCookie)
 		signedIn := err == nil && c.Value != ""
 		if signedIn {
-			_, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+			sess, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+			if err == nil {
+				// The page signs in from this session, without a second lookup.
+				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess))
+			}
 			switch {
 			case errors.Is(err, session.ErrNoSession):
 				signedIn = false
