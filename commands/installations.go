@@ -643,15 +643,19 @@ func (h *InstallationsHandler) AuthorizeInstallation(ctx context.Context, actor 
 // INST-3): each one's key is released at once and may activate another
 // installation; the installation is told at its next contact. Every
 // installation is checked before any is changed, so a selection with one
-// foreign installation changes nothing. The result is the last append's
-// (the highest position), for a read of the change to wait for.
-func (h *InstallationsHandler) RequestDeactivation(ctx context.Context, meta Meta, ids []string) (event.AppendResult, error) {
+// foreign installation, or one of another of the actor's accounts than
+// accountID, changes nothing. The result is the last append's (the
+// highest position), for a read of the change to wait for.
+func (h *InstallationsHandler) RequestDeactivation(ctx context.Context, meta Meta, accountID string, ids []string) (event.AppendResult, error) {
 	var last event.AppendResult
 	if len(ids) == 0 || len(ids) > 500 {
 		return last, fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
 	}
 	for _, id := range ids {
 		i, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true)
+		if err == nil && i.AccountID() != accountID {
+			err = installation.ErrNotFound
+		}
 		if err != nil {
 			return last, fmt.Errorf("installation %s: %w", id, err)
 		}

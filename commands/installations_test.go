@@ -396,16 +396,22 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 		ctx := context.Background()
 		_, key := registeredSubscription(t, e.h, yearly, "acc-1")
 		a := e.activate(t, key, farm("srv-1"))
-		if _, err := e.h.Installations.RequestDeactivation(ctx, as("mallory"), []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("mallory"), "acc-1", []string{a.Installation.ID()}); !errors.Is(err, account.ErrForbidden) && !errors.Is(err, installation.ErrNotFound) {
 			t.Fatalf("a stranger: %v", err)
 		}
-		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), "acc-1", []string{a.Installation.ID(), "00000000-0000-0000-0000-000000000000"}); err == nil {
 			t.Fatal("a selection with an unknown installation was accepted")
+		}
+		// Ada's own installation, named under another of her accounts: not
+		// that account's, so refused like a foreign one.
+		must(t)(e.h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-2", Company: acme}))
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), "acc-2", []string{a.Installation.ID()}); !errors.Is(err, installation.ErrNotFound) {
+			t.Fatalf("an installation of acc-1 deactivated as acc-2's: %v", err)
 		}
 		if got, _ := e.h.Installations.Installation(ctx, a.Installation.ID()); got.Status() != installation.Active {
 			t.Fatalf("a refused selection changed the status to %s", got.Status())
 		}
-		res, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()})
+		res, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), "acc-1", []string{a.Installation.ID()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +419,7 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 			t.Fatalf("ACT-7 after the portal's deactivation: %s, want pending until its next contact", got.Status())
 		}
 		// A retry releases nothing twice and answers the same.
-		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{a.Installation.ID()}); err != nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), "acc-1", []string{a.Installation.ID()}); err != nil {
 			t.Fatalf("a retried deactivation: %v", err)
 		}
 		// The farm never calls again: its key activates another at once.
@@ -461,7 +467,7 @@ func TestDeactivate_from_the_portal_ACT7(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := e.activate(t, key2, farm("srv-3"))
-		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), []string{c.Installation.ID()}); err != nil {
+		if _, err := e.h.Installations.RequestDeactivation(ctx, as("ada"), "acc-1", []string{c.Installation.ID()}); err != nil {
 			t.Fatal(err)
 		}
 		i, _ = e.h.Installations.Authenticate(ctx, c.Credential)

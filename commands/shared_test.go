@@ -76,7 +76,7 @@ func TestInstallations_reported_through_two_processes_X8_ACT8_X4(t *testing.T) {
 		if _, err := report(a, 2, "warm"); err != nil { // a's cache holds the installation active
 			t.Fatal(err)
 		}
-		if _, err := b.Installations.RequestDeactivation(ctx, as("ada"), []string{act.Installation.ID()}); err != nil {
+		if _, err := b.Installations.RequestDeactivation(ctx, as("ada"), "acc-1", []string{act.Installation.ID()}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := report(b, 1, "deactivating"); !errors.Is(err, installation.ErrDeactivated) {

@@ -195,9 +195,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	// The portal calls the API in process; the API serves the portal's
-	// pages on every path that is not its own.
-	// The API and the portal are two edges over the same use cases.
+	// The API and the portal are two edges over the same use cases and one
+	// access desk (sign-in, sessions, password limits); the API serves the
+	// portal's pages on every path that is not its own.
 	peopleAPI := m.withFinance(m.withAuditLog(m.peopleAPI()))
 	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands.Accounts, Subscriptions: m.people.commands.Subscriptions,
 		Installations: m.people.commands.Installations, Tickets: m.people.commands.Tickets, People: m.people.commands.People,
@@ -207,13 +207,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	peopleAPI.Queries = reads
-	var api *httpapi.Server
+	if peopleAPI.Access, err = m.access(); err != nil {
+		return err
+	}
 	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
-		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands,
-		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) })})
+		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands, Access: peopleAPI.Access, Attachments: peopleAPI.Attachments})
 	if err != nil {
 		return err
 	}
+	var api *httpapi.Server
 	api, err = httpapi.New(httpapi.Config{
 		Logger:     m.Logger,
 		Clock:      m.Clock,

@@ -8,6 +8,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/event"
+	"seatledger/infra/access"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
@@ -91,12 +92,17 @@ func (m *Main) passwordParams() argon2id.Params {
 	return argon2id.Default
 }
 
+// access is the desk both edges sign people in through.
+func (m *Main) access() (*access.Desk, error) {
+	return access.New(access.Config{Commands: m.people.commands, Sessions: m.people.sessions, PasswordResets: m.people.resets, TermsVersion: TermsVersion})
+}
+
 // peopleAPI configures the /v1 API.
 func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.limits(), SecureCookies: m.Config.SecureCookies,
 		TermsVersion: TermsVersion, Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
-		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), PasswordResets: m.people.resets}
+		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads()}
 }
 
 // limits are the API's limits: Limits when a test set them, else the

@@ -263,3 +263,26 @@ func acctPersonalID(t *testing.T, p *page) string {
 	}
 	return m[1]
 }
+
+// MEM-1: the API and the portal sign in through one access desk, so a
+// guesser cannot double its tries by switching edges: the portal's sign-in
+// at sign-up and four wrong passwords through the API use up the client's
+// five tries on the address, and the portal's sign-in form from it is
+// refused (429, the wait in words), even with the right password; the
+// same client on another address is not held back by Ada's failures.
+func TestPortalAccount_sign_in_limits_are_shared_with_the_API_MEM1(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	signUpPage(t, m, "Ada", "ada@example.com")
+	api := newClient(t, m)
+	for i := range 4 {
+		if r := api.do("POST", "/v1/session", map[string]any{"email": "ada@example.com", "password": "not the password"}); r.status != 401 {
+			t.Fatalf("API guess %d = %d %s", i+1, r.status, r.raw)
+		}
+	}
+	guesser := newPage(t, m)
+	guesser.Post("/signin", url.Values{"email": {"ada@example.com"}, "password": {pw}}).
+		Want(http.StatusTooManyRequests, "too many attempts; try again in")
+	acctLacks(t, guesser, "Personal profile")
+	other := newPage(t, m)
+	other.Post("/signin", url.Values{"email": {"bob@example.com"}, "password": {"not the password"}}).Want(http.StatusUnauthorized)
+}

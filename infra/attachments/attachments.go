@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -68,6 +69,10 @@ var (
 	ErrEmpty = errors.New("attachments: file is empty")
 	// ErrNotFound: no such attachment of that ticket.
 	ErrNotFound = errors.New("attachments: no such attachment")
+	// ErrUnavailable: the server has no store for attachments.
+	ErrUnavailable = errors.New("attachments: files cannot be stored on this server; reply without files")
+	// ErrRead: a file could not be read from its upload.
+	ErrRead = errors.New("attachments: the file could not be read")
 )
 
 // Clock tells the ledger's time.
@@ -90,6 +95,70 @@ func CheckCount(n int) error {
 		return fmt.Errorf("%w: a reply takes at most %d files, not %d", ErrTooMany, MaxFiles, n)
 	}
 	return nil
+}
+
+// Upload gathers the files of one reply as they arrive, for both edges:
+// each is checked and stored before the next is read, so that at most one
+// file (MaxBytes) is held in memory, and the files are stored before the
+// reply's event that references them. If the reply fails, Discard removes
+// them again.
+type Upload struct {
+	store    *Store
+	ticketID string
+	files    []ticket.Attachment
+}
+
+// Upload starts the files of a reply to ticket ticketID. A nil store
+// refuses every file with ErrUnavailable.
+func (s *Store) Upload(ticketID string) *Upload { return &Upload{store: s, ticketID: ticketID} }
+
+// Add reads one file from r, at most MaxBytes, checks it and stores it.
+// Errors: ErrTooMany, ErrUnavailable, ErrRead (wrapping the reader's
+// error), and Put's.
+func (u *Upload) Add(ctx context.Context, name, declaredType string, r io.Reader) error {
+	if err := CheckCount(len(u.files) + 1); err != nil {
+		return err
+	}
+	if u.store == nil {
+		return ErrUnavailable
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRead, err)
+	}
+	if len(data) > MaxBytes {
+		return fmt.Errorf("%w: %q is larger than %d bytes (5 MiB)", ErrTooLarge, SanitizeName(name), MaxBytes)
+	}
+	a, err := u.store.Put(ctx, u.ticketID, name, declaredType, data)
+	if err != nil {
+		return err
+	}
+	u.files = append(u.files, a)
+	return nil
+}
+
+// Files are the files stored so far, never nil.
+func (u *Upload) Files() []ticket.Attachment {
+	if u.files == nil {
+		return []ticket.Attachment{}
+	}
+	return u.files
+}
+
+// Discard removes the files of a reply that failed. It runs on a context
+// of its own (the request's may be what failed). A file left behind is
+// harmless: no event references it, so it is never served.
+func (u *Upload) Discard(ctx context.Context) error {
+	if len(u.files) == 0 {
+		return nil
+	}
+	ids := make([]string, len(u.files))
+	for i, a := range u.files {
+		ids[i] = a.AttachmentID
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return u.store.Delete(ctx, u.ticketID, ids...)
 }
 
 // Put checks a file and stores it for ticket ticketID under a new ID, and

@@ -14,6 +14,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
 	"seatledger/domain/person"
+	"seatledger/infra/access"
 	"seatledger/infra/attachments"
 	"seatledger/infra/session"
 	"seatledger/queries"
@@ -66,24 +67,22 @@ type PeopleConfig struct {
 	// Audit answers the history and as-of reads of entities;
 	// nil: those routes answer 503.
 	Audit *queries.Audit
+	// Access signs people up, in and out and guards their passwords
+	// (MEM-1); give the portal the same one, so that both edges count
+	// attempts together. nil: one built from Commands, Sessions,
+	// PasswordResets and TermsVersion.
+	Access *access.Desk
 	// PasswordResets takes forgotten-password requests (MEM-1), served
-	// after the answer; nil: /v1/password/forgot answers 503.
+	// after the answer, when Access is nil; nil: /v1/password/forgot
+	// answers 503.
 	PasswordResets PasswordResets
 	// Queries are the query use cases the reads call; nil: built from
 	// Commands, Reads, WaitFor and ProjectionStopped.
 	Queries *queries.Reads
 }
 
-// PasswordResets queues forgotten-password requests (rule MEM-1). The
-// request is only queued while the client waits, and the queue looks the
-// address up later, so a known address and an unknown one cost the same
-// work and time: the answer's timing does not tell whether an address has
-// an account.
-type PasswordResets interface {
-	// Request durably queues a reset link for the owner of email, a
-	// normalized address, if it has one; meta is the request's.
-	Request(ctx context.Context, meta commands.Meta, email string) error
-}
+// PasswordResets queues forgotten-password requests (rule MEM-1).
+type PasswordResets = access.PasswordResets
 
 // principal is who makes a request: nobody, a person (by session cookie or
 // personal API token), or the back office (the admin token).
@@ -101,10 +100,6 @@ func principalOf(ctx context.Context) principal {
 	p, _ := ctx.Value(principalKey{}).(principal)
 	return p
 }
-
-// anonymousActor stands for a request nobody is signed in to (sign-up,
-// links from mails); it is what such events record as their actor.
-var anonymousActor = event.Actor{Kind: event.ActorPerson, ID: "anonymous"}
 
 // authenticate finds who makes the request. A bearer token is the admin
 // token or a personal API token; without one, the session cookie counts,
@@ -153,7 +148,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		sess, err := s.cfg.People.Sessions.Lookup(ctx, c.Value)
 		if errors.Is(err, session.ErrNoSession) {
-			clearSessionCookie(w, s.cfg.People.SecureCookies)
+			ClearSessionCookie(w, s.cfg.People.SecureCookies)
 			unauthorized(w, r, "the session has expired; sign in again")
 			return
 		}
@@ -242,10 +237,14 @@ func requireSignedIn(next http.Handler) http.Handler {
 func meta(r *http.Request) commands.Meta {
 	actor := principalOf(r.Context()).actor
 	if actor.Kind.IsZero() {
-		actor = anonymousActor
+		actor = access.Anonymous
 	}
 	return commands.Meta{Actor: actor, CorrelationID: RequestID(r.Context()), IdempotencyKey: r.Header.Get("Idempotency-Key")}
 }
+
+// ClientAddr is the client's IP address, for the limits of an edge
+// mounted under the API (the portal): see clientAddr.
+func ClientAddr(r *http.Request) string { return clientAddr(r) }
 
 // clientAddr is the client's IP address, for rate limits: the one the
 // resolveClient middleware found (X-Forwarded-For counts only as far as
@@ -326,7 +325,8 @@ func forwardedClient(headers []string, peer netip.Addr, isTrusted func(netip.Add
 	return last.String()
 }
 
-func setSessionCookie(w http.ResponseWriter, value string, sess session.Session, secure bool) {
+// SetSessionCookie gives the browser the cookie of an opened session.
+func SetSessionCookie(w http.ResponseWriter, value string, sess session.Session, secure bool) {
 	c := &http.Cookie{Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	if sess.Persistent { // "keep me signed in": the cookie outlives the browser
 		c.MaxAge = int(session.PersistentLifetime.Seconds())
@@ -334,6 +334,7 @@ func setSessionCookie(w http.ResponseWriter, value string, sess session.Session,
 	http.SetCookie(w, c)
 }
 
-func clearSessionCookie(w http.ResponseWriter, secure bool) {
+// ClearSessionCookie tells the browser to forget its session cookie.
+func ClearSessionCookie(w http.ResponseWriter, secure bool) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }

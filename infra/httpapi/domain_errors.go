@@ -15,6 +15,7 @@ import (
 	"seatledger/domain/release"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
+	"seatledger/infra/access"
 	"seatledger/infra/attachments"
 	"seatledger/infra/offline"
 	"seatledger/infra/session"
@@ -57,6 +58,8 @@ var domainErrors = []struct {
 	{account.ErrInvitationExpired, ProblemLinkExpired, ""},
 	{account.ErrInvitationAddress, ProblemInvitationAddress, ""},
 	{session.ErrNoSession, ProblemUnauthorized, ""},
+	{access.ErrSignInRequired, ProblemUnauthorized, ""},
+	{access.ErrResetsUnavailable, ProblemUnavailable, ""},
 	{subscription.ErrKeyFormat, ProblemKeyFormat, "key"},
 	{commands.ErrUnknownKey, ProblemUnknownKey, "key"},
 	{subscription.ErrInvalidOrder, ProblemInvalidOrder, ""},
@@ -103,6 +106,8 @@ var domainErrors = []struct {
 	{attachments.ErrEmpty, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrName, ProblemAttachmentRejected, "attachments"},
 	{attachments.ErrNotFound, ProblemNotFound, ""},
+	{attachments.ErrUnavailable, ProblemUnavailable, ""},
+	{attachments.ErrRead, ProblemInvalidRequest, "attachments"},
 	{installation.ErrDeactivated, ProblemDeactivated, ""},
 	{installation.ErrTrialEnded, ProblemDeactivated, ""},
 	{installation.ErrTrialUsed, ProblemTrialUsed, ""},

@@ -11,6 +11,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/events"
+	"seatledger/infra/access"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/clock"
 	"seatledger/infra/commandstest"
@@ -54,7 +55,7 @@ func TestForgotPassword_does_the_same_work_for_known_and_unknown_addresses_MEM1(
 		key, _ := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 		h := commandstest.New(t, commands.Config{Store: store, Registry: events.Registry(), Clock: clk, Tokens: key,
 			Passwords: passwords.New(argon2id.Params{MemoryKiB: 1024, Passes: 1, Lanes: 1})})
-		if _, err := h.People.SignUp(ctx, commands.Meta{Actor: anonymousActor, CorrelationID: "signup"}, commands.SignUp{FirstName: "Ada", LastName: "Lovelace",
+		if _, err := h.People.SignUp(ctx, commands.Meta{Actor: access.Anonymous, CorrelationID: "signup"}, commands.SignUp{FirstName: "Ada", LastName: "Lovelace",
 			Email: "ada@example.com", Password: "correct horse battery", TermsVersion: "test"}); err != nil {
 			t.Fatal(err)
 		}

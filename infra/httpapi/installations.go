@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
 	"seatledger/domain/usage"
+	"seatledger/infra/access"
 	"seatledger/infra/offline"
 )
 
@@ -140,7 +140,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 // activateTrial activates a trial (SUB-8). Nobody signs in for one, so
 // trials are limited per client address and per server before anything is
 // recorded (issue 16).
-func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request, byAddr, byServer *limiter) {
+func (s *Server) activateTrial(w http.ResponseWriter, r *http.Request, byAddr, byServer *access.Limiter) {
 	if !admit(byAddr, clientAddr(r), "trial activations from this address", w, r) {
 		return
 	}
@@ -306,14 +306,9 @@ func (s *Server) setOfflineActivation(w http.ResponseWriter, r *http.Request) {
 // answerOfflineRequest takes an offline request file, uploaded as the
 // body, and answers with the signed file to import (ACT-2, ACT-5, ACT-6).
 func (s *Server) answerOfflineRequest(w http.ResponseWriter, r *http.Request) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, offline.MaxSize))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		WriteProblem(w, r, ProblemPayloadTooLarge.New("an offline request file has at most %d bytes", offline.MaxSize).Field("file"))
-		return
-	case err != nil:
-		WriteProblem(w, r, ProblemInvalidRequest.New("the request file could not be read").Field("file"))
+	raw, err := ReadOfflineRequest(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ans, err := s.cfg.People.Commands.Offline.AnswerOfflineRequest(r.Context(), meta(r), chi.URLParam(r, "accountID"), raw)
@@ -321,6 +316,26 @@ func (s *Server) answerOfflineRequest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ServeOfflineAnswer(w, ans)
+}
+
+// ReadOfflineRequest reads an uploaded offline request file, at most
+// offline.MaxSize bytes; the portal reads its uploads the same way.
+func ReadOfflineRequest(body io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, offline.MaxSize+1))
+	switch {
+	case err != nil:
+		return nil, ProblemInvalidRequest.New("the request file could not be read").Field("file")
+	case len(raw) > offline.MaxSize:
+		return nil, ProblemPayloadTooLarge.New("an offline request file has at most %d bytes", offline.MaxSize).Field("file")
+	}
+	return raw, nil
+}
+
+// ServeOfflineAnswer sends the file that answers an offline request as a
+// download, with the installation it is for and the log position of its
+// changes; the portal serves it the same way.
+func ServeOfflineAnswer(w http.ResponseWriter, ans commands.OfflineAnswer) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.txt"`, ans.Kind, ans.InstallationID))
@@ -349,17 +364,7 @@ func (s *Server) deactivateSelected(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	for _, id := range req.InstallationIDs {
-		i, err := s.cfg.People.Commands.Installations.AuthorizeInstallation(r.Context(), principalOf(r.Context()).actor, id, true)
-		if err == nil && i.AccountID() != acc {
-			err = installation.ErrNotFound
-		}
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("installation %s: %w", id, err))
-			return
-		}
-	}
-	res, err := s.cfg.People.Commands.Installations.RequestDeactivation(r.Context(), meta(r), req.InstallationIDs)
+	res, err := s.cfg.People.Commands.Installations.RequestDeactivation(r.Context(), meta(r), acc, req.InstallationIDs)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"seatledger/infra/access"
 )
 
 // Limits bound what callers who need no account can make the ledger store
@@ -45,21 +47,21 @@ func DefaultLimits() Limits {
 }
 
 // newRateLimiter returns a limiter for rate, or nil for no limit.
-func newRateLimiter(rate Rate) *limiter {
+func newRateLimiter(rate Rate) *access.Limiter {
 	if rate.Every <= 0 || rate.Burst <= 0 {
 		return nil
 	}
-	return newLimiter(rate.Every, rate.Burst)
+	return access.NewLimiter(rate.Every, rate.Burst)
 }
 
 // admit takes a token of key from l (nil: unlimited) or answers 429 with
 // Retry-After, naming what is limited. It reports whether the request may
 // go on.
-func admit(l *limiter, key string, what string, w http.ResponseWriter, r *http.Request) bool {
+func admit(l *access.Limiter, key string, what string, w http.ResponseWriter, r *http.Request) bool {
 	if l == nil {
 		return true
 	}
-	ok, wait := l.allow(key)
+	ok, wait := l.Allow(key)
 	if ok {
 		return true
 	}

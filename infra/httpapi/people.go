@@ -4,36 +4,30 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"seatledger/commands"
 	"seatledger/domain/event"
-	"seatledger/domain/person"
+	"seatledger/infra/access"
 	"seatledger/queries"
 )
 
 // peopleRoutes mounts the /v1 API of people, accounts and members.
 func (s *Server) peopleRoutes(r chi.Router) {
-	// One guard for every password attempt (MEM-1), and one of its own for
-	// reset requests, so that asking for a reset link never counts
-	// against signing in.
-	limit, resets := attempts{newAttemptGuard()}, attempts{newAttemptGuard()}
 	r.Use(s.authenticate)
 	r.Post("/signup", s.signUp)
 	r.Post("/email/verify", s.verifyEmail)
-	r.Post("/session", func(w http.ResponseWriter, r *http.Request) { s.signIn(w, r, limit) })
+	r.Post("/session", s.signIn)
 	r.Delete("/session", s.signOut)
-	r.Post("/password/forgot", func(w http.ResponseWriter, r *http.Request) { s.forgotPassword(w, r, resets) })
+	r.Post("/password/forgot", s.forgotPassword)
 	r.Post("/password/reset", s.resetPassword)
-	r.Post("/invitations/accept", func(w http.ResponseWriter, r *http.Request) { s.acceptInvitation(w, r, limit) })
+	r.Post("/invitations/accept", s.acceptInvitation)
 	r.Group(func(r chi.Router) {
 		r.Use(requirePerson)
 		r.Get("/me", s.me)
 		r.Put("/me", s.changeMe)
-		r.Put("/me/password", func(w http.ResponseWriter, r *http.Request) { s.changePassword(w, r, limit) })
+		r.Put("/me/password", s.changePassword)
 		r.Get("/me/accounts", s.myAccounts)
 		r.Post("/me/tokens", s.issueToken)
 		r.Delete("/me/tokens/{tokenID}", s.revokeToken)
@@ -60,42 +54,6 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	s.financeRoutes(r)
 	s.auditLogRoutes(r)
 	s.historyRoutes(r)
-}
-
-// attempts applies the attempt guard to requests: admit answers 429 when
-// the guard refuses, record counts an attempt's outcome.
-type attempts struct{ guard *attemptGuard }
-
-// admit reports whether the request may try address now; if not, it has
-// answered 429 with Retry-After.
-func (a attempts) admit(w http.ResponseWriter, r *http.Request, address string) bool {
-	ok, wait := a.guard.admit(address, clientAddr(r))
-	if !ok {
-		secs := int(wait.Seconds()) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		WriteProblem(w, r, ProblemTooManyRequests.New("too many attempts; try again in %d seconds", secs))
-	}
-	return ok
-}
-
-// record counts the outcome of a password check on address: a wrong
-// password is a failure, a right one clears the client's failures there.
-func (a attempts) record(r *http.Request, address string, err error) {
-	switch {
-	case err == nil:
-		a.guard.succeed(address, clientAddr(r))
-	case errors.Is(err, person.ErrBadCredentials):
-		a.guard.fail(address, clientAddr(r))
-	}
-}
-
-// attemptAddress is the key of an email address in the guard: its
-// normalized form, so that ADA@example.com and ada@example.com are one.
-func attemptAddress(raw string) string {
-	if email, err := person.NormalizeEmail(raw); err == nil {
-		return email
-	}
-	return strings.ToLower(strings.TrimSpace(raw))
 }
 
 // written answers a command with body and where its events are in the
@@ -150,20 +108,14 @@ type signUpRequest struct {
 	AcceptTerms bool   `json:"accept_terms"`
 }
 
-func (s *Server) toSignUp(req signUpRequest) commands.SignUp {
-	cmd := commands.SignUp{PersonID: req.PersonID, FirstName: req.FirstName, LastName: req.LastName, Email: req.Email, Password: req.Password}
-	if req.AcceptTerms {
-		cmd.TermsVersion = s.cfg.People.TermsVersion
-	}
-	return cmd
-}
+func (req signUpRequest) newPerson() access.NewPerson { return access.NewPerson(req) }
 
 func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 	var req signUpRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.People.SignUp(r.Context(), meta(r), s.toSignUp(req))
+	res, err := s.access.SignUp(r.Context(), meta(r), req.newPerson())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -199,67 +151,39 @@ type signInRequest struct {
 	AccountID string `json:"account_id,omitempty"`
 }
 
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, limit attempts) {
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	var req signInRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	address := attemptAddress(req.Email)
-	if !limit.admit(w, r, address) {
-		return
-	}
-	p, err := s.cfg.People.Commands.People.SignIn(r.Context(), req.Email, req.Password, req.AccountID)
-	limit.record(r, address, err)
+	in, err := s.access.SignIn(r.Context(), clientAddr(r),
+		access.Credentials{Email: req.Email, Password: req.Password, AccountID: req.AccountID, KeepSignedIn: req.KeepSignedIn})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	value, sess, err := s.cfg.People.Sessions.Create(r.Context(), p.ID(), req.KeepSignedIn)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	setSessionCookie(w, value, sess, s.cfg.People.SecureCookies)
-	s.cfg.Logger.InfoContext(r.Context(), "signed in", "request_id", RequestID(r.Context()), "person_id", p.ID(), "keep_signed_in", req.KeepSignedIn)
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": p.ID(), "expires_at": sess.ExpiresAt, "keep_signed_in": sess.Persistent})
+	SetSessionCookie(w, in.Cookie, in.Session, s.cfg.People.SecureCookies)
+	s.cfg.Logger.InfoContext(r.Context(), "signed in", "request_id", RequestID(r.Context()), "person_id", in.PersonID, "keep_signed_in", req.KeepSignedIn)
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": in.PersonID, "expires_at": in.Session.ExpiresAt, "keep_signed_in": in.Session.Persistent})
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	if id := principalOf(r.Context()).sessionID; id != "" {
-		if err := s.cfg.People.Sessions.Delete(r.Context(), id); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := s.access.SignOut(r.Context(), principalOf(r.Context()).sessionID); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	clearSessionCookie(w, s.cfg.People.SecureCookies)
+	ClearSessionCookie(w, s.cfg.People.SecureCookies)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request, limit attempts) {
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email string `json:"email"`
 	}
 	if !s.decode(w, r, &req) {
 		return
 	}
-	// Only the address's form is checked here, which says nothing about
-	// whether it has an account; the lookup happens after the answer.
-	email, err := person.NormalizeEmail(req.Email)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !limit.admit(w, r, email) {
-		return
-	}
-	// Each request may mail the address: it counts like a failed attempt,
-	// so that one client cannot flood an address with reset mails.
-	limit.guard.fail(email, clientAddr(r))
-	if s.cfg.People.PasswordResets == nil {
-		WriteProblem(w, r, ProblemUnavailable.New("password resets are not available on this server"))
-		return
-	}
-	if err := s.cfg.People.PasswordResets.Request(r.Context(), meta(r), email); err != nil {
+	if err := s.access.ForgotPassword(r.Context(), meta(r), clientAddr(r), req.Email); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -272,12 +196,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.People.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
+	res, err := s.access.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.cfg.People.Sessions.DeleteAllOf(r.Context(), req.PersonID, ""); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -307,34 +227,17 @@ type invitedSignUpRequest struct {
 	AcceptTerms bool   `json:"accept_terms"`
 }
 
-func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, limit attempts) {
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	var req acceptRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
-	address := attemptAddress(req.Email)
-	if req.Email != "" && !limit.admit(w, r, address) { // a password is checked: limited like a sign-in
-		return
+	in := access.Acceptance{AccountID: req.AccountID, InvitationID: req.InvitationID, Token: req.Token, Email: req.Email, Password: req.Password}
+	if req.NewPerson != nil {
+		np := signUpRequest(*req.NewPerson).newPerson()
+		in.NewPerson = &np
 	}
-	m := meta(r)
-	cmd := commands.AcceptInvitation{AccountID: req.AccountID, InvitationID: req.InvitationID, Token: req.Token}
-	switch {
-	case req.NewPerson != nil:
-		su := s.toSignUp(signUpRequest(*req.NewPerson))
-		cmd.NewPerson = &su
-	case req.Email != "":
-		p, err := s.cfg.People.Commands.People.SignIn(r.Context(), req.Email, req.Password, "")
-		limit.record(r, address, err)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		m.Actor = personActor(p.ID())
-	case principalOf(r.Context()).actor.Kind != event.ActorPerson:
-		unauthorized(w, r, "sign in, send your email and password, or send new_person to sign up")
-		return
-	}
-	res, err := s.cfg.People.Commands.Accounts.AcceptInvitation(r.Context(), m, cmd)
+	res, err := s.access.AcceptInvitation(r.Context(), meta(r), clientAddr(r), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -370,23 +273,16 @@ func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
 	written(w, http.StatusOK, res, nil)
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, limit attempts) {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	address := "person:" + principalOf(r.Context()).actor.ID
-	if !s.decode(w, r, &req) || !limit.admit(w, r, address) {
+	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.People.ChangePassword(r.Context(), meta(r), req.CurrentPassword, req.NewPassword)
-	limit.record(r, address, err)
+	res, err := s.access.ChangePassword(r.Context(), meta(r), clientAddr(r), principalOf(r.Context()).sessionID, req.CurrentPassword, req.NewPassword)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := principalOf(r.Context())
-	if err := s.cfg.People.Sessions.DeleteAllOf(r.Context(), p.actor.ID, p.sessionID); err != nil {
 		s.fail(w, r, err)
 		return
 	}

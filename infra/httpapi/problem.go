@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"seatledger/domain/event"
+	"seatledger/infra/access"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/sqldb"
 )
@@ -207,13 +209,18 @@ const genericInternalDetail = "the server failed to handle the request; quote th
 // the mapping does not know, whose detail is generic: the real error is for
 // the log only, never for the client.
 func ProblemFor(err error) (*Problem, bool) {
-	var p *Problem
+	var (
+		p       *Problem
+		tooMany *access.TooManyAttemptsError
+	)
 	switch {
 	case errors.As(err, &p):
 		cp := *p
 		return &cp, true
 	case domainProblem(err) != nil:
 		return domainProblem(err), true
+	case errors.As(err, &tooMany):
+		return ProblemTooManyRequests.New("%v", tooMany), true
 	case errors.Is(err, event.ErrConflict):
 		return ProblemConflict.New("%v", err), true
 	case errors.Is(err, event.ErrDuplicateID):
@@ -250,6 +257,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if cp.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
+	if cp.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="seatledger"`) // RFC 9110: every 401 names a scheme
+	}
 	w.WriteHeader(cp.Status)
 	_ = json.NewEncoder(w).Encode(cp) // the status is sent; a failed write has nowhere to go
 }
@@ -259,6 +269,10 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 // the client only gets a generic 500.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p, known := ProblemFor(err)
+	var tooMany *access.TooManyAttemptsError
+	if errors.As(err, &tooMany) {
+		w.Header().Set("Retry-After", strconv.Itoa(tooMany.Seconds()))
+	}
 	if !known {
 		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()),
 			"method", r.Method, "path", r.URL.Path, "error", err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/infra/access"
 	"seatledger/infra/clock"
 	"seatledger/queries"
 )
@@ -97,6 +98,9 @@ type Server struct {
 	router *chi.Mux
 	// reads are the query use cases (with People only).
 	reads *queries.Reads
+	// access signs people in and out and guards passwords (with People
+	// only).
+	access *access.Desk
 }
 
 // New returns a Server with every route mounted.
@@ -116,6 +120,14 @@ func New(cfg Config) (*Server, error) {
 				return nil, err
 			}
 			s.reads = reads
+		}
+		s.access = p.Access
+		if s.access == nil {
+			desk, err := access.New(access.Config{Commands: p.Commands, Sessions: p.Sessions, PasswordResets: p.PasswordResets, TermsVersion: p.TermsVersion})
+			if err != nil {
+				return nil, err
+			}
+			s.access = desk
 		}
 	}
 	s.routes()

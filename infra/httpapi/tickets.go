@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -108,15 +107,13 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var (
-		req    replyRequest
-		stored []ticket.Attachment
-	)
+	var req replyRequest
+	upload := s.cfg.People.Attachments.Upload(t.ID())
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case mt == "multipart/form-data":
-		req, stored, err = s.readReplyForm(w, r, t.ID())
-		if err != nil {
+		if req, err = s.readReplyForm(w, r, upload); err != nil {
+			s.discard(r, upload)
 			s.fail(w, r, err)
 			return
 		}
@@ -128,52 +125,40 @@ func (s *Server) replyToTicket(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemUnsupportedMediaType.New("send the reply as multipart/form-data (field body, files attachments) or, without files, as application/json"))
 		return
 	}
-	res, err := h.Tickets.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: stored, Agent: req.Agent})
+	res, err := h.Tickets.ReplyToTicket(ctx, meta(r), t.ID(), commands.ReplyToTicket{Body: req.Body, Attachments: upload.Files(), Agent: req.Agent})
 	if err != nil {
-		s.removeAttachments(r, t.ID(), stored)
+		s.discard(r, upload)
 		s.fail(w, r, err)
 		return
 	}
-	if stored == nil {
-		stored = []ticket.Attachment{}
-	}
-	written(w, http.StatusCreated, res.AppendResult, map[string]any{"ticket_id": t.ID(), "reply_id": res.ReplyID, "attachments": stored})
+	written(w, http.StatusCreated, res.AppendResult, map[string]any{"ticket_id": t.ID(), "reply_id": res.ReplyID, "attachments": upload.Files()})
 }
 
 // readReplyForm reads a multipart reply, at most MaxReplyBytes: its text
-// fields, and its files, at most attachments.MaxFiles, each read up to
-// attachments.MaxBytes and stored (checked by the store first) before the
-// next is read. On failure the files it stored are removed again.
-func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, ticketID string) (replyRequest, []ticket.Attachment, error) {
+// fields, and its files, which upload checks and stores one by one.
+func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, upload *attachments.Upload) (replyRequest, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxReplyBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return replyRequest{}, nil, ProblemInvalidRequest.New("the multipart body cannot be read: %v", err)
+		return replyRequest{}, ProblemInvalidRequest.New("the multipart body cannot be read: %v", err)
 	}
-	var (
-		req    replyRequest
-		stored []ticket.Attachment
-	)
-	fail := func(err error) (replyRequest, []ticket.Attachment, error) {
-		s.removeAttachments(r, ticketID, stored)
-		return replyRequest{}, nil, err
-	}
+	var req replyRequest
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return req, stored, nil
+			return req, nil
 		}
 		if err != nil {
-			return fail(multipartProblem(err))
+			return req, multipartProblem(err)
 		}
 		switch part.FormName() {
 		case "body", "agent":
 			b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
-				return fail(multipartProblem(err))
+				return req, multipartProblem(err)
 			}
 			if len(b) > maxFormField {
-				return fail(ProblemInvalidRequest.New("field %s is longer than %d bytes", part.FormName(), maxFormField).Field(part.FormName()))
+				return req, ProblemInvalidRequest.New("field %s is longer than %d bytes", part.FormName(), maxFormField).Field(part.FormName())
 			}
 			if part.FormName() == "body" {
 				req.Body = string(b)
@@ -181,48 +166,24 @@ func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, ticketID 
 				req.Agent = string(b)
 			}
 		case "attachments":
-			if err := attachments.CheckCount(len(stored) + 1); err != nil {
-				return fail(err)
+			err := upload.Add(r.Context(), part.FileName(), part.Header.Get("Content-Type"), part)
+			if errors.Is(err, attachments.ErrRead) {
+				return req, multipartProblem(err)
 			}
-			store := s.cfg.People.Attachments
-			if store == nil {
-				return fail(ProblemUnavailable.New("attachments cannot be stored on this server; reply without files"))
-			}
-			name := part.FileName()
-			data, err := io.ReadAll(io.LimitReader(part, attachments.MaxBytes+1))
 			if err != nil {
-				return fail(multipartProblem(err))
+				return req, err
 			}
-			if len(data) > attachments.MaxBytes {
-				return fail(fmt.Errorf("%w: %q is larger than %d bytes (5 MiB)", attachments.ErrTooLarge, attachments.SanitizeName(name), attachments.MaxBytes))
-			}
-			a, err := store.Put(r.Context(), ticketID, name, part.Header.Get("Content-Type"), data)
-			if err != nil {
-				return fail(err)
-			}
-			stored = append(stored, a)
 		default:
-			return fail(ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName()))
+			return req, ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName())
 		}
 	}
 }
 
-// removeAttachments deletes the files of a reply that failed. A file left
-// behind would be harmless (no event references it, so it is never
-// served), so a failure here is only logged.
-func (s *Server) removeAttachments(r *http.Request, ticketID string, stored []ticket.Attachment) {
-	if len(stored) == 0 {
-		return
-	}
-	ids := make([]string, len(stored))
-	for i, a := range stored {
-		ids[i] = a.AttachmentID
-	}
-	// The request's context may be what failed; the clean-up gets its own.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-	defer cancel()
-	if err := s.cfg.People.Attachments.Delete(ctx, ticketID, ids...); err != nil {
-		s.cfg.Logger.WarnContext(r.Context(), "removing the files of a failed reply", "request_id", RequestID(r.Context()), "ticket_id", ticketID, "error", err)
+// discard removes the files of a reply that failed; a failure is only
+// logged (see attachments.Upload.Discard).
+func (s *Server) discard(r *http.Request, upload *attachments.Upload) {
+	if err := upload.Discard(r.Context()); err != nil {
+		s.cfg.Logger.WarnContext(r.Context(), "removing the files of a failed reply", "request_id", RequestID(r.Context()), "error", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/person"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -177,26 +179,21 @@ func (p *Portal) meRenderSecurity(w http.ResponseWriter, r *http.Request, v *Vie
 	p.render(w, r, "account-security.html", v)
 }
 
-// meChangePassword changes the password; the API then ends every other
-// session of the person. A wrong current password is the API's 401
-// "Sign-in failed", which here is a wrong field, not an ended session.
+// meChangePassword changes the password; every other session of the
+// person then ends. A wrong current password is the field's problem.
 func (p *Portal) meChangePassword(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "Security settings", "security")
 	if v == nil {
 		return
 	}
-	body := map[string]any{"current_password": v.Form.Get("current_password"), "new_password": v.Form.Get("new_password")}
-	rep := p.call(w, r, jsonRequest(http.MethodPut, "/v1/me/password", body))
-	if !rep.ok() {
-		problem := rep.problem()
-		badCredentials := strings.HasSuffix(problem.Type, "/bad-credentials")
-		if rep.status == http.StatusUnauthorized && !badCredentials {
-			p.signIn(w, r)
-			return
-		}
-		v.Problem, v.Status = problem, problem.Status
-		if badCredentials && len(problem.InvalidParams) == 0 {
-			problem.InvalidParams = []httpapi.InvalidParam{{Name: "current_password", Reason: problem.Detail}}
+	var keep string
+	if c, err := r.Cookie(httpapi.SessionCookie); err == nil {
+		keep = c.Value
+	}
+	res, err := p.cfg.Access.ChangePassword(r.Context(), v.meta(r), httpapi.ClientAddr(r), keep, v.Form.Get("current_password"), v.Form.Get("new_password"))
+	if !p.done(w, v, res, err) {
+		if errors.Is(err, person.ErrBadCredentials) && len(v.Problem.InvalidParams) == 0 {
+			v.Problem.InvalidParams = []httpapi.InvalidParam{{Name: "current_password", Reason: v.Problem.Detail}}
 		}
 		acctRename(v, map[string]string{"password": "new_password"})
 		p.meRenderSecurity(w, r, v, "password")

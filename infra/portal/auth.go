@@ -4,6 +4,10 @@ import (
 	"net/http"
 	"net/url"
 
+	"seatledger/commands"
+	"seatledger/infra/access"
+	"seatledger/infra/httpapi"
+
 	"github.com/go-chi/chi/v5"
 )
 
@@ -48,17 +52,40 @@ func (p *Portal) signUpPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) signUp(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Create your account")
 	f := v.Form
-	body := map[string]any{"first_name": f.Get("first_name"), "last_name": f.Get("last_name"), "email": f.Get("email"),
-		"password": f.Get("password"), "accept_terms": f.Get("accept_terms") != ""}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/signup", body), nil) {
+	res, err := p.cfg.Access.SignUp(r.Context(), p.formMeta(w, r), access.NewPerson{FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+		Email: f.Get("email"), Password: f.Get("password"), AcceptTerms: f.Get("accept_terms") != ""})
+	if !p.done(w, v, res.AppendResult, err) {
 		p.render(w, r, "signup.html", v)
 		return
 	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/session", map[string]any{"email": f.Get("email"), "password": f.Get("password")}), nil) {
+	if !p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password")}) {
 		p.redirect(w, r, "/signin", "Your account is created; sign in.")
 		return
 	}
 	p.redirect(w, r, "/", "Welcome! We have sent you a mail to verify your address.")
+}
+
+// signInAs opens a session with the credentials and gives the browser its
+// cookie; on a problem it records it in v and returns false.
+func (p *Portal) signInAs(w http.ResponseWriter, r *http.Request, v *View, c access.Credentials) bool {
+	in, err := p.cfg.Access.SignIn(r.Context(), httpapi.ClientAddr(r), c)
+	if err != nil {
+		v.fail(err)
+		return false
+	}
+	httpapi.SetSessionCookie(w, in.Cookie, in.Session, p.cfg.SecureCookies)
+	p.cfg.Logger.InfoContext(r.Context(), "signed in", "request_id", httpapi.RequestID(r.Context()), "person_id", in.PersonID, "keep_signed_in", c.KeepSignedIn)
+	return true
+}
+
+// formMeta is the metadata of a form anyone may send: its actor is the
+// signed-in person, if any, else access.Anonymous, as in the API.
+func (p *Portal) formMeta(w http.ResponseWriter, r *http.Request) commands.Meta {
+	actor := access.Anonymous
+	if viewer, err := p.viewer(w, r); err == nil {
+		actor = viewer.Actor
+	}
+	return commands.Meta{Actor: actor, CorrelationID: httpapi.RequestID(r.Context())}
 }
 
 func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -68,8 +95,7 @@ func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) signInForm(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Sign in")
 	f := v.Form
-	body := map[string]any{"email": f.Get("email"), "password": f.Get("password"), "keep_signed_in": f.Get("keep_signed_in") != ""}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/session", body), nil) {
+	if !p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password"), KeepSignedIn: f.Get("keep_signed_in") != ""}) {
 		p.render(w, r, "signin.html", v)
 		return
 	}
@@ -77,7 +103,13 @@ func (p *Portal) signInForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
-	p.call(w, r, request{method: http.MethodDelete, path: "/v1/session"})
+	if c, err := r.Cookie(httpapi.SessionCookie); err == nil {
+		if err := p.cfg.Access.SignOut(r.Context(), c.Value); err != nil {
+			p.fail(w, r, p.anonymous(w, r, "Sign out"), err)
+			return
+		}
+	}
+	httpapi.ClearSessionCookie(w, p.cfg.SecureCookies)
 	p.redirect(w, r, "/signin", "You are signed out.")
 }
 
@@ -87,28 +119,26 @@ func (p *Portal) forgotPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) forgot(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Forgotten password")
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/password/forgot", map[string]any{"email": v.Form.Get("email")}), nil) {
+	if err := p.cfg.Access.ForgotPassword(r.Context(), p.formMeta(w, r), httpapi.ClientAddr(r), v.Form.Get("email")); err != nil {
+		v.fail(err)
 		p.render(w, r, "forgot.html", v)
 		return
 	}
 	p.redirect(w, r, "/signin", "If the address belongs to an account, a mail with a link to choose a new password is on its way.")
 }
 
-// linkBody is the body of the calls that a mail's link makes: the person
-// and token from the link's query, kept in the form's hidden fields.
-func linkBody(f url.Values) map[string]any {
-	return map[string]any{"person_id": f.Get("person"), "token": f.Get("token")}
-}
-
 func (p *Portal) resetPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "reset.html", p.anonymous(w, r, "Choose a new password"))
 }
 
+// The pages a mail's link opens keep the link's person and token in the
+// form's hidden fields "person" and "token".
+
 func (p *Portal) reset(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Choose a new password")
-	body := linkBody(v.Form)
-	body["password"] = v.Form.Get("password")
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/password/reset", body), nil) {
+	f := v.Form
+	res, err := p.cfg.Access.ResetPassword(r.Context(), p.formMeta(w, r), f.Get("person"), f.Get("token"), f.Get("password"))
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "reset.html", v)
 		return
 	}
@@ -122,7 +152,8 @@ func (p *Portal) verifyPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Verify your email address")
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/email/verify", linkBody(v.Form)), nil) {
+	res, err := p.cfg.Commands.People.VerifyEmail(r.Context(), p.formMeta(w, r), v.Form.Get("person"), v.Form.Get("token"))
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "verify.html", v)
 		return
 	}
@@ -139,21 +170,22 @@ func (p *Portal) invitationPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Join a business account")
 	f := v.Form
-	body := map[string]any{"account_id": f.Get("account"), "invitation_id": f.Get("invitation"), "token": f.Get("token")}
+	in := access.Acceptance{AccountID: f.Get("account"), InvitationID: f.Get("invitation"), Token: f.Get("token")}
 	email, password := f.Get("email"), f.Get("password")
 	switch f.Get("mode") {
 	case "new":
-		body["new_person"] = map[string]any{"first_name": f.Get("first_name"), "last_name": f.Get("last_name"),
-			"email": email, "password": password, "accept_terms": f.Get("accept_terms") != ""}
+		in.NewPerson = &access.NewPerson{FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+			Email: email, Password: password, AcceptTerms: f.Get("accept_terms") != ""}
 	case "existing":
-		body["email"], body["password"] = email, password
+		in.Email, in.Password = email, password
 	}
-	if !p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/invitations/accept", body), nil) {
+	res, err := p.cfg.Access.AcceptInvitation(r.Context(), p.formMeta(w, r), httpapi.ClientAddr(r), in)
+	if !p.done(w, v, res.AppendResult, err) {
 		p.render(w, r, "invitation.html", v)
 		return
 	}
 	if v.CSRF == "" { // not signed in yet: sign in as the person who joined
-		p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/session", map[string]any{"email": email, "password": password}), nil)
+		p.signInAs(w, r, v, access.Credentials{Email: email, Password: password})
 	}
 	p.redirect(w, r, "/switch?account="+url.QueryEscape(f.Get("account")), "You have joined the account.")
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"seatledger/commands"
+	"seatledger/domain/event"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -500,16 +502,13 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 			return
 		}
 		if v.Form.Get("confirm") == "yes" || len(ids) == 0 {
-			var out struct {
-				IDs []string `json:"installation_ids"`
-			}
-			if p.submit(w, r, v, jsonRequest(http.MethodPost, "/v1/accounts/"+url.PathEscape(v.AccountID)+"/installations/deactivate",
-				map[string]any{"installation_ids": ids}), &out) {
+			res, err := p.cfg.Commands.Installations.RequestDeactivation(r.Context(), v.meta(r), v.AccountID, ids)
+			if p.done(w, v, res, err) {
 				p.redirect(w, r, back, fmt.Sprintf("%s deactivated: the keys are free at once and may activate other installations; each is told the next time it contacts the ledger (ACT-7).",
-					instCount(len(out.IDs), k)))
+					instCount(len(ids), k)))
 				return
 			}
-			// The API's problem, shown over the list as it was.
+			// The problem, shown over the list as it was.
 			p.instRenderList(w, r, v, k, q, nil)
 			return
 		}
@@ -787,24 +786,14 @@ func (p *Portal) instOfflineUpload(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "installations-offline.html", v)
 		return
 	}
-	rep := p.call(w, r, request{method: http.MethodPost, path: "/v1/accounts/" + url.PathEscape(v.AccountID) + "/offline-requests",
-		contentType: "text/plain; charset=utf-8", body: file})
-	if !rep.ok() {
-		if rep.status == http.StatusUnauthorized {
-			p.signIn(w, r)
-			return
-		}
-		v.fail(rep.problem())
+	raw, err := httpapi.ReadOfflineRequest(file)
+	var ans commands.OfflineAnswer
+	if err == nil {
+		ans, err = p.cfg.Commands.Offline.AnswerOfflineRequest(r.Context(), v.meta(r), v.AccountID, raw)
+	}
+	if !p.done(w, v, event.AppendResult{Position: ans.Position}, err) {
 		p.render(w, r, "installations-offline.html", v)
 		return
 	}
-	h := w.Header()
-	for _, name := range []string{"Content-Type", "Content-Disposition", "X-Installation-ID"} {
-		if val := rep.header.Get(name); val != "" {
-			h.Set(name, val)
-		}
-	}
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(rep.body.Bytes())
+	httpapi.ServeOfflineAnswer(w, ans)
 }

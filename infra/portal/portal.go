@@ -1,14 +1,15 @@
 // Package portal is the customer portal ("My Account") in the browser:
-// server-rendered pages (html/template) over the JSON API, progressively
-// enhanced by htmx, embedded in the binary.
+// server-rendered pages (html/template), progressively enhanced by htmx,
+// embedded in the binary.
 //
 // Every page works without JavaScript: links and forms are plain HTML,
 // dialogs are pages of their own, charts are inline SVG. With JavaScript,
 // htmx boosts links and forms (no full reloads) and a small script adds
 // conveniences (select all rows, submit a filter on change).
 //
-// The portal holds no state and makes no decision of its own: it calls the
-// API in process with the browser's cookies (api.go), so authorization,
+// The portal holds no state and makes no decision of its own: it is the
+// API's sibling over the same command and query use cases and the same
+// access desk (sign-in, sessions, password limits), so authorization,
 // validation and problem details are the API's. It adds what a browser
 // needs: CSRF tokens on every form, security headers, redirects after
 // writes, and the problem details shown next to the fields they name.
@@ -34,6 +35,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
+	"seatledger/infra/access"
+	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/offline"
 	"seatledger/infra/session"
@@ -45,8 +48,13 @@ var files embed.FS
 
 // Config configures the portal.
 type Config struct {
-	// API is the JSON API the portal calls in process. Required.
-	API http.Handler
+	// Access signs people up, in and out and guards their passwords: the
+	// API's own desk, so that both edges count attempts together.
+	// Required.
+	Access *access.Desk
+	// Attachments keeps the files of ticket replies; nil: a reply with
+	// files is refused (attachments.ErrUnavailable).
+	Attachments *attachments.Store
 	// Queries are the query use cases the pages read through. Required.
 	Queries *queries.Reads
 	// Commands are the command use cases the forms send. Required.
@@ -84,8 +92,8 @@ type Portal struct {
 
 // New parses the templates and mounts the pages.
 func New(cfg Config) (*Portal, error) {
-	if cfg.API == nil || cfg.Queries == nil || cfg.Commands == nil || cfg.Tokens == nil || cfg.Sessions == nil {
-		return nil, errors.New("portal: needs the API, the query and command use cases, a token function and the sessions")
+	if cfg.Access == nil || cfg.Queries == nil || cfg.Commands == nil || cfg.Tokens == nil || cfg.Sessions == nil {
+		return nil, errors.New("portal: needs the access desk, the query and command use cases, a token function and the sessions")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -243,7 +251,7 @@ func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 }
 
 // dropSessionCookie removes a dead session cookie from r, so that the
-// pages and the API calls after see a signed-out browser, and tells the
+// pages after see a signed-out browser, and tells the
 // browser to forget it.
 func dropSessionCookie(w http.ResponseWriter, r *http.Request, secure bool) {
 	kept := r.Cookies()
@@ -253,8 +261,7 @@ func dropSessionCookie(w http.ResponseWriter, r *http.Request, secure bool) {
 			r.AddCookie(c)
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: httpapi.SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	httpapi.ClearSessionCookie(w, secure)
 }
 
 // csrfToken is the token of the browser's session ("" when signed out).

@@ -14,6 +14,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/event"
+	"seatledger/infra/access"
 	"seatledger/infra/session"
 	"seatledger/queries"
 )
@@ -67,7 +68,7 @@ func TestPortal_templates_have_no_inline_code(t *testing.T) {
 // Static files are served with their type, and cached for a year only
 // under their current content hash.
 func TestPortal_serves_static_files_by_hash(t *testing.T) {
-	p, err := New(Config{API: http.NotFoundHandler(), Queries: &queries.Reads{}, Commands: &commands.Set{}, Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
+	p, err := New(Config{Access: &access.Desk{}, Queries: &queries.Reads{}, Commands: &commands.Set{}, Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestHistoryPeople_are_the_actors_and_changed_members_X1(t *testing.T) {
 // route would otherwise fall back to the limit of a form without files.
 func TestUploadLimits_name_routes_of_the_portal(t *testing.T) {
 	t.Parallel()
-	p, err := New(Config{API: http.NotFoundHandler(), Queries: &queries.Reads{}, Commands: &commands.Set{}, Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
+	p, err := New(Config{Access: &access.Desk{}, Queries: &queries.Reads{}, Commands: &commands.Set{}, Tokens: func(string, string) string { return "t" }, Sessions: &session.Store{}})
 	if err != nil {
 		t.Fatal(err)
 	}

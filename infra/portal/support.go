@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,7 +17,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
+	"seatledger/domain/event"
 	"seatledger/domain/mdm"
+	"seatledger/domain/ticket"
+	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
@@ -302,25 +306,46 @@ func (p *Portal) ticketPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "support-ticket.html", v)
 }
 
-// replyToTicket forwards the reply form, with its files, to the API as
-// multipart (TKT-2): field body, files attachments.
+// replyToTicket sends the reply form with its files (TKT-2): the person
+// is authorized first, the files are stored one by one before the reply's
+// event that references them, and removed again if the reply fails.
 func (p *Portal) replyToTicket(w http.ResponseWriter, r *http.Request) {
 	v, page := p.ticketView(w, r, "conversation")
 	if v == nil {
 		return
 	}
-	id := page.ID
-	req, err := multipartRequest(http.MethodPost, supAPI("tickets", id, "replies"), map[string]string{"body": v.Form.Get("body")},
-		"attachments", supFiles(r.MultipartForm, "attachments"))
+	id, ctx := page.ID, r.Context()
+	upload := p.cfg.Attachments.Upload(id)
+	res, err := p.sendReply(ctx, v.meta(r), upload, id, v.Form.Get("body"), supFiles(r.MultipartForm, "attachments"))
 	if err != nil {
-		p.badForm(w, r, err)
-		return
+		if derr := upload.Discard(ctx); derr != nil {
+			p.cfg.Logger.WarnContext(ctx, "removing the files of a failed reply", "request_id", httpapi.RequestID(ctx), "error", derr)
+		}
 	}
-	if !p.submit(w, r, v, req, nil) {
+	if !p.done(w, v, res, err) {
 		p.render(w, r, "support-ticket.html", v)
 		return
 	}
 	p.redirect(w, r, "/tickets/"+url.PathEscape(id)+"#replies", "Your reply is sent.")
+}
+
+func (p *Portal) sendReply(ctx context.Context, meta commands.Meta, upload *attachments.Upload, ticketID, body string, files []*multipart.FileHeader) (event.AppendResult, error) {
+	if _, err := p.cfg.Commands.Tickets.AuthorizeTicket(ctx, meta.Actor, ticketID, ticket.ActionReply); err != nil {
+		return event.AppendResult{}, err
+	}
+	for _, fh := range files {
+		f, err := fh.Open()
+		if err != nil {
+			return event.AppendResult{}, fmt.Errorf("%w: %w", attachments.ErrRead, err)
+		}
+		err = upload.Add(ctx, fh.Filename, fh.Header.Get("Content-Type"), f)
+		f.Close()
+		if err != nil {
+			return event.AppendResult{}, err
+		}
+	}
+	res, err := p.cfg.Commands.Tickets.ReplyToTicket(ctx, meta, ticketID, commands.ReplyToTicket{Body: body, Attachments: upload.Files()})
+	return res.AppendResult, err
 }
 
 // ticketAction is a button of the ticket page that POSTs to the API's

@@ -1,4 +1,4 @@
-package httpapi
+package access
 
 import (
 	"sync"
@@ -7,11 +7,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter is a set of token buckets keyed by a string (an email address
-// or a client address), in memory: each ledgerd limits on its own, so N
-// processes behind a balancer allow N times the rate. Idle buckets are
-// dropped when the set grows past maxKeys.
-type limiter struct {
+// Limiter is a set of token buckets keyed by a string (an email address,
+// a client address, an installation), in memory: each ledgerd limits on
+// its own, so N processes behind a balancer allow N times the rate. Idle
+// buckets are dropped when the set grows past maxKeys.
+type Limiter struct {
 	every time.Duration
 	burst int
 	now   func() time.Time
@@ -27,12 +27,14 @@ type bucket struct {
 
 const maxKeys = 100_000
 
-func newLimiter(every time.Duration, burst int) *limiter {
-	return &limiter{every: every, burst: burst, now: time.Now, buckets: map[string]*bucket{}}
+// NewLimiter returns a limiter that allows burst at once per key, then
+// one every every.
+func NewLimiter(every time.Duration, burst int) *Limiter {
+	return &Limiter{every: every, burst: burst, now: time.Now, buckets: map[string]*bucket{}}
 }
 
-// allow takes a token for key, or reports how long until one is free.
-func (l *limiter) allow(key string) (bool, time.Duration) {
+// Allow takes a token for key, or reports how long until one is free.
+func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -46,7 +48,7 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 }
 
 // wait reports how long until key has a token, without taking one.
-func (l *limiter) wait(key string) time.Duration {
+func (l *Limiter) wait(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -61,7 +63,7 @@ func (l *limiter) wait(key string) time.Duration {
 }
 
 // take takes a token for key if one is left.
-func (l *limiter) take(key string) {
+func (l *Limiter) take(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -69,7 +71,7 @@ func (l *limiter) take(key string) {
 }
 
 // bucket returns key's bucket, made full when new; l.mu is held.
-func (l *limiter) bucket(key string, now time.Time) *bucket {
+func (l *Limiter) bucket(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxKeys {
@@ -83,7 +85,7 @@ func (l *limiter) bucket(key string, now time.Time) *bucket {
 }
 
 // sweep drops buckets idle long enough to be full again.
-func (l *limiter) sweep(now time.Time) {
+func (l *Limiter) sweep(now time.Time) {
 	full := l.every * time.Duration(l.burst)
 	for k, b := range l.buckets {
 		if now.Sub(b.seen) > full {
@@ -123,9 +125,9 @@ var (
 // under attack from elsewhere. A distributed guesser gets one free try
 // per client address and is then held to the address's pace.
 //
-// Like limiter, it is in memory, per process.
+// Like Limiter, it is in memory, per process.
 type attemptGuard struct {
-	byClient, byPair, byAddress *limiter
+	byClient, byPair, byAddress *Limiter
 
 	mu     sync.Mutex
 	failed map[string]time.Time // (address, client) → last failure
@@ -133,9 +135,9 @@ type attemptGuard struct {
 
 func newAttemptGuard() *attemptGuard {
 	return &attemptGuard{
-		byClient:  newLimiter(perClientEvery, perClientBurst),
-		byPair:    newLimiter(perPairEvery, perPairBurst),
-		byAddress: newLimiter(perAddressEvery, perAddressBurst),
+		byClient:  NewLimiter(perClientEvery, perClientBurst),
+		byPair:    NewLimiter(perPairEvery, perPairBurst),
+		byAddress: NewLimiter(perAddressEvery, perAddressBurst),
 		failed:    map[string]time.Time{},
 	}
 }
@@ -145,10 +147,10 @@ func pairKey(address, client string) string { return address + "\x00" + client }
 // admit decides whether client may make an attempt on address now; when
 // not, it says how long to wait.
 func (g *attemptGuard) admit(address, client string) (bool, time.Duration) {
-	if ok, wait := g.byClient.allow(client); !ok {
+	if ok, wait := g.byClient.Allow(client); !ok {
 		return false, wait
 	}
-	if ok, wait := g.byPair.allow(pairKey(address, client)); !ok {
+	if ok, wait := g.byPair.Allow(pairKey(address, client)); !ok {
 		return false, wait
 	}
 	if g.hasFailed(address, client) {
