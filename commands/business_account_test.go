@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"seatledger/domain/events"
 	"sync"
 	"testing"
 	"time"
+
+	"seatledger/domain/events"
 
 	"seatledger/commands"
 	"seatledger/domain/account"

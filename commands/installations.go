@@ -12,6 +12,7 @@ import (
 	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
+	"seatledger/domain/invalid"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/subscription"
 )
@@ -649,7 +650,7 @@ func (h *InstallationsHandler) AuthorizeInstallation(ctx context.Context, actor 
 func (h *InstallationsHandler) RequestDeactivation(ctx context.Context, meta Meta, accountID string, ids []string) (event.AppendResult, error) {
 	var last event.AppendResult
 	if len(ids) == 0 || len(ids) > 500 {
-		return last, fmt.Errorf("%w: select 1 to 500 installations, not %d", installation.ErrInvalid, len(ids))
+		return last, invalid.New(installation.ErrInvalid, "installation_ids", "select 1 to 500 installations, not %d", len(ids))
 	}
 	for _, id := range ids {
 		i, err := h.AuthorizeInstallation(ctx, meta.Actor, id, true)

@@ -3,10 +3,10 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
 )
@@ -36,7 +36,7 @@ func (h *OrdersHandler) DefineProduct(ctx context.Context, meta Meta, d product.
 		return event.AppendResult{}, err
 	}
 	if !product.ValidID(d.ProductID) {
-		return event.AppendResult{}, fmt.Errorf("%w: product_id %q must be 1 to 40 lower-case letters, digits and dashes", product.ErrInvalid, d.ProductID)
+		return event.AppendResult{}, invalid.New(product.ErrInvalid, "product_id", "product_id %q must be 1 to 40 lower-case letters, digits and dashes", d.ProductID)
 	}
 	return update(ctx, h.loader, h.loader.products, d.ProductID, "DefineProduct", meta,
 		func(p product.Product, _ time.Time) ([]any, error) { return p.Define(d) })
@@ -65,7 +65,7 @@ func (h *OrdersHandler) Purchase(ctx context.Context, meta Meta, o subscription.
 		return Purchased{}, err
 	}
 	if o.ID == "" {
-		return Purchased{}, fmt.Errorf("%w: order_id is required", subscription.ErrInvalidOrder)
+		return Purchased{}, invalid.New(subscription.ErrInvalidOrder, "order_id", "order_id is required")
 	}
 	id := SubscriptionID(o.ID)
 	p, err := h.loader.product(ctx, o.ProductID)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/person"
 )
 
@@ -49,26 +50,27 @@ func (h *PeopleHandler) SignUp(ctx context.Context, meta Meta, cmd SignUp) (Sign
 // signUp signs up; with invitationID the address counts as verified by
 // that invitation's link (rule MEM-4).
 func (h *PeopleHandler) signUp(ctx context.Context, meta Meta, cmd SignUp, invitationID string) (SignedUp, error) {
-	email, err := person.NormalizeEmail(cmd.Email)
-	if err != nil {
-		return SignedUp{}, err
-	}
 	// Everything the person's stream will check is checked before the
 	// address is claimed on its own stream: a refused sign-up must record
-	// nothing (rule X-7), nor lock its address for staleClaim.
-	if err := person.CheckNames(cmd.FirstName, cmd.LastName); err != nil {
-		return SignedUp{}, err
+	// nothing (rule X-7), nor lock its address for staleClaim. Every
+	// problem is reported at once, each naming its field.
+	email, err := person.NormalizeEmail(cmd.Email)
+	problems := []error{err, person.CheckNames(cmd.FirstName, cmd.LastName)}
+	hint := email
+	if err != nil {
+		hint = cmd.Email
 	}
-	if err := h.checkPassword(cmd.Password, email, cmd.FirstName, cmd.LastName); err != nil {
-		return SignedUp{}, err
-	}
+	problems = append(problems, h.checkPassword(cmd.Password, hint, cmd.FirstName, cmd.LastName))
 	if cmd.TermsVersion == "" {
-		return SignedUp{}, person.ErrTerms
+		problems = append(problems, person.ErrTerms)
+	}
+	if err := invalid.Join(problems...); err != nil {
+		return SignedUp{}, err
 	}
 	if cmd.PersonID == "" {
 		cmd.PersonID = uuid.Must(uuid.NewV7()).String()
 	} else if id, err := uuid.Parse(cmd.PersonID); err != nil || id.String() != cmd.PersonID {
-		return SignedUp{}, fmt.Errorf("%w: the person ID must be a UUID in lower-case hyphenated form", person.ErrInvalid)
+		return SignedUp{}, invalid.New(person.ErrInvalid, "person_id", "the person ID must be a UUID in lower-case hyphenated form")
 	}
 	// A person ID already in use must not claim a second address: the
 	// claim would outlive the refused sign-up and block that address.

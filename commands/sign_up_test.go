@@ -11,6 +11,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/person"
 	"seatledger/infra/argon2id"
 	"seatledger/infra/clock"
@@ -165,6 +166,17 @@ func TestSignUp_refused_input_appends_nothing_MEM1(t *testing.T) {
 			if _, err := h.People.SignUp(ctx, anonymous, c.cmd); !errors.Is(err, c.want) {
 				t.Errorf("%s: err = %v, want %v", name, err, c.want)
 			}
+		}
+		// Issue 20: an empty sign-up is told every problem at once, each
+		// naming its field, not one per attempt.
+		var several *invalid.Several
+		_, err := h.People.SignUp(ctx, anonymous, commands.SignUp{})
+		if !errors.As(err, &several) || !errors.Is(err, person.ErrInvalid) || !errors.Is(err, person.ErrWeakPassword) || !errors.Is(err, person.ErrTerms) {
+			t.Fatalf("an empty sign-up: %v, want the address, names, password and terms at once", err)
+		}
+		var names *invalid.Error
+		if !errors.As(several.Errs[1], &names) || len(names.Fields) != 2 {
+			t.Fatalf("the names' problems: %v", several.Errs[1])
 		}
 		if head, _ := store.Head(ctx); head != 0 {
 			t.Fatalf("refused sign-ups appended; head = %d", head)

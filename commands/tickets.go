@@ -13,6 +13,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/domain/product"
 	"seatledger/domain/ticket"
 )
@@ -76,7 +77,7 @@ func (h *TicketsHandler) OpenTicket(ctx context.Context, meta Meta, cmd OpenTick
 		return TicketOpened{}, fmt.Errorf("%w: a ticket is opened by a member of the account", account.ErrForbidden)
 	}
 	if cmd.AccountID == "" {
-		return TicketOpened{}, fmt.Errorf("%w: account_id is required", ticket.ErrInvalid)
+		return TicketOpened{}, invalid.New(ticket.ErrInvalid, "account_id", "account_id is required")
 	}
 	_, err := h.loader.product(ctx, cmd.ProductID)
 	known := err == nil
@@ -178,7 +179,7 @@ func supportAgent(meta Meta, agent string) (string, error) {
 		return meta.Actor.ID, nil
 	}
 	if !agentPattern.MatchString(agent) {
-		return "", fmt.Errorf("%w: agent %q must be 1 to 64 letters, digits, dots, dashes, underscores or @", ticket.ErrInvalid, agent)
+		return "", invalid.New(ticket.ErrInvalid, "agent", "agent %q must be 1 to 64 letters, digits, dots, dashes, underscores or @", agent)
 	}
 	return agent, nil
 }

@@ -47,7 +47,7 @@ func TestPortalAccount_profile_password_and_tokens_MEM1_MEM2(t *testing.T) {
 
 	// MEM-1: a name is required; the API's reason stands next to the field.
 	ada.Post("/me", url.Values{"first_name": {"  "}, "last_name": {"Lovelace"}}).
-		Want(400, `id="e-first_name"`, "first_name is required", `value="Lovelace"`)
+		Want(400, `id="e-first_name"`, "First name is required.", `value="Lovelace"`)
 	ada.Get("/me").Want(200, `value="Ada"`, `value="Tester"`)
 	ada.Post("/me", url.Values{"first_name": {"Augusta"}, "last_name": {"Lovelace"}}).
 		Want(200, "Your name is changed.", "Augusta Lovelace", `value="Augusta"`)
@@ -121,8 +121,8 @@ func TestPortalAccount_business_account_and_users_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(
 	// MEM-3: wrong company details are the API's reasons next to the fields; nothing is created.
 	ada.Get("/me").Want(200, "Create a business account")
 	ada.Post("/me/accounts", url.Values{"company.name": {"Acme GmbH"}, "company.country": {"Switzerland"}, "company.zip": {""}, "company.phone": {"call us"}})
-	ada.Want(400, `id="e-company.country"`, "two-letter ISO 3166", `id="e-company.zip"`, "zip is required",
-		`id="e-company.phone"`, "phone may hold only digits", `value="Acme GmbH"`)
+	ada.Want(400, `id="e-company.country"`, "two-letter ISO 3166", `id="e-company.zip"`, "ZIP or postal code is required.",
+		`id="e-company.phone"`, "Phone may hold only digits", `value="Acme GmbH"`)
 	ada.Get("/me").Want(200)
 	acctLacks(t, ada, "Acme")
 
@@ -142,7 +142,7 @@ func TestPortalAccount_business_account_and_users_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(
 	ada.Get(base+"/profile/edit").Want(200, "<dialog open", "Edit company information", `value="8200"`, `value="Schaffhausen"`)
 	company := url.Values{"company.name": {"Acme GmbH"}, "company.street": {"Hauptstrasse 1"}, "company.city": {"Schaffhausen"},
 		"company.country": {"CH"}, "company.zip": {"8200"}, "company.phone": {"ring twice"}}
-	ada.Post(base+"/profile", company).Want(400, "<dialog open", `id="e-company.phone"`, "phone may hold only digits", `value="Hauptstrasse 1"`)
+	ada.Post(base+"/profile", company).Want(400, "<dialog open", `id="e-company.phone"`, "Phone may hold only digits", `value="Hauptstrasse 1"`)
 	ada.Get(base + "/profile").Want(200)
 	acctLacks(t, ada, "Hauptstrasse")
 	company.Set("company.phone", "+41 52 672 20 30")

@@ -338,7 +338,7 @@ func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 	instWaitFor(t, p, ret, "Berlin", "Amsterdam")
 
 	// Nothing selected: the API's problem, over the list.
-	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "return": {ret}}).Want(400, `class="problem"`, "select 1 to 500")
+	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "return": {ret}}).Want(400, `class="problem"`, "Installations: Select 1 to 500")
 	// An installation that is not the account's: refused, nothing changes.
 	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "confirm": {"yes"}, "return": {ret},
 		"installation": {berlin.InstallationID, "00000000-0000-4000-8000-000000000000"}})

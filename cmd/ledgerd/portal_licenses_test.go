@@ -111,7 +111,7 @@ func TestPortalLicenses_register_key_dashboard_and_list_KEY2_INST5_SUB6(t *testi
 	// A key of another account is refused, in Bob's personal account
 	// before any dialog (KEY-2).
 	bob := signUpPage(t, m, "Bob", "bob@example.com")
-	bob.Post(bob.URL+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`, "the key is registered to another business account")
+	bob.Post(bob.URL+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`, "The license key is registered to another business account")
 	if strings.Contains(bob.HTML, "<dialog") {
 		t.Error("a key of another account opened the business-details dialog")
 	}
@@ -205,11 +205,12 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 	// creates nothing; so is a quota that is not a number, and a custom
 	// expiry after the subscription's end (KEY-5).
 	ada.Post(S+"/keys/new", url.Values{"name": {"Paris"}, "quota": {"12"}, "renew_with_subscription": {"on"}}).
-		Want(409, "<dialog open", `id="e-quota"`, "not enough free seats: 12 requested, 7 free", `value="Paris"`, "License keys (2)")
+		Want(409, "<dialog open", `id="e-quota"`, "Not enough free seats: 12 requested, 7 free", `value="Paris"`, "License keys (2)")
 	ada.Post(S+"/keys/new", url.Values{"name": {"Paris"}, "quota": {"two"}, "renew_with_subscription": {"on"}}).
 		Want(400, `id="e-quota"`, "whole number")
 	ada.Post(S+"/keys/new", url.Values{"name": {"Paris"}, "quota": {"1"}}).Want(400, `id="e-expires_at"`)
-	ada.Post(S+"/keys/new", url.Values{"name": {"Paris"}, "quota": {"1"}, "expires_at": {"2031-01-01"}}).Want(400, "<dialog open", `class="problem"`)
+	ada.Post(S+"/keys/new", url.Values{"name": {"Paris"}, "quota": {"1"}, "expires_at": {"2031-01-01"}}).
+		Want(400, "<dialog open", `id="e-expires_at"`, "after the subscription&#39;s end")
 	keys := office.must(200, "GET", "/v1"+S, nil).body["keys"].([]any)
 	if len(keys) != 2 {
 		t.Fatalf("refused forms created keys: %v", keys)
@@ -240,7 +241,7 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 
 	// KEY-5: modify; more than the key's and the free seats is refused.
 	ada.Post(K, url.Values{"name": {"Berlin office"}, "quota": {"11"}, "renew_with_subscription": {"on"}}).
-		Want(409, "<dialog open", `id="e-quota"`, "not enough free seats: 11 requested")
+		Want(409, "<dialog open", `id="e-quota"`, "Not enough free seats: 11 requested")
 	ada.Post(K, url.Values{"name": {"Berlin office"}, "quota": {"5"}, "renew_with_subscription": {"on"}}).
 		Want(200, "License key Berlin office is saved.", ">Berlin office</a>", "5 out of 10 seats are free")
 

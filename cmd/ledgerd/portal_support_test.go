@@ -120,7 +120,7 @@ func TestPortalSupport_tickets_watchers_replies_and_survey_TKT1_TKT2_TKT3_TKT4(t
 	// description is refused next to those fields and opens nothing.
 	ada.Get(tickets+"/new").Want(200, "New ticket", "Remote Application Server", "Device Management", `name="description"`)
 	ada.Post(tickets+"/new", url.Values{"product_id": {"ras"}, "subject": {"Farm does not start"}, "channel": {"email"}})
-	ada.Want(400, `id="e-description"`, "description is required", `id="e-category"`, `value="Farm does not start"`)
+	ada.Want(400, `id="e-description"`, "Description is required.", `id="e-category"`, `value="Farm does not start"`)
 	ada.Post(tickets+"/new", url.Values{"product_id": {"ras"}, "category": {"technical"}, "description": {"Call me"},
 		"channel": {"call"}, "call_at": {"2001-01-01T10:00"}}).Want(400, `id="e-call_at"`, "is not in the future")
 	ada.Post(tickets+"/new", url.Values{"product_id": {"ras"}, "category": {"technical"}, "description": {"Call me"},

@@ -118,7 +118,18 @@ func TestPortal_sign_up_in_and_out_without_JavaScript_MEM1(t *testing.T) {
 	p := newPage(t, m)
 	p.Get("/").Want(200, "Sign in") // signed out: the sign-in page
 	p.Post("/signup", url.Values{"first_name": {"Ada"}, "last_name": {"L"}, "email": {"ada@example.com"}, "password": {pw}})
-	p.Want(400, "the terms of use must be accepted", `id="e-accept_terms"`, `value="ada@example.com"`) // the form keeps what was typed
+	// Issue 20: an empty form is told every problem at once, each next to
+	// its field in the form's words, with no banner repeating them.
+	p.Post("/signup", url.Values{})
+	p.Want(400, `id="e-first_name"`, "First name is required.", `id="e-last_name"`, "Last name is required.",
+		`id="e-email"`, "Email address is required.", `id="e-password"`, `id="e-accept_terms"`)
+	for _, api := range []string{`class="problem"`, `"" is not`, "first_name is required", "Invalid request: "} {
+		if strings.Contains(p.HTML, api) {
+			t.Errorf("the empty sign-up form shows %q", api)
+		}
+	}
+	p.Post("/signup", url.Values{"first_name": {"Ada"}, "last_name": {"L"}, "email": {"ada@example.com"}, "password": {pw}})
+	p.Want(400, "The terms of use must be accepted", `id="e-accept_terms"`, `value="ada@example.com"`) // the form keeps what was typed
 	if strings.Contains(p.HTML, pw) {
 		t.Error("the password was sent back in the page")
 	}

@@ -267,7 +267,7 @@ func (i Installation) Enroll(adding, quota int) ([]any, error) {
 	case adding < 1 || adding > MaxSeats:
 		return nil, invalid.New(ErrInvalid, "computers", "enroll 1 to %d computers, not %d", MaxSeats, adding)
 	case i.model != ProxyServer.Model():
-		return nil, fmt.Errorf("%w: enrollment is for proxy servers (managed computers)", ErrInvalid)
+		return nil, invalid.New(ErrInvalid, "computers", "enrollment is for proxy servers (managed computers)")
 	}
 	if err := i.licensed(); err != nil {
 		return nil, err

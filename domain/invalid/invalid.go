@@ -51,6 +51,18 @@ func (l *List) AddReason(name, reason string) {
 	}
 }
 
+// Fields is a list of problems written as "<field> <reason>": each one's
+// first word names its field ("files[0].url must be …" is about
+// files[0].url; a trailing colon is dropped).
+func Fields(problems []string) *List {
+	var l List
+	for _, p := range problems {
+		name, _, _ := strings.Cut(p, " ")
+		l.AddReason(strings.TrimSuffix(name, ":"), p)
+	}
+	return &l
+}
+
 // Err returns nil when the list is empty, else an *Error of kind.
 func (l *List) Err(kind error) error {
 	if len(l.fields) == 0 {
@@ -64,4 +76,38 @@ func New(kind error, name, format string, args ...any) error {
 	var l List
 	l.Add(name, format, args...)
 	return l.Err(kind)
+}
+
+// Several is a request's problems of different kinds (an *Error of one
+// decider's, a sentinel of another's), reported at once; each names its
+// own field. errors.Is and errors.As see every one of them.
+type Several struct{ Errs []error }
+
+func (s *Several) Error() string {
+	msgs := make([]string, len(s.Errs))
+	for i, err := range s.Errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (s *Several) Unwrap() []error { return s.Errs }
+
+// Join returns nil when every err is nil, the one error when only one is
+// not, and else a *Several of those that are not.
+func Join(errs ...error) error {
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
+	}
+	return &Several{Errs: out}
 }

@@ -37,3 +37,21 @@ func TestNew_names_one_field(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+func TestJoin_reports_problems_of_several_kinds_at_once(t *testing.T) {
+	errTerms := errors.New("thing: terms not accepted")
+	if invalid.Join(nil, nil) != nil {
+		t.Fatal("no problem is an error")
+	}
+	if err := invalid.Join(nil, errTerms); err != errTerms {
+		t.Fatalf("one problem comes back as %v, want it as it is", err)
+	}
+	err := invalid.Join(invalid.New(errBad, "email", "email is required"), nil, errTerms)
+	var several *invalid.Several
+	if !errors.As(err, &several) || len(several.Errs) != 2 || !errors.Is(err, errBad) || !errors.Is(err, errTerms) {
+		t.Fatalf("%v does not hold both problems", err)
+	}
+	if got, want := err.Error(), "thing: invalid request: email is required; thing: terms not accepted"; got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/domain/invalid"
 	"seatledger/domain/text"
 
 	"seatledger/domain/event"
@@ -156,8 +157,8 @@ func (c Certificates) Issue(e CertificateIssued) ([]any, error) {
 	if e.By == "" {
 		problems = append(problems, "by is required")
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	if err := invalid.Fields(problems).Err(ErrInvalid); err != nil {
+		return nil, err
 	}
 	if slices.ContainsFunc(c.certs, func(x Certificate) bool { return x.Serial == e.Serial }) {
 		return nil, fmt.Errorf("%w: %s", ErrDuplicateSerial, e.Serial)

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"seatledger/domain/invalid"
 	"seatledger/domain/text"
 
 	"seatledger/domain/event"
@@ -296,10 +297,7 @@ func normalize(p Published) (Published, error) {
 		files[i] = f
 	}
 	p.Files = files
-	if len(problems) > 0 {
-		return p, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
-	}
-	return p, nil
+	return p, invalid.Fields(problems).Err(ErrInvalid)
 }
 
 func checkFileName(name string) string {

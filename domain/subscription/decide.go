@@ -145,7 +145,7 @@ func (s Subscription) AddSeats(orderID string, seats int) ([]any, error) {
 		return nil, err
 	}
 	if seats < 1 || s.seats+seats > MaxSeats {
-		return nil, fmt.Errorf("%w: seats to add must be from 1 to %d, not %d", ErrInvalidOrder, MaxSeats-s.seats, seats)
+		return nil, invalid.New(ErrInvalidOrder, "seats", "seats to add must be from 1 to %d, not %d", MaxSeats-s.seats, seats)
 	}
 	return []any{SeatsAdded{OrderID: orderID, OrderDigest: digest, Seats: seats}}, nil
 }
@@ -167,7 +167,7 @@ func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any
 	}
 	if s.IsPermanent() { // renewing a permanent license renews its insurance
 		if period == Month || period == Permanent {
-			return nil, fmt.Errorf("%w: upgrade insurance is renewed for 1y, 2y or 3y, not %q", ErrInvalidOrder, period)
+			return nil, invalid.New(ErrInvalidOrder, "period", "upgrade insurance is renewed for 1y, 2y or 3y, not %q", period)
 		}
 		from := s.insuranceEnd
 		if from.Before(now) {
@@ -180,10 +180,10 @@ func (s Subscription) Renew(orderID string, period Period, now time.Time) ([]any
 		return []any{Renewed{OrderID: orderID, OrderDigest: digest, Period: period, InsuranceEnd: &until}}, nil
 	}
 	if period == Month && s.channel != Online {
-		return nil, fmt.Errorf("%w: one-month renewals are sold online only", ErrInvalidOrder)
+		return nil, invalid.New(ErrInvalidOrder, "period", "one-month renewals are sold online only")
 	}
 	if period == Permanent {
-		return nil, fmt.Errorf("%w: a subscription is renewed for 1m, 1y, 2y or 3y", ErrInvalidOrder)
+		return nil, invalid.New(ErrInvalidOrder, "period", "a subscription is renewed for 1m, 1y, 2y or 3y")
 	}
 	from := s.end
 	if s.status == Ended {
@@ -564,9 +564,9 @@ func (s Subscription) checkExpiry(at *time.Time, now time.Time) error {
 	case at == nil:
 		return nil
 	case !at.After(now):
-		return fmt.Errorf("%w: the expiry %s is not in the future", ErrInvalid, at.UTC().Format(time.DateOnly))
+		return invalid.New(ErrInvalid, "expires_at", "the expiry %s is not in the future", at.UTC().Format(time.DateOnly))
 	case !s.IsPermanent() && at.After(s.end):
-		return fmt.Errorf("%w: the expiry %s is after the subscription's end %s", ErrInvalid, at.UTC().Format(time.DateOnly), s.end.UTC().Format(time.DateOnly))
+		return invalid.New(ErrInvalid, "expires_at", "the expiry %s is after the subscription's end %s", at.UTC().Format(time.DateOnly), s.end.UTC().Format(time.DateOnly))
 	}
 	return nil
 }
@@ -592,7 +592,7 @@ func MajorOf(version string) (int, error) {
 	head, _, _ := strings.Cut(strings.TrimSpace(version), ".")
 	n, err := strconv.Atoi(head)
 	if err != nil || n < 0 || head == "" || head[0] == '+' {
-		return 0, fmt.Errorf("%w: version %q must start with a major version number, as in 19.2", ErrInvalid, version)
+		return 0, invalid.New(ErrInvalid, "version", "version %q must start with a major version number, as in 19.2", version)
 	}
 	return n, nil
 }

@@ -1,6 +1,10 @@
 package subscription
 
-import "fmt"
+import (
+	"fmt"
+
+	"seatledger/domain/invalid"
+)
 
 // Allocation is the seat arithmetic of rule KEY-4 for one subscription:
 // the seats bought, and the seats its sublicenses reserve of them. The
@@ -78,7 +82,7 @@ func (a Allocation) Release(quota int) Allocation {
 func (a Allocation) CheckQuota(current, quota int) error {
 	switch free := a.Primary() + current; {
 	case quota < 1:
-		return fmt.Errorf("%w: a quota is at least 1 seat, not %d", ErrInvalid, quota)
+		return invalid.New(ErrInvalid, "quota", "a quota is at least 1 seat, not %d", quota)
 	case quota > free:
 		return fmt.Errorf("%w: %d requested, %d free", ErrQuota, quota, free)
 	}

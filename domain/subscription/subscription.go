@@ -10,9 +10,10 @@ package subscription
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"time"
+
+	"seatledger/domain/invalid"
 )
 
 // GracePeriod is how long installations keep working after the end date
@@ -46,7 +47,7 @@ func (p Period) After(t time.Time) (time.Time, error) {
 	case Years3:
 		return t.AddDate(3, 0, 0), nil
 	}
-	return time.Time{}, fmt.Errorf("%w: period %q (use 1m, 1y, 2y or 3y)", ErrInvalidOrder, string(p))
+	return time.Time{}, invalid.New(ErrInvalidOrder, "period", "period %q (use 1m, 1y, 2y or 3y)", string(p))
 }
 
 // Channel is where the subscription was sold (rule SUB-2).

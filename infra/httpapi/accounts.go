@@ -102,8 +102,12 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	if len(f.Search) > 200 || len(f.After) > 1000 {
-		WriteProblem(w, r, ProblemInvalidRequest.New("search or after is too long"))
+	if len(f.Search) > 200 {
+		WriteProblem(w, r, ProblemInvalidRequest.New("search is longer than 200 bytes").Field("search"))
+		return
+	}
+	if len(f.After) > 1000 {
+		WriteProblem(w, r, ProblemInvalidRequest.New("after is longer than 1000 bytes").Field("after"))
 		return
 	}
 	for _, pid := range f.PersonIDs {

@@ -120,19 +120,19 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.By == "" {
-		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by" is required, e.g. {"by":"7d"}`))
+		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by" is required, e.g. {"by":"7d"}`).Field("by"))
 		return
 	}
 	d, err := clock.ParseDuration(body.By)
 	if err != nil || d <= 0 {
-		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by": %q is not a positive duration like "7d", "36h" or "1d12h"`, body.By))
+		WriteProblem(w, r, ProblemInvalidRequest.New(`field "by": %q is not a positive duration like "7d", "36h" or "1d12h"`, body.By).Field("by"))
 		return
 	}
 	var state ClockState
 	if s.cfg.StepClock == nil {
 		now, err := sim.Advance(d)
 		if err != nil {
-			WriteProblem(w, r, ProblemInvalidRequest.New("%v", err))
+			WriteProblem(w, r, ProblemInvalidRequest.New("%v", err).Field("by"))
 			return
 		}
 		prev := now.Add(-d)

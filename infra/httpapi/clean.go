@@ -38,7 +38,7 @@ func refuseUnclean(next http.Handler) http.Handler {
 		if r.URL.RawQuery != "" {
 			q, err := url.ParseQuery(r.URL.RawQuery)
 			if err != nil {
-				WriteProblem(w, r, ProblemInvalidRequest.New("the query string cannot be parsed: %v", err))
+				WriteProblem(w, r, ProblemInvalidRequest.New("the query string cannot be parsed: %v", err).Field("query"))
 				return
 			}
 			for name, values := range q {

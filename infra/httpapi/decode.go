@@ -52,7 +52,7 @@ func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int6
 		if errors.As(err, &tooLarge) {
 			return ProblemPayloadTooLarge.New("the body is larger than %d bytes", tooLarge.Limit)
 		}
-		return ProblemInvalidRequest.New("the body could not be read: %v", err)
+		return ProblemInvalidRequest.New("the body could not be read: %v", err).Field("body")
 	}
 	return decodeStrict(body, dst)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+
 	"seatledger/domain/mdm"
 	"seatledger/queries"
 

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
 	"seatledger/infra/access"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/sqldb"
@@ -213,6 +215,9 @@ func ProblemFor(err error) (*Problem, bool) {
 		p       *Problem
 		tooMany *access.TooManyAttemptsError
 	)
+	if several := (*invalid.Several)(nil); errors.As(err, &several) {
+		return severalProblem(several.Errs)
+	}
 	switch {
 	case errors.As(err, &p):
 		cp := *p
@@ -242,6 +247,31 @@ func ProblemFor(err error) (*Problem, bool) {
 		return ProblemDatabaseUnavailable.New("the database is unavailable (restarting or failing over); retry shortly with the same request"), true
 	}
 	return ProblemInternal.New(genericInternalDetail), false
+}
+
+// severalProblem is the one problem of several errors (invalid.Join): a
+// request's problems reported at once. It has the first error's type and
+// status, every detail, and every field any of them names. An error the
+// mapping does not know makes the whole a generic 500.
+func severalProblem(errs []error) (*Problem, bool) {
+	var (
+		out     *Problem
+		details []string
+	)
+	for _, err := range errs {
+		p, known := ProblemFor(err)
+		if !known {
+			return p, false
+		}
+		if out == nil {
+			out = p
+		} else {
+			out.InvalidParams = append(out.InvalidParams, p.InvalidParams...)
+		}
+		details = append(details, p.Detail)
+	}
+	out.Detail = strings.Join(details, "; ")
+	return out, true
 }
 
 // problemContentType is the media type of RFC 9457 problem documents.

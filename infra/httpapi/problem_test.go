@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"seatledger/domain/event"
+	"seatledger/domain/invalid"
+	"seatledger/domain/person"
 	"seatledger/infra/eventstore"
 )
 
@@ -141,5 +143,27 @@ func TestWriteProblem_503_carries_Retry_After_X8(t *testing.T) {
 	w := do(t, s, http.MethodGet, "/away", nil)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
 		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After 1", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+// Issue 20: several problems reported at once (invalid.Join) are one
+// problem of the first one's type, with every field any of them names.
+func TestProblemFor_merges_several_problems_into_one(t *testing.T) {
+	t.Parallel()
+	_, badEmail := person.NormalizeEmail("")
+	err := invalid.Join(badEmail, person.ErrTerms, fmt.Errorf("%w: at least 12 characters", person.ErrWeakPassword))
+	p, known := ProblemFor(err)
+	if !known || p.Status != http.StatusBadRequest || !strings.HasSuffix(p.Type, "/invalid-request") {
+		t.Fatalf("%+v (known %v)", p, known)
+	}
+	var names []string
+	for _, ip := range p.InvalidParams {
+		names = append(names, ip.Name)
+	}
+	if got := strings.Join(names, " "); got != "email accept_terms password" {
+		t.Fatalf("invalid_params name %q, want email accept_terms password", got)
+	}
+	if _, known := ProblemFor(invalid.Join(person.ErrTerms, errors.New("disk on fire"))); known {
+		t.Fatal("an unknown error among several was mapped to a client's problem")
 	}
 }

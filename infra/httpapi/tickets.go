@@ -140,7 +140,7 @@ func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, upload *a
 	r.Body = http.MaxBytesReader(w, r.Body, MaxReplyBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return replyRequest{}, ProblemInvalidRequest.New("the multipart body cannot be read: %v", err)
+		return replyRequest{}, ProblemInvalidRequest.New("the multipart body cannot be read: %v", err).Field("body")
 	}
 	var req replyRequest
 	for {
@@ -174,7 +174,7 @@ func (s *Server) readReplyForm(w http.ResponseWriter, r *http.Request, upload *a
 				return req, err
 			}
 		default:
-			return req, ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName())
+			return req, ProblemInvalidRequest.New("unknown field %q: send body, agent and attachments", part.FormName()).Field(part.FormName())
 		}
 	}
 }
@@ -193,7 +193,7 @@ func multipartProblem(err error) *Problem {
 	if errors.As(err, &tooLarge) {
 		return ProblemPayloadTooLarge.New("the body is larger than %d bytes", tooLarge.Limit)
 	}
-	return ProblemInvalidRequest.New("the multipart body cannot be read: %v", err)
+	return ProblemInvalidRequest.New("the multipart body cannot be read: %v", err).Field("body")
 }
 
 // changeTicketStatus moves a ticket as support works on it (TKT-2): the

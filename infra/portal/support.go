@@ -79,17 +79,6 @@ func ticketStatusLabel(status string) string {
 	return status
 }
 
-// supAPI joins escaped segments under /v1.
-func supAPI(segments ...string) string {
-	var b strings.Builder
-	b.WriteString("/v1")
-	for _, s := range segments {
-		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
-	}
-	return b.String()
-}
-
 // supBadInput records a problem of the portal's own form parsing (a value
 // that is not a number or a time), before any call to the API.
 func supBadInput(v *View, name, reason string) {

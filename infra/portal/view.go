@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +54,9 @@ type View struct {
 
 	// viewer is who asks the page's use cases.
 	viewer queries.Viewer
+	// placed are the fields that show the problem's reasons next to
+	// themselves (set by Unplaced).
+	placed []string
 }
 
 // fail records a failed call: a problem is shown as it is, any other
@@ -83,18 +88,76 @@ func (v *View) Err(name string) string {
 	return ""
 }
 
-// Unplaced reports whether the problem names no field of the form, so
-// that the page shows it at the top instead of next to a field.
+// Unplaced reports whether the problem has something that none of the
+// form's fields shows (a reason of no field, or of a field the form does
+// not have), so that the page shows it at the top; the fields show the
+// rest next to themselves. Leftover lists what the top shows.
 func (v *View) Unplaced(fields ...string) bool {
 	if v.Problem == nil {
 		return false
 	}
-	for _, f := range fields {
-		if v.Err(f) != "" {
-			return false
+	v.placed = fields
+	return len(v.Problem.InvalidParams) == 0 || len(v.Leftover()) > 0
+}
+
+// Leftover is the problem's reasons that no field of the form shows (see
+// Unplaced), their fields named as people read them.
+func (v *View) Leftover() []httpapi.InvalidParam {
+	if v.Problem == nil {
+		return nil
+	}
+	var out []httpapi.InvalidParam
+	for _, p := range v.Problem.InvalidParams {
+		if !slices.Contains(v.placed, p.Name) {
+			out = append(out, httpapi.InvalidParam{Name: label(p.Name), Reason: humanReason(p.Reason, p.Name, label(p.Name), v.Value(p.Name))})
 		}
 	}
-	return true
+	return out
+}
+
+// Placed reports whether some field of the form shows a reason of the
+// problem: the top then shows only its title and the Leftover.
+func (v *View) Placed() bool {
+	return len(v.placed) > 0 && len(v.Leftover()) < len(v.Problem.InvalidParams)
+}
+
+// humanReason says a field's problem in the form's words: the request's
+// name of the field ("first_name") becomes its label ("First name"), and a
+// field left empty reads "<label> is required" rather than `"" is not …`.
+func humanReason(reason, name, label, value string) string {
+	if reason == "" {
+		return ""
+	}
+	// A form's field may be a request field's path ("company.zip"); its
+	// reasons name the last part ("zip is required").
+	short := name[strings.LastIndex(name, ".")+1:]
+	if strings.TrimSpace(value) == "" && (strings.Contains(reason, `""`) || strings.HasSuffix(reason, short+" is required") || strings.Contains(reason, short+" is required:")) {
+		return label + " is required."
+	}
+	if short != "" {
+		reason = jsonName(short).ReplaceAllString(reason, "${1}"+strings.ToLower(label[:1])+label[1:]+"${2}")
+	}
+	return strings.ToUpper(reason[:1]) + reason[1:]
+}
+
+// jsonName matches name as a word of a reason.
+func jsonName(name string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[^a-z_])` + regexp.QuoteMeta(name) + `($|[^a-z_])`)
+}
+
+// label is a request field's name as people read it: "product_id" →
+// "Product", "call_at" → "Call at".
+func label(name string) string {
+	if name == "" {
+		return ""
+	}
+	name = name[strings.LastIndex(name, ".")+1:]
+	if plural, ok := strings.CutSuffix(name, "_ids"); ok {
+		name = plural + "s"
+	}
+	name = strings.TrimSuffix(name, "_id")
+	name = strings.ReplaceAll(name, "_", " ")
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // Value returns the form's value of name, as sent.
@@ -113,6 +176,11 @@ type Field struct {
 // field builds a Field of the view's form: field $ "email" "Email address" "email" ["required"] ["autofocus"] ["hint=…"] ["ac=…"].
 func field(v *View, name, label, typ string, opts ...string) Field {
 	f := Field{Name: name, Label: label, Type: typ, Value: v.Value(name), Error: v.Err(name)}
+	if typ != "checkbox" {
+		f.Error = humanReason(f.Error, name, label, f.Value)
+	} else if f.Error != "" {
+		f.Error = strings.ToUpper(f.Error[:1]) + f.Error[1:]
+	}
 	if typ == "password" {
 		f.Value = "" // never sent back
 	}

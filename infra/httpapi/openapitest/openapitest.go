@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,7 +237,29 @@ func (v *Validator) checkResponse(ctx context.Context, in *openapi3filter.Reques
 	if err := openapi3filter.ValidateResponse(ctx, rin); err != nil {
 		out = append(out, fmt.Sprintf("%s does not match the document: %s", where, describe(err)))
 	}
+	if problem := unnamedInvalidRequest(status, header, body); problem != "" {
+		out = append(out, fmt.Sprintf("%s: %s", where, problem))
+	}
 	return out
+}
+
+// unnamedInvalidRequest reports a refused request whose problem names no
+// field: every invalid-request problem (400) lists what is wrong in
+// invalid_params, so that a client (the portal too) can show each reason
+// next to the field it is about (issue 20).
+func unnamedInvalidRequest(status int, header http.Header, body []byte) string {
+	if status != http.StatusBadRequest || !strings.HasPrefix(header.Get("Content-Type"), "application/problem+json") {
+		return ""
+	}
+	var p struct {
+		Type          string            `json:"type"`
+		Detail        string            `json:"detail"`
+		InvalidParams []json.RawMessage `json:"invalid_params"`
+	}
+	if json.Unmarshal(body, &p) != nil || !strings.HasSuffix(p.Type, "/invalid-request") || len(p.InvalidParams) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("an invalid-request problem names no field in invalid_params (detail %q)", p.Detail)
 }
 
 func documentedStatuses(responses *openapi3.Responses) string {
