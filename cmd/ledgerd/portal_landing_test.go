@@ -25,7 +25,7 @@ func landingSignIn(t *testing.T, m *Main, email, next string) *page {
 	p := newPage(t, m)
 	device := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(landingDevices.Add(1)))}
 	p.http.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: device}).DialContext}
-	p.Get("/signin?next=" + url.QueryEscape(next)).Want(200, "Sign in")
+	p.Get("/signin?next="+url.QueryEscape(next)).Want(200, "Sign in")
 	p.Post("/signin", url.Values{"email": {email}, "password": {pw}, "next": {next}})
 	if p.Status != 200 {
 		t.Fatalf("%s could not sign in: %d at %s", email, p.Status, p.URL)
@@ -77,12 +77,12 @@ func TestPortal_sign_in_lands_on_the_account_used_last_MEM2(t *testing.T) {
 
 	// Switching back to Acme in one browser counts in every other; a
 	// sign-in sent to "/" lands the same way.
-	other.Get("/switch?account=" + acme).Want(200, "Dashboard")
+	other.Get("/switch?account="+acme).Want(200, "Dashboard")
 	if p := landingSignIn(t, m, "ada@example.com", "/"); p.URL != A {
 		t.Fatalf("after Ada switched to Acme, sign-in opened %s, not %s", p.URL, A)
 	}
 	// So does any page of an account, not only the switcher.
-	other.Get(B + "/users").Want(200, "Users")
+	other.Get(B+"/users").Want(200, "Users")
 	if p := landingSignIn(t, m, "ada@example.com", ""); p.URL != B {
 		t.Fatalf("after Ada opened Beta's users, sign-in opened %s, not %s", p.URL, B)
 	}
@@ -138,7 +138,7 @@ func TestPortal_register_key_of_ones_own_account_KEY2_MEM2(t *testing.T) {
 	jrnCaughtUp(t, m)
 
 	for _, from := range []string{personal, "/accounts/" + beta} {
-		ada.Get(from + "/register-key").Want(200, "Register key")
+		ada.Get(from+"/register-key").Want(200, "Register key")
 		ada.Post(from+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`,
 			"the key is already registered to your business account Acme GmbH",
 			`href="/subscriptions/`+sub+`">Open the subscription in Acme GmbH</a>`)
@@ -146,7 +146,7 @@ func TestPortal_register_key_of_ones_own_account_KEY2_MEM2(t *testing.T) {
 			t.Errorf("%s: Ada's own key is answered as a stranger's:\n%s", from, ada.HTML)
 		}
 	}
-	ada.Get("/subscriptions/" + sub).Want(200, "License keys", `href="/accounts/`+acme+`/farms"`)
+	ada.Get("/subscriptions/"+sub).Want(200, "License keys", `href="/accounts/`+acme+`/farms"`)
 
 	bob := signUpPage(t, m, "Bob", "bob@example.com")
 	bob.Post(bob.URL+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`, "the key is registered to another business account")

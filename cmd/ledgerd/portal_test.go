@@ -258,7 +258,7 @@ func TestPortal_reads_a_form_only_after_the_session_and_only_as_far_as_its_route
 func TestPortal_sign_in_never_redirects_to_another_origin(t *testing.T) {
 	t.Parallel()
 	m, _ := peopleServer(t, sqldbtest.SQLite(t))
-	landing := signUpPage(t, m, "Ada", "ada@example.com").URL // her personal account, her only one
+	landing := signUpPage(t, m, "Ada", "ada@example.com").URL                                       // her personal account, her only one
 	for _, next := range []string{"/\t/evil.example", "/\\evil.example", "//evil.example", "/me"} { // five sign-ins: the limit per client
 		p := newPage(t, m)
 		p.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
