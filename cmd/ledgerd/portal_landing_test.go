@@ -156,3 +156,53 @@ func TestPortal_register_key_of_ones_own_account_KEY2_MEM2(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalBrowser_returning_admin_lands_on_her_business_account_MEM2_KEY2:
+// the returning admin in a real browser. Ada's account was set up
+// through the API, so the portal remembers no account of hers: signing in
+// opens her only business account (MEM-2). She switches to her personal
+// account, whose dashboard leads back to Acme, and enters her own key
+// there: the page names Acme and its link opens the subscription (KEY-2).
+// Signed out and in again, she lands where she was last: Acme.
+func TestPortalBrowser_returning_admin_lands_on_her_business_account_MEM2_KEY2(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	_, adaAPI, key, acc, sub := installationsAccount(t, m, "ras", 10)
+	personal := adaAPI.must(200, "GET", "/v1/me", nil).str("personal_account_id")
+	jrnCaughtUp(t, m)
+
+	b := openTab(t, m)
+	b.open("/")
+	b.at("/signin")
+	b.fill("email", "ada@example.com")
+	b.fill("password", pw)
+	b.press("Sign in")
+	b.at("/accounts/" + acc)
+	b.see("Remote Application Server")
+
+	b.selectIn("form.switcher", "account", personal)
+	b.press("Switch")
+	b.at("/accounts/" + personal)
+	b.see("Your subscriptions are in your business accounts")
+	b.lacks("No products yet")
+	b.checkPage()
+	b.shot("personal-dashboard")
+
+	b.press("Register a key")
+	b.at("/accounts/" + personal + "/register-key")
+	b.fill("key", key)
+	// The refusal is answered 409, which Chromium logs as a failed load.
+	allowConsole(b.ctx, "status of 409 (Conflict) "+b.base+"/accounts/"+personal+"/register-key")
+	b.press("Register")
+	b.see("the key is already registered to your business account Acme GmbH")
+	b.shot("register-own-key")
+	b.press("Open the subscription in Acme GmbH")
+	b.at("/subscriptions/" + sub)
+	b.see("License keys")
+
+	b.press("Sign out")
+	b.see("You are signed out.")
+	b.fill("email", "ada@example.com")
+	b.fill("password", pw)
+	b.press("Sign in")
+	b.at("/accounts/" + acc)
+}

@@ -23,7 +23,7 @@ import (
 // member, a ticket, and a second business account with a long name in the
 // header's account switcher.
 type phoneAccount struct {
-	acc, sub, farm, proxy, ticket string
+	personal, acc, sub, farm, proxy, ticket string
 }
 
 func phoneSeed(t *testing.T, m *Main) phoneAccount {
@@ -39,7 +39,7 @@ func phoneSeed(t *testing.T, m *Main) phoneAccount {
 
 	farms := &farmclient.Client{BaseURL: "http://" + m.Addr()}
 	zurich := instFarm(t, m, key, "srv-zurich-01.example.internal", "Zurich headquarters farm")
-	munich := instFarm(t, m, berlin, "srv-berlin-02.example.internal", "Berlin office farm")
+	berlinFarm := instFarm(t, m, berlin, "srv-berlin-02.example.internal", "Berlin office farm")
 	px, err := farms.Activate(context.Background(), mdm, farmclient.Identity{Kind: farmclient.KindProxyServer,
 		ServerName: "px-zurich.example.internal", SiteCode: "ZRH", SiteDescription: "Zurich office", AppVersion: "2.1"})
 	if err != nil {
@@ -53,18 +53,29 @@ func phoneSeed(t *testing.T, m *Main) phoneAccount {
 			advance(office, 24*time.Hour)
 		}
 		instReport(t, m, zurich.Credential, users)
-		instReport(t, m, munich.Credential, users-1) // 5 of 4 seats on the third day
+		instReport(t, m, berlinFarm.Credential, users-1) // 5 of 4 seats on the third day
 	}
 	ticket := ada.must(201, "POST", "/v1/accounts/"+acc+"/tickets", map[string]any{"product_id": "ras", "category": "technical",
 		"subject": "The Berlin farm reports more users than it has", "description": "Since Wednesday the farm shows five users.",
 		"channel": map[string]any{"kind": "email"}}).str("ticket_id")
 	jrnCaughtUp(t, m)
-	return phoneAccount{acc: acc, sub: sub, farm: zurich.InstallationID, proxy: px.InstallationID, ticket: ticket}
+	personal := ada.must(200, "GET", "/v1/me", nil).str("personal_account_id")
+	return phoneAccount{personal: personal, acc: acc, sub: sub, farm: berlinFarm.InstallationID, proxy: px.InstallationID, ticket: ticket}
 }
 
 // phoneWidths are the screens every main page is measured on: the two
 // common phone widths in CSS pixels, and a desktop's.
 var phoneWidths = []int{360, 390, 1280}
+
+// screenHeight is the height of the screen of width px: a phone's, or a
+// laptop's. Only the width is measured; a dialog taller than the screen
+// is photographed on a taller one (fits).
+func screenHeight(width int) int64 {
+	if width >= 1024 {
+		return 800
+	}
+	return 844
+}
 
 // TestPortalBrowser_every_main_page_fits_a_phone: at 360, 390 and 1280 px
 // no main page, signed out or in, is wider than the screen (document
@@ -89,12 +100,12 @@ func TestPortalBrowser_every_main_page_fits_a_phone(t *testing.T) {
 		{"tickets", a + "/tickets"}, {"new-ticket", a + "/tickets/new"}, {"ticket", "/tickets/" + f.ticket},
 		{"downloads", a + "/downloads"}, {"mdm", a + "/mdm"},
 		{"history", "/history/subscriptions/" + f.sub}, {"account-history", "/history/accounts/" + f.acc},
-		{"me", "/me"}, {"security", "/me/security"},
+		{"me", "/me"}, {"security", "/me/security"}, {"personal-dashboard", "/accounts/" + f.personal},
 	}
 	for _, width := range phoneWidths {
 		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
 			b := openTab(t, m)
-			browse(t, b.ctx, chromedp.EmulateViewport(int64(width), 844, phoneEmulation(width)...))
+			browse(t, b.ctx, chromedp.EmulateViewport(int64(width), screenHeight(width), phoneEmulation(width)...))
 			for _, p := range signedOut {
 				b.open(p.path)
 				b.at(p.path)
@@ -164,7 +175,24 @@ func (b *tab) fits(width int, name string) {
 	if errs := takeConsoleErrors(b.ctx); len(errs) > 0 {
 		b.t.Errorf("%s: %v", path, errs)
 	}
-	b.shot(fmt.Sprintf("%s-%d", name, width))
+	b.shotWhole(width, fmt.Sprintf("%s-%d", name, width))
+}
+
+// shotWhole saves a screenshot of the whole page, dialog included: an
+// open dialog scrolls within a share of the screen's height (84vh, at
+// least 80 % of it), so for the picture the screen grows by what the
+// dialog hides, then returns to its size.
+func (b *tab) shotWhole(width int, name string) {
+	b.t.Helper()
+	hidden := browseFor(b.t, b.ctx, chromedp.Evaluate[int](`(() => {
+		const d = document.querySelector("dialog[open]");
+		return d ? d.scrollHeight - d.clientHeight : 0;
+	})()`))
+	if hidden > 0 {
+		browse(b.t, b.ctx, chromedp.EmulateViewport(int64(width), screenHeight(width)+int64(hidden)*5/4, phoneEmulation(width)...))
+		defer browse(b.t, b.ctx, chromedp.EmulateViewport(int64(width), screenHeight(width), phoneEmulation(width)...))
+	}
+	b.shot(name)
 }
 
 // tableScrollsTo checks that the page's table with the column header
