@@ -110,6 +110,19 @@ fuzz: postgres
 postgres:
 	@.ci/ensure-postgres
 
+## screenshots: regenerate the README's pictures of the portal (infra/portal/doc/PAGE-WIDTH.png: the dashboard,
+## a subscription, the farms list, a farm's details and a history, at 1280 and 360 px) with the browser test that
+## measures every main page on phones; it seeds its own data, so the pictures change only when the pages do
+.PHONY: screenshots
+SCREENSHOT_PAGES := dashboard subscription farms farm-details history
+screenshots: chromium
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	PORTAL_SCREENSHOTS=$$dir $(GO) test -count=1 -run '^TestPortalBrowser_every_main_page_fits_a_phone$$' ./cmd/ledgerd; \
+	mkdir -p infra/portal/doc; \
+	for page in $(SCREENSHOT_PAGES); do for width in 1280 360; do \
+		cp "$$dir/$$page-$$width.png" infra/portal/doc/; echo "infra/portal/doc/$$page-$$width.png"; \
+	done; done
+
 ## chromium: install Debian's Chromium for the browser tests when /usr/bin/chromium is missing
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \

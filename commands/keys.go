@@ -33,6 +33,22 @@ type KeyRegistered struct {
 	AccountCreated bool
 }
 
+// KeyAlreadyYoursError is RegisterKey's refusal of a key that is
+// registered to another business account of which the person is an
+// active member: their own account is named, so that they can open the
+// subscription there, where a stranger's account is never described
+// (subscription.ErrRegistered alone). It matches subscription.ErrRegistered.
+type KeyAlreadyYoursError struct {
+	AccountID, CompanyName, SubscriptionID string
+}
+
+func (e *KeyAlreadyYoursError) Error() string {
+	return fmt.Sprintf("subscription: the key is already registered to your business account %s", e.CompanyName)
+}
+
+// Unwrap makes the error match subscription.ErrRegistered.
+func (e *KeyAlreadyYoursError) Unwrap() error { return subscription.ErrRegistered }
+
 // RegisterKey runs the use case. A key registered to another account is
 // refused before any account is created for it.
 func (h *SubscriptionsHandler) RegisterKey(ctx context.Context, meta Meta, cmd RegisterKey) (KeyRegistered, error) {
@@ -49,7 +65,7 @@ func (h *SubscriptionsHandler) RegisterKey(ctx context.Context, meta Meta, cmd R
 		return KeyRegistered{}, err
 	}
 	if s.AccountID() != "" && s.AccountID() != cmd.AccountID {
-		return KeyRegistered{}, subscription.ErrRegistered
+		return KeyRegistered{}, h.registeredElsewhere(ctx, meta.Actor, s)
 	}
 	if (cmd.AccountID == "") == (cmd.Company == nil) {
 		return KeyRegistered{}, invalid.New(subscription.ErrInvalid, "company",
@@ -78,6 +94,22 @@ func (h *SubscriptionsHandler) RegisterKey(ctx context.Context, meta Meta, cmd R
 		return s.RegisterTo(out.AccountID, meta.Actor.ID)
 	})
 	return out, err
+}
+
+// registeredElsewhere is the refusal of s's key by actor, who asked for
+// another account than s's (KEY-2): a KeyAlreadyYoursError when actor may
+// view s's account, else subscription.ErrRegistered, which says nothing
+// of the account. Membership is decided from the account's events, so a
+// person just blocked there is a stranger at once (MEM-8).
+func (h *SubscriptionsHandler) registeredElsewhere(ctx context.Context, actor event.Actor, s subscription.Subscription) error {
+	a, err := h.loader.account(ctx, s.AccountID())
+	if err != nil {
+		return fmt.Errorf("commands: the account of subscription %s: %w", s.ID(), err)
+	}
+	if a.Authorize(actor, account.ActionView) != nil {
+		return subscription.ErrRegistered
+	}
+	return &KeyAlreadyYoursError{AccountID: a.ID(), CompanyName: a.Company().Name, SubscriptionID: s.ID()}
 }
 
 // RenameSubscription sets the display name (SUB-5).

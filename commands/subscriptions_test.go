@@ -137,11 +137,22 @@ func TestRegisterKey_KEY2_KEY9_SUB7(t *testing.T) {
 			t.Errorf("registering again to the same account: %v", err)
 		}
 		must(t)(h.Accounts.CreateBusinessAccount(ctx, as("bob"), commands.CreateBusinessAccount{AccountID: "acc-bob", Company: acme}))
-		if _, err := h.Subscriptions.RegisterKey(ctx, as("bob"), commands.RegisterKey{Key: p.Key, AccountID: "acc-bob"}); !errors.Is(err, subscription.ErrRegistered) {
-			t.Errorf("registered elsewhere: %v", err)
+		var yours *commands.KeyAlreadyYoursError
+		if _, err := h.Subscriptions.RegisterKey(ctx, as("bob"), commands.RegisterKey{Key: p.Key, AccountID: "acc-bob"}); !errors.Is(err, subscription.ErrRegistered) || errors.As(err, &yours) {
+			t.Errorf("registered to a stranger's account: %v", err)
 		}
-		if _, err := h.Subscriptions.RegisterKey(ctx, as("bob"), commands.RegisterKey{Key: p.Key, Company: &acme}); !errors.Is(err, subscription.ErrRegistered) {
-			t.Errorf("registered elsewhere, with company details: %v", err)
+		if _, err := h.Subscriptions.RegisterKey(ctx, as("bob"), commands.RegisterKey{Key: p.Key, Company: &acme}); !errors.Is(err, subscription.ErrRegistered) || errors.As(err, &yours) {
+			t.Errorf("registered to a stranger's account, with company details: %v", err)
+		}
+		// Ada's own account is named, whichever account she asks for
+		// (her personal account's first step asks for none).
+		must(t)(h.Accounts.CreateBusinessAccount(ctx, as("ada"), commands.CreateBusinessAccount{AccountID: "acc-ada-2", Company: acme}))
+		for _, to := range []string{"", "acc-ada-2"} {
+			_, err := h.Subscriptions.RegisterKey(ctx, as("ada"), commands.RegisterKey{Key: p.Key, AccountID: to})
+			if !errors.As(err, &yours) || !errors.Is(err, subscription.ErrRegistered) ||
+				*yours != (commands.KeyAlreadyYoursError{AccountID: reg.AccountID, CompanyName: acme.Name, SubscriptionID: p.SubscriptionID}) {
+				t.Errorf("ada's own key, asked for %q: %v", to, err)
+			}
 		}
 		if _, err := h.Subscriptions.RegisterKey(ctx, as("bob"), commands.RegisterKey{Key: p.Key, AccountID: reg.AccountID}); !errors.Is(err, account.ErrForbidden) {
 			t.Errorf("registering to an account one is not an admin of: %v", err)

@@ -276,8 +276,10 @@ func TestSubscriptions_bad_input_changes_nothing_SUB1_SUB4_KEY3_KEY5_KEY9(t *tes
 			"a key with a typo":        {ada, "POST", "/v1/keys/register", map[string]any{"key": string(key), "account_id": acc}, 400, "key-format", "typo"},
 			"a key too short":          {ada, "POST", "/v1/keys/register", map[string]any{"key": "ABCDE-12345", "account_id": acc}, 400, "key-format", "25 symbols"},
 			// The key is checked first (a portal sends it alone to learn
-			// whether it is good): this one belongs to an account already.
-			"no account and no company": {ada, "POST", "/v1/keys/register", map[string]any{"key": bought.str("key")}, 409, "key-registered", "another business account"},
+			// whether it is good): this one belongs to an account already,
+			// Ada's own, which is named to her (a stranger's is not:
+			// TestPortal_register_key_of_ones_own_account_KEY2_MEM2).
+			"no account and no company": {ada, "POST", "/v1/keys/register", map[string]any{"key": bought.str("key")}, 409, "key-registered", "already registered to your business account Acme"},
 			"unknown key sort":          {ada, "GET", S + "?key_sort=colour", nil, 400, "invalid-request", "colour"},
 			"unknown status filter":     {ada, "GET", "/v1/accounts/" + acc + "/subscriptions?status=some", nil, 400, "invalid-request", "some"},
 			"a version without number":  {ada, "GET", "/v1/eligibility?version=next&key=" + bought.str("key"), nil, 400, "invalid-request", "major version"},

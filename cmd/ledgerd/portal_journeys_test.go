@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,16 +12,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"seatledger/infra/farmclient"
 	"seatledger/infra/sqldb/sqldbtest"
 )
 
 // More of the seeds' journeys in headless Chromium against the real
 // ledgerd (see portal_browser_test.go for the tab helpers): people joining
 // a business account, a support ticket with a watcher and an attachment,
-// the main forms with JavaScript off, and the phone layout. Every page is
-// checked for console errors by the harness; the pages these tests visit
-// are also checked for an <h1> and labelled form controls.
+// and the main forms with JavaScript off (portal_phone_test.go measures
+// the pages on phones). Every page is checked for console errors by the
+// harness; the pages these tests visit are also checked for an <h1> and
+// labelled form controls.
 
 // jrnCaughtUp waits until every projection has applied the log up to its
 // head: for what the API or another browser wrote, whose log positions the
@@ -436,82 +435,4 @@ func TestPortalBrowser_main_forms_work_without_JavaScript(t *testing.T) {
 			t.Errorf("%s: %v", path, errs)
 		}
 	}
-}
-
-// TestPortalBrowser_phone_layout: on a phone's viewport the dashboard, a
-// subscription's details and the farms list fit the screen's width (any
-// wide table scrolls in its own box) and every link of the account's
-// navigation can be scrolled to and used.
-func TestPortalBrowser_phone_layout(t *testing.T) {
-	m, _ := peopleServer(t, sqldbtest.SQLite(t))
-	_, _, key, acc, sub := installationsAccount(t, m, "ras", 10)
-	farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
-	if _, err := farm.Activate(context.Background(), key, farmclient.Identity{Kind: farmclient.KindFarm,
-		ServerID: "srv-berlin", FarmName: "Berlin farm", AppVersion: "19.2"}); err != nil {
-		t.Fatal(err)
-	}
-	jrnCaughtUp(t, m)
-
-	b := openTab(t, m)
-	browse(t, b.ctx, chromedp.EmulateViewport(jrnPhoneWidth, 844, chromedp.EmulateMobile))
-	dashboard := "/accounts/" + acc
-	b.signIn("ada@example.com", dashboard)
-	b.see("for 10 seats")
-	b.fitsPhone("phone-dashboard")
-
-	b.open("/subscriptions/" + sub)
-	b.see("License keys")
-	b.fitsPhone("phone-subscription")
-
-	b.open(dashboard)
-	b.press("Farms") // the link of the navigation, scrolled to if need be
-	b.at(dashboard + "/farms")
-	b.see("Berlin farm")
-	b.fitsPhone("phone-farms")
-}
-
-// jrnPhoneWidth is the phone's screen width in CSS pixels.
-const jrnPhoneWidth = 390
-
-// jrnLayout is what fitsPhone measures.
-type jrnLayout struct {
-	ScrollWidth int      `json:"scrollWidth"`
-	InnerWidth  int      `json:"innerWidth"`
-	Overflowing []string `json:"overflowing"` // elements reaching past the screen's right edge (the last 15)
-	Unreachable []string `json:"unreachable"` // navigation links that stay off screen
-}
-
-// fitsPhone checks that the page is no wider than the phone's viewport and
-// that each link of the account's navigation scrolls into view, and
-// saves a screenshot.
-func (b *tab) fitsPhone(name string) {
-	b.t.Helper()
-	l := browseFor(b.t, b.ctx, chromedp.Evaluate[jrnLayout](`(() => {
-		const w = `+fmt.Sprint(jrnPhoneWidth)+`;
-		const overflowing = Array.from(document.querySelectorAll("body *"))
-			.filter(el => el.getBoundingClientRect().right > w + 1 && !el.closest("nav.main"))
-			.map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + el.className : "") + " " + Math.round(el.getBoundingClientRect().right) + "px")
-			.slice(-15);
-		const unreachable = [];
-		const links = document.querySelectorAll("nav.main a");
-		links.forEach(a => {
-			a.scrollIntoView({block: "nearest", inline: "nearest"});
-			const r = a.getBoundingClientRect();
-			if (r.width === 0 || r.left < -1 || r.right > w + 1) { unreachable.push(a.textContent.trim()); }
-		});
-		if (links.length > 0) { links[0].scrollIntoView({block: "nearest", inline: "nearest"}); }
-		window.scrollTo(0, 0);
-		if (links.length === 0) { unreachable.push("(no navigation)"); }
-		return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, overflowing, unreachable};
-	})()`))
-	path := b.at("/")
-	// A page wider than the screen either scrolls sideways or, on a
-	// phone, is zoomed out to fit: the layout viewport grows with it.
-	if l.ScrollWidth > l.InnerWidth || l.InnerWidth != jrnPhoneWidth {
-		b.t.Errorf("%s is %dpx wide (viewport %dpx) on a %dpx phone; too wide: %v", path, l.ScrollWidth, l.InnerWidth, jrnPhoneWidth, l.Overflowing)
-	}
-	if len(l.Unreachable) > 0 {
-		b.t.Errorf("%s: navigation links out of reach: %v", path, l.Unreachable)
-	}
-	b.shot(name)
 }

@@ -91,13 +91,13 @@ func acctCompany(f url.Values) account.Company {
 		ZIP: t("zip"), Phone: t("phone")}
 }
 
-// acctContext shows /me's pages in the account last switched to (or the
+// acctContext shows /me's pages in the account used last (or the
 // personal one), so that the header and the account's menu stay.
-func acctContext(r *http.Request, v *View) {
-	if c, err := r.Cookie(accountCookie); err == nil && v.setAccount(c.Value) {
-		return
+func acctContext(v *View) {
+	v.framed = true
+	if !v.setAccount(v.lastAccount) {
+		v.setAccount(v.Me.PersonalAccountID)
 	}
-	v.setAccount(v.Me.PersonalAccountID)
 }
 
 // --- Personal profile (MEM-1, MEM-2, MEM-3) ---
@@ -113,7 +113,7 @@ func (p *Portal) meProfile(w http.ResponseWriter, r *http.Request) {
 // meRenderProfile renders /me; failed names the form whose problem is
 // shown ("name" or "account").
 func (p *Portal) meRenderProfile(w http.ResponseWriter, r *http.Request, v *View, failed string) {
-	acctContext(r, v)
+	acctContext(v)
 	if failed != "name" {
 		v.Form.Set("first_name", v.Me.FirstName)
 		v.Form.Set("last_name", v.Me.LastName)
@@ -155,8 +155,6 @@ func (p *Portal) meCreateAccount(w http.ResponseWriter, r *http.Request) {
 		p.meRenderProfile(w, r, v, "account")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
 	p.redirect(w, r, "/accounts/"+url.PathEscape(id)+"/profile",
 		fmt.Sprintf("The business account %s is created; you are its account admin.", company.Name))
 }
@@ -174,7 +172,7 @@ func (p *Portal) meSecurity(w http.ResponseWriter, r *http.Request) {
 // meRenderSecurity renders /me/security; failed names the form whose
 // problem is shown ("password", "token" or "revoke").
 func (p *Portal) meRenderSecurity(w http.ResponseWriter, r *http.Request, v *View, failed string) {
-	acctContext(r, v)
+	acctContext(v)
 	v.Page = meView{Failed: failed}
 	p.render(w, r, "account-security.html", v)
 }
@@ -216,7 +214,7 @@ func (p *Portal) meIssueToken(w http.ResponseWriter, r *http.Request) {
 		p.meRenderSecurity(w, r, v, "token")
 		return
 	}
-	acctContext(r, v)
+	acctContext(v)
 	v.Title = "Your new API token"
 	v.Page = meView{Token: res.Token, Name: strings.TrimSpace(name)}
 	v.Status = http.StatusCreated

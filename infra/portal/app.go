@@ -28,20 +28,20 @@ const positionCookie = "seatledger_seen"
 var errSignIn = errors.New("portal: sign-in required")
 
 // viewer is who the browser's session signs in, with the position of its
-// last write. A cookie that names no live session is dropped (as the API
-// does) and errSignIn returned.
-func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer, error) {
+// last write, and the session. A cookie that names no live session is
+// dropped (as the API does) and errSignIn returned.
+func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer, session.Session, error) {
 	c, err := r.Cookie(httpapi.SessionCookie)
 	if err != nil || c.Value == "" {
-		return queries.Viewer{}, errSignIn
+		return queries.Viewer{}, session.Session{}, errSignIn
 	}
 	sess, err := p.session(r, c.Value)
 	if errors.Is(err, session.ErrNoSession) {
 		dropSessionCookie(w, r, p.cfg.SecureCookies)
-		return queries.Viewer{}, errSignIn
+		return queries.Viewer{}, session.Session{}, errSignIn
 	}
 	if err != nil {
-		return queries.Viewer{}, err
+		return queries.Viewer{}, session.Session{}, err
 	}
 	v := queries.Viewer{Actor: event.Actor{Kind: event.ActorPerson, ID: sess.PersonID}}
 	if c, err := r.Cookie(positionCookie); err == nil {
@@ -49,7 +49,7 @@ func (p *Portal) viewer(w http.ResponseWriter, r *http.Request) (queries.Viewer,
 			v.MinPosition = c.Value
 		}
 	}
-	return v, nil
+	return v, sess, nil
 }
 
 // sessionKey is the request context's key of the session checkCSRF

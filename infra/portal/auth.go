@@ -58,31 +58,32 @@ func (p *Portal) signUp(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "signup.html", v)
 		return
 	}
-	if !p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password")}) {
+	if _, ok := p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password")}); !ok {
 		p.redirect(w, r, "/signin", "Your account is created; sign in.")
 		return
 	}
 	p.redirect(w, r, "/", "Welcome! We have sent you a mail to verify your address.")
 }
 
-// signInAs opens a session with the credentials and gives the browser its
-// cookie; on a problem it records it in v and returns false.
-func (p *Portal) signInAs(w http.ResponseWriter, r *http.Request, v *View, c access.Credentials) bool {
+// signInAs opens a session with the credentials, gives the browser its
+// cookie and returns the person signed in; on a problem it records it in
+// v and returns false.
+func (p *Portal) signInAs(w http.ResponseWriter, r *http.Request, v *View, c access.Credentials) (string, bool) {
 	in, err := p.cfg.Access.SignIn(r.Context(), httpapi.ClientAddr(r), c)
 	if err != nil {
 		v.fail(err)
-		return false
+		return "", false
 	}
 	httpapi.SetSessionCookie(w, in.Cookie, in.Session, p.cfg.SecureCookies)
 	p.cfg.Logger.InfoContext(r.Context(), "signed in", "request_id", httpapi.RequestID(r.Context()), "person_id", in.PersonID, "keep_signed_in", c.KeepSignedIn)
-	return true
+	return in.PersonID, true
 }
 
 // formMeta is the metadata of a form anyone may send: its actor is the
 // signed-in person, if any, else access.Anonymous, as in the API.
 func (p *Portal) formMeta(w http.ResponseWriter, r *http.Request) commands.Meta {
 	actor := access.Anonymous
-	if viewer, err := p.viewer(w, r); err == nil {
+	if viewer, _, err := p.viewer(w, r); err == nil {
 		actor = viewer.Actor
 	}
 	return commands.Meta{Actor: actor, CorrelationID: httpapi.RequestID(r.Context())}
@@ -95,11 +96,12 @@ func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) signInForm(w http.ResponseWriter, r *http.Request) {
 	v := p.anonymous(w, r, "Sign in")
 	f := v.Form
-	if !p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password"), KeepSignedIn: f.Get("keep_signed_in") != ""}) {
+	person, ok := p.signInAs(w, r, v, access.Credentials{Email: f.Get("email"), Password: f.Get("password"), KeepSignedIn: f.Get("keep_signed_in") != ""})
+	if !ok {
 		p.render(w, r, "signin.html", v)
 		return
 	}
-	p.redirect(w, r, safeNext(f.Get("next")), "")
+	p.redirect(w, r, p.landing(r.Context(), person, f.Get("next")), "")
 }
 
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {

@@ -206,9 +206,7 @@ func (p *Portal) historyContext(r *http.Request, v *View, kind, id string) (labe
 		}
 	}
 	if account == "" {
-		if c, err := r.Cookie(accountCookie); err == nil {
-			account = c.Value
-		}
+		account = v.lastAccount
 	}
 	if !v.setAccount(account) {
 		v.setAccount(v.Me.PersonalAccountID)

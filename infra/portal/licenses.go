@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,6 +81,9 @@ type registerView struct {
 	// AdminAccounts are the business accounts the person may register to
 	// instead of creating one.
 	AdminAccounts []queries.AccountSummary
+	// Yours is set when the key is already registered to another of the
+	// person's accounts: the page links to its subscription there.
+	Yours *commands.KeyAlreadyYoursError
 }
 
 func (p *Portal) registerKeyPage(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +91,7 @@ func (p *Portal) registerKeyPage(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	p.renderRegister(w, r, v, false)
+	p.renderRegister(w, r, v, registerView{})
 }
 
 // registerKey registers the key to the page's account when it is a
@@ -121,20 +125,17 @@ func (p *Portal) registerKey(w http.ResponseWriter, r *http.Request) {
 	res, err := p.cfg.Commands.Subscriptions.RegisterKey(r.Context(), v.meta(r), cmd)
 	if err != nil {
 		v.fail(err)
-		company := companyStep
+		page := registerView{Company: companyStep}
 		if !companyStep && !v.IsBusiness() && namesCompany(v.Problem) {
 			// The key is fine; the business details are what is missing.
-			company = true
+			page.Company = true
 			v.Problem, v.Status = nil, 0
 		}
-		p.renderRegister(w, r, v, company)
+		errors.As(err, &page.Yours)
+		p.renderRegister(w, r, v, page)
 		return
 	}
 	p.wrote(w, res.AppendResult)
-	if res.AccountID != "" {
-		http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: res.AccountID, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
-			SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-	}
 	flash := "Your key is registered."
 	if res.AccountCreated {
 		flash = "Your key is registered to your new business account " + f.Get("company.name") + "."
@@ -155,10 +156,9 @@ func namesCompany(pr *httpapi.Problem) bool {
 	return false
 }
 
-func (p *Portal) renderRegister(w http.ResponseWriter, r *http.Request, v *View, company bool) {
-	page := registerView{Company: company}
-	for _, a := range v.Accounts {
-		if a.Kind == "business" && a.Role == account.RoleAdmin.String() && a.Status == "active" {
+func (p *Portal) renderRegister(w http.ResponseWriter, r *http.Request, v *View, page registerView) {
+	for _, a := range v.BusinessAccounts() {
+		if a.Role == account.RoleAdmin.String() {
 			page.AdminAccounts = append(page.AdminAccounts, a)
 		}
 	}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,13 +9,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/domain/account"
+	"seatledger/domain/event"
 	"seatledger/infra/httpapi"
 	"seatledger/queries"
 )
-
-// accountCookie remembers the account the person last switched to, so
-// that "/" opens its dashboard.
-const accountCookie = "seatledger_account"
 
 // page starts a signed-in page: it reads who is signed in and the
 // accounts they may switch between. When nobody is, it sends the browser
@@ -26,7 +24,7 @@ func (p *Portal) page(w http.ResponseWriter, r *http.Request, title, nav string)
 		p.signIn(w, r)
 		return nil
 	}
-	viewer, err := p.viewer(w, r)
+	viewer, sess, err := p.viewer(w, r)
 	var me queries.Me
 	if err == nil {
 		me, err = p.cfg.Queries.Me(r.Context(), viewer)
@@ -38,7 +36,7 @@ func (p *Portal) page(w http.ResponseWriter, r *http.Request, title, nav string)
 		p.fail(w, r, v, err)
 		return nil
 	}
-	v.viewer, v.Me = viewer, &me
+	v.viewer, v.Me, v.lastAccount = viewer, &me, sess.LastAccount
 	v.Flash = p.takeFlash(w, r)
 	if r.Method == http.MethodPost {
 		v.Form = r.PostForm
@@ -79,6 +77,18 @@ func (v *View) IsAdmin() bool {
 	return v.Account != nil && v.Account.Role == account.RoleAdmin.String()
 }
 
+// BusinessAccounts are the business accounts the person is an active
+// member of, by company name.
+func (v *View) BusinessAccounts() []queries.AccountSummary {
+	var out []queries.AccountSummary
+	for _, a := range v.Accounts {
+		if a.Kind == "business" && a.Status == "active" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // IsBusiness reports whether the page's account is a business account.
 func (v *View) IsBusiness() bool { return v.Account != nil && v.Account.Kind == "business" }
 
@@ -98,21 +108,58 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *View, err error
 	p.render(w, r, "error.html", v)
 }
 
-// home opens the dashboard of the account last switched to (or the
-// personal account); signed-out browsers go to sign in.
+// home opens the dashboard of the account the person lands on
+// (queries.LandingAccount: the one used last, else the only business
+// account, else the personal one); signed-out browsers go to sign in.
 func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "", "")
 	if v == nil {
 		return
 	}
-	id := v.Me.PersonalAccountID
-	if c, err := r.Cookie(accountCookie); err == nil && v.setAccount(c.Value) {
-		id = c.Value
-	}
+	id := queries.LandingAccount(v.Accounts, v.lastAccount)
 	p.redirect(w, r, "/accounts/"+url.PathEscape(id), v.Flash) // the message is for the page after
 }
 
-// switchAccount is the header's account switcher (a GET form).
+// landing is where a person who has just signed in is sent: to next, the
+// page they were asked to sign in for, when it names one of this portal's
+// pages other than "/"; else to the dashboard of the account they land on
+// (queries.Reads.Landing). The sign-in forms call it for their redirect.
+// When the decision cannot be read, "/" makes it again (and shows the
+// error if it persists).
+func (p *Portal) landing(ctx context.Context, personID, next string) string {
+	if target := safeNext(next); target != "/" {
+		return target
+	}
+	last, err := p.cfg.Sessions.LastAccount(ctx, personID)
+	var id string
+	if err == nil {
+		id, err = p.cfg.Queries.Landing(ctx, queries.Viewer{Actor: event.Actor{Kind: event.ActorPerson, ID: personID}}, last)
+	}
+	if err != nil {
+		p.cfg.Logger.WarnContext(ctx, "portal: the account to land on could not be read", "error", err, "request_id", httpapi.RequestID(ctx))
+		return "/"
+	}
+	return "/accounts/" + url.PathEscape(id)
+}
+
+// rememberAccount records the account of a page shown to its person as
+// the one they used last (where their next sign-in lands), when it is
+// not already. A failure is logged: the page is shown all the same.
+func (p *Portal) rememberAccount(r *http.Request, v *View) {
+	if v.Me == nil || v.AccountID == "" || v.AccountID == v.lastAccount || v.framed || v.Status >= http.StatusMultipleChoices {
+		return
+	}
+	if err := p.cfg.Sessions.RememberAccount(r.Context(), v.Me.PersonID, v.AccountID); err != nil {
+		p.cfg.Logger.WarnContext(r.Context(), "portal: the account used could not be remembered", "error", err,
+			"request_id", httpapi.RequestID(r.Context()))
+		return
+	}
+	v.lastAccount = v.AccountID
+}
+
+// switchAccount is the header's account switcher (a GET form). The
+// account's dashboard, like any page of it, is remembered as the one used
+// last (rememberAccount).
 func (p *Portal) switchAccount(w http.ResponseWriter, r *http.Request) {
 	v := p.page(w, r, "", "")
 	if v == nil {
@@ -123,7 +170,5 @@ func (p *Portal) switchAccount(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, v, &httpapi.Problem{Status: http.StatusForbidden, Title: "Forbidden", Detail: "you cannot switch to that account"})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: accountCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
 	p.redirect(w, r, "/accounts/"+url.PathEscape(id), v.Flash)
 }

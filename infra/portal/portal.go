@@ -75,11 +75,16 @@ type Config struct {
 	Sessions Sessions
 }
 
-// Sessions looks up browser sessions (*session.Store).
+// Sessions looks up browser sessions and remembers the account each
+// person last used (*session.Store).
 type Sessions interface {
 	// Lookup returns the live session of a cookie's value, or an error
 	// matching session.ErrNoSession.
 	Lookup(ctx context.Context, value string) (session.Session, error)
+	// LastAccount returns the account person last used, or "".
+	LastAccount(ctx context.Context, personID string) (string, error)
+	// RememberAccount records the account person last used.
+	RememberAccount(ctx context.Context, personID, accountID string) error
 }
 
 // Portal is the portal's http.Handler.

@@ -57,6 +57,13 @@ type View struct {
 	// placed are the fields that show the problem's reasons next to
 	// themselves (set by Unplaced).
 	placed []string
+	// lastAccount is the account the person used last (their session's
+	// LastAccount), "" when none is remembered.
+	lastAccount string
+	// framed: the page is the person's own, shown in an account's header
+	// and menu without being about the account (acctContext), so showing
+	// it is no use of the account.
+	framed bool
 }
 
 // fail records a failed call: a problem is shown as it is, any other
@@ -344,6 +351,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, page string, v *
 		http.Error(w, "the page could not be rendered; quote the request ID "+httpapi.RequestID(r.Context()), http.StatusInternalServerError)
 		return
 	}
+	p.rememberAccount(r, v)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

@@ -39,7 +39,10 @@ type Session struct {
 	PersonID   string
 	ExpiresAt  time.Time
 	Persistent bool
-	idHash     string
+	// LastAccount is the account the person last used in the portal,
+	// on any browser (RememberAccount), or "".
+	LastAccount string
+	idHash      string
 }
 
 // Store keeps sessions.
@@ -84,8 +87,10 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 	sess := Session{idHash: hashID(id)}
 	var exp, seen int64
 	var persistent int
-	err := s.db.SelectRow(ctx, `SELECT person_id, expires_at, last_seen_at, persistent FROM sessions WHERE id_hash = ?`, sess.idHash).
-		Scan(&sess.PersonID, &exp, &seen, &persistent)
+	var last sql.NullString
+	err := s.db.SelectRow(ctx, `SELECT s.person_id, s.expires_at, s.last_seen_at, s.persistent, l.account_id
+		FROM sessions s LEFT JOIN last_accounts l ON l.person_id = s.person_id WHERE s.id_hash = ?`, sess.idHash).
+		Scan(&sess.PersonID, &exp, &seen, &persistent, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNoSession
 	}
@@ -93,7 +98,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 		return Session{}, fmt.Errorf("session: lookup: %w", err)
 	}
 	now := s.clock.Now()
-	sess.ExpiresAt, sess.Persistent = time.UnixMicro(exp).UTC(), persistent == 1
+	sess.ExpiresAt, sess.Persistent, sess.LastAccount = time.UnixMicro(exp).UTC(), persistent == 1, last.String
 	if !now.Before(sess.ExpiresAt) {
 		return Session{}, ErrNoSession
 	}
@@ -107,6 +112,34 @@ func (s *Store) Lookup(ctx context.Context, id string) (Session, error) {
 		}
 	}
 	return sess, nil
+}
+
+// RememberAccount records accountID as the account person last used in
+// the portal: where it opens after their next sign-in, on any browser.
+// (A preference of the portal, kept beside the sessions rather than in
+// the ledger's log: see migrations/*/00016_last_accounts.sql.)
+func (s *Store) RememberAccount(ctx context.Context, personID, accountID string) error {
+	err := s.db.Write(ctx, `INSERT INTO last_accounts (person_id, account_id, used_at) VALUES (?, ?, ?)
+		ON CONFLICT (person_id) DO UPDATE SET account_id = excluded.account_id, used_at = excluded.used_at`,
+		personID, accountID, s.clock.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("session: remember the account of %s: %w", personID, err)
+	}
+	return nil
+}
+
+// LastAccount returns the account person last used in the portal, or ""
+// when none is remembered.
+func (s *Store) LastAccount(ctx context.Context, personID string) (string, error) {
+	var id string
+	err := s.db.SelectRow(ctx, `SELECT account_id FROM last_accounts WHERE person_id = ?`, personID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("session: the last account of %s: %w", personID, err)
+	}
+	return id, nil
 }
 
 // Delete ends the session of a cookie's value (sign-out).

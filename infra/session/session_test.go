@@ -71,3 +71,46 @@ func TestSessions_MEM1(t *testing.T) {
 		}
 	})
 }
+
+// Rule MEM-2: the account a person last used is remembered per person,
+// not per session: a session signed in later, on any browser, and one
+// already open both see the latest; another person's is their own.
+func TestSessions_remember_the_last_account_per_person_MEM2(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		ctx := context.Background()
+		s := session.New(sqldbtest.Open(t, target), clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)))
+		open, _, err := s.Create(ctx, "ada", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastAccount(ctx, "ada"); err != nil || got != "" {
+			t.Fatalf("a person who used no account yet: %q, %v", got, err)
+		}
+		if got, err := s.Lookup(ctx, open); err != nil || got.LastAccount != "" {
+			t.Fatalf("lookup before any account was used: %+v, %v", got, err)
+		}
+		for _, acc := range []string{"acme", "beta"} {
+			if err := s.RememberAccount(ctx, "ada", acc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RememberAccount(ctx, "bob", "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastAccount(ctx, "ada"); err != nil || got != "beta" {
+			t.Fatalf("LastAccount = %q, %v; want the latest, beta", got, err)
+		}
+		later, _, _ := s.Create(ctx, "ada", true)
+		for _, c := range []string{open, later} {
+			if got, err := s.Lookup(ctx, c); err != nil || got.LastAccount != "beta" || got.PersonID != "ada" {
+				t.Errorf("lookup = %+v, %v; want ada's last account, beta", got, err)
+			}
+		}
+		if err := s.Delete(ctx, open); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastAccount(ctx, "ada"); err != nil || got != "beta" {
+			t.Errorf("signing out forgot the account: %q, %v", got, err)
+		}
+	})
+}
