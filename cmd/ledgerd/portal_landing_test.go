@@ -140,7 +140,7 @@ func TestPortal_register_key_of_ones_own_account_KEY2_MEM2(t *testing.T) {
 	for _, from := range []string{personal, "/accounts/" + beta} {
 		ada.Get(from+"/register-key").Want(200, "Register key")
 		ada.Post(from+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`,
-			"the key is already registered to your business account Acme GmbH",
+			"is already registered to your business account Acme GmbH",
 			`href="/subscriptions/`+sub+`">Open the subscription in Acme GmbH</a>`)
 		if strings.Contains(ada.HTML, "<dialog") || strings.Contains(ada.HTML, "another business account") {
 			t.Errorf("%s: Ada's own key is answered as a stranger's:\n%s", from, ada.HTML)
@@ -149,7 +149,7 @@ func TestPortal_register_key_of_ones_own_account_KEY2_MEM2(t *testing.T) {
 	ada.Get("/subscriptions/"+sub).Want(200, "License keys", `href="/accounts/`+acme+`/farms"`)
 
 	bob := signUpPage(t, m, "Bob", "bob@example.com")
-	bob.Post(bob.URL+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`, "the key is registered to another business account")
+	bob.Post(bob.URL+"/register-key", url.Values{"key": {key}}).Want(409, `id="e-key"`, "is registered to another business account")
 	for _, secret := range []string{"Acme", acme, sub, "/subscriptions/"} {
 		if strings.Contains(bob.HTML, secret) {
 			t.Errorf("a stranger's refusal shows %q:\n%s", secret, bob.HTML)
@@ -193,7 +193,7 @@ func TestPortalBrowser_returning_admin_lands_on_her_business_account_MEM2_KEY2(t
 	// The refusal is answered 409, which Chromium logs as a failed load.
 	allowConsole(b.ctx, "status of 409 (Conflict) "+b.base+"/accounts/"+personal+"/register-key")
 	b.press("Register")
-	b.see("the key is already registered to your business account Acme GmbH")
+	b.see("is already registered to your business account Acme GmbH")
 	b.shot("register-own-key")
 	b.press("Open the subscription in Acme GmbH")
 	b.at("/subscriptions/" + sub)
