@@ -31,20 +31,31 @@ func (q *Reads) History(ctx context.Context, v Viewer, kind EntityKind, id strin
 	if err := q.authorizeAudit(ctx, v.Actor, kind, id); err != nil {
 		return HistoryPage{}, err
 	}
+	hq, err := parseHistoryRequest(req)
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	return q.audit.History(ctx, kind, id, hq)
+}
+
+// parseHistoryRequest reads a page of history as the client asked for it
+// (an *InputError naming as_of, after or limit when one is not what it
+// must be); a limit it does not give is 0.
+func parseHistoryRequest(req HistoryRequest) (HistoryQuery, error) {
 	hq := HistoryQuery{Field: req.Field}
 	var err error
 	if hq.AsOf, err = ParseAsOf(req.AsOf); err != nil {
-		return HistoryPage{}, &InputError{Field: "as_of", Kind: ErrInvalidAuditQuery, Err: err}
+		return hq, &InputError{Field: "as_of", Kind: ErrInvalidAuditQuery, Err: err}
 	}
 	if req.After != "" {
 		if hq.After, err = strconv.ParseUint(req.After, 10, 64); err != nil {
-			return HistoryPage{}, invalidInput("after", ErrInvalidFilter, "after must be a log position (a whole number), not %q", req.After)
+			return hq, invalidInput("after", ErrInvalidFilter, "after must be a log position (a whole number), not %q", req.After)
 		}
 	}
 	if hq.Limit, err = parseLimit(req.Limit, 1000); err != nil {
-		return HistoryPage{}, invalidInput("limit", ErrInvalidFilter, "limit must be a whole number from 1 to 1000, not %q", req.Limit)
+		return hq, invalidInput("limit", ErrInvalidFilter, "limit must be a whole number from 1 to 1000, not %q", req.Limit)
 	}
-	return q.audit.History(ctx, kind, id, hq)
+	return hq, nil
 }
 
 // EntityState is the use case of an entity's state as of a point of the

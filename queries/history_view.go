@@ -1,0 +1,312 @@
+package queries
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"seatledger/domain/event"
+)
+
+// The history for people (rule X-1, issue 20): the same events as
+// History, told as a person reads them. The portal's history panel and
+// `ledger history` both show this view; the raw events stay one toggle
+// (or flag) away, and the API serves them unchanged.
+//
+// What the view leaves out, and why:
+//   - IDs, digests and secrets' hints: a key, an installation, a member or
+//     an account is named (HistoryNames); what cannot be named is left
+//     out or called by its kind ("a license key"), never by its ID;
+//   - changes that change nothing a person sees (null → null, "" → null,
+//     a container whose fields are listed themselves), zero values of a
+//     field that had none (an entity's creation), and the fields that
+//     only repeat the event's own time (last report, bound at);
+//   - the command and correlation: the why of an auditor, in the raw view.
+//
+// A run of events that say the same with no change (a farm's overuse
+// re-checked every 20 minutes, USE-4) is one entry that counts them.
+
+// HistoryView is a page of an entity's history as people read it, oldest
+// first.
+type HistoryView struct {
+	Entries []HistoryEntry
+	// NextAfter is the cursor of the next page (a log position, as
+	// HistoryPage's); 0 when this is the last.
+	NextAfter uint64
+}
+
+// HistoryEntry is one event, or a run of events that say the same, as
+// people read it.
+type HistoryEntry struct {
+	// What happened ("Seats added"), and who did it (X-1): a person's
+	// name, the farm's or proxy server's name, "Support" for the back
+	// office, "the ledger" for its own processes.
+	What, Who string
+	// At is when it happened (the event's effective time, X-6); Until the
+	// last event's of a run.
+	At, Until time.Time
+	// Count is how many events the entry stands for: 1, or more for a run.
+	Count int
+	// Note is the reason the actor gave (a role change's note), if any.
+	Note string
+	// Changes are the fields the event changed, labelled.
+	Changes []HistoryChange
+	// last is the log position of the entry's last event: the cursor of
+	// the page that ends with it.
+	last uint64
+}
+
+// HistoryChange is one field an event changed, as people read it: a
+// label and the values before and after ("": none).
+type HistoryChange struct {
+	Label, From, To string
+}
+
+// Values renders the change without its label: "10 → 15", or the new
+// value alone when there was none before, or "rack 4 → none".
+func (c HistoryChange) Values() string {
+	switch {
+	case c.From == "":
+		return c.To
+	case c.To == "":
+		return c.From + " → none"
+	}
+	return c.From + " → " + c.To
+}
+
+// String renders the change as "Label: values".
+func (c HistoryChange) String() string { return c.Label + ": " + c.Values() }
+
+// HistoryTimeLayout is how the view's times read: "9 Mar 2026 10:20 UTC".
+const HistoryTimeLayout = "2 Jan 2006 15:04 MST"
+
+// When says when the entry happened: its time, or for a run how many
+// times and from when to when.
+func (e HistoryEntry) When() string {
+	at := e.At.UTC().Format(HistoryTimeLayout)
+	if e.Count <= 1 {
+		return at
+	}
+	return strconv.Itoa(e.Count) + " times, " + at + " – " + e.Until.UTC().Format(HistoryTimeLayout)
+}
+
+// Times says how often a run happened and until when ("3 times, until
+// 9 Mar 2026 11:00 UTC"); "" for a single event.
+func (e HistoryEntry) Times() string {
+	if e.Count <= 1 {
+		return ""
+	}
+	return strconv.Itoa(e.Count) + " times, until " + e.Until.UTC().Format(HistoryTimeLayout)
+}
+
+// Merge folds next into e when both say the same and change nothing (a
+// run); it reports whether it did.
+func (e HistoryEntry) Merge(next HistoryEntry) (HistoryEntry, bool) {
+	if e.What != next.What || e.Who != next.Who || e.Note != "" || next.Note != "" || len(e.Changes) > 0 || len(next.Changes) > 0 {
+		return e, false
+	}
+	e.Count += next.Count
+	e.Until, e.last = next.Until, next.last
+	return e, true
+}
+
+// Last is the log position of the entry's last event.
+func (e HistoryEntry) Last() uint64 { return e.last }
+
+// HistoryView is the use case of an entity's history as people read it:
+// authorized and read as History (req.Limit counts entries here, default
+// 20), with the viewer named "(you)".
+func (q *Reads) HistoryView(ctx context.Context, v Viewer, kind EntityKind, id string, req HistoryRequest) (HistoryView, error) {
+	if err := q.authorizeAudit(ctx, v.Actor, kind, id); err != nil {
+		return HistoryView{}, err
+	}
+	hq, err := parseHistoryRequest(req)
+	if err != nil {
+		return HistoryView{}, err
+	}
+	if hq.Limit == 0 {
+		hq.Limit = DefaultHistoryEntries
+	}
+	var me string
+	if v.Actor.Kind == event.ActorPerson {
+		me = v.Actor.ID
+	}
+	return q.audit.HistoryView(ctx, q.db, kind, id, hq, me)
+}
+
+// DefaultHistoryEntries is how many entries a page of the view has when
+// the caller does not say.
+const DefaultHistoryEntries = 20
+
+// historyViewBatch is how many events the view reads at a time, and
+// historyViewEvents how many at most for one page: a run of a year's
+// re-checks is counted a few hundred events per page, so that no page
+// costs more than that.
+const (
+	historyViewBatch  = 100
+	historyViewEvents = 500
+)
+
+// HistoryView returns a page of entity kind/id's history as people read
+// it: up to q.Limit entries (1–1000), from the events after q.After
+// within q.AsOf and q.Field, named from the read store db (the person
+// me, if any, as "(you)").
+func (a *Audit) HistoryView(ctx context.Context, db DB, kind EntityKind, id string, q HistoryQuery, me string) (HistoryView, error) {
+	entries := q.Limit
+	if entries < 1 || entries > 1000 {
+		return HistoryView{}, invalidAudit("limit %d (1–1000)", entries)
+	}
+	// Read until one entry more than asked shows (the last asked-for run
+	// is then complete), the history ends, or the page's bound of events.
+	var all HistoryPage
+	q.Limit = historyViewBatch
+	for read := 0; read < historyViewEvents; read += historyViewBatch {
+		page, err := a.History(ctx, kind, id, q)
+		if err != nil {
+			return HistoryView{}, err
+		}
+		all.Kind, all.ID = page.Kind, page.ID
+		all.Events = append(all.Events, page.Events...)
+		all.NextAfter = page.NextAfter
+		if page.NextAfter == 0 || countEntries(all.Events) > entries {
+			break
+		}
+		q.After = page.NextAfter
+	}
+	names, err := NameHistory(ctx, db, all)
+	if err != nil {
+		return HistoryView{}, err
+	}
+	names.Me = me
+	view := DescribeHistory(all, names)
+	if len(view.Entries) > entries {
+		view.NextAfter = view.Entries[entries-1].last
+		view.Entries = view.Entries[:entries]
+	}
+	return view, nil
+}
+
+// countEntries is an upper bound of the entries events make: one per
+// event of another type than the one before.
+func countEntries(evs []AuditEvent) int {
+	n := 0
+	for i, ev := range evs {
+		if i == 0 || ev.Type != evs[i-1].Type || ev.Actor != evs[i-1].Actor || len(ev.Changes) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// DescribeHistory tells page as people read it, with names.
+func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
+	names.learn(page)
+	view := HistoryView{Entries: []HistoryEntry{}, NextAfter: page.NextAfter}
+	for _, ev := range page.Events {
+		at := ev.EffectiveAt
+		if at.IsZero() {
+			at = ev.RecordedAt
+		}
+		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev.Actor), At: at, Until: at, Count: 1,
+			Note: noteOf(ev.Data), Changes: describeChanges(page.Kind, ev, names), last: ev.Position}
+		if n := len(view.Entries); n > 0 {
+			if merged, ok := view.Entries[n-1].Merge(entry); ok {
+				view.Entries[n-1] = merged
+				continue
+			}
+		}
+		view.Entries = append(view.Entries, entry)
+	}
+	return view
+}
+
+// noteOf is the note an event's payload carries, if any.
+func noteOf(data json.RawMessage) string {
+	var p struct {
+		Note string `json:"note"`
+	}
+	if json.Unmarshal(data, &p) != nil {
+		return ""
+	}
+	return p.Note
+}
+
+// describeChanges labels the changes of ev to an entity of kind, in the
+// order people read them, leaving out what people need not see (see the
+// notes at the top of this file).
+func describeChanges(kind EntityKind, ev AuditEvent, names HistoryNames) []HistoryChange {
+	created := ev.Version == 1
+	removed := removedParts(kind, ev.Changes)
+	type described struct {
+		at     fieldAt
+		change HistoryChange
+	}
+	var out []described
+	seen := map[string]bool{}
+	for _, ch := range ev.Changes {
+		f, ok := lookupField(kind, ch.Field, names)
+		if !ok {
+			continue
+		}
+		if f.part != "" && removed[f.part] {
+			if !seen[f.part] {
+				seen[f.part] = true
+				out = append(out, described{f, HistoryChange{Label: f.partLabel, To: "removed"}})
+			}
+			continue
+		}
+		from, fromZero := f.spec.render(ch.From, f.last, names)
+		to, toZero := f.spec.render(ch.To, f.last, names)
+		// A zero value where there was none is no value: a new entity's
+		// zeros, and a number that counts nothing yet (a grace's quota).
+		if isNull(ch.From) || fromZero && (created || f.spec.kind == vNumber && !f.spec.counts) {
+			from = ""
+			if toZero {
+				continue // nothing became nothing
+			}
+		}
+		if from == to || f.spec.sameAsPart && from == "" && to == f.partName {
+			continue // no change to see, or a new part's name: its label says it
+		}
+		out = append(out, described{f, HistoryChange{Label: f.label, From: from, To: to}})
+	}
+	slices.SortStableFunc(out, func(a, b described) int {
+		return cmp.Or(cmp.Compare(a.at.group, b.at.group), strings.Compare(a.at.part, b.at.part), cmp.Compare(a.at.rank, b.at.rank))
+	})
+	changes := make([]HistoryChange, len(out))
+	for i, d := range out {
+		changes[i] = d.change
+	}
+	return changes
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+// decode reads a JSON value with its numbers as json.Number.
+func decode(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// humanize turns a stable name into words: "deactivation_pending" →
+// "Deactivation pending".
+func humanize(s string) string {
+	s = strings.NewReplacer("_", " ", ".", " ").Replace(s)
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
