@@ -210,8 +210,9 @@ func buyKey(t *testing.T, m *Main, order string, seats int) string {
 
 // Sign up → register a key (with the business details it asks for) →
 // create a sublicense → a farm activated by `ledger farm` appears → export
-// the list as CSV → deactivate the farm. On SQLite and PostgreSQL (rules
-// MEM-1, KEY-2, KEY-3, KEY-4, INST-1, INST-3, ACT-7).
+// the list as CSV → deactivate the farm → its history, for people and raw.
+// On SQLite and PostgreSQL (rules MEM-1, KEY-2, KEY-3, KEY-4, INST-1,
+// INST-3, ACT-7, X-1).
 func TestPortalBrowser_key_sublicense_farm_journey_KEY2_KEY3_INST1_INST3_ACT7(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		m, _ := peopleServer(t, target)
@@ -290,6 +291,10 @@ func TestPortalBrowser_key_sublicense_farm_journey_KEY2_KEY3_INST1_INST3_ACT7(t 
 		b.at("/installations/")
 		b.see("Usage history")
 		b.shot("farm-details")
+
+		// X-1: the farm's history tells people who did what, by name; the
+		// raw events are one click away (issue 20).
+		b.historyPanel("history", "Activated", "farm Berlin farm", "installation.activated")
 	})
 }
 

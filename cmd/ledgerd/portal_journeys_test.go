@@ -228,7 +228,7 @@ func TestPortalBrowser_invite_join_promote_block_journey_MEM4_MEM5_MEM7(t *testi
 	// X-1: the account's history shows who changed Bob's role, from what
 	// to what, and the note she gave.
 	ada.open("/history/accounts/" + acc)
-	browse(t, ada.ctx, chromedp.WaitVisible(`//main//li[.//strong[normalize-space()="Account member role changed"]]//li[contains(., "member Bob Builder › role:") and contains(., "member → admin")]`))
+	browse(t, ada.ctx, chromedp.WaitVisible(`//main//li[.//strong[normalize-space()="Member's role changed"]]//li[contains(., "Member Bob Builder › Role:") and contains(., "Regular member → Account admin")]`))
 	ada.see("Note: runs IT now")
 	ada.checkPage()
 

@@ -247,9 +247,9 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 
 	// X-1, X-2: the history panel names who changed the quota, from what to what.
 	ada.Get("/history/keys/"+berlin).Want(200, `class="history-body"`, "History of license key Berlin office", "License key changed",
-		"Ada Tester (you)", "quota</span>: 3 → 5", "Back to license key Berlin office")
-	ada.Get("/history/subscriptions/"+sub+"?panel=1").Want(200, `class="history-body"`, "Subscription renewal turned on or off",
-		"auto_renew</span>: yes → no", "Subscription renamed", "Ada Tester (you)")
+		"Ada Tester (you)", "Seats</span>: 3 → 5", "Back to license key Berlin office")
+	ada.Get("/history/subscriptions/"+sub+"?panel=1").Want(200, `class="history-body"`, "Automatic renewal switched",
+		"Automatic renewal</span>: on → off", "Subscription renamed", "Display name</span>: Head office", "Ada Tester (you)")
 	ada.Get("/history/subscriptions/"+sub+"?limit=2").Want(200, "Later changes")
 	ada.Get("/history/bogus/" + sub).Want(404)
 
@@ -273,9 +273,9 @@ func TestPortalLicenses_details_keys_and_history_SUB2_SUB5_KEY3_KEY4_KEY5_KEY6_K
 		t.Error("a regular member who administers a sublicense only is offered to create keys")
 	}
 	bob.Post(K, url.Values{"name": {"Berlin office"}, "quota": {"4"}, "renew_with_subscription": {"on"}}).Want(200, "License key Berlin office is saved.")
-	bob.Get("/history/keys/"+berlin).Want(200, "quota</span>: 5 → 4", "bob Tester (you)")
+	bob.Get("/history/keys/"+berlin).Want(200, "Seats</span>: 5 → 4", "bob Tester (you)")
 	// X-1: to Ada, Bob is named too: the panel looks up the people of the page by ID.
-	ada.Get("/history/keys/"+berlin).Want(200, "quota</span>: 5 → 4", "bob Tester", "Ada Tester (you)")
+	ada.Get("/history/keys/"+berlin).Want(200, "Seats</span>: 5 → 4", "bob Tester", "Ada Tester (you)")
 
 	ada.Post(K+"/administrators/"+bobID+"/remove", nil).Want(200, "The license administrator is removed from this key.", "This key has no license administrators")
 	bob.Get(S)

@@ -222,7 +222,7 @@ func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
 		if product != "" && s.ProductID != product {
 			continue
 		}
-		row := subscriptionRow{SubscriptionSummary: s, Title: subscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period),
+		row := subscriptionRow{SubscriptionSummary: s, Title: queries.SubscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period),
 			Display: displayStatus(s.Status, s.End, now)}
 		for _, f := range subscriptionFilters {
 			if row.inFilter(f) {
@@ -263,21 +263,6 @@ func displayStatus(status string, end *time.Time, now time.Time) string {
 		return "expiring"
 	}
 	return "active"
-}
-
-// subscriptionTitle is the display name (SUB-5), or the product's
-// "… Subscription" until an admin names it.
-func subscriptionTitle(name, productName, productID, period string) string {
-	if name != "" {
-		return name
-	}
-	if productName == "" {
-		productName = productID
-	}
-	if period == "permanent" {
-		return productName + " Permanent License"
-	}
-	return productName + " Subscription"
 }
 
 // ---- subscription details ------------------------------------------------
@@ -368,7 +353,7 @@ func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *Vie
 	v.setAccount(s.AccountID)
 	page := &subscriptionView{ID: id, Base: portalSubscriptionPath(r), Orders: d.Orders, Seats: s.Seats, Sort: col, Dir: dir,
 		Sorts: keySorts, Dialog: dialog,
-		Sub: subscriptionTerms{Subscription: s, Title: subscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period)}}
+		Sub: subscriptionTerms{Subscription: s, Title: queries.SubscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period)}}
 	if v.Title == "" || dialog == "" {
 		v.Title = page.Sub.Title
 	}

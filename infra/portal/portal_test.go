@@ -6,14 +6,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 
 	"seatledger/commands"
-	"seatledger/domain/event"
 	"seatledger/infra/access"
 	"seatledger/infra/session"
 	"seatledger/queries"
@@ -142,22 +140,6 @@ func TestSafeNext_keeps_the_target_on_this_origin(t *testing.T) {
 		if got := base.ResolveReference(u); got.Host != "portal.example" || got.Scheme != "https" {
 			t.Errorf("safeNext(%q) leads to %s", in, got)
 		}
-	}
-}
-
-// the history panel names the people a page shows: who acted
-// (people, not the back office or the system) and the members whose
-// fields changed, each once.
-func TestHistoryPeople_are_the_actors_and_changed_members_X1(t *testing.T) {
-	person := func(id string) event.Actor { return event.Actor{Kind: event.ActorPerson, ID: id} }
-	page := queries.HistoryPage{Events: []queries.AuditEvent{
-		{Actor: person("p-ada"), Changes: []queries.FieldChange{{Field: "members.p-bob.role"}, {Field: "members.p-bob"}, {Field: "name"}}},
-		{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin"}},
-		{Actor: person("p-cyd")},
-		{Actor: person("p-ada")},
-	}}
-	if got, want := historyPeople(page), []string{"p-ada", "p-bob", "p-cyd"}; !slices.Equal(got, want) {
-		t.Fatalf("people %v, want %v", got, want)
 	}
 }
 
