@@ -26,7 +26,9 @@ func newHistoryCommand(a *app) *cobra.Command {
 		Use:   "history KIND ID",
 		Short: "Every event of an entity: who, when, why and what changed (X-1, X-2)",
 		Long: "Prints the history of a subscription, license key, installation, business account or person from the event log, " +
-			"oldest first: each event's log position, recorded time, actor, command and the fields of the entity it changed.\n" + kindsHelp + ".",
+			"oldest first: when, who (by name), what happened and the fields it changed, as people read them. " +
+			"--raw prints each event's log position, recorded time, actor, command, type and changed fields as stored; " +
+			"--json one JSON object per event, as the API serves them.\n" + kindsHelp + ".",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			audit, kind, q, done, err := openAudit(cmd, a, args)
@@ -37,6 +39,12 @@ func newHistoryCommand(a *app) *cobra.Command {
 			hq := queries.HistoryQuery{AsOf: q}
 			hq.Field, _ = cmd.Flags().GetString("field")
 			asJSON, _ := cmd.Flags().GetBool("json")
+			raw, _ := cmd.Flags().GetBool("raw")
+			if !asJSON && !raw {
+				// The read store the audit snapshots into holds the read
+				// models, which name what the history refers to.
+				return printHistoryView(cmd, a.stdout, audit, audit.Snapshots, kind, args[1], hq)
+			}
 			var out historyWriter = newHistoryTable(a.stdout)
 			if asJSON {
 				out = &historyJSON{enc: json.NewEncoder(a.stdout)}
@@ -62,8 +70,79 @@ func newHistoryCommand(a *app) *cobra.Command {
 	addStorageFlags(cmd.Flags())
 	cmd.Flags().String("as-of", "", "end the history at a log position, an RFC 3339 time or a date (the end of that day, UTC)")
 	cmd.Flags().String("field", "", "only the events that changed this field of the state (e.g. key.quota)")
-	cmd.Flags().Bool("json", false, "one JSON object per event instead of a table")
+	cmd.Flags().Bool("raw", false, "the events as stored: log position, actor and command, field paths and JSON values")
+	cmd.Flags().Bool("json", false, "one JSON object per event instead of a table (the raw events)")
 	return cmd
+}
+
+// printHistoryView prints the history for people (queries.HistoryView,
+// named from the read store db) as a table: when, who, what, and one row
+// per changed field. It reads a page at a time, so that a history of any
+// length prints in flat memory; a run of the same check that a page
+// boundary splits is joined again.
+func printHistoryView(cmd *cobra.Command, out io.Writer, audit *queries.Audit, db queries.DB, kind queries.EntityKind, id string, hq queries.HistoryQuery) error {
+	t := &historyTable{w: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+	fmt.Fprintln(t.w, "WHEN\tWHO\tWHAT\tCHANGES")
+	var held *queries.HistoryEntry
+	hq.Limit = 100
+	for {
+		view, err := audit.HistoryView(cmd.Context(), db, kind, id, hq, "")
+		if err != nil {
+			return auditError(err)
+		}
+		for _, e := range view.Entries {
+			if held != nil {
+				if merged, ok := held.Merge(e); ok {
+					held = &merged
+					continue
+				}
+				if err := t.entry(*held); err != nil {
+					return err
+				}
+			}
+			held = &e
+		}
+		if view.NextAfter == 0 {
+			break
+		}
+		hq.After = view.NextAfter
+	}
+	if held != nil {
+		if err := t.entry(*held); err != nil {
+			return err
+		}
+	}
+	return t.close()
+}
+
+// entry writes one entry of the history for people: its first change
+// beside it, the others (and the actor's note) on rows of their own.
+func (t *historyTable) entry(e queries.HistoryEntry) error {
+	what := e.What
+	if times := e.Times(); times != "" {
+		what += " (" + times + ")"
+	}
+	var rows []string
+	for _, c := range e.Changes {
+		rows = append(rows, c.String())
+	}
+	if e.Note != "" {
+		rows = append(rows, "Note: "+e.Note)
+	}
+	line := e.At.UTC().Format(queries.HistoryTimeLayout) + "\t" + e.Who + "\t" + what
+	for i, r := range rows {
+		if i > 0 {
+			line = "\t\t"
+		}
+		line += "\t" + r
+		if err := t.row(line); err != nil {
+			return err
+		}
+	}
+	if len(rows) == 0 {
+		return t.row(line)
+	}
+	return nil
 }
 
 func newStateCommand(a *app) *cobra.Command {
@@ -144,7 +223,12 @@ func newHistoryTable(out io.Writer) *historyTable {
 }
 
 func (t *historyTable) write(ev queries.AuditEvent) error {
-	fmt.Fprintf(t.w, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Position, formatTime(ev.RecordedAt), ev.Actor, ev.Command, ev.Type, changesLine(ev.Changes))
+	return t.row(fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", ev.Position, formatTime(ev.RecordedAt), ev.Actor, ev.Command, ev.Type, changesLine(ev.Changes)))
+}
+
+// row writes one row, and flushes every hundred.
+func (t *historyTable) row(line string) error {
+	fmt.Fprintln(t.w, line)
 	if t.rows++; t.rows%100 == 0 {
 		return t.w.Flush()
 	}
