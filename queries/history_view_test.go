@@ -361,3 +361,43 @@ func TestDescribeHistory_a_deleted_key_is_one_line_KEY6(t *testing.T) {
 		"License key changed · someone | A license key › Seats: 2 → 3",
 		"License key deleted · someone | Key Berlin: removed; Key Primary › Seats: 6 → 10")
 }
+
+// USE-1: a farm reports at least every 20 minutes; reports that change
+// nothing people see (only the report's own time) are one entry that
+// counts them, and a page reads as many events as its entries need, up
+// to its bound: here the page of 3 entries ends within the run, and the
+// next page goes on counting it.
+func TestHistoryView_counts_reports_that_change_nothing_seen_USE1(t *testing.T) {
+	l := newTestLog(t, sqldbtest.SQLite(t), projections.Licenses{}, projections.Installations{})
+	stream := installation.StreamID("inst-r")
+	l.Append(stream, farmActivated("inst-r", "Rome", "key-r", "s-r", "acc-1", 10, at(365*day)))
+	l.Append(stream, installation.UsageReported{Seats: 4, Quota: 10, ObservedAt: l.Clock.Now(), Current: true})
+	reports := make([]any, 150)
+	for i := range reports {
+		reports[i] = installation.UsageReported{Seats: 4, Quota: 10, ObservedAt: l.Clock.Now().Add(time.Duration(i) * time.Second), Current: true}
+	}
+	l.Append(stream, reports...)
+	l.Rebuild()
+	a := newAudit(l, 0)
+	ctx := context.Background()
+	first, err := a.HistoryView(ctx, l.DB, queries.KindInstallation, "inst-r", queries.HistoryQuery{Limit: 3}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lines(first)
+	if len(got) != 3 || got[1] != "Usage reported · the ledger | In use: 0 → 4; Peak usage: 0 → 4" ||
+		!strings.HasPrefix(got[2], "Usage reported · the ledger · ×") || first.NextAfter == 0 {
+		t.Fatalf("the first page: %q, next after %d", got, first.NextAfter)
+	}
+	counted := first.Entries[2].Count
+	if counted < 90 || counted >= 150 {
+		t.Errorf("the first page counts %d of the 150 reports", counted)
+	}
+	next, err := a.HistoryView(ctx, l.DB, queries.KindInstallation, "inst-r", queries.HistoryQuery{Limit: 3, After: first.NextAfter}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Entries) != 1 || next.Entries[0].Count != 150-counted || next.NextAfter != 0 {
+		t.Errorf("the next page: %q, next after %d", lines(next), next.NextAfter)
+	}
+}
