@@ -101,7 +101,6 @@ func (n *HistoryNames) learn(page HistoryPage) {
 	n.People, n.Keys, n.Invitations, n.Tokens = maps.Clone(n.People), maps.Clone(n.Keys), maps.Clone(n.Invitations), maps.Clone(n.Tokens)
 	n.Installations = maps.Clone(n.Installations)
 	learned := map[string]map[string]string{}
-	identity := map[string]string{}
 	put := func(set, id string, raw json.RawMessage) {
 		if s, ok := decode(raw).(string); ok && s != "" {
 			if learned[set] == nil {
@@ -112,9 +111,9 @@ func (n *HistoryNames) learn(page HistoryPage) {
 	}
 	for _, ev := range page.Events {
 		for _, ch := range ev.Changes {
+			head, rest, _ := strings.Cut(ch.Field, ".")
+			id, sub, _ := strings.Cut(rest, ".")
 			for _, raw := range []json.RawMessage{ch.From, ch.To} { // the to-value last: the latest name
-				head, rest, _ := strings.Cut(ch.Field, ".")
-				id, sub, _ := strings.Cut(rest, ".")
 				switch {
 				case page.Kind == KindSubscription && head == "keys" && sub == "name",
 					page.Kind == KindAccount && head == "invitations" && sub == "email",
@@ -125,13 +124,12 @@ func (n *HistoryNames) learn(page HistoryPage) {
 				case page.Kind == KindPerson && (ch.Field == "first_name" || ch.Field == "last_name"):
 					put("person", ch.Field, raw)
 				case page.Kind == KindInstallation && head == "identity":
-					if s, ok := decode(raw).(string); ok && s != "" {
-						identity[rest] = s
-					}
+					put("identity", rest, raw)
 				}
 			}
 		}
 	}
+	identity := learned["identity"]
 	fill := func(dst *map[string]string, src map[string]string) {
 		for id, name := range src {
 			if (*dst)[id] == "" {

@@ -116,9 +116,6 @@ func (e HistoryEntry) Merge(next HistoryEntry) (HistoryEntry, bool) {
 	return e, true
 }
 
-// Last is the log position of the entry's last event.
-func (e HistoryEntry) Last() uint64 { return e.last }
-
 // HistoryView is the use case of an entity's history as people read it:
 // authorized and read as History (req.Limit counts entries here, default
 // 20), with the viewer named "(you)".
@@ -240,9 +237,13 @@ func describeChanges(kind EntityKind, ev AuditEvent, names HistoryNames) []Histo
 	type described struct {
 		at     fieldAt
 		change HistoryChange
+		// partName: the new part's name, which its other changes' label
+		// already says.
+		partName bool
 	}
 	var out []described
 	seen := map[string]bool{}
+	told := map[string]bool{} // the parts other changes are listed of
 	for _, ch := range ev.Changes {
 		f, ok := lookupField(kind, ch.Field, names)
 		if !ok {
@@ -251,7 +252,7 @@ func describeChanges(kind EntityKind, ev AuditEvent, names HistoryNames) []Histo
 		if f.part != "" && removed[f.part] {
 			if !seen[f.part] {
 				seen[f.part] = true
-				out = append(out, described{f, HistoryChange{Label: f.partLabel, To: "removed"}})
+				out = append(out, described{at: f, change: HistoryChange{Label: f.partLabel, To: "removed"}})
 			}
 			continue
 		}
@@ -265,11 +266,16 @@ func describeChanges(kind EntityKind, ev AuditEvent, names HistoryNames) []Histo
 				continue // nothing became nothing
 			}
 		}
-		if from == to || f.spec.sameAsPart && from == "" && to == f.partName {
-			continue // no change to see, or a new part's name: its label says it
+		if from == to {
+			continue
 		}
-		out = append(out, described{f, HistoryChange{Label: f.label, From: from, To: to}})
+		name := f.spec.sameAsPart && from == "" && to == f.partName
+		if !name {
+			told[f.part] = true
+		}
+		out = append(out, described{f, HistoryChange{Label: f.label, From: from, To: to}, name})
 	}
+	out = slices.DeleteFunc(out, func(d described) bool { return d.partName && told[d.at.part] })
 	slices.SortStableFunc(out, func(a, b described) int {
 		return cmp.Or(cmp.Compare(a.at.group, b.at.group), strings.Compare(a.at.part, b.at.part), cmp.Compare(a.at.rank, b.at.rank))
 	})

@@ -401,3 +401,19 @@ func TestHistoryView_counts_reports_that_change_nothing_seen_USE1(t *testing.T) 
 		t.Errorf("the next page: %q, next after %d", lines(next), next.NextAfter)
 	}
 }
+
+// X-1: a new part's name is its other changes' label ("Key Berlin ›
+// Seats: 4"), so it is not listed again, unless it is all there is to
+// tell (an API token has a name only).
+func TestDescribeHistory_names_a_new_part_once_X1(t *testing.T) {
+	t.Parallel()
+	page := queries.HistoryPage{Kind: queries.KindPerson, ID: hvAda, Events: []queries.AuditEvent{
+		{Type: "person.api_token_issued", Version: 4, Actor: event.Actor{Kind: event.ActorPerson, ID: hvAda}, Changes: []queries.FieldChange{
+			change("tokens.tok-1.name", "null", `"e2e"`), change("tokens.tok-1.token_id", "null", `"tok-1"`)}},
+		{Type: "person.api_token_revoked", Version: 5, Actor: event.Actor{Kind: event.ActorPerson, ID: hvAda}, Changes: []queries.FieldChange{
+			change("tokens.tok-1.name", `"e2e"`, "null"), change("tokens.tok-1.token_id", `"tok-1"`, "null")}},
+	}}
+	wantLines(t, "the tokens", queries.DescribeHistory(page, queries.HistoryNames{People: map[string]string{hvAda: "Ada Lovelace"}, Me: hvAda}),
+		"API token created · Ada Lovelace (you) | API token e2e › Name: e2e",
+		"API token revoked · Ada Lovelace (you) | API token e2e: removed")
+}
