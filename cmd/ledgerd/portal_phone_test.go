@@ -100,6 +100,7 @@ func TestPortalBrowser_every_main_page_fits_a_phone(t *testing.T) {
 		{"tickets", a + "/tickets"}, {"new-ticket", a + "/tickets/new"}, {"ticket", "/tickets/" + f.ticket},
 		{"downloads", a + "/downloads"}, {"mdm", a + "/mdm"},
 		{"history", "/history/subscriptions/" + f.sub}, {"account-history", "/history/accounts/" + f.acc},
+		{"history-raw", "/history/subscriptions/" + f.sub + "?raw=1"}, {"farm-history-raw", "/history/installations/" + f.farm + "?raw=1"},
 		{"me", "/me"}, {"security", "/me/security"}, {"personal-dashboard", "/accounts/" + f.personal},
 	}
 	for _, width := range phoneWidths {
