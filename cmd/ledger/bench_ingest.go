@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -151,10 +149,7 @@ func printIngest(a *app, n int, rep ingestReport, cpuSeconds float64, cpuErr err
 }
 
 // ingestAPI calls the server's API for the ingest benchmark.
-type ingestAPI struct {
-	base *url.URL
-	http *http.Client
-}
+type ingestAPI struct{ *apiClient }
 
 func newIngestAPI(base *url.URL, installations int) *ingestAPI {
 	// One keep-alive connection per installation, as the installations
@@ -163,53 +158,14 @@ func newIngestAPI(base *url.URL, installations int) *ingestAPI {
 	tr.MaxIdleConns = installations + 4
 	tr.MaxIdleConnsPerHost = installations + 4
 	tr.MaxConnsPerHost = installations + 4
-	return &ingestAPI{base: base, http: &http.Client{Transport: tr, Timeout: requestTimeout}}
+	return &ingestAPI{&apiClient{base: base, http: &http.Client{Transport: tr, Timeout: requestTimeout}}}
 }
 
-// apiCall is one request of the set-up.
-type apiCall struct {
-	method, path string
-	body         any
-	bearer       string
-	cookie       *http.Cookie
-	want         int // the status that means success
-}
-
-// do sends c and decodes the answer into out (nil: discarded); it returns
-// the response, whose body is closed.
+// do is apiClient.do with the request named in a refusal.
 func (api *ingestAPI) do(ctx context.Context, c apiCall, out any) (*http.Response, error) {
-	raw, err := json.Marshal(c.body)
+	resp, err := api.apiClient.do(ctx, c, out)
 	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, api.base.JoinPath(c.path).String(), bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, application/problem+json")
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
-	if c.cookie != nil {
-		req.AddCookie(c.cookie)
-	}
-	resp, err := api.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("cannot reach the ledger server at %s: %v", api.base.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != c.want {
-		return nil, fmt.Errorf("%s %s: %w", c.method, c.path, answerError(resp))
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return nil, fmt.Errorf("%s %s: unreadable answer: %v", c.method, c.path, err)
-		}
+		return nil, fmt.Errorf("%s %s: %w", c.method, c.path, err)
 	}
 	return resp, nil
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"seatledger/domain/subscription"
 	"seatledger/infra/clock"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/httpapi/openapitest"
@@ -107,9 +110,9 @@ func TestClock_refusals_from_the_server_are_one_line_and_exit_1(t *testing.T) {
 		want string
 	}{
 		{"real clock", map[string]string{"LEDGER_URL": realURL, "LEDGER_ADMIN_TOKEN": adminToken},
-			"ledger: server refused (409): Clock is real: the server runs on the real clock"},
+			"ledger: the ledger refused (409 clock-is-real): Clock is real: the server runs on the real clock"},
 		{"wrong token", map[string]string{"LEDGER_URL": sim, "LEDGER_ADMIN_TOKEN": "not-the-token-0123456789"},
-			"ledger: server refused (403): Forbidden: the bearer token is not the admin token (request "},
+			"ledger: the ledger refused (403 forbidden): Forbidden: the bearer token is not the admin token (request "},
 		{"no server", map[string]string{"LEDGER_URL": "http://127.0.0.1:1", "LEDGER_ADMIN_TOKEN": adminToken},
 			"ledger: cannot reach the ledger server at http://127.0.0.1:1: "},
 	} {
@@ -124,6 +127,22 @@ func TestClock_refusals_from_the_server_are_one_line_and_exit_1(t *testing.T) {
 				t.Error("the token is shown")
 			}
 		})
+	}
+}
+
+// Issue 20: the CLI says a refusal's title once. The server's detail of a
+// domain error begins with the title ("invalid request: …" under "Invalid
+// request"); the CLI printed "Invalid request: invalid request: …".
+func TestCLI_refusals_name_their_title_once(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.DiscardHandler)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, logger, fmt.Errorf("%w: the subscription was cancelled", subscription.ErrInvalid))
+	}))
+	t.Cleanup(srv.Close)
+	code, _, errOut := runCLI(t, map[string]string{"LEDGER_URL": srv.URL, "LEDGER_ADMIN_TOKEN": adminToken}, "clock", "show")
+	if want := "ledger: the ledger refused (400 invalid-request): Invalid request: the subscription was cancelled\n"; code != exitFailure || errOut != want {
+		t.Errorf("exit %d, stderr %q\nwant stderr %q", code, errOut, want)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"seatledger/infra/config"
-	"seatledger/infra/httpapi"
+	"seatledger/infra/farmclient"
 )
 
 // Settings of the commands that talk to a running ledgerd.
@@ -38,11 +37,19 @@ func addServerFlags(cmd *cobra.Command) {
 	cmd.PersistentFlags().String("url", "", "base URL of the running ledgerd (default $"+envServerURL+", else "+defaultServerURL+")")
 }
 
-// adminClient calls the /admin/ endpoints of a running ledgerd.
+// apiClient calls the API of a running ledgerd: the back-office calls of
+// ledger clock, and the set-up calls of ledger bench ingest and ledger
+// demo.
+type apiClient struct {
+	base *url.URL
+	http *http.Client
+}
+
+// adminClient calls it with the admin token (the /admin/ endpoints and
+// the back office's).
 type adminClient struct {
-	base  *url.URL
+	*apiClient
 	token string
-	http  *http.Client
 }
 
 // newAdminClient reads the server URL (--url or LEDGER_URL) and the admin
@@ -57,30 +64,53 @@ func newAdminClient(cmd *cobra.Command, a *app) (*adminClient, error) {
 	if token == "" {
 		return nil, usagef("%s is not set; export the server's admin token", config.EnvAdminToken)
 	}
-	return &adminClient{base: u, token: token, http: &http.Client{Timeout: requestTimeout}}, nil
+	return &adminClient{apiClient: &apiClient{base: u, http: &http.Client{Timeout: requestTimeout}}, token: token}, nil
 }
 
-// call sends body (when not nil) as JSON to path and decodes the answer
-// into out. A problem answer becomes an error that quotes its title,
-// detail and request ID, so that support can find the server's log lines.
+// call sends body (when not nil) as JSON to path with the admin token and
+// decodes a success into out.
 func (c *adminClient) call(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.do(ctx, apiCall{method: method, path: path, body: body, bearer: c.token}, out)
+	return err
+}
+
+// apiCall is one request of apiClient.do.
+type apiCall struct {
+	method, path string
+	body         any // sent as JSON when not nil
+	bearer       string
+	cookie       *http.Cookie
+	// want is the status that means success; 0 takes any 2xx.
+	want int
+}
+
+// do sends c and decodes a success into out (nil: discarded); it returns
+// the response, whose body is closed. A refusal is a
+// *farmclient.ProblemError, which quotes the problem's title, detail and
+// request ID (for support to find the server's log lines), as every
+// refusal the CLI prints does.
+func (c *apiClient) do(ctx context.Context, call apiCall, out any) (*http.Response, error) {
 	var reader io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	if call.body != nil {
+		b, err := json.Marshal(call.body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		reader = bytes.NewReader(b)
 	}
-	endpoint := c.base.JoinPath(path)
-	req, err := http.NewRequestWithContext(ctx, method, endpoint.String(), reader)
+	req, err := http.NewRequestWithContext(ctx, call.method, c.base.JoinPath(call.path).String(), reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json, application/problem+json")
-	if body != nil {
+	if call.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if call.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+call.bearer)
+	}
+	if call.cookie != nil {
+		req.AddCookie(call.cookie)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -89,35 +119,18 @@ func (c *adminClient) call(ctx context.Context, method, path string, body, out a
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("cannot reach the ledger server at %s: %v", c.base.Redacted(), err)
+		return nil, fmt.Errorf("cannot reach the ledger server at %s: %v", c.base.Redacted(), err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return answerError(resp)
+	if (call.want == 0 && resp.StatusCode >= 300) || (call.want != 0 && resp.StatusCode != call.want) {
+		return nil, farmclient.ReadProblem(resp)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: unreadable answer: %v", method, path, err)
-	}
-	return nil
-}
-
-// answerError explains a refused request.
-func answerError(resp *http.Response) error {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt == "application/problem+json" {
-		var p httpapi.Problem
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p); err == nil && p.Title != "" {
-			msg := p.Title
-			if p.Detail != "" {
-				msg += ": " + p.Detail
-			}
-			if p.RequestID != "" {
-				msg += " (request " + p.RequestID + ")"
-			}
-			return fmt.Errorf("server refused (%d): %s", resp.StatusCode, msg)
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return nil, fmt.Errorf("%s %s: unreadable answer: %v", call.method, call.path, err)
 		}
 	}
-	return fmt.Errorf("server answered %s to %s %s", resp.Status, resp.Request.Method, resp.Request.URL.Path)
+	return resp, nil
 }
 
 // formatTime shows a ledger time: RFC 3339 in UTC.

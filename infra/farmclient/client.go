@@ -213,7 +213,10 @@ type ProblemError struct {
 	RequestID string // quote it to find the ledger's log lines
 }
 
-// Error renders the refusal on one line.
+// Error renders the refusal on one line: the title, then the detail
+// without the title repeated at its start (the ledger's detail of a
+// domain error may begin with it: "Invalid request: invalid request: …"
+// would say it twice).
 func (e *ProblemError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the ledger refused (%d", e.Status)
@@ -221,13 +224,29 @@ func (e *ProblemError) Error() string {
 		b.WriteString(" " + s)
 	}
 	b.WriteString("): " + e.Title)
-	if e.Detail != "" {
-		b.WriteString(": " + e.Detail)
+	if detail := withoutTitle(e.Detail, e.Title); detail != "" {
+		b.WriteString(": " + detail)
 	}
 	if e.RequestID != "" {
 		b.WriteString(" (request " + e.RequestID + ")")
 	}
 	return b.String()
+}
+
+// withoutTitle returns detail without a repetition of title at its start
+// (compared without regard to case), and "" when detail only repeats it.
+func withoutTitle(detail, title string) string {
+	if title == "" || len(detail) < len(title) || !strings.EqualFold(detail[:len(title)], title) {
+		return detail
+	}
+	rest := detail[len(title):]
+	switch {
+	case rest == "":
+		return ""
+	case strings.HasPrefix(rest, ": "):
+		return rest[2:]
+	}
+	return detail
 }
 
 // Slug returns the problem type's last path segment, such as
@@ -392,7 +411,7 @@ func (c *Client) do(ctx context.Context, method, path, credential, idempotencyKe
 		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode >= 300 {
-		return problemOf(resp)
+		return ReadProblem(resp)
 	}
 	if out == nil {
 		return nil
@@ -403,8 +422,11 @@ func (c *Client) do(ctx context.Context, method, path, credential, idempotencyKe
 	return nil
 }
 
-// problemOf reads a refusal.
-func problemOf(resp *http.Response) *ProblemError {
+// ReadProblem reads the refusal resp answered: its problem document, or
+// its status when it is not one. Other clients of the ledger (the ledger
+// CLI's back-office calls) read their refusals with it too, so that every
+// refusal the CLI prints reads the same.
+func ReadProblem(resp *http.Response) *ProblemError {
 	p := &ProblemError{Status: resp.StatusCode}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/problem+json" || mt == "application/json" {

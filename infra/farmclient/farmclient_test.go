@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"seatledger/domain/installation"
 	"seatledger/domain/offlinefile"
+	"seatledger/domain/subscription"
 	"seatledger/infra/farmclient"
+	"seatledger/infra/httpapi"
 	"seatledger/infra/offline"
 )
 
@@ -476,5 +481,38 @@ func TestClient_PublicKey_checks_what_the_ledger_serves(t *testing.T) {
 	serve["public_key"] = "c2hvcnQ="
 	if _, err := c.PublicKey(context.Background()); err == nil {
 		t.Error("a short key")
+	}
+}
+
+// Issue 20: a refusal names its title once. The ledger's detail of a
+// domain error can begin with the title ("invalid request: …" under
+// "Invalid request"), and a detail can be the title alone; the message
+// said both ("Invalid request: invalid request: …").
+func TestProblemError_says_the_title_once(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		name  string
+		write http.HandlerFunc
+		want  string
+	}{
+		{"detail repeating the title", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteError(w, r, logger, fmt.Errorf("%w: the subscription was cancelled", subscription.ErrInvalid))
+		}, "the ledger refused (400 invalid-request): Invalid request: the subscription was cancelled"},
+		{"detail that is the title", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteProblem(w, r, httpapi.ProblemNotFound.New("not found"))
+		}, "the ledger refused (404 not-found): Not found"},
+		{"detail of its own", func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteError(w, r, logger, fmt.Errorf("%w: farm %q", installation.ErrDeactivated, "Main"))
+		}, `the ledger refused (410 deactivated): Installation deactivated: the installation is deactivated: farm "Main"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := client(t, tc.write)
+			_, err := c.License(context.Background(), "sli_x")
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("message %q\nwant    %q", err, tc.want)
+			}
+		})
 	}
 }
