@@ -35,11 +35,7 @@ servers find the schema ready.`,
 			if err != nil {
 				return err
 			}
-			where := target.DSN
-			if target.Engine == sqldb.Postgres {
-				where = sqldb.Redact(where)
-			}
-			_, err = fmt.Fprintf(a.stdout, "applied %d %s to the %s database %s\n", n, plural(n, "migration", "migrations"), target.Engine, where)
+			_, err = fmt.Fprintf(a.stdout, "applied %d %s to the %s database %s\n", n, plural(n, "migration", "migrations"), target.Engine, target.Redacted())
 			return err
 		},
 	}

@@ -41,16 +41,58 @@ func addStorageFlags(flags *pflag.FlagSet) {
 	flags.String("eventstore-url", "", "KurrentDB URL when the events live there (default $"+config.EnvEventStoreURL+")")
 }
 
-// openStorage opens (and migrates) the database and event store the
-// flags or the environment name.
+// openStorage opens the ledger's database and event store that the flags
+// or the environment name. They must hold a ledger: a missing SQLite file
+// or a database without the ledger's tables is refused in one line (a
+// usage error), never created or migrated, so that a command run in the
+// wrong folder does not report an empty ledger as if it were the one
+// asked about (issue 20).
 func openStorage(cmd *cobra.Command, a *app) (*storage.Storage, error) {
+	target, err := databaseTarget(cmd, a)
+	if err != nil {
+		return nil, err
+	}
+	kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
+	s, err := storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}, Existing: true})
+	return s, noLedger(err)
+}
+
+// openDatabase opens the ledger's database (without the event store) as
+// openStorage does: only one that holds a ledger.
+func openDatabase(cmd *cobra.Command, a *app) (*sqldb.DB, error) {
+	target, err := databaseTarget(cmd, a)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqldb.OpenExisting(cmd.Context(), target)
+	if err != nil {
+		return nil, noLedger(err)
+	}
+	if err := sqldb.CheckMigrated(cmd.Context(), db, target); err != nil {
+		db.Close()
+		return nil, noLedger(err)
+	}
+	return db, nil
+}
+
+// databaseTarget reads --database-url, else LEDGER_DATABASE_URL, else the
+// default SQLite file.
+func databaseTarget(cmd *cobra.Command, a *app) (sqldb.Target, error) {
 	raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
 	target, err := config.ParseDatabaseURL(raw)
 	if err != nil {
-		return nil, usagef("%s: %v", source, err)
+		return target, usagef("%s: %v", source, err)
 	}
-	kurrentURL, _ := setting(cmd, a, "eventstore-url", config.EnvEventStoreURL, "")
-	return storage.Open(cmd.Context(), storage.Options{Database: target, EventStoreURL: kurrentURL, Clock: clock.Real{}})
+	return target, nil
+}
+
+// noLedger makes the refusal of a database that holds no ledger a usage
+// error that says how to name the right one.
+func noLedger(err error) error {
+	if errors.Is(err, sqldb.ErrNoLedger) {
+		return usagef("%v; name the ledger's database with --database-url or %s", err, config.EnvDatabaseURL)
+	}
+	return err
 }
 
 // openRuntime opens the configured storage and a projection runtime on it.

@@ -32,28 +32,12 @@ each replacement breaks): stop every ledgerd, put the new file or variable
 in place on every host, run "ledger secrets forget NAME", and start them
 again; the first to start records the new fingerprint.`,
 	}
-	open := func(cmd *cobra.Command) (*sqldb.DB, error) {
-		raw, source := setting(cmd, a, "database-url", config.EnvDatabaseURL, "")
-		target, err := config.ParseDatabaseURL(raw)
-		if err != nil {
-			return nil, usagef("%s: %v", source, err)
-		}
-		db, err := sqldb.Open(cmd.Context(), target)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := sqldb.Migrate(cmd.Context(), db); err != nil {
-			db.Close()
-			return nil, err
-		}
-		return db, nil
-	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Print the recorded fingerprints",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := open(cmd)
+			db, err := openDatabase(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -75,7 +59,7 @@ again; the first to start records the new fingerprint.`,
 		Short: "Drop a secret's fingerprint, so that the next ledgerd records the secret it has",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := open(cmd)
+			db, err := openDatabase(cmd, a)
 			if err != nil {
 				return err
 			}

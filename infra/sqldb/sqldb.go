@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,15 @@ func sqliteTarget(path string) (Target, error) {
 		return Target{}, fmt.Errorf("SQLite path %q: options are set by the ledger, not in the path", path)
 	}
 	return Target{Engine: SQLite, DSN: path}, nil
+}
+
+// Redacted names the target for messages: the file of a SQLite database,
+// the URL of a PostgreSQL one without its password.
+func (t Target) Redacted() string {
+	if t.Engine == Postgres {
+		return Redact(t.DSN)
+	}
+	return t.DSN
 }
 
 // Redact hides the password of a database URL, for logs and errors.
@@ -217,6 +227,26 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		out.rebuildable = &DB{DB: relaxed, Engine: SQLite, gate: out.gate}
 	}
 	return out, nil
+}
+
+// ErrNoLedger is matched by the errors of OpenExisting and CheckMigrated
+// when the target holds no ledger: a SQLite file that does not exist, or
+// a database whose tables were never created.
+var ErrNoLedger = errors.New("no ledger database")
+
+// OpenExisting opens the target as Open does, but only a SQLite file that
+// exists: a reader of the ledger (the CLI's audit, export and
+// reconciliation commands) must not create an empty database where it
+// expected one, and then report what it does not hold as missing.
+func OpenExisting(ctx context.Context, t Target) (*DB, error) {
+	if t.Engine == SQLite {
+		if _, err := os.Stat(t.DSN); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s: the file does not exist (ledgerd creates it on its first start)", ErrNoLedger, t.DSN)
+		} else if err != nil {
+			return nil, fmt.Errorf("sqldb: %w", err)
+		}
+	}
+	return Open(ctx, t)
 }
 
 // Close closes the database's connections.
@@ -389,6 +419,36 @@ func PendingMigrations(ctx context.Context, db *DB) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// migrationsTable is goose's record of the migrations applied.
+const migrationsTable = "goose_db_version"
+
+// CheckMigrated returns nil when every embedded migration is applied to
+// db, and otherwise says what is missing without changing anything: a
+// database whose tables were never created holds no ledger (ErrNoLedger),
+// one that some migrations are missing from is older than this program.
+// The error names db as t (its Redacted form).
+func CheckMigrated(ctx context.Context, db *DB, t Target) error {
+	query := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	if db.Engine == Postgres {
+		query = "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+	}
+	var tables int
+	if err := db.QueryRowContext(ctx, db.Rebind(query), migrationsTable).Scan(&tables); err != nil {
+		return fmt.Errorf("sqldb: read the migrations applied: %w", err)
+	}
+	if tables == 0 {
+		return fmt.Errorf("%w at %s: it has none of the ledger's tables", ErrNoLedger, t.Redacted())
+	}
+	pending, err := PendingMigrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("the database %s lacks %d migrations of this version: run ledger migrate, or start ledgerd, first", t.Redacted(), pending)
+	}
+	return nil
 }
 
 func provider(db *DB) (*goose.Provider, error) {

@@ -30,6 +30,12 @@ type Options struct {
 	Observer eventstore.CommitObserver
 	// Logger receives backend log lines. Default slog.Default().
 	Logger *slog.Logger
+	// Existing opens only a ledger that is there: a SQLite file that does
+	// not exist, or a database without the ledger's tables or with
+	// migrations missing, is refused (sqldb.ErrNoLedger) and nothing is
+	// created or migrated. For the readers of a ledger: the CLI's audit,
+	// export, reconciliation and projection commands.
+	Existing bool
 	// FailoverTimeout is how long PostgreSQL appends, reads and new
 	// connections wait for the database when it is away (a restart, a
 	// failover to the standby). Default 30s; negative: fail at once.
@@ -42,8 +48,9 @@ type Storage struct {
 	Store eventstore.Store
 }
 
-// Open opens and migrates the database, then opens the event store. On
-// error everything opened is closed again.
+// Open opens and migrates the database (or, with Existing, checks that it
+// is migrated), then opens the event store. On error everything opened is
+// closed again.
 func Open(ctx context.Context, o Options) (*Storage, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -51,14 +58,23 @@ func Open(ctx context.Context, o Options) (*Storage, error) {
 	if o.EventStoreURL != "" && o.Database.Engine != sqldb.Postgres {
 		return nil, errors.New("storage: with a KurrentDB event store the read models need a PostgreSQL database")
 	}
-	db, err := sqldb.Open(ctx, o.Database)
+	open := sqldb.Open
+	if o.Existing {
+		open = sqldb.OpenExisting
+	}
+	db, err := open(ctx, o.Database)
 	if err != nil {
 		return nil, err
 	}
 	if o.FailoverTimeout != 0 {
 		db.SetFailoverTimeout(o.FailoverTimeout)
 	}
-	if _, err := sqldb.Migrate(ctx, db); err != nil {
+	if o.Existing {
+		err = sqldb.CheckMigrated(ctx, db, o.Database)
+	} else {
+		_, err = sqldb.Migrate(ctx, db)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -52,4 +53,30 @@ func TestOpen_refuses_KurrentDB_with_SQLite_read_models(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "need a PostgreSQL database") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// Issue 20: a reader of a ledger opens it with Existing: a database that
+// holds no ledger (no SQLite file, or no tables) is refused and nothing is
+// created or migrated; once ledgerd (Open) migrated it, it opens.
+func TestOpen_Existing_refuses_what_holds_no_ledger_and_changes_nothing(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		ctx := context.Background()
+		existing := storage.Options{Database: target, Clock: clock.Real{}, Existing: true}
+		for range 2 { // the first refusal created and migrated nothing
+			_, err := storage.Open(ctx, existing)
+			if !errors.Is(err, sqldb.ErrNoLedger) || !strings.Contains(err.Error(), "no ledger database at "+target.Redacted()) {
+				t.Fatalf("an empty %s database: %v", target.Engine, err)
+			}
+		}
+		s, err := storage.Open(ctx, storage.Options{Database: target, Clock: clock.Real{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s, err = storage.Open(ctx, existing)
+		if err != nil {
+			t.Fatalf("a migrated database: %v", err)
+		}
+		s.Close()
+	})
 }
