@@ -19,7 +19,8 @@ func init() {
 	register(newStateCommand)
 }
 
-const kindsHelp = "KIND is subscription, key, installation, account or person"
+const kindsHelp = "KIND is subscription, key, installation, account or person; a key is its ID or the license key itself " +
+	"(7K2MQ-X9PDA-4RT8V-HJ3NB-CW6Y5), found with the ledger's keyring (--keyring-file, $LEDGER_KEYRING_FILE or $LEDGER_KEYRING_SECRET)"
 
 func newHistoryCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,7 +32,7 @@ func newHistoryCommand(a *app) *cobra.Command {
 			"--json one JSON object per event, as the API serves them.\n" + kindsHelp + ".",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			audit, kind, q, done, err := openAudit(cmd, a, args)
+			audit, kind, id, q, done, err := openAudit(cmd, a, args)
 			if err != nil {
 				return err
 			}
@@ -51,7 +52,7 @@ func newHistoryCommand(a *app) *cobra.Command {
 			}
 			// Page by page, so that a stream of any length prints in flat memory.
 			for {
-				page, err := audit.History(cmd.Context(), kind, args[1], hq)
+				page, err := audit.History(cmd.Context(), kind, id, hq)
 				if err != nil {
 					return auditError(err)
 				}
@@ -68,6 +69,7 @@ func newHistoryCommand(a *app) *cobra.Command {
 		},
 	}
 	addStorageFlags(cmd.Flags())
+	addKeyringFlags(cmd.Flags())
 	cmd.Flags().String("as-of", "", "end the history at a log position, an RFC 3339 time or a date (the end of that day, UTC)")
 	cmd.Flags().String("field", "", "only the events that changed this field of the state (e.g. key.quota)")
 	cmd.Flags().Bool("raw", false, "the events as stored: log position, actor and command, field paths and JSON values")
@@ -152,12 +154,12 @@ func newStateCommand(a *app) *cobra.Command {
 		Long:  "Prints the state of a subscription, license key, installation, business account or person as the log held it at --as-of (default now).\n" + kindsHelp + ".",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			audit, kind, q, done, err := openAudit(cmd, a, args)
+			audit, kind, id, q, done, err := openAudit(cmd, a, args)
 			if err != nil {
 				return err
 			}
 			defer done()
-			st, err := audit.State(cmd.Context(), kind, args[1], q)
+			st, err := audit.State(cmd.Context(), kind, id, q)
 			if err != nil {
 				return auditError(err)
 			}
@@ -167,28 +169,35 @@ func newStateCommand(a *app) *cobra.Command {
 		},
 	}
 	addStorageFlags(cmd.Flags())
+	addKeyringFlags(cmd.Flags())
 	cmd.Flags().String("as-of", "", "a log position, an RFC 3339 time or a date (the end of that day, UTC); default now")
 	return cmd
 }
 
 // openAudit reads KIND ID and --as-of and opens the audit reads on the
-// configured storage.
-func openAudit(cmd *cobra.Command, a *app, args []string) (*queries.Audit, queries.EntityKind, queries.AsOf, func(), error) {
+// configured storage; it returns the entity's ID (a license key given as
+// typed becomes its key's ID, see entityID).
+func openAudit(cmd *cobra.Command, a *app, args []string) (*queries.Audit, queries.EntityKind, string, queries.AsOf, func(), error) {
 	kind, err := queries.ParseEntityKind(args[0])
 	if err != nil {
-		return nil, "", queries.AsOf{}, nil, usageError{auditError(err)}
+		return nil, "", "", queries.AsOf{}, nil, usageError{auditError(err)}
 	}
 	raw, _ := cmd.Flags().GetString("as-of")
 	q, err := queries.ParseAsOf(raw)
 	if err != nil {
-		return nil, "", q, nil, usageError{auditError(err)}
+		return nil, "", "", q, nil, usageError{auditError(err)}
 	}
 	s, err := openStorage(cmd, a)
 	if err != nil {
-		return nil, "", q, nil, err
+		return nil, "", "", q, nil, err
+	}
+	id, err := entityID(cmd, a, s.DB, kind, args[1])
+	if err != nil {
+		s.Close()
+		return nil, "", "", q, nil, err
 	}
 	audit := &queries.Audit{Log: s.Store, Registry: events.Registry(), Snapshots: s.DB}
-	return audit, kind, q, func() { s.Close() }, nil
+	return audit, kind, id, q, func() { s.Close() }, nil
 }
 
 // auditError drops the package prefix of the audit's errors.

@@ -29,6 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"seatledger/domain/subscription"
@@ -125,6 +126,20 @@ func LoadFile(path string) (*Keyring, error) {
 		_, err := rand.Read(secret)
 		return secret, err
 	})
+	return fromFile(path, secret, err)
+}
+
+// ReadFile returns the keyring of the secret kept in the file at path, as
+// LoadFile does, but never creates the file: for a reader of the ledger
+// (the CLI finding a typed key's ID), a missing file is an error
+// (fs.ErrNotExist), not a new secret.
+func ReadFile(path string) (*Keyring, error) {
+	secret, err := os.ReadFile(path)
+	return fromFile(path, secret, err)
+}
+
+// fromFile checks the secret read from the file at path.
+func fromFile(path string, secret []byte, err error) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyring: secret file %s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -315,5 +316,35 @@ func TestParseSecret(t *testing.T) {
 		} else if s != "" && strings.Contains(err.Error(), s) {
 			t.Errorf("%s: the error quotes the secret: %v", name, err)
 		}
+	}
+}
+
+// ReadFile reads the keyring LoadFile created (the same IDs) and never
+// creates one: a reader given the wrong path must not make a new secret.
+func TestReadFile_reads_the_secret_and_never_creates_one_KEY9(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "data", "keyring.secret")
+	if _, err := keyring.ReadFile(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile created the folder: %v", err)
+	}
+	path := filepath.Join(dir, "keyring.secret")
+	created, err := keyring.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := issue(t, created)
+	read, err := keyring.ReadFile(path)
+	if err != nil || read.ID(key) != created.ID(key) || read.Fingerprint() != created.Fingerprint() {
+		t.Fatalf("ReadFile: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyring.ReadFile(path); err == nil || !strings.Contains(err.Error(), "restore it from a backup") {
+		t.Errorf("a short file: %v", err)
 	}
 }
