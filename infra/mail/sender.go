@@ -50,6 +50,8 @@ type transport interface {
 	// send delivers msg, dated at (ledger time), of timer id.
 	send(ctx context.Context, msg *gomail.Msg, id string, at time.Time) error
 	mode() string
+	// encoding is the body's transfer encoding.
+	encoding(body string) gomail.Encoding
 }
 
 // New returns a Sender for cfg, or the configuration's problems (see
@@ -145,7 +147,13 @@ func (s *Sender) message(timerID string, m projections.Mail, at time.Time) (*gom
 		return nil, fmt.Errorf("template %s: %w", m.Template, err)
 	}
 
-	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	encoding := s.transport.encoding(body)
+	if encoding == gomail.NoEncoding {
+		// Written as it is: with a mail's CRLF line ends, as
+		// quoted-printable's encoder writes them.
+		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithEncoding(encoding))
 	msg.FromMailAddress(s.from)
 	msg.ToMailAddress(to)
 	msg.Subject(subject)

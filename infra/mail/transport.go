@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -21,6 +22,10 @@ const smtpTimeout = 30 * time.Second
 type smtpTransport struct{ url SMTPURL }
 
 func (t smtpTransport) mode() string { return "smtp " + t.url.Addr() }
+
+// encoding is quoted-printable, which every relay carries (8bit needs the
+// relay's 8BITMIME).
+func (smtpTransport) encoding(string) gomail.Encoding { return gomail.EncodingQP }
 
 func (t smtpTransport) send(ctx context.Context, msg *gomail.Msg, _ string, _ time.Time) error {
 	// go-mail honours ctx only while dialling; the dialler below ties the
@@ -95,6 +100,23 @@ func (t smtpTransport) tlsConfig() *tls.Config {
 type dirTransport struct{ dir string }
 
 func (t dirTransport) mode() string { return "eml " + t.dir }
+
+// maxLine is RFC 5322's limit on a line, without its CRLF.
+const maxLine = 998
+
+// encoding is 8bit when every line of the body fits a mail line, so that
+// a .eml file read with cat or less shows its links whole: in
+// quoted-printable a long link is broken across lines with "=" and its "="
+// written "=3D", and a link copied from it does not work (issue 20).
+// `ledger mail show` decodes either.
+func (dirTransport) encoding(body string) gomail.Encoding {
+	for line := range strings.Lines(body) {
+		if len(strings.TrimRight(line, "\r\n")) > maxLine {
+			return gomail.EncodingQP
+		}
+	}
+	return gomail.NoEncoding
+}
 
 // emlTime orders the files by their mails' dates.
 const emlTime = "20060102T150405.000000000Z"

@@ -4,12 +4,9 @@
 package mailtest
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log"
-	"mime"
-	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
 	"strings"
@@ -19,6 +16,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"seatledger/infra/mail"
 )
 
 // Server is an SMTP server that keeps every message it receives.
@@ -184,32 +183,10 @@ func (s *session) Reset()        { s.msg = Message{} }
 func (s *session) Logout() error { return nil }
 
 // Parse reads a message (as sent, or as a .eml file) into its header,
-// subject and plain-text body.
+// subject and plain-text body, as mail.Decode does.
 func Parse(raw []byte) (Message, error) {
 	m := Message{Raw: raw}
-	parsed, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return m, fmt.Errorf("parse message: %w", err)
-	}
-	m.Header = parsed.Header
-	if m.Subject, err = new(mime.WordDecoder).DecodeHeader(parsed.Header.Get("Subject")); err != nil {
-		return m, fmt.Errorf("decode subject: %w", err)
-	}
-	if ct := parsed.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || !strings.Contains(strings.ToLower(ct), "utf-8") {
-		return m, fmt.Errorf("Content-Type %q is not UTF-8 plain text", ct)
-	}
-	var body io.Reader = parsed.Body
-	switch cte := strings.ToLower(parsed.Header.Get("Content-Transfer-Encoding")); cte {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(parsed.Body)
-	case "", "7bit", "8bit":
-	default:
-		return m, fmt.Errorf("unexpected Content-Transfer-Encoding %q", cte)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return m, fmt.Errorf("read body: %w", err)
-	}
-	m.Body = strings.ReplaceAll(string(b), "\r\n", "\n")
-	return m, nil
+	d, err := mail.Decode(raw)
+	m.Header, m.Subject, m.Body = d.Header, d.Subject, d.Body
+	return m, err
 }
