@@ -45,7 +45,8 @@ const (
 type Main struct {
 	// Getenv reads the environment. Default os.Getenv.
 	Getenv config.Getenv
-	// LogOutput receives the JSON log. Default os.Stderr.
+	// LogOutput receives the log, in the format of --log-format (JSON
+	// unless it is a terminal). Default os.Stderr.
 	LogOutput io.Writer
 
 	// Config is the configuration, set by ParseFlags.
@@ -69,6 +70,9 @@ type Main struct {
 	// served OpenAPI document).
 	WrapHandler func(http.Handler) http.Handler
 
+	// console is set when the log is for a person at a terminal: Run
+	// then says in one line where the portal is (see newLogger).
+	console       bool
 	leases        *lease.Leases
 	releaseSQLite func() error // gives up the claim on the SQLite file
 	readSide      *readSide
@@ -112,8 +116,15 @@ func (m *Main) ParseFlags(args []string) error {
 // Run starts the server and returns once it listens. Call Close even when
 // Run fails: it releases whatever was opened.
 func (m *Main) Run(ctx context.Context) (err error) {
-	m.Logger = slog.New(slog.NewJSONHandler(m.LogOutput, &slog.HandlerOptions{Level: m.Config.LogLevel}))
+	m.Logger, m.console = newLogger(m.Config, m.LogOutput)
 	m.Logger.Info("starting ledgerd", "config", m.Config)
+	// Listen first: a port another process holds is reported before
+	// anything is created (./data, the database, the secrets' files).
+	// Until the server serves, connections wait in the listen queue; Close
+	// releases the port after a failed start.
+	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("http server: %w", err) // names the address
+	}
 	m.Clock = newClock(m.Config)
 	m.Metrics = httpapi.NewMetrics()
 
@@ -232,10 +243,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
-	// Listen last, so that a failed start never leaves the port taken.
-	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
-		return fmt.Errorf("http server: %w", err) // names the address
-	}
 	// In-flight requests run on a context that a signal does not cancel:
 	// Close lets them finish (Shutdown) before cancelling it.
 	requestsCtx, cancelRequests := context.WithCancel(context.Background())
@@ -260,6 +267,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.Logger.Info("listening", "addr", m.Addr())
+	m.consoleLine(m.readyLine())
 	return nil
 }
 

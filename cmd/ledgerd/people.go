@@ -119,12 +119,13 @@ func (m *Main) limits() *httpapi.Limits {
 	}
 }
 
-// purgeSessions deletes expired sessions every hour.
+// purgeSessions deletes expired sessions every hour. A purge cut off by
+// the shutdown is no failure to warn about (the console shows warnings).
 func (m *Main) purgeSessions(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := m.people.sessions.Purge(ctx); err != nil {
+		if n, err := m.people.sessions.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purging sessions failed", "error", err)
 		} else if n > 0 {
 			m.Logger.Info("purged expired sessions", "count", n)

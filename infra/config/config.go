@@ -41,6 +41,7 @@ const (
 	EnvClockStart      = "LEDGER_CLOCK_START"
 	EnvAdminToken      = "LEDGER_ADMIN_TOKEN"
 	EnvLogLevel        = "LEDGER_LOG_LEVEL"
+	EnvLogFormat       = "LEDGER_LOG_FORMAT"
 	EnvShutdownTimeout = "LEDGER_SHUTDOWN_TIMEOUT"
 	EnvReadyMaxLag     = "LEDGER_READY_MAX_LAG"
 	EnvPublicURL       = "LEDGER_PUBLIC_URL"
@@ -138,6 +139,27 @@ var (
 // String returns the mode's name as written in --clock.
 func (m ClockMode) String() string { return m.s }
 
+// LogFormat says how ledgerd writes its log. It is a closed set.
+type LogFormat struct{ s string }
+
+// The log formats.
+var (
+	// LogAuto is LogConsole when the log goes to a terminal, else LogJSON.
+	LogAuto = LogFormat{"auto"}
+	// LogConsole is for a person at a terminal: one line saying where
+	// the portal is, then only warnings and errors, as text.
+	LogConsole = LogFormat{"console"}
+	// LogJSON is one JSON object per line, for log collectors.
+	LogJSON = LogFormat{"json"}
+	// LogText is every line as key=value text.
+	LogText = LogFormat{"text"}
+)
+
+var logFormats = []LogFormat{LogAuto, LogConsole, LogJSON, LogText}
+
+// String returns the format's name as written in --log-format.
+func (f LogFormat) String() string { return f.s }
+
 // Config is ledgerd's validated configuration.
 type Config struct {
 	// Database is where read models (and, without EventStoreURL, the
@@ -159,6 +181,8 @@ type Config struct {
 	AdminToken string
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
+	// LogFormat is how the log is written.
+	LogFormat LogFormat
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// requests in flight before cutting them off.
 	ShutdownTimeout time.Duration
@@ -265,6 +289,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("smtp_set", c.SMTPURL != ""),
 		slog.String("mail_dir", c.MailDir),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat.String()),
 		slog.String("link_key_file", c.LinkKeyFile),
 		slog.String("link_key_secret", setOrUnset(len(c.SecretKey) > 0)),
 		slog.String("keyring_file", c.KeyringFile),
@@ -342,7 +367,7 @@ type Getenv func(key string) string
 // raw holds the settings as strings, each with the name of where it came
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
-	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, shutdownTimeout, readyMaxLag setting
+	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, logFormat, shutdownTimeout, readyMaxLag setting
 	publicURL, mailFrom, mailDir, keyringFile, linkKeyFile, orderWebhookURL, trustedProxies     setting
 	mdmCACert, mdmCAKey, offlineKey                                                             setting
 	auditKey, auditOrigin, checkpointInterval                                                   setting
@@ -378,6 +403,9 @@ var specs = []flagSpec{
 		func(r *raw) *setting { return &r.clockStart }},
 	{"log-level", EnvLogLevel, "info", "debug, info, warn or error",
 		func(r *raw) *setting { return &r.logLevel }},
+	{"log-format", EnvLogFormat, LogAuto.s,
+		"auto (console on a terminal, else json), console (one line with the portal's address, then warnings and errors only), json (every line, one JSON object each) or text (every line, as key=value)",
+		func(r *raw) *setting { return &r.logFormat }},
 	{"shutdown-timeout", EnvShutdownTimeout, DefaultShutdownTimeout.String(), "how long a graceful shutdown waits for requests in flight",
 		func(r *raw) *setting { return &r.shutdownTimeout }},
 	{"public-url", EnvPublicURL, "", "base URL of the portal, for links in mail (default http://ADDR)",
@@ -557,6 +585,11 @@ func (r raw) validate() (Config, error) {
 
 	if err := c.LogLevel.UnmarshalText([]byte(r.logLevel.value)); err != nil {
 		fail(r.logLevel, "unknown log level %q (use debug, info, warn or error)", r.logLevel.value)
+	}
+	if i := slices.IndexFunc(logFormats, func(f LogFormat) bool { return f.s == r.logFormat.value }); i >= 0 {
+		c.LogFormat = logFormats[i]
+	} else {
+		fail(r.logFormat, "unknown log format %q (use auto, console, json or text)", r.logFormat.value)
 	}
 
 	if d, err := time.ParseDuration(r.shutdownTimeout.value); err != nil || d <= 0 {

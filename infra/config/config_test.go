@@ -25,7 +25,7 @@ func TestParse_defaults_run_on_the_embedded_SQLite_file_with_the_real_clock(t *t
 	if c.Database != (sqldb.Target{Engine: sqldb.SQLite, DSN: sqldb.DefaultSQLitePath}) {
 		t.Errorf("database = %+v, want the default SQLite file", c.Database)
 	}
-	if c.Addr != DefaultAddr || c.Clock != ClockReal || c.LogLevel != slog.LevelInfo ||
+	if c.Addr != DefaultAddr || c.Clock != ClockReal || c.LogLevel != slog.LevelInfo || c.LogFormat != LogAuto ||
 		c.ShutdownTimeout != DefaultShutdownTimeout || c.ReadyMaxLag != DefaultReadyMaxLag ||
 		c.AdminToken != "" || c.EventStoreURL != "" {
 		t.Errorf("defaults = %+v", c)
@@ -154,13 +154,13 @@ func TestParse_reads_the_installation_call_limit(t *testing.T) {
 
 func TestParse_flag_wins_over_environment(t *testing.T) {
 	t.Parallel()
-	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug"},
-		env(map[string]string{EnvAddr: "0.0.0.0:9999", EnvClock: "real", EnvDatabaseURL: "postgres://u:p@db/ledger",
+	c, err := Parse([]string{"--addr", "127.0.0.1:0", "--clock=simulated", "--clock-start=2026-03-01", "--log-level=debug", "--log-format=text"},
+		env(map[string]string{EnvAddr: "0.0.0.0:9999", EnvClock: "real", EnvDatabaseURL: "postgres://u:p@db/ledger", EnvLogFormat: "json",
 			EnvEventStoreURL: "esdb://kurrent:2113?tls=false", EnvAdminToken: strings.Repeat("t", 32)}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:0" || c.Clock != ClockSimulated || c.LogLevel != slog.LevelDebug {
+	if c.Addr != "127.0.0.1:0" || c.Clock != ClockSimulated || c.LogLevel != slog.LevelDebug || c.LogFormat != LogText {
 		t.Errorf("flags lost to the environment: %+v", c)
 	}
 	if want := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC); !c.ClockStart.Equal(want) {
@@ -201,6 +201,7 @@ func TestParse_reports_each_bad_value_on_its_own_line(t *testing.T) {
 		{"start with the real clock", []string{"--clock-start=2026-03-01"}, nil, `--clock-start: only the simulated clock has a start`},
 		{"bad clock start", []string{"--clock=simulated", "--clock-start=yesterday"}, nil, `--clock-start: "yesterday" is neither an RFC 3339 time`},
 		{"log level", []string{"--log-level=loud"}, nil, `--log-level: unknown log level "loud"`},
+		{"log format", nil, map[string]string{EnvLogFormat: "pretty"}, `LEDGER_LOG_FORMAT: unknown log format "pretty" (use auto, console, json or text)`},
 		{"shutdown timeout", nil, map[string]string{EnvShutdownTimeout: "-1s"}, `LEDGER_SHUTDOWN_TIMEOUT: "-1s" is not a positive duration`},
 		{"ready lag", []string{"--ready-max-lag=lots"}, nil, `--ready-max-lag: "lots" is not a number of events`},
 		{"installation call limit", nil, map[string]string{EnvInstallationCallLimit: "10 per minute"},
