@@ -29,7 +29,7 @@ export GOTOOLCHAIN := go1.27.3
 # BIN is where run, demo and build put the binaries.
 BIN         ?= bin
 
-.PHONY: run build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli fuzz postgres chromium python3-cryptography
+.PHONY: run demo build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli fuzz postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080. On a terminal it prints one
 ## line with the portal's address (every log line: ARGS=--log-format=json); settings by environment (see README) or
@@ -38,6 +38,19 @@ BIN         ?= bin
 run:
 	@$(GO) build -o $(BIN)/ledgerd ./cmd/ledgerd
 	@exec $(BIN)/ledgerd $(ARGS)
+
+## demo: one command to a living portal. A fresh demo ledger in ./data/demo (emptied first) on the simulated clock,
+## with a generated admin token (./data/demo/admin-token) and the installations' call limit off, seeded by
+## `ledger demo` over its API once it listens (a vendor and a customer: products, subscriptions, sublicenses, weeks
+## of farm usage with an overuse and a suspension, a proxy server over its limit, members, tickets); it prints how to
+## sign in; Ctrl-C stops it. LEDGER_ADDR moves it off 127.0.0.1:8080.
+demo:
+	@$(GO) build -o $(BIN)/ ./cmd/ledgerd ./cmd/ledger
+	@rm -rf data/demo && mkdir -p data/demo && chmod 700 data/demo
+	@cd data/demo && (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > admin-token) && \
+	export LEDGER_ADMIN_TOKEN="$$(cat admin-token)" LEDGER_CLOCK=simulated LEDGER_INSTALLATION_CALL_LIMIT=off \
+		LEDGER_URL="http://$${LEDGER_ADDR:-127.0.0.1:8080}" && \
+	{ "$(abspath $(BIN))/ledger" demo --wait 1m & } && exec "$(abspath $(BIN))/ledgerd" $(ARGS)
 
 ## build: compile ledgerd and ledger into ./bin
 build:

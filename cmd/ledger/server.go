@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,6 +81,9 @@ type apiCall struct {
 	body         any // sent as JSON when not nil
 	bearer       string
 	cookie       *http.Cookie
+	// minPosition, when set, is sent as X-Ledger-Min-Position: a read
+	// waits until the read models have applied the log up to it.
+	minPosition uint64
 	// want is the status that means success; 0 takes any 2xx.
 	want int
 }
@@ -111,6 +115,9 @@ func (c *apiClient) do(ctx context.Context, call apiCall, out any) (*http.Respon
 	}
 	if call.cookie != nil {
 		req.AddCookie(call.cookie)
+	}
+	if call.minPosition > 0 {
+		req.Header.Set("X-Ledger-Min-Position", strconv.FormatUint(call.minPosition, 10))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
