@@ -207,7 +207,9 @@ func TestDemo_seeds_a_living_portal_USE3_USE4_USE6_ACT7_MEM4_MEM6_MEM7_SUB6_TKT1
 
 	got := map[string]string{}
 	for _, status := range []string{"current", "closed"} {
-		var tickets struct{ Tickets []struct{ Subject, Status string } }
+		var tickets struct {
+			Tickets []struct{ Subject, Status string }
+		}
 		_ = json.Unmarshal(andrew.call(200, "GET", "/v1/accounts/"+acc+"/tickets?status="+status, nil), &tickets)
 		for _, tk := range tickets.Tickets {
 			got[tk.Subject] = tk.Status

@@ -368,13 +368,13 @@ type Getenv func(key string) string
 // from, so that a problem is reported under the name the operator used.
 type raw struct {
 	databaseURL, eventStoreURL, addr, clock, clockStart, logLevel, logFormat, shutdownTimeout, readyMaxLag setting
-	publicURL, mailFrom, mailDir, keyringFile, linkKeyFile, orderWebhookURL, trustedProxies     setting
-	mdmCACert, mdmCAKey, offlineKey                                                             setting
-	auditKey, auditOrigin, checkpointInterval                                                   setting
-	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                           setting
-	leaseTTL, failoverTimeout                                                                   setting
-	installationCallLimit                                                                       setting
-	trialLimit, trialServerLimit                                                                setting
+	publicURL, mailFrom, mailDir, keyringFile, linkKeyFile, orderWebhookURL, trustedProxies                setting
+	mdmCACert, mdmCAKey, offlineKey                                                                        setting
+	auditKey, auditOrigin, checkpointInterval                                                              setting
+	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                                      setting
+	leaseTTL, failoverTimeout                                                                              setting
+	installationCallLimit                                                                                  setting
+	trialLimit, trialServerLimit                                                                           setting
 }
 
 type setting struct {
