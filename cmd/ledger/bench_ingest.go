@@ -199,31 +199,13 @@ func (api *ingestAPI) setUp(ctx context.Context, adminToken string, n int) (stri
 		keys[i] = order.Key
 	}
 
-	// A person's API token registers the keys: a session's cookie would
-	// also need the portal's origin for every unsafe request.
 	if _, err := api.do(ctx, apiCall{method: http.MethodPost, path: "/v1/signup", want: http.StatusCreated,
 		body: map[string]any{"first_name": "Ingest", "last_name": "Benchmark", "email": email, "password": password, "accept_terms": true}}, nil); err != nil {
 		return "", nil, err
 	}
-	resp, err := api.do(ctx, apiCall{method: http.MethodPost, path: "/v1/session", want: http.StatusOK,
-		body: map[string]any{"email": email, "password": password}}, nil)
+	// A person's API token registers the keys.
+	token, err := api.personalToken(ctx, email, password, "ledger bench ingest "+run)
 	if err != nil {
-		return "", nil, err
-	}
-	var session *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Value != "" {
-			session = c
-		}
-	}
-	if session == nil {
-		return "", nil, errors.New("POST /v1/session: the server set no session cookie")
-	}
-	var token struct {
-		Token string `json:"token"`
-	}
-	if _, err := api.do(ctx, apiCall{method: http.MethodPost, path: "/v1/me/tokens", cookie: session, want: http.StatusCreated,
-		body: map[string]any{"name": "ledger bench ingest " + run}}, &token); err != nil {
 		return "", nil, err
 	}
 	var accountID string
@@ -236,7 +218,7 @@ func (api *ingestAPI) setUp(ctx context.Context, adminToken string, n int) (stri
 		var reg struct {
 			AccountID string `json:"account_id"`
 		}
-		if _, err := api.do(ctx, apiCall{method: http.MethodPost, path: "/v1/keys/register", bearer: token.Token, want: want, body: body}, &reg); err != nil {
+		if _, err := api.do(ctx, apiCall{method: http.MethodPost, path: "/v1/keys/register", bearer: token, want: want, body: body}, &reg); err != nil {
 			return "", nil, err
 		}
 		if i == 0 {

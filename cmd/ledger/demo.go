@@ -103,7 +103,6 @@ type demo struct {
 
 	start   time.Time     // the server's clock when the demo began
 	elapsed time.Duration // how far the demo moved it since
-	head    uint64        // the log position of the demo's last write
 
 	people  map[string]*demoPerson // by first name, lower case
 	account string
@@ -128,10 +127,9 @@ type demoKey struct{ subscription, id, key string }
 
 // demoInstallation is a farm or a proxy server of the customer.
 type demoInstallation struct {
-	identity   farmclient.Identity
-	key        string // the key's name
-	id, cred   string
-	activation farmclient.Activation
+	identity farmclient.Identity
+	key      string // the key's name
+	id, cred string
 }
 
 func (i *demoInstallation) name() string {
@@ -185,40 +183,19 @@ func (d *demo) preflight(ctx context.Context) error {
 	return nil
 }
 
-// write records where the log stands after a write, for the reads after.
-func (d *demo) write(pos uint64) { d.head = max(d.head, pos) }
-
 // officeDo is a back-office call; what names the step in an error.
 func (d *demo) officeDo(ctx context.Context, what, method, path string, body, out any) error {
-	var pos struct {
-		Position uint64 `json:"position"`
-	}
-	if out == nil {
-		out = &pos
-	}
 	if _, err := d.office.do(ctx, apiCall{method: method, path: path, body: body, bearer: d.office.token}, out); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	d.write(pos.Position)
 	return nil
 }
 
 // as is p's call with their personal API token; what names the step.
 func (d *demo) as(ctx context.Context, p *demoPerson, what, method, path string, body, out any) error {
-	var pos struct {
-		Position uint64 `json:"position"`
-	}
-	if out == nil {
-		out = &pos
-	}
-	call := apiCall{method: method, path: path, body: body, bearer: p.token}
-	if method == http.MethodGet {
-		call.minPosition = d.head
-	}
-	if _, err := d.office.do(ctx, call, out); err != nil {
+	if _, err := d.office.do(ctx, apiCall{method: method, path: path, body: body, bearer: p.token}, out); err != nil {
 		return fmt.Errorf("%s (as %s): %w", what, p.name(), err)
 	}
-	d.write(pos.Position)
 	return nil
 }
 
@@ -233,9 +210,6 @@ func (d *demo) advanceTo(ctx context.Context, at time.Duration) error {
 		return fmt.Errorf("advance the clock: %w", err)
 	}
 	d.elapsed = at
-	if state.Position != nil {
-		d.write(*state.Position)
-	}
 	return nil
 }
 
@@ -274,31 +248,13 @@ func (d *demo) mailLink(ctx context.Context, to, template string) (url.Values, e
 }
 
 // signIn signs p in and gives them a personal API token for the demo's
-// calls (a session's cookie would need the portal's origin on every
-// write).
+// calls.
 func (d *demo) signIn(ctx context.Context, p *demoPerson) error {
-	resp, err := d.office.do(ctx, apiCall{method: http.MethodPost, path: "/v1/session",
-		body: map[string]any{"email": p.email, "password": p.password}, want: http.StatusOK}, nil)
+	token, err := d.office.personalToken(ctx, p.email, p.password, "ledger demo")
 	if err != nil {
-		return fmt.Errorf("sign in as %s: %w", p.name(), err)
+		return fmt.Errorf("%s: %w", p.name(), err)
 	}
-	var session *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Value != "" {
-			session = c
-		}
-	}
-	if session == nil {
-		return fmt.Errorf("sign in as %s: the server set no session cookie", p.name())
-	}
-	var token struct {
-		Token string `json:"token"`
-	}
-	if _, err := d.office.do(ctx, apiCall{method: http.MethodPost, path: "/v1/me/tokens", cookie: session,
-		body: map[string]any{"name": "ledger demo"}, want: http.StatusCreated}, &token); err != nil {
-		return fmt.Errorf("an API token for %s: %w", p.name(), err)
-	}
-	p.token = token.Token
+	p.token = token
 	return nil
 }
 
@@ -315,7 +271,6 @@ func (d *demo) report(ctx context.Context, server string, r farmclient.Report) e
 		return fmt.Errorf("usage report of %s: %w", server, err)
 	}
 	d.last[server] = ans
-	d.write(ans.Position)
 	return nil
 }
 

@@ -142,13 +142,11 @@ func (d *demo) seedSubscriptions(ctx context.Context) error {
 		var bought struct {
 			SubscriptionID string `json:"subscription_id"`
 			Key            string `json:"key"`
-			Position       uint64 `json:"position"`
 		}
 		if err := d.officeDo(ctx, "order "+o.order, http.MethodPost, "/v1/orders", map[string]any{"kind": "purchase", "order_id": o.order,
 			"product_id": o.product, "seats": o.seats, "period": o.period, "channel": o.channel, "support_plan": o.plan}, &bought); err != nil {
 			return err
 		}
-		d.write(bought.Position)
 		d.subs[o.name] = bought.SubscriptionID
 		d.keys[o.name] = demoKey{subscription: bought.SubscriptionID, key: bought.Key}
 		body := map[string]any{"key": bought.Key, "account_id": d.account}
@@ -157,12 +155,10 @@ func (d *demo) seedSubscriptions(ctx context.Context) error {
 		}
 		var reg struct {
 			AccountID string `json:"account_id"`
-			Position  uint64 `json:"position"`
 		}
 		if err := d.as(ctx, andrew, "register the key of "+o.order, http.MethodPost, "/v1/keys/register", body, &reg); err != nil {
 			return err
 		}
-		d.write(reg.Position)
 		d.account = reg.AccountID
 		if err := d.as(ctx, andrew, "name "+o.name, http.MethodPut, "/v1/subscriptions/"+bought.SubscriptionID+"/name", map[string]any{"name": o.name}, nil); err != nil {
 			return err
@@ -187,14 +183,12 @@ func (d *demo) seedSubscriptions(ctx context.Context) error {
 			body["expires_at"] = d.start.Add(k.expires).Format(time.RFC3339)
 		}
 		var key struct {
-			KeyID    string `json:"key_id"`
-			Key      string `json:"key"`
-			Position uint64 `json:"position"`
+			KeyID string `json:"key_id"`
+			Key   string `json:"key"`
 		}
 		if err := d.as(ctx, andrew, "create the sublicense "+k.name, http.MethodPost, "/v1/subscriptions/"+d.subs[k.sub]+"/keys", body, &key); err != nil {
 			return err
 		}
-		d.write(key.Position)
 		d.keys[k.name] = demoKey{subscription: d.subs[k.sub], id: key.KeyID, key: key.Key}
 	}
 	return nil
@@ -257,8 +251,7 @@ func (d *demo) seedInstallations(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("activate %s: %w", i.name(), err)
 		}
-		i.activation, i.id, i.cred = a, a.InstallationID, a.Credential
-		d.write(a.Position)
+		i.id, i.cred = a.InstallationID, a.Credential
 		d.inst[i.name()] = i
 	}
 	return nil
@@ -377,12 +370,10 @@ func (d *demo) ticketSteps(at func(time.Duration, func(context.Context) error)) 
 		return func(ctx context.Context) error {
 			var t struct {
 				TicketID string `json:"ticket_id"`
-				Position uint64 `json:"position"`
 			}
 			if err := d.as(ctx, p, "open a ticket", http.MethodPost, "/v1/accounts/"+d.account+"/tickets", body, &t); err != nil {
 				return err
 			}
-			d.write(t.Position)
 			d.tickets[name] = t.TicketID
 			return nil
 		}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,9 +80,6 @@ type apiCall struct {
 	body         any // sent as JSON when not nil
 	bearer       string
 	cookie       *http.Cookie
-	// minPosition, when set, is sent as X-Ledger-Min-Position: a read
-	// waits until the read models have applied the log up to it.
-	minPosition uint64
 	// want is the status that means success; 0 takes any 2xx.
 	want int
 }
@@ -116,9 +112,6 @@ func (c *apiClient) do(ctx context.Context, call apiCall, out any) (*http.Respon
 	if call.cookie != nil {
 		req.AddCookie(call.cookie)
 	}
-	if call.minPosition > 0 {
-		req.Header.Set("X-Ledger-Min-Position", strconv.FormatUint(call.minPosition, 10))
-	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// *url.Error repeats the method and URL; say it in plain words.
@@ -138,6 +131,34 @@ func (c *apiClient) do(ctx context.Context, call apiCall, out any) (*http.Respon
 		}
 	}
 	return resp, nil
+}
+
+// personalToken signs a person in and creates a personal API token for a
+// script's calls (a session's cookie would need the portal's origin on
+// every write), named name.
+func (c *apiClient) personalToken(ctx context.Context, email, password, name string) (string, error) {
+	resp, err := c.do(ctx, apiCall{method: http.MethodPost, path: "/v1/session",
+		body: map[string]any{"email": email, "password": password}, want: http.StatusOK}, nil)
+	if err != nil {
+		return "", fmt.Errorf("sign in: %w", err)
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Value != "" {
+			session = ck
+		}
+	}
+	if session == nil {
+		return "", errors.New("sign in: the server set no session cookie")
+	}
+	var token struct {
+		Token string `json:"token"`
+	}
+	if _, err := c.do(ctx, apiCall{method: http.MethodPost, path: "/v1/me/tokens", cookie: session,
+		body: map[string]any{"name": name}, want: http.StatusCreated}, &token); err != nil {
+		return "", fmt.Errorf("create an API token: %w", err)
+	}
+	return token.Token, nil
 }
 
 // formatTime shows a ledger time: RFC 3339 in UTC.
