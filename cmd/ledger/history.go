@@ -44,7 +44,7 @@ func newHistoryCommand(a *app) *cobra.Command {
 			if !asJSON && !raw {
 				// The read store the audit snapshots into holds the read
 				// models, which name what the history refers to.
-				return printHistoryView(cmd, a.stdout, audit, audit.Snapshots, kind, args[1], hq)
+				return printHistoryView(cmd, a.stdout, audit, audit.Snapshots, kind, id, hq)
 			}
 			var out historyWriter = newHistoryTable(a.stdout)
 			if asJSON {

@@ -36,8 +36,10 @@ func TestStateAndHistory_take_the_license_key_itself_KEY9(t *testing.T) {
 	if json.Unmarshal([]byte(byID), &st) != nil || !st.Exists {
 		t.Fatalf("state by ID: %s", byID)
 	}
-	if got, want := ok(t, env, "history", "key", key, "--json"), ok(t, env, "history", "key", id, "--json"); got != want || got == "" {
-		t.Errorf("history of the key as typed:\n%s\nwant:\n%s", got, want)
+	for _, view := range []string{"--json", "--raw", "--json=false"} { // the stored events, and the history for people
+		if got, want := ok(t, env, "history", "key", key, view), ok(t, env, "history", "key", id, view); got != want || got == "" {
+			t.Errorf("history %s of the key as typed:\n%s\nwant:\n%s", view, got, want)
+		}
 	}
 
 	// A typo: the check symbol catches it; said so, not "never existed".
