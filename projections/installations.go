@@ -99,8 +99,11 @@ func (in Installations) notesSet(ctx context.Context, tx Tx, rec event.Record, e
 	return in.set(ctx, tx, rec, `notes = ?`, e.Notes)
 }
 
+// graceStarted keeps the grace's end and the quota it began at (USE-3):
+// seats bought since, a quota above it, make the grace available again
+// (USE-5), which the lists and the dashboard tell from a running one.
 func (in Installations) graceStarted(ctx context.Context, tx Tx, rec event.Record, e installation.GraceStarted) error {
-	return in.set(ctx, tx, rec, `grace_ends = ?`, e.Ends.UnixMicro())
+	return in.set(ctx, tx, rec, `grace_ends = ?, grace_quota = ?`, e.Ends.UnixMicro(), e.Quota)
 }
 
 func (in Installations) suspended(ctx context.Context, tx Tx, rec event.Record, _ installation.Suspended) error {

@@ -46,8 +46,9 @@ type InstallationsFilter struct {
 	// After is the cursor of the last row of the previous page (Next of
 	// that page; "" for the first page). ExportInstallationsCSV ignores it.
 	After string
-	// Now is the time the expiry filters are evaluated at; required by
-	// "active", "expiring" and "expired".
+	// Now is the time the expiry filters and the rows' standing are
+	// evaluated at; required by "active", "expiring" and "expired".
+	// Without it the rows' Standing is empty.
 	Now time.Time
 }
 
@@ -92,7 +93,9 @@ var InstallationSorts = []string{"activated", "name"}
 // InstallationSummary is one row of the farms or proxy servers list
 // (rule INST-1), with every column of both: a farm's list shows the
 // activation key (KeyHint), farm name, status, server ID, app version,
-// activation date, latest report date, peak usage and notes; a proxy
+// activation date, latest report date, quota, seats used (CurrentUsage),
+// peak usage and notes (quota and used are ours: INST-1 leaves a farm's
+// overuse out of its list, USE-3); a proxy
 // server's the server name, license key (KeyHint), site code, site
 // description, offline use, app version, activation date, last report
 // date, max managed computers (Quota), registered computers
@@ -143,6 +146,44 @@ type InstallationSummary struct {
 	// OverLimit: a proxy server manages more computers than its quota
 	// (USE-6).
 	OverLimit bool `json:"over_limit"`
+	// Over is how many seats (farm) or computers (proxy server) the
+	// current usage exceeds the quota by; 0 within it (USE-3, USE-6).
+	Over int `json:"over"`
+	// Standing is where it stands at the time the read was evaluated at
+	// (USE-3..6, ACT-7): a farm in its overuse grace is "grace", never
+	// "active".
+	Standing Standing `json:"standing"`
+
+	// graceQuota is the quota its grace began at (USE-5); nil if none
+	// began, or before the read model kept it.
+	graceQuota *int
+}
+
+// DisplayName is what the installation is called: a farm's name or a
+// proxy server's, else its server ID, else its ID.
+func (s *InstallationSummary) DisplayName() string {
+	switch {
+	case s.FarmName != "" && s.Kind != string(installation.ProxyServer):
+		return s.FarmName
+	case s.ServerName != "":
+		return s.ServerName
+	case s.ServerID != "":
+		return s.ServerID
+	}
+	return s.InstallationID
+}
+
+// facts are what s's standing is decided from.
+func (s *InstallationSummary) facts() usageFacts {
+	return usageFacts{kind: s.Kind, status: s.Status, usage: s.CurrentUsage, quota: s.Quota, graceEnds: s.GraceEnds,
+		graceQuota: s.graceQuota, overLimit: s.OverLimit}
+}
+
+// evaluate sets s's standing at now (none for a zero now).
+func (s *InstallationSummary) evaluate(now time.Time) {
+	if !now.IsZero() {
+		s.Standing = s.facts().standing(now)
+	}
 }
 
 // InstallationsPage is one page of an installations list.
@@ -156,7 +197,7 @@ type InstallationsPage struct {
 const installationColumns = `i.installation_id, i.account_id, i.subscription_id, i.product_id, i.kind, i.key_id, i.key_hint,
 	i.server_id, i.farm_name, i.server_name, i.site_code, i.site_description, i.offline_use, i.app_version, i.status,
 	i.trial, i.activated_at, i.last_report_at, i.current_usage, i.peak_usage, i.quota, i.notes, i.license_end,
-	i.grace_ends, i.over_limit, i.sort_name`
+	i.grace_ends, i.grace_quota, i.over_limit, i.sort_name`
 
 // scanInstallation reads the installationColumns of one row, and the
 // row's name sort key.
@@ -167,16 +208,18 @@ func scanInstallation(scan func(...any) error) (InstallationSummary, string, err
 		offline, trial, overLimit int
 		activated                 int64
 		lastReport, end, grace    sql.NullInt64
+		graceQuota                sql.NullInt64
 	)
 	if err := scan(&s.InstallationID, &s.AccountID, &s.SubscriptionID, &s.ProductID, &s.Kind, &s.KeyID, &s.KeyHint,
 		&s.ServerID, &s.FarmName, &s.ServerName, &s.SiteCode, &s.SiteDescription, &offline, &s.AppVersion, &s.Status,
 		&trial, &activated, &lastReport, &s.CurrentUsage, &s.PeakUsage, &s.Quota, &s.Notes, &end,
-		&grace, &overLimit, &sortName); err != nil {
+		&grace, &graceQuota, &overLimit, &sortName); err != nil {
 		return s, "", err
 	}
 	s.OfflineUse, s.Trial, s.OverLimit = offline != 0, trial != 0, overLimit != 0
 	s.ActivatedAt, s.LastReportAt = micros(activated), microsOrNil(lastReport)
-	s.LicenseEnd, s.GraceEnds = microsOrNil(end), microsOrNil(grace)
+	s.LicenseEnd, s.GraceEnds, s.graceQuota = microsOrNil(end), microsOrNil(grace), nullInt(graceQuota)
+	s.Over = s.facts().over()
 	return s, sortName, nil
 }
 
@@ -217,6 +260,7 @@ func Installations(ctx context.Context, db DB, f InstallationsFilter) (Installat
 			page.Next = q.cursor(page.Installations[limit-1], lastKey)
 			break
 		}
+		s.evaluate(f.Now)
 		page.Installations = append(page.Installations, s)
 		lastKey = sortName
 	}
@@ -396,11 +440,13 @@ var installationCSVColumns = map[string][]csvColumn{
 	string(installation.Farm): {
 		{"activation_key", "Activation key", func(s *InstallationSummary) string { return s.KeyHint }, true},
 		{"farm_name", "Farm name", func(s *InstallationSummary) string { return s.FarmName }, true},
-		{"status", "Status", func(s *InstallationSummary) string { return s.Status }, true},
+		{"status", "Status", installationStatusCell, true},
 		{"server_id", "Server ID", func(s *InstallationSummary) string { return s.ServerID }, true},
 		{"app_version", "App version", func(s *InstallationSummary) string { return s.AppVersion }, true},
 		{"activation_date", "Activation date", func(s *InstallationSummary) string { return csvTime(&s.ActivatedAt) }, false},
 		{"latest_report_date", "Latest report date", func(s *InstallationSummary) string { return csvTime(s.LastReportAt) }, false},
+		{"quota", "Quota", func(s *InstallationSummary) string { return strconv.Itoa(s.Quota) }, false},
+		{"used", "Used", func(s *InstallationSummary) string { return strconv.Itoa(s.CurrentUsage) }, false},
 		{"peak_usage", "Peak usage", func(s *InstallationSummary) string { return strconv.Itoa(s.PeakUsage) }, false},
 		{"notes", "Notes", func(s *InstallationSummary) string { return s.Notes }, true},
 	},
@@ -417,6 +463,16 @@ var installationCSVColumns = map[string][]csvColumn{
 		{"registered_computers", "Registered computers", func(s *InstallationSummary) string { return strconv.Itoa(s.CurrentUsage) }, false},
 		{"notes", "Notes", func(s *InstallationSummary) string { return s.Notes }, true},
 	},
+}
+
+// installationStatusCell is a farm's status as the list shows it: its
+// standing when the export was evaluated at a time (a farm in its grace
+// is "grace", USE-3), else its status.
+func installationStatusCell(s *InstallationSummary) string {
+	if s.Standing != "" {
+		return string(s.Standing)
+	}
+	return s.Status
 }
 
 // InstallationCSVColumns returns the names of the columns the CSV export
@@ -493,6 +549,7 @@ func ExportInstallationsCSV(ctx context.Context, db DB, f InstallationsFilter, c
 		if err != nil {
 			return fail(err)
 		}
+		s.evaluate(f.Now)
 		for i, c := range cols {
 			record[i] = c.cell(&s)
 		}
@@ -555,10 +612,10 @@ type InstallationDetail struct {
 	Usage          []UsageDay `json:"usage"`
 }
 
-// InstallationDetails returns installation id with its usage history;
-// ErrNotFound if the read model has no such installation (yet). The
-// caller authorizes on its AccountID.
-func InstallationDetails(ctx context.Context, db DB, id string) (InstallationDetail, error) {
+// InstallationDetails returns installation id with its usage history and
+// its standing at now; ErrNotFound if the read model has no such
+// installation (yet). The caller authorizes on its AccountID.
+func InstallationDetails(ctx context.Context, db DB, id string, now time.Time) (InstallationDetail, error) {
 	fail := func(err error) (InstallationDetail, error) {
 		return InstallationDetail{}, fmt.Errorf("queries: installation %s: %w", id, err)
 	}
@@ -578,6 +635,7 @@ func InstallationDetails(ctx context.Context, db DB, id string) (InstallationDet
 		return fail(err)
 	}
 	d.LastObservedAt = microsOrNil(observed)
+	d.evaluate(now)
 	if d.Usage, err = usageHistory(ctx, db, id); err != nil {
 		return fail(err)
 	}
@@ -645,15 +703,16 @@ func (q *Reads) ExportInstallationsCSV(ctx context.Context, v Viewer, f Installa
 // InstallationDetails is the use case of one installation's page
 // (INST-4): v must be allowed to view the installation (from its events),
 // and the read sees v's last write. An installation the events know but
-// the read model does not yet is an error matching ErrNotCaughtUp.
-func (q *Reads) InstallationDetails(ctx context.Context, v Viewer, id string) (InstallationDetail, error) {
+// the read model does not yet is an error matching ErrNotCaughtUp. Its
+// standing is evaluated at now.
+func (q *Reads) InstallationDetails(ctx context.Context, v Viewer, id string, now time.Time) (InstallationDetail, error) {
 	if _, err := q.installations.AuthorizeInstallation(ctx, v.Actor, id, false); err != nil {
 		return InstallationDetail{}, err
 	}
 	if err := q.await(ctx, v, InstallationsReadModel, LicensesReadModel); err != nil {
 		return InstallationDetail{}, err
 	}
-	d, err := InstallationDetails(ctx, q.db, id)
+	d, err := InstallationDetails(ctx, q.db, id, now)
 	if errors.Is(err, ErrNotFound) {
 		return InstallationDetail{}, notCaughtUp{"the installation is not in the read model yet; retry shortly"}
 	}

@@ -346,9 +346,10 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 		if err := queries.ExportInstallationsCSV(ctx, l.DB, one, nil, &w); err != nil {
 			t.Fatal(err)
 		}
-		want = "Activation key,Farm name,Status,Server ID,App version,Activation date,Latest report date,Peak usage,Notes\n" +
+		// Quota and Used are ours (USE-3: the list shows an overuse).
+		want = "Activation key,Farm name,Status,Server ID,App version,Activation date,Latest report date,Quota,Used,Peak usage,Notes\n" +
 			"HKEY-A-2,Gamma,suspended,srv-f-gamma,5.2," + l.activated["f-gamma"].Format(time.RFC3339) + "," +
-			l.received["f-gamma"].Format(time.RFC3339) + ",9,\n"
+			l.received["f-gamma"].Format(time.RFC3339) + ",5,9,9,\n"
 		if w.String() != want {
 			t.Fatalf("every farm column:\n got %q\nwant %q", w.String(), want)
 		}
@@ -386,7 +387,7 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		d, err := queries.InstallationDetails(ctx, l.DB, "f-alpha")
+		d, err := queries.InstallationDetails(ctx, l.DB, "f-alpha", instNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +397,7 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 			InstallationSummary: queries.InstallationSummary{InstallationID: "f-alpha", AccountID: "acc-1", SubscriptionID: "a",
 				ProductID: "farms", Kind: "farm", KeyID: "key-a-p", KeyHint: "HKEY-A-P", ServerID: "srv-f-alpha", FarmName: "Alpha",
 				AppVersion: "5.1", Status: "active", ActivatedAt: l.activated["f-alpha"], LastReportAt: &last, CurrentUsage: 1,
-				PeakUsage: 12, Quota: 40, Notes: `Main farm, "2nd" floor`, LicenseEnd: atp(365 * day)},
+				PeakUsage: 12, Quota: 40, Notes: `Main farm, "2nd" floor`, LicenseEnd: atp(365 * day), Standing: queries.StandingActive},
 			LastObservedAt: &last,
 			Usage: []queries.UsageDay{
 				// 5 and 8, then 12 received at d2+1h and observed on
@@ -412,7 +413,7 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 		}
 		js, _ := json.Marshal(d)
 		for _, field := range []string{`"installation_id":"f-alpha"`, `"account_id":"acc-1"`, `"peak_usage":12`, `"current_usage":1`,
-			`"usage":[{"day":"2026-03-02","peak":12,`, `"quota":37}`, `"grace_ends":null`} {
+			`"usage":[{"day":"2026-03-02","peak":12,`, `"quota":37}`, `"grace_ends":null`, `"over":0,"standing":"active"`} {
 			if !strings.Contains(string(js), field) {
 				t.Errorf("details as JSON lack %s: %s", field, js)
 			}
@@ -420,22 +421,23 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 
 		// A repeated activation keeps the activation date and takes the
 		// new app version; a deactivation keeps the usage.
-		delta, err := queries.InstallationDetails(ctx, l.DB, "f-delta")
+		delta, err := queries.InstallationDetails(ctx, l.DB, "f-delta", instNow)
 		if err != nil || delta.AppVersion != "5.2" || !delta.ActivatedAt.Equal(l.activated["f-delta"]) || delta.Status != "deactivated" ||
 			delta.LastReportAt != nil || len(delta.Usage) != 0 || delta.Usage == nil {
 			t.Fatalf("f-delta: %+v, %v", delta, err)
 		}
 		// Overuse (USE-3, USE-4, USE-6) and offline use (ACT-2).
-		gamma, err := queries.InstallationDetails(ctx, l.DB, "f-gamma")
+		gamma, err := queries.InstallationDetails(ctx, l.DB, "f-gamma", instNow)
 		if err != nil || gamma.Status != "suspended" || gamma.GraceEnds == nil || !gamma.GraceEnds.Equal(at(7*day)) || gamma.Quota != 5 ||
-			gamma.AppVersion != "5.2" || !gamma.ActivatedAt.Equal(l.activated["f-gamma"]) {
+			gamma.AppVersion != "5.2" || !gamma.ActivatedAt.Equal(l.activated["f-gamma"]) || gamma.Over != 4 || gamma.Standing != queries.StandingSuspended {
 			t.Fatalf("f-gamma: %+v, %v", gamma, err)
 		}
-		two, err := queries.InstallationDetails(ctx, l.DB, "p-two")
-		if err != nil || !two.OverLimit || !two.OfflineUse || two.LicenseEnd != nil || two.CurrentUsage != 55 || two.Quota != 50 {
+		two, err := queries.InstallationDetails(ctx, l.DB, "p-two", instNow)
+		if err != nil || !two.OverLimit || !two.OfflineUse || two.LicenseEnd != nil || two.CurrentUsage != 55 || two.Quota != 50 ||
+			two.Over != 5 || two.Standing != queries.StandingOverLimit {
 			t.Fatalf("p-two: %+v, %v", two, err)
 		}
-		if one, err := queries.InstallationDetails(ctx, l.DB, "p-one"); err != nil || !one.OfflineUse || one.OverLimit {
+		if one, err := queries.InstallationDetails(ctx, l.DB, "p-one", instNow); err != nil || !one.OfflineUse || one.OverLimit {
 			t.Fatalf("p-one (activated offline): %+v, %v", one, err)
 		}
 		// A new generation after a deactivation is a new activation date.
@@ -449,14 +451,14 @@ func TestInstallations_details_and_usage_history_INST4_USE1_USE2(t *testing.T) {
 		proxy.Generation = 2
 		l.inst("p-two", installation.Deactivated{Reason: installation.ByInstallation, Mode: installation.Online}, proxy)
 		l.Rebuild()
-		if two, err := queries.InstallationDetails(ctx, l.DB, "p-two"); err != nil || two.OverLimit || two.SiteDescription != "Hamburg" {
+		if two, err := queries.InstallationDetails(ctx, l.DB, "p-two", instNow); err != nil || two.OverLimit || two.SiteDescription != "Hamburg" {
 			t.Fatalf("p-two reactivated: %+v, %v (a new activation starts within its limit, USE-6)", two, err)
 		}
-		if eps, err := queries.InstallationDetails(ctx, l.DB, "f-eps"); err != nil || !eps.ActivatedAt.Equal(reactivated) ||
+		if eps, err := queries.InstallationDetails(ctx, l.DB, "f-eps", instNow); err != nil || !eps.ActivatedAt.Equal(reactivated) ||
 			eps.Status != "active" || eps.PeakUsage != 7 {
 			t.Fatalf("f-eps reactivated at %s: %+v, %v", reactivated, eps, err)
 		}
-		if _, err := queries.InstallationDetails(ctx, l.DB, "nope"); !errors.Is(err, queries.ErrNotFound) {
+		if _, err := queries.InstallationDetails(ctx, l.DB, "nope", instNow); !errors.Is(err, queries.ErrNotFound) {
 			t.Fatalf("unknown installation: %v, want ErrNotFound", err)
 		}
 	})
@@ -471,23 +473,35 @@ func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		cards, err := queries.Dashboard(ctx, l.DB, "acc-1")
+		cards, err := queries.Dashboard(ctx, l.DB, "acc-1", instNow)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []queries.ProductCard{
-			{ProductID: "proxy", Name: "MDM Proxy", Model: "managed_computers", Seats: 200, ActiveSubscriptions: 1, ProxyServers: 2},
+			// p-one 120 + p-two 55 computers used.
+			{ProductID: "proxy", Name: "MDM Proxy", Model: "managed_computers", Seats: 200, SeatsUsed: 175, ActiveSubscriptions: 1, ProxyServers: 2},
 			// a (60) and b (5, in grace); x expired. alpha, beta, eta,
-			// gamma (suspended), pend (pending); not eps, delta.
-			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, ActiveSubscriptions: 2, InGrace: 1, Farms: 5, DeactivationPending: 1},
+			// gamma (suspended), pend (pending); not eps, delta. Used:
+			// alpha 1, beta 4, gamma 9, eta 0; pend's key is free (ACT-7).
+			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, SeatsUsed: 14, ActiveSubscriptions: 2, InGrace: 1,
+				Farms: 5, DeactivationPending: 1},
 		}
-		if !reflect.DeepEqual(cards, want) {
-			t.Fatalf("dashboard of acc-1:\n got %+v\nwant %+v", cards, want)
+		counts := make([]queries.ProductCard, len(cards))
+		for i, c := range cards {
+			counts[i] = c
+			counts[i].Subscriptions, counts[i].Alerts = nil, nil
+		}
+		if !reflect.DeepEqual(counts, want) {
+			t.Fatalf("dashboard of acc-1:\n got %+v\nwant %+v", counts, want)
+		}
+		if got := fmt.Sprint(cards[1].Subscriptions[0].SubscriptionID, cards[1].Subscriptions[0].SeatsUsed, " ",
+			cards[1].Subscriptions[1].SubscriptionID, cards[1].Subscriptions[1].SeatsUsed); got != "b0 a14" {
+			t.Errorf("the seats used of each farms subscription: %s, want b0 a14", got)
 		}
 		if js, _ := json.Marshal(cards); !strings.Contains(string(js), `"prepaid_farms":5,"registered_proxy_servers":0`) {
 			t.Fatalf("cards as JSON: %s", js)
 		}
-		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2"); err != nil || len(cards) != 1 || cards[0].Farms != 1 || cards[0].ProxyServers != 0 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2", instNow); err != nil || len(cards) != 1 || cards[0].Farms != 1 || cards[0].ProxyServers != 0 {
 			t.Fatalf("dashboard of acc-2: %+v, %v", cards, err)
 		}
 	})
@@ -495,31 +509,34 @@ func TestInstallations_dashboard_counts_INST5(t *testing.T) {
 
 // Rule KEY-7: a key's used seats are the current usage of the
 // installation that holds it (deactivated ones do not count), vacant is
-// quota − used (negative in an overuse), and both sort.
+// quota − used and never negative: an overuse (USE-4, USE-6) is "over"
+// instead, and the key carries its installation's standing; used and
+// vacant sort (vacant by quota − used, the most over first).
 func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newInstLog(t, target)
 		installations1(l)
-		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "", instNow)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
 		for _, k := range d.Keys {
-			got = append(got, fmt.Sprintf("%s %d/%d/%d", k.KeyID, k.Quota, k.Used, k.Vacant))
+			got = append(got, fmt.Sprintf("%s %d/%d/%d/%d %s", k.KeyID, k.Quota, k.Used, k.Vacant, k.Over, k.Standing))
 		}
 		// The primary: 60 − 10 − 5 − 5 = 40, used by f-alpha (1), not by
-		// the deactivated f-eps (7); key-a-2 by the suspended f-gamma;
-		// key-a-3 not by the pending f-pend, which let it go (ACT-7).
-		if want := "key-a-p 40/1/39,key-a-1 10/4/6,key-a-2 5/9/-4,key-a-3 5/0/5"; strings.Join(got, ",") != want {
-			t.Fatalf("keys of a (quota/used/vacant): %s, want %s", strings.Join(got, ","), want)
+		// the deactivated f-eps (7); key-a-2 by the suspended f-gamma,
+		// 4 over; key-a-3 not by the pending f-pend, which let it go
+		// (ACT-7): no installation holds it.
+		if want := "key-a-p 40/1/39/0 active,key-a-1 10/4/6/0 active,key-a-2 5/9/0/4 suspended,key-a-3 5/0/5/0 "; strings.Join(got, ",") != want {
+			t.Fatalf("keys of a (quota/used/vacant/over standing): %s, want %s", strings.Join(got, ","), want)
 		}
 		for sort, order := range map[string]string{
 			"used": "3,p,1,2", "-used": "2,1,p,3",
 			"vacant": "2,3,1,p", "-vacant": "p,1,3,2",
 		} {
-			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort)
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort, instNow)
 			if err != nil {
 				t.Fatalf("sort %s: %v", sort, err)
 			}
@@ -527,8 +544,9 @@ func TestInstallations_key_used_and_vacant_KEY7(t *testing.T) {
 				t.Errorf("keys by %s: %s, want %s (KEY-7)", sort, got, order)
 			}
 		}
-		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "used"); err != nil || keyIDs(p.Keys) != "key-d-1,key-d-p" ||
-			p.Keys[0].Vacant != -5 || p.Keys[1].Used != 120 || p.Keys[1].Vacant != 30 {
+		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "used", instNow); err != nil || keyIDs(p.Keys) != "key-d-1,key-d-p" ||
+			p.Keys[0].Vacant != 0 || p.Keys[0].Over != 5 || p.Keys[0].Standing != queries.StandingOverLimit ||
+			p.Keys[1].Used != 120 || p.Keys[1].Vacant != 30 || p.Keys[1].Over != 0 || p.Keys[1].Standing != queries.StandingActive {
 			t.Fatalf("keys of d by used: %+v, %v", p.Keys, err)
 		}
 	})

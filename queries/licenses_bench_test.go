@@ -131,7 +131,7 @@ func BenchmarkSubscriptionDetails(b *testing.B) {
 				id := benchSubscription(rng.IntN(benchSubscriptions))
 				sort := sorts[rng.IntN(len(sorts))]
 				start := time.Now()
-				d, err := queries.SubscriptionDetails(ctx, db, id, sort)
+				d, err := queries.SubscriptionDetails(ctx, db, id, sort, t0)
 				lat = append(lat, time.Since(start))
 				if err != nil || len(d.Keys) != benchKeysPerSub || len(d.Orders) != 2 {
 					b.Fatalf("%s by %q: %d keys, %d orders, %v", id, sort, len(d.Keys), len(d.Orders), err)

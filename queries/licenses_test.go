@@ -97,7 +97,7 @@ func purchased(id, productID string, seats int, period subscription.Period, chan
 // read model says.
 func primaryQuota(t *testing.T, l *licenseLog, id string) int {
 	t.Helper()
-	d, err := queries.SubscriptionDetails(context.Background(), l.DB, id, "")
+	d, err := queries.SubscriptionDetails(context.Background(), l.DB, id, "", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 		//   1  Berlin office  reserved 20  renews → 365d
 		//   2  amsterdam      reserved 10  300d
 		//   4  Dresden        reserved 10  100d
-		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "", t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			"vacant": "2,4,1,p", "-vacant": "p,1,2,4",
 			"expiry": "4,2,1,p", "-expiry": "1,p,2,4", // no expiry of its own: the subscription's end
 		} {
-			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort)
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", sort, t0)
 			if err != nil {
 				t.Fatalf("sort %s: %v", sort, err)
 			}
@@ -205,18 +205,18 @@ func TestLicenses_primary_quota_KEY4_and_key_sorting_KEY7(t *testing.T) {
 			}
 		}
 		for _, bad := range []string{"bogus", "-", "--name", "Name", "key_id"} {
-			if _, err := queries.SubscriptionDetails(ctx, l.DB, "a", bad); !errors.Is(err, queries.ErrInvalidFilter) || !strings.Contains(err.Error(), "vacant") {
+			if _, err := queries.SubscriptionDetails(ctx, l.DB, "a", bad, t0); !errors.Is(err, queries.ErrInvalidFilter) || !strings.Contains(err.Error(), "vacant") {
 				t.Errorf("key sort %q: %v, want ErrInvalidFilter naming the columns", bad, err)
 			}
 		}
-		if _, err := queries.SubscriptionDetails(ctx, l.DB, "nope", ""); !errors.Is(err, queries.ErrNotFound) {
+		if _, err := queries.SubscriptionDetails(ctx, l.DB, "nope", "", t0); !errors.Is(err, queries.ErrNotFound) {
 			t.Fatalf("unknown subscription: %v, want ErrNotFound", err)
 		}
 
 		// KEY-3: Dresden's own expiry passes: in grace, its seats still its
 		// own; its grace ends: expired, its 10 seats back on the primary.
 		status := func() string {
-			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "name")
+			d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "name", t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,30 +282,42 @@ func subIDs(list []queries.SubscriptionSummary) string {
 }
 
 // Rules INST-5, MEM-2: the dashboard shows per product "for N seats" and
-// the number of subscriptions, without expired ones (SUB-6); PROD-1: the
-// catalog with each product's model. X-5: nothing of another account.
+// the number of subscriptions, without expired ones (SUB-6), each with its
+// end, when one in grace expires and whether it renews by itself (SUB-2);
+// PROD-1: the catalog with each product's model. X-5: nothing of another
+// account.
 func TestLicenses_dashboard_and_products_INST5_PROD1(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		ctx := context.Background()
 		l := newLicenseLog(t, target)
 		account1(l)
 		l.Rebuild()
-		cards, err := queries.Dashboard(ctx, l.DB, "acc-1")
+		cards, err := queries.Dashboard(ctx, l.DB, "acc-1", t0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []queries.ProductCard{
-			{ProductID: "proxy", Name: "MDM Proxy", Model: "managed_computers", Seats: 200, ActiveSubscriptions: 1},
-			// a (60) + b (5, in grace); c expired
-			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, ActiveSubscriptions: 2, InGrace: 1},
+			{ProductID: "proxy", Name: "MDM Proxy", Model: "managed_computers", Seats: 200, ActiveSubscriptions: 1,
+				Subscriptions: []queries.DashboardSubscription{
+					{SubscriptionID: "d", Period: "permanent", Seats: 200, Status: "active", Channel: "reseller"}},
+				Alerts: []queries.Alert{}},
+			// a (60) + b (5, in grace); c expired. b ends first; it is in
+			// its grace until 30 days after its end (SUB-6); a was
+			// cancelled, so it does not renew (SUB-2).
+			{ProductID: "farms", Name: "Remote Farm", Model: "concurrent_users", Seats: 65, ActiveSubscriptions: 2, InGrace: 1,
+				Subscriptions: []queries.DashboardSubscription{
+					{SubscriptionID: "b", Period: "1m", Seats: 5, Status: "grace", End: atp(31 * day), Expires: atp(61 * day),
+						Channel: "online", AutoRenew: true},
+					{SubscriptionID: "a", Name: "Main farm", Period: "1y", Seats: 60, Status: "active", End: atp(730 * day), Channel: "online"}},
+				Alerts: []queries.Alert{{Kind: queries.AlertExpiryGrace, Rule: "SUB-6", SubscriptionID: "b", Ends: atp(61 * day)}}},
 		}
 		if !reflect.DeepEqual(cards, want) {
 			t.Fatalf("dashboard of acc-1:\n got %+v\nwant %+v", cards, want)
 		}
-		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2"); err != nil || len(cards) != 1 || cards[0].Seats != 7 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-2", t0); err != nil || len(cards) != 1 || cards[0].Seats != 7 {
 			t.Fatalf("dashboard of acc-2: %+v, %v", cards, err)
 		}
-		if cards, err := queries.Dashboard(ctx, l.DB, "acc-3"); err != nil || cards == nil || len(cards) != 0 {
+		if cards, err := queries.Dashboard(ctx, l.DB, "acc-3", t0); err != nil || cards == nil || len(cards) != 0 {
 			t.Fatalf("dashboard of an account with nothing: %#v, %v", cards, err)
 		}
 		products, err := queries.Products(ctx, l.DB)
@@ -394,7 +406,7 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 		l := newLicenseLog(t, target)
 		account1(l)
 		l.Rebuild()
-		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "")
+		d, err := queries.SubscriptionDetails(ctx, l.DB, "a", "", t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +430,7 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 			t.Fatalf("keys of a: %+v", d.Keys)
 		}
 
-		p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "expiry")
+		p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "expiry", t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,13 +448,13 @@ func TestLicenses_details_and_orders_history_SUB4_SUB6_SUB9(t *testing.T) {
 		if len(p.Keys) != 2 || p.Keys[0].KeyID != "key-d-1" || p.Keys[1].KeyID != "key-d-p" || p.Keys[1].Quota != 150 {
 			t.Fatalf("keys of d by expiry: %+v", p.Keys)
 		}
-		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "-expiry"); err != nil || keyIDs(p.Keys) != "key-d-p,key-d-1" {
+		if p, err := queries.SubscriptionDetails(ctx, l.DB, "d", "-expiry", t0); err != nil || keyIDs(p.Keys) != "key-d-p,key-d-1" {
 			t.Fatalf("keys of d by -expiry: %v, %v", keyIDs(p.Keys), err)
 		}
 		if js, _ := json.Marshal(p.Subscription); !strings.Contains(string(js), `"end":null`) {
 			t.Fatalf("permanent license as JSON: %s", js)
 		}
-		if g, err := queries.SubscriptionDetails(ctx, l.DB, "g", ""); err != nil || g.Subscription.AccountID != "" || !g.Subscription.AutoRenew {
+		if g, err := queries.SubscriptionDetails(ctx, l.DB, "g", "", t0); err != nil || g.Subscription.AccountID != "" || !g.Subscription.AutoRenew {
 			t.Fatalf("unregistered g: %+v, %v", g.Subscription, err)
 		}
 	})

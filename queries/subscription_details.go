@@ -70,9 +70,16 @@ type LicenseKey struct {
 	// 0 if none does. An installation deactivated in the portal let its
 	// key go at once (ACT-7): its seats are not the key's any more.
 	Used int `json:"used"`
-	// Vacant is quota − used; negative while the installation uses more
-	// than the quota (an overuse grace, USE-3, or over the limit, USE-6).
+	// Vacant is quota − used, never below 0; Over is used − quota while
+	// the installation uses more than the quota (an overuse grace, USE-3,
+	// a suspension, USE-4, or over the limit, USE-6), else 0. At most one
+	// of them is above 0.
 	Vacant int `json:"vacant"`
+	Over   int `json:"over"`
+	// Standing is the standing of the installation that holds the key at
+	// the time the read was evaluated at (USE-3..6); empty when none
+	// holds it.
+	Standing Standing `json:"standing"`
 	// ExpiresAt is a sublicense's own expiry; nil: it renews with the
 	// subscription (the primary always does).
 	ExpiresAt *time.Time `json:"expires_at"`
@@ -97,7 +104,9 @@ type Details struct {
 
 // keyOrder maps a key sort column (KEY-7) to its ORDER BY expression; a
 // key with no expiry of its own expires with the subscription, and one
-// that never expires (of a permanent license) sorts last.
+// that never expires (of a permanent license) sorts last. Vacant sorts by
+// quota − used, so that the keys most over their quota come first
+// ascending.
 var keyOrder = map[string]string{
 	"name":   `LOWER(k.name) %[1]s, k.name %[1]s`,
 	"type":   `k.type %[1]s`,
@@ -130,9 +139,10 @@ func keysOrderBy(keySort string) (string, error) {
 // SubscriptionDetails returns subscription subscriptionID with its orders
 // and its keys sorted by keySort: a column of KeySorts, "-" in front for
 // descending, ties broken by key ID; empty: the primary key first, then
-// the sublicenses by name (ignoring ASCII case). An unknown keySort wraps
-// ErrInvalidFilter; an unknown subscription is ErrNotFound.
-func SubscriptionDetails(ctx context.Context, db DB, subscriptionID, keySort string) (Details, error) {
+// the sublicenses by name (ignoring ASCII case). The keys' standing is
+// evaluated at now. An unknown keySort wraps ErrInvalidFilter; an unknown
+// subscription is ErrNotFound.
+func SubscriptionDetails(ctx context.Context, db DB, subscriptionID, keySort string, now time.Time) (Details, error) {
 	d := Details{Orders: []Order{}, Keys: []LicenseKey{}}
 	orderBy, err := keysOrderBy(keySort)
 	if err != nil {
@@ -170,6 +180,9 @@ func SubscriptionDetails(ctx context.Context, db DB, subscriptionID, keySort str
 	}
 	if d.Keys, err = subscriptionKeys(ctx, db, subscriptionID, orderBy); err != nil {
 		return fail("keys", err)
+	}
+	if err := keyStandings(ctx, db, subscriptionID, d.Keys, now); err != nil {
+		return fail("keys' installations", err)
 	}
 	return d, nil
 }
@@ -217,7 +230,7 @@ func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string
 		if err := rows.Scan(&k.KeyID, &k.Type, &k.Name, &k.Hint, &k.Quota, &k.Used, &expires, &k.Status); err != nil {
 			return nil, err
 		}
-		k.Vacant, k.ExpiresAt = k.Quota-k.Used, microsOrNil(expires)
+		k.Vacant, k.Over, k.ExpiresAt = max(0, k.Quota-k.Used), max(0, k.Used-k.Quota), microsOrNil(expires)
 		index[k.KeyID] = len(out)
 		out = append(out, k)
 	}
@@ -247,19 +260,51 @@ func subscriptionKeys(ctx context.Context, db DB, subscriptionID, orderBy string
 	return out, admins.Err()
 }
 
+// keyStandings sets the standing of each key's installation at now: the
+// one that holds the key (KEY-8: one at a time), active or suspended.
+func keyStandings(ctx context.Context, db DB, subscriptionID string, keys []LicenseKey, now time.Time) error {
+	index := make(map[string]int, len(keys))
+	for i, k := range keys {
+		index[k.KeyID] = i
+	}
+	rows, err := db.Select(ctx, `SELECT key_id, kind, status, current_usage, quota, grace_ends, grace_quota, over_limit
+		FROM inst_installations WHERE subscription_id = ? AND status IN ('active', 'suspended')`, subscriptionID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			keyID     string
+			f         usageFacts
+			graceEnds sql.NullInt64
+			graceQ    sql.NullInt64
+			overLimit int
+		)
+		if err := rows.Scan(&keyID, &f.kind, &f.status, &f.usage, &f.quota, &graceEnds, &graceQ, &overLimit); err != nil {
+			return err
+		}
+		f.graceEnds, f.graceQuota, f.overLimit = microsOrNil(graceEnds), nullInt(graceQ), overLimit != 0
+		if i, ok := index[keyID]; ok {
+			keys[i].Standing = worse(keys[i].Standing, f.standing(now))
+		}
+	}
+	return rows.Err()
+}
+
 // SubscriptionDetails is the use case of a subscription's details page:
 // v must be allowed to view subscription subscriptionID (from its
-// events), and the read sees v's last write. A subscription the events
-// know but the read model does not yet is an error matching
-// ErrNotCaughtUp.
-func (q *Reads) SubscriptionDetails(ctx context.Context, v Viewer, subscriptionID, keySort string) (Details, error) {
+// events), and the read sees v's last write; the keys' standing is
+// evaluated at now. A subscription the events know but the read model
+// does not yet is an error matching ErrNotCaughtUp.
+func (q *Reads) SubscriptionDetails(ctx context.Context, v Viewer, subscriptionID, keySort string, now time.Time) (Details, error) {
 	if _, err := q.subscriptions.AuthorizeSubscription(ctx, v.Actor, subscriptionID, subscription.ActionView, ""); err != nil {
 		return Details{}, err
 	}
 	if err := q.await(ctx, v, LicensesReadModel, InstallationsReadModel); err != nil {
 		return Details{}, err
 	}
-	d, err := SubscriptionDetails(ctx, q.db, subscriptionID, keySort)
+	d, err := SubscriptionDetails(ctx, q.db, subscriptionID, keySort, now)
 	if errors.Is(err, ErrNotFound) {
 		return Details{}, notCaughtUp{"the subscription is not in the read model yet; retry shortly"}
 	}

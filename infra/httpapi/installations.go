@@ -461,7 +461,7 @@ func (a *lazyAttachment) Write(p []byte) (int, error) {
 // history (INST-4).
 func (s *Server) installationDetails(w http.ResponseWriter, r *http.Request) {
 	v := viewerOf(r)
-	d, err := s.reads.InstallationDetails(r.Context(), v, chi.URLParam(r, "installationID"))
+	d, err := s.reads.InstallationDetails(r.Context(), v, chi.URLParam(r, "installationID"), s.cfg.Clock.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return

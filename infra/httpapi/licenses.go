@@ -215,7 +215,7 @@ type dashboardResponse struct {
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	v := viewerOf(r)
-	cards, err := s.reads.Dashboard(r.Context(), v, chi.URLParam(r, "accountID"))
+	cards, err := s.reads.Dashboard(r.Context(), v, chi.URLParam(r, "accountID"), s.cfg.Clock.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -241,7 +241,7 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) subscriptionDetails(w http.ResponseWriter, r *http.Request) {
 	v := viewerOf(r)
-	d, err := s.reads.SubscriptionDetails(r.Context(), v, chi.URLParam(r, "subscriptionID"), r.URL.Query().Get("key_sort"))
+	d, err := s.reads.SubscriptionDetails(r.Context(), v, chi.URLParam(r, "subscriptionID"), r.URL.Query().Get("key_sort"), s.cfg.Clock.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -179,7 +179,7 @@ func (p *Portal) historyContext(r *http.Request, v *View, kind, id string) (labe
 	ctx := r.Context()
 	switch kind {
 	case "subscriptions":
-		if d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, id, ""); err == nil {
+		if d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, id, "", p.cfg.Now()); err == nil {
 			s := d.Subscription
 			account, label, back = s.AccountID, queries.SubscriptionTitle(s.Name, s.ProductName, s.ProductID, s.Period), "/subscriptions/"+url.PathEscape(id)
 		}
@@ -197,7 +197,7 @@ func (p *Portal) historyContext(r *http.Request, v *View, kind, id string) (labe
 		if sub == "" {
 			break
 		}
-		d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, sub, "")
+		d, err := p.cfg.Queries.SubscriptionDetails(ctx, v.viewer, sub, "", p.cfg.Now())
 		if err != nil {
 			break
 		}
@@ -210,7 +210,7 @@ func (p *Portal) historyContext(r *http.Request, v *View, kind, id string) (labe
 		}
 		v.Nav = "subscriptions"
 	case "installations":
-		if d, err := p.cfg.Queries.InstallationDetails(ctx, v.viewer, id); err == nil {
+		if d, err := p.cfg.Queries.InstallationDetails(ctx, v.viewer, id, p.cfg.Now()); err == nil {
 			account, back = d.AccountID, "/installations/"+url.PathEscape(id)
 			label = queries.InstallationTitle(d.Kind, d.ServerID, d.FarmName, d.ServerName)
 		}

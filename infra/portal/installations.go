@@ -360,19 +360,9 @@ func instExportURL(acc string, k instKind, q instQuery, ids []string) string {
 	return instURL("/v1/accounts/"+url.PathEscape(acc)+"/"+k.Path+"/export", aq)
 }
 
-// instName is what an installation is called: its farm's or server's
-// name, or else its server.
-func instName(i *queries.InstallationSummary) string {
-	switch {
-	case i.FarmName != "" && i.Kind != "proxy_server":
-		return i.FarmName
-	case i.ServerName != "":
-		return i.ServerName
-	case i.ServerID != "":
-		return i.ServerID
-	}
-	return i.InstallationID
-}
+// instName is what an installation is called (its farm's or server's
+// name, or else its server).
+func instName(i *queries.InstallationSummary) string { return i.DisplayName() }
 
 // instStatus is a status's badge class and words.
 func instStatus(status string) (class, text string) {
@@ -571,7 +561,7 @@ func (p *Portal) instDetailsPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) instRenderDetails(w http.ResponseWriter, r *http.Request, v *View) {
 	id := chi.URLParam(r, "installationID")
 	problem, status := v.Problem, v.Status
-	d, err := p.cfg.Queries.InstallationDetails(r.Context(), v.viewer, id)
+	d, err := p.cfg.Queries.InstallationDetails(r.Context(), v.viewer, id, p.cfg.Now())
 	if err != nil {
 		p.fail(w, r, v, err)
 		return

@@ -63,7 +63,7 @@ func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	cards, err := p.cfg.Queries.Dashboard(r.Context(), v.viewer, v.AccountID)
+	cards, err := p.cfg.Queries.Dashboard(r.Context(), v.viewer, v.AccountID, p.cfg.Now())
 	if err != nil {
 		p.fail(w, r, v, err)
 		return
@@ -344,7 +344,7 @@ func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *Vie
 		col, dir = "", ""
 	}
 	id := chi.URLParam(r, "subscriptionID")
-	d, err := p.cfg.Queries.SubscriptionDetails(r.Context(), v.viewer, id, keySort)
+	d, err := p.cfg.Queries.SubscriptionDetails(r.Context(), v.viewer, id, keySort, p.cfg.Now())
 	if err != nil {
 		p.fail(w, r, v, err)
 		return nil
