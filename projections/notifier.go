@@ -409,7 +409,7 @@ func (n Notifier) ticketReplied(ctx context.Context, tx Tx, rec event.Record, e 
 	if !e.FromSupport {
 		return nil // the customer's own replies are not mailed back to them
 	}
-	return n.tellTicket(ctx, tx, rec, ticketID(rec), TemplateTicketUpdate, "", map[string]string{
+	return n.tellTicket(ctx, tx, rec, ticketID(rec), TemplateTicketUpdate, "", "", map[string]string{
 		"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments))})
 }
 
@@ -421,7 +421,7 @@ func (n Notifier) ticketStatusChanged(ctx context.Context, tx Tx, rec event.Reco
 	if !ticket.IsSupport(e.By) {
 		return nil // a member's reply reopened it: they know
 	}
-	return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", map[string]string{"kind": "status"})
+	return n.tellTicket(ctx, tx, rec, id, TemplateTicketUpdate, "", "", map[string]string{"kind": "status"})
 }
 
 func (n Notifier) ticketClosed(ctx context.Context, tx Tx, rec event.Record, _ ticket.Closed) error {
@@ -442,7 +442,9 @@ func (n Notifier) watcherAdded(ctx context.Context, tx Tx, rec event.Record, e t
 	if err != nil {
 		return err
 	}
-	return n.tellTicket(ctx, tx, rec, id, TemplateTicketWatcher, e.PersonID, map[string]string{
+	// The owner who added the watcher is not told of their own action:
+	// one action, one mail (to the new watcher), plus the other watchers.
+	return n.tellTicket(ctx, tx, rec, id, TemplateTicketWatcher, e.PersonID, e.By, map[string]string{
 		"watcher": strings.TrimSpace(w.first + " " + w.last)})
 }
 
@@ -458,8 +460,9 @@ func (Notifier) setTicketStatus(ctx context.Context, tx Tx, id string, s ticket.
 // TKT-3). newWatcher, if set, is the watcher the event added: their copy
 // says so. Nobody who has lost access is told: the owner must still be an
 // unblocked member of the account (or own the personal account), a
-// watcher still an unblocked admin.
-func (n Notifier) tellTicket(ctx context.Context, tx Tx, rec event.Record, id, template, newWatcher string, data map[string]string) error {
+// watcher still an unblocked admin. actor, if set, is the person whose
+// action it was: they are not told of it.
+func (n Notifier) tellTicket(ctx context.Context, tx Tx, rec event.Record, id, template, newWatcher, actor string, data map[string]string) error {
 	var acc, owner, productID, subject, status string
 	err := tx.QueryRow(ctx, `SELECT account_id, owner, product_id, subject, status FROM notify_tickets WHERE ticket_id = ?`, id).
 		Scan(&acc, &owner, &productID, &subject, &status)
@@ -482,6 +485,9 @@ func (n Notifier) tellTicket(ctx context.Context, tx Tx, rec event.Record, id, t
 		return err
 	}
 	for _, pid := range append([]string{owner}, watchers...) {
+		if pid == actor {
+			continue
+		}
 		ok, err := n.mayHear(ctx, tx, acc, pid, pid == owner)
 		if err != nil {
 			return err

@@ -37,10 +37,10 @@ func recipients(mails []sentMail, id string) []string {
 
 // Rule TKT-3: only the ticket's owner and its watchers are mailed — when
 // support replies, when support changes the status, and when a watcher
-// is added (the new one too) — each in their own message whose timer ID
-// names the event and the recipient; admins who do not watch, other
-// members, blocked or demoted watchers and the customer's own actions
-// mail nobody.
+// is added (the new one too, but not the owner who added them) — each in
+// their own message whose timer ID names the event and the recipient;
+// admins who do not watch, other members, blocked or demoted watchers and
+// the customer's own actions mail nobody.
 func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		w := newTicketWorld(t, target)
@@ -80,9 +80,9 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 			what, event string
 			want        string
 		}{
-			{"watcher cyd added", addCyd, "bob,cyd"},
-			{"watcher dan added", addDan, "bob,cyd,dan"},
-			{"watcher fay added", addFay, "bob,cyd,dan,fay"},
+			{"watcher cyd added", addCyd, "cyd"},
+			{"watcher dan added", addDan, "cyd,dan"},
+			{"watcher fay added", addFay, "cyd,dan,fay"},
 			{"support's reply", reply, "bob,cyd"},
 			{"support's status change", status, "bob,cyd"},
 			{"the owner's reply", own[0].ID, ""},
@@ -93,8 +93,8 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 				t.Errorf("%s: mailed %q, want %q", c.what, got, c.want)
 			}
 		}
-		if len(mails) != 2+3+4+2+2 {
-			t.Errorf("%d ticket mails, want 13", len(mails))
+		if len(mails) != 1+2+3+2+2 {
+			t.Errorf("%d ticket mails, want 10", len(mails))
 		}
 		for _, m := range mails {
 			if to := strings.TrimSuffix(m.mail.To, "@example.com"); !strings.HasSuffix(m.id, "/"+to) {
@@ -129,6 +129,33 @@ func TestNotifier_mails_only_owner_and_watchers_TKT3(t *testing.T) {
 		w.Rebuild("notifier")
 		if again := scheduledMail(w.world, "ticket_"); len(again) != len(mails) {
 			t.Errorf("%d ticket mails after a rebuild, want %d", len(again), len(mails))
+		}
+	})
+}
+
+// Rule TKT-3, issue 20: the owner adding the first watcher of a ticket
+// was sent two mails for one action — one to the new watcher and one to
+// the owner about their own action. Now it sends one: to the watcher.
+func TestNotifier_adding_a_watcher_sends_one_mail_TKT3(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
+		w := newTicketWorld(t, target)
+		for _, p := range []string{"bob", "cyd"} {
+			w.Append(person.StreamID(p), person.SignedUp{PersonID: p, FirstName: p, LastName: "X",
+				Email: p + "@example.com", PasswordHash: "x", TermsVersion: "t", VerifiedByInvitation: "inv"})
+		}
+		w.Append(product.StreamID("ras"), product.Defined{ProductID: "ras", Name: "Remote Application Server", Model: product.ConcurrentUsers, MajorVersion: 19})
+		acc := account.StreamID("acc-1")
+		w.Append(acc, account.Created{AccountID: "acc-1", CreatorID: "bob", SupportCode: "S",
+			Company: account.Company{Name: "Acme", Country: "DE", ZIP: "1", Phone: "1"}}, account.MemberJoined{PersonID: "cyd"},
+			account.RoleChanged{PersonID: "cyd", Role: account.RoleAdmin, By: "bob"})
+		id := "T-ONE-MAIL"
+		tk := ticket.StreamID(id)
+		w.Append(tk, ticket.Opened{TicketID: id, AccountID: "acc-1", Owner: "bob", ProductID: "ras", Category: ticket.CategoryOther,
+			Subject: "S", Description: "D", Channel: ticket.Channel{Kind: ticket.ChannelEmail}})
+		added := w.One(tk, ticket.WatcherAdded{PersonID: "cyd", By: "bob"}).ID
+		w.Rebuild("notifier")
+		if got := strings.Join(recipients(scheduledMail(w.world, "ticket_"), added), ","); got != "cyd" {
+			t.Fatalf("adding a watcher mailed %q, want one mail, to cyd", got)
 		}
 	})
 }
