@@ -179,6 +179,11 @@ func (s *InstallationSummary) facts() usageFacts {
 		graceQuota: s.graceQuota, overLimit: s.OverLimit}
 }
 
+// GraceUsed reports whether a farm's overuse grace began and no seats
+// were bought since: once it has ended, usage over the quota suspends the
+// farm (USE-4); seats bought make it available again (USE-5).
+func (s *InstallationSummary) GraceUsed() bool { return s.facts().graceUsed() }
+
 // evaluate sets s's standing at now (none for a zero now).
 func (s *InstallationSummary) evaluate(now time.Time) {
 	if !now.IsZero() {

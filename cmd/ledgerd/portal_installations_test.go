@@ -224,11 +224,18 @@ func TestPortalInstallations_farms_list_filter_sort_columns_export_INST1_INST2_I
 		csv.body != "Farm name,Server ID,Peak usage\nBerlin,srv-berlin,7\n" {
 		t.Fatalf("INST-3: the export of the selected farm: %d %v\n%s", csv.status, csv.header, csv.body)
 	}
-	// Without a selection, and by the page's link: every row of the filter.
-	all := instPostForm(p, list+"/selection", url.Values{"action": {"export"}, "return": {ret}})
-	if all.status != 200 || !strings.Contains(all.body, "Amsterdam,srv-ams,0") || !strings.Contains(all.body, "Berlin,srv-berlin,7") {
-		t.Fatalf("INST-3: the export of every farm: %d\n%s", all.status, all.body)
+	// Without a selection "Export selected" exports nothing, as
+	// "Deactivate selected…" deactivates nothing: both say to tick rows
+	// first (issue 20), and the buttons wait for a ticked row.
+	for _, action := range []string{"export", "deactivate"} {
+		none := instPostForm(p, list+"/selection", url.Values{"action": {action}, "return": {ret}})
+		if none.status != 400 || !strings.Contains(none.body, "Nothing selected") || !strings.Contains(none.body, "tick the farms") ||
+			strings.Contains(none.body, "srv-ams,0") {
+			t.Fatalf("INST-3: %s without a selection: %d\n%s", action, none.status, none.body)
+		}
 	}
+	p.Want(200, `value="export" class="secondary" data-needs-selection="installation"`, `value="deactivate" class="danger" data-needs-selection="installation"`)
+	// Every row of the filter: the page's own link.
 	link := regexp.MustCompile(`href="(/v1/accounts/[^"]+/farms/export[^"]*)" hx-boost="false"`).FindStringSubmatch(p.HTML)
 	if link == nil {
 		t.Fatalf("no export link:\n%s", p.HTML)
@@ -337,8 +344,8 @@ func TestPortalInstallations_deactivate_selected_ACT7_INST3(t *testing.T) {
 	p := instSignIn(t, m)
 	instWaitFor(t, p, ret, "Berlin", "Amsterdam")
 
-	// Nothing selected: the API's problem, over the list.
-	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "return": {ret}}).Want(400, `class="problem"`, "Installations: Select 1 to 500")
+	// Nothing selected: a problem over the list, nothing sent.
+	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "return": {ret}}).Want(400, `class="problem"`, "Nothing selected")
 	// An installation that is not the account's: refused, nothing changes.
 	p.Post(list+"/selection", url.Values{"action": {"deactivate"}, "confirm": {"yes"}, "return": {ret},
 		"installation": {berlin.InstallationID, "00000000-0000-4000-8000-000000000000"}})

@@ -71,6 +71,8 @@ var instKinds = []instKind{
 			{Name: "app_version", Label: "App version"},
 			{Name: "activation_date", Label: "Activation date", Sort: "activated"},
 			{Name: "latest_report_date", Label: "Latest report date"},
+			{Name: "quota", Label: "Quota", Num: true},
+			{Name: "used", Label: "Used", Num: true},
 			{Name: "peak_usage", Label: "Peak usage", Num: true},
 			{Name: "notes", Label: "Notes"},
 		}},
@@ -224,10 +226,13 @@ type instRow struct {
 
 type instCell struct {
 	Text, Href, Badge, Time string
-	// Marker is a badge beside the name, whatever columns are shown: the
-	// "deactivation pending" of ACT-7.
-	Marker string
-	Num    bool
+	// Marker is a badge beside the name, whatever columns are shown, and
+	// MarkerClass its class: the "deactivation pending" of ACT-7, a proxy
+	// server's "over the limit" (USE-6).
+	Marker, MarkerClass string
+	// Over marks a usage above the quota: "3 over" (USE-3, USE-6).
+	Over string
+	Num  bool
 }
 
 type instConfirm struct {
@@ -364,18 +369,40 @@ func instExportURL(acc string, k instKind, q instQuery, ids []string) string {
 // name, or else its server).
 func instName(i *queries.InstallationSummary) string { return i.DisplayName() }
 
-// instStatus is a status's badge class and words.
-func instStatus(status string) (class, text string) {
-	switch status {
-	case "deactivation_pending":
+// standingBadge is a standing's badge class and words (USE-3..6,
+// ACT-7): a farm in its grace is never a green "active".
+func standingBadge(st queries.Standing) (class, text string) {
+	switch st {
+	case queries.StandingPending:
 		// ACT-7: listed as active until it learns of it, marked.
 		return "pending", "active, deactivation pending"
-	case "suspended":
+	case queries.StandingSuspended:
 		return "suspended", "suspended for overuse"
-	case "":
-		return "", ""
+	case queries.StandingGrace:
+		return "grace", "in overuse grace"
+	case queries.StandingOveruse:
+		return "overuse", "over quota, suspension due"
+	case queries.StandingOverLimit:
+		return "overuse", "over the limit"
 	}
-	return status, status
+	return string(st), string(st)
+}
+
+// instStanding is an installation's badge class and words; a grace says
+// when it ends.
+func instStanding(i *queries.InstallationSummary) (class, text string) {
+	if i.Standing == queries.StandingGrace {
+		return "grace", "in grace until " + formatTime(i.GraceEnds, "2 Jan 15:04 MST")
+	}
+	return standingBadge(i.Standing)
+}
+
+// instOver is "3 over" while the usage exceeds the quota, else "".
+func instOver(i *queries.InstallationSummary) string {
+	if i.Over == 0 {
+		return ""
+	}
+	return strconv.Itoa(i.Over) + " over"
 }
 
 // instKeyHint shows a key by its last group (KEY-9), a trial as such.
@@ -399,11 +426,15 @@ func instRowOf(i *queries.InstallationSummary, cols []instColumn, linkCol string
 			cell.Text = instKeyHint(i)
 		case "farm_name", "server_name":
 			cell.Text = row.Name
-			if i.Status == "deactivation_pending" {
-				cell.Marker = "deactivation pending"
+			switch i.Standing {
+			case queries.StandingPending:
+				cell.Marker, cell.MarkerClass = "deactivation pending", "pending"
+			case queries.StandingOverLimit:
+				// A proxy server's list has no status column (INST-1).
+				cell.Marker, cell.MarkerClass = "over the limit", "overuse"
 			}
 		case "status":
-			cell.Badge, cell.Text = instStatus(i.Status)
+			cell.Badge, cell.Text = instStanding(i)
 		case "server_id":
 			cell.Text = i.ServerID
 		case "app_version":
@@ -426,10 +457,10 @@ func instRowOf(i *queries.InstallationSummary, cols []instColumn, linkCol string
 			}
 		case "peak_usage":
 			cell.Text = strconv.Itoa(i.PeakUsage)
-		case "max_managed_computers":
+		case "quota", "max_managed_computers":
 			cell.Text = strconv.Itoa(i.Quota)
-		case "registered_computers":
-			cell.Text = strconv.Itoa(i.CurrentUsage)
+		case "used", "registered_computers":
+			cell.Text, cell.Over = strconv.Itoa(i.CurrentUsage), instOver(i)
 		case "notes":
 			cell.Text = instShorten(i.Notes, 80)
 		}
@@ -482,8 +513,12 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 		path := "/accounts/" + url.PathEscape(v.AccountID) + "/" + k.Path
 		back, q := instReturn(v.Form.Get("return"), path)
 		ids := v.Form["installation"]
-		if ids == nil {
-			ids = []string{} // an empty selection is a list, not null (rule X-7)
+		if len(ids) == 0 {
+			// Both actions act on the selected rows only: an export of
+			// nothing is not an export of everything.
+			instNothingSelected(v, k)
+			p.instRenderList(w, r, v, k, q, nil)
+			return
 		}
 		if v.Form.Get("action") == "export" {
 			// The browser downloads the export from the API itself: its
@@ -491,7 +526,7 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 			http.Redirect(w, r, instExportURL(v.AccountID, k, q, ids), http.StatusSeeOther)
 			return
 		}
-		if v.Form.Get("confirm") == "yes" || len(ids) == 0 {
+		if v.Form.Get("confirm") == "yes" {
 			res, err := p.cfg.Commands.Installations.RequestDeactivation(r.Context(), v.meta(r), v.AccountID, ids)
 			if p.done(w, v, res, err) {
 				p.redirect(w, r, back, fmt.Sprintf("%s deactivated: the keys are free at once and may activate other installations; each is told the next time it contacts the ledger (ACT-7).",
@@ -516,6 +551,13 @@ func (p *Portal) instSelection(k instKind) http.HandlerFunc {
 		v.Title = "Deactivate " + k.Plural
 		p.instRenderList(w, r, v, k, q, c)
 	}
+}
+
+// instNothingSelected records the problem of an action on no row.
+func instNothingSelected(v *View, k instKind) {
+	v.Problem = &httpapi.Problem{Status: http.StatusBadRequest, Title: "Nothing selected",
+		Detail: "tick the " + strings.ToLower(k.Plural) + " to export or deactivate first, or export all shown by the filter"}
+	v.Status = http.StatusBadRequest
 }
 
 // instCount is "1 farm", "2 farms" …
@@ -572,7 +614,7 @@ func (p *Portal) instRenderDetails(w http.ResponseWriter, r *http.Request, v *Vi
 	v.setAccount(d.AccountID)
 	name := instName(&d.InstallationSummary)
 	v.Title = strings.ToUpper(k.Singular[:1]) + k.Singular[1:] + " " + name
-	details := instDetailsOf(k, d)
+	details := instDetailsOf(k, d, p.cfg.Now())
 	page := &instPage{Details: &details, Dialog: "details"}
 	// The list behind the dialog; without it the dialog stands alone.
 	if v.AccountID != "" {
@@ -593,24 +635,46 @@ type instDetails struct {
 	StatusClass, StatusText string
 	Key                     string
 	Used, Quota, Peak       string
-	Over                    bool
-	Notes                   string
-	Chart                   *instChart
+	// Over is "3 over" while the usage exceeds the quota (USE-3, USE-6).
+	Over  string
+	Notes string
+	// Grace says where a farm's overuse grace stands, once one began
+	// (USE-3..5); "" if none did.
+	Grace string
+	Chart *instChart
 	// Return is the details page, where its forms come back.
 	Return   string
 	Inactive bool // deactivated or pending already: no deactivate button
 }
 
-func instDetailsOf(k instKind, d queries.InstallationDetail) instDetails {
+func instDetailsOf(k instKind, d queries.InstallationDetail, now time.Time) instDetails {
 	id := d.InstallationID
 	x := instDetails{ID: id, Name: instName(&d.InstallationSummary), AccountID: d.AccountID, SubscriptionID: d.SubscriptionID,
 		Kind: k, Detail: d, Key: instKeyHint(&d.InstallationSummary), Used: strconv.Itoa(d.CurrentUsage), Quota: strconv.Itoa(d.Quota),
 		Peak: strconv.Itoa(d.PeakUsage), Notes: d.Notes, Return: "/installations/" + url.PathEscape(id)}
-	x.StatusClass, x.StatusText = instStatus(d.Status)
+	x.StatusClass, x.StatusText = instStanding(&d.InstallationSummary)
 	x.Inactive = d.Status == "deactivated" || d.Status == "deactivation_pending"
-	x.Over = d.CurrentUsage > d.Quota
+	x.Over = instOver(&d.InstallationSummary)
+	x.Grace = instGrace(&d.InstallationSummary, now)
 	x.Chart = instChartOf(k, d.Usage, d.Quota)
 	return x
+}
+
+// instGrace says where a farm's overuse grace stands at now (USE-3..5):
+// running until its end, ended on its day, or available again since
+// seats were bought; "" if none began.
+func instGrace(i *queries.InstallationSummary, now time.Time) string {
+	ends := formatTime(i.GraceEnds, "2 Jan 2006 15:04 MST")
+	switch {
+	case i.GraceEnds == nil:
+		return ""
+	case i.Standing == queries.StandingGrace:
+		return "The 7-day grace that began when usage first exceeded the quota ends on " + ends +
+			"; until then more users than the quota may connect. Buy seats or reduce usage before it ends."
+	case i.GraceUsed() && !now.Before(*i.GraceEnds):
+		return "The 7-day grace ended on " + ends + ": usage over the quota now suspends the farm within 1–2 hours, until more seats are bought."
+	}
+	return "Seats were bought since the last grace began (it ran until " + ends + "), so the next excess over the quota starts a new 7-day grace."
 }
 
 // instNotes saves an installation's notes (INST-4).
@@ -640,8 +704,10 @@ type instChart struct {
 	QuotaLabelY           float64
 	YTicks, XTicks        []instTick
 	Title, Desc           string
-	Unit                  string
-	Days, Over            int
+	// Summary says how many days were over their quota, in words.
+	Summary    string
+	Unit       string
+	Days, Over int
 }
 
 type instBar struct {
@@ -680,6 +746,9 @@ func instChartOf(k instKind, days []queries.UsageDay, current int) *instChart {
 	y := func(n int) float64 { return round(c.Bot - float64(n)/float64(top)*(c.Bot-c.Top)) }
 	slot := (c.Right - c.Left) / float64(len(days))
 	gap := min(slot*0.2, 8)
+	// A bar is at most instMaxBar wide, centred in its day's slot: a
+	// history of one or two days is not drawn as wide blocks.
+	gap = max(gap, slot-instMaxBar)
 	var path strings.Builder
 	for i, d := range days {
 		n, q := peaks[i], quotas[i]
@@ -715,9 +784,39 @@ func instChartOf(k instKind, days []queries.UsageDay, current int) *instChart {
 		c.XTicks = append(c.XTicks, instTick{X: round(c.Left + (float64(last)+0.5)*slot), Y: c.Bot + 18, Label: instShortDay(c.Bars[last].Day)})
 	}
 	c.Title = "Peak usage per day"
-	c.Desc = fmt.Sprintf("Bars: the highest number of %s used on each of %d days from %s to %s. Dashed line: the quota in force each day, %d %s on the last. %d of the days over their quota.",
-		k.Unit, len(days), c.Bars[0].Label, c.Bars[len(days)-1].Label, c.Quota, k.Unit, c.Over)
+	c.Summary = instOverDays(c.Over, len(days))
+	if len(days) == 1 {
+		c.Desc = fmt.Sprintf("A bar: the highest number of %s used on %s. Dashed line: the quota in force that day, %d %s. %s",
+			k.Unit, c.Bars[0].Label, c.Quota, k.Unit, c.Summary)
+	} else {
+		c.Desc = fmt.Sprintf("Bars: the highest number of %s used on each of %d days from %s to %s. Dashed line: the quota in force each day, %d %s on the last. %s",
+			k.Unit, len(days), c.Bars[0].Label, c.Bars[len(days)-1].Label, c.Quota, k.Unit, c.Summary)
+	}
 	return c
+}
+
+// instMaxBar is the widest a day's bar is drawn.
+const instMaxBar = 48
+
+// instOverDays says how many of n days were over their quota, in words.
+func instOverDays(over, n int) string {
+	switch {
+	case n == 1 && over == 1:
+		return "The day was over its quota."
+	case n == 1:
+		return "The day was within its quota."
+	case n == 2 && over == 0:
+		return "Neither day was over its quota."
+	case n == 2 && over == 2:
+		return "Both days were over their quota."
+	case over == 0:
+		return fmt.Sprintf("None of the %d days was over its quota.", n)
+	case over == n:
+		return fmt.Sprintf("All %d days were over their quota.", n)
+	case over == 1:
+		return fmt.Sprintf("1 of the %d days was over its quota.", n)
+	}
+	return fmt.Sprintf("%d of the %d days were over their quota.", over, n)
 }
 
 // instNiceCeil rounds n up to a round number for the chart's axis.

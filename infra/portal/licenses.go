@@ -49,29 +49,6 @@ func (p *Portal) licensePages(r chi.Router) {
 
 }
 
-// ---- dashboard -------------------------------------------------------
-
-// dashboardView is the dashboard's data.
-type dashboardView struct {
-	// Cards are one per product of the account (INST-5, MEM-2).
-	Cards []queries.ProductCard
-}
-
-// dashboard shows a card per product of the account (INST-5, MEM-2).
-func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request) {
-	v := p.accountPage(w, r, "Dashboard", "dashboard")
-	if v == nil {
-		return
-	}
-	cards, err := p.cfg.Queries.Dashboard(r.Context(), v.viewer, v.AccountID, p.cfg.Now())
-	if err != nil {
-		p.fail(w, r, v, err)
-		return
-	}
-	v.Page = dashboardView{Cards: cards}
-	p.render(w, r, "licenses-dashboard.html", v)
-}
-
 // ---- register a key (KEY-2) -------------------------------------------
 
 // registerView is the register-key page's data.
@@ -317,6 +294,9 @@ type keyRow struct {
 	Manage bool
 	// Expires is when the key ends: its own expiry or the subscription's.
 	Expires *time.Time
+	// StandingText and StandingClass mark a key whose installation is
+	// over its quota or suspended (USE-3..6); empty otherwise.
+	StandingText, StandingClass string
 }
 
 // subscriptionPath is the portal's page of the route's subscription.
@@ -362,6 +342,9 @@ func (p *Portal) loadSubscription(w http.ResponseWriter, r *http.Request, v *Vie
 		row := keyRow{LicenseKey: k, Manage: v.IsAdmin() || slices.Contains(k.Administrators, v.Me.PersonID), Expires: k.ExpiresAt}
 		if row.Expires == nil {
 			row.Expires = s.End
+		}
+		if k.Standing != "" && k.Standing != queries.StandingActive {
+			row.StandingClass, row.StandingText = standingBadge(k.Standing)
 		}
 		if k.Type == "primary" {
 			page.Free = k.Quota
