@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,4 +125,43 @@ func (h *AccountsHandler) AcceptInvitation(ctx context.Context, meta Meta, cmd A
 		return Accepted{}, err
 	}
 	return Accepted{AppendResult: res, PersonID: joiner.PersonID}, nil
+}
+
+// InvitationPreview is what an invitation's page says before it is
+// accepted (rule MEM-4): the company, who invited, the address it is for,
+// its language and until when it can be accepted.
+type InvitationPreview struct {
+	Company string
+	// Inviter is the inviting admin's name; empty if they are unknown.
+	Inviter   string
+	Email     string
+	Language  string
+	ExpiresAt time.Time
+}
+
+// PreviewInvitation returns what the page of invitation invitationID of
+// account accountID shows. The link is checked as accepting it checks it
+// (account.Account.CheckInvitation), so nothing of the account is shown to
+// whoever lacks a link that still works: a wrong token is
+// account.ErrNoInvitation as an unknown invitation is; a used or revoked
+// one wraps account.ErrInvitationUsed, an expired one
+// account.ErrInvitationExpired.
+func (h *AccountsHandler) PreviewInvitation(ctx context.Context, accountID, invitationID, token string) (InvitationPreview, error) {
+	a, err := h.loader.account(ctx, accountID)
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	inv, err := a.CheckInvitation(invitationID, token, h.loader.clock.Now())
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	out := InvitationPreview{Company: a.Company().Name, Email: inv.Email, Language: inv.Language, ExpiresAt: inv.ExpiresAt}
+	inviter, err := h.loader.person(ctx, inv.InvitedBy)
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	if first, last := inviter.Name(); inviter.Exists() {
+		out.Inviter = strings.TrimSpace(first + " " + last)
+	}
+	return out, nil
 }

@@ -175,13 +175,26 @@ func TestPortalAccount_business_account_and_users_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(
 	// MEM-4: Bob opens the mailed link in a fresh browser and joins as a new person.
 	q := linkQuery(t, smtp.WaitFor(t, "bob@example.com", "Einladung", wait))
 	bob := newPage(t, m)
-	bob.Get("/invitations/accept?"+q.Encode()).Want(200, "I am new here")
+	// The page names the company and the inviter, in the invitation's
+	// language (issue 20).
+	bob.Get("/invitations/accept?"+q.Encode()).Want(200, `<html lang="de">`, "Ich bin neu hier",
+		"Ada Tester hat Sie eingeladen, dem Geschäftskonto Acme GmbH bei seatledger beizutreten.", "Die Einladung gilt für bob@example.com bis zum ")
+	// A forged token learns nothing of the account and gets no form.
+	forged := url.Values{"account": {q.Get("account")}, "invitation": {q.Get("invitation")}, "token": {"forged"}}
+	stranger := newPage(t, m).Get("/invitations/accept?" + forged.Encode())
+	if stranger.Status < 400 || strings.Contains(stranger.HTML, "Acme") || strings.Contains(stranger.HTML, `name="mode"`) {
+		t.Fatalf("a forged invitation link: %d\n%s", stranger.Status, stranger.HTML)
+	}
 	bob.Post("/invitations/accept", url.Values{"account": {q.Get("account")}, "invitation": {q.Get("invitation")}, "token": {q.Get("token")},
 		"mode": {"new"}, "first_name": {"Bob"}, "last_name": {"Builder"}, "email": {"bob@example.com"}, "password": {pw}, "accept_terms": {"on"}})
 	if bob.URL != base {
 		t.Fatalf("after joining Bob is at %s, not the account:\n%s", bob.URL, bob.HTML)
 	}
 	bob.Get(base+"/profile").Want(200, "Acme GmbH", "Regular member")
+	// The link works once: opened again it says so, without forms.
+	if again := newPage(t, m).Get("/invitations/accept?" + q.Encode()); again.Status != 410 || strings.Contains(again.HTML, `name="mode"`) {
+		t.Fatalf("a used invitation link: %d\n%s", again.Status, again.HTML)
+	}
 
 	// MEM-5: a regular member sees the users, but no admin actions.
 	bob.Get(base+"/users").Want(200, "Bob Builder", "Ada Tester")
@@ -199,7 +212,7 @@ func TestPortalAccount_business_account_and_users_MEM3_MEM4_MEM5_MEM7_MEM8_MEM9(
 	dan.Get("/verify-email?"+vq.Encode()).Want(200, "Verify your email address")
 	dan.Post("/verify-email", url.Values{"person": {vq.Get("person")}, "token": {vq.Get("token")}}).Want(200, "Your email address is verified.")
 	dq := linkQuery(t, smtp.WaitFor(t, "dan@example.com", "Einladung", wait))
-	dan.Get("/invitations/accept?"+dq.Encode()).Want(200, "Join as the person signed in")
+	dan.Get("/invitations/accept?"+dq.Encode()).Want(200, "Als angemeldete Person beitreten", "Acme GmbH")
 	dan.Post("/invitations/accept", url.Values{"account": {dq.Get("account")}, "invitation": {dq.Get("invitation")}, "token": {dq.Get("token")}})
 	dan.Get(base+"/profile/leave").Want(200, "Leave Acme GmbH?", "Regular member")
 	dan.Post(base+"/profile/leave", nil).Want(200, "You have left the business account Acme GmbH.")

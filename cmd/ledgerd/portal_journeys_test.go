@@ -191,6 +191,8 @@ func TestPortalBrowser_invite_join_promote_block_journey_MEM4_MEM5_MEM7(t *testi
 	bob := openTab(t, m)
 	bob.open(link)
 	bob.see("I am new here")
+	// The page names the company and the inviter (issue 20).
+	bob.see("Ada Lovelace invited you to join the business account Acme GmbH on seatledger.")
 	bob.fillSignUp("Bob", "Builder", "bob@example.com") // the first form's: "I am new here"
 	bob.checkPage()
 	bob.shot("invitation")

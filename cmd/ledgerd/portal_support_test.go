@@ -252,11 +252,25 @@ func TestPortalSupport_MDM_certificate_MISC1(t *testing.T) {
 		t.Errorf("the list shows %d certificates, want 2", n)
 	}
 
-	// An account without a managed-computers subscription is refused.
+	// An account without a managed-computers subscription is refused,
+	// and its page offers no form, saying why (issue 20).
 	other := adaAPI.must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Ada Ltd", "country": "GB", "zip": "1", "phone": "1"}}).str("account_id")
-	supEventually(ada, "/accounts/"+other+"/mdm", "No certificate has been issued")
+	supEventually(ada, "/accounts/"+other+"/mdm", "No certificate has been issued").Want(200, "No managed-computers subscription",
+		`href="/accounts/`+other+`/register-key"`)
+	if strings.Contains(ada.HTML, `enctype="multipart/form-data"`) {
+		t.Error("MISC-1: the MDM form is offered to an account without a managed-computers subscription")
+	}
 	ada.Post("/accounts/"+other+"/mdm", url.Values{"csr": {csrPEM(t, key)}}).Want(403, "No entitling subscription")
 	ada.Get("/accounts/"+other+"/mdm").Want(200, "No certificate has been issued")
+
+	// A regular member sees the certificates but no form: admins request
+	// them (MISC-1).
+	supJoin(t, m, adaAPI, acc, "bob", false)
+	bob := supSignIn(t, m, "bob@example.com", mdm)
+	bob.Want(200, "Only admins request certificates", "CN=mdm.acme.example")
+	if strings.Contains(bob.HTML, `enctype="multipart/form-data"`) {
+		t.Error("MISC-1: the MDM form is offered to a regular member")
+	}
 }
 
 // The downloads page lists the products of the account's subscriptions,

@@ -162,10 +162,6 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 	p.redirect(w, r, "/", "Your email address is verified.")
 }
 
-func (p *Portal) invitationPage(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, "invitation.html", p.anonymous(w, r, "Join a business account"))
-}
-
 // acceptInvitation joins the account as the signed-in person, as an
 // existing person with their email and password, or as a new person
 // (the form's "mode").
@@ -183,7 +179,7 @@ func (p *Portal) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := p.cfg.Access.AcceptInvitation(r.Context(), p.formMeta(w, r), httpapi.ClientAddr(r), in)
 	if !p.done(w, v, res.AppendResult, err) {
-		p.render(w, r, "invitation.html", v)
+		p.renderInvitation(w, r, v)
 		return
 	}
 	if v.CSRF == "" { // not signed in yet: sign in as the person who joined

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/domain/mdm"
+	"seatledger/domain/product"
 	"seatledger/domain/ticket"
 	"seatledger/infra/attachments"
 	"seatledger/infra/httpapi"
@@ -457,11 +459,15 @@ func (p *Portal) removeWatcher(w http.ResponseWriter, r *http.Request) {
 // refuses a CSR over 64 KiB with its own problem.
 const maxCSRFile = 256 << 10
 
-// mdmData is the MDM page's data: the account's certificates, and one
-// just issued, shown once.
+// mdmData is the MDM page's data: the account's certificates, one just
+// issued, shown once, and whether the person may request one.
 type mdmData struct {
 	Certificates []mdm.Certificate
 	Issued       *issuedCertificate
+	// Admin: the person is an admin of the account; Entitled: it has a
+	// managed-computers subscription active or in grace. The request form
+	// is offered only with both (MISC-1).
+	Admin, Entitled bool
 }
 
 // issuedCertificate is a new certificate with its download links.
@@ -478,7 +484,16 @@ func (p *Portal) mdmLoad(w http.ResponseWriter, r *http.Request, v *View, issued
 		p.fail(w, r, v, err)
 		return false
 	}
-	v.Page = mdmData{Certificates: list, Issued: issued}
+	data := mdmData{Certificates: list, Issued: issued, Admin: v.IsAdmin()}
+	if data.Admin {
+		cards, err := p.cfg.Queries.Dashboard(r.Context(), v.viewer, v.AccountID, p.cfg.Now())
+		if err != nil {
+			p.fail(w, r, v, err)
+			return false
+		}
+		data.Entitled = slices.ContainsFunc(cards, func(c queries.ProductCard) bool { return c.Model == string(product.ManagedComputers) })
+	}
+	v.Page = data
 	return true
 }
 

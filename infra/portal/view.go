@@ -47,6 +47,9 @@ type View struct {
 	Status int
 	// Page is the page's own typed view model (dashboardView …).
 	Page any
+	// Lang is the page's language ("" is English): an invitation's page
+	// speaks the invitation's (MEM-4).
+	Lang string
 	// Path is the request's path and query, for links back here.
 	Path string
 	// JS is the URL of the portal's script, with its content hash.
