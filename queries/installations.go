@@ -92,10 +92,10 @@ var InstallationSorts = []string{"activated", "name"}
 
 // InstallationSummary is one row of the farms or proxy servers list
 // (rule INST-1), with every column of both: a farm's list shows the
-// activation key (KeyHint), farm name, status, server ID, app version,
-// activation date, latest report date, quota, seats used (CurrentUsage),
-// peak usage and notes (quota and used are ours: INST-1 leaves a farm's
-// overuse out of its list, USE-3); a proxy
+// activation key (KeyHint), farm name, status, quota, seats used
+// (CurrentUsage), server ID, app version, activation date, latest report
+// date, peak usage and notes (quota and used are ours, beside the status:
+// INST-1 leaves a farm's overuse out of its list, USE-3); a proxy
 // server's the server name, license key (KeyHint), site code, site
 // description, offline use, app version, activation date, last report
 // date, max managed computers (Quota), registered computers
@@ -446,12 +446,12 @@ var installationCSVColumns = map[string][]csvColumn{
 		{"activation_key", "Activation key", func(s *InstallationSummary) string { return s.KeyHint }, true},
 		{"farm_name", "Farm name", func(s *InstallationSummary) string { return s.FarmName }, true},
 		{"status", "Status", installationStatusCell, true},
+		{"quota", "Quota", func(s *InstallationSummary) string { return strconv.Itoa(s.Quota) }, false},
+		{"used", "Used", func(s *InstallationSummary) string { return strconv.Itoa(s.CurrentUsage) }, false},
 		{"server_id", "Server ID", func(s *InstallationSummary) string { return s.ServerID }, true},
 		{"app_version", "App version", func(s *InstallationSummary) string { return s.AppVersion }, true},
 		{"activation_date", "Activation date", func(s *InstallationSummary) string { return csvTime(&s.ActivatedAt) }, false},
 		{"latest_report_date", "Latest report date", func(s *InstallationSummary) string { return csvTime(s.LastReportAt) }, false},
-		{"quota", "Quota", func(s *InstallationSummary) string { return strconv.Itoa(s.Quota) }, false},
-		{"used", "Used", func(s *InstallationSummary) string { return strconv.Itoa(s.CurrentUsage) }, false},
 		{"peak_usage", "Peak usage", func(s *InstallationSummary) string { return strconv.Itoa(s.PeakUsage) }, false},
 		{"notes", "Notes", func(s *InstallationSummary) string { return s.Notes }, true},
 	},

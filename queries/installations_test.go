@@ -347,9 +347,9 @@ func TestInstallations_selection_and_CSV_export_INST1_INST3(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Quota and Used are ours (USE-3: the list shows an overuse).
-		want = "Activation key,Farm name,Status,Server ID,App version,Activation date,Latest report date,Quota,Used,Peak usage,Notes\n" +
-			"HKEY-A-2,Gamma,suspended,srv-f-gamma,5.2," + l.activated["f-gamma"].Format(time.RFC3339) + "," +
-			l.received["f-gamma"].Format(time.RFC3339) + ",5,9,9,\n"
+		want = "Activation key,Farm name,Status,Quota,Used,Server ID,App version,Activation date,Latest report date,Peak usage,Notes\n" +
+			"HKEY-A-2,Gamma,suspended,5,9,srv-f-gamma,5.2," + l.activated["f-gamma"].Format(time.RFC3339) + "," +
+			l.received["f-gamma"].Format(time.RFC3339) + ",9,\n"
 		if w.String() != want {
 			t.Fatalf("every farm column:\n got %q\nwant %q", w.String(), want)
 		}

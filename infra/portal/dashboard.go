@@ -28,7 +28,10 @@ type dashboardCard struct {
 	// Unit is what its seats count: "seats" or "computers".
 	Unit string
 	// Over is how far the seats used exceed the total; 0 within it.
-	Over          int
+	Over int
+	// MeterMax is the usage meter's scale: the total, or the seats used
+	// when more, so that an overuse shows past the total (in red).
+	MeterMax      int
 	Subscriptions []dashboardSubscription
 	Alerts        []dashboardAlert
 }
@@ -77,7 +80,7 @@ func (p *Portal) dashboard(w http.ResponseWriter, r *http.Request) {
 
 // dashboardCardOf words a product's card at now.
 func dashboardCardOf(c queries.ProductCard, now time.Time) dashboardCard {
-	card := dashboardCard{ProductCard: c, Unit: "seats", Over: max(0, c.SeatsUsed-c.Seats)}
+	card := dashboardCard{ProductCard: c, Unit: "seats", Over: max(0, c.SeatsUsed-c.Seats), MeterMax: max(c.Seats, c.SeatsUsed, 1)}
 	if c.Model == "managed_computers" {
 		card.Unit = "computers"
 	}
