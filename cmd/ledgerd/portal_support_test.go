@@ -236,7 +236,9 @@ func TestPortalSupport_MDM_certificate_MISC1(t *testing.T) {
 	_, adaAPI, _, acc, _ := installationsAccount(t, m, "ras-mdm", 20)
 	mdm := "/accounts/" + acc + "/mdm"
 	ada := supSignIn(t, m, "ada@example.com", mdm)
-	ada.Want(200, "MDM certificate", `aria-current="page">MDM`, "No certificate has been issued", `enctype="multipart/form-data"`)
+	// The form waits for the key registered through the API to reach the
+	// read model the entitlement is read from.
+	supEventually(ada, mdm, `enctype="multipart/form-data"`).Want(200, "MDM certificate", `aria-current="page">MDM`, "No certificate has been issued")
 
 	ada.supPostMultipart(mdm, map[string]string{"csr": ""}, formFile{"csr_file", "request.csr", "application/octet-stream", "hello"})
 	ada.Want(400, `id="e-csr"`, `aria-invalid="true"`)
