@@ -62,4 +62,14 @@ func TestPortalBrowser_dashboard_alerts_and_over_quota_badges_USE3_USE4_USE6_ACT
 	b.see("in overuse grace")
 	b.lacks("−4")
 	b.shot("keys-over-quota")
+
+	// On a phone the dashboard with its alerts and the farms list with
+	// their badges fit the screen's width.
+	browse(t, b.ctx, chromedp.EmulateViewport(360, screenHeight(360), phoneEmulation(360)...))
+	b.open(dash)
+	b.see("4 things need your attention")
+	b.fits(360, "dashboard-alerts")
+	b.open(dash + "/farms")
+	b.see("in grace until")
+	b.fits(360, "farms-over-quota")
 }
