@@ -64,11 +64,18 @@ func (b *tab) accountOf() string {
 // selectIn selects value in the select named name within the element
 // scope (CSS) matches: a page's filters and its dialog may both have a
 // "role" select.
+//
+// The value is set by one script in the page rather than through a node
+// ID: htmx may swap the page in between (a boosted navigation settling),
+// and a node ID looked up before the swap is gone after it ("Could not
+// find node with given id"). Like chromedp.SetValue, it sends no change
+// event.
 func (b *tab) selectIn(scope, name, value string) {
 	b.t.Helper()
-	sel := chromedp.CSS(fmt.Sprintf(`%s select[name=%q]`, scope, name))
-	browse(b.t, b.ctx, chromedp.WaitVisible(sel), chromedp.SetValue(sel, value))
-	if got := browseFor(b.t, b.ctx, chromedp.Value(sel)); got != value {
+	css := fmt.Sprintf(`%s select[name=%q]`, scope, name)
+	browse(b.t, b.ctx, chromedp.WaitVisible(chromedp.CSS(css)))
+	set := fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; return s.value; })()`, css, value)
+	if got := browseFor(b.t, b.ctx, chromedp.Evaluate[string](set)); got != value {
 		b.t.Fatalf("%s select %s = %q after choosing %q (no such option?)", scope, name, got, value)
 	}
 }
