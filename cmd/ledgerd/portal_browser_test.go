@@ -312,3 +312,25 @@ func mailLink(t *testing.T, smtp *mailtest.Server, rcpt, subject string) string 
 	t.Fatalf("no portal link in the mail %q (query %v)", subject, q)
 	return ""
 }
+
+// Issue 20 (MEM-1): a form sent empty in a real browser shows every
+// problem at once, each next to its field in the form's words, and none
+// in the API's (JSON field names, `""`, a banner repeating them).
+func TestPortalBrowser_problems_stand_next_to_their_fields_MEM1(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t))
+	b := openTab(t, m)
+	b.open("/signup")
+	// The refusal is answered 400, which Chromium logs as a failed load.
+	allowConsole(b.ctx, "status of 400 (Bad Request) "+b.base+"/signup")
+	b.press("Create account")
+	for _, want := range []string{"First name is required.", "Last name is required.", "Email address is required.", "The terms of use must be accepted"} {
+		b.see(want)
+	}
+	for _, field := range []string{"first_name", "last_name", "email", "password", "accept_terms"} {
+		browse(t, b.ctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[id="e-%s"]`, field))))
+	}
+	for _, api := range []string{"first_name is required", `"" is not`, "Invalid request"} {
+		b.lacks(api)
+	}
+	b.shot("signup-problems")
+}
