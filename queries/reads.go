@@ -158,6 +158,8 @@ type ReadsConfig struct {
 	// Audit answers the histories and as-of states of entities (X-1,
 	// X-2); nil: those reads answer ErrAuditUnavailable.
 	Audit *Audit
+	// Feed tunes the live follow of the account event feed.
+	Feed FeedConfig
 }
 
 // Validate reports every missing dependency.
@@ -201,6 +203,7 @@ type Reads struct {
 	models        ReadModels
 	wait          time.Duration
 	audit         *Audit
+	feed          FeedConfig
 }
 
 // NewReads returns the query use cases over cfg, or the error of
@@ -212,8 +215,9 @@ func NewReads(cfg ReadsConfig) (*Reads, error) {
 	if cfg.Wait <= 0 {
 		cfg.Wait = DefaultReadWait
 	}
+	cfg.Feed.setDefaults()
 	return &Reads{db: cfg.DB, accounts: cfg.Accounts, subscriptions: cfg.Subscriptions, installations: cfg.Installations, tickets: cfg.Tickets,
-		people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit}, nil
+		people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit, feed: cfg.Feed}, nil
 }
 
 // ErrReadModelStopped is matched by the error of a read whose read model

@@ -69,6 +69,11 @@ type Main struct {
 	// serves (the end-to-end tests validate every exchange against the
 	// served OpenAPI document).
 	WrapHandler func(http.Handler) http.Handler
+	// FeedFollow and FeedWriteTimeout, if set before Run, tune the live
+	// event feed (tests use short heartbeats and a short cut-off of slow
+	// readers); the zero values are the defaults.
+	FeedFollow       queries.FeedConfig
+	FeedWriteTimeout time.Duration
 
 	// console is set when the log is for a person at a terminal: Run
 	// then says in one line where the portal is (see newLogger).
@@ -213,7 +218,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands.Accounts, Subscriptions: m.people.commands.Subscriptions,
 		Installations: m.people.commands.Installations, Tickets: m.people.commands.Tickets, People: m.people.commands.People,
 		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
-		Audit:      peopleAPI.Audit})
+		Audit:      peopleAPI.Audit, Feed: m.feedFollow()})
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,15 @@ func (m *Main) peopleAPI() *httpapi.PeopleConfig {
 	return &httpapi.PeopleConfig{Commands: m.people.commands, Reads: m.DB, Sessions: m.people.sessions,
 		WaitFor: m.readSide.runtime.WaitFor, ProjectionStopped: m.readSide.projectionStopped, Limits: m.limits(), SecureCookies: m.Config.SecureCookies,
 		TermsVersion: TermsVersion, Attachments: attachments.New(m.DB, m.Clock), OfflinePublicKey: m.people.offline.PublicKey(),
-		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads()}
+		MDMCACertificate: m.people.mdmCA, Audit: m.historyReads(), FeedWriteTimeout: m.FeedWriteTimeout}
+}
+
+// feedFollow tunes the live event feed: FeedFollow, woken by this
+// process's projections.
+func (m *Main) feedFollow() queries.FeedConfig {
+	cfg := m.FeedFollow
+	cfg.Progress = m.readSide.runtime
+	return cfg
 }
 
 // limits are the API's limits: Limits when a test set them, else the

@@ -171,6 +171,15 @@ func TestAuthorization_MEM5_MEM8_X5(t *testing.T) {
 		if got := a.CanManage(c.person) == nil; got != c.manage {
 			t.Errorf("CanManage(%q) = %v, want %v", c.person, got, c.manage)
 		}
+		// The event feed (issue 22) is the admins', as managing is.
+		actor := event.Actor{Kind: event.ActorPerson, ID: c.person}
+		if got := a.Authorize(actor, account.ActionReadEvents) == nil; got != c.manage {
+			t.Errorf("Authorize(%q, read_events) = %v, want %v", c.person, got, c.manage)
+		}
+	}
+	office := event.Actor{Kind: event.ActorBackOffice, ID: "support"}
+	if a.Authorize(office, account.ActionReadEvents) != nil || a.Authorize(office, account.ActionManage) == nil {
+		t.Error("the back office may read an account's event feed, and never manage it")
 	}
 	var missing account.Account
 	if !errors.Is(missing.CanView("ada"), account.ErrForbidden) {

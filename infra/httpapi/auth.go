@@ -72,6 +72,10 @@ type PeopleConfig struct {
 	// attempts together. nil: one built from Commands, Sessions,
 	// PasswordResets and TermsVersion.
 	Access *access.Desk
+	// FeedWriteTimeout is how long a write to a live event feed's client
+	// may take before the client is cut off as too slow (its events are
+	// never buffered beyond one page). Default 10s.
+	FeedWriteTimeout time.Duration
 	// PasswordResets takes forgotten-password requests (MEM-1), served
 	// after the answer, when Access is nil; nil: /v1/password/forgot
 	// answers 503.

@@ -47,6 +47,8 @@ func (s *Server) peopleRoutes(r chi.Router) {
 		r.Get(acc+"/invitations", s.invitations)
 		r.Post(acc+"/invitations", s.invite)
 		r.Delete(acc+"/invitations/{invitationID}", s.revokeInvitation)
+		r.Get(acc+"/events", s.accountEvents)
+		r.Get(acc+"/events/stream", s.accountEventStream)
 	})
 	s.licenseRoutes(r)
 	s.supportRoutes(r)

@@ -168,3 +168,9 @@ func (r *Runtime) WaitFor(ctx context.Context, name string, position uint64, tim
 		}
 	}
 }
+
+// Moved returns a channel closed at the next move of any projection's
+// checkpoint in this process (queries.Progress): live followers of a read
+// model wake on it rather than poll. Moves made by other processes do not
+// close it; those followers poll for them.
+func (r *Runtime) Moved() <-chan struct{} { return r.progress.Wait() }
