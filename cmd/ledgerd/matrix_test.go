@@ -244,6 +244,12 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		// History and state as of a time (issue 7, X-1, X-2): whoever may
 		// see the entity now; a person their own person. Unknown entities
 		// are refused like foreign ones, except to the back office.
+		// The account's event feed (issue 22): its unblocked admins and the
+		// back office; an allowed caller's stream is asked with a bad cursor
+		// (400), so that the matrix does not wait on a live stream.
+		{"/v1/accounts/{accountID}/events", "GET", A + "/events", nil, []int{401, 403, 200, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/events", "GET", "/v1/accounts/" + nobody + "/events", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/events/stream", "GET", A + "/events/stream?after=bogus", nil, []int{401, 403, 400, 403, 403, 403, 400, 403, 403, 403}},
 		{"/v1/history/{kind}/{id}", "GET", "/v1/history/subscriptions/" + subID, nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
 		{"/v1/history/{kind}/{id}", "GET", "/v1/history/subscriptions/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
 		{"/v1/history/{kind}/{id}", "GET", "/v1/history/keys/" + K1 + "?field=key", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
