@@ -264,6 +264,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return requestsCtx },
+		ConnContext:       httpapi.ConnContext, // a live event feed bounds its connection's send buffer
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	go func() {

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -18,6 +20,29 @@ import (
 // defaultFeedWriteTimeout is how long a write to a live feed's client may
 // take by default before it is cut off.
 const defaultFeedWriteTimeout = 10 * time.Second
+
+// feedSendBuffer bounds the kernel's send buffer of a live feed's
+// connection, which it would otherwise grow to megabytes for a client
+// that reads slowly: with the one page the follow holds, that is all the
+// memory a slow client ties up. 64 KiB carries about 1 MB/s over a 100 ms
+// round trip, far more than an account's events need.
+const feedSendBuffer = 64 << 10
+
+type connKey struct{}
+
+// ConnContext is the http.Server's ConnContext: it keeps each request's
+// connection in its context, where a live feed bounds its send buffer.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// boundSendBuffer bounds the send buffer of r's TCP connection, when the
+// server kept it (ConnContext).
+func boundSendBuffer(r *http.Request) {
+	if c, ok := r.Context().Value(connKey{}).(interface{ SetWriteBuffer(int) error }); ok {
+		_ = c.SetWriteBuffer(feedSendBuffer) // a hint: the kernel's default is the fallback
+	}
+}
 
 // accountEvents answers GET /v1/accounts/{id}/events?after=&types=&limit=:
 // a page of the account's event feed (issue 22), or its live variant when
@@ -51,6 +76,7 @@ func (s *Server) accountEventStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	boundSendBuffer(r)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -61,7 +87,7 @@ func (s *Server) accountEventStream(w http.ResponseWriter, r *http.Request) {
 		sink.timeout = defaultFeedWriteTimeout
 	}
 	fmt.Fprintf(&sink.buf, "retry: %d\n\n", 2000) // reconnect after 2 s
-	if err := sink.flush(); err == nil {
+	if err = sink.flush(); err == nil {
 		err = follow.Run(r.Context(), sink)
 	}
 	switch {
