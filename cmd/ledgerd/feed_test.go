@@ -379,3 +379,32 @@ func TestAccountEvents_slow_stream_reader_is_cut_off(t *testing.T) {
 		eventually(t, "the cut-off in the log", func() bool { return strings.Contains(logs.String(), "event feed client cut off") })
 	})
 }
+
+// Issue 22, rule X-8: with two processes on one PostgreSQL, a live feed
+// opened on either tells a change made through the other, whichever of
+// them applies the feed's projection (the other polls its rows), and a
+// client that moves to the other process resumes there with its
+// Last-Event-ID.
+func TestAccountEvents_stream_on_two_processes_X8(t *testing.T) {
+	t.Parallel()
+	ms := startProcesses(t, sqldbtest.Postgres(t), 2)
+	_, ada, _, acc, sub := installationsAccount(t, ms[0], "ras", 10)
+	onSecond := *ada
+	onSecond.base = "http://" + ms[1].Addr()
+	streams := []*sseStream{openStream(t, ada, acc, ""), openStream(t, &onSecond, acc, "")}
+	ada.must(200, "PUT", "/v1/subscriptions/"+sub+"/name", map[string]any{"name": "Seen by both"})
+	var last string
+	for i, s := range streams {
+		got := s.until("subscription.renamed")
+		if !strings.Contains(string(got[len(got)-1].data.Data), "Seen by both") {
+			t.Fatalf("process %d's stream: %+v", i+1, got)
+		}
+		last = got[len(got)-1].id
+		s.close()
+	}
+	onSecond.must(200, "PUT", "/v1/subscriptions/"+sub+"/name", map[string]any{"name": "While away"})
+	resumed := openStream(t, ada, acc, last).next()
+	if resumed.data.Type != "subscription.renamed" || !strings.Contains(string(resumed.data.Data), "While away") {
+		t.Fatalf("resumed on process 1 after %s: %+v", last, resumed)
+	}
+}
