@@ -21,10 +21,10 @@ import (
 // its registration to the account on (subscription.registered is its
 // first event in the feed: what happened before belongs to the vendor's
 // order system, and the state at registration is the subscription's
-// page); an installation activated with a key of a subscription, from
-// the moment that subscription is registered (an installation activated
-// before shows in the feed from then on, with its later events); a
-// ticket, from its opening. Trial installations, people, the catalog and
+// page); an installation activated with one of the subscription's keys
+// (a key activates only once its subscription is registered; should one
+// ever activate before, its events join the feed from the registration
+// on); a ticket, from its opening. Trial installations, people, the catalog and
 // the key streams belong to no account's feed.
 //
 // A row is keyed by its event's log position, so feed cursors are

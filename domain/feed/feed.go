@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	"seatledger/domain/event"
 	"seatledger/domain/events"
 )
 
@@ -149,6 +148,3 @@ func SubjectOf(stream string) (Subject, bool) {
 // Registered returns every registered internal event type, for the test
 // that each is published or private.
 func Registered() []string { return registry.Names() }
-
-// Decode returns rec's payload as its internal Go type.
-func Decode(rec event.Record) (any, error) { return registry.Decode(rec) }
