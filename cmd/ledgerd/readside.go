@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"seatledger/infra/clock"
+	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/projection"
 	"seatledger/infra/timers"
@@ -33,6 +34,9 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
+	}
+	if err := m.applyInline(rt); err != nil {
+		return nil, err
 	}
 	logger := wm.NewSlogLogger(m.Logger)
 	sub, err := watermill.NewSubscriber(watermill.SubscriberConfig{Log: m.Store, Checkpoints: rt, Logger: logger,
@@ -59,6 +63,32 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 		return nil, err
 	}
 	return &readSide{runtime: rt, router: router, timers: loop}, nil
+}
+
+// inlineProjections are the read models the appends apply in their own
+// transaction (issue 21): those a usage report, the log's most frequent
+// event, changes — the installations and the count of events by type. A
+// report then costs one write transaction, not three.
+var inlineProjections = []string{"stream_stats", "installations"}
+
+// applyInline makes inlineProjections the event store's inline
+// projections when the store keeps its events in the read models'
+// database (SQLite, PostgreSQL; not KurrentDB).
+func (m *Main) applyInline(rt *projection.Runtime) error {
+	store, ok := m.Store.(interface{ SetInline(...eventstore.Inline) })
+	if !ok {
+		return nil
+	}
+	ps := make([]eventstore.Inline, len(inlineProjections))
+	for i, name := range inlineProjections {
+		p, err := rt.Inline(name)
+		if err != nil {
+			return fmt.Errorf("projections: %w", err)
+		}
+		ps[i] = p
+	}
+	store.SetInline(ps...)
+	return nil
 }
 
 // settleTimeout bounds how long the timer loop waits for the process

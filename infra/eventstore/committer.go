@@ -10,13 +10,16 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/infra/clock"
+	"seatledger/projections"
 )
 
 // BatchBackend is what a SQL engine gives the group committer: a
 // transaction that locks the log head until it commits.
 type BatchBackend interface {
-	// BeginBatch starts a transaction for one batch.
-	BeginBatch(ctx context.Context) (BatchTx, error)
+	// BeginBatch starts a transaction for one batch. inline names the
+	// checkpoints of the inline projections (see Inline): the first Load
+	// then also locks and reads those rows, in that order (LogState.Inline).
+	BeginBatch(ctx context.Context, inline []string) (BatchTx, error)
 }
 
 // BatchTx is one batch's transaction. The committer calls Load once, then
@@ -30,8 +33,10 @@ type BatchTx interface {
 	// same transaction, for more streams.
 	Load(ctx context.Context, streams []string, ids []string) (LogState, error)
 	// Commit stores records (positions head+1 … in order), moves the given
-	// stream heads and the log head, and commits.
-	Commit(ctx context.Context, records []event.Record, heads []StreamHead) error
+	// stream heads and the log head, runs inline (if not nil) on the same
+	// transaction, and commits. A statement of inline's that fails fails
+	// the commit.
+	Commit(ctx context.Context, records []event.Record, heads []StreamHead, inline func(projections.Tx) error) error
 	// Rollback abandons the transaction.
 	Rollback(ctx context.Context) error
 }
@@ -46,6 +51,40 @@ type LogState struct {
 	Streams map[string]StreamHead
 	// Stored holds, by event ID, the requested IDs that are already stored.
 	Stored map[string]StoredID
+	// Inline holds the inline projections' checkpoints, in the order
+	// BeginBatch named them.
+	Inline []InlineCheckpoint
+}
+
+// InlineCheckpoint is an inline projection's checkpoint row as a batch
+// found it under the append lock.
+type InlineCheckpoint struct {
+	Position uint64
+	// Live is false for a projection that is failed or being rebuilt, or
+	// that has no checkpoint row yet.
+	Live bool
+}
+
+// Inline is a read model applied inside the append batches' own
+// transactions (an inline projection, as Marten has them): an event then
+// costs one write transaction, not one for the append and another for the
+// projection. The committer applies each to a batch only when its
+// checkpoint is live at exactly the log head the batch follows, so every
+// earlier event is applied and none twice; Apply moves the checkpoint to
+// the batch's last event in the same transaction. Otherwise (the
+// projection is behind, failed or rebuilding: a restart, another process
+// without it, `ledger projections rebuild`) the batch commits without it,
+// and the projection's asynchronous runtime catches up in log order as
+// before; once it has, the next batch is applied inline again.
+type Inline interface {
+	// Checkpoint is the name of the projection's checkpoint row.
+	Checkpoint() string
+	// Apply applies records (one batch, in position order) through tx and
+	// moves the checkpoint to the last of them.
+	Apply(ctx context.Context, tx projections.Tx, records []event.Record) error
+	// Applied is told, after the commit, the position the checkpoint was
+	// moved to.
+	Applied(position uint64)
 }
 
 // StreamHead is a stream's current version and the hash of its last event.
@@ -147,7 +186,29 @@ type Committer struct {
 	heads    map[string]StreamHead
 	lastHead uint64
 	known    bool // lastHead is meaningful
+
+	inline atomic.Pointer[inlineSet] // see SetInline
 }
+
+// inlineSet is the inline projections and their checkpoints' names.
+type inlineSet struct {
+	ps    []Inline
+	names []string
+}
+
+// SetInline makes ps the inline projections of the batches that begin
+// from now on; none stops them. Their database must be the log's.
+func (c *Committer) SetInline(ps ...Inline) {
+	set := &inlineSet{ps: ps, names: make([]string, len(ps))}
+	for i, p := range ps {
+		set.names[i] = p.Checkpoint()
+	}
+	c.inline.Store(set)
+}
+
+// errInline marks a batch that failed with its inline projection applied:
+// the batch is committed again without it.
+var errInline = errors.New("eventstore: the inline projection failed")
 
 // maxCachedHeads bounds the stream-head cache; past it the cache starts over.
 const maxCachedHeads = 100_000
@@ -324,13 +385,19 @@ func (c *Committer) commit(batch []*appendRequest) {
 		return
 	}
 	start := time.Now()
-	replies, records, head, err := c.commitOnce(live, false)
+	replies, records, head, err := c.commitOnce(live, false, true)
+	if errors.Is(err, errInline) {
+		// A read model must never cost an append: the batch commits without
+		// it, and the projection's runtime meets the error on its own and
+		// stops the projection at the event, as for any projection.
+		replies, records, head, err = c.commitOnce(live, false, false)
+	}
 	for wait := retryWaitMin; err != nil && errors.Is(err, ErrUnavailable) && time.Since(start)+wait < c.cfg.RetryFor; wait = min(2*wait, retryWaitMax) {
 		// The database is away: restarting, or failing over to its
 		// standby. The batch may have committed before the connection
 		// broke, so the retry looks up every event ID of it (X-4).
 		time.Sleep(wait)
-		replies, records, head, err = c.commitOnce(live, true)
+		replies, records, head, err = c.commitOnce(live, true, true)
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.ObserveCommit(len(live), len(records), time.Since(start), err)
@@ -364,15 +431,20 @@ const (
 )
 
 // commitOnce decides and commits batch in one transaction bounded by
-// CommitTimeout; lookupAll looks every event ID up, not only the caller's.
-func (c *Committer) commitOnce(batch []*appendRequest, lookupAll bool) ([]appendReply, []event.Record, uint64, error) {
+// CommitTimeout; lookupAll looks every event ID up, not only the caller's;
+// withInline applies the inline projection, if any and caught up.
+func (c *Committer) commitOnce(batch []*appendRequest, lookupAll, withInline bool) ([]appendReply, []event.Record, uint64, error) {
 	// One caller's cancellation must not abort its neighbours' commit.
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CommitTimeout)
 	defer cancel()
-	return c.decideAndCommit(ctx, batch, lookupAll)
+	var inline inlineSet
+	if set := c.inline.Load(); set != nil && withInline {
+		inline = *set
+	}
+	return c.decideAndCommit(ctx, batch, lookupAll, inline)
 }
 
-func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest, lookupAll bool) ([]appendReply, []event.Record, uint64, error) {
+func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest, lookupAll bool, inline inlineSet) ([]appendReply, []event.Record, uint64, error) {
 	fail := func(err error) ([]appendReply, []event.Record, uint64, error) {
 		c.known = false // the transaction may or may not have committed
 		return make([]appendReply, len(batch)), nil, 0, err
@@ -393,7 +465,7 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest,
 			}
 		}
 	}
-	tx, err := c.cfg.Backend.BeginBatch(ctx)
+	tx, err := c.cfg.Backend.BeginBatch(ctx, inline.names)
 	if err != nil {
 		return fail(err)
 	}
@@ -433,14 +505,39 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest,
 		c.remember(state.Head, state.Streams)
 		return replies, nil, state.Head, nil
 	}
-	if err := tx.Commit(ctx, records, heads); err != nil {
+	var (
+		applied []Inline
+		apply   func(projections.Tx) error
+	)
+	for i, cp := range state.Inline {
+		if cp.Live && cp.Position == state.Head {
+			applied = append(applied, inline.ps[i])
+		}
+	}
+	if len(applied) > 0 {
+		apply = func(ptx projections.Tx) error {
+			for _, p := range applied {
+				if err := p.Apply(ctx, ptx, records); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := tx.Commit(ctx, records, heads, apply); err != nil {
 		_ = tx.Rollback(ctx)
+		if apply != nil && !errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", errInline, err)
+		}
 		return fail(err)
 	}
 	last := records[len(records)-1].Position
 	c.remember(last, state.Streams)
 	for _, h := range heads {
 		c.heads[h.StreamID] = h
+	}
+	for _, p := range applied {
+		p.Applied(last)
 	}
 	return replies, records, last, nil
 }

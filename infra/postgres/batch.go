@@ -15,6 +15,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/sqldb"
+	"seatledger/projections"
 )
 
 // notifyChannel carries the log head after every commit to the LISTEN
@@ -42,6 +43,11 @@ const (
 	sqlStreamHeads = `SELECT s.id, e.version, e.hash FROM unnest($1::text[]) AS s(id)
 CROSS JOIN LATERAL (SELECT version, hash FROM events WHERE stream_id = s.id ORDER BY version DESC LIMIT 1) AS e`
 	sqlStoredIDs = `SELECT event_id, stream_id, version, position FROM events WHERE event_id = ANY($1::uuid[])`
+
+	// The inline projection's checkpoint, locked after the append lock:
+	// its runtime's transactions lock it too, so the two take turns and
+	// each finds it where the other left it.
+	sqlLockInline = `SELECT position, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE`
 
 	sqlMoveHead = `UPDATE log_head SET position = $1, recorded_at = $2 WHERE id = 1`
 	// NOTIFY inside the transaction is delivered when, and only if, it commits.
@@ -125,12 +131,12 @@ var _ eventstore.BatchBackend = (*backend)(nil)
 
 // BeginBatch reserves a connection; the transaction itself begins in the
 // same round trip as Load's reads.
-func (b *backend) BeginBatch(ctx context.Context) (eventstore.BatchTx, error) {
+func (b *backend) BeginBatch(ctx context.Context, inline []string) (eventstore.BatchTx, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("postgres: acquire a connection for an append batch: %w", err))
 	}
-	return &batchTx{conn: conn, beforeCommit: b.beforeCommit}, nil
+	return &batchTx{conn: conn, beforeCommit: b.beforeCommit, inline: inline}, nil
 }
 
 // batchTx is one batch's transaction on a connection of its own. The
@@ -142,6 +148,8 @@ type batchTx struct {
 	head         uint64        // the log head read under the lock
 	recordedAt   time.Time     // and its recorded time
 	beforeCommit func()
+	inline       []string                      // the inline projections' checkpoint names
+	inlineAt     []eventstore.InlineCheckpoint // and the checkpoints read under the lock
 }
 
 // Load implements eventstore.BatchTx. The first call begins the
@@ -171,6 +179,23 @@ func (tx *batchTx) Load(ctx context.Context, streams []string, ids []string) (ev
 			tx.head, tx.recordedAt, tx.locked = uint64(head), tx.recordedAt.UTC(), true
 			return nil
 		})
+		tx.inlineAt = make([]eventstore.InlineCheckpoint, len(tx.inline))
+		for i, name := range tx.inline {
+			b.Queue(sqlLockInline, name).QueryRow(func(row pgx.Row) error {
+				var (
+					position int64
+					status   string
+				)
+				switch err := row.Scan(&position, &status); {
+				case errors.Is(err, pgx.ErrNoRows):
+					return nil // no runtime created it yet: not live
+				case err != nil:
+					return err
+				}
+				tx.inlineAt[i] = eventstore.InlineCheckpoint{Position: uint64(position), Live: status == "live"}
+				return nil
+			})
+		}
 	}
 	if len(streams) > 0 {
 		b.Queue(sqlStreamHeads, streams).Query(func(rows pgx.Rows) error {
@@ -210,7 +235,7 @@ func (tx *batchTx) Load(ctx context.Context, streams []string, ids []string) (ev
 			return eventstore.LogState{}, unavailable(fmt.Errorf("postgres: lock the log head and load %d streams, %d event IDs: %w", len(streams), len(ids), err))
 		}
 	}
-	state.Head, state.LastRecordedAt = tx.head, tx.recordedAt
+	state.Head, state.LastRecordedAt, state.Inline = tx.head, tx.recordedAt, tx.inlineAt
 	return state, nil
 }
 
@@ -220,7 +245,7 @@ func (tx *batchTx) Load(ctx context.Context, streams []string, ids []string) (ev
 // keys, unique constraints) to stop the COMMIT: after an error the server
 // skips the rest of the pipeline and the transaction stays aborted until
 // Rollback.
-func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead) error {
+func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead, inline func(projections.Tx) error) error {
 	if tx.conn == nil {
 		return errors.New("postgres: commit: batch is finished")
 	}
@@ -234,6 +259,11 @@ func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []event
 	b := &pgx.Batch{}
 	queueInsertEvents(b, records)
 	b.Queue(sqlMoveHead, int64(last.Position), last.RecordedAt)
+	if inline != nil {
+		if err := inline(pipelineTx{b}); err != nil {
+			return fmt.Errorf("postgres: inline projection: %w", err)
+		}
+	}
 	b.Queue(sqlNotify, strconv.FormatUint(last.Position, 10))
 	var committed bool
 	b.Queue("commit").Exec(func(tag pgconn.CommandTag) error {
@@ -283,3 +313,26 @@ func (tx *batchTx) release() {
 	tx.conn.Release()
 	tx.conn = nil
 }
+
+// pipelineTx is the projections.Tx an inline projection writes through on
+// PostgreSQL: its statements join the commit's pipeline, so they cost no
+// round trip of their own, and an error among them stops the COMMIT. It
+// only writes: a read's answer would come after the commit.
+type pipelineTx struct{ b *pgx.Batch }
+
+var errPipelineRead = errors.New("postgres: an inline projection cannot read: its statements run in the commit's pipeline")
+
+func (t pipelineTx) Exec(_ context.Context, query string, args ...any) error {
+	t.b.Queue(sqldb.Postgres.Rebind(query), args...)
+	return nil
+}
+
+func (t pipelineTx) QueryRow(context.Context, string, ...any) projections.Row { return failedRow{} }
+
+func (t pipelineTx) Query(context.Context, string, ...any) (projections.Rows, error) {
+	return nil, errPipelineRead
+}
+
+type failedRow struct{}
+
+func (failedRow) Scan(...any) error { return errPipelineRead }

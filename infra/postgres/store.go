@@ -139,6 +139,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
+// SetInline makes ps the inline projections of the appends (see
+// eventstore.Inline); none stops them.
+func (s *Store) SetInline(ps ...eventstore.Inline) { s.committer.SetInline(ps...) }
+
 // Append implements eventstore.Store.
 func (s *Store) Append(ctx context.Context, stream string, expected event.ExpectedVersion, events ...event.Proposed) (event.AppendResult, error) {
 	return s.committer.Append(ctx, stream, expected, events...)

@@ -23,6 +23,7 @@ import (
 	"seatledger/infra/clock"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/sqldb"
+	"seatledger/projections"
 )
 
 // Config configures a Store.
@@ -92,6 +93,10 @@ func Open(ctx context.Context, db *sqldb.DB, cfg Config) (*Store, error) {
 	s.committer = committer
 	return s, nil
 }
+
+// SetInline makes ps the inline projections of the appends (see
+// eventstore.Inline); none stops them.
+func (s *Store) SetInline(ps ...eventstore.Inline) { s.committer.SetInline(ps...) }
 
 // Append implements eventstore.Store.
 func (s *Store) Append(ctx context.Context, stream string, expected event.ExpectedVersion, events ...event.Proposed) (event.AppendResult, error) {
@@ -187,7 +192,7 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // text is fixed (lists are passed as one JSON array through json_each), so
 // each is prepared once per connection and reused.
 type writeStatements struct {
-	head, streams, ids, insert *sql.Stmt
+	head, streams, ids, insert, checkpoint *sql.Stmt
 }
 
 func prepareWrites(ctx context.Context, db *sqldb.DB) (*writeStatements, error) {
@@ -203,6 +208,7 @@ func prepareWrites(ctx context.Context, db *sqldb.DB) (*writeStatements, error) 
 		{&w.insert, `INSERT INTO events (position, stream_id, version, event_id, type, schema_version, data,
 			actor_kind, actor_id, command, correlation_id, causation_id, effective_at, recorded_at, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.checkpoint, `SELECT position, status FROM projection_checkpoints WHERE name = ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -215,7 +221,7 @@ func prepareWrites(ctx context.Context, db *sqldb.DB) (*writeStatements, error) 
 }
 
 func (w *writeStatements) close() {
-	for _, s := range []*sql.Stmt{w.head, w.streams, w.ids, w.insert} {
+	for _, s := range []*sql.Stmt{w.head, w.streams, w.ids, w.insert, w.checkpoint} {
 		if s != nil {
 			s.Close()
 		}
@@ -230,17 +236,18 @@ type batchBackend struct {
 	stmts *writeStatements
 }
 
-func (b batchBackend) BeginBatch(ctx context.Context) (eventstore.BatchTx, error) {
+func (b batchBackend) BeginBatch(ctx context.Context, inline []string) (eventstore.BatchTx, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin append: %w", err)
 	}
-	return &batchTx{tx: tx, stmts: b.stmts}, nil
+	return &batchTx{tx: tx, stmts: b.stmts, inline: inline}, nil
 }
 
 type batchTx struct {
-	tx    *sqldb.Tx
-	stmts *writeStatements
+	tx     *sqldb.Tx
+	stmts  *writeStatements
+	inline []string // the inline projections' checkpoints, read by the first Load
 }
 
 func (b *batchTx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt { return b.tx.StmtContext(ctx, s) }
@@ -259,6 +266,14 @@ func (b *batchTx) Load(ctx context.Context, streams, ids []string) (eventstore.L
 		return state, fmt.Errorf("sqlite: read log head: %w", err)
 	}
 	state.LastRecordedAt = fromMicros(recorded)
+	for _, name := range b.inline {
+		cp, err := b.loadInline(ctx, name)
+		if err != nil {
+			return state, err
+		}
+		state.Inline = append(state.Inline, cp)
+	}
+	b.inline = nil
 	streamList, err := jsonList(streams)
 	if err != nil {
 		return state, err
@@ -300,6 +315,23 @@ func (b *batchTx) Load(ctx context.Context, streams, ids []string) (eventstore.L
 	return state, closeRows(rows)
 }
 
+// loadInline reads inline projection name's checkpoint. The transaction
+// holds SQLite's write lock, so it stays as read until the commit.
+func (b *batchTx) loadInline(ctx context.Context, name string) (eventstore.InlineCheckpoint, error) {
+	var (
+		cp     eventstore.InlineCheckpoint
+		status string
+	)
+	switch err := b.stmt(ctx, b.stmts.checkpoint).QueryRowContext(ctx, name).Scan(&cp.Position, &status); {
+	case errors.Is(err, sql.ErrNoRows):
+		return cp, nil // no runtime created it yet: not live
+	case err != nil:
+		return cp, fmt.Errorf("sqlite: read checkpoint of %s: %w", name, err)
+	}
+	cp.Live = status == "live"
+	return cp, nil
+}
+
 func closeRows(rows *sql.Rows) error {
 	err := rows.Err()
 	if cerr := rows.Close(); err == nil {
@@ -313,7 +345,7 @@ func closeRows(rows *sql.Rows) error {
 
 // Commit stores the records. Stream and log heads need no writing: they
 // are read back from the events themselves.
-func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead) error {
+func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead, inline func(projections.Tx) error) error {
 	insert := b.stmt(ctx, b.stmts.insert)
 	for _, r := range records {
 		var effective any
@@ -324,6 +356,11 @@ func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []events
 			r.Metadata.Actor.Kind.String(), r.Metadata.Actor.ID, r.Metadata.Command, r.Metadata.CorrelationID, r.Metadata.CausationID,
 			effective, toMicros(r.RecordedAt), r.Hash); err != nil {
 			return fmt.Errorf("sqlite: insert %q version %d: %w", r.StreamID, r.Version, err)
+		}
+	}
+	if inline != nil {
+		if err := inline(sqldb.ProjectionTx(b.tx, sqldb.SQLite)); err != nil {
+			return fmt.Errorf("sqlite: inline projection: %w", err)
 		}
 	}
 	if err := b.tx.Commit(); err != nil {
