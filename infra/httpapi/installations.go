@@ -228,24 +228,44 @@ func (s *Server) reportUsage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := res.Installation
-	body := map[string]any{"installation_id": i.ID(), "status": i.Status(), "seats": i.Seats(), "quota": res.Quota,
-		"peak": i.Peak(), "over_quota": i.Seats() > res.Quota}
+	body := usageAnswer{InstallationID: i.ID(), Status: i.Status(), Seats: i.Seats(), Quota: res.Quota,
+		Peak: i.Peak(), OverQuota: i.Seats() > res.Quota, OverLimit: i.OverLimit(), Position: res.Position}
 	if i.Model() == installation.Farm.Model() {
 		// USE-3..5: the grace is available, running until …, or used.
-		grace := map[string]any{"state": res.Grace.State}
+		grace := &graceAnswer{State: res.Grace.State}
 		switch res.Grace.State {
 		case installation.GraceRunning:
-			grace["ends"] = res.Grace.Ends
-			body["grace_ends"] = res.Grace.Ends
+			grace.Ends, body.GraceEnds = &res.Grace.Ends, &res.Grace.Ends
 		case installation.GraceUsed:
-			grace["ended"] = res.Grace.Ends
+			grace.Ended = &res.Grace.Ends
 		}
-		body["grace"] = grace
+		body.Grace = grace
 	}
-	if i.OverLimit() {
-		body["over_limit"] = true
-	}
-	written(w, http.StatusOK, res.AppendResult, body)
+	writtenAs(w, http.StatusOK, res.Position, body)
+}
+
+// usageAnswer is the answer to a usage report, the API's most frequent
+// call: a struct costs a fraction of a map's encoding (issue 21). Its
+// fields are in the order encoding/json writes a map's keys, so the bytes
+// are the map's.
+type usageAnswer struct {
+	Grace          *graceAnswer        `json:"grace,omitempty"`
+	GraceEnds      *time.Time          `json:"grace_ends,omitempty"`
+	InstallationID string              `json:"installation_id"`
+	OverLimit      bool                `json:"over_limit,omitempty"`
+	OverQuota      bool                `json:"over_quota"`
+	Peak           int                 `json:"peak"`
+	Position       uint64              `json:"position"`
+	Quota          int                 `json:"quota"`
+	Seats          int                 `json:"seats"`
+	Status         installation.Status `json:"status"`
+}
+
+// graceAnswer is a farm's overuse grace in a usageAnswer (USE-3..5).
+type graceAnswer struct {
+	Ended *time.Time              `json:"ended,omitempty"`
+	Ends  *time.Time              `json:"ends,omitempty"`
+	State installation.GraceState `json:"state"`
 }
 
 func (s *Server) deactivateSelf(w http.ResponseWriter, r *http.Request) {

@@ -66,7 +66,13 @@ func written(w http.ResponseWriter, status int, res event.AppendResult, body map
 		body = map[string]any{}
 	}
 	body["position"] = res.Position
-	w.Header().Set("X-Ledger-Position", strconv.FormatUint(res.Position, 10))
+	writtenAs(w, status, res.Position, body)
+}
+
+// writtenAs answers a successful write with body, which holds the
+// position the write reached, as written does.
+func writtenAs(w http.ResponseWriter, status int, position uint64, body any) {
+	w.Header().Set("X-Ledger-Position", strconv.FormatUint(position, 10))
 	writeJSON(w, status, body)
 }
 
