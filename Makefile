@@ -29,7 +29,7 @@ export GOTOOLCHAIN := go1.27.3
 # BIN is where run, demo and build put the binaries.
 BIN         ?= bin
 
-.PHONY: run demo build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli fuzz postgres chromium python3-cryptography
+.PHONY: run demo build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli bench-ingest bench-ingest-cli fuzz postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080. On a terminal it prints one
 ## line with the portal's address (every log line: ARGS=--log-format=json); settings by environment (see README) or
@@ -112,6 +112,21 @@ vectors:
 ## bench: the Go benchmarks of the event stores (SQLite and PostgreSQL)
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./infra/sqlite ./infra/postgres
+
+## bench-ingest: usage-report ingest end to end on SQLite and PostgreSQL (BenchmarkUsageIngest: 64 installations
+## over HTTP, INGEST_REPORTS reports, INGEST_COUNT runs per engine): reports/s, p50/p99, cpu-ms/report, allocs/report,
+## B/report, and on PostgreSQL raw single-row INSERT commits/s and the ratio, in the same run
+INGEST_REPORTS ?= 30000
+INGEST_COUNT   ?= 3
+bench-ingest: postgres
+	$(GO) test -run '^$$' -bench BenchmarkUsageIngest -benchtime $(INGEST_REPORTS)x -count $(INGEST_COUNT) -timeout 30m ./cmd/ledgerd
+
+## bench-ingest-cli: `ledger bench ingest` from another process against a fresh ledgerd on SQLite, then on a new
+## PostgreSQL database (dropped afterwards), 64 installations for INGEST_DURATION each
+INGEST_DURATION ?= 30s
+bench-ingest-cli: postgres
+	$(GO) build -o $(BIN)/ ./cmd/ledgerd ./cmd/ledger
+	tools/bench-ingest $(BIN) $(INGEST_DURATION)
 
 ## fuzz: run every Go fuzz target (every func Fuzz… in a _test.go file) for
 ## FUZZTIME each; `make test` runs their seed corpora (testdata/fuzz) only.
