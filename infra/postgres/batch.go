@@ -44,12 +44,10 @@ const (
 CROSS JOIN LATERAL (SELECT version, hash FROM events WHERE stream_id = s.id ORDER BY version DESC LIMIT 1) AS e`
 	sqlStoredIDs = `SELECT event_id, stream_id, version, position FROM events WHERE event_id = ANY($1::uuid[])`
 
-	// An inline projection's checkpoint, locked after the append lock: its
-	// runtime's transactions lock it too, so each finds it where the other
-	// left it. An append never waits for a projection: while the runtime
-	// holds the row (catching up, a rebuild's batch) no row comes back, and
-	// the batch leaves the projection to the runtime.
-	sqlLockInline = `SELECT position, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE SKIP LOCKED`
+	// The inline projection's checkpoint, locked after the append lock:
+	// its runtime's transactions lock it too, so the two take turns and
+	// each finds it where the other left it.
+	sqlLockInline = `SELECT position, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE`
 
 	sqlMoveHead = `UPDATE log_head SET position = $1, recorded_at = $2 WHERE id = 1`
 	// NOTIFY inside the transaction is delivered when, and only if, it commits.
@@ -190,7 +188,7 @@ func (tx *batchTx) Load(ctx context.Context, streams []string, ids []string) (ev
 				)
 				switch err := row.Scan(&position, &status); {
 				case errors.Is(err, pgx.ErrNoRows):
-					return nil // locked by its runtime, or not created yet: not applied inline
+					return nil // no runtime created it yet: not live
 				case err != nil:
 					return err
 				}

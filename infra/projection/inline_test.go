@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/google/uuid"
 
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
-	"seatledger/infra/sqldb"
 	"seatledger/projections"
 )
 
@@ -150,58 +146,5 @@ func TestInline_projection_rebuilt_by_another_process_while_appends_go_on_X8(t *
 			return checkpointOf(t, a, "stream_stats") == next
 		})
 		checkStats(t, e.db, e.store, checkpointOf(t, a, "stream_stats"))
-	})
-}
-
-// An append never waits for a projection: on PostgreSQL, while the
-// projection's runtime holds its checkpoint row (catching up, a rebuild's
-// batch), an append leaves the projection to the runtime instead of
-// waiting for the row. (On SQLite every write holds the one write lock.)
-func TestInline_append_does_not_wait_for_a_runtime_holding_the_checkpoint_X8(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e *env) {
-		if e.db.Engine != sqldb.Postgres {
-			t.Skip("SQLite's writers take turns on one write lock")
-		}
-		rt := newRuntime(t, e.db, e.store, stats)
-		setInline(t, e.store, rt, "stream_stats")
-		before := e.append(t, "license.issued", 2)
-		other := e.reopen(t) // the runtime of another process, in a transaction on the row
-		tx, err := other.BeginTx(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(context.Background(),
-			`SELECT position FROM projection_checkpoints WHERE name = 'stream_stats' FOR UPDATE`); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		var res event.AppendResult
-		go func() {
-			r, err := e.store.Append(context.Background(), "seat-1", event.NoStream(), event.Proposed{
-				ID: uuid.NewString(), Type: "seat.added", SchemaVersion: 1, Data: []byte(`{}`),
-				Metadata: event.Metadata{Actor: actor, Command: "Test"},
-			})
-			res = r
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("the append waited for the transaction holding the projection's checkpoint")
-		}
-		next := res.Position
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if cp := checkpointOf(t, rt, "stream_stats"); cp != before {
-			t.Fatalf("checkpoint %d, want %d: the append applied a projection it did not hold", cp, before)
-		}
-		run(t, rt, e.store, 3)
-		waitFor(t, rt, "stream_stats", next)
-		checkStats(t, e.db, e.store, next)
 	})
 }
