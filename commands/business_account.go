@@ -6,6 +6,7 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/staff"
 )
 
 // AccountsHandler runs the use cases of business accounts: their
@@ -66,7 +67,7 @@ func (h *AccountsHandler) Authorize(ctx context.Context, actor event.Actor, id s
 // SetOfflineActivation enables or disables offline activation for a
 // business account (ACT-3): the back office only.
 func (h *AccountsHandler) SetOfflineActivation(ctx context.Context, meta Meta, accountID string, enabled bool) (event.AppendResult, error) {
-	if err := backOffice(meta, "enables offline activation"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermSwitches); err != nil {
 		return event.AppendResult{}, err
 	}
 	return h.updateAccount(ctx, "SetOfflineActivation", accountID, meta, func(a account.Account, _ time.Time) ([]any, error) {

@@ -130,6 +130,9 @@ type Set struct {
 	Tickets *TicketsHandler
 	// MDM: MDM certificates.
 	MDM *MDMHandler
+	// Staff: the back office's staff people and service accounts, and
+	// its authorization (issue 23).
+	Staff *StaffHandler
 }
 
 // NewSet builds every handler from cfg on one Loader. It returns cfg's
@@ -143,7 +146,7 @@ func NewSet(cfg Config) (*Set, error) {
 		return nil, err
 	}
 	s := &Set{}
-	var errs [9]error
+	var errs [10]error
 	s.People, errs[0] = NewPeopleHandler(l, cfg.Passwords, cfg.Tokens)
 	s.Accounts, errs[1] = NewAccountsHandler(l, cfg.Tokens, s.People)
 	s.Subscriptions, errs[2] = NewSubscriptionsHandler(l, cfg.Keys, s.Accounts)
@@ -153,6 +156,7 @@ func NewSet(cfg Config) (*Set, error) {
 	s.Offline, errs[6] = NewOfflineHandler(l, cfg.OfflineFormat, cfg.OfflineSigner, s.Installations, s.Subscriptions)
 	s.Tickets, errs[7] = NewTicketsHandler(l)
 	s.MDM, errs[8] = NewMDMHandler(l, cfg.CA, cfg.Entitlements)
+	s.Staff, errs[9] = NewStaffHandler(l, cfg.Passwords, cfg.Tokens, s.People)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}

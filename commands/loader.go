@@ -12,6 +12,7 @@ import (
 	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 )
 
@@ -34,6 +35,9 @@ type Loader struct {
 	licenseKeys   *cache[licensekey.Key]
 	products      *cache[product.Product]
 	installations *cache[installation.Installation]
+	// roster is the back office (one aggregate): every back-office
+	// request is authorized from it.
+	rosters *cache[staff.Roster]
 }
 
 // defaultCacheSize is how many aggregates of each kind stay in memory
@@ -63,6 +67,8 @@ func NewLoader(store EventStore, registry *event.Registry, clock Clock, cacheSiz
 		products:    newCache(cacheSize, product.StreamID, func(string) product.Product { return product.Product{} }, evolveProduct, nil),
 		installations: newCache(cacheSize, installation.StreamID, func(string) installation.Installation { return installation.Installation{} },
 			evolveInstallation, nil),
+		rosters: newCache(1, staff.StreamID, func(string) staff.Roster { return staff.Roster{} },
+			func(r staff.Roster, payload any, _ event.Record) staff.Roster { return r.Evolve(payload) }, staff.Roster.Clone),
 	}, nil
 }
 
@@ -90,6 +96,29 @@ func (l *Loader) authorize(ctx context.Context, actor event.Actor, id string, ac
 		return err
 	}
 	return a.Authorize(actor, action)
+}
+
+// roster returns the back office as of its latest event (shared; never
+// evolve it).
+func (l *Loader) roster(ctx context.Context) (staff.Roster, error) {
+	r, _, err := l.rosters.current(ctx, l, "")
+	return r, err
+}
+
+// backOffice answers whether actor, of the back office, may do p: the
+// one policy of the back office (staff.Roster.Authorize), asked of the
+// roster's latest events, so that a removal, a new role or a revoked
+// service account counts from the very next request (issue 23). Anyone
+// else is refused with account.ErrForbidden.
+func (l *Loader) backOffice(ctx context.Context, actor event.Actor, p staff.Permission) error {
+	if actor.Kind != event.ActorBackOffice {
+		return fmt.Errorf("%w: only the back office may do this", account.ErrForbidden)
+	}
+	r, err := l.roster(ctx)
+	if err != nil {
+		return err
+	}
+	return r.Authorize(actor, p)
 }
 
 // person returns person id as of its latest event (shared; never evolve it).

@@ -8,6 +8,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/invalid"
 	"seatledger/domain/product"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 )
 
@@ -32,7 +33,7 @@ func NewOrdersHandler(loader *Loader, keys Keys) (*OrdersHandler, error) {
 // DefineProduct adds a product to the catalog or changes its terms (rules
 // PROD-1, SUB-8): the back office's.
 func (h *OrdersHandler) DefineProduct(ctx context.Context, meta Meta, d product.Defined) (event.AppendResult, error) {
-	if err := backOffice(meta, "keeps the product catalog"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermCatalog); err != nil {
 		return event.AppendResult{}, err
 	}
 	if !product.ValidID(d.ProductID) {
@@ -61,7 +62,7 @@ type Purchased struct {
 // key. The same order again returns the same subscription and key and
 // changes nothing; the same order ID with other contents is refused.
 func (h *OrdersHandler) Purchase(ctx context.Context, meta Meta, o subscription.Order) (Purchased, error) {
-	if err := backOffice(meta, "applies orders"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermOrders); err != nil {
 		return Purchased{}, err
 	}
 	if o.ID == "" {
@@ -143,7 +144,7 @@ func (h *OrdersHandler) Cancel(ctx context.Context, meta Meta, id, orderID strin
 }
 
 func (h *OrdersHandler) order(ctx context.Context, meta Meta, command, id string, decide func(subscription.Subscription, time.Time) ([]any, error)) (event.AppendResult, error) {
-	if err := backOffice(meta, "applies orders"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermOrders); err != nil {
 		return event.AppendResult{}, err
 	}
 	return update(ctx, h.loader, h.loader.subscriptions, id, command, meta, decide)

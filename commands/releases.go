@@ -6,6 +6,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/release"
+	"seatledger/domain/staff"
 )
 
 // ReleasesHandler runs the use cases of the downloads catalog: the back
@@ -36,7 +37,7 @@ func evolveReleases(r release.Releases, payload any, _ event.Record) release.Rel
 // stream stands); with other contents it is refused with
 // release.ErrImmutable.
 func (h *ReleasesHandler) PublishRelease(ctx context.Context, meta Meta, productID string, r release.Published) (event.AppendResult, error) {
-	if err := backOffice(meta, "publishes releases"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermCatalog); err != nil {
 		return event.AppendResult{}, err
 	}
 	if _, err := h.loader.product(ctx, productID); err != nil {
@@ -50,7 +51,7 @@ func (h *ReleasesHandler) PublishRelease(ctx context.Context, meta Meta, product
 // WithdrawRelease withdraws a version of product productID from the
 // downloads catalog (the back office's); it stays in the history.
 func (h *ReleasesHandler) WithdrawRelease(ctx context.Context, meta Meta, productID, version string) (event.AppendResult, error) {
-	if err := backOffice(meta, "withdraws releases"); err != nil {
+	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermCatalog); err != nil {
 		return event.AppendResult{}, err
 	}
 	if _, err := h.loader.product(ctx, productID); err != nil {

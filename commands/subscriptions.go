@@ -3,12 +3,10 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/product"
@@ -52,15 +50,6 @@ func evolveLicenseKey(k licensekey.Key, payload any, rec event.Record) licenseke
 
 func evolveProduct(p product.Product, payload any, _ event.Record) product.Product {
 	return p.Evolve(payload)
-}
-
-// backOffice refuses anyone but the back office: orders and the catalog
-// come from the vendor's own systems.
-func backOffice(meta Meta, what string) error {
-	if meta.Actor.Kind != event.ActorBackOffice {
-		return fmt.Errorf("%w: only the back office %s", account.ErrForbidden, what)
-	}
-	return nil
 }
 
 // SubscriptionsHandler runs the use cases of subscriptions and their

@@ -233,12 +233,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	var api *httpapi.Server
 	api, err = httpapi.New(httpapi.Config{
-		Logger:     m.Logger,
-		Clock:      m.Clock,
-		AdminToken: m.Config.AdminToken,
-		Checks:     checks,
-		Metrics:    m.Metrics,
-		People:     peopleAPI,
+		Logger:         m.Logger,
+		Clock:          m.Clock,
+		AdminToken:     m.Config.AdminToken,
+		KeepAdminToken: m.Config.KeepAdminToken,
+		Checks:         checks,
+		Metrics:        m.Metrics,
+		People:         peopleAPI,
 
 		StepClock:      stepClock,
 		Portal:         pages,

@@ -12,6 +12,7 @@ import (
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/release"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
 )
@@ -20,7 +21,7 @@ import (
 func Registry() *event.Registry {
 	reg := event.NewRegistry()
 	for _, register := range []func(*event.Registry){
-		account.Register, person.Register, product.Register, subscription.Register,
+		account.Register, person.Register, staff.Register, product.Register, subscription.Register,
 		licensekey.Register, installation.Register, mdm.Register, release.Register, ticket.Register,
 	} {
 		register(reg)

@@ -15,6 +15,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/domain/person"
+	"seatledger/domain/staff"
 	"seatledger/infra/session"
 )
 
@@ -137,6 +138,20 @@ func (d *Desk) SignIn(ctx context.Context, client string, c Credentials) (Signed
 	return SignedIn{PersonID: p.ID(), Cookie: value, Session: sess}, nil
 }
 
+// SignInStaff checks the email, password and second factor that client
+// sends for a staff person and opens a staff session (issue 23). The
+// attempts count against the same limits as people's sign-ins: a staff
+// address is guarded like any other.
+func (d *Desk) SignInStaff(ctx context.Context, meta commands.Meta, client, email, password, code string) (commands.StaffSession, error) {
+	address := attemptAddress(email)
+	if err := d.passwords.admitErr(address, client); err != nil {
+		return commands.StaffSession{}, err
+	}
+	s, err := d.cfg.Commands.Staff.SignInStaff(ctx, meta, email, password, code)
+	d.passwords.record(address, client, err)
+	return s, err
+}
+
 // checkPassword admits client's attempt on email, checks the password and
 // counts the outcome.
 func (d *Desk) checkPassword(ctx context.Context, client, email, password, accountID string) (person.Person, error) {
@@ -255,7 +270,7 @@ func (g *attemptGuard) record(address, client string, err error) {
 	switch {
 	case err == nil:
 		g.succeed(address, client)
-	case errors.Is(err, person.ErrBadCredentials):
+	case errors.Is(err, person.ErrBadCredentials), errors.Is(err, staff.ErrBadCredentials):
 		g.fail(address, client)
 	}
 }

@@ -34,12 +34,15 @@ import (
 
 // Environment variables ledgerd reads.
 const (
-	EnvDatabaseURL     = "LEDGER_DATABASE_URL"
-	EnvEventStoreURL   = "LEDGER_EVENTSTORE_URL"
-	EnvAddr            = "LEDGER_ADDR"
-	EnvClock           = "LEDGER_CLOCK"
-	EnvClockStart      = "LEDGER_CLOCK_START"
-	EnvAdminToken      = "LEDGER_ADMIN_TOKEN"
+	EnvDatabaseURL   = "LEDGER_DATABASE_URL"
+	EnvEventStoreURL = "LEDGER_EVENTSTORE_URL"
+	EnvAddr          = "LEDGER_ADDR"
+	EnvClock         = "LEDGER_CLOCK"
+	EnvClockStart    = "LEDGER_CLOCK_START"
+	EnvAdminToken    = "LEDGER_ADMIN_TOKEN"
+	// EnvAdminTokenKeep, "on", keeps the admin token working once the
+	// back office has an owner (issue 23); default off.
+	EnvAdminTokenKeep  = "LEDGER_ADMIN_TOKEN_KEEP"
 	EnvLogLevel        = "LEDGER_LOG_LEVEL"
 	EnvLogFormat       = "LEDGER_LOG_FORMAT"
 	EnvShutdownTimeout = "LEDGER_SHUTDOWN_TIMEOUT"
@@ -179,6 +182,9 @@ type Config struct {
 	// AdminToken is the bearer token of the /admin/ endpoints. Empty
 	// disables them. It is a secret: never log it.
 	AdminToken string
+	// KeepAdminToken keeps AdminToken working on the /v1 API once the
+	// back office has an owner; by default it only bootstraps it.
+	KeepAdminToken bool
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
 	// LogFormat is how the log is written.
@@ -371,7 +377,7 @@ type raw struct {
 	publicURL, mailFrom, mailDir, keyringFile, linkKeyFile, orderWebhookURL, trustedProxies                setting
 	mdmCACert, mdmCAKey, offlineKey                                                                        setting
 	auditKey, auditOrigin, checkpointInterval                                                              setting
-	adminToken, smtpURL, secretKey, keyringSecret, orderWebhookSecret                                      setting
+	adminToken, adminTokenKeep, smtpURL, secretKey, keyringSecret, orderWebhookSecret                      setting
 	leaseTTL, failoverTimeout                                                                              setting
 	installationCallLimit                                                                                  setting
 	trialLimit, trialServerLimit                                                                           setting
@@ -489,6 +495,7 @@ func Usage(w io.Writer, name string) {
 	}
 	fmt.Fprintf(w, "  %s\n      bearer token of the /admin/ endpoints, at least %d characters; environment only, so that it never shows in a process list\n",
 		EnvAdminToken, MinAdminTokenLength)
+	fmt.Fprintf(w, "  %s\n      on: the admin token keeps working on the /v1 API once the back office has an owner (default off: it only bootstraps the back office)\n", EnvAdminTokenKeep)
 	fmt.Fprintf(w, "  %s\n      mail relay, smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none for a local relay; environment only\n", EnvSMTPURL)
 	fmt.Fprintf(w, "  %s\n      key of emailed links' tokens, CSRF tokens and installation credentials, base64 of at least 32 bytes; environment only; wins over --link-key-file\n", EnvSecretKey)
 	fmt.Fprintf(w, "  %s\n      secret that seals license keys, base64 of at least %d bytes (e.g. openssl rand -base64 32); environment only; wins over --keyring-file\n",
@@ -523,6 +530,7 @@ func Parse(args []string, getenv Getenv) (Config, error) {
 		}
 	}
 	r.adminToken = setting{value: getenv(EnvAdminToken), source: EnvAdminToken}
+	r.adminTokenKeep = setting{value: getenv(EnvAdminTokenKeep), source: EnvAdminTokenKeep}
 	r.smtpURL = setting{value: getenv(EnvSMTPURL), source: EnvSMTPURL}
 	r.secretKey = setting{value: getenv(EnvSecretKey), source: EnvSecretKey}
 	r.keyringSecret = setting{value: getenv(EnvKeyringSecret), source: EnvKeyringSecret}
@@ -614,6 +622,14 @@ func (r raw) validate() (Config, error) {
 		default:
 			c.AdminToken = tok
 		}
+	}
+
+	switch r.adminTokenKeep.value {
+	case "", "off":
+	case "on":
+		c.KeepAdminToken = true
+	default:
+		fail(r.adminTokenKeep, "%q is neither on nor off", r.adminTokenKeep.value)
 	}
 
 	c.PublicURL = strings.TrimRight(r.publicURL.value, "/")

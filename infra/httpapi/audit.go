@@ -17,7 +17,7 @@ import (
 // so that nobody learns which IDs exist.
 func (s *Server) historyRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(requireSignedIn)
+		r.Use(s.requireSignedIn)
 		r.Get("/history/{kind}/{id}", s.entityHistory)
 		r.Get("/history/{kind}/{id}/state", s.entityState)
 	})

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"seatledger/domain/staff"
+
 	"context"
 	"errors"
 	"io"
@@ -41,7 +43,7 @@ var _ AuditLog = (*audit.Service)(nil)
 func (s *Server) auditLogRoutes(r chi.Router) {
 	r.Get("/audit/public-key", s.auditPublicKey)
 	r.Group(func(r chi.Router) {
-		r.Use(requireBackOffice)
+		r.Use(s.requireBackOffice(staff.PermAudit))
 		r.Get("/audit/checkpoint", s.auditCheckpoint)
 		r.Get("/audit/proofs/inclusion", s.auditInclusion)
 		r.Get("/audit/proofs/consistency", s.auditConsistency)

@@ -14,6 +14,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
 	"seatledger/domain/person"
+	"seatledger/domain/staff"
 	"seatledger/infra/access"
 	"seatledger/infra/attachments"
 	"seatledger/infra/session"
@@ -96,6 +97,8 @@ type principal struct {
 	// installation is the installation a credential authenticated, as of
 	// its latest event (ACT-1).
 	installation installation.Installation
+	// staffToken is the bearer token of a staff session, for signing out.
+	staffToken string
 }
 
 type principalKey struct{}
@@ -130,7 +133,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			if isAdmin(token) {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, principal{actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}})))
+				s.authenticateAdminToken(w, r, next)
+				return
+			}
+			if commands.IsStaffToken(token) || commands.IsServiceToken(token) {
+				s.authenticateBackOffice(w, r, next, token)
 				return
 			}
 			p, err := s.cfg.People.Commands.People.AuthenticateAPIToken(ctx, token)
@@ -163,6 +170,42 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, principalKey{}, principal{actor: personActor(sess.PersonID), sessionID: c.Value})
 		csrf.Handler(next).ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// authenticateAdminToken serves a request made with LEDGER_ADMIN_TOKEN:
+// it bootstraps the back office, so once the back office has an owner it
+// is refused unless the server was told to keep it (issue 23); its events
+// say admin-token.
+func (s *Server) authenticateAdminToken(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	roster, err := s.cfg.People.Commands.Staff.Roster(r.Context())
+	if err != nil {
+		WriteError(w, r, s.cfg.Logger, err)
+		return
+	}
+	if !roster.AdminTokenAccepted(s.cfg.KeepAdminToken) {
+		WriteProblem(w, r, ProblemForbidden.New("the admin token only bootstraps the back office, which has an owner now: sign in as staff (POST /v1/staff/session) or use a service account's token"))
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{actor: staff.AdminToken})))
+}
+
+// authenticateBackOffice serves a request made with a staff session's or
+// a service account's token, checked against the roster's latest events.
+func (s *Server) authenticateBackOffice(w http.ResponseWriter, r *http.Request, next http.Handler, token string) {
+	authenticate := s.cfg.People.Commands.Staff.AuthenticateService
+	if commands.IsStaffToken(token) {
+		authenticate = s.cfg.People.Commands.Staff.AuthenticateStaff
+	}
+	actor, err := authenticate(r.Context(), token)
+	if errors.Is(err, staff.ErrBadCredentials) {
+		unauthorized(w, r, "the back office's token is not valid, has expired or was revoked")
+		return
+	}
+	if err != nil {
+		WriteError(w, r, s.cfg.Logger, err)
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{actor: actor, staffToken: token})))
 }
 
 // authenticateInstallation serves a request made with an installation's
@@ -220,16 +263,27 @@ func requirePerson(next http.Handler) http.Handler {
 	})
 }
 
-// requireSignedIn lets through requests made by a person or the back office.
-func requireSignedIn(next http.Handler) http.Handler {
+// requireSignedIn lets through requests made by a person or the back
+// office. The back office reads here only as far as the roster lets it
+// (staff.PermRead: not a service account); what it changes, the use case
+// authorizes.
+func (s *Server) requireSignedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch principalOf(r.Context()).actor.Kind {
+		actor := principalOf(r.Context()).actor
+		switch actor.Kind {
 		case event.ActorInstallation:
 			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for people; an installation's credential cannot act as one"))
 			return
 		case event.ActorKind{}:
 			unauthorized(w, r, "sign in (POST /v1/session) or send a personal API token")
 			return
+		case event.ActorBackOffice:
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if err := s.cfg.People.Commands.Staff.Authorize(r.Context(), actor, staff.PermRead); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

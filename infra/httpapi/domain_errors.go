@@ -13,6 +13,7 @@ import (
 	"seatledger/domain/person"
 	"seatledger/domain/product"
 	"seatledger/domain/release"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
 	"seatledger/infra/access"
@@ -32,6 +33,14 @@ var domainErrors = []struct {
 	field string
 }{
 	{person.ErrBadCredentials, ProblemBadCredentials, ""},
+	{staff.ErrBadCredentials, ProblemBadCredentials, ""},
+	{staff.ErrEnrolled, ProblemLinkUsed, ""},
+	{staff.ErrEmailTaken, ProblemEmailTaken, "email"},
+	{staff.ErrLastOwner, ProblemLastOwner, ""},
+	{staff.ErrForbidden, ProblemForbidden, ""},
+	{staff.ErrNotFound, ProblemNotFound, ""},
+	{staff.ErrNoChange, ProblemNoChange, ""},
+	{staff.ErrInvalid, ProblemInvalidRequest, ""},
 	{person.ErrEmailTaken, ProblemEmailTaken, "email"},
 	{person.ErrWeakPassword, ProblemWeakPassword, "password"},
 	{person.ErrTerms, ProblemTermsNotAccepted, "accept_terms"},

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"seatledger/domain/staff"
+
 	"errors"
 	"fmt"
 	"mime"
@@ -24,7 +26,7 @@ import (
 //	GET /v1/finance/reconciliation  requireBackOffice  reconciliation
 func (s *Server) financeRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(requireBackOffice)
+		r.Use(s.requireBackOffice(staff.PermFinance))
 		r.Get("/finance/reconciliation", s.reconciliation)
 	})
 }

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"seatledger/domain/staff"
+
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -57,11 +59,11 @@ func (s *Server) installationRoutes(r chi.Router) {
 		})
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireBackOffice)
+		r.Use(s.requireBackOffice(staff.PermSwitches))
 		r.Put("/accounts/{accountID}/offline-activation", s.setOfflineActivation)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireSignedIn)
+		r.Use(s.requireSignedIn)
 		for path, kind := range map[string]installation.Kind{"farms": installation.Farm, "proxy-servers": installation.ProxyServer} {
 			r.Get("/accounts/{accountID}/"+path, s.listInstallations(kind))
 			r.Get("/accounts/{accountID}/"+path+"/export", s.exportInstallations(kind))

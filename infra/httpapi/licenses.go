@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"seatledger/domain/staff"
+
 	"errors"
 	"net/http"
 	"time"
@@ -19,7 +21,7 @@ import (
 // license keys (issue 4), inside peopleRoutes' authentication.
 func (s *Server) licenseRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(requireBackOffice)
+		r.Use(s.requireBackOffice())
 		r.Put("/products/{productID}", s.defineProduct)
 		r.Post("/orders", s.applyOrder)
 	})
@@ -28,7 +30,7 @@ func (s *Server) licenseRoutes(r chi.Router) {
 		r.Post("/keys/register", s.registerKey)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireSignedIn)
+		r.Use(s.requireSignedIn)
 		r.Get("/products", s.products)
 		r.Get("/eligibility", s.eligibility)
 		r.Get("/accounts/{accountID}/dashboard", s.dashboard)
@@ -46,19 +48,37 @@ func (s *Server) licenseRoutes(r chi.Router) {
 	})
 }
 
-// requireBackOffice lets through the back office's requests (the admin
-// token) only: orders and the catalog come from the vendor's systems.
-func requireBackOffice(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch principalOf(r.Context()).actor.Kind {
-		case event.ActorBackOffice:
+// requireBackOffice lets through the back office's requests only (staff,
+// service accounts, the bootstrap admin token): orders and the catalog
+// come from the vendor's own systems. With permissions, the roster must
+// grant the caller one of them (staff.Roster.Authorize); without, the use
+// case behind authorizes.
+func (s *Server) requireBackOffice(perms ...staff.Permission) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			actor := principalOf(r.Context()).actor
+			switch actor.Kind {
+			case event.ActorBackOffice:
+			case event.ActorPerson, event.ActorInstallation:
+				WriteProblem(w, r, ProblemForbidden.New("this endpoint is for the back office"))
+				return
+			default:
+				unauthorized(w, r, "sign in as staff (POST /v1/staff/session) or send a service account's token")
+				return
+			}
+			var err error
+			for _, p := range perms {
+				if err = s.cfg.People.Commands.Staff.Authorize(r.Context(), actor, p); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			next.ServeHTTP(w, r)
-		case event.ActorPerson, event.ActorInstallation:
-			WriteProblem(w, r, ProblemForbidden.New("this endpoint is for the back office"))
-		default:
-			unauthorized(w, r, "send the back office's admin token")
-		}
-	})
+		})
+	}
 }
 
 type productRequest struct {

@@ -34,7 +34,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 		r.Post("/accounts", s.createAccount)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireSignedIn)
+		r.Use(s.requireSignedIn)
 		const acc = "/accounts/{accountID}"
 		r.Get(acc, s.accountProfile)
 		r.Put(acc+"/profile", s.changeAccountProfile)
@@ -56,6 +56,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	s.financeRoutes(r)
 	s.auditLogRoutes(r)
 	s.historyRoutes(r)
+	s.staffRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

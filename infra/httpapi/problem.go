@@ -64,6 +64,7 @@ var (
 	// person accepting it does not own that address, verified (MEM-4).
 	ProblemInvitationAddress = ProblemType{"invitation-address", "Invitation for another address", http.StatusForbidden}
 	ProblemLastAdmin         = ProblemType{"last-admin", "Last account admin", http.StatusConflict}
+	ProblemLastOwner         = ProblemType{"last-owner", "Last owner of the back office", http.StatusConflict}
 	ProblemAlreadyMember     = ProblemType{"already-member", "Already a member", http.StatusConflict}
 	ProblemNotMember         = ProblemType{"not-member", "Not a member", http.StatusNotFound}
 	ProblemNoChange          = ProblemType{"no-change", "Nothing to change", http.StatusConflict}
@@ -133,7 +134,7 @@ func ProblemTypes() []ProblemType {
 		ProblemMethodNotAllowed, ProblemConflict, ProblemDuplicateEventID, ProblemClockIsReal, ProblemClockStopped,
 		ProblemPayloadTooLarge, ProblemUnsupportedMediaType, ProblemInternal, ProblemUnavailable, ProblemTimeout,
 		ProblemCSRF, ProblemTooManyRequests, ProblemBadCredentials, ProblemEmailTaken, ProblemWeakPassword,
-		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemInvitationAddress, ProblemLastAdmin,
+		ProblemTermsNotAccepted, ProblemInvalidLink, ProblemLinkUsed, ProblemLinkExpired, ProblemInvitationAddress, ProblemLastAdmin, ProblemLastOwner,
 		ProblemAlreadyMember, ProblemNotMember, ProblemNoChange, ProblemTooManyTokens, ProblemExists,
 		ProblemInvalidOrder, ProblemOrderMismatch, ProblemKeyFormat, ProblemUnknownKey, ProblemKeyRegistered,
 		ProblemNotRegistered, ProblemQuota, ProblemReseller, ProblemExpired, ProblemPermanent, ProblemModelFixed,

@@ -45,6 +45,10 @@ type Config struct {
 	StepClock func(ctx context.Context, by time.Duration) (ClockSteps, error)
 	// AdminToken guards /admin/. Empty refuses every admin request.
 	AdminToken string
+	// KeepAdminToken keeps AdminToken working on the /v1 API after the
+	// back office has an owner; by default it only bootstraps the back
+	// office (issue 23).
+	KeepAdminToken bool
 	// Checks are run by /readyz.
 	Checks []Check
 	// CheckTimeout bounds each readiness check. Default DefaultCheckTimeout.

@@ -10,7 +10,7 @@ func (s *Server) supportRoutes(r chi.Router) {
 	// issued certificate carries it anyway.
 	r.Get("/mdm/ca.pem", s.mdmCACertificate)
 	r.Group(func(r chi.Router) {
-		r.Use(requireBackOffice)
+		r.Use(s.requireBackOffice())
 		r.Put("/tickets/{ticketID}/status", s.changeTicketStatus)
 		r.Put("/products/{productID}/releases/{version}", s.publishRelease)
 		r.Delete("/products/{productID}/releases/{version}", s.withdrawRelease)
@@ -26,7 +26,7 @@ func (s *Server) supportRoutes(r chi.Router) {
 		r.Post("/accounts/{accountID}/mdm/certificates", s.issueMDMCertificate)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireSignedIn)
+		r.Use(s.requireSignedIn)
 		r.Get("/accounts/{accountID}/tickets", s.listTickets)
 		r.Get("/tickets/{ticketID}", s.ticketDetails)
 		r.Post("/tickets/{ticketID}/replies", s.replyToTicket)

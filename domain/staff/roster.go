@@ -1,0 +1,419 @@
+package staff
+
+import (
+	"crypto/subtle"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"seatledger/domain/event"
+	"seatledger/domain/text"
+)
+
+// Policy choices, recorded here because the issue is silent.
+const (
+	// SessionLifetime is how long a staff session lasts, however busy:
+	// the back office signs in again each working day with both factors.
+	SessionLifetime = 12 * time.Hour
+	// RecoveryCodes is how many recovery codes an enrolment hands out.
+	RecoveryCodes      = 10
+	maxDisplayName     = 100
+	maxServiceName     = 100
+	maxServiceAccounts = 50
+)
+
+// Member is a staff person as the roster knows them.
+type Member struct {
+	ID, Email, DisplayName string
+	Role                   Role
+	// Enrolled: the person set their password and second factor.
+	Enrolled bool
+
+	enrolmentHash []byte
+	passwordHash  string
+	totpNonce     string
+	recovery      [][]byte // nil once used
+	lastStep      int64
+	sessions      map[string]time.Time // hex of the token's hash -> expiry
+}
+
+// PasswordHash is the stored hash of the person's password ("" before
+// enrolment).
+func (m Member) PasswordHash() string { return m.passwordHash }
+
+// TOTPNonce is what the person's TOTP secret is derived from ("" before
+// enrolment).
+func (m Member) TOTPNonce() string { return m.totpNonce }
+
+// RecoveryCode returns the index of the unused recovery code whose hash
+// is hash, comparing in constant time, or -1.
+func (m Member) RecoveryCode(hash []byte) int {
+	found := -1
+	for i, h := range m.recovery {
+		if h != nil && subtle.ConstantTimeCompare(h, hash) == 1 {
+			found = i
+		}
+	}
+	return found
+}
+
+// RecoveryCodesLeft counts the unused recovery codes.
+func (m Member) RecoveryCodesLeft() int {
+	n := 0
+	for _, h := range m.recovery {
+		if h != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Service is a service account as the roster knows it.
+type Service struct {
+	ID, Name   string
+	Revoked    bool
+	secretHash []byte
+}
+
+// Roster is the back office: its staff people and service accounts.
+type Roster struct {
+	members  map[string]Member
+	byEmail  map[string]string
+	services map[string]Service
+	version  uint64
+}
+
+// Clone returns a copy that evolving does not share with r.
+func (r Roster) Clone() Roster {
+	c := Roster{members: make(map[string]Member, len(r.members)), byEmail: maps.Clone(r.byEmail),
+		services: maps.Clone(r.services), version: r.version}
+	for id, m := range r.members {
+		m.sessions = maps.Clone(m.sessions)
+		m.recovery = slices.Clone(m.recovery)
+		c.members[id] = m
+	}
+	return c
+}
+
+// Member returns staff person id.
+func (r Roster) Member(id string) (Member, bool) {
+	m, ok := r.members[id]
+	return m, ok
+}
+
+// ByEmail returns the staff person with the normalized address email.
+func (r Roster) ByEmail(email string) (Member, bool) {
+	id, ok := r.byEmail[email]
+	if !ok {
+		return Member{}, false
+	}
+	return r.Member(id)
+}
+
+// Members lists the staff, by email.
+func (r Roster) Members() []Member {
+	out := slices.Collect(maps.Values(r.members))
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Email, b.Email) })
+	return out
+}
+
+// Services lists the service accounts, by name.
+func (r Roster) Services() []Service {
+	out := slices.Collect(maps.Values(r.services))
+	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// HasOwner reports whether the back office has an owner: from then on the
+// bootstrap admin token is off unless a setting keeps it.
+func (r Roster) HasOwner() bool {
+	for _, m := range r.members {
+		if m.Role == RoleOwner {
+			return true
+		}
+	}
+	return false
+}
+
+// Session returns the staff person whose live session token hashes to
+// hash at now.
+func (r Roster) Session(hash []byte, now time.Time) (Member, bool) {
+	key := hex.EncodeToString(hash)
+	for _, m := range r.members {
+		if exp, ok := m.sessions[key]; ok && now.Before(exp) {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// ServiceByToken returns the live service account id whose token hashes
+// to hash, comparing in constant time.
+func (r Roster) ServiceByToken(id string, hash []byte) (Service, bool) {
+	s, ok := r.services[id]
+	if !ok || s.Revoked || subtle.ConstantTimeCompare(s.secretHash, hash) != 1 {
+		return Service{}, false
+	}
+	return s, true
+}
+
+// Authorize is the back office's one policy: may actor do p? The admin
+// token may do everything (it bootstraps the back office; whether it is
+// accepted at all is AdminTokenAccepted's question); a staff person what
+// their role grants, from the roster's latest events, so a removal or a
+// new role counts from the next request; a service account the orders and
+// the catalog while it is not revoked. Everyone else is refused.
+func (r Roster) Authorize(actor event.Actor, p Permission) error {
+	if actor == AdminToken {
+		return nil
+	}
+	if id, ok := StaffOf(actor); ok {
+		m, ok := r.members[id]
+		switch {
+		case !ok:
+			return forbidden("this staff person was removed from the back office")
+		case !m.Role.Grants(p):
+			return forbidden("the %s role may not do this (%s)", m.Role, p)
+		}
+		return nil
+	}
+	if id, ok := ServiceOf(actor); ok {
+		s, ok := r.services[id]
+		switch {
+		case !ok || s.Revoked:
+			return forbidden("this service account was revoked")
+		case !slices.Contains(serviceGrants, p):
+			return forbidden("a service account may apply orders and keep the catalog only")
+		}
+		return nil
+	}
+	return forbidden("only the back office may do this")
+}
+
+// AdminTokenAccepted reports whether the bootstrap admin token is
+// accepted: until the back office has an owner, or always when the
+// setting keep says so.
+func (r Roster) AdminTokenAccepted(keep bool) bool { return keep || !r.HasOwner() }
+
+// Add adds a staff person with role, who enrols with the token whose
+// hash is enrolmentHash. email must be normalized.
+func (r Roster) Add(id, email, displayName string, role Role, enrolmentHash []byte) ([]any, error) {
+	switch {
+	case role.IsZero():
+		return nil, invalidf("role", "role is required")
+	case email == "":
+		return nil, invalidf("email", "email is required")
+	}
+	if reason := text.Required("display_name", displayName, text.Name, maxDisplayName); reason != "" {
+		return nil, invalidf("display_name", "%s", reason)
+	}
+	if _, taken := r.byEmail[email]; taken {
+		return nil, ErrEmailTaken
+	}
+	if _, dup := r.members[id]; dup || id == "" {
+		return nil, invalidf("staff_id", "staff ID %q is taken", id)
+	}
+	return []any{Added{StaffID: id, Email: email, DisplayName: displayName, Role: role, EnrolmentHash: enrolmentHash}}, nil
+}
+
+// Enrol completes the enrolment of the staff person with address email
+// who holds the token whose hash is tokenHash. A wrong address or token
+// is ErrBadCredentials, the same answer for both.
+func (r Roster) Enrol(email string, tokenHash []byte, passwordHash, totpNonce string, recoveryHashes [][]byte) ([]any, error) {
+	m, ok := r.ByEmail(email)
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	if m.Enrolled {
+		return nil, ErrEnrolled
+	}
+	if subtle.ConstantTimeCompare(m.enrolmentHash, tokenHash) != 1 {
+		return nil, ErrBadCredentials
+	}
+	return []any{Enrolled{StaffID: m.ID, PasswordHash: passwordHash, TOTPNonce: totpNonce, RecoveryHashes: recoveryHashes}}, nil
+}
+
+// ChangeRole gives staff person id another role; the last owner keeps
+// theirs.
+func (r Roster) ChangeRole(id string, role Role) ([]any, error) {
+	m, ok := r.members[id]
+	switch {
+	case role.IsZero():
+		return nil, invalidf("role", "role is required")
+	case !ok:
+		return nil, ErrNotFound
+	case m.Role == role:
+		return nil, ErrNoChange
+	case m.Role == RoleOwner && r.owners() == 1:
+		return nil, ErrLastOwner
+	}
+	return []any{RoleChanged{StaffID: id, Role: role}}, nil
+}
+
+// Remove removes staff person id; never the last owner.
+func (r Roster) Remove(id string) ([]any, error) {
+	m, ok := r.members[id]
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case m.Role == RoleOwner && r.owners() == 1:
+		return nil, ErrLastOwner
+	}
+	return []any{Removed{StaffID: id}}, nil
+}
+
+func (r Roster) owners() int {
+	n := 0
+	for _, m := range r.members {
+		if m.Role == RoleOwner {
+			n++
+		}
+	}
+	return n
+}
+
+// SignIn opens a session for staff person id, whose password and second
+// factor the caller checked: a TOTP code of time step step (later than
+// any used before, so a code is good once), or else, with step 0, the
+// unused recovery code recovery.
+func (r Roster) SignIn(id string, sessionHash []byte, step int64, recovery int, now time.Time) ([]any, error) {
+	m, ok := r.members[id]
+	switch {
+	case !ok || !m.Enrolled:
+		return nil, ErrBadCredentials
+	case step > 0 && step <= m.lastStep:
+		return nil, ErrBadCredentials // a code already used, or an older one
+	case step <= 0 && (recovery < 0 || recovery >= len(m.recovery) || m.recovery[recovery] == nil):
+		return nil, ErrBadCredentials
+	}
+	signedIn := SignedIn{StaffID: id, SessionHash: sessionHash, ExpiresAt: now.Add(SessionLifetime), SignedInAt: now}
+	if step > 0 {
+		signedIn.TOTPStep = step
+		return []any{signedIn}, nil
+	}
+	return []any{RecoveryCodeUsed{StaffID: id, Index: recovery}, signedIn}, nil
+}
+
+// SignOut ends the session whose token hashes to sessionHash.
+func (r Roster) SignOut(sessionHash []byte, now time.Time) ([]any, error) {
+	m, ok := r.Session(sessionHash, now)
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	return []any{SignedOut{StaffID: m.ID, SessionHash: sessionHash}}, nil
+}
+
+// CreateService creates service account id named name, whose token
+// hashes to secretHash.
+func (r Roster) CreateService(id, name string, secretHash []byte) ([]any, error) {
+	if reason := text.Required("name", name, text.Name, maxServiceName); reason != "" {
+		return nil, invalidf("name", "%s", reason)
+	}
+	live := 0
+	for _, s := range r.services {
+		if s.Name == name && !s.Revoked {
+			return nil, invalidf("name", "a service account named %q exists; rotate its token or choose another name", name)
+		}
+		if !s.Revoked {
+			live++
+		}
+	}
+	if live >= maxServiceAccounts {
+		return nil, invalidf("name", "at most %d service accounts may be live; revoke one first", maxServiceAccounts)
+	}
+	if _, dup := r.services[id]; dup || id == "" {
+		return nil, invalidf("service_id", "service account ID %q is taken", id)
+	}
+	return []any{ServiceAccountCreated{ServiceID: id, Name: name, SecretHash: secretHash}}, nil
+}
+
+// RotateService replaces the token of live service account id.
+func (r Roster) RotateService(id string, secretHash []byte) ([]any, error) {
+	if s, ok := r.services[id]; !ok || s.Revoked {
+		return nil, ErrNotFound
+	}
+	return []any{ServiceAccountRotated{ServiceID: id, SecretHash: secretHash}}, nil
+}
+
+// RevokeService ends service account id for good.
+func (r Roster) RevokeService(id string) ([]any, error) {
+	s, ok := r.services[id]
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case s.Revoked:
+		return nil, ErrNoChange
+	}
+	return []any{ServiceAccountRevoked{ServiceID: id}}, nil
+}
+
+// Evolve applies one recorded event, in place: callers clone a shared
+// roster first. It never validates.
+func (r Roster) Evolve(payload any) Roster {
+	if r.members == nil {
+		r.members, r.byEmail, r.services = map[string]Member{}, map[string]string{}, map[string]Service{}
+	}
+	switch e := payload.(type) {
+	case Added:
+		r.members[e.StaffID] = Member{ID: e.StaffID, Email: e.Email, DisplayName: e.DisplayName, Role: e.Role,
+			enrolmentHash: e.EnrolmentHash, sessions: map[string]time.Time{}}
+		r.byEmail[e.Email] = e.StaffID
+	case Enrolled:
+		r.member(e.StaffID, func(m *Member) {
+			m.Enrolled, m.passwordHash, m.totpNonce, m.enrolmentHash = true, e.PasswordHash, e.TOTPNonce, nil
+			m.recovery = slices.Clone(e.RecoveryHashes)
+		})
+	case RoleChanged:
+		r.member(e.StaffID, func(m *Member) { m.Role = e.Role })
+	case Removed:
+		if m, ok := r.members[e.StaffID]; ok {
+			delete(r.byEmail, m.Email)
+			delete(r.members, e.StaffID)
+		}
+	case SignedIn:
+		r.pruneSessions(e.SignedInAt)
+		r.member(e.StaffID, func(m *Member) {
+			m.sessions[hex.EncodeToString(e.SessionHash)] = e.ExpiresAt
+			m.lastStep = max(m.lastStep, e.TOTPStep)
+		})
+	case SignedOut:
+		r.member(e.StaffID, func(m *Member) { delete(m.sessions, hex.EncodeToString(e.SessionHash)) })
+	case RecoveryCodeUsed:
+		r.member(e.StaffID, func(m *Member) {
+			if e.Index >= 0 && e.Index < len(m.recovery) {
+				m.recovery[e.Index] = nil
+			}
+		})
+	case ServiceAccountCreated:
+		r.services[e.ServiceID] = Service{ID: e.ServiceID, Name: e.Name, secretHash: e.SecretHash}
+	case ServiceAccountRotated:
+		if s, ok := r.services[e.ServiceID]; ok {
+			s.secretHash = e.SecretHash
+			r.services[e.ServiceID] = s
+		}
+	case ServiceAccountRevoked:
+		if s, ok := r.services[e.ServiceID]; ok {
+			s.Revoked, s.secretHash = true, nil
+			r.services[e.ServiceID] = s
+		}
+	}
+	r.version++
+	return r
+}
+
+func (r Roster) member(id string, change func(*Member)) {
+	if m, ok := r.members[id]; ok {
+		change(&m)
+		r.members[id] = m
+	}
+}
+
+// pruneSessions forgets the sessions expired at now, so that the roster
+// does not grow with every sign-in ever made.
+func (r Roster) pruneSessions(now time.Time) {
+	for _, m := range r.members {
+		maps.DeleteFunc(m.sessions, func(_ string, exp time.Time) bool { return !now.Before(exp) })
+	}
+}
