@@ -353,7 +353,13 @@ func (r Roster) RevokeService(id string) ([]any, error) {
 // roster first. It never validates.
 func (r Roster) Evolve(payload any) Roster {
 	if r.members == nil {
-		r.members, r.byEmail, r.services = map[string]Member{}, map[string]string{}, map[string]Service{}
+		r.members = map[string]Member{}
+	}
+	if r.byEmail == nil {
+		r.byEmail = map[string]string{}
+	}
+	if r.services == nil {
+		r.services = map[string]Service{}
 	}
 	switch e := payload.(type) {
 	case Added:
