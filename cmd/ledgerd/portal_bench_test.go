@@ -14,6 +14,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/staff"
 	"seatledger/domain/installation"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
@@ -89,7 +90,7 @@ func seedPortalAccount(b *testing.B, m *Main) (*http.Client, []portalBenchPage) 
 	b.Helper()
 	ctx := context.Background()
 	h := m.people.commands
-	office := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "bench"}}
+	office := commands.Meta{Actor: staff.AdminToken}
 	must := func(_ any, err error) {
 		b.Helper()
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/staff"
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
 	"seatledger/infra/httpapi"
@@ -167,7 +168,7 @@ func activateFleet(b testing.TB, m *Main, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	h := m.people.commands
-	office := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "bench"}}
+	office := commands.Meta{Actor: staff.AdminToken}
 	admin := commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "bench-admin"}}
 	if _, err := h.Orders.DefineProduct(ctx, office, product.Defined{ProductID: "ras", Name: "RAS", Model: product.ConcurrentUsers, MajorVersion: 19}); err != nil {
 		b.Fatal(err)

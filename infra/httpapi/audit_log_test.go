@@ -15,7 +15,6 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/infra/audit"
 	"seatledger/infra/clock"
@@ -64,7 +63,7 @@ func auditServer(t *testing.T) (*Server, *audit.Signer, []event.Record) {
 		t.Fatal(err)
 	}
 	svc := &audit.Service{Tree: audit.NewTree(s.DB), Log: s.Store, Streams: s.Store, VerifierKey: signer.VerifierKey(), Contiguous: true}
-	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
+	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: backOfficeCommands(t),
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test", AuditLog: svc}})
 	return srv, signer, recs
 }
@@ -194,7 +193,7 @@ func TestAuditLog_bad_input_is_a_client_error_X2(t *testing.T) {
 
 func TestAuditLog_unconfigured_is_unavailable(t *testing.T) {
 	t.Parallel()
-	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
+	srv, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: backOfficeCommands(t),
 		Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test"}})
 	for _, path := range []string{"/v1/audit/public-key", "/v1/audit/checkpoint"} {
 		h := backOffice

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/domain/events"
 	"seatledger/domain/installation"
@@ -84,7 +83,7 @@ func financeServer(t *testing.T, target sqldb.Target, withLog bool) *Server {
 	at(2, 12, 0, sub, subscription.SublicenseRenamed{KeyID: "ks", Name: "=SUM(A1)", By: "ada"})
 	report(3, 8, 20, 9)
 
-	cfg := &PeopleConfig{Commands: &commands.Set{}, Reads: db, Sessions: &session.Store{}, TermsVersion: "test"}
+	cfg := &PeopleConfig{Commands: backOfficeCommands(t), Reads: db, Sessions: &session.Store{}, TermsVersion: "test"}
 	if withLog {
 		cfg.FinanceLog = func(ctx context.Context, fn func([]event.Record) error) error {
 			head, err := store.Head(ctx)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"seatledger/commands"
 	"seatledger/infra/mdmca"
 	"seatledger/infra/session"
 	"seatledger/infra/sqldb"
@@ -23,7 +22,7 @@ func TestMDMCACertificate_is_public_PEM_MISC1(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := func(pem []byte) *Server {
-		s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: &commands.Set{},
+		s, _ := newTestServer(t, Config{People: &PeopleConfig{Commands: backOfficeCommands(t),
 			Reads: (*sqldb.DB)(nil), Sessions: &session.Store{}, TermsVersion: "test", MDMCACertificate: pem}})
 		return s
 	}

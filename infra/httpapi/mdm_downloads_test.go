@@ -18,6 +18,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/staff"
 	"seatledger/domain/licensekey"
 	"seatledger/domain/mdm"
 	"seatledger/domain/person"
@@ -100,7 +101,7 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	router, h, sync := mdmDownloadsRouter(t)
-	bo := commands.Meta{Actor: event.Actor{Kind: event.ActorBackOffice, ID: "admin"}}
+	bo := commands.Meta{Actor: staff.AdminToken}
 	ada := commands.Meta{Actor: event.Actor{Kind: event.ActorPerson, ID: "ada"}}
 	acme := account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}
 	for _, p := range []product.Defined{
@@ -174,7 +175,7 @@ func TestMDM_and_downloads_handlers_MISC1_MISC2(t *testing.T) {
 	}
 
 	// Downloads.
-	asBO := []string{"X-Test-Actor", "back_office:admin", "Content-Type", "application/json"}
+	asBO := []string{"X-Test-Actor", "back_office:admin-token", "Content-Type", "application/json"}
 	for _, v := range []string{"8.9", "8.10", "8.2"} {
 		body := jsonBody(t, map[string]any{"notes": "v" + v, "files": []map[string]any{{"name": "pmm.msi", "kind": "installer", "size": 10,
 			"sha256": strings.Repeat("ab", 32), "url": "https://dl.example.com/" + v + "/pmm.msi"}}})
