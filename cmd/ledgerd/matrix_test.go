@@ -17,7 +17,70 @@ import (
 
 // The principals of the authorization matrix, in its columns' order.
 var principals = []string{"anonymous", "member", "admin", "blocked", "removed", "other-admin", "back-office", "key-admin",
-	"installation", "other-installation"}
+	"installation", "other-installation", "owner", "support", "sales", "finance", "auditor", "service"}
+
+// The back office's principals (issue 23): a staff person of each role,
+// signed in with password and TOTP, and the order system's service
+// account. The admin token (back-office) is kept on by the setting, so
+// that its column stays.
+var staffPrincipals = []string{"owner", "support", "sales", "finance", "auditor", "service"}
+
+// Who of the back office may call each route: the staff columns of the
+// matrix. A principal named here gets the answer the admin token gets
+// (back-office), anyone else of the back office 403. Every route of the
+// matrix has an entry: a new route must say who of the back office may
+// call it.
+const (
+	readers  = "owner support sales finance auditor" // staff.PermRead
+	all      = readers + " service"                  // public routes, and the installations' own
+	nobodyBO = ""                                    // no staff role: people's and installations' routes
+)
+
+var staffMatrix = map[string]string{
+	"GET /v1/accounts/{accountID}": readers, "GET /v1/accounts/{accountID}/members": readers, "GET /v1/accounts/{accountID}/invitations": readers,
+	// No staff role acts in a customer account, except through the named
+	// switches below (offline activation).
+	"PUT /v1/accounts/{accountID}/profile": nobodyBO, "PUT /v1/accounts/{accountID}/members/{personID}/role": nobodyBO,
+	"POST /v1/accounts/{accountID}/members/{personID}/unblock": nobodyBO, "POST /v1/accounts/{accountID}/members/{personID}/block": nobodyBO,
+	"DELETE /v1/accounts/{accountID}/members/{personID}": nobodyBO, "POST /v1/accounts/{accountID}/invitations": nobodyBO,
+	"DELETE /v1/accounts/{accountID}/invitations/{invitationID}": nobodyBO, "POST /v1/accounts/{accountID}/leave": nobodyBO,
+	"GET /v1/me": nobodyBO, "PUT /v1/me": nobodyBO, "PUT /v1/me/password": nobodyBO, "GET /v1/me/accounts": nobodyBO,
+	"POST /v1/me/tokens": nobodyBO, "DELETE /v1/me/tokens/{tokenID}": nobodyBO, "POST /v1/accounts": nobodyBO,
+	"PUT /v1/products/{productID}": "owner sales service", "POST /v1/orders": "owner sales service",
+	"POST /v1/keys/register": nobodyBO, "GET /v1/products": readers, "GET /v1/eligibility": readers,
+	"GET /v1/accounts/{accountID}/dashboard": readers, "GET /v1/accounts/{accountID}/subscriptions": readers,
+	"GET /v1/subscriptions/{subscriptionID}": readers, "PUT /v1/subscriptions/{subscriptionID}/name": nobodyBO,
+	"PUT /v1/subscriptions/{subscriptionID}/auto-renew": nobodyBO, "POST /v1/subscriptions/{subscriptionID}/keys": nobodyBO,
+	"PATCH /v1/subscriptions/{subscriptionID}/keys/{keyID}": nobodyBO, "DELETE /v1/subscriptions/{subscriptionID}/keys/{keyID}": nobodyBO,
+	"GET /v1/subscriptions/{subscriptionID}/keys/{keyID}/secret":                       nobodyBO,
+	"PUT /v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}":    nobodyBO,
+	"DELETE /v1/subscriptions/{subscriptionID}/keys/{keyID}/administrators/{personID}": nobodyBO,
+	"POST /v1/accounts/{accountID}/tickets":                                            nobodyBO, "GET /v1/accounts/{accountID}/tickets": readers, "GET /v1/tickets/{ticketID}": readers,
+	"POST /v1/tickets/{ticketID}/replies": "owner support", "GET /v1/tickets/{ticketID}/attachments/{attachmentID}": readers,
+	"PUT /v1/tickets/{ticketID}/status": "owner support", "POST /v1/tickets/{ticketID}/close": nobodyBO,
+	"POST /v1/tickets/{ticketID}/reopen": nobodyBO, "POST /v1/tickets/{ticketID}/survey": nobodyBO,
+	"PUT /v1/tickets/{ticketID}/watchers/{personID}": nobodyBO, "DELETE /v1/tickets/{ticketID}/watchers/{personID}": nobodyBO,
+	"GET /v1/mdm/ca.pem": all, "POST /v1/accounts/{accountID}/mdm/certificates": nobodyBO, "GET /v1/accounts/{accountID}/mdm/certificates": readers,
+	"PUT /v1/products/{productID}/releases/{version}": "owner sales service", "DELETE /v1/products/{productID}/releases/{version}": "owner sales service",
+	"GET /v1/accounts/{accountID}/downloads": readers, "GET /v1/accounts/{accountID}/downloads/{productID}": readers,
+	"GET /v1/accounts/{accountID}/downloads/{productID}/{version}": readers,
+	"POST /v1/installations/activations":                           all, "POST /v1/installations/trials": all, "GET /v1/offline/public-key": all,
+	"GET /v1/installation/license": nobodyBO, "POST /v1/installation/usage": nobodyBO, "POST /v1/installation/enrollments": nobodyBO,
+	"POST /v1/installation/deactivation":              nobodyBO,
+	"PUT /v1/accounts/{accountID}/offline-activation": "owner support", // the named switch (ACT-3)
+	"GET /v1/accounts/{accountID}/farms":              readers, "GET /v1/accounts/{accountID}/farms/export": readers,
+	"GET /v1/accounts/{accountID}/proxy-servers": readers, "GET /v1/accounts/{accountID}/proxy-servers/export": readers,
+	"GET /v1/installations/{installationID}": readers, "PUT /v1/installations/{installationID}/notes": nobodyBO,
+	"POST /v1/accounts/{accountID}/installations/deactivate": nobodyBO, "POST /v1/accounts/{accountID}/offline-requests": nobodyBO,
+	"GET /v1/history/{kind}/{id}": readers, "GET /v1/history/{kind}/{id}/state": readers,
+	"GET /v1/audit/public-key": all, "GET /v1/audit/checkpoint": "owner finance auditor", "GET /v1/audit/proofs/inclusion": "owner finance auditor",
+	"GET /v1/audit/proofs/consistency": "owner finance auditor", "GET /v1/audit/export": "owner finance auditor",
+	"GET /v1/finance/reconciliation": "owner finance auditor",
+	// The back office itself: the owner's.
+	"GET /v1/staff": "owner", "POST /v1/staff": "owner", "PUT /v1/staff/{staffID}/role": "owner", "DELETE /v1/staff/{staffID}": "owner",
+	"GET /v1/service-accounts": "owner", "POST /v1/service-accounts": "owner", "POST /v1/service-accounts/{serviceID}/rotate": "owner",
+	"DELETE /v1/service-accounts/{serviceID}": "owner",
+}
 
 // skip marks a cell the matrix does not run (it would change the state
 // the other cells rely on); the flows test covers it.
@@ -28,7 +91,10 @@ const skip = 0
 // blocked member, a removed member, the admin of another account B, the
 // back office, a member who is license administrator of one sublicense
 // of A's subscription (MEM-6), an installation of A activated with that
-// sublicense (its credential, ACT-1), an installation of B, and nobody.
+// sublicense (its credential, ACT-1), an installation of B, nobody, and
+// the back office's own principals (issue 23): a staff person of each
+// role and the order system's service account, whose columns staffMatrix
+// gives route by route.
 // Requests an allowed caller makes are chosen to be
 // refused by the domain (409, 400, 404), so that the matrix changes
 // nothing and every cell sees the same state. No refused answer may carry
@@ -37,7 +103,7 @@ const skip = 0
 func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	// No rate limit: every caller asks for the same trial, which the
 	// per-server trial limit would answer 429 after three (TestLimits).
-	m, _ := peopleServerWith(t, sqldbtest.SQLite(t), func(m *Main) { m.Limits = &httpapi.Limits{} })
+	m, _ := peopleServerWith(t, sqldbtest.SQLite(t), func(m *Main) { m.Limits = &httpapi.Limits{} }, "LEDGER_ADMIN_TOKEN_KEEP", "on")
 	key := linkKeyOf(m)
 
 	// Everybody signs up, signs in and takes a personal API token.
@@ -128,6 +194,12 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	callers["back-office"].bearer = adminToken
 	callers["installation"], callers["other-installation"] = newClient(t, m), newClient(t, m)
 	callers["installation"].bearer, callers["other-installation"].bearer = credA, credB
+	for _, role := range staffPrincipals[:5] {
+		e := addStaff(t, m, office, role+"@vendor.example", role)
+		callers[role] = signInStaff(t, m, e, totpCode(t, m, e.totpSecret))
+	}
+	callers["service"] = newClient(t, m)
+	callers["service"].bearer = office.must(201, "POST", "/v1/service-accounts", map[string]any{"name": "order system"}).str("token")
 
 	A, S := "/v1/accounts/"+accA, "/v1/subscriptions/"+subID
 	I, I2 := "/v1/installations/"+instA, "/v1/installations/"+instA2
@@ -280,11 +352,39 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		// use, does not.
 		{"/v1/installation/deactivation", "POST", "/v1/installation/deactivation", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, skip, 200}},
 	}
+	// The back office's own routes (issue 23); each staff column follows
+	// staffMatrix. The requests are refused by the domain (400, 404).
+	staffRows := []struct {
+		route, method, path string
+		body                any
+		want                []int
+	}{
+		{"/v1/staff", "GET", "/v1/staff", nil, []int{401, 403, 403, 403, 403, 403, 200}},
+		{"/v1/staff", "POST", "/v1/staff", map[string]any{"email": "not an address", "display_name": "X", "role": "owner"}, []int{401, 403, 403, 403, 403, 403, 400}},
+		{"/v1/staff/{staffID}/role", "PUT", "/v1/staff/" + nobody + "/role", map[string]any{"role": "sales"}, []int{401, 403, 403, 403, 403, 403, 404}},
+		{"/v1/staff/{staffID}", "DELETE", "/v1/staff/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		{"/v1/service-accounts", "GET", "/v1/service-accounts", nil, []int{401, 403, 403, 403, 403, 403, 200}},
+		{"/v1/service-accounts", "POST", "/v1/service-accounts", map[string]any{"name": ""}, []int{401, 403, 403, 403, 403, 403, 400}},
+		{"/v1/service-accounts/{serviceID}/rotate", "POST", "/v1/service-accounts/" + nobody + "/rotate", nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		{"/v1/service-accounts/{serviceID}", "DELETE", "/v1/service-accounts/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		// Signing out takes a staff session's token: nobody else has one.
+		{"/v1/staff/session", "DELETE", "/v1/staff/session", nil, []int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401, skip, skip, skip, skip, skip, 401}},
+	}
+	for _, r := range staffRows {
+		matrix = append(matrix, struct {
+			route  string
+			method string
+			path   string
+			body   any
+			want   []int
+		}{r.route, r.method, r.path, r.body, r.want})
+	}
 	// Routes anybody may call: they act on a secret the caller holds (a
 	// password, a link's token) rather than on an account.
 	public := map[string]bool{
 		"POST /v1/signup": true, "POST /v1/email/verify": true, "POST /v1/session": true, "DELETE /v1/session": true,
 		"POST /v1/password/forgot": true, "POST /v1/password/reset": true, "POST /v1/invitations/accept": true,
+		"POST /v1/staff/enrolment": true, "POST /v1/staff/session": true,
 	}
 
 	covered := map[string]bool{}
@@ -293,16 +393,31 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	for _, row := range matrix {
 		covered[row.method+" "+row.route] = true
 		switch len(row.want) {
-		case len(principals) - 3:
+		case len(principals) - len(staffPrincipals) - 3:
 			// Rows older than the key-admin column: a license
 			// administrator is a member like any other there.
 			row.want = append(row.want, row.want[1])
 			fallthrough
-		case len(principals) - 2:
+		case len(principals) - len(staffPrincipals) - 2:
 			// Rows older than the installation columns: an
 			// installation's credential is refused by every endpoint
 			// of people and of the back office.
 			row.want = append(row.want, 403, 403)
+			fallthrough
+		case len(principals) - len(staffPrincipals):
+			// The back office's columns (issue 23): what the admin token
+			// gets, for the roles the route admits; 403 for the others.
+			may, ok := staffMatrix[row.method+" "+row.route]
+			if !ok {
+				t.Errorf("%s %s: staffMatrix does not say who of the back office may call it", row.method, row.route)
+			}
+			for _, who := range staffPrincipals {
+				want := 403
+				if strings.Contains(" "+may+" ", " "+who+" ") {
+					want = row.want[6]
+				}
+				row.want = append(row.want, want)
+			}
 		}
 		for i, who := range principals {
 			want := row.want[i]

@@ -20,11 +20,8 @@ import (
 // licenseRoutes mounts the /v1 API of products, orders, subscriptions and
 // license keys (issue 4), inside peopleRoutes' authentication.
 func (s *Server) licenseRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(s.requireBackOffice())
-		r.Put("/products/{productID}", s.defineProduct)
-		r.Post("/orders", s.applyOrder)
-	})
+	r.With(s.requireBackOffice(staff.PermCatalog)).Put("/products/{productID}", s.defineProduct)
+	r.With(s.requireBackOffice(staff.PermOrders)).Post("/orders", s.applyOrder)
 	r.Group(func(r chi.Router) {
 		r.Use(requirePerson)
 		r.Post("/keys/register", s.registerKey)

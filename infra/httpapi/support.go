@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/go-chi/chi/v5"
+import (
+	"github.com/go-chi/chi/v5"
+
+	"seatledger/domain/staff"
+)
 
 // supportRoutes mounts the /v1 API of support tickets, MDM certificates
 // and downloads (issue 6), inside peopleRoutes' authentication.
@@ -9,9 +13,9 @@ func (s *Server) supportRoutes(r chi.Router) {
 	// MDM server must trust before any certificate is issued, and every
 	// issued certificate carries it anyway.
 	r.Get("/mdm/ca.pem", s.mdmCACertificate)
+	r.With(s.requireBackOffice(staff.PermSupport)).Put("/tickets/{ticketID}/status", s.changeTicketStatus)
 	r.Group(func(r chi.Router) {
-		r.Use(s.requireBackOffice())
-		r.Put("/tickets/{ticketID}/status", s.changeTicketStatus)
+		r.Use(s.requireBackOffice(staff.PermCatalog))
 		r.Put("/products/{productID}/releases/{version}", s.publishRelease)
 		r.Delete("/products/{productID}/releases/{version}", s.withdrawRelease)
 	})
