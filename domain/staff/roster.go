@@ -126,11 +126,13 @@ func (r Roster) Services() []Service {
 	return out
 }
 
-// HasOwner reports whether the back office has an owner: from then on the
-// bootstrap admin token is off unless a setting keeps it.
+// HasOwner reports whether the back office has an owner who enrolled, so
+// can sign in: from then on the bootstrap admin token is off unless a
+// setting keeps it. An owner added but not enrolled yet does not count,
+// so that a lost enrolment token cannot lock the back office out.
 func (r Roster) HasOwner() bool {
 	for _, m := range r.members {
-		if m.Role == RoleOwner {
+		if m.Role == RoleOwner && m.Enrolled {
 			return true
 		}
 	}

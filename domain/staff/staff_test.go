@@ -194,7 +194,10 @@ func TestRoster_admin_token_bootstraps_until_an_owner_exists(t *testing.T) {
 	if !given(added("sue", staff.RoleSupport)).AdminTokenAccepted(false) {
 		t.Error("refused with no owner")
 	}
-	owned := given(added("ann", staff.RoleOwner))
+	if !given(added("ann", staff.RoleOwner)).AdminTokenAccepted(false) {
+		t.Error("refused while the only owner has not enrolled")
+	}
+	owned := given(added("ann", staff.RoleOwner), enrolled("ann"))
 	if owned.AdminTokenAccepted(false) {
 		t.Error("accepted with an owner")
 	}
