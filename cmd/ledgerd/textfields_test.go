@@ -192,6 +192,25 @@ func identityDrivers() {
 	}
 }
 
+// staffDrivers set the back office's text fields (issue 23) as the admin
+// token, which bootstraps the back office: the staff added are support,
+// never enrolled, so the token keeps working.
+func staffDrivers() {
+	addStaff := func(field string) driver {
+		return func(e *propEnv, a adversarial) reply {
+			n := e.next()
+			body := map[string]any{"email": fmt.Sprintf("staff-%d@vendor.example", n), "display_name": fmt.Sprintf("Staff %d", n), "role": "support"}
+			body[field] = "@V@"
+			return e.send(e.office, "POST", "/v1/staff", rawBody(body, a), "")
+		}
+	}
+	drivers["staff.added .email"] = addStaff("email")
+	drivers["staff.added .display_name"] = addStaff("display_name")
+	drivers["staff.service_account_created .name"] = func(e *propEnv, a adversarial) reply {
+		return e.send(e.office, "POST", "/v1/service-accounts", rawBody(map[string]any{"name": "@V@"}, a), "")
+	}
+}
+
 func peopleDrivers() {
 	signUp := func(field string) driver {
 		return func(e *propEnv, a adversarial) reply {
@@ -391,7 +410,11 @@ func init() {
 	peopleDrivers()
 	licenseDrivers()
 	supportDrivers()
+	staffDrivers()
 	for _, f := range []string{
+		"staff.added .staff_id", "staff.enrolled .staff_id", "staff.enrolled .password_hash", "staff.enrolled .totp_nonce",
+		"staff.recovery_code_used .staff_id", "staff.removed .staff_id", "staff.role_changed .staff_id", "staff.service_account_created .service_id",
+		"staff.service_account_revoked .service_id", "staff.service_account_rotated .service_id", "staff.signed_in .staff_id", "staff.signed_out .staff_id",
 		"account.created .support_code", "account.created .creator_id", "account.invitation_revoked .invitation_id", "account.invitation_revoked .by",
 		"account.member_blocked .person_id", "account.member_blocked .by", "account.member_invited .invitation_id", "account.member_invited .invited_by",
 		"account.member_joined .person_id", "account.member_joined .invitation_id", "account.member_left .person_id", "account.member_removed .person_id",
