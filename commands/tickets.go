@@ -151,7 +151,7 @@ type TicketReplied struct {
 func (h *TicketsHandler) ReplyToTicket(ctx context.Context, meta Meta, id string, cmd ReplyToTicket) (TicketReplied, error) {
 	author, fromSupport := meta.Actor.ID, false
 	if meta.Actor.Kind == event.ActorBackOffice {
-		agent, err := supportAgent(meta, cmd.Agent)
+		agent, err := h.supportAgent(ctx, meta, cmd.Agent)
 		if err != nil {
 			return TicketReplied{}, err
 		}
@@ -173,9 +173,13 @@ func (h *TicketsHandler) ReplyToTicket(ctx context.Context, meta Meta, id string
 // agentPattern is what a support agent's name may be.
 var agentPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
-// supportAgent returns the name support signs with: agent if given, else
-// the back-office caller's ID.
-func supportAgent(meta Meta, agent string) (string, error) {
+// supportAgent returns the name support signs with: a staff person's
+// display name; for another back-office caller, agent if given, else the
+// caller's ID.
+func (h *TicketsHandler) supportAgent(ctx context.Context, meta Meta, agent string) (string, error) {
+	if id, ok := staff.StaffOf(meta.Actor); ok {
+		return h.staffAgent(ctx, meta.Actor, id, agent)
+	}
 	if agent == "" {
 		return meta.Actor.ID, nil
 	}
@@ -185,10 +189,27 @@ func supportAgent(meta Meta, agent string) (string, error) {
 	return agent, nil
 }
 
+// staffAgent is how staff person id signs as support: by their display
+// name, which the customer sees (issue 23), never by another's.
+func (h *TicketsHandler) staffAgent(ctx context.Context, actor event.Actor, id, agent string) (string, error) {
+	if err := h.loader.backOffice(ctx, actor, staff.PermSupport); err != nil {
+		return "", err
+	}
+	if agent != "" {
+		return "", invalid.New(ticket.ErrInvalid, "agent", "a staff person signs with their own name; leave agent out")
+	}
+	r, err := h.loader.roster(ctx)
+	if err != nil {
+		return "", err
+	}
+	m, _ := r.Member(id) // there: backOffice found them
+	return m.DisplayName, nil
+}
+
 // ChangeTicketStatus moves a ticket as support works on it (rule TKT-2):
 // the back office's, signed by agent (default: the back-office caller).
 func (h *TicketsHandler) ChangeTicketStatus(ctx context.Context, meta Meta, id, status, agent string) (event.AppendResult, error) {
-	name, err := supportAgent(meta, agent)
+	name, err := h.supportAgent(ctx, meta, agent)
 	if err != nil {
 		return event.AppendResult{}, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"seatledger/domain/account"
 	"seatledger/domain/event"
 	"seatledger/domain/subscription"
 	"seatledger/infra/sqldb"
@@ -136,6 +137,32 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 				t.Errorf("service account %s %s = %d", call.method, call.path, r.status)
 			}
 		}
+		// A customer's ticket: support answers it under the support
+		// person's name, and the owner turns the account's offline switch
+		// (ACT-3); the events name them (X-1, TKT-2).
+		bob := newClient(t, m)
+		bobID := bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
+		verifyEmail(t, m, bobID)
+		bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
+		acc := bob.must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Bob AG", "country": "CH", "zip": "8200", "phone": "+41 52 000 00 00"}}).str("account_id")
+		bob.must(200, "POST", "/v1/keys/register", map[string]any{"key": bought.str("key"), "account_id": acc})
+		tk := bob.must(201, "POST", "/v1/accounts/"+acc+"/tickets", map[string]any{"product_id": "ras", "category": "technical",
+			"description": "It stopped.", "channel": map[string]any{"kind": "email"}}).str("ticket_id")
+		sueE := addStaff(t, m, owner, "sue@vendor.example", "support")
+		sue := signInStaff(t, m, sueE, totpCode(t, m, sueE.totpSecret))
+		if r := sue.doInvalid("POST", "/v1/tickets/"+tk+"/replies", map[string]any{"body": "On it.", "agent": "someone-else"}); r.status != 400 {
+			t.Errorf("a staff reply signed as another = %d %s", r.status, r.raw)
+		}
+		sue.must(201, "POST", "/v1/tickets/"+tk+"/replies", map[string]any{"body": "On it."})
+		bob.minPos = max(bob.minPos, sue.minPos) // read the reply
+		if got := bob.must(200, "GET", "/v1/tickets/"+tk, nil); !strings.Contains(got.raw, "Staff support") || strings.Contains(got.raw, sueE.id) {
+			t.Errorf("the customer does not see the support person's name: %s", got.raw)
+		}
+		owner.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		if got := actorsOf(t, m, account.StreamID(acc)); got[len(got)-1] != (event.Actor{Kind: event.ActorBackOffice, ID: "staff:" + ann.id}) {
+			t.Errorf("the offline switch's actor %v, want the owner", got[len(got)-1])
+		}
+
 		// Rotation retires the old token at once; revocation the new one.
 		rotated := owner.must(200, "POST", "/v1/service-accounts/"+svc.str("service_id")+"/rotate", nil)
 		if r := orders.do("GET", "/v1/products", nil); r.status != 401 {
