@@ -70,6 +70,17 @@ func (h *StaffHandler) update(ctx context.Context, command string, meta Meta, p 
 	if err := h.Authorize(ctx, meta.Actor, p); err != nil {
 		return event.AppendResult{}, err
 	}
+	return h.append(ctx, command, meta, decide)
+}
+
+// append decides on the roster and appends. The roster's commands mint
+// secrets (tokens, TOTP nonces, recovery codes) that are answered once and
+// stored only hashed, so a retry cannot answer them again: an idempotency
+// key is ignored, and a retry decides anew (adding the same address
+// again is refused as taken; a repeated sign-in opens another session).
+func (h *StaffHandler) append(ctx context.Context, command string, meta Meta,
+	decide func(staff.Roster, time.Time) ([]any, error)) (event.AppendResult, error) {
+	meta.IdempotencyKey = ""
 	return update(ctx, h.loader, h.loader.rosters, "", command, meta, decide)
 }
 
@@ -162,7 +173,7 @@ func (h *StaffHandler) EnrolStaff(ctx context.Context, meta Meta, email, token, 
 		hashes[i] = staff.HashSecret(codes[i])
 	}
 	meta.Actor = staff.Actor(m.ID)
-	res, err := update(ctx, h.loader, h.loader.rosters, "", "EnrolStaff", meta, func(r staff.Roster, _ time.Time) ([]any, error) {
+	res, err := h.append(ctx, "EnrolStaff", meta, func(r staff.Roster, _ time.Time) ([]any, error) {
 		return r.Enrol(normalized, staff.HashSecret(token), hash, nonce, hashes)
 	})
 	if err != nil {
@@ -234,7 +245,7 @@ func (h *StaffHandler) SignInStaff(ctx context.Context, meta Meta, email, passwo
 	}
 	token := staffSessionPrefix + newSecret()
 	meta.Actor = staff.Actor(m.ID)
-	res, err := update(ctx, h.loader, h.loader.rosters, "", "SignInStaff", meta, func(r staff.Roster, now time.Time) ([]any, error) {
+	res, err := h.append(ctx, "SignInStaff", meta, func(r staff.Roster, now time.Time) ([]any, error) {
 		return r.SignIn(m.ID, staff.HashSecret(token), step, recovery, now)
 	})
 	if err != nil {
@@ -263,7 +274,7 @@ func (h *StaffHandler) secondFactor(m staff.Member, code string, now time.Time) 
 
 // SignOutStaff ends the staff session of token.
 func (h *StaffHandler) SignOutStaff(ctx context.Context, meta Meta, token string) (event.AppendResult, error) {
-	return update(ctx, h.loader, h.loader.rosters, "", "SignOutStaff", meta, func(r staff.Roster, now time.Time) ([]any, error) {
+	return h.append(ctx, "SignOutStaff", meta, func(r staff.Roster, now time.Time) ([]any, error) {
 		return r.SignOut(staff.HashSecret(token), now)
 	})
 }

@@ -90,9 +90,7 @@ func (s *Server) signInStaff(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	m := meta(r)
-	m.IdempotencyKey = "" // each sign-in is its own session
-	sess, err := s.access.SignInStaff(r.Context(), m, clientAddr(r), req.Email, req.Password, req.Code)
+	sess, err := s.access.SignInStaff(r.Context(), meta(r), clientAddr(r), req.Email, req.Password, req.Code)
 	if err != nil {
 		s.fail(w, r, err)
 		return
