@@ -91,6 +91,9 @@ func (l *Loader) account(ctx context.Context, id string) (account.Account, error
 // authorize answers whether actor may do action in account id, from the
 // account's latest events (rules MEM-5, MEM-8, X-5). A nil error allows.
 func (l *Loader) authorize(ctx context.Context, actor event.Actor, id string, action account.Action) error {
+	if err := l.backOfficeReads(ctx, actor); err != nil {
+		return err
+	}
 	a, err := l.account(ctx, id)
 	if err != nil {
 		return err
@@ -121,6 +124,17 @@ func (l *Loader) backOffice(ctx context.Context, actor event.Actor, p staff.Perm
 	return r.Authorize(actor, p)
 }
 
+// backOfficeReads lets a back-office actor read customers' data only as
+// far as the roster lets it (staff.PermRead), asked again at every read,
+// so that a live read (the account's event stream) ends when its staff
+// person is removed; anyone else passes to the account's own policy.
+func (l *Loader) backOfficeReads(ctx context.Context, actor event.Actor) error {
+	if actor.Kind != event.ActorBackOffice {
+		return nil
+	}
+	return l.backOffice(ctx, actor, staff.PermRead)
+}
+
 // person returns person id as of its latest event (shared; never evolve it).
 func (l *Loader) person(ctx context.Context, id string) (person.Person, error) {
 	p, _, err := l.persons.current(ctx, l, id)
@@ -140,6 +154,9 @@ func (l *Loader) subscription(ctx context.Context, id string) (subscription.Subs
 // The back office may view every subscription.
 func (l *Loader) authorizeSubscription(ctx context.Context, actor event.Actor, s subscription.Subscription, action subscription.Action, keyID string) error {
 	if actor.Kind == event.ActorBackOffice && action == subscription.ActionView {
+		if err := l.backOfficeReads(ctx, actor); err != nil {
+			return err
+		}
 		if !s.Exists() {
 			return subscription.ErrNotFound // the back office sees every subscription, so may know which exist
 		}

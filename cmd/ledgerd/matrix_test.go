@@ -73,6 +73,7 @@ var staffMatrix = map[string]string{
 	"GET /v1/installations/{installationID}": readers, "PUT /v1/installations/{installationID}/notes": nobodyBO,
 	"POST /v1/accounts/{accountID}/installations/deactivate": nobodyBO, "POST /v1/accounts/{accountID}/offline-requests": nobodyBO,
 	"GET /v1/history/{kind}/{id}": readers, "GET /v1/history/{kind}/{id}/state": readers,
+	"GET /v1/accounts/{accountID}/events": readers, "GET /v1/accounts/{accountID}/events/stream": readers,
 	"GET /v1/audit/public-key": all, "GET /v1/audit/checkpoint": "owner finance auditor", "GET /v1/audit/proofs/inclusion": "owner finance auditor",
 	"GET /v1/audit/proofs/consistency": "owner finance auditor", "GET /v1/audit/export": "owner finance auditor",
 	"GET /v1/finance/reconciliation": "owner finance auditor",

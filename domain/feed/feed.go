@@ -74,6 +74,18 @@ var Private = map[string]string{
 	"product.defined":                 "the vendor's catalog, shared by every account",
 	"release.published":               "the vendor's catalog, shared by every account (downloads list releases)",
 	"release.withdrawn":               "the vendor's catalog, shared by every account",
+	// The back office's roster (issue 23): the vendor's own people and
+	// machines, and their credentials; no account's.
+	"staff.added":                   "the vendor's own staff, no account's",
+	"staff.enrolled":                "a staff person's credentials",
+	"staff.role_changed":            "the vendor's own staff, no account's",
+	"staff.removed":                 "the vendor's own staff, no account's",
+	"staff.signed_in":               "a staff person's credentials (a session)",
+	"staff.signed_out":              "a staff person's credentials (a session)",
+	"staff.recovery_code_used":      "a staff person's credentials",
+	"staff.service_account_created": "the vendor's own machines and their credentials",
+	"staff.service_account_rotated": "the vendor's own machines and their credentials",
+	"staff.service_account_revoked": "the vendor's own machines and their credentials",
 }
 
 // Publish returns the public name and payload of an event of internal
