@@ -206,11 +206,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.access.ResetPassword(r.Context(), meta(r), req.PersonID, req.Token, req.Password)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 type acceptRequest struct {
@@ -275,11 +271,7 @@ func (s *Server) changeMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cfg.People.Commands.People.ChangePersonProfile(r.Context(), meta(r), req.FirstName, req.LastName)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
@@ -291,11 +283,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.access.ChangePassword(r.Context(), meta(r), clientAddr(r), principalOf(r.Context()).sessionID, req.CurrentPassword, req.NewPassword)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
@@ -315,11 +303,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.People.Commands.People.RevokeAPIToken(r.Context(), meta(r), chi.URLParam(r, "tokenID"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

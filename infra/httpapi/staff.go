@@ -105,11 +105,7 @@ func (s *Server) signOutStaff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cfg.People.Commands.Staff.SignOutStaff(r.Context(), meta(r), p.staffToken)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 // StaffMember is one staff person in GET /v1/staff.
@@ -170,20 +166,12 @@ func (s *Server) changeStaffRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cfg.People.Commands.Staff.ChangeStaffRole(r.Context(), meta(r), chi.URLParam(r, "staffID"), req.Role)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) removeStaff(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.People.Commands.Staff.RemoveStaff(r.Context(), meta(r), chi.URLParam(r, "staffID"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
 
 // ServiceAccount is one service account in GET /v1/service-accounts.
@@ -239,9 +227,5 @@ func (s *Server) rotateServiceAccount(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) revokeServiceAccount(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.People.Commands.Staff.RevokeServiceAccount(r.Context(), meta(r), chi.URLParam(r, "serviceID"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	written(w, http.StatusOK, res, nil)
+	s.answer(w, r, res, err)
 }
