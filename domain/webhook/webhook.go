@@ -75,6 +75,7 @@ type SecretRotated struct {
 type Disabled struct {
 	EndpointID   string    `json:"endpoint_id"`
 	Reason       string    `json:"reason"`
+	URL          string    `json:"url,omitempty"` // the endpoint's, for the admins' mail
 	By           string    `json:"by,omitempty"`
 	EventID      string    `json:"event_id,omitempty"`
 	FailingSince time.Time `json:"failing_since,omitzero"`
@@ -299,7 +300,7 @@ func (s Endpoints) Disable(id, by string) ([]any, error) {
 	if !e.Enabled {
 		return nil, nil
 	}
-	return []any{Disabled{EndpointID: id, Reason: ReasonAdmin, By: by}}, nil
+	return []any{Disabled{EndpointID: id, Reason: ReasonAdmin, URL: e.URL, By: by}}, nil
 }
 
 // DisableFailing stops deliveries to endpoint id after the delivery of
@@ -313,7 +314,7 @@ func (s Endpoints) DisableFailing(id, eventID string, since time.Time, lastError
 	if len(lastError) > 500 {
 		lastError = lastError[:500]
 	}
-	return []any{Disabled{EndpointID: id, Reason: ReasonFailing, EventID: eventID, FailingSince: since, LastError: lastError}}, nil
+	return []any{Disabled{EndpointID: id, Reason: ReasonFailing, URL: e.URL, EventID: eventID, FailingSince: since, LastError: lastError}}, nil
 }
 
 // Enable resumes deliveries to endpoint id; nothing when it is enabled.
