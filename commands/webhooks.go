@@ -90,10 +90,26 @@ func (h *WebhooksHandler) CreateWebhook(ctx context.Context, meta Meta, accountI
 	return WebhookSecretAnswer{AppendResult: res, EndpointID: id, Secret: FormatWebhookSecret(WebhookSecret(h.tokens, id, nonce))}, nil
 }
 
-// UpdateWebhook sets endpoint id's URL and types (both, as given).
-func (h *WebhooksHandler) UpdateWebhook(ctx context.Context, meta Meta, accountID, id string, in WebhookInput) (event.AppendResult, error) {
+// WebhookChange is a change of an endpoint: what is nil stays.
+type WebhookChange struct {
+	URL   *string
+	Types *[]string
+}
+
+// UpdateWebhook changes endpoint id's URL, types or both.
+func (h *WebhooksHandler) UpdateWebhook(ctx context.Context, meta Meta, accountID, id string, c WebhookChange) (event.AppendResult, error) {
 	return h.manage(ctx, meta, accountID, "UpdateWebhook", func(s webhook.Endpoints, _ time.Time) ([]any, error) {
-		return s.Update(h.policy, id, in.URL, in.Types, meta.Actor.ID)
+		e, ok := s.Get(id)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", webhook.ErrNotFound, id)
+		}
+		if c.URL != nil {
+			e.URL = *c.URL
+		}
+		if c.Types != nil {
+			e.Types = *c.Types
+		}
+		return s.Update(h.policy, id, e.URL, e.Types, meta.Actor.ID)
 	})
 }
 

@@ -84,21 +84,8 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ProblemInvalidRequest.New("give url, types or both").Field("url"))
 		return
 	}
-	v := viewerOf(r)
 	id, hookID := chi.URLParam(r, "accountID"), chi.URLParam(r, "webhookID")
-	current, err := s.reads.Webhook(r.Context(), v, id, hookID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	in := commands.WebhookInput{URL: current.URL, Types: current.Types}
-	if req.URL != nil {
-		in.URL = *req.URL
-	}
-	if req.Types != nil {
-		in.Types = *req.Types
-	}
-	res, err := s.cfg.People.Commands.Webhooks.UpdateWebhook(r.Context(), meta(r), id, hookID, in)
+	res, err := s.cfg.People.Commands.Webhooks.UpdateWebhook(r.Context(), meta(r), id, hookID, commands.WebhookChange{URL: req.URL, Types: req.Types})
 	if err != nil {
 		s.fail(w, r, err)
 		return
