@@ -36,7 +36,9 @@ func NewWebhooksHandler(loader *Loader, tokens Tokens, allowHTTP bool) (*Webhook
 	}
 	return &WebhooksHandler{loader: loader, tokens: tokens, policy: webhook.Policy{AllowHTTP: allowHTTP, KnownType: feed.Known},
 		hooks: newCache(loader.cacheSize, webhook.StreamID, func(string) webhook.Endpoints { return webhook.Endpoints{} },
-			func(s webhook.Endpoints, payload any, rec event.Record) webhook.Endpoints { return s.Evolve(payload, rec.Effective()) },
+			func(s webhook.Endpoints, payload any, rec event.Record) webhook.Endpoints {
+				return s.Evolve(payload, rec.Effective())
+			},
 			webhook.Endpoints.Clone)}, nil
 }
 
