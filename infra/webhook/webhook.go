@@ -234,13 +234,14 @@ type endpoint struct {
 	attempts                int
 	failingSince, nextAt    int64
 	gaveUp                  int64
+	seenSwitch              int64
 	enabled                 bool
 }
 
 const selectEndpoints = `SELECT e.endpoint_id, e.account_id, e.url, e.types, e.secret_nonce, e.previous_nonce, e.previous_until,
 	e.created_position, e.switched_position, e.enabled,
 	CASE WHEN s.endpoint_id IS NULL THEN 0 ELSE 1 END, COALESCE(s.cursor, 0), COALESCE(s.attempts, 0),
-	COALESCE(s.failing_since, 0), COALESCE(s.next_attempt_at, 0), COALESCE(s.gave_up_position, 0)
+	COALESCE(s.failing_since, 0), COALESCE(s.next_attempt_at, 0), COALESCE(s.gave_up_position, 0), COALESCE(s.seen_switch, 0)
 	FROM webhook_endpoints e LEFT JOIN webhook_state s ON s.endpoint_id = e.endpoint_id`
 
 func scanEndpoint(row interface{ Scan(...any) error }) (endpoint, error) {
@@ -249,16 +250,17 @@ func scanEndpoint(row interface{ Scan(...any) error }) (endpoint, error) {
 		enabled, hasState int
 	)
 	err := row.Scan(&e.id, &e.account, &e.url, &e.types, &e.nonce, &e.previous, &e.previousUntil, &e.createdPosition, &e.switched,
-		&enabled, &hasState, &e.cursor, &e.attempts, &e.failingSince, &e.nextAt, &e.gaveUp)
+		&enabled, &hasState, &e.cursor, &e.attempts, &e.failingSince, &e.nextAt, &e.gaveUp, &e.seenSwitch)
 	e.enabled, e.hasState = enabled == 1, hasState == 1
 	return e, err
 }
 
-// due reports whether e takes a delivery at now: enabled, its retry
-// time passed, and not waiting for the projection to apply the worker's
-// own disable (a later enable lifts that).
+// due reports whether e takes a delivery at now: enabled, not waiting
+// for the projection to apply the worker's own disable (a later enable
+// lifts that), and its retry time passed or an enable since the retries
+// began starts them afresh.
 func (e endpoint) due(now time.Time) bool {
-	return e.enabled && e.nextAt <= now.UnixMicro() && e.switched >= e.gaveUp
+	return e.enabled && e.switched >= e.gaveUp && (e.nextAt <= now.UnixMicro() || e.switched != e.seenSwitch)
 }
 
 // pass starts a delivery run for each due endpoint that is not running,
@@ -266,7 +268,8 @@ func (e endpoint) due(now time.Time) bool {
 func (w *Worker) pass(ctx context.Context, running *sync.WaitGroup) error {
 	now := w.cfg.Clock.Now()
 	w.prune(ctx, now)
-	rows, err := w.db.QueryContext(ctx, w.db.Rebind(selectEndpoints+` WHERE e.enabled = 1 AND COALESCE(s.next_attempt_at, 0) <= ?
+	rows, err := w.db.QueryContext(ctx, w.db.Rebind(selectEndpoints+` WHERE e.enabled = 1
+		AND (COALESCE(s.next_attempt_at, 0) <= ? OR e.switched_position <> COALESCE(s.seen_switch, 0))
 		ORDER BY e.endpoint_id`), now.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("webhook: list endpoints: %w", err)
@@ -359,6 +362,15 @@ func (w *Worker) step(ctx context.Context, id string) (more bool, err error) {
 			return false, fmt.Errorf("webhook: start endpoint %s: %w", id, err)
 		}
 		e.cursor = e.createdPosition
+	}
+	if e.switched != e.seenSwitch {
+		// Disabled and enabled since the retries began: the time it was
+		// off does not count towards giving up, and the next try is now.
+		if _, err := w.db.ExecContext(ctx, w.db.Rebind(`UPDATE webhook_state SET attempts = 0, failing_since = 0, next_attempt_at = 0,
+			seen_switch = ? WHERE endpoint_id = ?`), e.switched, e.id); err != nil {
+			return false, fmt.Errorf("webhook: restart endpoint %s: %w", id, err)
+		}
+		e.attempts, e.failingSince, e.nextAt, e.seenSwitch = 0, 0, 0, e.switched
 	}
 	it, ok, err := w.next(ctx, e)
 	if err != nil || !ok {

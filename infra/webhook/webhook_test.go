@@ -345,3 +345,32 @@ func verifies(secret string, h http.Header, body []byte) bool {
 	}
 	return false
 }
+
+// Issue 22: the days an endpoint was disabled by an admin do not count
+// towards giving up; enabled again, it is tried at once and gets its
+// full retry period.
+func TestWorker_time_disabled_does_not_count_towards_giving_up(t *testing.T) {
+	t.Parallel()
+	sim := clock.NewSimulated(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	e := newEnv(t, sim)
+	r := newReceiver(t, func(int) int { return 500 })
+	e.endpoint("w1", r.srv.URL)
+	e.event("member.joined")
+	off := make(chan disabled, 1)
+	e.worker(true, 72*time.Hour, off)
+	eventually(t, "a first failure", func() bool { return len(e.log("w1")) == 1 })
+	e.exec(`UPDATE webhook_endpoints SET enabled = 0, switched_position = 500 WHERE endpoint_id = 'w1'`)
+	if _, err := sim.Advance(96 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`UPDATE webhook_endpoints SET enabled = 1, switched_position = 600 WHERE endpoint_id = 'w1'`)
+	eventually(t, "a try after the enable", func() bool { return len(e.log("w1")) == 2 })
+	if l := e.log("w1")[1]; l.Outcome != "failed" {
+		t.Errorf("the first try after 4 days disabled: %+v, want failed (not gave_up)", l)
+	}
+	select {
+	case d := <-off:
+		t.Errorf("disabled for failing: %+v", d)
+	default:
+	}
+}

@@ -39,7 +39,8 @@ CREATE TABLE webhook_state (
     failing_since    bigint NOT NULL DEFAULT 0,
     next_attempt_at  bigint NOT NULL DEFAULT 0,
     last_error       text   NOT NULL DEFAULT '',
-    gave_up_position bigint NOT NULL DEFAULT 0   -- log position of the worker's own disable: wait for a later enable
+    gave_up_position bigint NOT NULL DEFAULT 0,  -- log position of the worker's own disable: wait for a later enable
+    seen_switch      bigint NOT NULL DEFAULT 0   -- the endpoint's switched_position when the retry state began: a later enable starts afresh
 );
 
 -- Resends an admin asked for, delivered before the endpoint's next event.
