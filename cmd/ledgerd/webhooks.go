@@ -17,7 +17,7 @@ var webhookActor = event.Actor{Kind: event.ActorProcess, ID: "webhook-delivery"}
 func (m *Main) openWebhooks() (*webhook.Worker, error) {
 	cfg := m.Webhooks
 	cfg.DB, cfg.Clock, cfg.Tokens = m.DB, m.Clock, m.people.linkKey
-	cfg.AllowPrivate = m.Config.WebhookAllowPrivate
+	cfg.AllowHTTP, cfg.AllowPrivate = m.Config.WebhookAllowHTTP, m.Config.WebhookAllowPrivate
 	cfg.Logger = m.Logger.With("component", "webhooks")
 	hooks := m.people.commands.Webhooks
 	cfg.Disable = func(ctx context.Context, accountID, endpointID, eventID string, since time.Time, lastError string) (uint64, error) {

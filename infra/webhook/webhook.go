@@ -101,6 +101,10 @@ type Config struct {
 	Tokens commands.Tokens
 	// Disable disables an endpoint that failed for GiveUpAfter. Required.
 	Disable Disabler
+	// AllowHTTP lets deliveries use plain http:// URLs
+	// (LEDGER_WEBHOOK_ALLOW_HTTP); without it an http:// endpoint, made
+	// while the setting was on, fails every attempt.
+	AllowHTTP bool
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE: tests, private networks).
 	AllowPrivate bool
@@ -477,6 +481,9 @@ func (w *Worker) deliver(ctx context.Context, e endpoint, it item, now time.Time
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
 		return attempt{err: "the endpoint's URL cannot be requested", at: now}
+	}
+	if req.URL.Scheme != "https" && !w.cfg.AllowHTTP {
+		return attempt{err: "plain http:// is not allowed by this ledger (LEDGER_WEBHOOK_ALLOW_HTTP is off); change the URL to https://", at: now}
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10) // the receiver checks it against its own clock
 	req.Header.Set("Content-Type", "application/json")

@@ -102,9 +102,14 @@ func (e *env) event(typ string) string {
 type disabled struct{ endpoint, event string }
 
 func (e *env) worker(allowPrivate bool, giveUp time.Duration, off chan<- disabled) *webhook.Worker {
+	return e.workerWith(webhook.Config{AllowHTTP: true, AllowPrivate: allowPrivate, GiveUpAfter: giveUp}, off)
+}
+
+func (e *env) workerWith(cfg webhook.Config, off chan<- disabled) *webhook.Worker {
 	e.t.Helper()
-	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, AllowPrivate: allowPrivate,
-		Timeout: 3 * time.Second, Poll: 10 * time.Millisecond, Schedule: []time.Duration{time.Millisecond}, GiveUpAfter: giveUp,
+	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, AllowHTTP: cfg.AllowHTTP, AllowPrivate: cfg.AllowPrivate,
+		MaxPayload: cfg.MaxPayload, Retention: cfg.Retention,
+		Timeout: 3 * time.Second, Poll: 10 * time.Millisecond, Schedule: []time.Duration{time.Millisecond}, GiveUpAfter: cfg.GiveUpAfter,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Disable: func(_ context.Context, acc, id, ev string, _ time.Time, _ string) (uint64, error) {
 			off <- disabled{id, ev}
@@ -372,5 +377,69 @@ func TestWorker_time_disabled_does_not_count_towards_giving_up(t *testing.T) {
 	case d := <-off:
 		t.Errorf("disabled for failing: %+v", d)
 	default:
+	}
+}
+
+// Issue 22 (bounded payloads): an event whose envelope exceeds
+// MaxPayload is sent without its data, marked data_omitted, still signed
+// and with its webhook-id; the receiver reads the data from the feed.
+func TestWorker_bounds_the_payload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, clock.Real{})
+	r := newReceiver(t, func(int) int { return 200 })
+	e.endpoint("w1", r.srv.URL)
+	id := e.event("member.joined")
+	e.exec(`UPDATE feed_events SET data = ? WHERE event_id = ?`, `{"note":"`+strings.Repeat("x", 600)+`"}`, id)
+	e.workerWith(webhook.Config{AllowHTTP: true, AllowPrivate: true, GiveUpAfter: time.Hour, MaxPayload: 512}, make(chan disabled, 1))
+	eventually(t, "a delivery", func() bool { return r.count() == 1 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got struct {
+		EventID     string          `json:"event_id"`
+		Data        json.RawMessage `json:"data"`
+		DataOmitted bool            `json:"data_omitted"`
+	}
+	if err := json.Unmarshal(r.body[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.body[0]) > 512 || got.EventID != id || string(got.Data) != "null" || !got.DataOmitted {
+		t.Errorf("a %d-byte body %s, want at most 512 bytes without data", len(r.body[0]), r.body[0])
+	}
+	secret := commands.FormatWebhookSecret(commands.WebhookSecret(key, "w1", "nonce-w1"))
+	if !verifies(secret, r.got[0].Header, r.body[0]) {
+		t.Error("the bounded body's signature does not verify")
+	}
+}
+
+// Issue 22: without LEDGER_WEBHOOK_ALLOW_HTTP an http:// endpoint (made
+// while the setting was on) gets nothing; the log says why.
+func TestWorker_refuses_plain_http_without_the_setting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, clock.Real{})
+	r := newReceiver(t, func(int) int { return 200 })
+	e.endpoint("w1", r.srv.URL)
+	e.event("member.joined")
+	e.workerWith(webhook.Config{AllowPrivate: true, GiveUpAfter: time.Hour}, make(chan disabled, 1))
+	eventually(t, "a refusal logged", func() bool { return len(e.log("w1")) > 0 })
+	if l := e.log("w1")[0]; l.Outcome != "failed" || !strings.Contains(l.Error, "plain http://") || r.count() != 0 {
+		t.Errorf("%+v, %d requests; want a refusal and none", l, r.count())
+	}
+}
+
+// Issue 22 (retention): the delivery log keeps 90 days by default, or
+// Retention; older attempts are pruned, newer ones kept.
+func TestWorker_prunes_the_delivery_log_after_the_retention(t *testing.T) {
+	t.Parallel()
+	sim := clock.NewSimulated(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	e := newEnv(t, sim)
+	for i, age := range []time.Duration{91 * 24 * time.Hour, 89 * 24 * time.Hour} {
+		e.exec(`INSERT INTO webhook_deliveries (delivery_id, endpoint_id, account_id, event_id, event_type, position, attempt, outcome, attempted_at)
+			VALUES (?, 'w1', 'acme', 'ev', 'member.joined', 1, 1, 'delivered', ?)`, fmt.Sprintf("dl_%d", i), sim.Now().Add(-age).UnixMicro())
+	}
+	e.worker(true, time.Hour, make(chan disabled, 1))
+	eventually(t, "the 91-day-old attempt pruned", func() bool { return len(e.log("w1")) == 1 })
+	var id string
+	if err := e.db.QueryRowContext(context.Background(), `SELECT delivery_id FROM webhook_deliveries`).Scan(&id); err != nil || id != "dl_1" {
+		t.Errorf("kept %q (%v), want the 89-day-old dl_1", id, err)
 	}
 }
