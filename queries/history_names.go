@@ -10,6 +10,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
+	"seatledger/domain/staff"
 )
 
 // HistoryNames are the names the history for people calls things by,
@@ -20,6 +21,8 @@ type HistoryNames struct {
 	People, Keys, Accounts, Products, Subscriptions, Invitations, Tokens map[string]string
 	Installations                                                        map[string]InstallationName
 	Me                                                                   string
+	// Staff are the back office's staff people by staff ID (issue 23).
+	Staff map[string]string
 }
 
 // InstallationName is what an installation is called ("farm Berlin",
@@ -65,7 +68,8 @@ func (n HistoryNames) installation(id string) string {
 }
 
 // actor says who did it (X-1): a person's name, the installation's, the
-// back office as "Support" (its staff are not named people), the
+// back office as "Support", a staff person of it as "Support (their
+// display name)" (issue 23), the
 // ledger's own processes as "the ledger".
 func (n HistoryNames) actor(a event.Actor) string {
 	switch a.Kind {
@@ -74,6 +78,9 @@ func (n HistoryNames) actor(a event.Actor) string {
 	case event.ActorInstallation:
 		return n.installation(a.ID)
 	case event.ActorBackOffice:
+		if id, ok := staff.StaffOf(a); ok && n.Staff[id] != "" {
+			return "Support (" + n.Staff[id] + ")"
+		}
 		return "Support"
 	case event.ActorProcess:
 		return "the ledger"
