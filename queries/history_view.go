@@ -188,7 +188,7 @@ func (a *Audit) HistoryView(ctx context.Context, db DB, kind EntityKind, id stri
 		return HistoryView{}, err
 	}
 	names.Me = me
-	if names.Staff, err = a.staffNames(ctx, all); err != nil {
+	if names.BackOffice, err = a.backOfficeNames(ctx, all); err != nil {
 		return HistoryView{}, err
 	}
 	view := DescribeHistory(all, names)
@@ -339,37 +339,52 @@ func humanize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// staffNames are the display names of the staff people who acted in page
-// (issue 23), read from the roster's stream: a staff person is not a
-// person of the directory, and one removed since keeps their name here.
-// The roster is read only when page names one.
-func (a *Audit) staffNames(ctx context.Context, page HistoryPage) (map[string]string, error) {
+// backOfficeNames are the names of the back office's staff people and
+// service accounts who acted in page (issue 23), by their actor's ID
+// ("staff:<id>", "service:<id>"), read from the roster's stream: they are
+// not people of the directory, and one removed since keeps their name
+// here. The roster is read only when page names one.
+func (a *Audit) backOfficeNames(ctx context.Context, page HistoryPage) (map[string]string, error) {
 	wanted := map[string]bool{}
 	for _, ev := range page.Events {
-		if id, ok := staff.StaffOf(ev.Actor); ok {
-			wanted[id] = true
+		_, isStaff := staff.StaffOf(ev.Actor)
+		_, isService := staff.ServiceOf(ev.Actor)
+		if isStaff || isService {
+			wanted[ev.Actor.ID] = true
 		}
 	}
 	if len(wanted) == 0 {
 		return nil, nil
 	}
+	return a.rosterNames(ctx, wanted)
+}
+
+// rosterNames reads the names of the staff people and service accounts
+// wanted (by actor ID) from the roster's stream.
+func (a *Audit) rosterNames(ctx context.Context, wanted map[string]bool) (map[string]string, error) {
 	names := map[string]string{}
 	const batch = 500
 	for from := uint64(1); ; {
 		recs, err := a.Log.ReadStream(ctx, staff.StreamID(""), from, batch)
 		if err != nil {
-			return nil, fmt.Errorf("queries: the staff's names: %w", err)
+			return nil, fmt.Errorf("queries: the back office's names: %w", err)
 		}
 		for _, r := range recs {
-			if r.Type != staff.TypeAdded {
-				continue
-			}
-			var added struct {
+			var p struct {
 				StaffID     string `json:"staff_id"`
 				DisplayName string `json:"display_name"`
+				ServiceID   string `json:"service_id"`
+				Name        string `json:"name"`
 			}
-			if json.Unmarshal(r.Data, &added) == nil && wanted[added.StaffID] {
-				names[added.StaffID] = added.DisplayName
+			switch r.Type {
+			case staff.TypeAdded:
+				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.Actor(p.StaffID).ID] {
+					names[staff.Actor(p.StaffID).ID] = p.DisplayName
+				}
+			case staff.TypeServiceAccountCreated:
+				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.ServiceActor(p.ServiceID).ID] {
+					names[staff.ServiceActor(p.ServiceID).ID] = p.Name
+				}
 			}
 		}
 		if len(recs) < batch {
