@@ -191,15 +191,15 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 		sue := staffConsole(t, m, w.support)
 		sue.Get("/staff/tickets").Want(200, "Ticket queue", tk, "Bob Maschinen AG", "Licence server stopped")
 		for _, q := range []string{"?waiting=0", "?account=maschinen", "?product=ras", "?status=open", "?assignee=none", "?account=" + w.acc} {
-			sue.Get("/staff/tickets" + q).Want(200, tk)
+			sue.Get("/staff/tickets"+q).Want(200, tk)
 		}
 		for _, q := range []string{"?waiting=5", "?account=nobody", "?status=closed", "?assignee=me"} {
-			sue.Get("/staff/tickets" + q).Want(200, "No tickets match").Lacks(tk)
+			sue.Get("/staff/tickets"+q).Want(200, "No tickets match").Lacks(tk)
 		}
 		sue.Get("/staff/tickets?waiting=soon").Want(http.StatusBadRequest, "whole number of hours")
 
 		// Assign to me, then reply with a file, then move the ticket.
-		sue.Get("/staff/tickets/" + tk).Want(200, "Assign to me", "It stopped this morning.", "Reply as support")
+		sue.Get("/staff/tickets/"+tk).Want(200, "Assign to me", "It stopped this morning.", "Reply as support")
 		sue.Post("/staff/tickets/"+tk+"/assign", nil).Want(200, "The ticket is assigned to you.", `<dd id="assignee">Staff support</dd>`).Lacks("Assign to me")
 		sue.Get("/staff/tickets?assignee=me").Want(200, tk)
 		sue.PostMultipart("/staff/tickets/"+tk+"/replies", map[string]string{"body": ""}).Want(http.StatusBadRequest)
@@ -229,7 +229,7 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 		}
 		hint := w.key[strings.LastIndex(w.key, "-")+1:]
 		for _, q := range []string{"maschinen", code, "bob@example.com", strings.ToLower(hint)} {
-			ann.Get("/staff/accounts?q=" + url.QueryEscape(q)).Want(200, "Bob Maschinen AG", "/staff/accounts/"+w.acc)
+			ann.Get("/staff/accounts?q="+url.QueryEscape(q)).Want(200, "Bob Maschinen AG", "/staff/accounts/"+w.acc)
 		}
 		ann.Get("/staff/accounts?q=nothing-like-it").Want(200, "No account matches")
 		ann.Get("/staff/accounts/"+w.acc).Want(200, "Bob Maschinen AG", "…-"+hint, `<strong id="offline-state">off</strong>`, "Turn offline activation on").
@@ -258,6 +258,6 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 		audrey.Post("/staff/tickets/"+tk+"/assign", nil).Want(http.StatusForbidden)
 		audrey.Post("/staff/tickets/"+tk+"/status", url.Values{"status": {"resolved"}}).Want(http.StatusForbidden)
 		audrey.Post("/staff/accounts/"+w.acc+"/offline-activation", url.Values{"enabled": {"off"}, "reason": {"no"}}).Want(http.StatusForbidden)
-		ann.Get("/staff/accounts/" + w.acc).Want(200, `<strong id="offline-state">on</strong>`)
+		ann.Get("/staff/accounts/"+w.acc).Want(200, `<strong id="offline-state">on</strong>`)
 	})
 }
