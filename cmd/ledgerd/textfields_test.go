@@ -424,6 +424,7 @@ func init() {
 	supportDrivers()
 	staffDrivers()
 	for _, f := range []string{
+		"ticket.assigned .staff_id", "ticket.assigned .name", "ticket.assigned .by", // the signed-in staff person, from the roster
 		"staff.added .staff_id", "staff.enrolled .staff_id", "staff.enrolled .password_hash", "staff.enrolled .totp_nonce",
 		"staff.recovery_code_used .staff_id", "staff.removed .staff_id", "staff.role_changed .staff_id", "staff.service_account_created .service_id",
 		"staff.service_account_revoked .service_id", "staff.service_account_rotated .service_id", "staff.signed_in .staff_id", "staff.signed_out .staff_id",
