@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,7 @@ type consoleWorld struct {
 	owner, support, auditor enrolled
 	bob                     *client
 	acc, ticket, sub, key   string
+	bobID                   string
 }
 
 func newConsoleWorld(t *testing.T, target sqldb.Target) *consoleWorld {
@@ -167,6 +169,7 @@ func newConsoleWorld(t *testing.T, target sqldb.Target) *consoleWorld {
 	w.sub, w.key = bought.str("subscription_id"), bought.str("key")
 	w.bob = newClient(t, m)
 	bobID := w.bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
+	w.bobID = bobID
 	verifyEmail(t, m, bobID)
 	w.bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
 	w.acc = w.bob.must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Bob Maschinen AG", "country": "CH",
@@ -192,14 +195,27 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		w := newConsoleWorld(t, target)
 		m, tk := w.m, w.ticket
+		// A second ticket, three hours later; two hours after it, the
+		// first customer has waited five hours, the second two.
+		office := newClient(t, m)
+		office.bearer = adminToken
+		advance(office, 3*time.Hour)
+		tk2 := w.bob.must(201, "POST", "/v1/accounts/"+w.acc+"/tickets", map[string]any{"product_id": "ras", "category": "other",
+			"subject": "Second question", "description": "And another thing.", "channel": map[string]any{"kind": "email"}}).str("ticket_id")
+		advance(office, 2*time.Hour)
+		jrnCaughtUp(t, m)
 
-		// The queue: the customer waits, so the ticket is there.
+		// The queue: the customers wait, the longest first.
 		sue := staffConsole(t, m, w.support)
-		sue.Get("/staff/tickets").Want(200, "Ticket queue", tk, "Bob Maschinen AG", "Licence server stopped")
-		for _, q := range []string{"?waiting=0", "?account=maschinen", "?product=ras", "?status=open", "?assignee=none", "?account=" + w.acc} {
+		sue.Get("/staff/tickets").Want(200, "Ticket queue", tk, tk2, "Bob Maschinen AG", "Licence server stopped", "5 h 00 min", "2 h 00 min")
+		if strings.Index(sue.HTML, tk) > strings.Index(sue.HTML, tk2) {
+			t.Errorf("the ticket waiting longest is not first:\n%s", sue.HTML)
+		}
+		for _, q := range []string{"?waiting=0", "?waiting=4", "?account=maschinen", "?product=ras", "?status=open", "?assignee=none", "?account=" + w.acc} {
 			sue.Get("/staff/tickets"+q).Want(200, tk)
 		}
-		for _, q := range []string{"?waiting=5", "?account=nobody", "?status=closed", "?assignee=me"} {
+		sue.Get("/staff/tickets?waiting=4").Lacks(tk2)
+		for _, q := range []string{"?waiting=6", "?account=nobody", "?status=closed", "?assignee=me"} {
 			sue.Get("/staff/tickets"+q).Want(200, "No tickets match").Lacks(tk)
 		}
 		sue.Get("/staff/tickets?waiting=soon").Want(http.StatusBadRequest, "whole number of hours")
@@ -212,8 +228,18 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 		sue.PostMultipart("/staff/tickets/"+tk+"/replies", map[string]string{"body": "Restart the service, please; the log shows why."},
 			formFile{"attachments", "server.log", "text/plain", "license check failed\n"}).
 			Want(200, "Your reply is sent; the customer sees it signed Staff support.", "Support (Staff support)", "server.log")
+		link := regexp.MustCompile(`/staff/tickets/` + tk + `/attachments/[^"]+`).FindString(sue.HTML)
+		if link == "" {
+			t.Fatalf("no download link of the reply's file:\n%s", sue.HTML)
+		}
+		if sue.Get(link); sue.Status != 200 || sue.HTML != "license check failed\n" {
+			t.Errorf("the reply's file downloads %d %q", sue.Status, sue.HTML)
+		}
 		sue.Post("/staff/tickets/"+tk+"/status", url.Values{"status": {"awaiting_customer"}}).Want(200, "The ticket is awaiting the customer.")
-		sue.Get("/staff/tickets?waiting=0").Lacks(tk) // support answered last: nobody waits
+		sue.Get("/staff/tickets?waiting=0").Want(200, tk2).Lacks(tk) // support answered last: the customer does not wait
+		if sue.Get("/staff/tickets?status=all"); strings.Index(sue.HTML, tk2) > strings.Index(sue.HTML, tk) {
+			t.Errorf("an answered ticket comes before one whose customer waits:\n%s", sue.HTML)
+		}
 
 		// The customer sees the support person's name, on the page and in the mail.
 		w.bob.minPos = 0
@@ -238,6 +264,8 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 			ann.Get("/staff/accounts?q="+url.QueryEscape(q)).Want(200, "Bob Maschinen AG", "/staff/accounts/"+w.acc)
 		}
 		ann.Get("/staff/accounts?q=nothing-like-it").Want(200, "No account matches")
+		ann.Get("/staff/accounts?q=bob@example.com").Want(200, "Personal account of Bob Tester")
+		ann.Get("/staff/accounts/personal-"+w.bobID).Want(200, "Personal account of Bob Tester").Lacks("Turn offline activation")
 		ann.Get("/staff/accounts/"+w.acc).Want(200, "Bob Maschinen AG", "…-"+hint, `<strong id="offline-state">off</strong>`, "Turn offline activation on").
 			Lacks(w.key)
 
