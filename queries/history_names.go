@@ -10,6 +10,7 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
+	"seatledger/domain/staff"
 )
 
 // HistoryNames are the names the history for people calls things by,
@@ -20,6 +21,9 @@ type HistoryNames struct {
 	People, Keys, Accounts, Products, Subscriptions, Invitations, Tokens map[string]string
 	Installations                                                        map[string]InstallationName
 	Me                                                                   string
+	// BackOffice names the back office's staff people and service
+	// accounts by their actor's ID ("staff:<id>", "service:<id>", issue 23).
+	BackOffice map[string]string
 }
 
 // InstallationName is what an installation is called ("farm Berlin",
@@ -65,8 +69,9 @@ func (n HistoryNames) installation(id string) string {
 }
 
 // actor says who did it (X-1): a person's name, the installation's, the
-// back office as "Support" (its staff are not named people), the
-// ledger's own processes as "the ledger".
+// back office as "Support", a staff person of it as "Support (their
+// display name)" and a service account as "Support's <its name>" (issue
+// 23), the ledger's own processes as "the ledger".
 func (n HistoryNames) actor(a event.Actor) string {
 	switch a.Kind {
 	case event.ActorPerson:
@@ -74,6 +79,13 @@ func (n HistoryNames) actor(a event.Actor) string {
 	case event.ActorInstallation:
 		return n.installation(a.ID)
 	case event.ActorBackOffice:
+		name := n.BackOffice[a.ID]
+		if _, ok := staff.StaffOf(a); ok && name != "" {
+			return "Support (" + name + ")"
+		}
+		if _, ok := staff.ServiceOf(a); ok && name != "" {
+			return "Support's " + name
+		}
 		return "Support"
 	case event.ActorProcess:
 		return "the ledger"

@@ -5,12 +5,15 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"seatledger/domain/account"
 	"seatledger/domain/event"
+	"seatledger/domain/staff"
 )
 
 // The history for people (rule X-1, issue 20): the same events as
@@ -45,7 +48,8 @@ type HistoryView struct {
 type HistoryEntry struct {
 	// What happened ("Seats added"), and who did it (X-1): a person's
 	// name, the farm's or proxy server's name, "Support" for the back
-	// office, "the ledger" for its own processes.
+	// office ("Support (Sue Miller)" for a named staff person, issue 23),
+	// "the ledger" for its own processes.
 	What, Who string
 	// At is when it happened (the event's effective time, X-6); Until the
 	// last event's of a run.
@@ -54,6 +58,9 @@ type HistoryEntry struct {
 	Count int
 	// Note is the reason the actor gave (a role change's note), if any.
 	Note string
+	// Reason is why the back office turned a switch in the account (an
+	// offline activation switch's reason, issue 23), if any.
+	Reason string
 	// Changes are the fields the event changed, labelled.
 	Changes []HistoryChange
 	// last is the log position of the entry's last event: the cursor of
@@ -108,7 +115,7 @@ func (e HistoryEntry) Times() string {
 // Merge folds next into e when both are the same event by the same actor
 // and change nothing (a run); it reports whether it did.
 func (e HistoryEntry) Merge(next HistoryEntry) (HistoryEntry, bool) {
-	if e.What != next.What || e.actor != next.actor || e.Note != "" || next.Note != "" || len(e.Changes) > 0 || len(next.Changes) > 0 {
+	if e.What != next.What || e.actor != next.actor || e.Note != "" || next.Note != "" || e.Reason != "" || next.Reason != "" || len(e.Changes) > 0 || len(next.Changes) > 0 {
 		return e, false
 	}
 	e.Count += next.Count
@@ -181,6 +188,9 @@ func (a *Audit) HistoryView(ctx context.Context, db DB, kind EntityKind, id stri
 		return HistoryView{}, err
 	}
 	names.Me = me
+	if names.BackOffice, err = a.backOfficeNames(ctx, all); err != nil {
+		return HistoryView{}, err
+	}
 	view := DescribeHistory(all, names)
 	if len(view.Entries) > entries {
 		view.NextAfter = view.Entries[entries-1].last
@@ -205,7 +215,7 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 			at = ev.RecordedAt
 		}
 		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev.Actor), At: at, Until: at, Count: 1,
-			Note: noteOf(ev.Data), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
+			Note: noteOf(ev.Data), Reason: reasonOf(ev), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
 		if n := len(view.Entries); n > 0 {
 			if merged, ok := view.Entries[n-1].Merge(entry); ok {
 				view.Entries[n-1] = merged
@@ -215,6 +225,23 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 		view.Entries = append(view.Entries, entry)
 	}
 	return view
+}
+
+// reasonOf is the reason the back office gave for a switch it turned in
+// an account (account.offline_activation_set), if any. Other events'
+// "reason" fields are codes the ledger sets (why a key was released),
+// which their changes already tell.
+func reasonOf(ev AuditEvent) string {
+	if ev.Type != account.TypeOfflineSet {
+		return ""
+	}
+	var p struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(ev.Data, &p) != nil {
+		return ""
+	}
+	return p.Reason
 }
 
 // noteOf is the note an event's payload carries, if any.
@@ -310,4 +337,59 @@ func humanize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// backOfficeNames are the names of the back office's staff people and
+// service accounts who acted in page (issue 23), by their actor's ID
+// ("staff:<id>", "service:<id>"), read from the roster's stream: they are
+// not people of the directory, and one removed since keeps their name
+// here. The roster is read only when page names one.
+func (a *Audit) backOfficeNames(ctx context.Context, page HistoryPage) (map[string]string, error) {
+	wanted := map[string]bool{}
+	for _, ev := range page.Events {
+		_, isStaff := staff.StaffOf(ev.Actor)
+		_, isService := staff.ServiceOf(ev.Actor)
+		if isStaff || isService {
+			wanted[ev.Actor.ID] = true
+		}
+	}
+	if len(wanted) == 0 {
+		return nil, nil
+	}
+	return a.rosterNames(ctx, wanted)
+}
+
+// rosterNames reads the names of the staff people and service accounts
+// wanted (by actor ID) from the roster's stream.
+func (a *Audit) rosterNames(ctx context.Context, wanted map[string]bool) (map[string]string, error) {
+	names := map[string]string{}
+	const batch = 500
+	for from := uint64(1); ; {
+		recs, err := a.Log.ReadStream(ctx, staff.StreamID(""), from, batch)
+		if err != nil {
+			return nil, fmt.Errorf("queries: the back office's names: %w", err)
+		}
+		for _, r := range recs {
+			var p struct {
+				StaffID     string `json:"staff_id"`
+				DisplayName string `json:"display_name"`
+				ServiceID   string `json:"service_id"`
+				Name        string `json:"name"`
+			}
+			switch r.Type {
+			case staff.TypeAdded:
+				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.Actor(p.StaffID).ID] {
+					names[staff.Actor(p.StaffID).ID] = p.DisplayName
+				}
+			case staff.TypeServiceAccountCreated:
+				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.ServiceActor(p.ServiceID).ID] {
+					names[staff.ServiceActor(p.ServiceID).ID] = p.Name
+				}
+			}
+		}
+		if len(recs) < batch {
+			return names, nil
+		}
+		from = recs[len(recs)-1].Version + 1
+	}
 }
