@@ -44,8 +44,10 @@ type HistoryView struct {
 // people read it.
 type HistoryEntry struct {
 	// What happened ("Seats added"), and who did it: a person's
-	// name, the farm's or proxy server's name, "Support" for the back
-	// office, "the ledger" for its own processes.
+	// name, the farm's or proxy server's name, the back office's staff
+	// person by name and role ("Ann Owner (owner)"), service account
+	// ("service account: order system") or "admin token (bootstrap)",
+	// "the ledger" for its own processes.
 	What, Who string
 	// At is when it happened (the event's effective time, X-6); Until the
 	// last event's of a run.
@@ -204,7 +206,7 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 		if at.IsZero() {
 			at = ev.RecordedAt
 		}
-		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev.Actor), At: at, Until: at, Count: 1,
+		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev), At: at, Until: at, Count: 1,
 			Note: noteOf(ev.Data), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
 		if n := len(view.Entries); n > 0 {
 			if merged, ok := view.Entries[n-1].Merge(entry); ok {
