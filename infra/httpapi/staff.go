@@ -171,11 +171,11 @@ func (s *Server) signOutStaff(w http.ResponseWriter, r *http.Request) {
 
 // StaffMember is one staff person in GET /v1/staff.
 type StaffMember struct {
-	StaffID           string `json:"staff_id"`
-	Email             string `json:"email"`
-	DisplayName       string `json:"display_name"`
-	Role              string `json:"role"`
-	Enrolled          bool   `json:"enrolled"`
+	StaffID     string `json:"staff_id"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Enrolled    bool   `json:"enrolled"`
 	// EnrolmentPending: the person started enrolling and has not
 	// confirmed it with the authenticator's first code.
 	EnrolmentPending  bool `json:"enrolment_pending"`
