@@ -165,7 +165,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		"period": "1y", "channel": "online", "support_plan": "standard"})
 	clients["other-admin"].must(200, "POST", "/v1/keys/register", map[string]any{"key": boughtB.str("key"), "account_id": accB})
 	credB, _ := activate(boughtB.str("key"), "srv-matrix-b", "Beta farm")
-	office.must(200, "PUT", "/v1/accounts/"+accA+"/offline-activation", map[string]any{"enabled": true})
+	office.must(200, "PUT", "/v1/accounts/"+accA+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 	ada.must(200, "GET", "/v1/installations/"+instA2, nil) // the read model has both of A's farms
 	// A refresh request for A's farm that its current activation did not
 	// write: the proof is made with another credential (ACT-5).
@@ -298,8 +298,8 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/installation/license", "GET", "/v1/installation/license", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, 200, 200}},
 		{"/v1/installation/usage", "POST", "/v1/installation/usage", map[string]any{}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
 		{"/v1/installation/enrollments", "POST", "/v1/installation/enrollments", map[string]any{"computers": 1}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
-		{"/v1/accounts/{accountID}/offline-activation", "PUT", A + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
-		{"/v1/accounts/{accountID}/offline-activation", "PUT", "/v1/accounts/" + nobody + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", A + "/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", "/v1/accounts/" + nobody + "/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
 		{"/v1/accounts/{accountID}/farms", "GET", A + "/farms?status=all&sort=name", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
 		{"/v1/accounts/{accountID}/farms/export", "GET", A + "/farms/export?columns=farm_name,notes", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
 		{"/v1/accounts/{accountID}/proxy-servers", "GET", A + "/proxy-servers", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},

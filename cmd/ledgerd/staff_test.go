@@ -207,7 +207,7 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 		if got := bob.must(200, "GET", "/v1/tickets/"+tk, nil); !strings.Contains(got.raw, "Staff support") || strings.Contains(got.raw, sueE.id) {
 			t.Errorf("the customer does not see the support person's name: %s", got.raw)
 		}
-		owner.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		owner.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 		// Support may not move the clock; the owner may.
 		if r := sue.do("POST", "/admin/clock/advance", map[string]any{"by": "1h"}); r.status != 403 {
 			t.Errorf("support advancing the clock = %d %s", r.status, r.raw)
@@ -285,7 +285,7 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 			{"PUT", "/v1/products/ras/releases/19.0", map[string]any{"notes": "x", "files": []any{}}},
 			{"DELETE", "/v1/products/ras/releases/19.0", nil},
 			{"PUT", "/v1/subscriptions/" + subID + "/name", map[string]any{"name": "Mine"}},
-			{"PUT", "/v1/accounts/00000000-0000-7000-8000-000000000000/offline-activation", map[string]any{"enabled": true}},
+			{"PUT", "/v1/accounts/00000000-0000-7000-8000-000000000000/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}},
 			{"POST", "/v1/staff", map[string]any{"email": "eve@vendor.example", "display_name": "Eve", "role": "owner"}},
 			{"PUT", "/v1/staff/" + aud.id + "/role", map[string]any{"role": "owner"}},
 			{"DELETE", "/v1/staff/" + ann.id, nil},

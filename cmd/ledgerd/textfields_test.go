@@ -106,6 +106,9 @@ type propEnv struct {
 	roleAdmin            bool
 	keyForOffline        string
 	offlineEnabledForAcc bool
+	// accOffline is whether offline activation is on for acc, which the
+	// switch's reason driver turns each time it is accepted.
+	accOffline bool
 }
 
 func (e *propEnv) next() int { e.n++; return e.n }
@@ -208,6 +211,15 @@ func staffDrivers() {
 	drivers["staff.added .display_name"] = addStaff("display_name")
 	drivers["staff.service_account_created .name"] = func(e *propEnv, a adversarial) reply {
 		return e.send(e.office, "POST", "/v1/service-accounts", rawBody(map[string]any{"name": "@V@"}, a), "")
+	}
+	// The switch's reason (issue 23): turned the other way each time, so
+	// that every accepted value is recorded.
+	drivers["account.offline_activation_set .reason"] = func(e *propEnv, a adversarial) reply {
+		r := e.send(e.office, "PUT", "/v1/accounts/"+e.acc+"/offline-activation", rawBody(map[string]any{"enabled": !e.accOffline, "reason": "@V@"}, a), "")
+		if r.status == http.StatusOK {
+			e.accOffline = !e.accOffline
+		}
+		return r
 	}
 }
 
@@ -615,7 +627,7 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 // account, once (ACT-3).
 func (e *propEnv) enableOffline() {
 	if !e.offlineEnabledForAcc {
-		e.office.must(200, "PUT", "/v1/accounts/"+e.mdmAccount+"/offline-activation", map[string]any{"enabled": true})
+		e.office.must(200, "PUT", "/v1/accounts/"+e.mdmAccount+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 		e.offlineEnabledForAcc = true
 	}
 }
