@@ -14,6 +14,7 @@ import (
 	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/infra/projection/projectiontest"
 	"seatledger/infra/sqldb/sqldbtest"
@@ -192,3 +193,49 @@ func wantTable(t *testing.T, out string, want [][]string) {
 }
 
 var cellSplit = regexp.MustCompile(`\s{2,}`)
+
+// Issue 23 (X-1, ACT-3): `ledger history` names the staff person who
+// turned an account's switch, by the display name the roster gave them,
+// with the reason they recorded, and a service account by its name.
+func TestHistory_names_staff_and_the_switch_reason_X1_ACT3(t *testing.T) {
+	const (
+		ada = "0190c3f2-0000-7000-8000-00000000ada1"
+		acc = "ab2849f5-df63-49c3-8bb5-97228ea3c81f"
+		sue = "0190c3f2-0000-7000-8000-000000005ue1"
+		svc = "0190c3f2-0000-7000-8000-0000000005c1"
+		sub = "c8a06c4e-0704-57e3-99df-b4c5bf3625bd"
+	)
+	target := sqldbtest.SQLite(t)
+	l := projectiontest.New(t, target, projections.Directory{}, projections.Licenses{})
+	office := event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}
+	person := event.Actor{Kind: event.ActorPerson, ID: ada}
+	l.AppendBy(staff.StreamID(""), office, "AddStaff", staff.Added{StaffID: sue, Email: "sue@vendor.example", DisplayName: "Sue Miller",
+		Role: staff.RoleSupport, EnrolmentHash: []byte("h")})
+	l.AppendBy(staff.StreamID(""), office, "CreateServiceAccount", staff.ServiceAccountCreated{ServiceID: svc, Name: "order system", SecretHash: []byte("h")})
+	l.AppendBy(personStream(ada), person, "SignUp", signedUp(ada, "Ada", "Lovelace"))
+	l.AppendBy(account.StreamID(acc), person, "CreateBusinessAccount", account.Created{AccountID: acc, SupportCode: "9XD3-BD7B",
+		CreatorID: ada, Company: account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}})
+	l.AppendBy(account.StreamID(acc), staff.Actor(sue), "SetOfflineActivation", account.OfflineActivationSet{Enabled: true,
+		By: staff.Actor(sue).ID, Reason: "Air-gapped plant, ticket T-1"})
+	l.AppendBy(product.StreamID("ras"), office, "DefineProduct", product.Defined{ProductID: "ras", Name: "Remote Application Server",
+		Model: product.ConcurrentUsers, MajorVersion: 19})
+	l.AppendBy(subscription.StreamID(sub), staff.ServiceActor(svc), "Purchase", subscription.Purchased{SubscriptionID: sub, OrderID: "p-1",
+		OrderDigest: "756b130e5ce853d7621af7b3cdc40a5b", ProductID: "ras", Seats: 10, Period: subscription.Year, Channel: subscription.Online,
+		SupportPlan: subscription.Standard, Start: projectiontest.Start, End: projectiontest.Start.AddDate(1, 0, 0),
+		PrimaryKey: subscription.SealedKey{KeyID: "k1", Lookup: []byte("l"), Sealed: []byte("s"), Hint: "YQB0X"}})
+	l.Rebuild()
+	env := map[string]string{"LEDGER_DATABASE_URL": target.DSN}
+
+	code, out, errOut := runCLI(t, env, "history", "account", acc)
+	if code != exitOK || errOut != "" {
+		t.Fatalf("history: exit %d, %s", code, errOut)
+	}
+	if !strings.Contains(out, "Sue Miller (support)") || !strings.Contains(out, "Offline activation switched") ||
+		!strings.Contains(out, "Reason: Air-gapped plant, ticket T-1") || strings.Contains(out, sue) {
+		t.Errorf("the switch is not told with the staff person's name and reason:\n%s", out)
+	}
+	code, out, _ = runCLI(t, env, "history", "subscription", sub)
+	if code != exitOK || !strings.Contains(out, "service account: order system") {
+		t.Errorf("the purchase does not name the service account: exit %d\n%s", code, out)
+	}
+}

@@ -219,7 +219,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands.Accounts, Subscriptions: m.people.commands.Subscriptions,
 		Installations: m.people.commands.Installations, Tickets: m.people.commands.Tickets, People: m.people.commands.People,
 		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
-		Audit:      peopleAPI.Audit, Feed: m.feedFollow()})
+		Audit:      peopleAPI.Audit, Feed: m.feedFollow(), BackOffice: m.people.commands.Staff})
 	if err != nil {
 		return err
 	}

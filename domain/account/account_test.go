@@ -330,7 +330,9 @@ func TestEvents_round_trip_through_the_registry(t *testing.T) {
 func TestSetOfflineActivation_ACT3_requires_a_reason(t *testing.T) {
 	run(t, []tc{
 		{name: "a reason is recorded", given: created(),
-			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "air-gapped site, ticket T-1") },
+			when: func(a account.Account) ([]any, error) {
+				return a.SetOfflineActivation(true, "staff:s1", "air-gapped site, ticket T-1")
+			},
 			then: []any{account.OfflineActivationSet{Enabled: true, By: "staff:s1", Reason: "air-gapped site, ticket T-1"}}},
 		{name: "no reason", given: created(), err: account.ErrInvalid,
 			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "") }},

@@ -74,6 +74,8 @@ var Private = map[string]string{
 	"product.defined":                 "the vendor's catalog, shared by every account",
 	"release.published":               "the vendor's catalog, shared by every account (downloads list releases)",
 	"release.withdrawn":               "the vendor's catalog, shared by every account",
+	"ticket.assigned": "the back office's own work queue (which support person handles a ticket); the customer sees the support " +
+		"person's name on their replies and status changes",
 	// The back office's roster (issue 23): the vendor's own people and
 	// machines, and their credentials; no account's.
 	"staff.added":                   "the vendor's own staff, no account's",
