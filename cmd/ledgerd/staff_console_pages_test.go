@@ -201,3 +201,98 @@ func TestStaffConsole_auditor_reads_and_is_refused_every_mutating_form_X2(t *tes
 		t.Errorf("the auditor's refused forms wrote: head %d → %d (%v)", head, after, err)
 	}
 }
+
+// staffConsoleMatrix says who of the back office may open each page and
+// send each form of the staff console (issue 23): the console's columns of
+// the authorization matrix. Every console route has an entry; a new page
+// must say who may use it. The sign-in, sign-out and enrolment are the
+// browser's own (public).
+var staffConsoleMatrix = map[string]string{
+	"GET /staff": readers, "GET /staff/accounts": readers, "GET /staff/accounts/{accountID}": readers,
+	"POST /staff/accounts/{accountID}/offline-activation": "owner support", "GET /staff/subscriptions/{subscriptionID}": readers,
+	"GET /staff/tickets": readers, "GET /staff/tickets/{ticketID}": readers, "GET /staff/tickets/{ticketID}/attachments/{attachmentID}": readers,
+	"POST /staff/tickets/{ticketID}/assign": "owner support", "POST /staff/tickets/{ticketID}/replies": "owner support",
+	"POST /staff/tickets/{ticketID}/status": "owner support",
+	"GET /staff/people": "owner", "POST /staff/people": "owner", "POST /staff/people/{staffID}/role": "owner",
+	"POST /staff/people/{staffID}/remove": "owner", "POST /staff/people/{staffID}/enrolment": "owner",
+	"POST /staff/people/{staffID}/totp-reset": "owner",
+	"GET /staff/service-accounts": "owner", "POST /staff/service-accounts": "owner",
+	"POST /staff/service-accounts/{serviceID}/rotate": "owner", "POST /staff/service-accounts/{serviceID}/revoke": "owner",
+	"GET /staff/audit": "owner finance auditor", "GET /staff/audit/history": "owner finance auditor",
+	"GET /staff/audit/verify": "owner finance auditor", "POST /staff/audit/verify": "owner finance auditor",
+	"GET /staff/audit/reconciliation": "owner finance auditor",
+}
+
+// The staff console's matrix (issue 23): every page and form of the
+// console as every staff role. A role the matrix does not name gets the
+// 403 page before anything is read; a role it names gets past the policy
+// (the requests name nobody, or send empty forms, so that the domain
+// refuses them and nothing changes). A console route without an entry
+// fails the test.
+func TestStaffConsole_authorization_matrix_covers_every_page_for_every_role(t *testing.T) {
+	m, _ := peopleServer(t, sqldbtest.SQLite(t), "LEDGER_ADMIN_TOKEN_KEEP", "on")
+	office := newClient(t, m)
+	office.bearer = adminToken
+	browsers := map[string]*page{}
+	for _, role := range staffPrincipals[:5] {
+		browsers[role] = staffConsole(t, m, addStaff(t, m, office, role+"@vendor.example", role))
+	}
+	// A customer's account: an account the back office does not know is
+	// refused as forbidden to everybody (as GET /v1/accounts/{id} is).
+	bob := newClient(t, m)
+	bobID := bob.must(201, "POST", "/v1/signup", signUpBody("Bob", "bob@example.com")).str("person_id")
+	verifyEmail(t, m, bobID)
+	bob.must(200, "POST", "/v1/session", map[string]any{"email": "bob@example.com", "password": pw})
+	acc := bob.must(201, "POST", "/v1/accounts", map[string]any{"company": map[string]any{"name": "Bob AG", "country": "CH", "zip": "8200",
+		"phone": "+41 52 000 00 00"}}).str("account_id")
+	public := map[string]bool{"GET /staff/sign-in": true, "POST /staff/sign-in": true, "POST /staff/sign-out": true,
+		"GET /staff/enrol": true, "POST /staff/enrol": true, "POST /staff/enrol/confirm": true}
+	nobody := "00000000-0000-7000-8000-000000000000"
+	params := regexp.MustCompile(`\{[^}]+\}`)
+	head, err := m.Store.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = chi.Walk(m.portal.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		op := method + " " + route
+		if !strings.HasPrefix(route, "/staff") || public[op] {
+			return nil
+		}
+		seen++
+		may, ok := staffConsoleMatrix[op]
+		if !ok {
+			t.Errorf("%s: staffConsoleMatrix does not say who of the back office may use it", op)
+			return nil
+		}
+		path := params.ReplaceAllString(strings.Replace(route, "{accountID}", acc, 1), nobody)
+		for _, role := range staffPrincipals[:5] {
+			b := browsers[role]
+			if method == http.MethodPost {
+				b.Get("/staff")
+				b.Post(path, nil)
+			} else {
+				b.Get(path)
+			}
+			allowed := strings.Contains(" "+may+" ", " "+role+" ")
+			switch {
+			case b.Status >= 500:
+				t.Errorf("%s as %s = %d", op, role, b.Status)
+			case allowed && (b.Status == http.StatusForbidden || b.Status == http.StatusUnauthorized):
+				t.Errorf("%s as %s = %d, want it past the policy:\n%s", op, role, b.Status, b.HTML)
+			case !allowed && b.Status != http.StatusForbidden:
+				t.Errorf("%s as %s = %d, want 403", op, role, b.Status)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(staffConsoleMatrix) {
+		t.Errorf("the console has %d routes, the matrix %d entries: one names a route that is gone", seen, len(staffConsoleMatrix))
+	}
+	if after, err := m.Store.Head(t.Context()); err != nil || after != head {
+		t.Errorf("the matrix's requests wrote: head %d → %d (%v)", head, after, err)
+	}
+}
