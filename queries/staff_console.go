@@ -90,6 +90,11 @@ func (t QueueTicket) Waiting(now time.Time) string {
 	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
 }
 
+// queueWaiting is since when the customer waits on support: their last
+// unanswered message, while the ticket is open or in progress (a ticket
+// support resolved, or the customer closed, waits on nobody).
+const queueWaiting = `(CASE WHEN t.status IN ('open', 'in_progress') THEN t.waiting_since END)`
+
 // MaxQueue bounds the queue's rows: the longest waits come first, so the
 // rows left out are the ones that can wait.
 const MaxQueue = 200
@@ -129,7 +134,7 @@ func (q *Reads) TicketQueue(ctx context.Context, v Viewer, f TicketQueueFilter) 
 		if err != nil || n < 0 || n > 24*366 {
 			return nil, invalid.New(ErrInvalidFilter, "waiting", "waiting %q must be a whole number of hours from 0 to 8784", f.WaitingHours)
 		}
-		where = append(where, `t.waiting_since IS NOT NULL AND t.waiting_since <= ?`)
+		where = append(where, queueWaiting+` <= ?`)
 		args = append(args, f.Now.Add(-time.Duration(n)*time.Hour).UnixMicro())
 	}
 	switch f.Assignee {
@@ -142,12 +147,12 @@ func (q *Reads) TicketQueue(ctx context.Context, v Viewer, f TicketQueueFilter) 
 	default:
 		return nil, invalid.New(ErrInvalidFilter, "assignee", "assignee %q must be me or none (or empty for all)", f.Assignee)
 	}
-	query := `SELECT ` + ticketColumns + `, COALESCE(a.company_name, ''), t.assignee_id, t.assignee_name, t.waiting_since` + ticketsFrom +
+	query := `SELECT ` + ticketColumns + `, COALESCE(a.company_name, ''), t.assignee_id, t.assignee_name, ` + queueWaiting + ticketsFrom +
 		` LEFT JOIN dir_accounts a ON a.account_id = t.account_id`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += ` ORDER BY (t.waiting_since IS NULL), t.waiting_since, t.created_at, t.ticket_id LIMIT ?`
+	query += ` ORDER BY (` + queueWaiting + ` IS NULL), ` + queueWaiting + `, t.created_at, t.ticket_id LIMIT ?`
 	args = append(args, MaxQueue)
 	if err := q.await(ctx, v, TicketsReadModel, DirectoryReadModel, LicensesReadModel); err != nil {
 		return nil, err
