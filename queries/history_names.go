@@ -10,7 +10,6 @@ import (
 
 	"seatledger/domain/event"
 	"seatledger/domain/installation"
-	"seatledger/domain/staff"
 )
 
 // HistoryNames are the names the history for people calls things by,
@@ -21,9 +20,6 @@ type HistoryNames struct {
 	People, Keys, Accounts, Products, Subscriptions, Invitations, Tokens map[string]string
 	Installations                                                        map[string]InstallationName
 	Me                                                                   string
-	// BackOffice names the back office's staff people and service
-	// accounts by their actor's ID ("staff:<id>", "service:<id>", issue 23).
-	BackOffice map[string]string
 }
 
 // InstallationName is what an installation is called ("farm Berlin",
@@ -68,25 +64,22 @@ func (n HistoryNames) installation(id string) string {
 	return "an installation"
 }
 
-// actor says who did it (X-1): a person's name, the installation's, the
-// back office as "Support", a staff person of it as "Support (their
-// display name)" and a service account as "Support's <its name>" (issue
-// 23), the ledger's own processes as "the ledger".
-func (n HistoryNames) actor(a event.Actor) string {
+// actor says who did the event ev (X-1): a person's name, the
+// installation's, the back office's staff person by name and role, its
+// service account by name and the admin token as such (ev's ActorName,
+// from the roster's events), the ledger's own processes as "the ledger".
+func (n HistoryNames) actor(ev AuditEvent) string {
+	a := ev.Actor
 	switch a.Kind {
 	case event.ActorPerson:
 		return n.person(a.ID)
 	case event.ActorInstallation:
 		return n.installation(a.ID)
 	case event.ActorBackOffice:
-		name := n.BackOffice[a.ID]
-		if _, ok := staff.StaffOf(a); ok && name != "" {
-			return "Support (" + name + ")"
+		if ev.ActorName != "" {
+			return ev.ActorName
 		}
-		if _, ok := staff.ServiceOf(a); ok && name != "" {
-			return "Support's " + name
-		}
-		return "Support"
+		return BackOfficeNames{}.Name(a, ev.Position)
 	case event.ActorProcess:
 		return "the ledger"
 	}

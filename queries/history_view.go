@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"seatledger/domain/account"
 	"seatledger/domain/event"
-	"seatledger/domain/staff"
 )
 
 // The history for people (rule X-1, issue 20): the same events as
@@ -47,8 +45,9 @@ type HistoryView struct {
 // people read it.
 type HistoryEntry struct {
 	// What happened ("Seats added"), and who did it (X-1): a person's
-	// name, the farm's or proxy server's name, "Support" for the back
-	// office ("Support (Sue Miller)" for a named staff person, issue 23),
+	// name, the farm's or proxy server's name, the back office's staff
+	// person by name and role ("Ann Owner (owner)"), service account
+	// ("service account: order system") or "admin token (bootstrap)",
 	// "the ledger" for its own processes.
 	What, Who string
 	// At is when it happened (the event's effective time, X-6); Until the
@@ -188,9 +187,6 @@ func (a *Audit) HistoryView(ctx context.Context, db DB, kind EntityKind, id stri
 		return HistoryView{}, err
 	}
 	names.Me = me
-	if names.BackOffice, err = a.backOfficeNames(ctx, all); err != nil {
-		return HistoryView{}, err
-	}
 	view := DescribeHistory(all, names)
 	if len(view.Entries) > entries {
 		view.NextAfter = view.Entries[entries-1].last
@@ -214,7 +210,7 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 		if at.IsZero() {
 			at = ev.RecordedAt
 		}
-		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev.Actor), At: at, Until: at, Count: 1,
+		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev), At: at, Until: at, Count: 1,
 			Note: noteOf(ev.Data), Reason: reasonOf(ev), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
 		if n := len(view.Entries); n > 0 {
 			if merged, ok := view.Entries[n-1].Merge(entry); ok {
@@ -337,59 +333,4 @@ func humanize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// backOfficeNames are the names of the back office's staff people and
-// service accounts who acted in page (issue 23), by their actor's ID
-// ("staff:<id>", "service:<id>"), read from the roster's stream: they are
-// not people of the directory, and one removed since keeps their name
-// here. The roster is read only when page names one.
-func (a *Audit) backOfficeNames(ctx context.Context, page HistoryPage) (map[string]string, error) {
-	wanted := map[string]bool{}
-	for _, ev := range page.Events {
-		_, isStaff := staff.StaffOf(ev.Actor)
-		_, isService := staff.ServiceOf(ev.Actor)
-		if isStaff || isService {
-			wanted[ev.Actor.ID] = true
-		}
-	}
-	if len(wanted) == 0 {
-		return nil, nil
-	}
-	return a.rosterNames(ctx, wanted)
-}
-
-// rosterNames reads the names of the staff people and service accounts
-// wanted (by actor ID) from the roster's stream.
-func (a *Audit) rosterNames(ctx context.Context, wanted map[string]bool) (map[string]string, error) {
-	names := map[string]string{}
-	const batch = 500
-	for from := uint64(1); ; {
-		recs, err := a.Log.ReadStream(ctx, staff.StreamID(""), from, batch)
-		if err != nil {
-			return nil, fmt.Errorf("queries: the back office's names: %w", err)
-		}
-		for _, r := range recs {
-			var p struct {
-				StaffID     string `json:"staff_id"`
-				DisplayName string `json:"display_name"`
-				ServiceID   string `json:"service_id"`
-				Name        string `json:"name"`
-			}
-			switch r.Type {
-			case staff.TypeAdded:
-				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.Actor(p.StaffID).ID] {
-					names[staff.Actor(p.StaffID).ID] = p.DisplayName
-				}
-			case staff.TypeServiceAccountCreated:
-				if json.Unmarshal(r.Data, &p) == nil && wanted[staff.ServiceActor(p.ServiceID).ID] {
-					names[staff.ServiceActor(p.ServiceID).ID] = p.Name
-				}
-			}
-		}
-		if len(recs) < batch {
-			return names, nil
-		}
-		from = recs[len(recs)-1].Version + 1
-	}
 }

@@ -362,8 +362,9 @@ func (q *Reads) AccountName(ctx context.Context, id string) (name, supportCode, 
 // OrderEntry is one order of a subscription with who placed it.
 type OrderEntry struct {
 	Order
-	// By names who placed it (X-1): a staff person, a service account
-	// ("Support's order system"), or "Support".
+	// By names who placed it (X-1): a staff person by name and the role
+	// they had then ("Ann Owner (owner)"), a service account ("service
+	// account: order system"), or the admin token (BackOfficeNames).
 	By string
 }
 
@@ -381,7 +382,11 @@ func (q *Reads) SubscriptionOrders(ctx context.Context, v Viewer, id string, now
 	if q.audit == nil {
 		return Details{}, nil, ErrAuditUnavailable
 	}
-	by := map[string]event.Actor{}
+	type placed struct {
+		actor    event.Actor
+		position uint64
+	}
+	by := map[string]placed{}
 	for from := uint64(1); ; {
 		recs, err := q.audit.Log.ReadStream(ctx, subscription.StreamID(id), from, 500)
 		if err != nil {
@@ -394,7 +399,7 @@ func (q *Reads) SubscriptionOrders(ctx context.Context, v Viewer, id string, now
 					OrderID string `json:"order_id"`
 				}
 				if json.Unmarshal(r.Data, &p) == nil && p.OrderID != "" {
-					by[p.OrderID] = r.Metadata.Actor
+					by[p.OrderID] = placed{r.Metadata.Actor, r.Position}
 				}
 			}
 		}
@@ -403,20 +408,17 @@ func (q *Reads) SubscriptionOrders(ctx context.Context, v Viewer, id string, now
 		}
 		from = recs[len(recs)-1].Version + 1
 	}
-	wanted := map[string]bool{}
-	for _, a := range by {
-		wanted[a.ID] = true
+	var names BackOfficeNames
+	if len(by) > 0 {
+		if names, err = q.audit.backOfficeNames(ctx); err != nil {
+			return Details{}, nil, err
+		}
 	}
-	names, err := q.audit.rosterNames(ctx, wanted)
-	if err != nil {
-		return Details{}, nil, err
-	}
-	n := HistoryNames{BackOffice: names}
 	var orders []OrderEntry
 	for _, o := range d.Orders {
 		who := "someone"
-		if a, ok := by[o.OrderID]; ok {
-			who = n.actor(a)
+		if pl, ok := by[o.OrderID]; ok {
+			who = HistoryNames{}.actor(AuditEvent{Actor: pl.actor, Position: pl.position, ActorName: names.Name(pl.actor, pl.position)})
 		}
 		orders = append(orders, OrderEntry{Order: o, By: who})
 	}

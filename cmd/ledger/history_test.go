@@ -96,8 +96,8 @@ func TestHistory_and_state_X1_X2(t *testing.T) {
 }
 
 // Rule X-1 (issue 20): `ledger history` prints the history for people, as
-// the portal's panel tells it: when, who by name ("Support" for the back
-// office, the farm by its name whether its events name its server or its
+// the portal's panel tells it: when, who by name ("admin token (bootstrap)" for the
+// bootstrap credential, the farm by its name whether its events name its server or its
 // ID), what happened and each changed field by its label, one row each;
 // no IDs, digests or zero values. A run of the same check longer than a
 // page (USE-4) is one row that counts it.
@@ -144,11 +144,11 @@ func TestHistory_for_people_X1_USE4(t *testing.T) {
 	}
 	want := [][]string{
 		{"WHEN", "WHO", "WHAT", "CHANGES"},
-		{"1 Mar 2026 09:04 UTC", "Support", "Subscription purchased", "Product: Remote Application Server"},
+		{"1 Mar 2026 09:04 UTC", "admin token (bootstrap)", "Subscription purchased", "Product: Remote Application Server"},
 		{"Period: 1 year"}, {"Seats: 10"}, {"Sold: Online"}, {"Support plan: Standard"}, {"Start date: 1 Mar 2026"},
 		{"End date: 1 Mar 2027"}, {"Automatic renewal: on"}, {"Status: Active"}, {"Key Primary › Type: Primary"}, {"Key Primary › Seats: 10"},
 		{"1 Mar 2026 09:05 UTC", "Ada Lovelace", "Registered to a business account", "Business account: Acme GmbH"},
-		{"1 Mar 2026 09:06 UTC", "Support", "Seats added", "Seats: 10 → 15"},
+		{"1 Mar 2026 09:06 UTC", "admin token (bootstrap)", "Seats added", "Seats: 10 → 15"},
 		{"Key Primary › Seats: 10 → 15"},
 	}
 	wantTable(t, out, want)
@@ -230,12 +230,12 @@ func TestHistory_names_staff_and_the_switch_reason_X1_ACT3(t *testing.T) {
 	if code != exitOK || errOut != "" {
 		t.Fatalf("history: exit %d, %s", code, errOut)
 	}
-	if !strings.Contains(out, "Support (Sue Miller)") || !strings.Contains(out, "Offline activation switched") ||
+	if !strings.Contains(out, "Sue Miller (support)") || !strings.Contains(out, "Offline activation switched") ||
 		!strings.Contains(out, "Reason: Air-gapped plant, ticket T-1") || strings.Contains(out, sue) {
 		t.Errorf("the switch is not told with the staff person's name and reason:\n%s", out)
 	}
 	code, out, _ = runCLI(t, env, "history", "subscription", sub)
-	if code != exitOK || !strings.Contains(out, "Support's order system") {
+	if code != exitOK || !strings.Contains(out, "service account: order system") {
 		t.Errorf("the purchase does not name the service account: exit %d\n%s", code, out)
 	}
 }

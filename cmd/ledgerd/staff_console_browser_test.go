@@ -93,7 +93,7 @@ func TestStaffConsoleBrowser_support_answers_owner_switches_offline_TKT2_ACT3_X1
 	ann.press("Turn offline activation on")
 	ann.see("Offline activation is on")
 	ann.see("Reason: Air-gapped plant, ticket " + tk)
-	ann.see("by Support (Staff owner)")
+	ann.see("by Staff owner (owner)")
 	ann.checkPage()
 	ann.shot("staff-account-offline")
 }

@@ -273,16 +273,16 @@ func TestStaffConsole_support_answers_owner_switches_offline_TKT2_ACT3_X1(t *tes
 		ann.Post("/staff/accounts/"+w.acc+"/offline-activation", url.Values{"enabled": {"on"}, "reason": {"  "}}).
 			Want(http.StatusBadRequest, "Reason is required").Lacks(`<strong id="offline-state">on</strong>`)
 		ann.Post("/staff/accounts/"+w.acc+"/offline-activation", url.Values{"enabled": {"on"}, "reason": {"Air-gapped plant, ticket " + tk}}).
-			Want(200, "Offline activation is on", `<strong id="offline-state">on</strong>`, "Offline activation switched", "by Support (Staff owner)",
+			Want(200, "Offline activation is on", `<strong id="offline-state">on</strong>`, "Offline activation switched", "by Staff owner (owner)",
 				"Reason: Air-gapped plant, ticket "+tk)
 		// The customer's own history panel tells the same.
-		if got := w.bob.do("GET", "/history/accounts/"+w.acc, nil); !strings.Contains(got.raw, "Support (Staff owner)") ||
+		if got := w.bob.do("GET", "/history/accounts/"+w.acc, nil); !strings.Contains(got.raw, "Staff owner (owner)") ||
 			!strings.Contains(got.raw, "Reason: Air-gapped plant") {
 			t.Errorf("the customer's account history:\n%s", got.raw)
 		}
 
 		// The subscription's orders, with who placed them.
-		ann.Get("/staff/subscriptions/"+w.sub).Want(200, "console-1", "purchase", "Support (Staff owner)")
+		ann.Get("/staff/subscriptions/"+w.sub).Want(200, "console-1", "purchase", "Staff owner (owner)")
 
 		// The auditor reads, without forms; their posts are refused.
 		audrey := staffConsole(t, m, w.auditor)
@@ -316,6 +316,16 @@ var staffConsoleMatrix = map[string]string{
 	"GET /staff/accounts/{accountID}":                          "owner support sales finance auditor",
 	"POST /staff/accounts/{accountID}/offline-activation":      "owner support",
 	"GET /staff/subscriptions/{subscriptionID}":                "owner support sales finance auditor",
+	// The owners' and auditors' pages (staff_console_pages_test.go).
+	"GET /staff/people": "owner", "POST /staff/people": "owner", "POST /staff/people/{staffID}/role": "owner",
+	"POST /staff/people/{staffID}/remove": "owner", "POST /staff/people/{staffID}/enrolment": "owner",
+	"POST /staff/people/{staffID}/totp-reset": "owner", "GET /staff/service-accounts": "owner",
+	"POST /staff/service-accounts": "owner", "POST /staff/service-accounts/{serviceID}/rotate": "owner",
+	"POST /staff/service-accounts/{serviceID}/revoke": "owner",
+	"GET /staff/audit": "owner finance auditor", "GET /staff/audit/history": "owner finance auditor",
+	"GET /staff/audit/verify": "owner finance auditor", "POST /staff/audit/verify": "owner finance auditor",
+	"GET /staff/audit/reconciliation": "owner finance auditor",
+	"GET /staff/enrol":                "public", "POST /staff/enrol": "public", "POST /staff/enrol/confirm": "public",
 }
 
 // TestStaffConsole_authorization_matrix_X1 opens every route of the staff

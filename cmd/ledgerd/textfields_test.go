@@ -428,6 +428,8 @@ func init() {
 		"staff.added .staff_id", "staff.enrolled .staff_id", "staff.enrolled .password_hash", "staff.enrolled .totp_nonce",
 		"staff.recovery_code_used .staff_id", "staff.removed .staff_id", "staff.role_changed .staff_id", "staff.service_account_created .service_id",
 		"staff.service_account_revoked .service_id", "staff.service_account_rotated .service_id", "staff.signed_in .staff_id", "staff.signed_out .staff_id",
+		"staff.enrolment_started .staff_id", "staff.enrolment_started .password_hash", "staff.enrolment_started .totp_nonce",
+		"staff.enrolment_confirmed .staff_id", "staff.enrolment_reissued .staff_id", "staff.totp_reset .staff_id",
 		"account.created .support_code", "account.created .creator_id", "account.invitation_revoked .invitation_id", "account.invitation_revoked .by",
 		"account.member_blocked .person_id", "account.member_blocked .by", "account.member_invited .invitation_id", "account.member_invited .invited_by",
 		"account.member_joined .person_id", "account.member_joined .invitation_id", "account.member_left .person_id", "account.member_removed .person_id",

@@ -88,6 +88,10 @@ var Private = map[string]string{
 	"staff.service_account_created": "the vendor's own machines and their credentials",
 	"staff.service_account_rotated": "the vendor's own machines and their credentials",
 	"staff.service_account_revoked": "the vendor's own machines and their credentials",
+	"staff.enrolment_started":       "a staff person's credentials",
+	"staff.enrolment_confirmed":     "a staff person's credentials",
+	"staff.enrolment_reissued":      "a staff person's credentials",
+	"staff.totp_reset":              "a staff person's credentials",
 }
 
 // Publish returns the public name and payload of an event of internal

@@ -73,6 +73,9 @@ type Config struct {
 	// form is read only once the session it claims is known to exist.
 	// Required.
 	Sessions Sessions
+	// Audit is what the staff console's audit pages read over the whole
+	// log (staff_audit.go); nil: those pages say it is not configured.
+	Audit *StaffAudit
 }
 
 // Sessions looks up browser sessions and remembers the account each
