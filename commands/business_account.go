@@ -65,12 +65,13 @@ func (h *AccountsHandler) Authorize(ctx context.Context, actor event.Actor, id s
 }
 
 // SetOfflineActivation enables or disables offline activation for a
-// business account (ACT-3): the back office only.
-func (h *AccountsHandler) SetOfflineActivation(ctx context.Context, meta Meta, accountID string, enabled bool) (event.AppendResult, error) {
+// business account (ACT-3), for a reason the event records (required):
+// the back office only (staff.PermSwitches).
+func (h *AccountsHandler) SetOfflineActivation(ctx context.Context, meta Meta, accountID string, enabled bool, reason string) (event.AppendResult, error) {
 	if err := h.loader.backOffice(ctx, meta.Actor, staff.PermSwitches); err != nil {
 		return event.AppendResult{}, err
 	}
 	return h.updateAccount(ctx, "SetOfflineActivation", accountID, meta, func(a account.Account, _ time.Time) ([]any, error) {
-		return a.SetOfflineActivation(enabled, meta.Actor.ID)
+		return a.SetOfflineActivation(enabled, meta.Actor.ID, reason)
 	})
 }

@@ -607,10 +607,10 @@ func TestOffline_activation_refresh_deactivation_ACT2_ACT3_ACT5_ACT6(t *testing.
 		if _, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req); !errors.Is(err, commands.ErrOfflineDisabled) {
 			t.Fatalf("offline before the back office enabled it (ACT-3): %v", err)
 		}
-		if _, err := e.h.Accounts.SetOfflineActivation(ctx, as("ada"), "acc-1", true); !errors.Is(err, account.ErrForbidden) {
+		if _, err := e.h.Accounts.SetOfflineActivation(ctx, as("ada"), "acc-1", true, "the customer asked"); !errors.Is(err, account.ErrForbidden) {
 			t.Fatalf("an admin enabling offline: %v", err)
 		}
-		must(t)(e.h.Accounts.SetOfflineActivation(ctx, backOffice, "acc-1", true))
+		must(t)(e.h.Accounts.SetOfflineActivation(ctx, backOffice, "acc-1", true, "air-gapped site (ticket T-1)"))
 		ans, err := e.h.Offline.AnswerOfflineRequest(ctx, as("ada"), "acc-1", req)
 		if err != nil {
 			t.Fatal(err)

@@ -141,10 +141,12 @@ type Enrolment struct {
 	RecoveryCodes                []string
 }
 
-// EnrolStaff completes the enrolment of the staff person with address
+// EnrolStaff starts the enrolment of the staff person with address
 // email, who holds the enrolment token: they choose a password (the
 // customers' policy, MEM-1) and receive their TOTP secret and recovery
-// codes. A wrong address or token is staff.ErrBadCredentials.
+// codes, which count once ConfirmStaffEnrolment has the authenticator's
+// first code (until then the person cannot sign in). A wrong address or
+// token is staff.ErrBadCredentials.
 func (h *StaffHandler) EnrolStaff(ctx context.Context, meta Meta, email, token, password string) (Enrolment, error) {
 	normalized, err := person.NormalizeEmail(email)
 	if err != nil {
@@ -186,6 +188,64 @@ func (h *StaffHandler) EnrolStaff(ctx context.Context, meta Meta, email, token, 
 		return Enrolment{}, fmt.Errorf("commands: enrol staff: %w", err)
 	}
 	return Enrolment{AppendResult: res, StaffID: m.ID, TOTPSecret: key.Secret(), TOTPURL: key.URL(), RecoveryCodes: codes}, nil
+}
+
+// ConfirmStaffEnrolment completes the started enrolment of the staff
+// person with address email, who holds the enrolment token, with the
+// first code their authenticator shows: it proves the secret reached
+// it. The code is used by it. A wrong address or token is
+// staff.ErrBadCredentials; a code that does not match is staff.ErrInvalid
+// naming the code, and the enrolment stays started.
+func (h *StaffHandler) ConfirmStaffEnrolment(ctx context.Context, meta Meta, email, token, code string) (event.AppendResult, string, error) {
+	normalized, err := person.NormalizeEmail(email)
+	if err != nil {
+		return event.AppendResult{}, "", staff.ErrBadCredentials
+	}
+	r, err := h.Roster(ctx)
+	if err != nil {
+		return event.AppendResult{}, "", err
+	}
+	m, ok := r.ByEmail(normalized)
+	if !ok {
+		return event.AppendResult{}, "", staff.ErrBadCredentials
+	}
+	var step int64
+	if nonce := m.PendingTOTPNonce(); nonce != "" {
+		step = h.totpStep(m.ID, nonce, code, h.loader.now(meta))
+	}
+	meta.Actor = staff.Actor(m.ID)
+	res, err := h.append(ctx, "ConfirmStaffEnrolment", meta, func(r staff.Roster, _ time.Time) ([]any, error) {
+		return r.ConfirmEnrolment(normalized, staff.HashSecret(token), step)
+	})
+	return res, m.ID, err
+}
+
+// ReissueEnrolment gives staff person id, who has not enrolled, a new
+// enrolment token (an owner's), returned once; the old one stops working.
+func (h *StaffHandler) ReissueEnrolment(ctx context.Context, meta Meta, id string) (StaffAdded, error) {
+	token := newSecret()
+	res, err := h.update(ctx, "ReissueEnrolment", meta, staff.PermStaff, func(r staff.Roster, _ time.Time) ([]any, error) {
+		return r.ReissueEnrolment(id, staff.HashSecret(token))
+	})
+	if err != nil {
+		return StaffAdded{}, err
+	}
+	return StaffAdded{AppendResult: res, StaffID: id, EnrolmentToken: token}, nil
+}
+
+// ResetStaffTOTP resets enrolled staff person id's second factor (an
+// owner's; a lost phone): their password, TOTP secret and recovery codes
+// stop working and their sessions end; they enrol again with the new
+// enrolment token returned once. Never the last enrolled owner's.
+func (h *StaffHandler) ResetStaffTOTP(ctx context.Context, meta Meta, id string) (StaffAdded, error) {
+	token := newSecret()
+	res, err := h.update(ctx, "ResetStaffTOTP", meta, staff.PermStaff, func(r staff.Roster, _ time.Time) ([]any, error) {
+		return r.ResetTOTP(id, staff.HashSecret(token))
+	})
+	if err != nil {
+		return StaffAdded{}, err
+	}
+	return StaffAdded{AppendResult: res, StaffID: id, EnrolmentToken: token}, nil
 }
 
 // totpSecret derives staff person id's TOTP secret from their enrolment's
@@ -254,13 +314,21 @@ func (h *StaffHandler) SignInStaff(ctx context.Context, meta Meta, email, passwo
 	return StaffSession{AppendResult: res, StaffID: m.ID, Token: token, ExpiresAt: now.Add(staff.SessionLifetime)}, nil
 }
 
-// secondFactor returns the RFC 6238 time step whose code is code, trying
-// the current step and one on either side (clock drift), or 0.
+// secondFactor returns the RFC 6238 time step whose code is code for the
+// person's enrolled secret, trying the current step and one on either
+// side (clock drift), or 0.
 func (h *StaffHandler) secondFactor(m staff.Member, code string, now time.Time) int64 {
+	return h.totpStep(m.ID, m.TOTPNonce(), code, now)
+}
+
+// totpStep returns the time step whose code is code for the TOTP secret
+// of staff person id derived from nonce, trying the current step and one
+// on either side, or 0.
+func (h *StaffHandler) totpStep(id, nonce, code string, now time.Time) int64 {
 	if len(code) != 6 {
 		return 0
 	}
-	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.totpSecret(m.ID, m.TOTPNonce()))
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.totpSecret(id, nonce))
 	period := int64(totpOptions.Period)
 	for _, skew := range []int64{-1, 0, 1} {
 		t := time.Unix((now.Unix()/period+skew)*period, 0)

@@ -41,12 +41,31 @@ func TestStaff_secrets_are_answered_once_and_decisions_cross_processes_X8(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Staff.EnrolStaff(ctx, bootstrap, "ann@vendor.example", added.EnrolmentToken, "saffron lantern quarry"); !errors.Is(err, staff.ErrEnrolled) {
-		t.Errorf("a second enrolment = %v", err)
-	}
 	code, err := totp.GenerateCode(e.TOTPSecret, clk.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The enrolment counts once the authenticator's first code confirms
+	// it (issue 23): until then nobody signs in, and a wrong code
+	// confirms nothing.
+	if _, err := a.Staff.SignInStaff(ctx, commands.Meta{}, "ann@vendor.example", "saffron lantern quarry", code); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("a sign-in before the enrolment is confirmed = %v", err)
+	}
+	if _, _, err := a.Staff.ConfirmStaffEnrolment(ctx, bootstrap, "ann@vendor.example", added.EnrolmentToken, "12345"); !errors.Is(err, staff.ErrInvalid) {
+		t.Errorf("confirming with a malformed code = %v", err)
+	}
+	previous, err := totp.GenerateCode(e.TOTPSecret, clk.Now().Add(-30*time.Second)) // one step of drift
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Staff.ConfirmStaffEnrolment(ctx, bootstrap, "ann@vendor.example", added.EnrolmentToken, previous); err != nil {
+		t.Fatalf("confirming the enrolment: %v", err)
+	}
+	if _, err := a.Staff.EnrolStaff(ctx, bootstrap, "ann@vendor.example", added.EnrolmentToken, "saffron lantern quarry"); !errors.Is(err, staff.ErrEnrolled) {
+		t.Errorf("a second enrolment = %v", err)
+	}
+	if _, err := a.Staff.SignInStaff(ctx, commands.Meta{}, "ann@vendor.example", "saffron lantern quarry", previous); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("the confirmation's code signs in = %v", err)
 	}
 	sess, err := a.Staff.SignInStaff(ctx, commands.Meta{}, "ann@vendor.example", "saffron lantern quarry", code)
 	if err != nil {

@@ -218,6 +218,24 @@ func (h *TicketsHandler) ChangeTicketStatus(ctx context.Context, meta Meta, id, 
 	})
 }
 
+// AssignTicketToMe assigns the ticket to the staff person who asks (the
+// staff console's "assign to me", issue 23): a staff person whose role
+// acts on tickets as support (staff.PermSupport), named in the event by
+// their display name.
+func (h *TicketsHandler) AssignTicketToMe(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {
+	staffID, ok := staff.StaffOf(meta.Actor)
+	if !ok {
+		return event.AppendResult{}, fmt.Errorf("%w: only a staff person signed in takes a ticket on", staff.ErrForbidden)
+	}
+	name, err := h.staffAgent(ctx, meta.Actor, staffID, "")
+	if err != nil {
+		return event.AppendResult{}, err
+	}
+	return h.updateTicket(ctx, "AssignTicket", id, meta, ticket.ActionSupport, func(t ticket.Ticket, _ time.Time) ([]any, error) {
+		return t.Assign(staffID, name, meta.Actor.ID)
+	})
+}
+
 // CloseTicket closes a current ticket (rule TKT-2): its owner or an
 // admin of its account.
 func (h *TicketsHandler) CloseTicket(ctx context.Context, meta Meta, id string) (event.AppendResult, error) {

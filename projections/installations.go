@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ const licensedStatuses = `('active', 'suspended', 'deactivation_pending')`
 // once did. No statement reads the wall clock.
 type Installations struct{}
 
-var _ Projection = Installations{}
+var _ BatchApplier = Installations{}
 
 // Name implements Projection.
 func (Installations) Name() string { return "installations" }
@@ -176,32 +177,103 @@ func (Installations) activated(ctx context.Context, tx Tx, rec event.Record, e i
 
 // reported records a usage report (USE-1, USE-2): a current one moves
 // current usage, quota and last report time; every one may raise the
-// overall peak and its day's peak.
+// overall peak and its day's peak. It is a run of one of reportRun.
 func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e installation.UsageReported) error {
-	id, received := installationID(rec), rec.RecordedAt.UnixMicro()
-	var err error
-	if e.Current { // one statement: a report is the hottest event of the log
-		err = tx.Exec(ctx, `UPDATE inst_installations SET current_usage = ?, quota = ?, last_report_at = ?, last_observed_at = ?,
-			peak_usage = CASE WHEN peak_usage < ? THEN ? ELSE peak_usage END
-			WHERE installation_id = ?`, e.Seats, e.Quota, received, e.ObservedAt.UnixMicro(), e.Seats, e.Seats, id)
-	} else {
-		err = tx.Exec(ctx, `UPDATE inst_installations SET peak_usage = ? WHERE installation_id = ? AND peak_usage < ?`,
-			e.Seats, id, e.Seats)
+	run := newReportRun()
+	run.add(rec, e)
+	return run.flush(ctx, tx)
+}
+
+// ApplyBatch implements BatchApplier: the usage reports of a run of
+// records, at most one per installation, are written by two multi-row
+// statements (reportRun); every other event, and a second report of an
+// installation, first writes the reports gathered so far, so the
+// statements keep the log's order wherever two touch the same row.
+func (in Installations) ApplyBatch(ctx context.Context, tx Tx, records []event.Record) error {
+	run := newReportRun()
+	for _, rec := range records {
+		if rec.Type != installation.TypeUsageReported {
+			if err := run.flush(ctx, tx); err != nil {
+				return err
+			}
+			if err := in.Apply(ctx, tx, rec); err != nil {
+				return err
+			}
+			continue
+		}
+		payload, err := registry.Decode(rec)
+		if err != nil {
+			return fmt.Errorf("installations: %s at position %d: %w", rec.Type, rec.Position, err)
+		}
+		if run.has(installationID(rec)) {
+			if err := run.flush(ctx, tx); err != nil {
+				return err
+			}
+		}
+		run.add(rec, payload.(installation.UsageReported))
 	}
-	if err != nil {
+	return run.flush(ctx, tx)
+}
+
+// reportRun is usage reports of distinct installations, written by one
+// update of the installations and one upsert of their days: as many
+// statements for a run of reports as for one.
+type reportRun struct {
+	ids           map[string]bool
+	installations *rowBatch
+	days          *rowBatch
+}
+
+func newReportRun() *reportRun {
+	return &reportRun{ids: map[string]bool{}, installations: reportedInstallations.batch(), days: reportedDays.batch()}
+}
+
+var (
+	// A current report moves current usage, quota and the last report and
+	// observation times; every report is a maximum of the peak.
+	reportedInstallations = newBatchStatement(func(values string) string {
+		return `UPDATE inst_installations AS i SET
+				current_usage = CASE WHEN v.column2 = 1 THEN v.column3 ELSE i.current_usage END,
+				quota = CASE WHEN v.column2 = 1 THEN v.column4 ELSE i.quota END,
+				last_report_at = CASE WHEN v.column2 = 1 THEN v.column5 ELSE i.last_report_at END,
+				last_observed_at = CASE WHEN v.column2 = 1 THEN v.column6 ELSE i.last_observed_at END,
+				peak_usage = CASE WHEN i.peak_usage < v.column3 THEN v.column3 ELSE i.peak_usage END
+				FROM (VALUES ` + values + `) AS v
+				WHERE i.installation_id = v.column1`
+	}, "TEXT", "INTEGER", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
+	reportedDays = newBatchStatement(func(values string) string {
+		return `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at, quota)
+				SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6
+				FROM (VALUES ` + values + `) AS v WHERE v.column1 IS NOT NULL
+				ON CONFLICT (installation_id, day) DO UPDATE SET
+					peak = CASE WHEN excluded.peak > inst_usage_days.peak THEN excluded.peak ELSE inst_usage_days.peak END,
+					quota = CASE WHEN excluded.last_observed_at >= inst_usage_days.last_observed_at OR inst_usage_days.quota IS NULL
+						THEN excluded.quota ELSE inst_usage_days.quota END,
+					last_report_at = CASE WHEN excluded.last_report_at > inst_usage_days.last_report_at
+						THEN excluded.last_report_at ELSE inst_usage_days.last_report_at END,
+					last_observed_at = CASE WHEN excluded.last_observed_at > inst_usage_days.last_observed_at
+						THEN excluded.last_observed_at ELSE inst_usage_days.last_observed_at END`
+	}, "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
+)
+
+func (r *reportRun) has(id string) bool { return r.ids[id] }
+
+func (r *reportRun) add(rec event.Record, e installation.UsageReported) {
+	id, received, observed := installationID(rec), rec.RecordedAt.UnixMicro(), e.ObservedAt.UnixMicro()
+	r.ids[id] = true
+	r.installations.add(id, boolInt(e.Current), e.Seats, e.Quota, received, observed)
+	r.days.add(id, usageDay(e.ObservedAt), e.Seats, received, observed, e.Quota)
+}
+
+func (r *reportRun) flush(ctx context.Context, tx Tx) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	clear(r.ids)
+	if err := r.installations.flush(ctx, tx); err != nil {
 		return err
 	}
-	return tx.Exec(ctx, `INSERT INTO inst_usage_days (installation_id, day, peak, last_report_at, last_observed_at, quota)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (installation_id, day) DO UPDATE SET
-			peak = CASE WHEN excluded.peak > inst_usage_days.peak THEN excluded.peak ELSE inst_usage_days.peak END,
-			quota = CASE WHEN excluded.last_observed_at >= inst_usage_days.last_observed_at OR inst_usage_days.quota IS NULL
-				THEN excluded.quota ELSE inst_usage_days.quota END,
-			last_report_at = CASE WHEN excluded.last_report_at > inst_usage_days.last_report_at
-				THEN excluded.last_report_at ELSE inst_usage_days.last_report_at END,
-			last_observed_at = CASE WHEN excluded.last_observed_at > inst_usage_days.last_observed_at
-				THEN excluded.last_observed_at ELSE inst_usage_days.last_observed_at END`,
-		id, usageDay(e.ObservedAt), e.Seats, received, e.ObservedAt.UnixMicro(), e.Quota)
+	return r.days.flush(ctx, tx)
 }
 
 // usageDay is the day of the usage history a report observed at t

@@ -412,8 +412,11 @@ func (n Notifier) ticketReplied(ctx context.Context, tx Tx, rec event.Record, e 
 	if !e.FromSupport {
 		return nil // the customer's own replies are not mailed back to them
 	}
+	// The mail names the support person who answered, as the ticket's
+	// page does (issue 23): the reply's author is "support:<their name>".
 	return n.tellTicket(ctx, tx, rec, ticketID(rec), TemplateTicketUpdate, "", "", map[string]string{
-		"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments))})
+		"kind": "reply", "reply": ticketExcerpt(e.Body, maxReplyExcerpt), "attachments": strconv.Itoa(len(e.Attachments)),
+		"agent": strings.TrimPrefix(e.Author, ticket.SupportAuthor(""))})
 }
 
 func (n Notifier) ticketStatusChanged(ctx context.Context, tx Tx, rec event.Record, e ticket.StatusChanged) error {

@@ -40,6 +40,7 @@ var ticketsTable = newTable("tickets",
 	on(Tickets.surveySubmitted),
 	on(Tickets.watcherAdded),
 	on(Tickets.watcherRemoved),
+	on(Tickets.assigned),
 )
 
 // Apply implements Projection.
@@ -59,10 +60,10 @@ func ticketID(rec event.Record) string {
 func (Tickets) opened(ctx context.Context, tx Tx, rec event.Record, e ticket.Opened) error {
 	at := rec.Effective().UnixMicro()
 	return tx.Exec(ctx, `INSERT INTO tkt_tickets (ticket_id, account_id, owner, product_id, category, subject, description,
-			status, channel, call_at, created_at, updated_at, reply_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (ticket_id) DO NOTHING`,
+			status, channel, call_at, created_at, updated_at, reply_count, waiting_since)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (ticket_id) DO NOTHING`,
 		ticketID(rec), e.AccountID, e.Owner, e.ProductID, e.Category.String(), e.Subject, e.Description,
-		ticket.StatusOpen.String(), e.Channel.Kind.String(), ptrOrNull(e.Channel.CallAt), at, at)
+		ticket.StatusOpen.String(), e.Channel.Kind.String(), ptrOrNull(e.Channel.CallAt), at, at, at)
 }
 
 func (Tickets) replied(ctx context.Context, tx Tx, rec event.Record, e ticket.Replied) error {
@@ -79,8 +80,19 @@ func (Tickets) replied(ctx context.Context, tx Tx, rec event.Record, e ticket.Re
 			return err
 		}
 	}
-	return tx.Exec(ctx, `UPDATE tkt_tickets SET updated_at = ?,
-		reply_count = (SELECT COUNT(*) FROM tkt_replies r WHERE r.ticket_id = ?) WHERE ticket_id = ?`, at, id, id)
+	// The customer waits from their last message until support answers
+	// (the staff console's queue, issue 23). A replay sets the same value.
+	var waiting any
+	if !e.FromSupport {
+		waiting = at
+	}
+	return tx.Exec(ctx, `UPDATE tkt_tickets SET updated_at = ?, waiting_since = ?,
+		reply_count = (SELECT COUNT(*) FROM tkt_replies r WHERE r.ticket_id = ?) WHERE ticket_id = ?`, at, waiting, id, id)
+}
+
+// assigned records who in the back office took the ticket on (issue 23).
+func (Tickets) assigned(ctx context.Context, tx Tx, rec event.Record, e ticket.Assigned) error {
+	return tx.Exec(ctx, `UPDATE tkt_tickets SET assignee_id = ?, assignee_name = ? WHERE ticket_id = ?`, e.StaffID, e.Name, ticketID(rec))
 }
 
 // touch moves the ticket's last update to rec's time, and its status to

@@ -187,11 +187,15 @@ type AuditEvent struct {
 	Type          string      `json:"type"`
 	SchemaVersion int         `json:"schema_version"`
 	Actor         event.Actor `json:"actor"`
-	Command       string      `json:"command,omitempty"`
-	CorrelationID string      `json:"correlation_id,omitempty"`
-	CausationID   string      `json:"causation_id,omitempty"`
-	EffectiveAt   time.Time   `json:"effective_at"`
-	RecordedAt    time.Time   `json:"recorded_at"`
+	// ActorName names a back-office actor (X-1, issue 23): a staff
+	// person by name and role then, a service account by its name, the
+	// admin token; absent for other actors.
+	ActorName     string    `json:"actor_name,omitempty"`
+	Command       string    `json:"command,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	CausationID   string    `json:"causation_id,omitempty"`
+	EffectiveAt   time.Time `json:"effective_at"`
+	RecordedAt    time.Time `json:"recorded_at"`
 	// Data is the payload as stored, less secrets (hashes, sealed keys).
 	Data json.RawMessage `json:"data"`
 	// Changes are the fields of the entity's state the event changed.
@@ -401,7 +405,7 @@ func (a *Audit) History(ctx context.Context, kind EntityKind, id string, q Histo
 			return page, unknownEntity(kind, id)
 		}
 	}
-	return page, nil
+	return page, a.nameBackOffice(ctx, &page)
 }
 
 // KeySubscription returns the subscription that issued key id, so that

@@ -64,6 +64,7 @@ var eventTitles = map[string]string{
 	"account.member_invited":                 "Invitation sent",
 	"account.invitation_revoked":             "Invitation revoked",
 	"account.offline_activation_set":         "Offline activation switched",
+	"ticket.assigned":                        "Ticket assigned",
 	"person.signed_up":                       "Signed up",
 	"person.email_verified":                  "Email address verified",
 	"person.profile_changed":                 "Profile changed",

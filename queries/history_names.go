@@ -64,17 +64,22 @@ func (n HistoryNames) installation(id string) string {
 	return "an installation"
 }
 
-// actor says who did it: a person's name, the installation's, the
-// back office as "Support" (its staff are not named people), the
-// ledger's own processes as "the ledger".
-func (n HistoryNames) actor(a event.Actor) string {
+// actor says who did the event ev: a person's name, the
+// installation's, the back office's staff person by name and role, its
+// service account by name and the admin token as such (ev's ActorName,
+// from the roster's events), the ledger's own processes as "the ledger".
+func (n HistoryNames) actor(ev AuditEvent) string {
+	a := ev.Actor
 	switch a.Kind {
 	case event.ActorPerson:
 		return n.person(a.ID)
 	case event.ActorInstallation:
 		return n.installation(a.ID)
 	case event.ActorBackOffice:
-		return "Support"
+		if ev.ActorName != "" {
+			return ev.ActorName
+		}
+		return BackOfficeNames{}.Name(a, ev.Position)
 	case event.ActorProcess:
 		return "the ledger"
 	}

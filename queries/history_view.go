@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/domain/account"
 	"seatledger/domain/event"
 )
 
@@ -44,8 +45,10 @@ type HistoryView struct {
 // people read it.
 type HistoryEntry struct {
 	// What happened ("Seats added"), and who did it (X-1): a person's
-	// name, the farm's or proxy server's name, "Support" for the back
-	// office, "the ledger" for its own processes.
+	// name, the farm's or proxy server's name, the back office's staff
+	// person by name and role ("Ann Owner (owner)"), service account
+	// ("service account: order system") or "admin token (bootstrap)",
+	// "the ledger" for its own processes.
 	What, Who string
 	// At is when it happened (the event's effective time, X-6); Until the
 	// last event's of a run.
@@ -54,6 +57,9 @@ type HistoryEntry struct {
 	Count int
 	// Note is the reason the actor gave (a role change's note), if any.
 	Note string
+	// Reason is why the back office turned a switch in the account (an
+	// offline activation switch's reason, issue 23), if any.
+	Reason string
 	// Changes are the fields the event changed, labelled.
 	Changes []HistoryChange
 	// last is the log position of the entry's last event: the cursor of
@@ -108,7 +114,7 @@ func (e HistoryEntry) Times() string {
 // Merge folds next into e when both are the same event by the same actor
 // and change nothing (a run); it reports whether it did.
 func (e HistoryEntry) Merge(next HistoryEntry) (HistoryEntry, bool) {
-	if e.What != next.What || e.actor != next.actor || e.Note != "" || next.Note != "" || len(e.Changes) > 0 || len(next.Changes) > 0 {
+	if e.What != next.What || e.actor != next.actor || e.Note != "" || next.Note != "" || e.Reason != "" || next.Reason != "" || len(e.Changes) > 0 || len(next.Changes) > 0 {
 		return e, false
 	}
 	e.Count += next.Count
@@ -204,8 +210,8 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 		if at.IsZero() {
 			at = ev.RecordedAt
 		}
-		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev.Actor), At: at, Until: at, Count: 1,
-			Note: noteOf(ev.Data), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
+		entry := HistoryEntry{What: eventTitle(ev.Type), Who: names.actor(ev), At: at, Until: at, Count: 1,
+			Note: noteOf(ev.Data), Reason: reasonOf(ev), Changes: describeChanges(page.Kind, ev, names), last: ev.Position, actor: ev.Actor}
 		if n := len(view.Entries); n > 0 {
 			if merged, ok := view.Entries[n-1].Merge(entry); ok {
 				view.Entries[n-1] = merged
@@ -215,6 +221,23 @@ func DescribeHistory(page HistoryPage, names HistoryNames) HistoryView {
 		view.Entries = append(view.Entries, entry)
 	}
 	return view
+}
+
+// reasonOf is the reason the back office gave for a switch it turned in
+// an account (account.offline_activation_set), if any. Other events'
+// "reason" fields are codes the ledger sets (why a key was released),
+// which their changes already tell.
+func reasonOf(ev AuditEvent) string {
+	if ev.Type != account.TypeOfflineSet {
+		return ""
+	}
+	var p struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(ev.Data, &p) != nil {
+		return ""
+	}
+	return p.Reason
 }
 
 // noteOf is the note an event's payload carries, if any.

@@ -141,7 +141,7 @@ func historyView(t *testing.T, l *testLog, a *queries.Audit, kind queries.Entity
 
 // each entity's history reads as a story: labelled fields, values
 // in words, names for keys, installations, accounts, products and
-// people, the reader as "(you)", the back office as "Support", the
+// people, the reader as "(you)", the admin token as such, the
 // ledger's processes as "the ledger", and one farm by one name whether
 // its events name its server or its ID. No IDs, digests, no-op changes
 // or zero values; a run of the same check is one entry (USE-4); a
@@ -150,13 +150,13 @@ func TestHistoryView_tells_each_entity_with_names_and_labels_X1_USE4_KEY6(t *tes
 	l, a := historyStory(t)
 
 	wantLines(t, "the subscription", historyView(t, l, a, queries.KindSubscription, hvSub),
-		"Subscription purchased · Support | Product: Remote Application Server; Period: 1 year; Seats: 10; Sold: Online; "+
+		"Subscription purchased · admin token (bootstrap) | Product: Remote Application Server; Period: 1 year; Seats: 10; Sold: Online; "+
 			"Support plan: Standard; Start date: 1 Mar 2026; End date: 1 Mar 2027; Automatic renewal: on; Status: Active; "+
 			"Key Primary › Type: Primary; Key Primary › Seats: 10",
 		"Registered to a business account · Ada Lovelace (you) | Business account: Acme GmbH",
 		"License key created · Ada Lovelace (you) | Key Berlin › Type: Reserved; Key Berlin › Seats: 4; Key Primary › Seats: 10 → 6",
 		"License administrator added · Ada Lovelace (you) | Key Berlin › License administrator: Bob Tester",
-		"Seats added · Support | Seats: 10 → 15; Key Primary › Seats: 6 → 11",
+		"Seats added · admin token (bootstrap) | Seats: 10 → 15; Key Primary › Seats: 6 → 11",
 		"License key deleted · Bob Tester | Key Berlin: removed; Key Primary › Seats: 11 → 15")
 
 	wantLines(t, "the farm", historyView(t, l, a, queries.KindInstallation, hvInst),
@@ -169,21 +169,21 @@ func TestHistoryView_tells_each_entity_with_names_and_labels_X1_USE4_KEY6(t *tes
 		"Usage reported · farm Berlin")
 
 	wantLines(t, "the primary key", historyView(t, l, a, queries.KindKey, hvPrimary),
-		"License key issued · Support",
-		"Subscription purchased · Support | Name: Primary; Type: Primary; Seats: 10; Subscription › Product: Remote Application Server; "+
+		"License key issued · admin token (bootstrap)",
+		"Subscription purchased · admin token (bootstrap) | Name: Primary; Type: Primary; Seats: 10; Subscription › Product: Remote Application Server; "+
 			"Subscription › Period: 1 year; Subscription › Seats: 10; Subscription › Sold: Online; Subscription › Support plan: Standard; "+
 			"Subscription › Start date: 1 Mar 2026; Subscription › End date: 1 Mar 2027; Subscription › Automatic renewal: on; Subscription › Status: Active",
 		"Registered to a business account · Ada Lovelace (you) | Subscription › Business account: Acme GmbH",
 		"License key created · Ada Lovelace (you) | Seats: 10 → 6",
 		"License key activated an installation · farm Berlin | Installation: farm Berlin",
-		"Seats added · Support | Seats: 6 → 11; Subscription › Seats: 10 → 15",
+		"Seats added · admin token (bootstrap) | Seats: 6 → 11; Subscription › Seats: 10 → 15",
 		"License key deleted · Bob Tester | Seats: 11 → 15")
 
 	wantLines(t, "the deleted sublicense", historyView(t, l, a, queries.KindKey, hvBerlin),
 		"License key issued · Ada Lovelace (you)",
 		"License key created · Ada Lovelace (you) | Name: Berlin; Type: Reserved; Seats: 4",
 		"License administrator added · Ada Lovelace (you) | License administrator: Bob Tester",
-		"Seats added · Support | Subscription › Seats: 10 → 15",
+		"Seats added · admin token (bootstrap) | Subscription › Seats: 10 → 15",
 		"License key deleted · Bob Tester | License key: removed")
 
 	wantLines(t, "the account", historyView(t, l, a, queries.KindAccount, hvAcc),
@@ -274,7 +274,7 @@ func TestDescribeHistory_leaves_out_no_ops_zero_values_and_IDs_X1(t *testing.T) 
 	}}
 	got := queries.DescribeHistory(page, queries.HistoryNames{People: map[string]string{hvAda: "Ada Lovelace"}})
 	wantLines(t, "the subscription", got,
-		"Subscription purchased · Support | Seats: 10; Sold: Through a reseller; Start date: 1 Mar 2026",
+		"Subscription purchased · the back office | Seats: 10; Sold: Through a reseller; Start date: 1 Mar 2026",
 		"Subscription renamed · Ada Lovelace | Display name: Head office; Seats: 10 → 0; End date: 1 Mar 2027 → none; Licensed major version: 20",
 		"Subscription renamed · Ada Lovelace | Display name: Head office → none")
 }
@@ -283,7 +283,7 @@ func TestDescribeHistory_leaves_out_no_ops_zero_values_and_IDs_X1(t *testing.T) 
 // its farm's or proxy server's name whether its events name it by its ID
 // or by its server (an activation's), a server the read store does not
 // know by its own name, a person by their name, the reader "(you)", the
-// back office "Support", the ledger's processes "the ledger"; what has no
+// admin token "admin token (bootstrap)", the ledger's processes "the ledger"; what has no
 // name is told by what it is, never by its ID.
 func TestDescribeHistory_names_every_actor_consistently_X1(t *testing.T) {
 	t.Parallel()
@@ -311,7 +311,7 @@ func TestDescribeHistory_names_every_actor_consistently_X1(t *testing.T) {
 		who = append(who, e.Who)
 	}
 	want := []string{"farm Berlin", "farm Berlin", "proxy server px1", "farm srv-9", "an installation",
-		"Ada Lovelace", "Bob Tester (you)", "someone", "Support", "the ledger"}
+		"Ada Lovelace", "Bob Tester (you)", "someone", "admin token (bootstrap)", "the ledger"}
 	if !slices.Equal(who, want) {
 		t.Errorf("actors:\n got %q\nwant %q", who, want)
 	}

@@ -160,6 +160,9 @@ type ReadsConfig struct {
 	Audit *Audit
 	// Feed tunes the live follow of the account event feed.
 	Feed FeedConfig
+	// BackOffice is the back office's policy, which the staff console's
+	// reads ask (staff_console.go); nil: they are refused.
+	BackOffice BackOfficeAuthorizer
 }
 
 // Validate reports every missing dependency.
@@ -204,6 +207,7 @@ type Reads struct {
 	wait          time.Duration
 	audit         *Audit
 	feed          FeedConfig
+	backOffice    BackOfficeAuthorizer
 }
 
 // NewReads returns the query use cases over cfg, or the error of
@@ -217,7 +221,7 @@ func NewReads(cfg ReadsConfig) (*Reads, error) {
 	}
 	cfg.Feed.setDefaults()
 	return &Reads{db: cfg.DB, accounts: cfg.Accounts, subscriptions: cfg.Subscriptions, installations: cfg.Installations, tickets: cfg.Tickets,
-		people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit, feed: cfg.Feed}, nil
+		people: cfg.People, models: cfg.ReadModels, wait: cfg.Wait, audit: cfg.Audit, feed: cfg.Feed, backOffice: cfg.BackOffice}, nil
 }
 
 // ErrReadModelStopped is matched by the error of a read whose read model

@@ -120,6 +120,28 @@ type Reconciliation struct {
 	Subscriptions []SubscriptionReconciliation `json:"subscriptions"` // by subscription ID
 	Total         ReconciliationTotal          `json:"total"`
 	Exceptions    []ReconciliationException    `json:"exceptions"` // by first time, kind, IDs
+	// Orders are the orders recorded in the period, in log order, each
+	// naming who applied it (X-1, issue 23).
+	Orders []OrderApplied `json:"orders"`
+}
+
+// OrderApplied is one order the ledger recorded in the period (SUB-4): a
+// purchase, seats added or a renewal, and who of the back office applied
+// it, named as the roster's events named them then: a staff person by
+// name and role, a service account by its name, the admin token.
+type OrderApplied struct {
+	Position       uint64    `json:"position"`
+	RecordedAt     time.Time `json:"recorded_at"`
+	SubscriptionID string    `json:"subscription_id"`
+	OrderID        string    `json:"order_id"`
+	// Kind is purchase, add_seats or renewal.
+	Kind string `json:"kind"`
+	// Seats are the seats the order bought (0 for a renewal).
+	Seats int `json:"seats"`
+	// AppliedBy is the actor as recorded ("back_office:service:<ID>"),
+	// AppliedByName who that is.
+	AppliedBy     string `json:"applied_by"`
+	AppliedByName string `json:"applied_by_name"`
 }
 
 // SubscriptionReconciliation is one subscription's figures. Seats
@@ -312,6 +334,8 @@ type Reconciler struct {
 	inUse, peak int // of all subscriptions together
 
 	exceptions map[exceptionKey]*ReconciliationException
+	names      BackOfficeNames // the roster's names, folded as the log goes
+	orders     []OrderApplied
 }
 
 type recSub struct {
@@ -386,6 +410,7 @@ func (r *Reconciler) Apply(rec event.Record) (bool, error) {
 			return false, err
 		}
 		r.subscriptionEvent(id, payload, at)
+		r.order(rec, id, payload)
 	case installation.TypeActivated:
 		payload, err := r.reg.Decode(rec)
 		if err != nil {
@@ -404,8 +429,40 @@ func (r *Reconciler) Apply(rec event.Record) (bool, error) {
 			return false, err
 		}
 		r.installationEvent(in, payload, at)
+	default:
+		if IsRosterNameEvent(rec.Type) {
+			payload, err := r.reg.Decode(rec)
+			if err != nil {
+				return false, err
+			}
+			r.names.Apply(rec.Position, payload)
+		}
 	}
 	return true, nil
+}
+
+// order lists an order recorded in the period with who applied it.
+func (r *Reconciler) order(rec event.Record, sub string, payload any) {
+	if !r.started || r.subs[sub] == nil {
+		return
+	}
+	o := OrderApplied{Position: rec.Position, RecordedAt: rec.RecordedAt.UTC(), SubscriptionID: sub,
+		AppliedBy: rec.Metadata.Actor.String()}
+	switch e := payload.(type) {
+	case subscription.Purchased:
+		o.OrderID, o.Kind, o.Seats = e.OrderID, "purchase", e.Seats
+	case subscription.SeatsAdded:
+		o.OrderID, o.Kind, o.Seats = e.OrderID, "add_seats", e.Seats
+	case subscription.Renewed:
+		o.OrderID, o.Kind = e.OrderID, "renewal"
+	default:
+		return
+	}
+	o.AppliedByName = r.names.Name(rec.Metadata.Actor, rec.Position)
+	if o.AppliedByName == "" {
+		o.AppliedByName = rec.Metadata.Actor.Kind.String() // not the back office: named by its kind
+	}
+	r.orders = append(r.orders, o)
 }
 
 func (r *Reconciler) subscriptionEvent(id string, payload any, at time.Time) {
@@ -709,7 +766,10 @@ func (r *Reconciler) Result() Reconciliation {
 		r.startPeriod() // no event in the period: everything is carried in
 	}
 	res := Reconciliation{From: r.period.From.UTC(), To: r.period.To.UTC(), AsOfPosition: r.last,
-		Subscriptions: []SubscriptionReconciliation{}, Exceptions: []ReconciliationException{}}
+		Subscriptions: []SubscriptionReconciliation{}, Exceptions: []ReconciliationException{}, Orders: slices.Clone(r.orders)}
+	if res.Orders == nil {
+		res.Orders = []OrderApplied{}
+	}
 	perSub := map[string]int{}
 	for _, x := range r.exceptions {
 		res.Exceptions = append(res.Exceptions, *x)
@@ -796,16 +856,19 @@ const (
 	CSVIncidents = "incidents"
 	// CSVExceptions: one row per exception.
 	CSVExceptions = "exceptions"
+	// CSVOrders: one row per order recorded in the period, naming who
+	// applied it.
+	CSVOrders = "orders"
 )
 
 // CSVParts lists the parts WriteReconciliationCSV writes.
-var CSVParts = []string{CSVSubscriptions, CSVKeys, CSVIncidents, CSVExceptions}
+var CSVParts = []string{CSVSubscriptions, CSVKeys, CSVIncidents, CSVExceptions, CSVOrders}
 
 // TotalRow is the subscription_id of the subscriptions part's total row.
 const TotalRow = "TOTAL"
 
 // WriteReconciliationCSV writes one part of rec (CSVSubscriptions,
-// CSVKeys, CSVIncidents or CSVExceptions) as CSV with a header row, row by
+// CSVKeys, CSVIncidents, CSVExceptions or CSVOrders) as CSV with a header row, row by
 // row. Times are RFC 3339 UTC, an open incident's end is empty, and text
 // that a spreadsheet would run as a formula is quoted with a leading '.
 // An unknown part is an ErrInvalidFilter, reported before anything is
@@ -864,6 +927,17 @@ func WriteReconciliationCSV(w io.Writer, rec Reconciliation, part string) error 
 			for _, x := range rec.Exceptions {
 				if err := emit(x.Kind, x.SubscriptionID, x.KeyID, x.InstallationID, csvTimeOf(x.First), csvTimeOf(x.Last),
 					itoa(x.Count), csvText(x.Message)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	case CSVOrders:
+		header = []string{"position", "recorded_at", "subscription_id", "order_id", "kind", "seats", "applied_by", "applied_by_name"}
+		rows = func(emit func(...string) error) error {
+			for _, o := range rec.Orders {
+				if err := emit(strconv.FormatUint(o.Position, 10), csvTimeOf(o.RecordedAt), o.SubscriptionID, csvText(o.OrderID), o.Kind,
+					itoa(o.Seats), csvText(o.AppliedBy), csvText(o.AppliedByName)); err != nil {
 					return err
 				}
 			}

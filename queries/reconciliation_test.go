@@ -330,11 +330,23 @@ func wantFixture(asOf uint64) queries.Reconciliation {
 			{Kind: queries.ExceptionAllocation, SubscriptionID: sub3, First: utc(5, 2, 12, 0), Last: utc(5, 2, 12, 0), Count: 1,
 				Message: "sublicenses reserve 5 seats of the 4 purchased: 1 more than bought"},
 		},
+		// The orders recorded in the period, with who applied them (X-1):
+		// the fixture's process, named by its kind.
+		Orders: []queries.OrderApplied{
+			{Position: 39, RecordedAt: utc(5, 1, 10, 0), SubscriptionID: sub1, OrderID: "order-sub-1-2", Kind: "add_seats", Seats: 2,
+				AppliedBy: "process:fixture", AppliedByName: "process"},
+			{Position: 54, RecordedAt: utc(5, 2, 9, 0), SubscriptionID: sub3, OrderID: "order-sub-3", Kind: "purchase", Seats: 4,
+				AppliedBy: "process:fixture", AppliedByName: "process"},
+		},
 	}
 }
 
 // wantFixtureCSV is wantFixture as CSV, part by part.
 var wantFixtureCSV = map[string]string{
+	queries.CSVOrders: `position,recorded_at,subscription_id,order_id,kind,seats,applied_by,applied_by_name
+39,2026-05-01T10:00:00Z,sub-1,order-sub-1-2,add_seats,2,process:fixture,process
+54,2026-05-02T09:00:00Z,sub-3,order-sub-3,purchase,4,process:fixture,process
+`,
 	queries.CSVSubscriptions: `subscription_id,account_id,product_id,status,seats_at_start,seats_purchased,seats_change,sublicense_seats,primary_remainder,keys,in_use,peak,overuse_incidents,open_incidents,grace_periods_used,suspensions,exceptions
 sub-1,acc-1,ras,active,10,12,2,2,10,3,13,14,3,1,1,1,1
 sub-2,acc-2,pms,expired,5,5,0,0,5,1,0,6,1,0,0,0,2
@@ -436,7 +448,7 @@ func TestReconcile_one_subscription(t *testing.T) {
 		Total: queries.ReconciliationTotal{Subscriptions: 1, Keys: 3, SeatsAtStart: 10, SeatsPurchased: 12, SeatsChange: 2,
 			SublicenseSeats: 2, PrimaryRemainder: 10, InUse: 13, Peak: 14, OveruseIncidents: 3, OpenIncidents: 1,
 			GracePeriodsUsed: 1, Suspensions: 1, Exceptions: 1},
-		Exceptions: []queries.ReconciliationException{all.Exceptions[2]}}
+		Exceptions: []queries.ReconciliationException{all.Exceptions[2]}, Orders: all.Orders[:1]}
 	sameJSON(t, got, want)
 
 	_, err = queries.Reconcile(ctx, scanOf(l.testLog), l.Registry, queries.ReconciliationQuery{Period: period, SubscriptionID: "sub-404"})

@@ -382,7 +382,7 @@ func TestFarm_online_and_offline_journeys_against_ledgerd_ACT1_ACT2_ACT4_ACT5_AC
 	request, _ := os.ReadFile(reqFile)
 	upload := "/v1/accounts/" + account + "/offline-requests"
 	admin.call(403, "POST", upload, request)
-	httpCaller{t: t, base: base, bearer: adminToken}.call(200, "PUT", "/v1/accounts/"+account+"/offline-activation", map[string]any{"enabled": true})
+	httpCaller{t: t, base: base, bearer: adminToken}.call(200, "PUT", "/v1/accounts/"+account+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 	_ = os.WriteFile(ansFile, admin.call(200, "POST", upload, request), 0o600)
 	out = ok(t, offEnv, "farm", "import", "--state", off, ansFile)
 	wantLines(t, "import activation", out, "imported: activation", "status: active", "seats: 4", "key: …-"+k2[strings.LastIndexByte(k2, '-')+1:])

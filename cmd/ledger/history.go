@@ -131,6 +131,9 @@ func (t *historyTable) entry(e queries.HistoryEntry) error {
 	if e.Note != "" {
 		rows = append(rows, "Note: "+e.Note)
 	}
+	if e.Reason != "" {
+		rows = append(rows, "Reason: "+e.Reason)
+	}
 	line := e.At.UTC().Format(queries.HistoryTimeLayout) + "\t" + e.Who + "\t" + what
 	for i, r := range rows {
 		if i > 0 {

@@ -14,6 +14,7 @@ import (
 	"seatledger/domain/licensekey"
 	"seatledger/domain/person"
 	"seatledger/domain/product"
+	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/infra/projection/projectiontest"
 	"seatledger/infra/sqldb/sqldbtest"
@@ -95,8 +96,8 @@ func TestHistory_and_state_X1_X2(t *testing.T) {
 }
 
 // Rule X-1 (issue 20): `ledger history` prints the history for people, as
-// the portal's panel tells it: when, who by name ("Support" for the back
-// office, the farm by its name whether its events name its server or its
+// the portal's panel tells it: when, who by name ("admin token (bootstrap)" for the
+// bootstrap credential, the farm by its name whether its events name its server or its
 // ID), what happened and each changed field by its label, one row each;
 // no IDs, digests or zero values. A run of the same check longer than a
 // page (USE-4) is one row that counts it.
@@ -143,11 +144,11 @@ func TestHistory_for_people_X1_USE4(t *testing.T) {
 	}
 	want := [][]string{
 		{"WHEN", "WHO", "WHAT", "CHANGES"},
-		{"1 Mar 2026 09:04 UTC", "Support", "Subscription purchased", "Product: Remote Application Server"},
+		{"1 Mar 2026 09:04 UTC", "admin token (bootstrap)", "Subscription purchased", "Product: Remote Application Server"},
 		{"Period: 1 year"}, {"Seats: 10"}, {"Sold: Online"}, {"Support plan: Standard"}, {"Start date: 1 Mar 2026"},
 		{"End date: 1 Mar 2027"}, {"Automatic renewal: on"}, {"Status: Active"}, {"Key Primary › Type: Primary"}, {"Key Primary › Seats: 10"},
 		{"1 Mar 2026 09:05 UTC", "Ada Lovelace", "Registered to a business account", "Business account: Acme GmbH"},
-		{"1 Mar 2026 09:06 UTC", "Support", "Seats added", "Seats: 10 → 15"},
+		{"1 Mar 2026 09:06 UTC", "admin token (bootstrap)", "Seats added", "Seats: 10 → 15"},
 		{"Key Primary › Seats: 10 → 15"},
 	}
 	wantTable(t, out, want)
@@ -192,3 +193,49 @@ func wantTable(t *testing.T, out string, want [][]string) {
 }
 
 var cellSplit = regexp.MustCompile(`\s{2,}`)
+
+// Issue 23 (X-1, ACT-3): `ledger history` names the staff person who
+// turned an account's switch, by the display name the roster gave them,
+// with the reason they recorded, and a service account by its name.
+func TestHistory_names_staff_and_the_switch_reason_X1_ACT3(t *testing.T) {
+	const (
+		ada = "0190c3f2-0000-7000-8000-00000000ada1"
+		acc = "ab2849f5-df63-49c3-8bb5-97228ea3c81f"
+		sue = "0190c3f2-0000-7000-8000-000000005ue1"
+		svc = "0190c3f2-0000-7000-8000-0000000005c1"
+		sub = "c8a06c4e-0704-57e3-99df-b4c5bf3625bd"
+	)
+	target := sqldbtest.SQLite(t)
+	l := projectiontest.New(t, target, projections.Directory{}, projections.Licenses{})
+	office := event.Actor{Kind: event.ActorBackOffice, ID: "admin-token"}
+	person := event.Actor{Kind: event.ActorPerson, ID: ada}
+	l.AppendBy(staff.StreamID(""), office, "AddStaff", staff.Added{StaffID: sue, Email: "sue@vendor.example", DisplayName: "Sue Miller",
+		Role: staff.RoleSupport, EnrolmentHash: []byte("h")})
+	l.AppendBy(staff.StreamID(""), office, "CreateServiceAccount", staff.ServiceAccountCreated{ServiceID: svc, Name: "order system", SecretHash: []byte("h")})
+	l.AppendBy(personStream(ada), person, "SignUp", signedUp(ada, "Ada", "Lovelace"))
+	l.AppendBy(account.StreamID(acc), person, "CreateBusinessAccount", account.Created{AccountID: acc, SupportCode: "9XD3-BD7B",
+		CreatorID: ada, Company: account.Company{Name: "Acme GmbH", Country: "DE", ZIP: "8200", Phone: "+41 52 672 20 30"}})
+	l.AppendBy(account.StreamID(acc), staff.Actor(sue), "SetOfflineActivation", account.OfflineActivationSet{Enabled: true,
+		By: staff.Actor(sue).ID, Reason: "Air-gapped plant, ticket T-1"})
+	l.AppendBy(product.StreamID("ras"), office, "DefineProduct", product.Defined{ProductID: "ras", Name: "Remote Application Server",
+		Model: product.ConcurrentUsers, MajorVersion: 19})
+	l.AppendBy(subscription.StreamID(sub), staff.ServiceActor(svc), "Purchase", subscription.Purchased{SubscriptionID: sub, OrderID: "p-1",
+		OrderDigest: "756b130e5ce853d7621af7b3cdc40a5b", ProductID: "ras", Seats: 10, Period: subscription.Year, Channel: subscription.Online,
+		SupportPlan: subscription.Standard, Start: projectiontest.Start, End: projectiontest.Start.AddDate(1, 0, 0),
+		PrimaryKey: subscription.SealedKey{KeyID: "k1", Lookup: []byte("l"), Sealed: []byte("s"), Hint: "YQB0X"}})
+	l.Rebuild()
+	env := map[string]string{"LEDGER_DATABASE_URL": target.DSN}
+
+	code, out, errOut := runCLI(t, env, "history", "account", acc)
+	if code != exitOK || errOut != "" {
+		t.Fatalf("history: exit %d, %s", code, errOut)
+	}
+	if !strings.Contains(out, "Sue Miller (support)") || !strings.Contains(out, "Offline activation switched") ||
+		!strings.Contains(out, "Reason: Air-gapped plant, ticket T-1") || strings.Contains(out, sue) {
+		t.Errorf("the switch is not told with the staff person's name and reason:\n%s", out)
+	}
+	code, out, _ = runCLI(t, env, "history", "subscription", sub)
+	if code != exitOK || !strings.Contains(out, "service account: order system") {
+		t.Errorf("the purchase does not name the service account: exit %d\n%s", code, out)
+	}
+}

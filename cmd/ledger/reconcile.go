@@ -42,7 +42,8 @@ events recorded at or after the period's end are not read, so a past period
 is exact.
 
 CSV (the default) writes one table, chosen with --part: subscriptions (one
-row each and a row TOTAL), keys, incidents or exceptions. JSON writes all of
+row each and a row TOTAL), keys, incidents, exceptions or orders (each order
+of the period and who applied it, by name). JSON writes all of
 it, as GET /v1/finance/reconciliation does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -50,8 +50,12 @@ finance and auditor. The first owner is added with the admin token:
   LEDGER_ADMIN_TOKEN=… ledger staff add --email ann@vendor.example --role owner
 
 It prints a one-time enrolment token, shown nowhere else: the person enrols
-with it (POST /v1/staff/enrolment: a password and a TOTP authenticator),
-then signs in with password and code (POST /v1/staff/session).
+with it (POST /v1/staff/enrolment: a password, and the TOTP secret for an
+authenticator), confirms the enrolment with the authenticator's first code
+(POST /v1/staff/enrolment/confirm), then signs in with password and code
+(POST /v1/staff/session). An owner re-issues a lost enrolment token
+(reissue) and resets a lost second factor (reset-totp: the person enrols
+again; their sessions end).
 
 ` + backOfficeCredentials,
 	}
@@ -83,11 +87,10 @@ then signs in with password and code (POST /v1/staff/session).
 			if err := c.call(cmd.Context(), http.MethodPost, "/v1/staff", map[string]string{"email": email, "display_name": name, "role": role}, &added); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "added %s (%s) as %s\nenrolment token (shown once): %s\n"+
-				"hand it to the person, who enrols at %s with:\n"+
-				"  {\"email\": %q, \"token\": \"<the token>\", \"password\": \"<their password>\"}\n",
-				email, added.StaffID, role, added.EnrolmentToken, c.base.JoinPath("/v1/staff/enrolment"), email)
-			return err
+			if _, err := fmt.Fprintf(a.stdout, "added %s (%s) as %s\n", email, added.StaffID, role); err != nil {
+				return err
+			}
+			return printEnrolment(a, c, email, added.EnrolmentToken)
 		},
 	}
 	add.Flags().String("email", "", "the person's email address (required)")
@@ -152,8 +155,58 @@ then signs in with password and code (POST /v1/staff/session).
 				return err
 			},
 		},
+		newEnrolmentTokenCommand(a, "reissue", "Give a staff person who has not enrolled a new enrolment token (the old one stops working)",
+			"/enrolment", "new enrolment token for"),
+		newEnrolmentTokenCommand(a, "reset-totp", "Reset a staff person's second factor: their password, TOTP and recovery codes stop working, their sessions end, and they enrol again",
+			"/totp-reset", "second factor reset for"),
 	)
 	return cmd
+}
+
+// printEnrolment prints a one-time enrolment token and how the person
+// enrols with it.
+func printEnrolment(a *app, c *adminClient, email, token string) error {
+	_, err := fmt.Fprintf(a.stdout, "enrolment token (shown once): %s\n"+
+		"hand it to the person, who enrols at %s with:\n"+
+		"  {\"email\": %q, \"token\": \"<the token>\", \"password\": \"<their password>\"}\n"+
+		"and confirms with the authenticator's first code at %s:\n"+
+		"  {\"email\": %q, \"token\": \"<the token>\", \"code\": \"<six digits>\"}\n",
+		token, c.base.JoinPath("/v1/staff/enrolment"), email, c.base.JoinPath("/v1/staff/enrolment/confirm"), email)
+	return err
+}
+
+// newEnrolmentTokenCommand is reissue or reset-totp: an owner's POST that
+// answers a new enrolment token for staff person STAFF_ID.
+func newEnrolmentTokenCommand(a *app, use, short, path, done string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " STAFF_ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newBackOfficeClient(cmd, a)
+			if err != nil {
+				return err
+			}
+			var issued httpapi.EnrolmentTokenIssued
+			if err := c.call(cmd.Context(), http.MethodPost, "/v1/staff/"+url.PathEscape(args[0])+path, nil, &issued); err != nil {
+				return err
+			}
+			var list httpapi.StaffList
+			if err := c.call(cmd.Context(), http.MethodGet, "/v1/staff", nil, &list); err != nil {
+				return err
+			}
+			email := "<their email>"
+			for _, m := range list.Staff {
+				if m.StaffID == issued.StaffID {
+					email = m.Email
+				}
+			}
+			if _, err := fmt.Fprintf(a.stdout, "%s %s\n", done, args[0]); err != nil {
+				return err
+			}
+			return printEnrolment(a, c, email, issued.EnrolmentToken)
+		},
+	}
 }
 
 func newServiceAccountsCommand(a *app) *cobra.Command {

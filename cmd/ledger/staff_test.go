@@ -48,13 +48,15 @@ func startBackOffice(t *testing.T) string {
 }
 
 // TestStaff_CLI_adds_the_first_owner_and_keeps_service_accounts (issue
-// 23): ledger staff add prints the one-time enrolment token; ledger
+// 23): ledger staff add prints the one-time enrolment token, ledger staff
+// reissue a new one and reset-totp refuses a person not enrolled; ledger
 // service-accounts creates, lists, rotates and revokes; refusals are one
 // line and never show the token used.
 func TestStaff_CLI_adds_the_first_owner_and_keeps_service_accounts(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"LEDGER_URL": startBackOffice(t), "LEDGER_ADMIN_TOKEN": adminToken}
 	code, out, errOut := runCLI(t, env, "staff", "add", "--email", "ann@vendor.example", "--role", "owner", "--name", "Ann Owner")
+	added := out
 	token := regexp.MustCompile(`enrolment token \(shown once\): (\S+)`).FindStringSubmatch(out)
 	if code != exitOK || token == nil || len(token[1]) < 40 || !strings.Contains(out, "/v1/staff/enrolment") {
 		t.Fatalf("staff add: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -63,6 +65,24 @@ func TestStaff_CLI_adds_the_first_owner_and_keeps_service_accounts(t *testing.T)
 	if code != exitOK || !strings.Contains(out, "owner    Ann Owner <ann@vendor.example>, not enrolled yet") || strings.Contains(out, token[1]) {
 		t.Errorf("staff list: exit %d, stdout %q", code, out)
 	}
+	// An owner re-issues a lost enrolment token: a new one, printed once
+	// with how to enrol and confirm; the person has not enrolled, so
+	// there is no second factor to reset.
+	staffID := regexp.MustCompile(`added ann@vendor.example \((\S+)\) as owner`).FindStringSubmatch(added)
+	if staffID == nil {
+		t.Fatalf("staff add named no ID: %q", out)
+	}
+	code, out, errOut = runCLI(t, env, "staff", "reissue", staffID[1])
+	again := regexp.MustCompile(`enrolment token \(shown once\): (\S+)`).FindStringSubmatch(out)
+	if code != exitOK || again == nil || again[1] == token[1] || !strings.Contains(out, "/v1/staff/enrolment/confirm") ||
+		!strings.Contains(out, `"email": "ann@vendor.example"`) {
+		t.Errorf("staff reissue: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, env, "staff", "reset-totp", staffID[1])
+	if code != exitFailure {
+		t.Errorf("reset-totp of a person who has not enrolled: exit %d", code)
+	}
+	wantOneLine(t, errOut, "ledger: the ledger refused (409 no-change)")
 	code, _, errOut = runCLI(t, env, "staff", "add", "--email", "not an address", "--role", "support")
 	if code != exitFailure {
 		t.Errorf("a bad address: exit %d", code)

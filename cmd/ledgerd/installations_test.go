@@ -239,7 +239,7 @@ func TestProxyServer_offline_story_end_to_end_ACT2_ACT3_ACT5_ACT6_USE6(t *testin
 		if code, body := uploadOffline(t, ada, acc, request); code != 403 || !strings.Contains(string(body), "offline-disabled") {
 			t.Fatalf("offline before it is enabled: %d %s", code, body)
 		}
-		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 		code, answer, position := uploadOfflineAt(t, ada, acc, request)
 		if code != 200 || position == "" {
 			t.Fatalf("upload: %d %s (position %q)", code, answer, position)
@@ -313,7 +313,7 @@ func TestInstallations_bad_input_changes_nothing_ACT1_ACT2_ACT8_USE1_PROD3(t *te
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		m, _ := peopleServer(t, target)
 		office, ada, key, acc, _ := installationsAccount(t, m, "ras", 10)
-		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 		ctx := context.Background()
 		farm := &farmclient.Client{BaseURL: "http://" + m.Addr()}
 		act, err := farm.Activate(ctx, key, farmclient.Identity{Kind: farmclient.KindFarm, ServerID: "srv-1", FarmName: "One", AppVersion: "19.2"})

@@ -97,6 +97,7 @@ type Main struct {
 
 	listener       net.Listener
 	api            *httpapi.Server // what server serves, unless WrapHandler wrapped it
+	portal         *portal.Portal  // the pages api serves on the paths not its own
 	server         *http.Server
 	cancelRequests context.CancelFunc
 	stopWorkers    context.CancelFunc
@@ -228,7 +229,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reads, err := queries.NewReads(queries.ReadsConfig{DB: m.DB, Accounts: m.people.commands.Accounts, Subscriptions: m.people.commands.Subscriptions,
 		Installations: m.people.commands.Installations, Tickets: m.people.commands.Tickets, People: m.people.commands.People,
 		ReadModels: queries.ReadModelFuncs{WaitForFunc: m.readSide.runtime.WaitFor, StoppedFunc: m.readSide.projectionStopped},
-		Audit:      peopleAPI.Audit, Feed: m.feedFollow()})
+		Audit:      peopleAPI.Audit, Feed: m.feedFollow(), BackOffice: m.people.commands.Staff})
 	if err != nil {
 		return err
 	}
@@ -237,10 +238,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	pages, err := portal.New(portal.Config{Logger: m.Logger, SecureCookies: m.Config.SecureCookies, Tokens: m.people.tokens, Now: m.Clock.Now,
-		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands, Access: peopleAPI.Access, Attachments: peopleAPI.Attachments})
+		Sessions: m.people.sessions, Queries: reads, Commands: m.people.commands, Access: peopleAPI.Access, Attachments: peopleAPI.Attachments,
+		Audit: m.staffAudit()})
 	if err != nil {
 		return err
 	}
+	m.portal = pages
 	var api *httpapi.Server
 	api, err = httpapi.New(httpapi.Config{
 		Logger:         m.Logger,

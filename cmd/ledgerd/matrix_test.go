@@ -88,7 +88,10 @@ var staffMatrix = map[string]string{
 	// The back office itself: the owner's.
 	"GET /v1/staff": "owner", "POST /v1/staff": "owner", "PUT /v1/staff/{staffID}/role": "owner", "DELETE /v1/staff/{staffID}": "owner",
 	"GET /v1/service-accounts": "owner", "POST /v1/service-accounts": "owner", "POST /v1/service-accounts/{serviceID}/rotate": "owner",
-	"DELETE /v1/service-accounts/{serviceID}": "owner",
+	"DELETE /v1/service-accounts/{serviceID}": "owner", "POST /v1/staff/{staffID}/enrolment": "owner",
+	"POST /v1/staff/{staffID}/totp-reset": "owner",
+	// The simulated clock: the admin token, and an owner's session.
+	"GET /admin/clock": "owner", "POST /admin/clock/advance": "owner",
 }
 
 // skip marks a cell the matrix does not run (it would change the state
@@ -170,7 +173,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		"period": "1y", "channel": "online", "support_plan": "standard"})
 	clients["other-admin"].must(200, "POST", "/v1/keys/register", map[string]any{"key": boughtB.str("key"), "account_id": accB})
 	credB, _ := activate(boughtB.str("key"), "srv-matrix-b", "Beta farm")
-	office.must(200, "PUT", "/v1/accounts/"+accA+"/offline-activation", map[string]any{"enabled": true})
+	office.must(200, "PUT", "/v1/accounts/"+accA+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 	ada.must(200, "GET", "/v1/installations/"+instA2, nil) // the read model has both of A's farms
 	// A refresh request for A's farm that its current activation did not
 	// write: the proof is made with another credential (ACT-5).
@@ -303,8 +306,8 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/installation/license", "GET", "/v1/installation/license", nil, []int{401, 403, 403, 403, 403, 403, 403, 403, 200, 200}},
 		{"/v1/installation/usage", "POST", "/v1/installation/usage", map[string]any{}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
 		{"/v1/installation/enrollments", "POST", "/v1/installation/enrollments", map[string]any{"computers": 1}, []int{401, 403, 403, 403, 403, 403, 403, 403, 400, 400}},
-		{"/v1/accounts/{accountID}/offline-activation", "PUT", A + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
-		{"/v1/accounts/{accountID}/offline-activation", "PUT", "/v1/accounts/" + nobody + "/offline-activation", map[string]any{"enabled": true}, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", A + "/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}, []int{401, 403, 403, 403, 403, 403, 200, 403, 403, 403}},
+		{"/v1/accounts/{accountID}/offline-activation", "PUT", "/v1/accounts/" + nobody + "/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}, []int{401, 403, 403, 403, 403, 403, 404, 403, 403, 403}},
 		{"/v1/accounts/{accountID}/farms", "GET", A + "/farms?status=all&sort=name", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
 		{"/v1/accounts/{accountID}/farms/export", "GET", A + "/farms/export?columns=farm_name,notes", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
 		{"/v1/accounts/{accountID}/proxy-servers", "GET", A + "/proxy-servers", nil, []int{401, 200, 200, 403, 403, 403, 200, 200, 403, 403}},
@@ -390,6 +393,11 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 		{"/v1/service-accounts", "POST", "/v1/service-accounts", map[string]any{"name": ""}, []int{401, 403, 403, 403, 403, 403, 400}},
 		{"/v1/service-accounts/{serviceID}/rotate", "POST", "/v1/service-accounts/" + nobody + "/rotate", nil, []int{401, 403, 403, 403, 403, 403, 404}},
 		{"/v1/service-accounts/{serviceID}", "DELETE", "/v1/service-accounts/" + nobody, nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		{"/v1/staff/{staffID}/enrolment", "POST", "/v1/staff/" + nobody + "/enrolment", nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		{"/v1/staff/{staffID}/totp-reset", "POST", "/v1/staff/" + nobody + "/totp-reset", nil, []int{401, 403, 403, 403, 403, 403, 404}},
+		// The simulated clock; the advance is refused by its bad duration.
+		{"/admin/clock", "GET", "/admin/clock", nil, []int{401, 403, 403, 403, 403, 403, 200}},
+		{"/admin/clock/advance", "POST", "/admin/clock/advance", map[string]any{"by": "soon"}, []int{401, 403, 403, 403, 403, 403, 400}},
 		// Signing out takes a staff session's token: nobody else has one.
 		{"/v1/staff/session", "DELETE", "/v1/staff/session", nil, []int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401, skip, skip, skip, skip, skip, 401}},
 	}
@@ -407,7 +415,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 	public := map[string]bool{
 		"POST /v1/signup": true, "POST /v1/email/verify": true, "POST /v1/session": true, "DELETE /v1/session": true,
 		"POST /v1/password/forgot": true, "POST /v1/password/reset": true, "POST /v1/invitations/accept": true,
-		"POST /v1/staff/enrolment": true, "POST /v1/staff/session": true,
+		"POST /v1/staff/enrolment": true, "POST /v1/staff/enrolment/confirm": true, "POST /v1/staff/session": true,
 	}
 
 	covered := map[string]bool{}
@@ -469,7 +477,7 @@ func TestAuthorization_matrix_MEM5_MEM6_MEM8_X5(t *testing.T) {
 
 	err = chi.Walk(m.api.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		op := method + " " + route
-		if strings.HasPrefix(route, "/v1/") && !covered[op] && !public[op] {
+		if (strings.HasPrefix(route, "/v1/") || strings.HasPrefix(route, "/admin/")) && !covered[op] && !public[op] {
 			t.Errorf("%s is in neither the authorization matrix nor the public routes", op)
 		}
 		return nil

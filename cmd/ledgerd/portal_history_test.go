@@ -16,7 +16,7 @@ import (
 
 // The history panel for people (issue 20, X-1): labels, names instead of
 // IDs, no no-op changes or zero values, the farm called by its name
-// whoever's events name it, the back office "Support", and a toggle to
+// whoever's events name it, the admin token "admin token (bootstrap)", and a toggle to
 // the raw events as the API serves them.
 
 var (
@@ -37,7 +37,7 @@ func historyText(t *testing.T, p *page) string {
 
 // a farm's and a key's history read as people speak: what happened,
 // by whom (the farm by its name, whether its events name its server or
-// its ID; the back office as "Support"), the fields by their labels and
+// its ID; the admin token as "admin token (bootstrap)"), the fields by their labels and
 // their values in words; no IDs, digests, nulls or zero times. The raw
 // events stay one link away, and paging keeps the view.
 func TestPortalHistory_for_people_and_the_raw_toggle_X1_X2(t *testing.T) {
@@ -74,7 +74,7 @@ func TestPortalHistory_for_people_and_the_raw_toggle_X1_X2(t *testing.T) {
 	primary := keys[0].(map[string]any)["key_id"].(string)
 	p.Get("/history/keys/"+primary).Want(200, "History of license key Primary")
 	text = historyText(t, p)
-	for _, want := range []string{"License key activated an installation", "Installation : farm Berlin", "Seats added", "by Support",
+	for _, want := range []string{"License key activated an installation", "Installation : farm Berlin", "Seats added", "by admin token (bootstrap)",
 		"Seats : 10 → 15", "Subscription › Seats : 10 → 15"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the key's history does not show %q:\n%s", want, text)

@@ -430,7 +430,7 @@ func TestPortalInstallations_offline_activation_ACT2_ACT3(t *testing.T) {
 	if got := instUpload(p, page, nil); got.status != 400 || !strings.Contains(got.body, `id="e-file"`) {
 		t.Fatalf("an upload without a file: %d\n%s", got.status, got.body)
 	}
-	office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+	office.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 
 	// ACT-2: the signed answer, as a download the installation imports.
 	got = instUpload(p, page, request)

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pquerna/otp/totp"
 
@@ -36,7 +37,21 @@ func addStaff(t *testing.T, m *Main, by *client, email, role string) enrolled {
 	if e.str("staff_id") != added.str("staff_id") || !strings.HasPrefix(e.str("totp_url"), "otpauth://totp/") || len(codes) != 10 {
 		t.Fatalf("enrolment: %s", e.raw)
 	}
-	return enrolled{id: added.str("staff_id"), email: email, totpSecret: e.str("totp_secret"), recoveryCodes: codes}
+	s := enrolled{id: added.str("staff_id"), email: email, totpSecret: e.str("totp_secret"), recoveryCodes: codes}
+	confirmEnrolment(t, m, s, added.str("enrolment_token"))
+	return s
+}
+
+// confirmEnrolment confirms a started enrolment with the authenticator's
+// code of the step before the ledger's time (one step of drift), so that
+// the current step's code still signs in: the confirmation uses its code.
+func confirmEnrolment(t *testing.T, m *Main, s enrolled, token string) {
+	t.Helper()
+	code, err := totp.GenerateCode(s.totpSecret, m.Clock.Now().Add(-30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newClient(t, m).must(200, "POST", "/v1/staff/enrolment/confirm", map[string]any{"email": s.email, "token": token, "code": code})
 }
 
 // totpCode is the authenticator's code at the ledger's time.
@@ -78,16 +93,39 @@ func actorsOf(t *testing.T, m *Main, stream string) []event.Actor {
 // TestStaff_bootstrap_sign_in_service_account_and_auditor_X1 is the back
 // office's story on both engines (issue 23, X-1): the admin token adds
 // the first owner, who enrols (password and TOTP) and signs in; from then
-// on the admin token is refused. The owner creates the order system's
-// service account, which buys seats, and its events name it; it can do
-// nothing else. An auditor reads and is refused every write.
+// on the admin token is refused, except on the simulated clock, which an
+// owner's session moves too. The enrolment counts once the
+// authenticator's first code confirms it. The owner creates the order
+// system's service account, which buys seats, and its events, the
+// history and the reconciliation name it; it can do nothing else. The
+// owner resets a lost second factor and re-issues a lost enrolment
+// token. An auditor reads and is refused every write.
 func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, target sqldb.Target) {
 		m, _ := peopleServer(t, target)
 		office := newClient(t, m)
 		office.bearer = adminToken
 
-		ann := addStaff(t, m, office, "ann@vendor.example", "owner")
+		// The first owner's enrolment counts once the authenticator's
+		// first code confirms it: until then the admin token bootstraps
+		// on, and a code that does not match confirms nothing.
+		added := office.must(201, "POST", "/v1/staff", map[string]any{"email": "ann@vendor.example", "display_name": "Ann Owner", "role": "owner"})
+		started := newClient(t, m).must(200, "POST", "/v1/staff/enrolment", map[string]any{"email": "ann@vendor.example",
+			"token": added.str("enrolment_token"), "password": staffPassword})
+		ann := enrolled{id: added.str("staff_id"), email: "ann@vendor.example", totpSecret: started.str("totp_secret")}
+		for _, c := range started.body["recovery_codes"].([]any) {
+			ann.recoveryCodes = append(ann.recoveryCodes, c.(string))
+		}
+		if r := newClient(t, m).do("POST", "/v1/staff/session", map[string]any{"email": ann.email, "password": staffPassword,
+			"code": totpCode(t, m, ann.totpSecret)}); r.status != 401 {
+			t.Errorf("a sign-in before the enrolment is confirmed = %d %s", r.status, r.raw)
+		}
+		if r := newClient(t, m).do("POST", "/v1/staff/enrolment/confirm", map[string]any{"email": ann.email, "token": added.str("enrolment_token"),
+			"code": "abcdef"}); r.status != 400 || !strings.Contains(r.raw, `"code"`) {
+			t.Errorf("confirming with a code that does not match = %d %s", r.status, r.raw)
+		}
+		office.must(200, "GET", "/v1/staff", nil) // still bootstrapping
+		confirmEnrolment(t, m, ann, added.str("enrolment_token"))
 		// A wrong password, a wrong code and an unknown address are one answer.
 		anon := newClient(t, m)
 		for _, body := range []map[string]any{
@@ -109,6 +147,8 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 		if r := office.do("GET", "/v1/staff", nil); r.status != 403 || !strings.Contains(r.raw, "bootstrap") {
 			t.Errorf("the admin token after the first owner = %d %s", r.status, r.raw)
 		}
+		// The simulated clock: the admin token still, and an owner's session.
+		office.must(200, "GET", "/admin/clock", nil)
 		// The last owner stays one.
 		if r := owner.do("DELETE", "/v1/staff/"+ann.id, nil); r.status != 409 || r.problemType() != "last-owner" {
 			t.Errorf("removing the last owner = %d %s", r.status, r.raw)
@@ -126,6 +166,15 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 		actors := actorsOf(t, m, subscription.StreamID(subID))
 		if len(actors) == 0 || actors[0] != want {
 			t.Errorf("the purchase's actors %v, want %v", actors, want)
+		}
+		// The history and the finance reconciliation name it (X-1).
+		hist := owner.must(200, "GET", "/v1/history/subscriptions/"+subID, nil).body["events"].([]any)
+		if got := hist[0].(map[string]any)["actor_name"]; got != "service account: order system" {
+			t.Errorf("the purchase's actor_name %v", got)
+		}
+		rec := owner.must(200, "GET", "/v1/finance/reconciliation?from=2026-01-01&to=2030-12-31&format=csv&part=orders", nil)
+		if !strings.Contains(rec.raw, ",staff-1,purchase,10,back_office:service:"+svc.str("service_id")+",service account: order system\n") {
+			t.Errorf("the reconciliation's orders do not name the service account:\n%s", rec.raw)
 		}
 		if got := actorsOf(t, m, "product-ras"); len(got) == 0 || got[0] != (event.Actor{Kind: event.ActorBackOffice, ID: "staff:" + ann.id}) {
 			t.Errorf("the product's actors %v, want the owner", got)
@@ -158,7 +207,43 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 		if got := bob.must(200, "GET", "/v1/tickets/"+tk, nil); !strings.Contains(got.raw, "Staff support") || strings.Contains(got.raw, sueE.id) {
 			t.Errorf("the customer does not see the support person's name: %s", got.raw)
 		}
-		owner.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true})
+		owner.must(200, "PUT", "/v1/accounts/"+acc+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
+		// Support may not move the clock; the owner may.
+		if r := sue.do("POST", "/admin/clock/advance", map[string]any{"by": "1h"}); r.status != 403 {
+			t.Errorf("support advancing the clock = %d %s", r.status, r.raw)
+		}
+		owner.must(200, "POST", "/admin/clock/advance", map[string]any{"by": "1m"})
+		// Support's phone is lost: the owner resets the second factor, the
+		// session ends, the old code and password no longer sign in, and
+		// support enrols again with the new token.
+		reset := owner.must(200, "POST", "/v1/staff/"+sueE.id+"/totp-reset", nil)
+		if r := sue.do("GET", "/v1/products", nil); r.status != 401 {
+			t.Errorf("a session after the reset of its second factor = %d", r.status)
+		}
+		if r := anon.do("POST", "/v1/staff/session", map[string]any{"email": sueE.email, "password": staffPassword, "code": sueE.recoveryCodes[0]}); r.status != 401 {
+			t.Errorf("an old recovery code after the reset = %d", r.status)
+		}
+		again := newClient(t, m).must(200, "POST", "/v1/staff/enrolment", map[string]any{"email": sueE.email, "token": reset.str("enrolment_token"),
+			"password": staffPassword})
+		sueE.totpSecret = again.str("totp_secret")
+		confirmEnrolment(t, m, sueE, reset.str("enrolment_token"))
+		sue = signInStaff(t, m, sueE, totpCode(t, m, sueE.totpSecret))
+		sue.must(200, "GET", "/v1/products", nil) // enrolled again, she reads as support
+		if r := owner.do("POST", "/v1/staff/"+ann.id+"/totp-reset", nil); r.status != 409 || r.problemType() != "last-owner" {
+			t.Errorf("resetting the last enrolled owner's second factor = %d %s", r.status, r.raw)
+		}
+		// A lost enrolment token is re-issued; the old one stops working.
+		lost := owner.must(201, "POST", "/v1/staff", map[string]any{"email": "sam@vendor.example", "display_name": "Sam Sales", "role": "sales"})
+		reissued := owner.must(200, "POST", "/v1/staff/"+lost.str("staff_id")+"/enrolment", nil)
+		if r := anon.do("POST", "/v1/staff/enrolment", map[string]any{"email": "sam@vendor.example", "token": lost.str("enrolment_token"),
+			"password": staffPassword}); r.status != 401 {
+			t.Errorf("the re-issued-out enrolment token = %d", r.status)
+		}
+		newClient(t, m).must(200, "POST", "/v1/staff/enrolment", map[string]any{"email": "sam@vendor.example", "token": reissued.str("enrolment_token"),
+			"password": staffPassword})
+		if r := owner.do("POST", "/v1/staff/"+sueE.id+"/enrolment", nil); r.status != 409 {
+			t.Errorf("re-issuing the enrolment of an enrolled person = %d %s", r.status, r.raw)
+		}
 		if got := actorsOf(t, m, account.StreamID(acc)); got[len(got)-1] != (event.Actor{Kind: event.ActorBackOffice, ID: "staff:" + ann.id}) {
 			t.Errorf("the offline switch's actor %v, want the owner", got[len(got)-1])
 		}
@@ -201,11 +286,15 @@ func TestStaff_bootstrap_sign_in_service_account_and_auditor_X1(t *testing.T) {
 			{"PUT", "/v1/products/ras/releases/19.0", map[string]any{"notes": "x", "files": []any{}}},
 			{"DELETE", "/v1/products/ras/releases/19.0", nil},
 			{"PUT", "/v1/subscriptions/" + subID + "/name", map[string]any{"name": "Mine"}},
-			{"PUT", "/v1/accounts/00000000-0000-7000-8000-000000000000/offline-activation", map[string]any{"enabled": true}},
+			{"PUT", "/v1/accounts/00000000-0000-7000-8000-000000000000/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"}},
 			{"POST", "/v1/staff", map[string]any{"email": "eve@vendor.example", "display_name": "Eve", "role": "owner"}},
 			{"PUT", "/v1/staff/" + aud.id + "/role", map[string]any{"role": "owner"}},
 			{"DELETE", "/v1/staff/" + ann.id, nil},
 			{"POST", "/v1/service-accounts", map[string]any{"name": "mine"}},
+			{"POST", "/v1/staff/" + ann.id + "/totp-reset", nil},
+			{"POST", "/v1/staff/" + aud.id + "/enrolment", nil},
+			{"POST", "/admin/clock/advance", map[string]any{"by": "1h"}},
+			{"GET", "/admin/clock", nil},
 		} {
 			if r := auditor.doInvalid(call.method, call.path, call.body); r.status != 403 {
 				t.Errorf("auditor %s %s = %d %s", call.method, call.path, r.status, r.raw)

@@ -107,6 +107,9 @@ type propEnv struct {
 	keyForOffline        string
 	offlineEnabledForAcc bool
 	webhook              string // an endpoint of acc, refusing its deliveries (loopback)
+	// accOffline is whether offline activation is on for acc, which the
+	// switch's reason driver turns each time it is accepted.
+	accOffline bool
 }
 
 func (e *propEnv) next() int { e.n++; return e.n }
@@ -209,6 +212,15 @@ func staffDrivers() {
 	drivers["staff.added .display_name"] = addStaff("display_name")
 	drivers["staff.service_account_created .name"] = func(e *propEnv, a adversarial) reply {
 		return e.send(e.office, "POST", "/v1/service-accounts", rawBody(map[string]any{"name": "@V@"}, a), "")
+	}
+	// The switch's reason (issue 23): turned the other way each time, so
+	// that every accepted value is recorded.
+	drivers["account.offline_activation_set .reason"] = func(e *propEnv, a adversarial) reply {
+		r := e.send(e.office, "PUT", "/v1/accounts/"+e.acc+"/offline-activation", rawBody(map[string]any{"enabled": !e.accOffline, "reason": "@V@"}, a), "")
+		if r.status == http.StatusOK {
+			e.accOffline = !e.accOffline
+		}
+		return r
 	}
 }
 
@@ -444,9 +456,12 @@ func init() {
 	staffDrivers()
 	webhookDrivers()
 	for _, f := range []string{
+		"ticket.assigned .staff_id", "ticket.assigned .name", "ticket.assigned .by", // the signed-in staff person, from the roster
 		"staff.added .staff_id", "staff.enrolled .staff_id", "staff.enrolled .password_hash", "staff.enrolled .totp_nonce",
 		"staff.recovery_code_used .staff_id", "staff.removed .staff_id", "staff.role_changed .staff_id", "staff.service_account_created .service_id",
 		"staff.service_account_revoked .service_id", "staff.service_account_rotated .service_id", "staff.signed_in .staff_id", "staff.signed_out .staff_id",
+		"staff.enrolment_started .staff_id", "staff.enrolment_started .password_hash", "staff.enrolment_started .totp_nonce",
+		"staff.enrolment_confirmed .staff_id", "staff.enrolment_reissued .staff_id", "staff.totp_reset .staff_id",
 		"account.created .support_code", "account.created .creator_id", "account.invitation_revoked .invitation_id", "account.invitation_revoked .by",
 		"account.member_blocked .person_id", "account.member_blocked .by", "account.member_invited .invitation_id", "account.member_invited .invited_by",
 		"account.member_joined .person_id", "account.member_joined .invitation_id", "account.member_left .person_id", "account.member_removed .person_id",
@@ -649,7 +664,7 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 // account, once (ACT-3).
 func (e *propEnv) enableOffline() {
 	if !e.offlineEnabledForAcc {
-		e.office.must(200, "PUT", "/v1/accounts/"+e.mdmAccount+"/offline-activation", map[string]any{"enabled": true})
+		e.office.must(200, "PUT", "/v1/accounts/"+e.mdmAccount+"/offline-activation", map[string]any{"enabled": true, "reason": "air-gapped site"})
 		e.offlineEnabledForAcc = true
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,6 +48,9 @@ const installationsUnderLoad = 64
 // server alone from another process. allocs/report and B/report count
 // the heap allocations of the same span the same way (runtime.MemStats):
 // unlike the times, they hardly move with the machine's other load.
+// appends/batch and batch-ms are the group committer's: how many appends
+// one transaction carried, and how long it took from its start to its
+// commit (from /metrics).
 //
 //	go test -run XXX -bench BenchmarkUsageIngest -benchtime 40000x ./cmd/ledgerd
 func BenchmarkUsageIngest(b *testing.B) {
@@ -65,6 +69,7 @@ func BenchmarkUsageIngest(b *testing.B) {
 			var sent, failed atomic.Int64
 			settleProjections(b, m) // the activations' projection work is not the reports'
 			cpu0 := processCPU(b)
+			batches0 := scrapeBatches(b, base)
 			var mem0, mem1 runtime.MemStats
 			runtime.ReadMemStats(&mem0)
 			b.ResetTimer()
@@ -88,6 +93,7 @@ func BenchmarkUsageIngest(b *testing.B) {
 			b.StopTimer()
 			settleProjections(b, m)
 			cpu := processCPU(b) - cpu0
+			batches := scrapeBatches(b, base).minus(batches0)
 			runtime.ReadMemStats(&mem1)
 			all := slices.Concat(latencies...)
 			slices.Sort(all)
@@ -100,6 +106,10 @@ func BenchmarkUsageIngest(b *testing.B) {
 				b.ReportMetric(float64(mem1.Mallocs-mem0.Mallocs)/float64(len(all)), "allocs/report")
 				b.ReportMetric(float64(mem1.TotalAlloc-mem0.TotalAlloc)/float64(len(all)), "B/report")
 			}
+			if batches.count > 0 {
+				b.ReportMetric(batches.appends/batches.count, "appends/batch")
+				b.ReportMetric(1000*batches.seconds/batches.count, "batch-ms")
+			}
 			b.ReportMetric(0, "ns/op")
 			if failed.Load() > 0 {
 				b.Fatalf("%d reports failed", failed.Load())
@@ -111,6 +121,48 @@ func BenchmarkUsageIngest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// batchTotals are the group committer's running totals, from /metrics.
+type batchTotals struct{ count, appends, seconds float64 }
+
+func (t batchTotals) minus(u batchTotals) batchTotals {
+	return batchTotals{t.count - u.count, t.appends - u.appends, t.seconds - u.seconds}
+}
+
+// scrapeBatches reads the committed batches' totals from the server's
+// /metrics: how many, the appends they held, the time they took.
+func scrapeBatches(b testing.TB, base string) batchTotals {
+	b.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var t batchTotals
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "seatledger_eventstore_batch_appends_count":
+			t.count = v
+		case "seatledger_eventstore_batch_appends_sum":
+			t.appends = v
+		case `seatledger_eventstore_append_seconds_sum{result="ok"}`:
+			t.seconds = v
+		}
+	}
+	return t
 }
 
 // processCPU is the user and system CPU time the process has used.

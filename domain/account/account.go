@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"seatledger/domain/invalid"
+	"seatledger/domain/text"
 )
 
 // Role is a member's role in a business account (rule MEM-5): a regular
@@ -81,15 +82,26 @@ type Account struct {
 // activation for the account (rule ACT-3); it is off by default.
 func (a Account) OfflineActivation() bool { return a.offline }
 
-// SetOfflineActivation enables or disables offline activation (ACT-3).
-func (a Account) SetOfflineActivation(enabled bool, by string) ([]any, error) {
+// MaxSwitchReason bounds the reason the back office records with a
+// switch it turns in an account (issue 23).
+const MaxSwitchReason = 500
+
+// SetOfflineActivation enables or disables offline activation (ACT-3),
+// the back office's named switch, with the reason it is turned, which is
+// required: free text of up to MaxSwitchReason characters, not blank
+// recorded in the event for the account's history. A reason is
+// checked even when the switch is already where it is asked to be.
+func (a Account) SetOfflineActivation(enabled bool, by, reason string) ([]any, error) {
+	if why := text.Required("reason", reason, text.Free, MaxSwitchReason); why != "" {
+		return nil, invalid.New(ErrInvalid, "reason", "%s", why)
+	}
 	switch {
 	case !a.Exists() || a.personal:
 		return nil, ErrNotFound
 	case a.offline == enabled:
 		return nil, nil
 	}
-	return []any{OfflineActivationSet{Enabled: enabled, By: by}}, nil
+	return []any{OfflineActivationSet{Enabled: enabled, By: by, Reason: reason}}, nil
 }
 
 // Clone returns a copy of the account that shares nothing with it: fold

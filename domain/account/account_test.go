@@ -323,3 +323,30 @@ func TestEvents_round_trip_through_the_registry(t *testing.T) {
 		}
 	}
 }
+
+// The offline switch records why the back office turned it (ACT-3, issue
+// 23): a reason is required, bounded free text, checked even when
+// the switch is already where it is asked to be.
+func TestSetOfflineActivation_ACT3_requires_a_reason(t *testing.T) {
+	run(t, []tc{
+		{name: "a reason is recorded", given: created(),
+			when: func(a account.Account) ([]any, error) {
+				return a.SetOfflineActivation(true, "staff:s1", "air-gapped site, ticket T-1")
+			},
+			then: []any{account.OfflineActivationSet{Enabled: true, By: "staff:s1", Reason: "air-gapped site, ticket T-1"}}},
+		{name: "no reason", given: created(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "") }},
+		{name: "a blank reason", given: created(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", " \n\t") }},
+		{name: "a reason too long", given: created(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) {
+				return a.SetOfflineActivation(true, "staff:s1", strings.Repeat("x", account.MaxSwitchReason+1))
+			}},
+		{name: "a control character", given: created(), err: account.ErrInvalid,
+			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "why\x00") }},
+		{name: "already on: nothing, but the reason is still checked", given: append(created(), account.OfflineActivationSet{Enabled: true}),
+			err: account.ErrInvalid, when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "") }},
+		{name: "already on: nothing recorded", given: append(created(), account.OfflineActivationSet{Enabled: true}),
+			when: func(a account.Account) ([]any, error) { return a.SetOfflineActivation(true, "staff:s1", "again") }},
+	})
+}

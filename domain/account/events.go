@@ -22,10 +22,12 @@ const (
 )
 
 // OfflineActivationSet: the back office enabled or disabled offline
-// activation for the account (rule ACT-3).
+// activation for the account (rule ACT-3), for Reason (issue 23; empty in
+// the events recorded before a reason was required).
 type OfflineActivationSet struct {
 	Enabled bool   `json:"enabled"`
 	By      string `json:"by"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Created: a business account was created; its creator is its first admin.

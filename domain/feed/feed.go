@@ -74,6 +74,8 @@ var Private = map[string]string{
 	"product.defined":                 "the vendor's catalog, shared by every account",
 	"release.published":               "the vendor's catalog, shared by every account (downloads list releases)",
 	"release.withdrawn":               "the vendor's catalog, shared by every account",
+	"ticket.assigned": "the back office's own work queue (which support person handles a ticket); the customer sees the support " +
+		"person's name on their replies and status changes",
 	// The back office's roster (issue 23): the vendor's own people and
 	// machines, and their credentials; no account's.
 	"staff.added":                   "the vendor's own staff, no account's",
@@ -97,6 +99,10 @@ var Private = map[string]string{
 	"webhook.endpoint_enabled":  "the feed's own delivery configuration",
 	"webhook.endpoint_deleted":  "the feed's own delivery configuration",
 	"webhook.resend_requested":  "the feed's own delivery bookkeeping (the delivery log shows the resend)",
+	"staff.enrolment_started":   "a staff person's credentials",
+	"staff.enrolment_confirmed": "a staff person's credentials",
+	"staff.enrolment_reissued":  "a staff person's credentials",
+	"staff.totp_reset":          "a staff person's credentials",
 }
 
 // Publish returns the public name and payload of an event of internal

@@ -43,9 +43,13 @@ type AccountProfileChanged struct {
 	By      string  `json:"by"`
 }
 
-// AccountOfflineActivationSet is account.offline_activation_set.
+// AccountOfflineActivationSet is account.offline_activation_set. The
+// reason is published: it is the back office's account to the customer of
+// why it turned a switch inside their account (issue 23), which the
+// account's history shows its members too; it holds no secret.
 type AccountOfflineActivationSet struct {
-	Enabled bool `json:"enabled"`
+	Enabled bool   `json:"enabled"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // MemberEvent is member.joined, member.blocked, member.unblocked,
@@ -91,7 +95,7 @@ var accountEvents = []func() (string, publication){
 	},
 	func() (string, publication) {
 		return publish("account.offline_activation_set", func(e account.OfflineActivationSet) any {
-			return AccountOfflineActivationSet{Enabled: e.Enabled}
+			return AccountOfflineActivationSet{Enabled: e.Enabled, Reason: e.Reason}
 		})
 	},
 	func() (string, publication) {

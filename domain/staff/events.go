@@ -18,6 +18,10 @@ const (
 	TypeServiceAccountCreated = "staff.service_account_created"
 	TypeServiceAccountRotated = "staff.service_account_rotated"
 	TypeServiceAccountRevoked = "staff.service_account_revoked"
+	TypeEnrolmentStarted      = "staff.enrolment_started"
+	TypeEnrolmentConfirmed    = "staff.enrolment_confirmed"
+	TypeEnrolmentReissued     = "staff.enrolment_reissued"
+	TypeTOTPReset             = "staff.totp_reset"
 )
 
 // Register adds the roster's events to reg.
@@ -32,6 +36,10 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeServiceAccountCreated, 1, ServiceAccountCreated{})
 	reg.Register(TypeServiceAccountRotated, 1, ServiceAccountRotated{})
 	reg.Register(TypeServiceAccountRevoked, 1, ServiceAccountRevoked{})
+	reg.Register(TypeEnrolmentStarted, 1, EnrolmentStarted{})
+	reg.Register(TypeEnrolmentConfirmed, 1, EnrolmentConfirmed{})
+	reg.Register(TypeEnrolmentReissued, 1, EnrolmentReissued{})
+	reg.Register(TypeTOTPReset, 1, TOTPReset{})
 }
 
 // Added: a staff person joined the back office with a role; they enrol
@@ -45,7 +53,10 @@ type Added struct {
 }
 
 // Enrolled: the staff person set their password and received their TOTP
-// secret and recovery codes. The TOTP secret is not recorded: it is
+// secret and recovery codes, in one step. Recorded by the first
+// enrolments only: enrolment is two steps now (EnrolmentStarted, then
+// EnrolmentConfirmed with the authenticator's first code); the roster
+// still applies it. The TOTP secret is not recorded: it is
 // derived from TOTPNonce with the server's key, so that reading the log
 // reveals no second factor; the recovery codes are stored hashed.
 type Enrolled struct {
@@ -110,4 +121,43 @@ type ServiceAccountRotated struct {
 // for good.
 type ServiceAccountRevoked struct {
 	ServiceID string `json:"service_id"`
+}
+
+// EnrolmentStarted: the staff person, holding their enrolment token, chose
+// a password and received a TOTP secret and recovery codes, which do not
+// count until the authenticator's first code confirms them
+// (EnrolmentConfirmed): until then the person cannot sign in and, an
+// owner, does not end the admin token's bootstrap. Starting again before
+// confirming replaces all three. As with Enrolled, the TOTP secret is
+// derived from TOTPNonce and the recovery codes are stored hashed.
+type EnrolmentStarted struct {
+	StaffID        string   `json:"staff_id"`
+	PasswordHash   string   `json:"password_hash"`
+	TOTPNonce      string   `json:"totp_nonce"`
+	RecoveryHashes [][]byte `json:"recovery_hashes"`
+}
+
+// EnrolmentConfirmed: the authenticator's code of time step TOTPStep
+// proved the started enrolment's TOTP secret works; the person is
+// enrolled, their enrolment token is spent, and that code is used.
+type EnrolmentConfirmed struct {
+	StaffID  string `json:"staff_id"`
+	TOTPStep int64  `json:"totp_step"`
+}
+
+// EnrolmentReissued: an owner gave a staff person who has not enrolled a
+// new enrolment token (the first was lost); the old one stops working and
+// a started enrolment is dropped.
+type EnrolmentReissued struct {
+	StaffID       string `json:"staff_id"`
+	EnrolmentHash []byte `json:"enrolment_hash"`
+}
+
+// TOTPReset: an owner reset a staff person's second factor (a lost
+// phone): their password, TOTP secret and recovery codes stop working,
+// their sessions end, and they enrol again with the new enrolment token
+// whose hash is recorded.
+type TOTPReset struct {
+	StaffID       string `json:"staff_id"`
+	EnrolmentHash []byte `json:"enrolment_hash"`
 }

@@ -3,6 +3,7 @@ package staff
 import (
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -37,6 +38,22 @@ type Member struct {
 	recovery      [][]byte // nil once used
 	lastStep      int64
 	sessions      map[string]time.Time // hex of the token's hash -> expiry
+	// started is an enrolment started and not confirmed yet: it counts
+	// once the authenticator's first code confirms it.
+	started *EnrolmentStarted
+}
+
+// EnrolmentPending reports whether the person started an enrolment that
+// the authenticator's first code has not confirmed yet.
+func (m Member) EnrolmentPending() bool { return !m.Enrolled && m.started != nil }
+
+// PendingTOTPNonce is what the TOTP secret of the person's started,
+// unconfirmed enrolment is derived from ("" if none).
+func (m Member) PendingTOTPNonce() string {
+	if m.started == nil {
+		return ""
+	}
+	return m.started.TOTPNonce
 }
 
 // PasswordHash is the stored hash of the person's password ("" before
@@ -92,7 +109,7 @@ func (r Roster) Clone() Roster {
 	for id, m := range r.members {
 		m.sessions = maps.Clone(m.sessions)
 		m.recovery = slices.Clone(m.recovery)
-		c.members[id] = m
+		c.members[id] = m // started is never changed in place: evolving replaces it
 	}
 	return c
 }
@@ -220,21 +237,94 @@ func (r Roster) Add(id, email, displayName string, role Role, enrolmentHash []by
 	return []any{Added{StaffID: id, Email: email, DisplayName: displayName, Role: role, EnrolmentHash: enrolmentHash}}, nil
 }
 
-// Enrol completes the enrolment of the staff person with address email
-// who holds the token whose hash is tokenHash. A wrong address or token
-// is ErrBadCredentials, the same answer for both.
+// Enrol starts the enrolment of the staff person with address email who
+// holds the token whose hash is tokenHash: their password, TOTP nonce and
+// recovery codes, which count once ConfirmEnrolment has the
+// authenticator's first code. Starting again before that replaces them.
+// A wrong address or token is ErrBadCredentials, the same answer for
+// both.
 func (r Roster) Enrol(email string, tokenHash []byte, passwordHash, totpNonce string, recoveryHashes [][]byte) ([]any, error) {
+	m, err := r.enrolling(email, tokenHash)
+	if err != nil {
+		return nil, err
+	}
+	return []any{EnrolmentStarted{StaffID: m.ID, PasswordHash: passwordHash, TOTPNonce: totpNonce, RecoveryHashes: recoveryHashes}}, nil
+}
+
+// ConfirmEnrolment completes the started enrolment of the staff person
+// with address email, who holds the enrolment token whose hash is
+// tokenHash, with the authenticator's code of time step step (the caller
+// checked the code against the started enrolment's secret; 0: it did not
+// match). The code is used by it: a sign-in needs a later one.
+func (r Roster) ConfirmEnrolment(email string, tokenHash []byte, step int64) ([]any, error) {
+	m, err := r.enrolling(email, tokenHash)
+	switch {
+	case err != nil:
+		return nil, err
+	case m.started == nil:
+		return nil, invalidf("code", "start the enrolment first: choose a password to receive the authenticator's secret")
+	case step <= 0:
+		return nil, invalidf("code", "the code does not match the authenticator's secret of this enrolment; enter the six digits it shows now")
+	}
+	return []any{EnrolmentConfirmed{StaffID: m.ID, TOTPStep: step}}, nil
+}
+
+// enrolling returns the staff person with address email who holds the
+// enrolment token whose hash is tokenHash and has not enrolled.
+func (r Roster) enrolling(email string, tokenHash []byte) (Member, error) {
 	m, ok := r.ByEmail(email)
-	if !ok {
-		return nil, ErrBadCredentials
+	switch {
+	case !ok:
+		return Member{}, ErrBadCredentials
+	case m.Enrolled:
+		return Member{}, ErrEnrolled
+	case subtle.ConstantTimeCompare(m.enrolmentHash, tokenHash) != 1:
+		return Member{}, ErrBadCredentials
 	}
-	if m.Enrolled {
-		return nil, ErrEnrolled
+	return m, nil
+}
+
+// ReissueEnrolment gives staff person id, who has not enrolled, a new
+// enrolment token whose hash is enrolmentHash (the first was lost); the
+// old one stops working. An enrolled person's second factor is reset
+// instead (ResetTOTP).
+func (r Roster) ReissueEnrolment(id string, enrolmentHash []byte) ([]any, error) {
+	m, ok := r.members[id]
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case m.Enrolled:
+		return nil, fmt.Errorf("%w: %s has enrolled; reset their second factor to have them enrol again", ErrNoChange, m.Email)
 	}
-	if subtle.ConstantTimeCompare(m.enrolmentHash, tokenHash) != 1 {
-		return nil, ErrBadCredentials
+	return []any{EnrolmentReissued{StaffID: id, EnrolmentHash: enrolmentHash}}, nil
+}
+
+// ResetTOTP resets enrolled staff person id's second factor: their
+// password, TOTP secret and recovery codes stop working, their sessions
+// end, and they enrol again with the new token whose hash is
+// enrolmentHash. Never the last enrolled owner's: the back office would
+// have no owner who can sign in.
+func (r Roster) ResetTOTP(id string, enrolmentHash []byte) ([]any, error) {
+	m, ok := r.members[id]
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case !m.Enrolled:
+		return nil, fmt.Errorf("%w: %s has not enrolled; re-issue their enrolment token instead", ErrNoChange, m.Email)
+	case m.Role == RoleOwner && r.enrolledOwners() == 1:
+		return nil, fmt.Errorf("%w: the last enrolled owner's second factor cannot be reset; enrol another owner first", ErrLastOwner)
 	}
-	return []any{Enrolled{StaffID: m.ID, PasswordHash: passwordHash, TOTPNonce: totpNonce, RecoveryHashes: recoveryHashes}}, nil
+	return []any{TOTPReset{StaffID: id, EnrolmentHash: enrolmentHash}}, nil
+}
+
+func (r Roster) enrolledOwners() int {
+	n := 0
+	for _, m := range r.members {
+		if m.Role == RoleOwner && m.Enrolled {
+			n++
+		}
+	}
+	return n
 }
 
 // ChangeRole gives staff person id another role; the last owner keeps
@@ -372,6 +462,28 @@ func (r Roster) Evolve(payload any) Roster {
 		r.member(e.StaffID, func(m *Member) {
 			m.Enrolled, m.passwordHash, m.totpNonce, m.enrolmentHash = true, e.PasswordHash, e.TOTPNonce, nil
 			m.recovery = slices.Clone(e.RecoveryHashes)
+		})
+	case EnrolmentStarted:
+		r.member(e.StaffID, func(m *Member) {
+			started := e
+			started.RecoveryHashes = slices.Clone(e.RecoveryHashes)
+			m.started = &started
+		})
+	case EnrolmentConfirmed:
+		r.member(e.StaffID, func(m *Member) {
+			if m.started == nil {
+				return
+			}
+			m.Enrolled, m.passwordHash, m.totpNonce, m.enrolmentHash = true, m.started.PasswordHash, m.started.TOTPNonce, nil
+			m.recovery, m.started = slices.Clone(m.started.RecoveryHashes), nil
+			m.lastStep = max(m.lastStep, e.TOTPStep)
+		})
+	case EnrolmentReissued:
+		r.member(e.StaffID, func(m *Member) { m.enrolmentHash, m.started = e.EnrolmentHash, nil })
+	case TOTPReset:
+		r.member(e.StaffID, func(m *Member) {
+			m.Enrolled, m.passwordHash, m.totpNonce, m.recovery, m.started = false, "", "", nil, nil
+			m.enrolmentHash, m.sessions = e.EnrolmentHash, map[string]time.Time{}
 		})
 	case RoleChanged:
 		r.member(e.StaffID, func(m *Member) { m.Role = e.Role })

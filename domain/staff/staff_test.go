@@ -92,8 +92,121 @@ func TestRoster_enrolment_is_once_with_the_right_token(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Fatalf("enrol: %v %v", got, err)
 	}
-	if _, err := r.Evolve(got[0]).Enrol("ann@vendor.example", staff.HashSecret("enrol-ann"), "h", "n", nil); !errors.Is(err, staff.ErrEnrolled) {
+	started := r.Clone().Evolve(got[0])
+	confirmed, err := started.ConfirmEnrolment("ann@vendor.example", staff.HashSecret("enrol-ann"), 7)
+	if err != nil || !reflect.DeepEqual(confirmed, []any{staff.EnrolmentConfirmed{StaffID: "ann", TOTPStep: 7}}) {
+		t.Fatalf("confirm: %v %v", confirmed, err)
+	}
+	if _, err := started.Clone().Evolve(confirmed[0]).Enrol("ann@vendor.example", staff.HashSecret("enrol-ann"), "h", "n", nil); !errors.Is(err, staff.ErrEnrolled) {
 		t.Errorf("second enrolment: %v", err)
+	}
+}
+
+// TestRoster_enrolment_counts_once_the_first_code_confirms_it (issue 23):
+// a started enrolment signs nobody in and does not end the admin token's
+// bootstrap; a code that does not match confirms nothing; starting again
+// replaces the secret; the confirmation's code is used.
+func TestRoster_enrolment_counts_once_the_first_code_confirms_it(t *testing.T) {
+	t.Parallel()
+	const ann = "ann@vendor.example"
+	token := staff.HashSecret("enrol-ann")
+	r := given(added("ann", staff.RoleOwner))
+	if _, err := r.ConfirmEnrolment(ann, token, 7); !errors.Is(err, staff.ErrInvalid) {
+		t.Errorf("confirming before starting: %v", err)
+	}
+	r = r.Evolve(staff.EnrolmentStarted{StaffID: "ann", PasswordHash: "h1", TOTPNonce: "n1", RecoveryHashes: [][]byte{staff.HashSecret("r0")}})
+	m, _ := r.Member("ann")
+	if m.Enrolled || !m.EnrolmentPending() || m.PendingTOTPNonce() != "n1" || !r.AdminTokenAccepted(false) {
+		t.Errorf("started: enrolled %v, pending %v, nonce %q, admin token accepted %v", m.Enrolled, m.EnrolmentPending(), m.PendingTOTPNonce(), r.AdminTokenAccepted(false))
+	}
+	if _, err := r.SignIn("ann", staff.HashSecret("s"), 0, 0, now); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("a recovery code of an unconfirmed enrolment signs in: %v", err)
+	}
+	for _, tc := range []struct {
+		token []byte
+		step  int64
+		err   error
+	}{{token, 0, staff.ErrInvalid}, {staff.HashSecret("wrong"), 7, staff.ErrBadCredentials}} {
+		if _, err := r.ConfirmEnrolment(ann, tc.token, tc.step); !errors.Is(err, tc.err) {
+			t.Errorf("confirm step %d: %v, want %v", tc.step, err, tc.err)
+		}
+	}
+	r = r.Evolve(staff.EnrolmentStarted{StaffID: "ann", PasswordHash: "h2", TOTPNonce: "n2"})
+	if m, _ := r.Member("ann"); m.PendingTOTPNonce() != "n2" {
+		t.Errorf("starting again kept nonce %q", m.PendingTOTPNonce())
+	}
+	r = r.Evolve(staff.EnrolmentConfirmed{StaffID: "ann", TOTPStep: 7})
+	m, _ = r.Member("ann")
+	if !m.Enrolled || m.EnrolmentPending() || m.PasswordHash() != "h2" || m.TOTPNonce() != "n2" || r.AdminTokenAccepted(false) {
+		t.Errorf("confirmed: enrolled %v, password %q, nonce %q, admin token accepted %v", m.Enrolled, m.PasswordHash(), m.TOTPNonce(), r.AdminTokenAccepted(false))
+	}
+	if _, err := r.SignIn("ann", staff.HashSecret("s"), 7, -1, now); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("the confirmation's code signs in: %v", err)
+	}
+	if _, err := r.SignIn("ann", staff.HashSecret("s"), 8, -1, now); err != nil {
+		t.Errorf("the next code: %v", err)
+	}
+}
+
+// TestRoster_owner_reissues_enrolment_and_resets_TOTP (issue 23): a new
+// enrolment token replaces a lost one for a person who has not enrolled;
+// a reset of an enrolled person's second factor ends their sessions and
+// credentials and has them enrol again; never the last enrolled owner's.
+func TestRoster_owner_reissues_enrolment_and_resets_TOTP(t *testing.T) {
+	t.Parallel()
+	signedIn := staff.SignedIn{StaffID: "sue", SessionHash: staff.HashSecret("s"), ExpiresAt: now.Add(time.Hour), TOTPStep: 1, SignedInAt: now}
+	r := given(added("ann", staff.RoleOwner), enrolled("ann"), added("sue", staff.RoleSupport), enrolled("sue"), signedIn,
+		added("new", staff.RoleSales))
+	got, err := r.ReissueEnrolment("new", staff.HashSecret("second"))
+	if err != nil || !reflect.DeepEqual(got, []any{staff.EnrolmentReissued{StaffID: "new", EnrolmentHash: staff.HashSecret("second")}}) {
+		t.Fatalf("reissue: %v %v", got, err)
+	}
+	reissued := r.Clone().Evolve(got[0])
+	if _, err := reissued.Enrol("new@vendor.example", staff.HashSecret("enrol-new"), "h", "n", nil); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("the old enrolment token after a reissue: %v", err)
+	}
+	if _, err := reissued.Enrol("new@vendor.example", staff.HashSecret("second"), "h", "n", nil); err != nil {
+		t.Errorf("the new enrolment token: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		then func() ([]any, error)
+		err  error
+	}{
+		{"reissue to an enrolled person", func() ([]any, error) { return r.ReissueEnrolment("sue", nil) }, staff.ErrNoChange},
+		{"reissue to nobody", func() ([]any, error) { return r.ReissueEnrolment("zed", nil) }, staff.ErrNotFound},
+		{"reset a person not enrolled", func() ([]any, error) { return r.ResetTOTP("new", nil) }, staff.ErrNoChange},
+		{"reset the last enrolled owner", func() ([]any, error) { return r.ResetTOTP("ann", nil) }, staff.ErrLastOwner},
+		{"reset nobody", func() ([]any, error) { return r.ResetTOTP("zed", nil) }, staff.ErrNotFound},
+	} {
+		if _, err := tc.then(); !errors.Is(err, tc.err) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+	}
+	got, err = r.ResetTOTP("sue", staff.HashSecret("again"))
+	if err != nil || !reflect.DeepEqual(got, []any{staff.TOTPReset{StaffID: "sue", EnrolmentHash: staff.HashSecret("again")}}) {
+		t.Fatalf("reset: %v %v", got, err)
+	}
+	reset := r.Clone().Evolve(got[0])
+	if _, ok := reset.Session(staff.HashSecret("s"), now); ok {
+		t.Error("a session outlived the reset")
+	}
+	m, _ := reset.Member("sue")
+	if m.Enrolled || m.PasswordHash() != "" || m.RecoveryCodesLeft() != 0 {
+		t.Errorf("after the reset: enrolled %v, password %q, %d recovery codes", m.Enrolled, m.PasswordHash(), m.RecoveryCodesLeft())
+	}
+	if _, err := reset.SignIn("sue", staff.HashSecret("s2"), 0, 0, now); !errors.Is(err, staff.ErrBadCredentials) {
+		t.Errorf("an old recovery code after the reset: %v", err)
+	}
+	if _, err := reset.Enrol("sue@vendor.example", staff.HashSecret("again"), "h", "n", nil); err != nil {
+		t.Errorf("enrolling again: %v", err)
+	}
+	if _, ok := r.Session(staff.HashSecret("s"), now); !ok {
+		t.Error("evolving a clone changed the original's sessions")
+	}
+	two := given(added("ann", staff.RoleOwner), enrolled("ann"), added("bob", staff.RoleOwner), enrolled("bob"))
+	if _, err := two.ResetTOTP("bob", nil); err != nil {
+		t.Errorf("resetting one of two enrolled owners: %v", err)
 	}
 }
 

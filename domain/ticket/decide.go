@@ -215,6 +215,23 @@ func (t Ticket) ChangeStatus(status, by string) ([]any, error) {
 	return []any{StatusChanged{Status: st, By: by}}, nil
 }
 
+// Assign assigns the ticket to staff person staffID, named name (issue
+// 23: "assign to me"), by the actor by. A closed ticket is not worked on
+// any more; assigning it to whom it is assigned already is ErrNoChange.
+func (t Ticket) Assign(staffID, name, by string) ([]any, error) {
+	switch {
+	case !t.Exists():
+		return nil, ErrNotFound
+	case staffID == "":
+		return nil, invalid.New(ErrInvalid, "staff_id", "staff_id is required")
+	case t.status == StatusClosed:
+		return nil, fmt.Errorf("%w: the ticket is closed", ErrStatus)
+	case t.assignee == staffID:
+		return nil, fmt.Errorf("%w: the ticket is assigned to %s already", ErrNoChange, name)
+	}
+	return []any{Assigned{StaffID: staffID, Name: name, By: by}}, nil
+}
+
 // Close closes a current ticket: open, in progress or awaiting the
 // customer (rule TKT-2, "Close — current tickets").
 func (t Ticket) Close(by string) ([]any, error) {

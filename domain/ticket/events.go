@@ -12,6 +12,7 @@ const (
 	TypeSurveySubmitted = "ticket.survey_submitted"
 	TypeWatcherAdded    = "ticket.watcher_added"
 	TypeWatcherRemoved  = "ticket.watcher_removed"
+	TypeAssigned        = "ticket.assigned"
 )
 
 // Opened: a member opened a ticket for a product, with a category, a
@@ -75,6 +76,15 @@ type WatcherRemoved struct {
 	By       string `json:"by"`
 }
 
+// Assigned: a support person of the back office took the ticket on (the
+// staff console's "assign to me", issue 23). StaffID and Name are the
+// staff person's ID and display name at the time; By is the actor's ID.
+type Assigned struct {
+	StaffID string `json:"staff_id"`
+	Name    string `json:"name"`
+	By      string `json:"by"`
+}
+
 // Register adds the ticket's events to reg.
 func Register(reg *event.Registry) {
 	reg.Register(TypeOpened, 1, Opened{})
@@ -85,4 +95,5 @@ func Register(reg *event.Registry) {
 	reg.Register(TypeSurveySubmitted, 1, SurveySubmitted{})
 	reg.Register(TypeWatcherAdded, 1, WatcherAdded{})
 	reg.Register(TypeWatcherRemoved, 1, WatcherRemoved{})
+	reg.Register(TypeAssigned, 1, Assigned{})
 }

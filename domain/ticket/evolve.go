@@ -35,6 +35,8 @@ func (t Ticket) Evolve(payload any, at time.Time) Ticket {
 		t.watchers[e.PersonID] = true
 	case WatcherRemoved:
 		delete(t.watchers, e.PersonID)
+	case Assigned:
+		t.assignee = e.StaffID
 	}
 	t.version++
 	return t

@@ -221,6 +221,7 @@ type Ticket struct {
 	attachments                     map[string]Attachment
 	replies                         int
 	surveyed                        bool
+	assignee                        string // the staff ID support assigned it to
 	version                         uint64
 }
 
@@ -269,6 +270,9 @@ func (t Ticket) Replies() int { return t.replies }
 
 // Surveyed reports whether the member has filled the survey.
 func (t Ticket) Surveyed() bool { return t.surveyed }
+
+// Assignee is the staff person the ticket is assigned to ("" for none).
+func (t Ticket) Assignee() string { return t.assignee }
 
 // Version returns how many events were folded.
 func (t Ticket) Version() uint64 { return t.version }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"seatledger/commands"
+	"seatledger/domain/staff"
 	"seatledger/infra/clock"
 	"seatledger/infra/timers"
 )
@@ -51,6 +53,37 @@ func requireAdmin(token string) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// requireClock lets a request to the simulated clock through with the
+// admin token (a test and demo facility: it keeps working after the
+// bootstrap) or an owner's staff session (staff.PermClock, issue 23). A
+// missing or malformed header is a 401; anything else a 403.
+func (s *Server) requireClock(next http.Handler) http.Handler {
+	admin := requireAdmin(s.cfg.AdminToken)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		token := strings.TrimSpace(got)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !commands.IsStaffToken(token) || s.cfg.People == nil {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		staffDesk := s.cfg.People.Commands.Staff
+		actor, err := staffDesk.AuthenticateStaff(r.Context(), token)
+		if errors.Is(err, staff.ErrBadCredentials) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="seatledger-admin"`)
+			WriteProblem(w, r, ProblemUnauthorized.New("the staff session is not valid or has expired; sign in again"))
+			return
+		}
+		if err == nil {
+			err = staffDesk.Authorize(r.Context(), actor, staff.PermClock)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ClockState is the answer of the clock endpoints.

@@ -310,6 +310,8 @@ func (s *Server) offlinePublicKey(w http.ResponseWriter, r *http.Request) {
 
 type offlineActivationRequest struct {
 	Enabled bool `json:"enabled"`
+	// Reason is why the switch is turned (required, issue 23).
+	Reason string `json:"reason"`
 }
 
 func (s *Server) setOfflineActivation(w http.ResponseWriter, r *http.Request) {
@@ -317,7 +319,7 @@ func (s *Server) setOfflineActivation(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.cfg.People.Commands.Accounts.SetOfflineActivation(r.Context(), meta(r), chi.URLParam(r, "accountID"), req.Enabled)
+	res, err := s.cfg.People.Commands.Accounts.SetOfflineActivation(r.Context(), meta(r), chi.URLParam(r, "accountID"), req.Enabled, req.Reason)
 	if err != nil {
 		s.fail(w, r, err)
 		return

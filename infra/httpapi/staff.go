@@ -13,18 +13,22 @@ import (
 // peopleRoutes' authentication:
 //
 //	POST   /v1/staff/enrolment                      public (the token)  enrolStaff
+//	POST   /v1/staff/enrolment/confirm              public (the token, the first code)  confirmStaffEnrolment
 //	POST   /v1/staff/session                        public (password, TOTP)  signInStaff
 //	DELETE /v1/staff/session                        a staff session     signOutStaff
 //	GET    /v1/staff                                staff.PermStaff     listStaff
 //	POST   /v1/staff                                staff.PermStaff     addStaff
 //	PUT    /v1/staff/{staffID}/role                 staff.PermStaff     changeStaffRole
 //	DELETE /v1/staff/{staffID}                      staff.PermStaff     removeStaff
+//	POST   /v1/staff/{staffID}/enrolment            staff.PermStaff     reissueEnrolment
+//	POST   /v1/staff/{staffID}/totp-reset           staff.PermStaff     resetStaffTOTP
 //	GET    /v1/service-accounts                     staff.PermStaff     listServiceAccounts
 //	POST   /v1/service-accounts                     staff.PermStaff     createServiceAccount
 //	POST   /v1/service-accounts/{serviceID}/rotate  staff.PermStaff     rotateServiceAccount
 //	DELETE /v1/service-accounts/{serviceID}         staff.PermStaff     revokeServiceAccount
 func (s *Server) staffRoutes(r chi.Router) {
 	r.Post("/staff/enrolment", s.enrolStaff)
+	r.Post("/staff/enrolment/confirm", s.confirmStaffEnrolment)
 	r.Post("/staff/session", s.signInStaff)
 	r.Delete("/staff/session", s.signOutStaff)
 	r.Group(func(r chi.Router) {
@@ -33,6 +37,8 @@ func (s *Server) staffRoutes(r chi.Router) {
 		r.Post("/staff", s.addStaff)
 		r.Put("/staff/{staffID}/role", s.changeStaffRole)
 		r.Delete("/staff/{staffID}", s.removeStaff)
+		r.Post("/staff/{staffID}/enrolment", s.reissueEnrolment)
+		r.Post("/staff/{staffID}/totp-reset", s.resetStaffTOTP)
 		r.Get("/service-accounts", s.listServiceAccounts)
 		r.Post("/service-accounts", s.createServiceAccount)
 		r.Post("/service-accounts/{serviceID}/rotate", s.rotateServiceAccount)
@@ -67,6 +73,61 @@ func (s *Server) enrolStaff(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, StaffEnrolment{StaffID: e.StaffID, TOTPSecret: e.TOTPSecret, TOTPURL: e.TOTPURL,
 		RecoveryCodes: e.RecoveryCodes, Position: e.Position})
+}
+
+type confirmStaffEnrolmentRequest struct {
+	Email string `json:"email"`
+	Token string `json:"token"`
+	// Code is the six digits the authenticator shows.
+	Code string `json:"code"`
+}
+
+// StaffEnrolmentConfirmed is the answer of POST
+// /v1/staff/enrolment/confirm: the person is enrolled and signs in with
+// their password and a later code.
+type StaffEnrolmentConfirmed struct {
+	StaffID  string `json:"staff_id"`
+	Enrolled bool   `json:"enrolled"`
+	Position uint64 `json:"position"`
+}
+
+func (s *Server) confirmStaffEnrolment(w http.ResponseWriter, r *http.Request) {
+	var req confirmStaffEnrolmentRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	res, id, err := s.cfg.People.Commands.Staff.ConfirmStaffEnrolment(r.Context(), meta(r), req.Email, req.Token, req.Code)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writtenAs(w, http.StatusOK, res.Position, StaffEnrolmentConfirmed{StaffID: id, Enrolled: true, Position: res.Position})
+}
+
+// EnrolmentTokenIssued is the answer of POST /v1/staff/{staffID}/enrolment
+// and /totp-reset: the person's new enrolment token, shown once.
+type EnrolmentTokenIssued struct {
+	StaffID        string `json:"staff_id"`
+	EnrolmentToken string `json:"enrolment_token"`
+	Position       uint64 `json:"position"`
+}
+
+func (s *Server) reissueEnrolment(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.People.Commands.Staff.ReissueEnrolment(r.Context(), meta(r), chi.URLParam(r, "staffID"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writtenAs(w, http.StatusOK, res.Position, EnrolmentTokenIssued{StaffID: res.StaffID, EnrolmentToken: res.EnrolmentToken, Position: res.Position})
+}
+
+func (s *Server) resetStaffTOTP(w http.ResponseWriter, r *http.Request) {
+	res, err := s.cfg.People.Commands.Staff.ResetStaffTOTP(r.Context(), meta(r), chi.URLParam(r, "staffID"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writtenAs(w, http.StatusOK, res.Position, EnrolmentTokenIssued{StaffID: res.StaffID, EnrolmentToken: res.EnrolmentToken, Position: res.Position})
 }
 
 type signInStaffRequest struct {
@@ -110,12 +171,15 @@ func (s *Server) signOutStaff(w http.ResponseWriter, r *http.Request) {
 
 // StaffMember is one staff person in GET /v1/staff.
 type StaffMember struct {
-	StaffID           string `json:"staff_id"`
-	Email             string `json:"email"`
-	DisplayName       string `json:"display_name"`
-	Role              string `json:"role"`
-	Enrolled          bool   `json:"enrolled"`
-	RecoveryCodesLeft int    `json:"recovery_codes_left"`
+	StaffID     string `json:"staff_id"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Enrolled    bool   `json:"enrolled"`
+	// EnrolmentPending: the person started enrolling and has not
+	// confirmed it with the authenticator's first code.
+	EnrolmentPending  bool `json:"enrolment_pending"`
+	RecoveryCodesLeft int  `json:"recovery_codes_left"`
 }
 
 // StaffList is the answer of GET /v1/staff.
@@ -132,7 +196,7 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
 	out := StaffList{Staff: []StaffMember{}}
 	for _, m := range roster.Members() {
 		out.Staff = append(out.Staff, StaffMember{StaffID: m.ID, Email: m.Email, DisplayName: m.DisplayName, Role: m.Role.String(),
-			Enrolled: m.Enrolled, RecoveryCodesLeft: m.RecoveryCodesLeft()})
+			Enrolled: m.Enrolled, EnrolmentPending: m.EnrolmentPending(), RecoveryCodesLeft: m.RecoveryCodesLeft()})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

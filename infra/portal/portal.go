@@ -73,6 +73,9 @@ type Config struct {
 	// form is read only once the session it claims is known to exist.
 	// Required.
 	Sessions Sessions
+	// Audit is what the staff console's audit pages read over the whole
+	// log (staff_audit.go); nil: those pages say it is not configured.
+	Audit *StaffAudit
 }
 
 // Sessions looks up browser sessions and remembers the account each
@@ -131,6 +134,10 @@ func (p *Portal) routes() {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		v := &View{Title: "Page not found", Status: http.StatusNotFound,
 			Problem: &httpapi.Problem{Status: http.StatusNotFound, Title: "Page not found", Detail: "there is no page at " + r.URL.Path}}
+		if isStaffPath(r.URL.Path) {
+			p.renderStaff(w, r, "staff_error.html", v)
+			return
+		}
 		p.render(w, r, "error.html", v)
 	})
 	r.Get("/static/{name}", p.assets.serve)
@@ -143,6 +150,7 @@ func (p *Portal) routes() {
 	p.installationPages(r)
 	p.supportPages(r)
 	p.historyPages(r)
+	p.staffPages(r)
 }
 
 // securityHeaders: scripts and styles only from the portal itself (no
@@ -212,6 +220,10 @@ func (p *Portal) checkCSRF(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			next.ServeHTTP(w, r)
+			return
+		}
+		if isStaffPath(r.URL.Path) { // the staff console's own session and token (staff.go)
+			p.checkStaffCSRF(w, r, next)
 			return
 		}
 		c, err := r.Cookie(httpapi.SessionCookie)

@@ -50,6 +50,9 @@ type View struct {
 	// Lang is the page's language ("" is English): an invitation's page
 	// speaks the invitation's (MEM-4).
 	Lang string
+	// Staff is the staff person signed in to the staff console; nil on
+	// the customers' pages (staff.go).
+	Staff *StaffMe
 	// Path is the request's path and query, for links back here.
 	Path string
 	// JS is the URL of the portal's script, with its content hash.
@@ -222,7 +225,8 @@ type templates map[string]*template.Template
 
 // parseTemplates parses every page under pages/ with the layout.
 func parseTemplates(files fs.FS) (templates, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html",
+		"templates/staff_layout.html")
 	if err != nil {
 		return nil, err
 	}
@@ -336,6 +340,12 @@ func formatTime(v any, layout string) string {
 // It renders into a buffer first: a template that fails sends an error
 // page, never half a page.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, page string, v *View) {
+	p.renderIn(w, r, "layout.html", page, v)
+}
+
+// renderIn is render with the layout named layout: "layout.html" for the
+// customers' pages, "staff-layout" for the staff console's (staff.go).
+func (p *Portal) renderIn(w http.ResponseWriter, r *http.Request, layout, page string, v *View) {
 	t, ok := p.pages[page]
 	if !ok {
 		p.cfg.Logger.ErrorContext(r.Context(), "portal: no such page template", "page", page)
@@ -348,7 +358,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, page string, v *
 		v.Status = http.StatusOK
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, layout, v); err != nil {
 		p.cfg.Logger.ErrorContext(r.Context(), "portal: rendering a page failed", "page", page, "error", err,
 			"request_id", httpapi.RequestID(r.Context()))
 		http.Error(w, "the page could not be rendered; quote the request ID "+httpapi.RequestID(r.Context()), http.StatusInternalServerError)

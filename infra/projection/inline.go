@@ -35,12 +35,19 @@ type inline struct {
 // Checkpoint implements eventstore.Inline.
 func (in inline) Checkpoint() string { return in.e.p.Name() }
 
-// Apply implements eventstore.Inline.
+// Apply implements eventstore.Inline. A projections.BatchApplier applies
+// the batch at once, in fewer statements.
 func (in inline) Apply(ctx context.Context, tx projections.Tx, records []event.Record) error {
 	name := in.e.p.Name()
-	for _, rec := range records {
-		if err := in.e.p.Apply(ctx, tx, rec); err != nil {
-			return fmt.Errorf("projection %s: apply %s inline (position %d): %w", name, rec.Type, rec.Position, err)
+	if b, ok := in.e.p.(projections.BatchApplier); ok {
+		if err := b.ApplyBatch(ctx, tx, records); err != nil {
+			return fmt.Errorf("projection %s: apply positions %d–%d inline: %w", name, records[0].Position, records[len(records)-1].Position, err)
+		}
+	} else {
+		for _, rec := range records {
+			if err := in.e.p.Apply(ctx, tx, rec); err != nil {
+				return fmt.Errorf("projection %s: apply %s inline (position %d): %w", name, rec.Type, rec.Position, err)
+			}
 		}
 	}
 	last := records[len(records)-1].Position
