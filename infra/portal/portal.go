@@ -150,6 +150,7 @@ func (p *Portal) routes() {
 	p.installationPages(r)
 	p.supportPages(r)
 	p.historyPages(r)
+	p.webhookPages(r)
 	p.staffPages(r)
 }
 

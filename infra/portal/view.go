@@ -252,6 +252,8 @@ var funcs = template.FuncMap{
 	"datetime": func(v any) string {
 		return formatTime(v, "2 Jan 2006 15:04 MST")
 	},
+	// seconds is a time to the second (a delivery log's).
+	"seconds": func(v any) string { return formatTime(v, "2 Jan 2006 15:04:05 MST") },
 	"isodate": func(v any) string { return formatTime(v, "2006-01-02") },
 	// rfc3339 is a time as the API's JSON writes it.
 	"rfc3339": func(v any) string { return formatTime(v, time.RFC3339Nano) },
