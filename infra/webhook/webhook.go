@@ -47,9 +47,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -185,6 +187,11 @@ type Worker struct {
 	mu       sync.Mutex
 	inFlight map[string]bool
 	pruned   time.Time
+	// lastStarted is the endpoint the last pass started last (round
+	// robin); waiting says a pass left endpoints with work for lack of a
+	// slot.
+	lastStarted string
+	waiting     atomic.Bool
 }
 
 // New returns a worker for cfg, or cfg's problems.
@@ -267,13 +274,19 @@ func (e endpoint) due(now time.Time) bool {
 	return e.enabled && e.switched >= e.gaveUp && (e.nextAt <= now.UnixMicro() || e.switched != e.seenSwitch)
 }
 
-// pass starts a delivery run for each due endpoint that is not running,
-// as many as Concurrency allows; it does not wait for them.
+// pass starts a delivery run for each due endpoint that has something to
+// deliver (a pending resend, or a feed event after its cursor of the
+// types it takes) and is not running, as many as Concurrency allows, in
+// turn; it does not wait for them.
 func (w *Worker) pass(ctx context.Context, running *sync.WaitGroup) error {
 	now := w.cfg.Clock.Now()
 	w.prune(ctx, now)
 	rows, err := w.db.QueryContext(ctx, w.db.Rebind(selectEndpoints+` WHERE e.enabled = 1
 		AND (COALESCE(s.next_attempt_at, 0) <= ? OR e.switched_position <> COALESCE(s.seen_switch, 0))
+		AND (EXISTS (SELECT 1 FROM webhook_resends r WHERE r.endpoint_id = e.endpoint_id AND r.done = 0)
+			OR EXISTS (SELECT 1 FROM feed_events f WHERE f.account_id = e.account_id
+				AND f.position > COALESCE(s.cursor, e.created_position)
+				AND (e.types = '' OR (',' || e.types || ',') LIKE ('%,' || f.type || ',%'))))
 		ORDER BY e.endpoint_id`), now.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("webhook: list endpoints: %w", err)
@@ -292,6 +305,16 @@ func (w *Worker) pass(ctx context.Context, running *sync.WaitGroup) error {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("webhook: list endpoints: %w", err)
 	}
+	// Round robin: this pass starts after the endpoint the last one
+	// started last, so that more endpoints with work than slots all get
+	// their turn.
+	w.mu.Lock()
+	turn, _ := slices.BinarySearch(due, w.lastStarted)
+	if turn < len(due) && due[turn] == w.lastStarted {
+		turn++
+	}
+	w.mu.Unlock()
+	due = append(due[turn:], due[:turn]...)
 	for _, id := range due {
 		w.mu.Lock()
 		busy := w.inFlight[id]
@@ -302,10 +325,12 @@ func (w *Worker) pass(ctx context.Context, running *sync.WaitGroup) error {
 		select {
 		case w.sem <- struct{}{}:
 		default:
-			return nil // all slots busy: the next pass goes on
+			// All slots busy: the run that ends first starts the next pass.
+			w.waiting.Store(true)
+			return nil
 		}
 		w.mu.Lock()
-		w.inFlight[id] = true
+		w.inFlight[id], w.lastStarted = true, id
 		w.mu.Unlock()
 		running.Go(func() {
 			defer func() {
@@ -313,6 +338,9 @@ func (w *Worker) pass(ctx context.Context, running *sync.WaitGroup) error {
 				delete(w.inFlight, id)
 				w.mu.Unlock()
 				<-w.sem
+				if w.waiting.Swap(false) {
+					w.Wake()
+				}
 			}()
 			if err := w.drain(ctx, id); err != nil && ctx.Err() == nil {
 				w.cfg.Logger.Warn("webhook delivery run failed", "endpoint", id, "error", err)

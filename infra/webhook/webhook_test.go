@@ -108,7 +108,7 @@ func (e *env) worker(allowPrivate bool, giveUp time.Duration, off chan<- disable
 func (e *env) workerWith(cfg webhook.Config, off chan<- disabled) *webhook.Worker {
 	e.t.Helper()
 	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, AllowHTTP: cfg.AllowHTTP, AllowPrivate: cfg.AllowPrivate,
-		MaxPayload: cfg.MaxPayload, Retention: cfg.Retention,
+		MaxPayload: cfg.MaxPayload, Retention: cfg.Retention, Concurrency: cfg.Concurrency,
 		Timeout: 3 * time.Second, Poll: 10 * time.Millisecond, Schedule: []time.Duration{time.Millisecond}, GiveUpAfter: cfg.GiveUpAfter,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Disable: func(_ context.Context, acc, id, ev string, _ time.Time, _ string) (uint64, error) {
@@ -274,6 +274,42 @@ func TestWorker_dead_endpoint_does_not_delay_a_live_one(t *testing.T) {
 	}
 	if n := len(e.log("dead")); n != 0 {
 		t.Errorf("the dead endpoint's hanging request was logged already (%d rows): the test proves nothing", n)
+	}
+}
+
+// Issue 22: more endpoints with events than the worker delivers to at
+// once all get them. Each pass used to start the endpoints in ID order
+// until the slots were full, whether they had anything to deliver or not,
+// so with Concurrency 1 the first endpoint took the slot on every pass and
+// the second never got an event (found by BenchmarkWebhookDelivery: 8 of
+// 100 endpoints delivered to).
+func TestWorker_endpoints_beyond_the_concurrency_are_not_starved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, clock.Real{})
+	var recv []*receiver
+	for i := range 3 {
+		r := newReceiver(t, func(int) int { return 204 })
+		e.endpoint(fmt.Sprintf("ep-%d", i), r.srv.URL)
+		recv = append(recv, r)
+	}
+	e.workerWith(webhook.Config{AllowHTTP: true, AllowPrivate: true, GiveUpAfter: time.Hour, Concurrency: 1}, make(chan disabled, 4))
+	got := func(n int) bool {
+		for _, r := range recv {
+			if r.count() != n {
+				return false
+			}
+		}
+		return true
+	}
+	// Each round's event reaches every endpoint within a few polls (10 ms
+	// each), while the first has nothing left.
+	for round := 1; round <= 3; round++ {
+		e.event("ticket.opened")
+		sent := time.Now()
+		eventually(t, fmt.Sprintf("every endpoint got event %d", round), func() bool { return got(round) })
+		if d := time.Since(sent); d > 2*time.Second {
+			t.Errorf("event %d took %s to reach every endpoint", round, d)
+		}
 	}
 }
 
