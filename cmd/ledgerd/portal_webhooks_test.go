@@ -1,7 +1,14 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -230,6 +237,21 @@ func TestPortalBrowser_webhooks_create_deliver_resend_rotate(t *testing.T) {
 	}
 	b.press("Done, back to the webhooks")
 	b.see("204 delivered")
+
+	// The log pages: one attempt a page, newest first (the worker logs
+	// an attempt just after the receiver answered it).
+	third := recv.requests()[2].id
+	whReloadUntil(b, hook+"?limit=1", third)
+	b.lacks(first.id)
+	b.press("Older deliveries")
+	b.see(first.id)
+	b.see("(resend)")
+	b.press("Older deliveries")
+	b.see(first.id)
+	b.lacks("(resend)")
+	b.press("Newest deliveries")
+	b.see(third)
+	b.lacks(first.id)
 }
 
 // whReloadUntil reopens path until its main shows text: the delivery log
@@ -240,4 +262,112 @@ func whReloadUntil(b *tab, path, text string) {
 		b.open(path)
 		return strings.Contains(browseFor(b.t, b.ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`)), text)
 	})
+}
+
+// readmeVerify is the README's Go verification example (the Webhooks
+// section), word for word but for its name: TestWebhooks_README_examples
+// checks that the two are the same.
+func readmeVerify(secret string, h http.Header, body []byte) bool {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
+	mac.Write(body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+// readmeBlock returns the first fenced block after heading in the README
+// that opens with open (```go, say), open left out.
+func readmeBlock(t *testing.T, heading, open string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), heading)
+	if !ok {
+		t.Fatalf("the README has no %q", heading)
+	}
+	_, block, ok := strings.Cut(section, open)
+	if !ok {
+		t.Fatalf("no block %q after %q", open, heading)
+	}
+	block, _, _ = strings.Cut(block, "```")
+	return block
+}
+
+// Issue 22: the README's verification examples verify a real delivery. The
+// Go function is the README's text (compared here) run on what a real
+// receiver got, during a rotation's overlap (two signatures) too; the
+// shell lines run as written with openssl on the received body. A wrong
+// secret verifies with neither.
+func TestWebhooks_README_examples_verify_a_real_delivery(t *testing.T) {
+	const heading = "### Webhooks (`/v1/accounts/{id}/webhooks`)"
+	goBlock := readmeBlock(t, heading, "```go\n")
+	src, err := os.ReadFile("portal_webhooks_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fn, _ := strings.Cut(string(src), "func readmeVerify(")
+	fn, _, _ = strings.Cut(fn, "\n}\n")
+	if want := "func verify(" + fn + "\n}\n"; goBlock != want {
+		t.Fatalf("the README's Go example is not readmeVerify:\n%s\n---\n%s", goBlock, want)
+	}
+
+	start, _ := webhookLedger(t, sqldbtest.SQLite(t))
+	m := start()
+	_, ada, _, acc, sub := installationsAccount(t, m, "ras", 10)
+	recv := newHookReceiver(t)
+	hooks := "/v1/accounts/" + acc + "/webhooks"
+	created := ada.must(201, "POST", hooks, map[string]any{"url": recv.srv.URL, "types": []string{"subscription.renamed"}})
+	secret := created.str("secret")
+	ada.must(200, "PUT", "/v1/subscriptions/"+sub+"/name", map[string]any{"name": "Verified"})
+	waitUntil(t, "a delivery", func() bool { return len(recv.delivered()) == 1 })
+	rotated := ada.must(200, "POST", hooks+"/"+created.str("id")+"/rotate-secret", nil).str("secret")
+	ada.must(200, "PUT", "/v1/subscriptions/"+sub+"/name", map[string]any{"name": "Rotated"})
+	waitUntil(t, "a delivery after the rotation", func() bool { return len(recv.delivered()) == 2 })
+
+	sh := "#" + readmeBlock(t, heading, "```sh\n# id, timestamp") // the rest of the comment, and the commands
+	wrong := "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for i, r := range recv.requests() {
+		h := http.Header{}
+		h.Set("webhook-id", r.id)
+		h.Set("webhook-timestamp", r.timestamp)
+		h.Set("webhook-signature", r.signature)
+		secrets := []string{secret}
+		if i == 1 {
+			secrets = append(secrets, rotated)
+		}
+		for _, s := range secrets {
+			if !readmeVerify(s, h, r.body) {
+				t.Errorf("delivery %d: the README's Go example does not verify it with a secret that signs it", i)
+			}
+			// The shell example, as written, with the request's values.
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "body.json"), r.body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.CommandContext(t.Context(), "bash", "-euo", "pipefail", "-c", sh)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "id="+r.id, "timestamp="+r.timestamp, "SECRET="+s)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the README's shell example: %v\n%s", err, out)
+			}
+			if !slices.Contains(strings.Fields(r.signature), "v1,"+strings.TrimSpace(string(out))) {
+				t.Errorf("delivery %d: the shell example prints %q, not one of %q", i, out, r.signature)
+			}
+		}
+		if readmeVerify(wrong, h, r.body) {
+			t.Errorf("delivery %d verifies with a wrong secret", i)
+		}
+	}
 }

@@ -75,8 +75,9 @@ type webhooksView struct {
 	Endpoints  []webhookRow
 	Hook       *webhookRow
 	Deliveries queries.WebhookDeliveryPage
-	// Before is the log page's before ("" for the newest).
-	Before string
+	// Before is the log page's before ("" for the newest); Limit its
+	// size as asked ("" for the query's default).
+	Before, Limit string
 	// Dialog is "", "new", "edit", "delete" or "rotate".
 	Dialog string
 	// Groups are the event types the forms offer; Max the endpoints an
@@ -178,8 +179,8 @@ func (p *Portal) webhookRender(w http.ResponseWriter, r *http.Request, v *View, 
 	}
 	page := p.newWebhooksView(v, dialog)
 	page.Hook = &webhookRow{Webhook: h}
-	page.Before = r.URL.Query().Get("before")
-	page.Deliveries, err = p.cfg.Queries.WebhookDeliveries(r.Context(), v.viewer, v.AccountID, id, page.Before, r.URL.Query().Get("limit"))
+	page.Before, page.Limit = r.URL.Query().Get("before"), r.URL.Query().Get("limit")
+	page.Deliveries, err = p.cfg.Queries.WebhookDeliveries(r.Context(), v.viewer, v.AccountID, id, page.Before, page.Limit)
 	if err != nil {
 		p.fail(w, r, v, err)
 		return
