@@ -29,7 +29,7 @@ export GOTOOLCHAIN := go1.27.3
 # BIN is where run, demo and build put the binaries.
 BIN         ?= bin
 
-.PHONY: run demo build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli bench-ingest bench-ingest-cli fuzz postgres chromium python3-cryptography
+.PHONY: run demo build test test-short test-cluster lint lint-openapi lint-vuln vectors bench bench-cli bench-ingest bench-ingest-cli bench-webhooks fuzz postgres chromium python3-cryptography
 
 ## run: start ledgerd on ./data/ledger.db (SQLite), real clock, http://127.0.0.1:8080. On a terminal it prints one
 ## line with the portal's address (every log line: ARGS=--log-format=json); settings by environment (see README) or
@@ -120,6 +120,16 @@ INGEST_REPORTS ?= 30000
 INGEST_COUNT   ?= 3
 bench-ingest: postgres
 	$(GO) test -run '^$$' -bench BenchmarkUsageIngest -benchtime $(INGEST_REPORTS)x -count $(INGEST_COUNT) -timeout 30m ./cmd/ledgerd
+
+## bench-webhooks: webhook delivery under ingest load on SQLite and PostgreSQL (BenchmarkWebhookDelivery: 100 endpoints
+## on 100 accounts, one never answering, WEBHOOK_RATE usage reports/s for WEBHOOK_DURATION, WEBHOOK_COUNT runs): the live
+## endpoints' delivery p50/p99 and deliveries/s, and the ingest rate and p99 with and without the endpoints
+WEBHOOK_RATE     ?= 1000
+WEBHOOK_DURATION ?= 10s
+WEBHOOK_COUNT    ?= 1
+bench-webhooks: postgres
+	$(GO) test -run '^$$' -bench BenchmarkWebhookDelivery -benchtime 1x -count $(WEBHOOK_COUNT) -timeout 30m ./cmd/ledgerd \
+		-args -webhooks.rate $(WEBHOOK_RATE) -webhooks.duration $(WEBHOOK_DURATION)
 
 ## bench-ingest-cli: `ledger bench ingest` from another process against a fresh ledgerd on SQLite, then on a new
 ## PostgreSQL database (dropped afterwards), 64 installations for INGEST_DURATION each
