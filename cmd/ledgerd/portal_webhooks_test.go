@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/go-chi/chi/v5"
 
 	"seatledger/infra/sqldb/sqldbtest"
 )
@@ -133,22 +134,40 @@ func TestPortalWebhooks_admin_manages_endpoints_members_refused_X1(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{base, base + "/new", hook, hook + "/edit", hook + "/rotate", hook + "/delete"} {
-		bob.Get(path).Want(403, "Forbidden")
-		if strings.Contains(bob.HTML, recv.srv.URL) {
-			t.Errorf("%s shows a regular member the endpoint", path)
+	// Every page and form of the webhooks, as the portal routes them.
+	var routes []string
+	err = chi.Walk(m.portal.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if strings.HasPrefix(route, "/accounts/{accountID}/webhooks") {
+			routes = append(routes, method+" "+route)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != 13 {
+		t.Errorf("the webhooks pages have %d routes, this test knew 13: %v", len(routes), routes)
+	}
+	ids := strings.NewReplacer("{accountID}", acc, "{webhookID}", strings.TrimPrefix(hook, base+"/"), "{deliveryID}", "dl_x")
+	for _, route := range routes {
+		method, path, _ := strings.Cut(ids.Replace(route), " ")
+		for who, p := range map[string]*page{"a regular member": bob, "a person of another account": cleo} {
+			want := "Forbidden"
+			if p == cleo {
+				want = "not an active member of this account"
+			}
+			if method == http.MethodGet {
+				p.Get(path)
+			} else {
+				p.Get("/accounts/" + acc + "/profile") // a CSRF token of the session
+				p.Post(path, url.Values{"url": {"https://evil.example/"}, "types": {"member.joined"}})
+			}
+			p.Want(403, want)
+			if strings.Contains(p.HTML, recv.srv.URL) || strings.Contains(p.HTML, "whsec_") {
+				t.Errorf("%s %s shows %s the endpoint or a secret", method, path, who)
+			}
 		}
 	}
-	bob.Get("/accounts/" + acc + "/profile")
-	for _, path := range []string{base, hook, hook + "/disable", hook + "/enable", hook + "/rotate", hook + "/delete", hook + "/deliveries/dl_x/resend"} {
-		bob.Post(path, url.Values{"url": {"https://evil.example/"}}).Want(403, "Forbidden")
-		if strings.Contains(bob.HTML, "whsec_") {
-			t.Errorf("POST %s shows a regular member a secret", path)
-		}
-	}
-	// A person of another account: the refusal every account page gives.
-	cleo.Get(base).Want(403, "not an active member of this account")
-	cleo.Post(base, url.Values{"url": {"https://evil.example/"}}).Want(403, "not an active member of this account")
 	if after, err := m.Store.Head(t.Context()); err != nil || after != head {
 		t.Errorf("the refused pages wrote: head %d → %d (%v)", head, after, err)
 	}
