@@ -89,6 +89,9 @@ type Config struct {
 	// the answers to them (OfflineHandler, rule ACT-2).
 	OfflineFormat offlinefile.Format
 	OfflineSigner offlinefile.Signer
+	// WebhookAllowHTTP accepts http:// webhook URLs (tests, private
+	// networks; LEDGER_WEBHOOK_ALLOW_HTTP); else only https://.
+	WebhookAllowHTTP bool
 	// CacheSize bounds how many aggregates of each kind stay in memory.
 	// Zero: 10,000.
 	CacheSize int
@@ -133,6 +136,8 @@ type Set struct {
 	// Staff: the back office's staff people and service accounts, and
 	// its authorization (issue 23).
 	Staff *StaffHandler
+	// Webhooks: an account's webhook endpoints (issue 22).
+	Webhooks *WebhooksHandler
 }
 
 // NewSet builds every handler from cfg on one Loader. It returns cfg's
@@ -146,7 +151,7 @@ func NewSet(cfg Config) (*Set, error) {
 		return nil, err
 	}
 	s := &Set{}
-	var errs [10]error
+	var errs [11]error
 	s.People, errs[0] = NewPeopleHandler(l, cfg.Passwords, cfg.Tokens)
 	s.Accounts, errs[1] = NewAccountsHandler(l, cfg.Tokens, s.People)
 	s.Subscriptions, errs[2] = NewSubscriptionsHandler(l, cfg.Keys, s.Accounts)
@@ -157,6 +162,7 @@ func NewSet(cfg Config) (*Set, error) {
 	s.Tickets, errs[7] = NewTicketsHandler(l)
 	s.MDM, errs[8] = NewMDMHandler(l, cfg.CA, cfg.Entitlements)
 	s.Staff, errs[9] = NewStaffHandler(l, cfg.Passwords, cfg.Tokens, s.People)
+	s.Webhooks, errs[10] = NewWebhooksHandler(l, cfg.Tokens, cfg.WebhookAllowHTTP)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package projections
 // ReadModels returns every read model the ledger maintains, in the order
 // the runtime runs them.
 func ReadModels() []Projection {
-	return []Projection{StreamStats{}, Directory{}, Licenses{}, Downloads{}, Tickets{}, Installations{}, AccountFeed{}}
+	return []Projection{StreamStats{}, Directory{}, Licenses{}, Downloads{}, Tickets{}, Installations{}, AccountFeed{}, Webhooks{}}
 }
 
 // All returns the read models and the process managers, which schedule

@@ -77,6 +77,10 @@ const (
 	// than its license allows, when it starts and every hour while it
 	// lasts (USE-6); to the account's admins.
 	TemplateInstallationOverLimit = "installation_over_limit"
+	// TemplateWebhookDisabled: a webhook endpoint failed to take an
+	// event for three days of retries and was disabled (issue 22); to
+	// the account's admins.
+	TemplateWebhookDisabled = "webhook_disabled"
 )
 
 // scheduleMail puts m in the outbox: a mail timer, due when the event

@@ -17,6 +17,7 @@ import (
 	"seatledger/domain/product"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
+	"seatledger/domain/webhook"
 )
 
 // Notifier decides which events are told by mail and puts each message in
@@ -80,6 +81,8 @@ var notifierTable = newTable("notifier",
 	on(Notifier.installationSuspended),
 	on(Notifier.overLimitStarted),
 	on(Notifier.overLimitAlerted),
+	// Webhooks (issue 22).
+	on(Notifier.webhookDisabled),
 )
 
 // Apply implements Projection.
@@ -632,4 +635,18 @@ func (n Notifier) tellInstallation(ctx context.Context, tx Tx, rec event.Record,
 		"server_name": serverName, "site_code": siteCode}
 	maps.Copy(d, data)
 	return n.mailAdmins(ctx, tx, rec, acc, template, d, &Link{Path: "/installations/" + id})
+}
+
+// webhookDisabled mails the account's admins when the delivery worker
+// disabled an endpoint that failed for days (issue 22); an admin's own
+// disable is not told.
+func (n Notifier) webhookDisabled(ctx context.Context, tx Tx, rec event.Record, e webhook.Disabled) error {
+	if e.Reason != webhook.ReasonFailing {
+		return nil
+	}
+	data := map[string]string{"url": e.URL, "last_error": ticketExcerpt(e.LastError, 200)}
+	if !e.FailingSince.IsZero() {
+		data["failing_since"] = e.FailingSince.UTC().Format(mailTime)
+	}
+	return n.mailAdmins(ctx, tx, rec, strings.TrimPrefix(rec.StreamID, "webhooks-"), TemplateWebhookDisabled, data, nil)
 }

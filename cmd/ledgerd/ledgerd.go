@@ -25,6 +25,7 @@ import (
 	"seatledger/infra/sqldb"
 	"seatledger/infra/storage"
 	"seatledger/infra/timers"
+	"seatledger/infra/webhook"
 	"seatledger/queries"
 )
 
@@ -74,6 +75,11 @@ type Main struct {
 	// readers); the zero values are the defaults.
 	FeedFollow       queries.FeedConfig
 	FeedWriteTimeout time.Duration
+	// Webhooks, if set before Run, tunes the webhook delivery worker
+	// (tests use a short poll and retry schedule); the database, clock,
+	// key, disabler, logger and the private-address setting come from
+	// the wiring.
+	Webhooks webhook.Config
 
 	// console is set when the log is for a person at a terminal: Run
 	// then says in one line where the portal is (see newLogger).
@@ -85,6 +91,7 @@ type Main struct {
 	// secrets are the fingerprints of the secrets this process loaded.
 	secrets     []secret.Fingerprint
 	audit       *auditLog
+	webhooks    *webhook.Worker
 	history     *queries.Audit
 	historyOnce sync.Once
 
@@ -180,6 +187,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if m.audit, err = m.openAuditLog(); err != nil {
+		return err
+	}
+	if m.webhooks, err = m.openWebhooks(); err != nil {
 		return err
 	}
 	// Before anything signs, seals or derives with them: one ledger, one
@@ -412,6 +422,7 @@ func (m *Main) backgroundWorkers() []worker {
 		{"audit checkpoints", func(ctx context.Context) error {
 			return m.leases.Run(ctx, lease.Checkpointer, m.audit.checkpointer.Run)
 		}},
+		{"webhooks", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Webhooks, m.webhooks.Run) }},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

@@ -76,7 +76,8 @@ func (m *Main) openPeople(ctx context.Context) (*people, error) {
 	m.recordSecret(secret.NameOfflineKey, "--offline-key "+m.Config.OfflineKey, publicKeyFingerprint(secret.NameOfflineKey, signer.PublicKey()))
 	h, err := commands.NewSet(commands.Config{Store: m.Store, Registry: Registry(), Clock: m.Clock,
 		Passwords: passwords.New(m.passwordParams()), Tokens: key, Keys: keys,
-		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, OfflineFormat: offline.Format{}, OfflineSigner: signer})
+		CA: ca, Entitlements: queries.Entitlements{DB: m.DB}, OfflineFormat: offline.Format{}, OfflineSigner: signer,
+		WebhookAllowHTTP: m.Config.WebhookAllowHTTP})
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,7 @@ type propEnv struct {
 	// accOffline is whether offline activation is on for acc, which the
 	// switch's reason driver turns each time it is accepted.
 	accOffline bool
+	webhook    string // an endpoint of acc, refusing its deliveries (loopback)
 }
 
 func (e *propEnv) next() int { e.n++; return e.n }
@@ -334,6 +335,36 @@ func licenseDrivers() {
 	}
 }
 
+// webhookDrivers set an endpoint's URL and event types (issue 22).
+func webhookDrivers() {
+	drivers["webhook.endpoint_created .url"] = func(e *propEnv, a adversarial) reply {
+		return e.send(e.ada, "POST", "/v1/accounts/"+e.acc+"/webhooks", rawBody(map[string]any{"url": "@V@"}, a), "")
+	}
+	drivers["webhook.endpoint_created .types[]"] = func(e *propEnv, a adversarial) reply {
+		return e.send(e.ada, "POST", "/v1/accounts/"+e.acc+"/webhooks", rawBody(map[string]any{"url": "https://127.0.0.1:9/t", "types": []any{"@V@"}}, a), "")
+	}
+	drivers["webhook.endpoint_updated .url"] = func(e *propEnv, a adversarial) reply {
+		return e.send(e.ada, "PATCH", "/v1/accounts/"+e.acc+"/webhooks/"+e.webhook, rawBody(map[string]any{"url": "@V@"}, a), "")
+	}
+	drivers["webhook.endpoint_updated .types[]"] = func(e *propEnv, a adversarial) reply {
+		return e.send(e.ada, "PATCH", "/v1/accounts/"+e.acc+"/webhooks/"+e.webhook, rawBody(map[string]any{"types": []any{"@V@"}}, a), "")
+	}
+	for _, f := range []string{
+		"webhook.endpoint_created .endpoint_id", "webhook.endpoint_created .secret_nonce", "webhook.endpoint_created .by",
+		"webhook.endpoint_updated .endpoint_id", "webhook.endpoint_updated .by",
+		"webhook.secret_rotated .endpoint_id", "webhook.secret_rotated .secret_nonce", "webhook.secret_rotated .by",
+		"webhook.endpoint_disabled .endpoint_id", "webhook.endpoint_disabled .reason", "webhook.endpoint_disabled .url",
+		"webhook.endpoint_disabled .by", "webhook.endpoint_disabled .event_id",
+		"webhook.endpoint_enabled .endpoint_id", "webhook.endpoint_enabled .by", "webhook.endpoint_deleted .endpoint_id", "webhook.endpoint_deleted .by",
+		"webhook.resend_requested .endpoint_id", "webhook.resend_requested .delivery_id", "webhook.resend_requested .event_id", "webhook.resend_requested .by",
+	} {
+		derived[f] = "made by the ledger, the request's actor, the endpoint's checked URL, or a feed event's ID"
+	}
+	// The receiver's answer, cleaned by infra/webhook: valid UTF-8, no
+	// control character, at most 300 characters.
+	derived["webhook.endpoint_disabled .last_error"] = "a receiver's answer, cleaned by the delivery worker"
+}
+
 // releaseBody is a valid release, with fields replaced ("file.name" in
 // its file), the adversarial's literal where "@V@" is.
 func releaseBody(fields map[string]any, a adversarial) []byte {
@@ -423,6 +454,7 @@ func init() {
 	licenseDrivers()
 	supportDrivers()
 	staffDrivers()
+	webhookDrivers()
 	for _, f := range []string{
 		"ticket.assigned .staff_id", "ticket.assigned .name", "ticket.assigned .by", // the signed-in staff person, from the roster
 		"staff.added .staff_id", "staff.enrolled .staff_id", "staff.enrolled .password_hash", "staff.enrolled .totp_nonce",
@@ -623,6 +655,8 @@ func propSetUp(t *testing.T, m *Main) *propEnv {
 	e := &propEnv{t: t, m: m, office: office, ada: ada, acc: acc, sub: sub, inst: act.str("installation_id"), bob: bobID,
 		ticket: ticket, mdmAccount: mdmAcc, keyForOffline: bought.str("key")}
 	e.enableOffline()
+	// Its deliveries go nowhere: a loopback address is refused (SSRF).
+	e.webhook = ada.must(201, "POST", "/v1/accounts/"+acc+"/webhooks", map[string]any{"url": "https://127.0.0.1:9/prop"}).str("id")
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
+	"seatledger/domain/webhook"
 )
 
 // Registry returns a registry of every event of every aggregate.
@@ -23,6 +24,7 @@ func Registry() *event.Registry {
 	for _, register := range []func(*event.Registry){
 		account.Register, person.Register, staff.Register, product.Register, subscription.Register,
 		licensekey.Register, installation.Register, mdm.Register, release.Register, ticket.Register,
+		webhook.Register,
 	} {
 		register(reg)
 	}

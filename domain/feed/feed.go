@@ -92,6 +92,17 @@ var Private = map[string]string{
 	"staff.enrolment_confirmed":     "a staff person's credentials",
 	"staff.enrolment_reissued":      "a staff person's credentials",
 	"staff.totp_reset":              "a staff person's credentials",
+	// Webhook endpoints (issue 22): the delivery configuration of the
+	// feed itself. A feed event about a failing endpoint would be
+	// delivered to that endpoint; the admins are mailed instead, and the
+	// API lists the endpoints and their delivery logs.
+	"webhook.endpoint_created":  "the feed's own delivery configuration (the endpoints are listed by the webhooks API)",
+	"webhook.endpoint_updated":  "the feed's own delivery configuration",
+	"webhook.secret_rotated":    "a webhook endpoint's signing secret (a nonce it is derived from)",
+	"webhook.endpoint_disabled": "the feed's own delivery configuration; the admins are mailed when deliveries fail for days",
+	"webhook.endpoint_enabled":  "the feed's own delivery configuration",
+	"webhook.endpoint_deleted":  "the feed's own delivery configuration",
+	"webhook.resend_requested":  "the feed's own delivery bookkeeping (the delivery log shows the resend)",
 }
 
 // Publish returns the public name and payload of an event of internal

@@ -64,6 +64,12 @@ const (
 	EnvAuditOrigin        = "LEDGER_AUDIT_ORIGIN"
 	EnvCheckpointInterval = "LEDGER_CHECKPOINT_INTERVAL"
 	EnvOrderWebhookURL    = "LEDGER_ORDER_WEBHOOK_URL"
+	// EnvWebhookAllowHTTP, "on", accepts plain http:// webhook URLs, and
+	// EnvWebhookAllowPrivate, "on", lets webhooks reach loopback, private
+	// and link-local addresses (issue 22: tests, private networks);
+	// both default off.
+	EnvWebhookAllowHTTP    = "LEDGER_WEBHOOK_ALLOW_HTTP"
+	EnvWebhookAllowPrivate = "LEDGER_WEBHOOK_ALLOW_PRIVATE"
 	// EnvOrderWebhookSecret signs the deliveries to the order system.
 	EnvOrderWebhookSecret = "LEDGER_ORDER_WEBHOOK_SECRET"
 	// EnvTrustedProxies lists the reverse proxies whose X-Forwarded-For
@@ -246,6 +252,13 @@ type Config struct {
 	// OrderWebhookURL is where integration events (renewal requests) go
 	// to the order system; empty: they are only logged.
 	OrderWebhookURL string
+	// WebhookAllowHTTP accepts http:// webhook endpoints; else https://
+	// only (issue 22).
+	WebhookAllowHTTP bool
+	// WebhookAllowPrivate lets webhook deliveries connect to loopback,
+	// private, link-local and other internal addresses; else they are
+	// refused after name resolution (SSRF).
+	WebhookAllowPrivate bool
 	// OrderWebhookSecret, if set, signs the deliveries to the order
 	// system. A secret: environment only, never logged.
 	OrderWebhookSecret []byte
@@ -308,6 +321,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("checkpoint_interval", c.CheckpointInterval),
 		slog.String("order_webhook_url", redactURL(c.OrderWebhookURL)),
 		slog.String("order_webhook_secret", setOrUnset(len(c.OrderWebhookSecret) > 0)),
+		slog.Bool("webhook_allow_http", c.WebhookAllowHTTP),
+		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)),
 		slog.Duration("lease_ttl", c.LeaseTTL),
 		slog.Duration("failover_timeout", c.FailoverTimeout),
@@ -380,6 +395,7 @@ type raw struct {
 	adminToken, adminTokenKeep, smtpURL, secretKey, keyringSecret, orderWebhookSecret                      setting
 	leaseTTL, failoverTimeout                                                                              setting
 	installationCallLimit                                                                                  setting
+	webhookAllowHTTP, webhookAllowPrivate                                                                  setting
 	trialLimit, trialServerLimit                                                                           setting
 }
 
@@ -446,6 +462,12 @@ var specs = []flagSpec{
 	{"checkpoint-interval", EnvCheckpointInterval, DefaultCheckpointInterval.String(),
 		"how often new events are folded into the audit log's Merkle tree and a checkpoint signed",
 		func(r *raw) *setting { return &r.checkpointInterval }},
+	{"webhook-allow-http", EnvWebhookAllowHTTP, "off",
+		"on: accounts' webhook endpoints may use plain http:// (tests, private networks); default https:// only",
+		func(r *raw) *setting { return &r.webhookAllowHTTP }},
+	{"webhook-allow-private", EnvWebhookAllowPrivate, "off",
+		"on: webhook deliveries may connect to loopback, private and link-local addresses (tests, private networks); default refused after DNS resolution",
+		func(r *raw) *setting { return &r.webhookAllowPrivate }},
 	{"order-webhook-url", EnvOrderWebhookURL, "",
 		"http(s) URL of the order system's webhook, which receives renewal requests; unset: they are only logged",
 		func(r *raw) *setting { return &r.orderWebhookURL }},
@@ -621,6 +643,19 @@ func (r raw) validate() (Config, error) {
 			fail(r.adminToken, "must be printable ASCII without spaces, to travel in an Authorization header")
 		default:
 			c.AdminToken = tok
+		}
+	}
+
+	for _, b := range []struct {
+		s   setting
+		dst *bool
+	}{{r.webhookAllowHTTP, &c.WebhookAllowHTTP}, {r.webhookAllowPrivate, &c.WebhookAllowPrivate}} {
+		switch b.s.value {
+		case "", "off":
+		case "on":
+			*b.dst = true
+		default:
+			fail(b.s, "%q is neither on nor off", b.s.value)
 		}
 	}
 

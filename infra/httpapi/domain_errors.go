@@ -16,6 +16,7 @@ import (
 	"seatledger/domain/staff"
 	"seatledger/domain/subscription"
 	"seatledger/domain/ticket"
+	"seatledger/domain/webhook"
 	"seatledger/infra/access"
 	"seatledger/infra/attachments"
 	"seatledger/infra/offline"
@@ -104,6 +105,9 @@ var domainErrors = []struct {
 	{release.ErrImmutable, ProblemReleaseImmutable, ""},
 	{release.ErrWithdrawn, ProblemReleaseImmutable, ""},
 	{release.ErrNotFound, ProblemNotFound, "version"},
+	{webhook.ErrInvalid, ProblemInvalidRequest, ""},
+	{webhook.ErrNotFound, ProblemNotFound, ""},
+	{webhook.ErrLimit, ProblemTooManyWebhooks, ""},
 	{ticket.ErrInvalid, ProblemInvalidRequest, ""},
 	{ticket.ErrNotFound, ProblemNotFound, ""},
 	{ticket.ErrStatus, ProblemTicketStatus, ""},

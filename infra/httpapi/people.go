@@ -57,6 +57,7 @@ func (s *Server) peopleRoutes(r chi.Router) {
 	s.auditLogRoutes(r)
 	s.historyRoutes(r)
 	s.staffRoutes(r)
+	s.webhookRoutes(r)
 }
 
 // written answers a command with body and where its events are in the

@@ -125,6 +125,9 @@ var (
 	// ProblemAuditQuery: a query parameter of the audit log's routes
 	// (checkpoint size, position, filter) is not valid (rule X-2).
 	ProblemAuditQuery = ProblemType{"invalid-audit-query", "Invalid audit query", http.StatusBadRequest}
+	// ProblemTooManyWebhooks: the account has as many webhook endpoints
+	// as it may keep (issue 22); delete one first.
+	ProblemTooManyWebhooks = ProblemType{"too-many-webhooks", "Too many webhook endpoints", http.StatusConflict}
 )
 
 // ProblemTypes lists every problem type, for documentation and tests.
@@ -142,7 +145,7 @@ func ProblemTypes() []ProblemType {
 		ProblemTicketStatus, ProblemWatcherNotAdmin, ProblemAttachmentTooLarge, ProblemAttachmentType, ProblemAttachmentRejected,
 		ProblemDeactivated, ProblemKeyInUse, ProblemKeyChanges, ProblemOverLimit, ProblemTrialUsed, ProblemNoTrial,
 		ProblemModelMismatch, ProblemOfflineDisabled, ProblemOfflineFile, ProblemOfflineRejected, ProblemReplayed,
-		ProblemAuditQuery, ProblemReadModelStopped,
+		ProblemAuditQuery, ProblemReadModelStopped, ProblemTooManyWebhooks,
 	}
 }
 

@@ -46,6 +46,9 @@ const (
 	ProjectionPrefix = "projection."
 	Checkpointer     = "audit.checkpointer"
 	Snapshots        = "audit.snapshots"
+	// Webhooks is the webhook delivery worker's (issue 22): one process
+	// delivers, so each endpoint gets its events in order.
+	Webhooks = "webhooks.delivery"
 )
 
 // DefaultTTL is how long a lease lasts without renewal.

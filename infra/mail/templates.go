@@ -24,6 +24,7 @@ const fallbackLanguage = "en"
 
 // knownTemplates are the templates the notifier uses.
 var knownTemplates = []string{
+	projections.TemplateWebhookDisabled,
 	projections.TemplateVerifyEmail,
 	projections.TemplatePasswordReset,
 	projections.TemplateInvitation,
