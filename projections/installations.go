@@ -192,6 +192,9 @@ func (Installations) reported(ctx context.Context, tx Tx, rec event.Record, e in
 func (in Installations) ApplyBatch(ctx context.Context, tx Tx, records []event.Record) error {
 	run := newReportRun()
 	for _, rec := range records {
+		if _, handled := installationsTable.byTyp[rec.Type]; !handled {
+			continue
+		}
 		if rec.Type != installation.TypeUsageReported {
 			if err := run.flush(ctx, tx); err != nil {
 				return err

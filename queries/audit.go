@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -44,6 +45,13 @@ type Audit struct {
 	// SnapshotFailed, if set, is told when a snapshot could not be
 	// stored; the read goes on without it.
 	SnapshotFailed func(stream string, err error)
+
+	// names is the back office's names as folded so far from the roster's
+	// stream, which grows with every staff sign-in: each history read
+	// folds only what was appended since (backOfficeNames).
+	namesMu sync.Mutex
+	names   BackOfficeNames
+	namesAt uint64 // the roster's version folded into names
 }
 
 // StreamLog reads streams of the event log.

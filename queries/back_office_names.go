@@ -3,6 +3,8 @@ package queries
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"seatledger/domain/event"
@@ -95,31 +97,42 @@ func (n BackOfficeNames) Name(a event.Actor, position uint64) string {
 	return BackOfficeName
 }
 
-// backOfficeNames folds the roster's stream into the names of its
-// people and service accounts.
+// backOfficeNames returns the names of the back office's people and
+// service accounts: the roster's stream folded, from where the last call
+// stopped (the log only grows), so a history page costs a read of the
+// roster's newest events, not of its whole stream.
 func (a *Audit) backOfficeNames(ctx context.Context) (BackOfficeNames, error) {
-	var names BackOfficeNames
+	a.namesMu.Lock()
+	defer a.namesMu.Unlock()
 	stream := staff.StreamID("")
-	for from := uint64(1); ; {
-		recs, err := a.Log.ReadStream(ctx, stream, from, 1000)
+	for {
+		recs, err := a.Log.ReadStream(ctx, stream, a.namesAt+1, 1000)
 		if err != nil {
-			return names, fmt.Errorf("queries: the back office's names: %w", err)
+			return BackOfficeNames{}, fmt.Errorf("queries: the back office's names: %w", err)
 		}
 		for _, rec := range recs {
-			if !IsRosterNameEvent(rec.Type) {
-				continue
+			if IsRosterNameEvent(rec.Type) {
+				payload, err := a.Registry.Decode(rec)
+				if err != nil {
+					return BackOfficeNames{}, fmt.Errorf("queries: the back office's names: %w", err)
+				}
+				a.names.Apply(rec.Position, payload)
 			}
-			payload, err := a.Registry.Decode(rec)
-			if err != nil {
-				return names, fmt.Errorf("queries: the back office's names: %w", err)
-			}
-			names.Apply(rec.Position, payload)
+			a.namesAt = rec.Version
 		}
 		if len(recs) < 1000 {
-			return names, nil
+			return a.names.clone(), nil
 		}
-		from = recs[len(recs)-1].Version + 1
 	}
+}
+
+// clone returns a copy of n that later folds into n leave alone.
+func (n BackOfficeNames) clone() BackOfficeNames {
+	out := BackOfficeNames{staff: make(map[string][]staffNameAt, len(n.staff)), services: maps.Clone(n.services)}
+	for id, h := range n.staff {
+		out.staff[id] = slices.Clone(h)
+	}
+	return out
 }
 
 // nameBackOffice sets the ActorName of every event of page done by the

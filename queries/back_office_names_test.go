@@ -108,3 +108,39 @@ func TestReconcile_orders_name_who_applied_them_X1(t *testing.T) {
 		t.Errorf("orders CSV:\n%s", csv.String())
 	}
 }
+
+// X-1 (issue 23): the names are folded from the roster's stream once and
+// then only from its newest events (it grows with every sign-in), yet a
+// person added or renamed in the role after a first read is named at the
+// next one, through the same Audit.
+func TestHistory_names_staff_added_after_a_first_read_X1(t *testing.T) {
+	t.Parallel()
+	l := backOfficeStory(t)
+	a := newAudit(l, 0)
+	ctx := context.Background()
+	who := func() []string {
+		t.Helper()
+		page, err := a.History(ctx, queries.KindSubscription, "s", queries.HistoryQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ev := range page.Events {
+			names = append(names, ev.ActorName)
+		}
+		return names
+	}
+	if got := who(); len(got) != 4 {
+		t.Fatalf("first read: %q", got)
+	}
+	roster, sub := staff.StreamID(""), subscription.StreamID("s")
+	for i := range 3 { // sign-ins: they name nobody, and are folded past
+		l.AppendBy(roster, staff.Actor("ann"), "SignInStaff", staff.SignedIn{StaffID: "ann", SessionHash: []byte{byte(i)}, TOTPStep: int64(i + 1)})
+	}
+	l.AppendBy(roster, staff.Actor("ann"), "AddStaff", staff.Added{StaffID: "cy", Email: "cy@vendor.example", DisplayName: "Cy Seller",
+		Role: staff.RoleSales, EnrolmentHash: staff.HashSecret("e3")})
+	l.AppendBy(sub, staff.Actor("cy"), "ApplyOrder", subscription.SeatsAdded{OrderID: "o-s-5", OrderDigest: "d5", Seats: 2})
+	if got := who(); len(got) != 5 || got[4] != "Cy Seller (sales)" || got[1] != "Bob Seller (sales)" {
+		t.Errorf("after the roster grew: %q, want Cy Seller (sales) last and Bob as before", got)
+	}
+}

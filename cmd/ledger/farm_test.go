@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -151,6 +152,9 @@ type httpCaller struct {
 	t      *testing.T
 	base   string
 	bearer string
+	// minPosition, if set, is sent as X-Ledger-Min-Position: the reads
+	// wait until the read models have applied the caller's last write.
+	minPosition string
 }
 
 // call sends body (JSON, or raw bytes) and fails the test unless the
@@ -173,6 +177,9 @@ func (c httpCaller) call(want int, method, path string, body any) []byte {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if c.minPosition != "" {
+		req.Header.Set("X-Ledger-Min-Position", c.minPosition)
 	}
 	if c.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
@@ -253,6 +260,9 @@ func vendorAndCustomer(t *testing.T, base string, orders map[string]string) (map
 				"phone": "+41 52 672 20 30"}}, 201
 		}
 		reg := person.json(status, "POST", "/v1/keys/register", body)
+		if p, ok := reg["position"].(float64); ok { // the reads that follow see the registration
+			person.minPosition = strconv.FormatInt(int64(p), 10)
+		}
 		if account == "" {
 			account = reg["account_id"].(string)
 		}

@@ -106,10 +106,10 @@ type propEnv struct {
 	roleAdmin            bool
 	keyForOffline        string
 	offlineEnabledForAcc bool
-	webhook              string // an endpoint of acc, refusing its deliveries (loopback)
 	// accOffline is whether offline activation is on for acc, which the
 	// switch's reason driver turns each time it is accepted.
 	accOffline bool
+	webhook    string // an endpoint of acc, refusing its deliveries (loopback)
 }
 
 func (e *propEnv) next() int { e.n++; return e.n }

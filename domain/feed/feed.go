@@ -88,6 +88,10 @@ var Private = map[string]string{
 	"staff.service_account_created": "the vendor's own machines and their credentials",
 	"staff.service_account_rotated": "the vendor's own machines and their credentials",
 	"staff.service_account_revoked": "the vendor's own machines and their credentials",
+	"staff.enrolment_started":       "a staff person's credentials",
+	"staff.enrolment_confirmed":     "a staff person's credentials",
+	"staff.enrolment_reissued":      "a staff person's credentials",
+	"staff.totp_reset":              "a staff person's credentials",
 	// Webhook endpoints (issue 22): the delivery configuration of the
 	// feed itself. A feed event about a failing endpoint would be
 	// delivered to that endpoint; the admins are mailed instead, and the
@@ -99,10 +103,6 @@ var Private = map[string]string{
 	"webhook.endpoint_enabled":  "the feed's own delivery configuration",
 	"webhook.endpoint_deleted":  "the feed's own delivery configuration",
 	"webhook.resend_requested":  "the feed's own delivery bookkeeping (the delivery log shows the resend)",
-	"staff.enrolment_started":   "a staff person's credentials",
-	"staff.enrolment_confirmed": "a staff person's credentials",
-	"staff.enrolment_reissued":  "a staff person's credentials",
-	"staff.totp_reset":          "a staff person's credentials",
 }
 
 // Publish returns the public name and payload of an event of internal

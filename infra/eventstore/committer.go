@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,29 @@ type BatchTx interface {
 	// Rollback abandons the transaction.
 	Rollback(ctx context.Context) error
 }
+
+// ExpectingBackend is a BatchBackend that can also commit a batch in one
+// round trip, without Load's: on the committer's own knowledge of the
+// log, which is exact while it is the log's only writer (issue 21: on
+// PostgreSQL, Load is a round trip of its own while the append lock is
+// held, and its reads a fifth of the batch's statements).
+type ExpectingBackend interface {
+	BatchBackend
+	// CommitExpected begins a transaction, takes the append lock, and
+	// checks that the log head is still head and that each of the inline
+	// checkpoints is live at it; then it writes and commits as
+	// BatchTx.Commit does, all in one round trip. If a check fails, or a
+	// record breaks a unique key (its event ID is stored already: a
+	// retry), nothing is written and the error is ErrStale; the committer
+	// then decides the batch again the usual way. Any other error is as
+	// BatchTx.Commit's.
+	CommitExpected(ctx context.Context, head uint64, inline []string, records []event.Record, heads []StreamHead,
+		apply func(projections.Tx) error) error
+}
+
+// ErrStale is an ExpectingBackend's refusal of a batch decided on a log
+// state that was not the log's: nothing was written.
+var ErrStale = errors.New("eventstore: the log is not as the batch expected")
 
 // LogState is the part of the log a batch decides on.
 type LogState struct {
@@ -186,6 +210,15 @@ type Committer struct {
 	heads    map[string]StreamHead
 	lastHead uint64
 	known    bool // lastHead is meaningful
+	// lastRecordedAt is the recorded time at lastHead, and inlineAt the
+	// inline projections (by checkpoint name) the batch that ended at
+	// lastHead applied, so live at it: with the heads, what a batch
+	// needs to be committed without a Load (ExpectingBackend).
+	lastRecordedAt time.Time
+	inlineAt       []string
+	// unexpected counts down the batches that are not tried without a
+	// Load after a try found the log moved by another writer.
+	unexpected int
 
 	inline atomic.Pointer[inlineSet] // see SetInline
 }
@@ -465,6 +498,15 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest,
 			}
 		}
 	}
+	if len(uncached) == 0 && !lookupAll {
+		replies, records, head, err, done := c.commitExpected(ctx, batch, all, inline)
+		if done || errors.Is(err, ErrUnavailable) {
+			if err != nil {
+				return fail(err)
+			}
+			return replies, records, head, nil
+		}
+	}
 	tx, err := c.cfg.Backend.BeginBatch(ctx, inline.names)
 	if err != nil {
 		return fail(err)
@@ -533,13 +575,86 @@ func (c *Committer) decideAndCommit(ctx context.Context, batch []*appendRequest,
 	}
 	last := records[len(records)-1].Position
 	c.remember(last, state.Streams)
+	c.committed(records, heads, applied)
+	return replies, records, last, nil
+}
+
+// committed updates what the committer knows of the log after it
+// committed records, moving heads, with the inline projections applied,
+// and tells those.
+func (c *Committer) committed(records []event.Record, heads []StreamHead, applied []Inline) {
+	last := records[len(records)-1]
 	for _, h := range heads {
 		c.heads[h.StreamID] = h
 	}
+	c.lastRecordedAt = last.RecordedAt
+	c.inlineAt = c.inlineAt[:0]
 	for _, p := range applied {
-		p.Applied(last)
+		c.inlineAt = append(c.inlineAt, p.Checkpoint())
+		p.Applied(last.Position)
 	}
-	return replies, records, last, nil
+}
+
+// unexpectedCooldown is how many batches go the usual way after a batch
+// committed without a Load found the log moved by another writer: with
+// several processes appending, most tries would fail and cost a round
+// trip each.
+const unexpectedCooldown = 64
+
+// commitExpected commits batch without a Load when the backend can and
+// the committer knows all it needs: the log head and the heads of every
+// stream of the batch (all), and every inline projection live at the
+// head. It decides on that knowledge, and commits only a batch it
+// accepts whole (a conflict or a retry is decided again the usual way,
+// under the lock). done is false when it did not commit: not tried, or
+// refused as stale (nothing was written); err is then nil, or
+// ErrUnavailable's (the commit may have happened).
+func (c *Committer) commitExpected(ctx context.Context, batch []*appendRequest, all []string, inline inlineSet) (replies []appendReply, records []event.Record, head uint64, err error, done bool) {
+	backend, ok := c.cfg.Backend.(ExpectingBackend)
+	if !ok || !c.known || c.lastHead == 0 || !slices.Equal(c.inlineAt, inline.names) {
+		return nil, nil, 0, nil, false
+	}
+	if c.unexpected > 0 {
+		c.unexpected--
+		return nil, nil, 0, nil, false
+	}
+	state := LogState{Head: c.lastHead, LastRecordedAt: c.lastRecordedAt, Streams: make(map[string]StreamHead, len(all))}
+	for _, s := range all {
+		state.Streams[s] = c.heads[s]
+	}
+	replies, records, heads := decideBatch(state, batch, Timestamp(c.cfg.Clock.Now()))
+	if len(records) == 0 {
+		return nil, nil, 0, nil, false
+	}
+	for _, r := range replies {
+		if r.err != nil {
+			return nil, nil, 0, nil, false
+		}
+	}
+	var apply func(projections.Tx) error
+	if len(inline.ps) > 0 {
+		apply = func(ptx projections.Tx) error {
+			for _, p := range inline.ps {
+				if err := p.Apply(ctx, ptx, records); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	switch err := backend.CommitExpected(ctx, c.lastHead, inline.names, records, heads, apply); {
+	case errors.Is(err, ErrUnavailable):
+		return nil, nil, 0, err, false
+	case err != nil:
+		// Moved by another writer, a retry, or a failing inline
+		// projection: the usual way decides it under the lock, and knows.
+		c.unexpected = unexpectedCooldown
+		return nil, nil, 0, nil, false
+	}
+	last := records[len(records)-1].Position
+	c.lastHead = last
+	c.committed(records, heads, inline.ps)
+	return replies, records, last, nil, true
 }
 
 // remember records head as the log head this committer last saw under

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,14 @@ CROSS JOIN LATERAL (SELECT version, hash FROM events WHERE stream_id = s.id ORDE
 	// its runtime's transactions lock it too, so the two take turns and
 	// each finds it where the other left it.
 	sqlLockInline = `SELECT position, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE`
+
+	// CommitExpected's checks: the append lock, and the inline
+	// checkpoints' locks, taken only if the row is as the committer
+	// expects, else division by zero, which aborts the transaction. A
+	// row locked by another transaction is checked again once that one
+	// commits, as it is then.
+	sqlExpectHead   = `SELECT 1 / count(*) FROM (SELECT 1 FROM log_head WHERE id = 1 AND position = $1 FOR UPDATE) AS expected`
+	sqlExpectInline = `SELECT 1 / count(*) FROM (SELECT 1 FROM projection_checkpoints WHERE name = $1 AND position = $2 AND status = 'live' FOR UPDATE) AS expected`
 
 	sqlMoveHead = `UPDATE log_head SET position = $1, recorded_at = $2 WHERE id = 1`
 	// NOTIFY inside the transaction is delivered when, and only if, it commits.
@@ -125,9 +134,10 @@ func queueInsertEvents(b *pgx.Batch, records []event.Record) {
 type backend struct {
 	pool         *pgxpool.Pool
 	beforeCommit func()
+	expected     atomic.Int64 // batches committed by CommitExpected
 }
 
-var _ eventstore.BatchBackend = (*backend)(nil)
+var _ eventstore.ExpectingBackend = (*backend)(nil)
 
 // BeginBatch reserves a connection; the transaction itself begins in the
 // same round trip as Load's reads.
@@ -255,8 +265,20 @@ func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []event
 	if len(records) == 0 {
 		return errors.New("postgres: commit: no records")
 	}
-	last := records[len(records)-1]
 	b := &pgx.Batch{}
+	if err := tx.commit(ctx, b, records, inline, false); err != nil {
+		return err
+	}
+	tx.release()
+	return nil
+}
+
+// commit queues on b the statements that write records and run inline,
+// and COMMIT, and sends them (with whatever b held before) in one
+// pipeline. expected says the pipeline holds CommitExpected's checks,
+// whose failure is eventstore.ErrStale.
+func (tx *batchTx) commit(ctx context.Context, b *pgx.Batch, records []event.Record, inline func(projections.Tx) error, expected bool) error {
+	last := records[len(records)-1]
 	queueInsertEvents(b, records)
 	b.Queue(sqlMoveHead, int64(last.Position), last.RecordedAt)
 	if inline != nil {
@@ -272,6 +294,9 @@ func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []event
 		return nil
 	})
 	if err := tx.conn.SendBatch(ctx, b).Close(); err != nil {
+		if expected && stale(err) {
+			return fmt.Errorf("%w: %w", eventstore.ErrStale, err)
+		}
 		// Lost with the connection, the COMMIT may or may not have been
 		// carried out: the committer retries with every event ID looked up.
 		return unavailable(fmt.Errorf("postgres: commit positions %d–%d: %w", records[0].Position, last.Position, err))
@@ -279,8 +304,49 @@ func (tx *batchTx) Commit(ctx context.Context, records []event.Record, _ []event
 	if !committed {
 		return fmt.Errorf("postgres: commit positions %d–%d: the transaction was rolled back", records[0].Position, last.Position)
 	}
-	tx.release()
 	return nil
+}
+
+// CommitExpected implements eventstore.ExpectingBackend: BEGIN, the
+// append lock taken only if the log head is still head, each inline
+// checkpoint's lock only if it is live at head, then what Commit sends,
+// in one pipeline. A failed check divides by zero, which aborts the
+// transaction: the rest of the pipeline is skipped and nothing is written.
+func (b *backend) CommitExpected(ctx context.Context, head uint64, inline []string, records []event.Record, _ []eventstore.StreamHead,
+	apply func(projections.Tx) error) error {
+	if len(records) == 0 {
+		return errors.New("postgres: commit: no records")
+	}
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return unavailable(fmt.Errorf("postgres: acquire a connection for an append batch: %w", err))
+	}
+	tx := &batchTx{conn: conn, beforeCommit: b.beforeCommit}
+	defer tx.Rollback(ctx) //nolint:errcheck // released already after a commit; a failed one is rolled back
+	if tx.beforeCommit != nil {
+		tx.beforeCommit()
+	}
+	p := &pgx.Batch{}
+	p.Queue("begin")
+	p.Queue(sqlNoSeqScan)
+	p.Queue(sqlExpectHead, int64(head))
+	for _, name := range inline {
+		p.Queue(sqlExpectInline, name, int64(head))
+	}
+	if err := tx.commit(ctx, p, records, apply, true); err != nil {
+		return err
+	}
+	tx.release()
+	b.expected.Add(1)
+	return nil
+}
+
+// stale says whether err is a refusal of CommitExpected's: a check that
+// failed (division by zero), or a unique key broken by a record (an event
+// ID or a stream version already stored).
+func stale(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22012" || pgErr.Code == "23505")
 }
 
 // Rollback implements eventstore.BatchTx. A connection whose state is in

@@ -41,6 +41,7 @@ import (
 type Store struct {
 	pool      *pgxpool.Pool
 	committer *eventstore.Committer
+	batches   *backend
 	listener  *listener
 	poll      time.Duration
 	failover  time.Duration
@@ -94,8 +95,9 @@ func start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
+	batches := &backend{pool: pool, beforeCommit: cfg.beforeCommit}
 	committer, err := eventstore.NewCommitter(eventstore.CommitterConfig{
-		Backend:        &backend{pool: pool, beforeCommit: cfg.beforeCommit},
+		Backend:        batches,
 		Clock:          cfg.Clock,
 		MaxBatchEvents: cfg.MaxBatchEvents,
 		Observer:       cfg.Observer,
@@ -107,7 +109,7 @@ func start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) 
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	l.start(committer.Notifier())
-	return &Store{pool: pool, committer: committer, listener: l, poll: cfg.PollInterval, failover: cfg.FailoverTimeout}, nil
+	return &Store{pool: pool, committer: committer, batches: batches, listener: l, poll: cfg.PollInterval, failover: cfg.FailoverTimeout}, nil
 }
 
 // lockHolderTimeout bounds how long a session may sit idle inside a

@@ -461,33 +461,16 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 		return fmt.Errorf("%w: projection %s is at position %d, the delivery of %d follows %d",
 			watermill.ErrStaleDelivery, name, cp.position, rec.Position, after)
 	}
-	stx := WrapTx(tx, r.db.Engine)
-	if err := e.p.Apply(ctx, stx, rec); err != nil {
-		err = fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
-			name, rec.Type, rec.StreamID, rec.Version, rec.Position, err)
-		if sqldb.IsUnavailable(err) {
-			// The database went away under the transaction (a restart, a
-			// failover): nothing is wrong with the event, so it is retried
-			// until the database is back, never poisoned (rule X-8).
-			err = fmt.Errorf("%w: %w", watermill.ErrTransient, err)
-		}
-		return err
-	}
-	reached := rec.Position
+	var ahead []event.Record
 	if batch > 1 {
-		ahead, err := r.cfg.Log.ReadAll(ctx, rec.Position, batch-1)
-		if err != nil {
+		if ahead, err = r.cfg.Log.ReadAll(ctx, rec.Position, batch-1); err != nil {
 			return fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, name, rec.Position, err)
 		}
-		for _, next := range ahead {
-			if err := e.p.Apply(ctx, stx, next); err != nil {
-				if sqldb.IsUnavailable(err) {
-					return fmt.Errorf("%w: projection %s: apply position %d: %w", watermill.ErrTransient, name, next.Position, err)
-				}
-				return fmt.Errorf("%w: position %d: %w", errAheadFailed, next.Position, err)
-			}
-			reached = next.Position
-		}
+	}
+	stx := WrapTx(tx, r.db.Engine)
+	reached, err := r.apply(ctx, e, stx, rec, ahead)
+	if err != nil {
+		return err
 	}
 	if err := stx.Exec(ctx, `UPDATE projection_checkpoints SET position = ?, updated_at = ?, status = 'live' WHERE name = ?`,
 		reached, r.cfg.Clock.Now().UnixMicro(), name); err != nil {
@@ -505,6 +488,46 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	e.stored, e.storedAt = time.Now(), reached
 	r.progress.Broadcast()
 	return nil
+}
+
+// apply applies rec and the events read ahead of it through tx, and
+// returns the position reached. A projections.BatchApplier is given them
+// all at once (fewer statements); should that fail, the delivered event
+// is applied alone next (errAheadFailed), which names it if it fails.
+func (r *Runtime) apply(ctx context.Context, e *entry, tx projections.Tx, rec event.Record, ahead []event.Record) (uint64, error) {
+	name := e.p.Name()
+	if b, ok := e.p.(projections.BatchApplier); ok && len(ahead) > 0 {
+		last := ahead[len(ahead)-1].Position
+		if err := b.ApplyBatch(ctx, tx, append([]event.Record{rec}, ahead...)); err != nil {
+			if sqldb.IsUnavailable(err) {
+				return 0, fmt.Errorf("%w: projection %s: apply positions %d–%d: %w", watermill.ErrTransient, name, rec.Position, last, err)
+			}
+			return 0, fmt.Errorf("%w: positions %d–%d: %w", errAheadFailed, rec.Position, last, err)
+		}
+		return last, nil
+	}
+	if err := e.p.Apply(ctx, tx, rec); err != nil {
+		err = fmt.Errorf("projection %s: apply %s (stream %q version %d, position %d): %w",
+			name, rec.Type, rec.StreamID, rec.Version, rec.Position, err)
+		if sqldb.IsUnavailable(err) {
+			// The database went away under the transaction (a restart, a
+			// failover): nothing is wrong with the event, so it is retried
+			// until the database is back, never poisoned (rule X-8).
+			err = fmt.Errorf("%w: %w", watermill.ErrTransient, err)
+		}
+		return 0, err
+	}
+	reached := rec.Position
+	for _, next := range ahead {
+		if err := e.p.Apply(ctx, tx, next); err != nil {
+			if sqldb.IsUnavailable(err) {
+				return 0, fmt.Errorf("%w: projection %s: apply position %d: %w", watermill.ErrTransient, name, next.Position, err)
+			}
+			return 0, fmt.Errorf("%w: position %d: %w", errAheadFailed, next.Position, err)
+		}
+		reached = next.Position
+	}
+	return reached, nil
 }
 
 // checkpoint is a projection_checkpoints row.

@@ -342,3 +342,47 @@ func TestRuntime_bad_event_read_ahead_stops_the_projection_exactly_there(t *test
 		checkStats(t, e.db, e.store, before)
 	})
 }
+
+// batchFlaky is flaky applying a run of events at once
+// (projections.BatchApplier), as the installations and the account feed do.
+type batchFlaky struct {
+	*flaky
+	batches atomic.Int32
+}
+
+func (b *batchFlaky) ApplyBatch(ctx context.Context, tx projections.Tx, records []event.Record) error {
+	b.batches.Add(1)
+	for _, rec := range records {
+		if err := b.Apply(ctx, tx, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Issue 21: a projections.BatchApplier is given the delivered event and
+// those read ahead at once; a bad event among them fails the run, and the
+// projection still stops exactly at it, with everything before it applied.
+func TestRuntime_batch_applier_stops_exactly_at_a_bad_event_read_ahead(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		before := e.append(t, "license.issued", 40)
+		bad := e.append(t, "seat.floating_added", 1)
+		e.append(t, "license.issued", 40)
+		p := &batchFlaky{flaky: &flaky{failType: "seat.floating_added", applied: map[uint64]int{}}}
+		p.failing.Store(true)
+		rt := newRuntime(t, e.db, e.store, p)
+		run(t, rt, e.store, 2)
+		eventually(t, "the projection is marked failed", func() bool {
+			all, err := rt.Status(context.Background())
+			return err == nil && all[0].State == StateFailed
+		})
+		all, _ := rt.Status(context.Background())
+		if f := all[0].Failure; f == nil || f.Position != bad || all[0].Position != before {
+			t.Fatalf("status %+v, want failed at %d with checkpoint %d", all[0], bad, before)
+		}
+		checkStats(t, e.db, e.store, before)
+		if p.batches.Load() == 0 {
+			t.Error("the runtime never applied a run of events at once")
+		}
+	})
+}
