@@ -422,7 +422,7 @@ func (m *Main) backgroundWorkers() []worker {
 		{"audit checkpoints", func(ctx context.Context) error {
 			return m.leases.Run(ctx, lease.Checkpointer, m.audit.checkpointer.Run)
 		}},
-		{"webhooks", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Webhooks, m.webhooks.Run) }},
+		{"webhooks", func(ctx context.Context) error { return m.leases.Run(ctx, lease.Webhooks, m.runWebhooks) }},
 	}
 	if sim, ok := m.Clock.(*clock.Simulated); ok {
 		workers = append(workers, worker{"simulated clock", func(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"seatledger/commands"
 	"seatledger/domain/event"
 	"seatledger/infra/webhook"
+	"seatledger/projections"
 )
 
 // webhookActor is who disables an endpoint that failed for days (rule X-1).
@@ -26,4 +27,28 @@ func (m *Main) openWebhooks() (*webhook.Worker, error) {
 		return res.Position, err
 	}
 	return webhook.New(cfg)
+}
+
+// runWebhooks runs the webhook worker while this process holds its lease,
+// and wakes it whenever this process's account feed moves, so that an
+// event is delivered within moments rather than at the worker's next
+// poll (which still finds what another process's projection applied).
+func (m *Main) runWebhooks(ctx context.Context) error {
+	rt := m.readSide.runtime
+	go func() {
+		last := rt.Applied(projections.AccountFeedName)
+		for {
+			moved := rt.Progress()
+			if at := rt.Applied(projections.AccountFeedName); at != last {
+				last = at
+				m.webhooks.Wake()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-moved:
+			}
+		}
+	}()
+	return m.webhooks.Run(ctx)
 }

@@ -377,3 +377,32 @@ func TestWebhooks_failing_endpoint_is_disabled_and_admins_mailed(t *testing.T) {
 		t.Errorf("after enable the endpoint got %s, want the event it gave up on (%s)", got[len(got)-1].id, got[n-1].id)
 	}
 }
+
+// Issue 22: an event is delivered within moments of the account feed
+// applying it, not at the worker's next poll: the worker is woken by the
+// feed's progress (here the poll is an hour).
+func TestWebhooks_delivered_when_the_feed_moves_not_at_the_next_poll(t *testing.T) {
+	m := NewMain()
+	m.Getenv = testEnv(t, "LEDGER_DATABASE_URL", sqldbtest.SQLite(t).DSN, "LEDGER_WEBHOOK_ALLOW_HTTP", "on", "LEDGER_WEBHOOK_ALLOW_PRIVATE", "on")
+	m.LogOutput, m.PasswordParams = &syncBuffer{}, &cheap
+	m.Webhooks = webhook.Config{Poll: time.Hour}
+	if err := m.ParseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	_, ada, _, acc, sub := installationsAccount(t, m, "ras", 10)
+	recv := newHookReceiver(t)
+	ada.must(201, "POST", "/v1/accounts/"+acc+"/webhooks", map[string]any{"url": recv.srv.URL + "/in", "types": []string{"subscription.renamed"}})
+	time.Sleep(100 * time.Millisecond) // the first pass after the endpoint's creation is over
+	for i, name := range []string{"Soon 1", "Soon 2"} {
+		sent := time.Now()
+		ada.must(200, "PUT", "/v1/subscriptions/"+sub+"/name", map[string]any{"name": name})
+		waitUntil(t, name+" delivered", func() bool { return len(recv.delivered()) == i+1 })
+		if took := time.Since(sent); took > 10*time.Second {
+			t.Errorf("%s delivered %v after the rename: at a poll, not when the feed moved", name, took)
+		}
+	}
+}

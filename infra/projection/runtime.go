@@ -196,6 +196,10 @@ func (r *Runtime) Applied(name string) uint64 {
 	return e.applied.Load()
 }
 
+// Progress returns a channel closed at the next move of any projection
+// of this process (then ask Applied how far the one you follow is).
+func (r *Runtime) Progress() <-chan struct{} { return r.progress.Wait() }
+
 var (
 	_ watermill.Applied     = (*Runtime)(nil)
 	_ watermill.Checkpoints = (*Runtime)(nil)

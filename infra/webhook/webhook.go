@@ -204,7 +204,11 @@ func New(cfg Config) (*Worker, error) {
 		wake: make(chan struct{}, 1), inFlight: map[string]bool{}}, nil
 }
 
-// Wake makes a running worker look for work now.
+// minPassInterval is the least time between the starts of two passes.
+const minPassInterval = 25 * time.Millisecond
+
+// Wake makes a running worker look for work now (within
+// minPassInterval of its last pass).
 func (w *Worker) Wake() {
 	select {
 	case w.wake <- struct{}{}:
@@ -226,10 +230,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-w.wake:
 		}
+		started := time.Now()
 		if err := w.pass(ctx, &running); err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Error("webhook pass failed", "error", err)
 		}
 		t.Reset(w.cfg.Poll)
+		// Woken at every move of a busy ledger's feed, passes are spaced:
+		// what arrives meanwhile waits for the next one.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(minPassInterval - time.Since(started)):
+		}
 	}
 }
 
