@@ -421,9 +421,13 @@ func (w *Worker) step(ctx context.Context, id string) (more bool, err error) {
 		return false, err
 	}
 	attempt := w.deliver(ctx, e, it, now)
-	if ctx.Err() != nil {
-		return false, nil // stopping: the attempt was cut short, not the endpoint's fault
+	if ctx.Err() != nil && attempt.status == 0 {
+		return false, nil // stopping: the attempt was cut short before an answer, not the endpoint's fault
 	}
+	// An answer came (the worker may be stopping meanwhile): it is the
+	// attempt's outcome, and record keeps it whatever ctx says, so the log
+	// tells every attempt the receiver saw and a delivered event is not
+	// sent again after a restart.
 	return attempt.ok, w.record(ctx, e, it, attempt)
 }
 
