@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		printLines(stderr, err)
 		return exitConfig
 	}
+	tuneGC(getenv)
 	if err := m.Run(ctx); err != nil {
 		// Close first: background workers started before the failure may
 		// still be logging to stderr.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,6 +204,12 @@ func benchServer(b testing.TB, target sqldb.Target) *Main {
 	m.Getenv = testEnv(b, "LEDGER_DATABASE_URL", target.DSN, "LEDGER_LOG_LEVEL", "warn")
 	m.LogOutput, m.PasswordParams = logs, &cheap
 	m.Limits = &httpapi.Limits{} // each installation reports as fast as it can: no per-installation limit
+	// The collector as ledgerd's main sets it (tuneGC; the load generator in
+	// this process shares it), restored after the benchmark.
+	gc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
+	tuneGC(os.Getenv)
+	b.Cleanup(func() { debug.SetGCPercent(gc) })
 	if err := m.ParseFlags(nil); err != nil {
 		b.Fatal(err)
 	}
