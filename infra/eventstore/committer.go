@@ -287,6 +287,24 @@ func (c *Committer) Notifier() *Notifier { return c.notifier }
 // Tail holds the latest events this committer committed.
 func (c *Committer) Tail() *Tail { return c.tail }
 
+// ReadTail implements TailReader: the latest events this committer
+// committed after after, or nothing when after is the newest head this
+// process knows of (its notifier's).
+func (c *Committer) ReadTail(after uint64, limit int) ([]event.Record, bool) {
+	recs, ok := c.tail.ReadKnown(after, limit)
+	if ok && len(recs) == 0 && after < c.notifier.Head() {
+		return nil, false // another process's commit is known: it is in the database
+	}
+	return recs, ok
+}
+
+// TailReader is a store that can tell what it knows of the log's newest
+// events without asking the database (see Committer.ReadTail): for reads
+// ahead, which may stop short of what another process appended unheard.
+type TailReader interface {
+	ReadTail(after uint64, limit int) ([]event.Record, bool)
+}
+
 // Append queues an append for the next batch and waits for its outcome.
 // If ctx ends first, Append returns ctx's error; the append may still have
 // been committed, and retrying it with the same event IDs is safe.

@@ -20,6 +20,9 @@ type Notifier struct {
 	mu   sync.Mutex
 	ch   chan struct{}
 	head atomic.Uint64
+	// unheard counts the wakes that told no head (Broadcast): something
+	// may have changed that nobody can say.
+	unheard atomic.Uint64
 }
 
 // NewNotifier returns a Notifier with nobody waiting.
@@ -41,14 +44,24 @@ func (n *Notifier) Advance(head uint64) {
 			break
 		}
 	}
-	n.Broadcast()
+	n.wake()
 }
 
 // Head returns the highest log head Advance was told of (0: none).
 func (n *Notifier) Head() uint64 { return n.head.Load() }
 
-// Broadcast wakes every current waiter.
+// Broadcast wakes every current waiter without telling a head: the log
+// may have grown in a way nobody can say (commits made while a listener
+// was away), so a follower reads again.
 func (n *Notifier) Broadcast() {
+	n.unheard.Add(1)
+	n.wake()
+}
+
+// Unheard counts the Broadcasts so far.
+func (n *Notifier) Unheard() uint64 { return n.unheard.Load() }
+
+func (n *Notifier) wake() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	close(n.ch)
@@ -68,7 +81,7 @@ func Follow(ctx context.Context, r LogReader, wake *Notifier, poll time.Duration
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	for {
-		woken := wake.Wait() // before reading: an append after the read closes it
+		woken, unheard := wake.Wait(), wake.Unheard() // before reading: an append after the read closes it
 		page, err := r.ReadAll(ctx, after, pageSize)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -93,11 +106,34 @@ func Follow(ctx context.Context, r LogReader, wake *Notifier, poll time.Duration
 			continue
 		}
 		timer.Reset(poll)
+		if err := awaitNews(ctx, wake, woken, unheard, after, timer.C); err != nil {
+			return err
+		}
+	}
+}
+
+// awaitNews waits until the log may hold events after after that the
+// follower has not read: a head past it was told, a wake told no head
+// (Broadcast, counted by Unheard since unheard), or poll passed. A wake
+// by commits the follower has read already (they closed woken while it
+// read on) is no news: it waits again instead of reading the database
+// for nothing, which every follower of the log did after most batches
+// (issue 21).
+func awaitNews(ctx context.Context, wake *Notifier, woken <-chan struct{}, unheard, after uint64, poll <-chan time.Time) error {
+	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-poll:
+			return nil
 		case <-woken:
-		case <-timer.C:
+		}
+		if after < wake.Head() || wake.Unheard() != unheard {
+			return nil
+		}
+		woken = wake.Wait() // before looking again: a wake after the look closes it
+		if after < wake.Head() || wake.Unheard() != unheard {
+			return nil
 		}
 	}
 }

@@ -72,3 +72,16 @@ func (t *Tail) Read(after uint64, limit int) ([]event.Record, bool) {
 	}
 	return out, true
 }
+
+// ReadKnown is Read, except that at the end of its run the tail answers
+// too, with nothing: no newer event was committed here. Another process
+// may have appended since, which only the database tells; a follower
+// learns of it from its notifier or its poll.
+func (t *Tail) ReadKnown(after uint64, limit int) ([]event.Record, bool) {
+	if recs, ok := t.Read(after, limit); ok {
+		return recs, true
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return nil, t.first != t.next && after+1 == t.next
+}

@@ -111,3 +111,32 @@ func TestFollow_reads_on_past_the_tail_to_a_head_it_was_told_of_X8(t *testing.T)
 		}
 	}
 }
+
+// Issue 21: a read ahead at the end of the tail's run is answered with
+// nothing, not sent to the database, unless a newer head of another
+// process is known; before the run, or with nothing held, the database
+// answers.
+func TestCommitter_ReadTail_knows_nothing_newer_at_its_end(t *testing.T) {
+	c := &Committer{tail: NewTail(), notifier: NewNotifier()}
+	if _, ok := c.ReadTail(0, 10); ok {
+		t.Fatal("an empty tail answered")
+	}
+	c.tail.push(tailRecords(11, 20))
+	c.notifier.Advance(20)
+	if got, ok := c.ReadTail(15, 10); !ok || len(got) != 5 {
+		t.Fatalf("read in the run: %v %v", tailPositions(got), ok)
+	}
+	if got, ok := c.ReadTail(20, 10); !ok || len(got) != 0 {
+		t.Fatalf("read at the run's end: %v %v, want nothing, known", tailPositions(got), ok)
+	}
+	if _, ok := c.ReadTail(9, 10); ok {
+		t.Fatal("a read from before the run was answered by the tail")
+	}
+	if _, ok := c.ReadTail(21, 10); ok {
+		t.Fatal("a read past the run's end was answered by the tail")
+	}
+	c.notifier.Advance(23) // another process appended up to 23
+	if _, ok := c.ReadTail(20, 10); ok {
+		t.Fatal("a read at the run's end was answered by the tail though another process's commit is known")
+	}
+}

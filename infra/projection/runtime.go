@@ -340,7 +340,7 @@ func (r *Runtime) passOver(ctx context.Context, e *entry, rec event.Record, afte
 		return false, nil
 	}
 	reached := rec.Position
-	ahead, err := r.cfg.Log.ReadAll(ctx, rec.Position, r.cfg.LiveBatch-1)
+	ahead, err := r.readAhead(ctx, rec.Position, r.cfg.LiveBatch-1)
 	if err != nil {
 		return false, fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, e.p.Name(), rec.Position, err)
 	}
@@ -467,7 +467,7 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	}
 	var ahead []event.Record
 	if batch > 1 {
-		if ahead, err = r.cfg.Log.ReadAll(ctx, rec.Position, batch-1); err != nil {
+		if ahead, err = r.readAhead(ctx, rec.Position, batch-1); err != nil {
 			return fmt.Errorf("%w: projection %s: read ahead of %d: %w", watermill.ErrTransient, name, rec.Position, err)
 		}
 	}
@@ -492,6 +492,20 @@ func (r *Runtime) applyFrom(ctx context.Context, e *entry, rec event.Record, aft
 	e.stored, e.storedAt = time.Now(), reached
 	r.progress.Broadcast()
 	return nil
+}
+
+// readAhead returns up to limit events after position after, to apply or
+// pass over with a delivered one: from the store's latest commits when it
+// can tell them (eventstore.TailReader), so a projection caught up with
+// the log does not ask the database for events nobody appended. Stopping
+// short costs nothing: the events come by their own deliveries.
+func (r *Runtime) readAhead(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
+	if t, ok := r.cfg.Log.(eventstore.TailReader); ok {
+		if recs, ok := t.ReadTail(after, limit); ok {
+			return recs, nil
+		}
+	}
+	return r.cfg.Log.ReadAll(ctx, after, limit)
 }
 
 // apply applies rec and the events read ahead of it through tx, and

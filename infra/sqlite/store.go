@@ -140,6 +140,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 }
 
 // ReadAll implements eventstore.Store.
+// ReadTail implements eventstore.TailReader.
+func (s *Store) ReadTail(after uint64, limit int) ([]event.Record, bool) {
+	return s.committer.ReadTail(after, limit)
+}
+
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
 	if recs, ok := s.committer.Tail().Read(after, limit); ok {
 		return recs, nil // just committed by this process: no need to ask the database
