@@ -39,7 +39,13 @@ func wantOneLine(t *testing.T, stderr, prefix string) {
 // startServer serves the real HTTP API on clk.
 func startServer(t *testing.T, clk clock.Clock) string {
 	t.Helper()
-	api, err := httpapi.New(httpapi.Config{Clock: clk, AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler)})
+	return serveAPI(t, httpapi.Config{Clock: clk, AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler)})
+}
+
+// serveAPI serves the HTTP API of cfg for the test, and returns its URL.
+func serveAPI(t *testing.T, cfg httpapi.Config) string {
+	t.Helper()
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

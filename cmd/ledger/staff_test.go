@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"seatledger/infra/clock"
 	"seatledger/infra/commandstest"
 	"seatledger/infra/httpapi"
-	"seatledger/infra/httpapi/openapitest"
 	"seatledger/infra/session"
 	"seatledger/infra/sqldb/sqldbtest"
 	"seatledger/infra/storage"
@@ -32,19 +30,8 @@ func startBackOffice(t *testing.T) string {
 	}
 	t.Cleanup(func() { store.Close() })
 	h := commandstest.New(t, commands.Config{Store: store, Registry: events.Registry(), Clock: clk})
-	api, err := httpapi.New(httpapi.Config{Clock: clk, AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler),
+	return serveAPI(t, httpapi.Config{Clock: clk, AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler),
 		People: &httpapi.PeopleConfig{Commands: h, Reads: db, Sessions: session.New(db, clk), TermsVersion: "test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	report := openapitest.Collect(t)
-	v, err := openapitest.Served(api)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(v.Handler(api, report))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // TestStaff_CLI_adds_the_first_owner_and_keeps_service_accounts (issue
