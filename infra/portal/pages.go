@@ -99,13 +99,19 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *View, err error
 		p.signIn(w, r)
 		return
 	}
+	p.failed(r, v, err)
+	p.render(w, r, "error.html", v)
+}
+
+// failed makes v the error page of err, logging a server-side failure
+// (the customers' pages and the staff console share it).
+func (p *Portal) failed(r *http.Request, v *View, err error) {
 	v.fail(err)
 	if v.Status >= 500 {
-		p.cfg.Logger.ErrorContext(r.Context(), "portal: a page's read failed", "path", r.URL.Path, "error", err,
+		p.cfg.Logger.ErrorContext(r.Context(), "portal: a page failed", "path", r.URL.Path, "error", err,
 			"request_id", httpapi.RequestID(r.Context()))
 	}
 	v.Title = v.Problem.Title
-	p.render(w, r, "error.html", v)
 }
 
 // home opens the dashboard of the account the person lands on

@@ -292,18 +292,29 @@ func (p *Portal) csrfToken(r *http.Request) string {
 }
 
 func (p *Portal) forbidden(w http.ResponseWriter, r *http.Request, detail string) {
-	p.render(w, r, "error.html", &View{Title: "Refused", Status: http.StatusForbidden,
-		Problem: &httpapi.Problem{Status: http.StatusForbidden, Title: "Refused", Detail: detail}})
+	p.render(w, r, "error.html", refusedView(detail))
 }
 
 func (p *Portal) badForm(w http.ResponseWriter, r *http.Request, err error) {
+	p.render(w, r, "error.html", badFormView(err))
+}
+
+// refusedView is the error page of a refusal (403).
+func refusedView(detail string) *View {
+	return &View{Title: "Refused", Status: http.StatusForbidden,
+		Problem: &httpapi.Problem{Status: http.StatusForbidden, Title: "Refused", Detail: detail}}
+}
+
+// badFormView is the error page of a form that could not be read: 413
+// past the body's limit, else 400.
+func badFormView(err error) *View {
 	status, detail := http.StatusBadRequest, "the form could not be read: "+err.Error()
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		status, detail = http.StatusRequestEntityTooLarge, "the form is larger than "+formSize(tooLarge.Limit)
 	}
-	p.render(w, r, "error.html", &View{Title: "Form not sent", Status: status,
-		Problem: &httpapi.Problem{Status: status, Title: "Form not sent", Detail: detail}})
+	return &View{Title: "Form not sent", Status: status,
+		Problem: &httpapi.Problem{Status: status, Title: "Form not sent", Detail: detail}}
 }
 
 // formSize says a body limit in KB or MB.

@@ -310,28 +310,16 @@ func (p *Portal) staffFail(w http.ResponseWriter, r *http.Request, v *View, err 
 		p.staffSignInRedirect(w, r)
 		return
 	}
-	v.fail(err)
-	if v.Status >= 500 {
-		p.cfg.Logger.ErrorContext(r.Context(), "portal: a staff page failed", "path", r.URL.Path, "error", err,
-			"request_id", httpapi.RequestID(r.Context()))
-	}
-	v.Title = v.Problem.Title
+	p.failed(r, v, err)
 	p.renderStaff(w, r, "staff_error.html", v)
 }
 
 func (p *Portal) staffForbidden(w http.ResponseWriter, r *http.Request, detail string) {
-	p.renderStaff(w, r, "staff_error.html", &View{Title: "Refused", Status: http.StatusForbidden,
-		Problem: &httpapi.Problem{Status: http.StatusForbidden, Title: "Refused", Detail: detail}})
+	p.renderStaff(w, r, "staff_error.html", refusedView(detail))
 }
 
 func (p *Portal) staffBadForm(w http.ResponseWriter, r *http.Request, err error) {
-	status, detail := http.StatusBadRequest, "the form could not be read: "+err.Error()
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		status, detail = http.StatusRequestEntityTooLarge, "the form is larger than "+formSize(tooLarge.Limit)
-	}
-	p.renderStaff(w, r, "staff_error.html", &View{Title: "Form not sent", Status: status,
-		Problem: &httpapi.Problem{Status: status, Title: "Form not sent", Detail: detail}})
+	p.renderStaff(w, r, "staff_error.html", badFormView(err))
 }
 
 // staffDone reports whether a command succeeded; on success it remembers
