@@ -8,6 +8,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -122,12 +123,32 @@ type DB struct {
 	// nil on PostgreSQL. See BeginTx.
 	gate  chan struct{}
 	cache statements
-	// rebuildable begins the transactions of BeginRebuildable on SQLite:
-	// a pool of its own whose connections commit with synchronous=NORMAL,
-	// sharing gate. Nil on PostgreSQL.
-	rebuildable *DB
+	// writes begins every transaction on SQLite, durable or rebuildable,
+	// on a pool of its own, so that the process writes through one
+	// connection. Nil on PostgreSQL, and on writes itself.
+	writes *writer
 	// reconnect makes PostgreSQL connections wait out a failover; nil on SQLite.
 	reconnect *reconnector
+}
+
+// writer is SQLite's write connection (see Open). Every transaction runs
+// on it, so its page cache stays valid from one to the next: SQLite empties
+// a connection's whole cache when another connection committed since its
+// last transaction, and with the appends and the projections writing
+// through connections of their own, each transaction read back the pages
+// the other had just written (issue 21: a third of the page reads of a
+// usage report). The gate lets one transaction run at a time anyway, so
+// one connection costs no concurrency. Its synchronous setting, which
+// SQLite refuses to change inside a transaction, is switched before BEGIN
+// to what the transaction's commit needs.
+type writer struct {
+	// db is the writer's own pool: conn is taken from it, and the
+	// transactions' prepared statements are its.
+	db *DB
+	// conn and synchronous (its setting, "FULL" or "NORMAL") are used
+	// only under the gate.
+	conn        *sql.Conn
+	synchronous string
 }
 
 // Tx is a transaction begun by DB.BeginTx. Commit or Rollback it, never
@@ -159,6 +180,14 @@ func (t *Tx) Rollback() error {
 // projection was writing). Other processes are still kept out by SQLite's
 // own lock and busy timeout.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	if db.writes != nil {
+		return db.writes.begin(ctx, opts, "FULL")
+	}
+	return db.begin(ctx, func() (*sql.Tx, error) { return db.DB.BeginTx(ctx, opts) })
+}
+
+// begin starts a transaction with start, behind the gate if there is one.
+func (db *DB) begin(ctx context.Context, start func() (*sql.Tx, error)) (*Tx, error) {
 	release := func() {}
 	if db.gate != nil {
 		select {
@@ -168,12 +197,63 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		}
 		release = sync.OnceFunc(func() { <-db.gate })
 	}
-	tx, err := db.DB.BeginTx(ctx, opts)
+	tx, err := start()
 	if err != nil {
 		release()
 		return nil, err
 	}
 	return &Tx{Tx: tx, db: db, release: release}, nil
+}
+
+// begin starts a transaction on the write connection whose commit is
+// synchronous (FULL: fsynced; NORMAL: see BeginRebuildable).
+func (w *writer) begin(ctx context.Context, opts *sql.TxOptions, synchronous string) (*Tx, error) {
+	return w.db.begin(ctx, func() (*sql.Tx, error) {
+		if w.conn == nil {
+			conn, err := w.db.DB.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			w.conn, w.synchronous = conn, "FULL" // SQLitePragmas'
+		}
+		if w.synchronous != synchronous {
+			if _, err := w.conn.ExecContext(ctx, "PRAGMA synchronous = "+synchronous); err != nil {
+				w.drop(err)
+				return nil, fmt.Errorf("sqldb: set synchronous=%s: %w", synchronous, err)
+			}
+			w.synchronous = synchronous
+		}
+		tx, err := w.conn.BeginTx(ctx, opts)
+		w.drop(err)
+		return tx, err
+	})
+}
+
+// drop lets go of a connection database/sql found broken: the next
+// transaction takes a new one.
+func (w *writer) drop(err error) {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		_ = w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// close closes the write connection and its pool.
+func (w *writer) close() {
+	if w.conn != nil {
+		_ = w.conn.Close()
+	}
+	_ = w.db.DB.Close()
+}
+
+// PrepareWrite prepares query for the transactions BeginTx and
+// BeginRebuildable start (on SQLite, their connection is not the pool's
+// that reads outside a transaction).
+func (db *DB) PrepareWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	if db.writes != nil {
+		return db.writes.db.PrepareContext(ctx, query)
+	}
+	return db.PrepareContext(ctx, query)
 }
 
 // maxIdleConns is how many idle connections the pool keeps.
@@ -216,15 +296,20 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	out := &DB{DB: db, Engine: t.Engine, reconnect: reconnect}
 	if t.Engine == SQLite {
-		out.gate = make(chan struct{}, 1)
-		relaxed, err := sql.Open("sqlite", sqliteDSN(t.DSN, "NORMAL"))
+		w, err := sql.Open("sqlite", SQLiteDSN(t.DSN))
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("sqldb: open %s: %w", t.Engine, err)
 		}
-		relaxed.SetMaxIdleConns(4)
-		relaxed.SetConnMaxIdleTime(5 * time.Minute)
-		out.rebuildable = &DB{DB: relaxed, Engine: SQLite, gate: out.gate}
+		// The write connection is held (sql.Conn); the pool's second one
+		// serves database/sql's preparing of statements (sqldb's cache,
+		// PrepareWrite), which takes a free connection, and the
+		// transactions' connection then prepares each one its first time.
+		w.SetMaxOpenConns(2)
+		w.SetMaxIdleConns(2)
+		w.SetConnMaxIdleTime(0)
+		out.gate = make(chan struct{}, 1)
+		out.writes = &writer{db: &DB{DB: w, Engine: SQLite, gate: out.gate}, synchronous: "FULL"}
 	}
 	return out, nil
 }
@@ -251,8 +336,8 @@ func OpenExisting(ctx context.Context, t Target) (*DB, error) {
 
 // Close closes the database's connections.
 func (db *DB) Close() error {
-	if db.rebuildable != nil {
-		_ = db.rebuildable.DB.Close()
+	if db.writes != nil {
+		db.writes.close()
 	}
 	return db.DB.Close()
 }
@@ -271,8 +356,8 @@ func (db *DB) Close() error {
 // progress, with its checkpoint, and the projection applies those events
 // again.
 func (db *DB) BeginRebuildable(ctx context.Context) (*Tx, error) {
-	if db.rebuildable != nil {
-		return db.rebuildable.BeginTx(ctx, nil)
+	if db.writes != nil {
+		return db.writes.begin(ctx, nil, "NORMAL")
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -306,15 +391,9 @@ var SQLitePragmas = []string{
 // SQLiteDSN returns the modernc.org/sqlite connection string for path with
 // SQLitePragmas and immediate transactions (a writer takes the write lock
 // at BEGIN, so two writers never deadlock upgrading read locks).
-func SQLiteDSN(path string) string { return sqliteDSN(path, "FULL") }
-
-// sqliteDSN is SQLiteDSN with the given synchronous setting.
-func sqliteDSN(path, synchronous string) string {
+func SQLiteDSN(path string) string {
 	q := url.Values{}
 	for _, p := range SQLitePragmas {
-		if strings.HasPrefix(p, "synchronous(") {
-			p = "synchronous(" + synchronous + ")"
-		}
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -154,6 +154,42 @@ func TestBeginRebuildable_relaxes_only_its_own_commit(t *testing.T) {
 	})
 }
 
+// Issue 21: on SQLite every transaction of a process, durable or
+// rebuildable, runs on one connection, whose page cache then stays valid
+// from one transaction to the next. A TEMP table lives on its connection
+// only, so it shows which connection a transaction ran on.
+func TestSQLite_transactions_share_one_connection(t *testing.T) {
+	db := sqldbtest.Open(t, sqldbtest.SQLite(t))
+	begin := []struct {
+		name  string
+		begin func() (*sqldb.Tx, error)
+	}{
+		{"durable", func() (*sqldb.Tx, error) { return db.BeginTx(t.Context(), nil) }},
+		{"rebuildable", func() (*sqldb.Tx, error) { return db.BeginRebuildable(t.Context()) }},
+	}
+	for i := range 6 {
+		b := begin[i%2]
+		if err := db.PingContext(t.Context()); err != nil { // the readers' pool in between
+			t.Fatal(err)
+		}
+		tx, err := b.begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			_, err = tx.ExecContext(t.Context(), "CREATE TEMP TABLE connection_marker (n INTEGER)")
+		} else {
+			_, err = tx.ExecContext(t.Context(), "INSERT INTO connection_marker (n) VALUES (?)", i)
+		}
+		if err != nil {
+			t.Fatalf("transaction %d (%s) on another connection than the first: %v", i, b.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRebind rebinds the statement a usage report's projection runs,
 // as every projection statement on PostgreSQL is rebound.
 func BenchmarkRebind(b *testing.B) {

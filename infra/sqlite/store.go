@@ -215,7 +215,7 @@ func prepareWrites(ctx context.Context, db *sqldb.DB) (*writeStatements, error) 
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.checkpoint, `SELECT position, status FROM projection_checkpoints WHERE name = ?`},
 	} {
-		stmt, err := db.PrepareContext(ctx, p.query)
+		stmt, err := db.PrepareWrite(ctx, p.query)
 		if err != nil {
 			w.close()
 			return nil, fmt.Errorf("sqlite: prepare %q: %w", strings.Fields(p.query)[0], err)
