@@ -17,7 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	modernc "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"seatledger/domain/event"
 	"seatledger/infra/clock"
@@ -61,9 +65,13 @@ type Store struct {
 	cfg       Config
 	committer *eventstore.Committer
 	writes    *writeStatements
+	batches   *batchBackend
 }
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store            = (*Store)(nil)
+	_ eventstore.ExpectingBackend = (*batchBackend)(nil)
+)
 
 // Open returns a store on db, which must be a migrated SQLite database.
 // Closing the store does not close db.
@@ -82,9 +90,10 @@ func Open(ctx context.Context, db *sqldb.DB, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, cfg: cfg, writes: writes}
+	batches := &batchBackend{db: db, stmts: writes}
+	s := &Store{db: db, cfg: cfg, writes: writes, batches: batches}
 	committer, err := eventstore.NewCommitter(eventstore.CommitterConfig{
-		Backend: batchBackend{db: db, stmts: writes}, Clock: cfg.Clock, MaxBatchEvents: cfg.MaxBatchEvents, Observer: cfg.Observer,
+		Backend: batches, Clock: cfg.Clock, MaxBatchEvents: cfg.MaxBatchEvents, Observer: cfg.Observer,
 	})
 	if err != nil {
 		writes.close()
@@ -139,12 +148,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	return scanRecords(rows)
 }
 
-// ReadAll implements eventstore.Store.
 // ReadTail implements eventstore.TailReader.
 func (s *Store) ReadTail(after uint64, limit int) ([]event.Record, bool) {
 	return s.committer.ReadTail(after, limit)
 }
 
+// ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
 	if recs, ok := s.committer.Tail().Read(after, limit); ok {
 		return recs, nil // just committed by this process: no need to ask the database
@@ -196,6 +205,12 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // database/sql would otherwise compile each one on every batch. Their SQL
 // text is fixed (lists are passed as one JSON array through json_each), so
 // each is prepared once per connection and reused.
+//
+// The events are inserted one row per statement. A multi-row INSERT was
+// measured (issue 21) and saved nothing: SQLite keeps a statement journal
+// for a statement that writes many rows and may fail on a unique key, and
+// a batch's rows dirty enough pages for it to spill to a file, which cost
+// more writes than the executions it saved.
 type writeStatements struct {
 	head, streams, ids, insert, checkpoint *sql.Stmt
 }
@@ -237,11 +252,12 @@ func (w *writeStatements) close() {
 // transactions: BEGIN IMMEDIATE takes SQLite's write lock at once, and it
 // is held to COMMIT, which is the append lock the committer relies on.
 type batchBackend struct {
-	db    *sqldb.DB
-	stmts *writeStatements
+	db       *sqldb.DB
+	stmts    *writeStatements
+	expected atomic.Int64 // batches committed by CommitExpected
 }
 
-func (b batchBackend) BeginBatch(ctx context.Context, inline []string) (eventstore.BatchTx, error) {
+func (b *batchBackend) BeginBatch(ctx context.Context, inline []string) (eventstore.BatchTx, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin append: %w", err)
@@ -263,6 +279,7 @@ func jsonList(ss []string) (string, error) {
 }
 
 func (b *batchTx) Load(ctx context.Context, streams, ids []string) (eventstore.LogState, error) {
+	ctx = context.WithoutCancel(ctx) // under the write lock: see write
 	state := eventstore.LogState{Streams: map[string]eventstore.StreamHead{}, Stored: map[string]eventstore.StoredID{}}
 	var recorded int64
 	switch err := b.stmt(ctx, b.stmts.head).QueryRowContext(ctx).Scan(&state.Head, &recorded); {
@@ -351,6 +368,24 @@ func closeRows(rows *sql.Rows) error {
 // Commit stores the records. Stream and log heads need no writing: they
 // are read back from the events themselves.
 func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []eventstore.StreamHead, inline func(projections.Tx) error) error {
+	if err := b.write(ctx, records, inline); err != nil {
+		return err
+	}
+	if err := b.tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// write inserts records and runs inline, in the transaction. Its
+// statements run under a context that is never done: the transaction
+// holds SQLite's write lock since BEGIN IMMEDIATE, so they wait for
+// nothing but the disk, which an interrupt cannot hurry either; and
+// modernc.org/sqlite watches each statement's cancellable context with a
+// goroutine of its own (issue 21: some 35 per batch of usage reports).
+// The batch's deadline still bounds BEGIN and COMMIT.
+func (b *batchTx) write(ctx context.Context, records []event.Record, inline func(projections.Tx) error) error {
+	ctx = context.WithoutCancel(ctx)
 	insert := b.stmt(ctx, b.stmts.insert)
 	for _, r := range records {
 		var effective any
@@ -364,14 +399,86 @@ func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []events
 		}
 	}
 	if inline != nil {
-		if err := inline(sqldb.ProjectionTx(b.tx, sqldb.SQLite)); err != nil {
+		if err := inline(sqldb.ProjectionTx(uninterrupted{b.tx}, sqldb.SQLite)); err != nil {
 			return fmt.Errorf("sqlite: inline projection: %w", err)
 		}
 	}
-	if err := b.tx.Commit(); err != nil {
+	return nil
+}
+
+// uninterrupted runs an inline projection's statements as write runs its
+// own: under a context that is never done.
+type uninterrupted struct{ tx *sqldb.Tx }
+
+func (u uninterrupted) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uninterrupted) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uninterrupted) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+// CommitExpected implements eventstore.ExpectingBackend: under the write
+// lock, it checks the log head and the inline checkpoints (two or three
+// reads of one row each) instead of Load's reads of every stream's head
+// and event ID, then writes as Commit does. The committer's knowledge of
+// the streams is exact while nothing but this process appended since its
+// last batch, which the head tells: positions are gap-free, and an append
+// by another process moves it. A record whose event ID is stored already
+// (a retry) breaks the unique key; the batch is then abandoned as stale.
+func (b *batchBackend) CommitExpected(ctx context.Context, head uint64, inline []string, records []event.Record, _ []eventstore.StreamHead,
+	apply func(projections.Tx) error) error {
+	if len(records) == 0 {
+		return errors.New("sqlite: commit: no records")
+	}
+	btx, err := b.BeginBatch(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := btx.(*batchTx)
+	defer tx.Rollback(ctx) //nolint:errcheck // after a commit there is nothing to roll back
+	quiet := context.WithoutCancel(ctx)
+	var (
+		at       uint64
+		recorded int64
+	)
+	if err := tx.stmt(quiet, b.stmts.head).QueryRowContext(quiet).Scan(&at, &recorded); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: read log head: %w", err)
+	}
+	if at != head {
+		return eventstore.ErrStale
+	}
+	for _, name := range inline {
+		cp, err := tx.loadInline(quiet, name)
+		if err != nil {
+			return err
+		}
+		if !cp.Live || cp.Position != head {
+			return eventstore.ErrStale
+		}
+	}
+	if err := tx.write(ctx, records, apply); err != nil {
+		if stored(err) {
+			return fmt.Errorf("%w: %w", eventstore.ErrStale, err)
+		}
+		return err
+	}
+	if err := tx.tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	b.expected.Add(1)
 	return nil
+}
+
+// stored says whether err is a unique key a record broke: its event ID,
+// or its stream's version, is stored already.
+func stored(err error) bool {
+	var e *modernc.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 func (b *batchTx) Rollback(context.Context) error {
