@@ -29,7 +29,9 @@ type Store interface {
 	// from, in version order. An unknown stream has no events.
 	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]event.Record, error)
 	// ReadAll returns up to limit events with global position > after, in
-	// position order.
+	// position order; fewer is not the log's end (only none is). The
+	// records may be shared with other readers (see Tail): treat them as
+	// read-only.
 	ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error)
 	// Subscribe calls handle for every event with position > after, in
 	// order: first those already stored, then new ones as they are

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +63,38 @@ func TestTail_answers_only_from_a_contiguous_run(t *testing.T) {
 	tail.forget()
 	if _, ok := tail.Read(40, 1); ok {
 		t.Fatal("a forgotten tail answered")
+	}
+}
+
+// A read within one batch, or to the end of the newest, is answered with
+// a part of the committed batch itself, not a copy (issue 21); a read
+// across batches is copied, in order and without a gap. Appending to an
+// answer never writes into the tail.
+func TestTail_shares_a_batch_and_copies_across_batches(t *testing.T) {
+	tail := NewTail()
+	first, second := tailRecords(1, 10), tailRecords(11, 15)
+	tail.push(first)
+	tail.push(second)
+	got, ok := tail.Read(2, 4)
+	if !ok || len(got) != 4 || &got[0] != &first[2] {
+		t.Fatalf("read within a batch: %v %v, not shared with the batch", tailPositions(got), ok)
+	}
+	if got, ok := tail.Read(12, 100); !ok || len(got) != 3 || &got[0] != &second[2] {
+		t.Fatalf("read to the newest batch's end: %v %v, not shared", tailPositions(got), ok)
+	}
+	_ = append(got, event.Record{Position: 99})
+	if first[6].Position != 7 {
+		t.Fatalf("appending to an answer wrote into the tail: position %d", first[6].Position)
+	}
+	got, ok = tail.Read(8, 5)
+	if want := []uint64{9, 10, 11, 12, 13}; !ok || !slices.Equal(tailPositions(got), want) {
+		t.Fatalf("read across batches: %v %v, want %v", tailPositions(got), ok, want)
+	}
+	if &got[0] == &first[8] {
+		t.Fatal("a read across batches shares the first batch: it would need a copy")
+	}
+	if got, ok := tail.Read(0, 100); !ok || !slices.Equal(tailPositions(got), tailPositions(tailRecords(1, 15))) {
+		t.Fatalf("read all: %v %v", tailPositions(got), ok)
 	}
 }
 

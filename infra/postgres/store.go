@@ -182,14 +182,14 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	return recs, nil
 }
 
-// ReadAll implements eventstore.Store. The log holds only committed
-// batches in position order with no holes (see the package comment), so a
-// plain range read never skips an event that commits later.
 // ReadTail implements eventstore.TailReader.
 func (s *Store) ReadTail(after uint64, limit int) ([]event.Record, bool) {
 	return s.committer.ReadTail(after, limit)
 }
 
+// ReadAll implements eventstore.Store. The log holds only committed
+// batches in position order with no holes (see the package comment), so a
+// plain range read never skips an event that commits later.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]event.Record, error) {
 	if recs, ok := s.committer.Tail().Read(after, limit); ok {
 		return recs, nil // just committed by this process: no need to ask the database
