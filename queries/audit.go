@@ -448,22 +448,33 @@ func (a *Audit) SnapshotDue(rec event.Record) bool {
 // stores the snapshot at version, so that reads as of later points fold
 // at most SnapshotEvery events even the first time.
 func (a *Audit) TakeSnapshot(ctx context.Context, stream string, version uint64) error {
+	_, err := a.foldTo(ctx, stream, version)
+	return err
+}
+
+// foldTo is TakeSnapshot returning the fold it made: stream's state at
+// version, or nil when the stream is not snapshotted or did not end up
+// at version (the log holds fewer events, or a newer snapshot exists).
+func (a *Audit) foldTo(ctx context.Context, stream string, version uint64) (folding, error) {
 	f := foldOf(stream)
 	if f == nil || a.Snapshots == nil {
-		return nil
+		return nil, nil
 	}
 	s, err := a.stream(ctx, stream, f, &AsOf{})
-	if err != nil || s.version >= version {
-		return err
+	if err != nil {
+		return nil, err
 	}
 	for s.version < version {
 		rec, payload, err := s.next(ctx, AsOf{})
 		if err != nil || rec == nil {
-			return err
+			return nil, err
 		}
 		s.apply(ctx, a, *rec, payload)
 	}
-	return nil
+	if s.version != version {
+		return nil, nil
+	}
+	return f, nil
 }
 
 func (a *Audit) every() uint64 {
@@ -683,6 +694,12 @@ func (a *Audit) saveSnapshot(ctx context.Context, stream string, f folding, rec 
 	if err != nil {
 		return err
 	}
+	return a.writeSnapshot(ctx, stream, f, rec, state)
+}
+
+// writeSnapshot stores state, f's snapshot as of rec; a snapshot already
+// stored is kept (it says the same).
+func (a *Audit) writeSnapshot(ctx context.Context, stream string, f folding, rec event.Record, state []byte) error {
 	return a.Snapshots.Write(ctx, `INSERT INTO audit_snapshots (stream_id, schema, version, position, recorded_at, state)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		stream, f.schema(), int64(rec.Version), int64(rec.Position), rec.RecordedAt.UnixMicro(), state)

@@ -29,9 +29,12 @@ func (m *Main) historyReads() *queries.Audit {
 // snapshotted here, and a read then folds from an older snapshot and
 // stores the missing ones itself. A failed read of the log (the database
 // is restarting or failing over) is logged and the worker goes on from
-// where it was; it never stops the server.
+// where it was; it never stops the server. It keeps the streams' states
+// folded as their records arrive (queries.LiveSnapshots, issue 21), so a
+// snapshot due is stored without reading the stream back; the states
+// live only as long as this run of the worker, which holds the lease.
 func (m *Main) takeSnapshots(ctx context.Context) error {
-	reads := m.historyReads()
+	live := &queries.LiveSnapshots{Audit: m.historyReads()}
 	var (
 		after uint64
 		known bool
@@ -45,11 +48,10 @@ func (m *Main) takeSnapshots(ctx context.Context) error {
 				}
 				after, known = head, true
 			}
+			live.From(after)
 			return m.Store.Subscribe(ctx, after, func(rec event.Record) error {
-				if reads.SnapshotDue(rec) {
-					if err := reads.TakeSnapshot(ctx, rec.StreamID, rec.Version); err != nil && ctx.Err() == nil {
-						m.Logger.Warn("taking an audit snapshot failed; reads fold from an older one", "stream", rec.StreamID, "error", err)
-					}
+				if err := live.Apply(ctx, rec); err != nil && ctx.Err() == nil {
+					m.Logger.Warn("taking an audit snapshot failed; reads fold from an older one", "stream", rec.StreamID, "error", err)
 				}
 				after = rec.Position
 				return nil
