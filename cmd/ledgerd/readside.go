@@ -13,6 +13,7 @@ import (
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/projection"
+	"seatledger/infra/sqldb"
 	"seatledger/infra/timers"
 	"seatledger/infra/watermill"
 	"seatledger/projections"
@@ -66,16 +67,25 @@ func (m *Main) openReadSide(ctx context.Context) (*readSide, error) {
 }
 
 // inlineProjections are the read models the appends apply in their own
-// transaction (issue 21): those a usage report, the log's most frequent
-// event, changes — the installations, the count of events by type, and
-// the account event feed. A report then costs one write transaction, not
-// several. The feed was left to its runtime until SQLite's transactions
-// shared one connection (sqldb's writer); measured since, in pairs of
-// BenchmarkUsageIngest runs, inline it costs 3–5% less CPU per report on
-// both engines (SQLite 0.152–0.157 against 0.159–0.164 ms; PostgreSQL
-// 0.120–0.132 against 0.129–0.149), for about 3% fewer reports/s on
-// SQLite, whose single writer now carries the feed's rows in each batch.
-var inlineProjections = []string{"stream_stats", "installations", "account_feed"}
+// transaction on engine (issue 21): those a usage report, the log's most
+// frequent event, changes. A report then costs fewer write transactions.
+//
+//   - The installations and the count of events by type, on both engines.
+//   - The account event feed on SQLite only. There every transaction of the
+//     process runs one at a time on one connection (sqldb's writer), and
+//     the feed's own transactions cost more than its rows in the append's:
+//     in pairs of BenchmarkUsageIngest runs, inline took 3–5% less CPU per
+//     report (0.152–0.157 ms against 0.159–0.164) for about 3% fewer
+//     reports/s. On PostgreSQL, whose throughput is bounded by the append
+//     lock's hold (the machine was a quarter idle), the feed's statements
+//     lengthened every batch under it (3.3–3.5 ms against 3.1–3.4) for no
+//     CPU saved, and its runtime writes alongside instead.
+func inlineProjections(engine sqldb.Engine) []string {
+	if engine == sqldb.SQLite {
+		return []string{"stream_stats", "installations", "account_feed"}
+	}
+	return []string{"stream_stats", "installations"}
+}
 
 // applyInline makes inlineProjections the event store's inline
 // projections when the store keeps its events in the read models'
@@ -85,8 +95,9 @@ func (m *Main) applyInline(rt *projection.Runtime) error {
 	if !ok {
 		return nil
 	}
-	ps := make([]eventstore.Inline, len(inlineProjections))
-	for i, name := range inlineProjections {
+	names := inlineProjections(m.DB.Engine)
+	ps := make([]eventstore.Inline, len(names))
+	for i, name := range names {
 		p, err := rt.Inline(name)
 		if err != nil {
 			return fmt.Errorf("projections: %w", err)
