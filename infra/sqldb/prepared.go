@@ -63,8 +63,25 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return db.DB.QueryRowContext(ctx, query, args...)
 }
 
-// ExecContext runs a statement, prepared once on SQLite.
+// ExecContext runs a statement, prepared once on SQLite. A statement run
+// outside a transaction writes, and on SQLite it runs as a transaction of
+// its own on the process's write connection, queued on the gate like
+// every other write (see BeginTx): on a connection of the readers' pool
+// it waited for the write lock in SQLite's busy handler, which polls, and
+// its commit emptied the write connection's page cache.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.writes != nil {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+		return res, tx.Commit()
+	}
 	if s := db.prepared(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}

@@ -238,10 +238,22 @@ func (w *writer) drop(err error) {
 	}
 }
 
-// close closes the write connection and its pool.
+// closeWait bounds how long Close waits for a transaction still running.
+const closeWait = 5 * time.Second
+
+// close closes the write connection and its pool. The connection is
+// closed between transactions (closing it under one would wait for that
+// transaction for ever); if one is still running after closeWait, its
+// connection is left to the process's end.
 func (w *writer) close() {
-	if w.conn != nil {
-		_ = w.conn.Close()
+	select {
+	case w.db.gate <- struct{}{}:
+		if w.conn != nil {
+			_ = w.conn.Close()
+			w.conn = nil
+		}
+		<-w.db.gate
+	case <-time.After(closeWait):
 	}
 	_ = w.db.DB.Close()
 }

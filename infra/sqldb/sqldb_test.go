@@ -155,7 +155,7 @@ func TestBeginRebuildable_relaxes_only_its_own_commit(t *testing.T) {
 }
 
 // Issue 21: on SQLite every transaction of a process, durable or
-// rebuildable, runs on one connection, whose page cache then stays valid
+// rebuildable, and every write outside one, runs on one connection, whose page cache then stays valid
 // from one transaction to the next. A TEMP table lives on its connection
 // only, so it shows which connection a transaction ran on.
 func TestSQLite_transactions_share_one_connection(t *testing.T) {
@@ -187,6 +187,10 @@ func TestSQLite_transactions_share_one_connection(t *testing.T) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A statement outside a transaction writes on the same connection.
+	if _, err := db.ExecContext(t.Context(), "INSERT INTO connection_marker (n) VALUES (?)", 6); err != nil {
+		t.Fatalf("a write outside a transaction ran on another connection: %v", err)
 	}
 }
 
