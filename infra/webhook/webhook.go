@@ -713,7 +713,7 @@ func (w *Worker) prune(ctx context.Context, now time.Time) {
 	cut := now.Add(-w.cfg.Retention).UnixMicro()
 	for _, q := range []string{`DELETE FROM webhook_deliveries WHERE attempted_at < ?`,
 		`DELETE FROM webhook_resends WHERE done = 1 AND requested_at < ?`} {
-		if _, err := w.db.ExecContext(ctx, w.db.Rebind(q), cut); err != nil {
+		if _, err := w.db.ExecContext(ctx, w.db.Rebind(q), cut); err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Warn("webhook: prune the delivery log", "error", err)
 		}
 	}

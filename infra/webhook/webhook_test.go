@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -107,10 +108,13 @@ func (e *env) worker(allowPrivate bool, giveUp time.Duration, off chan<- disable
 
 func (e *env) workerWith(cfg webhook.Config, off chan<- disabled) *webhook.Worker {
 	e.t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, AllowHTTP: cfg.AllowHTTP, AllowPrivate: cfg.AllowPrivate,
 		MaxPayload: cfg.MaxPayload, Retention: cfg.Retention, Concurrency: cfg.Concurrency,
 		Timeout: 3 * time.Second, Poll: 10 * time.Millisecond, Schedule: []time.Duration{time.Millisecond}, GiveUpAfter: cfg.GiveUpAfter,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: cfg.Logger,
 		Disable: func(_ context.Context, acc, id, ev string, _ time.Time, _ string) (uint64, error) {
 			off <- disabled{id, ev}
 			e.exec(`UPDATE webhook_endpoints SET enabled = 0, switched_position = 999999 WHERE endpoint_id = ?`, id)
@@ -460,6 +464,54 @@ func TestWorker_refuses_plain_http_without_the_setting(t *testing.T) {
 	if l := e.log("w1")[0]; l.Outcome != "failed" || !strings.Contains(l.Error, "plain http://") || r.count() != 0 {
 		t.Errorf("%+v, %d requests; want a refusal and none", l, r.count())
 	}
+}
+
+// A worker stopped while its prune waits for the database (here: behind
+// another write transaction of the process) stops quietly: a cancelled
+// prune is no warning (it printed two at every quick stop of ledgerd).
+func TestWorker_stopped_while_pruning_logs_no_warning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, clock.NewSimulated(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)))
+	hold, err := e.db.BeginTx(context.Background(), nil) // the write lock, and on SQLite the gate
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hold.Rollback() })
+	var logs syncBuffer
+	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, Poll: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Disable: func(context.Context, string, string, string, time.Time, string) (uint64, error) { return 0, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond) // the first pass prunes, and waits
+	cancel()
+	<-done
+	_ = hold.Rollback()
+	if strings.Contains(logs.String(), "prune") {
+		t.Fatalf("a stop during the prune logged:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Issue 22 (retention): the delivery log keeps 90 days by default, or
