@@ -223,7 +223,14 @@ func (w *writer) begin(ctx context.Context, opts *sql.TxOptions, synchronous str
 			}
 			w.synchronous = synchronous
 		}
-		tx, err := w.conn.BeginTx(ctx, opts)
+		// Under a context that is never done: database/sql rolls a
+		// transaction back on its own goroutine when the context given to
+		// BeginTx ends, and our Rollback then returns at once and opens the
+		// gate, so that rollback could land in the next transaction on this
+		// same connection. The transaction ends when its owner ends it;
+		// the owner's context still cuts its statements short, and the
+		// gate's wait.
+		tx, err := w.conn.BeginTx(context.WithoutCancel(ctx), opts)
 		w.drop(err)
 		return tx, err
 	})

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -191,6 +192,46 @@ func TestSQLite_transactions_share_one_connection(t *testing.T) {
 	// A statement outside a transaction writes on the same connection.
 	if _, err := db.ExecContext(t.Context(), "INSERT INTO connection_marker (n) VALUES (?)", 6); err != nil {
 		t.Fatalf("a write outside a transaction ran on another connection: %v", err)
+	}
+}
+
+// Issue 21: on the one write connection, a transaction whose context ends
+// is rolled back by its owner's Rollback, not by database/sql on a
+// goroutine of its own, which could land in the next transaction.
+func TestSQLite_a_cancelled_transaction_never_ends_the_next_one(t *testing.T) {
+	db := sqldbtest.Open(t, sqldbtest.SQLite(t))
+	if _, err := db.ExecContext(t.Context(), "CREATE TABLE numbers (n INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 200
+	for i := range rounds {
+		ctx, cancel := context.WithCancel(t.Context())
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO numbers (n) VALUES (-1)"); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		_ = tx.Rollback()
+		next, err := db.BeginTx(t.Context(), nil)
+		if err != nil {
+			t.Fatalf("round %d: the transaction after a cancelled one: %v", i, err)
+		}
+		if _, err := next.ExecContext(t.Context(), "INSERT INTO numbers (n) VALUES (?)", i); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := next.Commit(); err != nil {
+			t.Fatalf("round %d: commit after a cancelled transaction: %v", i, err)
+		}
+	}
+	var n, cancelled int
+	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*), COUNT(*) FILTER (WHERE n < 0) FROM numbers").Scan(&n, &cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if n != rounds || cancelled != 0 {
+		t.Fatalf("%d rows, %d of the cancelled transactions': want %d and none", n, cancelled, rounds)
 	}
 }
 
