@@ -479,7 +479,7 @@ func TestWorker_stopped_while_pruning_logs_no_warning(t *testing.T) {
 	t.Cleanup(func() { _ = hold.Rollback() })
 	var logs syncBuffer
 	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, Poll: time.Hour,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
 		Disable: func(context.Context, string, string, string, time.Time, string) (uint64, error) { return 0, nil }})
 	if err != nil {
 		t.Fatal(err)
