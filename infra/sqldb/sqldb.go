@@ -217,7 +217,10 @@ func (w *writer) begin(ctx context.Context, opts *sql.TxOptions, synchronous str
 			w.conn, w.synchronous = conn, "FULL" // SQLitePragmas'
 		}
 		if w.synchronous != synchronous {
-			if _, err := w.conn.ExecContext(ctx, "PRAGMA synchronous = "+synchronous); err != nil {
+			// Never cut short: a cancelled statement's answer does not say
+			// whether it took effect, and a durable commit must know.
+			if _, err := w.conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+synchronous); err != nil {
+				w.synchronous = "" // unknown: set again before the next transaction
 				w.drop(err)
 				return nil, fmt.Errorf("sqldb: set synchronous=%s: %w", synchronous, err)
 			}
