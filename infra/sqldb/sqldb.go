@@ -226,14 +226,24 @@ func (w *writer) begin(ctx context.Context, opts *sql.TxOptions, synchronous str
 			}
 			w.synchronous = synchronous
 		}
-		// Under a context that is never done: database/sql rolls a
-		// transaction back on its own goroutine when the context given to
-		// BeginTx ends, and our Rollback then returns at once and opens the
-		// gate, so that rollback could land in the next transaction on this
-		// same connection. The transaction ends when its owner ends it;
-		// the owner's context still cuts its statements short, and the
-		// gate's wait.
-		tx, err := w.conn.BeginTx(context.WithoutCancel(ctx), opts)
+		// BEGIN waits for another process's write lock and must end when
+		// ctx does; the transaction after it must not. database/sql rolls a
+		// transaction back on a goroutine of its own when BeginTx's context
+		// ends, and the owner's Rollback would then return at once and open
+		// the gate, so that rollback could land in the next transaction on
+		// this connection. So BeginTx gets a context that ends with ctx only
+		// until BEGIN is done; the owner ends the transaction, and ctx still
+		// cuts its statements short.
+		begun, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(ctx, cancel)
+		tx, err := w.conn.BeginTx(begun, opts)
+		if !stop() && err == nil {
+			// ctx ended as BEGIN finished: database/sql is rolling the
+			// transaction back. Closing the connection waits for that.
+			_ = w.conn.Close()
+			w.conn = nil
+			return nil, ctx.Err()
+		}
 		w.drop(err)
 		return tx, err
 	})
