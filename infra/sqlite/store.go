@@ -383,8 +383,8 @@ func (b *batchTx) Commit(ctx context.Context, records []event.Record, _ []events
 // nothing but the disk, which an interrupt cannot hurry either; and
 // modernc.org/sqlite watches each statement's cancellable context with a
 // goroutine of its own (issue 21: some 35 per batch of usage reports).
-// The batch's deadline still bounds its wait for the gate, and SQLite's
-// busy timeout the wait for another process's lock.
+// The batch's deadline still bounds BEGIN, which may wait for another
+// process's lock.
 func (b *batchTx) write(ctx context.Context, records []event.Record, inline func(projections.Tx) error) error {
 	ctx = context.WithoutCancel(ctx)
 	insert := b.stmt(ctx, b.stmts.insert)
