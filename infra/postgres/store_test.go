@@ -367,48 +367,8 @@ func TestShared(t *testing.T) {
 // retry's first answer are as ever.
 func TestAppend_without_a_read_first_while_the_only_writer_X4_X8(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	ctx := context.Background()
-	a, b := openStore(t, dsn, Config{}), openStore(t, dsn, Config{})
-
-	mustAppend(t, a, "s", event.NoStream(), eventstoretest.NewEvent("test.1", 1))
-	second := eventstoretest.NewEvent("test.2", 2)
-	mustAppend(t, a, "s", event.Exact(1), second)
-	mustAppend(t, a, "s", event.Exact(2), eventstoretest.NewEvent("test.3", 3))
-	if n := a.batches.expected.Load(); n != 2 {
-		t.Fatalf("%d batches committed without a read first, want 2: the stream's head was known after the first", n)
-	}
-
-	// Another process appends: a's knowledge is stale, and its next batch,
-	// decided on it, must not be written as decided.
-	mustAppend(t, b, "s", event.Exact(3), eventstoretest.NewEvent("test.4", 4))
-	_, err := a.Append(ctx, "s", event.Exact(3), eventstoretest.NewEvent("test.5", 5))
-	wantConflict(t, err, "s", 3, 4)
-	if res := mustAppend(t, a, "s", event.Exact(4), eventstoretest.NewEvent("test.6", 6)); res.FirstVersion != 5 || res.Position != 5 {
-		t.Fatalf("after the conflict: %+v, want version 5 at position 5", res)
-	}
-
-	// A retry of a stored append, on a store that would commit it without
-	// reading: answered with its first result, not stored twice.
-	c := openStore(t, dsn, Config{})
-	mustAppend(t, c, "r", event.NoStream(), eventstoretest.NewEvent("test.r1", 7))
-	retried := eventstoretest.NewEvent("test.r2", 8)
-	first := mustAppend(t, c, "r", event.Any(), retried)
-	if c.batches.expected.Load() != 1 {
-		t.Fatalf("store c committed %d batches without a read first, want 1", c.batches.expected.Load())
-	}
-	if again := mustAppend(t, c, "r", event.Any(), retried); again.FirstVersion != first.FirstVersion || again.Position != first.Position {
-		t.Fatalf("retry answered %+v, want the first answer %+v", again, first)
-	}
-	recs, err := c.ReadAll(ctx, 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range recs {
-		if r.Position != uint64(i+1) {
-			t.Fatalf("position %d at index %d: the log has a gap or a duplicate", r.Position, i)
-		}
-	}
-	if len(recs) != 7 {
-		t.Fatalf("%d events in the log, want 7 (the retry stored once)", len(recs))
-	}
+	eventstoretest.RunWithoutReadFirst(t, func() eventstoretest.ExpectingStore {
+		s := openStore(t, dsn, Config{})
+		return eventstoretest.ExpectingStore{Store: s, Expected: s.batches.expected.Load}
+	})
 }
