@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,25 +21,11 @@ import (
 	"seatledger/infra/farmclient"
 	"seatledger/infra/httpapi"
 	"seatledger/infra/httpapi/openapitest"
+	"seatledger/infra/logtest"
 )
 
 // lockedBuffer collects a server's log while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = logtest.Buffer
 
 // startLedgerd builds and starts the real ledgerd on a fresh SQLite file
 // and the real clock, and returns its base URL; it is stopped (SIGTERM)

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"seatledger/domain/event"
 	"seatledger/infra/eventstore"
 	"seatledger/infra/httpapi"
+	"seatledger/infra/logtest"
 )
 
 const adminToken = "e2e-admin-token-0123456789"
@@ -28,22 +28,7 @@ const adminToken = "e2e-admin-token-0123456789"
 var clockStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // syncBuffer is a log sink the server writes to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logtest.Buffer
 
 // testEnv is the environment of a server on a fresh SQLite file, a free
 // port and a simulated clock; extra entries override it.

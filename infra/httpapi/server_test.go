@@ -1,41 +1,25 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"seatledger/infra/clock"
 	"seatledger/infra/httpapi/openapitest"
+	"seatledger/infra/logtest"
 )
 
 // testToken is the admin token of test servers.
 const testToken = "test-admin-token-0123456789"
 
 // logBuffer collects a test server's JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ logtest.Buffer }
 
 // lines decodes every log line.
 func (b *logBuffer) lines(t *testing.T) []map[string]any {

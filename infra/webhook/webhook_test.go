@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -21,6 +20,7 @@ import (
 
 	"seatledger/commands"
 	"seatledger/infra/clock"
+	"seatledger/infra/logtest"
 	"seatledger/infra/secret"
 	"seatledger/infra/sqldb"
 	"seatledger/infra/sqldb/sqldbtest"
@@ -477,7 +477,7 @@ func TestWorker_stopped_while_pruning_logs_no_warning(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = hold.Rollback() })
-	var logs syncBuffer
+	var logs logtest.Buffer
 	w, err := webhook.New(webhook.Config{DB: e.db, Clock: e.clock, Tokens: key, Poll: time.Hour,
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
 		Disable: func(context.Context, string, string, string, time.Time, string) (uint64, error) { return 0, nil }})
@@ -494,24 +494,6 @@ func TestWorker_stopped_while_pruning_logs_no_warning(t *testing.T) {
 	if strings.Contains(logs.String(), "prune") {
 		t.Fatalf("a stop during the prune logged:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Issue 22 (retention): the delivery log keeps 90 days by default, or
